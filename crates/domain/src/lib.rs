@@ -1,0 +1,24 @@
+//! The pure core of Clickledger: no I/O, no async, no clocks.
+//!
+//! Everything that decides something about a click or a conversion lives here
+//! so it can be tested exhaustively without a database or a network:
+//! click ids, money and currencies, URL macro templates, postback field
+//! resolution, the conversion state machine and the commission rules.
+
+pub mod click_id;
+pub mod codes;
+pub mod hints;
+pub mod money;
+pub mod offer;
+pub mod postback;
+pub mod status;
+pub mod template;
+pub mod time;
+pub mod user_agent;
+
+pub use click_id::{ClickId, ClickIdError};
+pub use codes::ErrorCode;
+pub use money::{Currency, Money};
+pub use offer::{EventDef, Rule};
+pub use status::Status;
+pub use template::UrlTemplate;

@@ -1,0 +1,287 @@
+//! Offer events and the commission rules that price them.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::codes::{ErrorCode, Refusal};
+use crate::money::{Currency, MAX_AMOUNT};
+use crate::status::Status;
+
+/// How an amount owed is computed for one conversion.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Rule {
+    /// A fixed amount in the offer's currency.
+    Fixed {
+        #[serde(with = "rust_decimal::serde::str")]
+        amount: Decimal,
+    },
+    /// A percentage of the postback's `amount`.
+    Revshare {
+        #[serde(with = "rust_decimal::serde::str")]
+        percent: Decimal,
+    },
+    /// The `payout` the advertiser states in the postback, up to `max`.
+    FromPostback {
+        #[serde(with = "rust_decimal::serde::str")]
+        max: Decimal,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventDef {
+    pub name: String,
+    pub payout: Rule,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revenue: Option<Rule>,
+    #[serde(default)]
+    pub repeatable: bool,
+    #[serde(default = "default_status")]
+    pub default_status: Status,
+}
+
+fn default_status() -> Status {
+    Status::Approved
+}
+
+impl Rule {
+    fn validate(&self, field: &str) -> Result<(), String> {
+        let neg = |d: &Decimal| d.is_sign_negative() && !d.is_zero();
+        match self {
+            Rule::Fixed { amount } if neg(amount) || *amount > Decimal::from(MAX_AMOUNT) => {
+                Err(format!("{field}.amount must be between 0 and {MAX_AMOUNT}"))
+            }
+            Rule::Revshare { percent } if neg(percent) || *percent > Decimal::from(100) => {
+                Err(format!("{field}.percent must be between 0 and 100"))
+            }
+            Rule::FromPostback { max }
+                if max.is_zero() || neg(max) || *max > Decimal::from(MAX_AMOUNT) =>
+            {
+                Err(format!(
+                    "{field}.max must be above 0 and at most {MAX_AMOUNT}"
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Computes the amount owed, rounded to the offer currency's minor unit.
+    ///
+    /// `amount` is the postback's value, `stated` its `payout` field, and
+    /// `amount_currency` the currency both are in.
+    pub fn compute(
+        &self,
+        offer_currency: Currency,
+        amount: Option<Decimal>,
+        stated: Option<Decimal>,
+        amount_currency: Currency,
+        what: &str,
+    ) -> Result<Decimal, Refusal> {
+        let same_currency = || {
+            if amount_currency == offer_currency {
+                Ok(())
+            } else {
+                Err(Refusal::new(
+                    ErrorCode::CurrencyMismatch,
+                    format!(
+                        "currency {amount_currency} differs from the offer's {offer_currency}; the {what} rule needs amounts in {offer_currency}"
+                    ),
+                ))
+            }
+        };
+        match self {
+            Rule::Fixed { amount } => Ok(offer_currency.round(*amount)),
+            Rule::Revshare { percent } => {
+                let amount = amount.ok_or_else(|| {
+                    Refusal::new(
+                        ErrorCode::MissingAmount,
+                        format!("amount is required: the {what} is a {percent}% revshare of it"),
+                    )
+                })?;
+                same_currency()?;
+                Ok(offer_currency.round(amount * percent / Decimal::from(100)))
+            }
+            Rule::FromPostback { max } => {
+                let stated = stated.ok_or_else(|| {
+                    Refusal::new(
+                        ErrorCode::MissingPayout,
+                        format!("payout is required: the {what} is taken from the postback"),
+                    )
+                })?;
+                same_currency()?;
+                if stated > *max {
+                    return Err(Refusal::new(
+                        ErrorCode::PayoutOutOfBounds,
+                        format!("payout {stated} is over the event's maximum {max}"),
+                    ));
+                }
+                Ok(offer_currency.round(stated))
+            }
+        }
+    }
+}
+
+/// Checks a list of events as saved on an offer.
+pub fn validate_events(events: &[EventDef]) -> Result<(), String> {
+    if events.is_empty() {
+        return Err("events must list at least one event".into());
+    }
+    if events.len() > 50 {
+        return Err("events may list at most 50 events".into());
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (i, e) in events.iter().enumerate() {
+        let ok = !e.name.is_empty()
+            && e.name.len() <= 64
+            && e.name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if !ok {
+            return Err(format!(
+                "events[{i}].name `{}` must be 1-64 characters of a-z, 0-9, _ and -",
+                e.name
+            ));
+        }
+        if !seen.insert(e.name.as_str()) {
+            return Err(format!("events[{i}].name `{}` appears twice", e.name));
+        }
+        e.payout.validate(&format!("events[{i}].payout"))?;
+        if let Some(r) = &e.revenue {
+            r.validate(&format!("events[{i}].revenue"))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str_exact(s).unwrap()
+    }
+    fn c(s: &str) -> Currency {
+        Currency::parse(s).unwrap()
+    }
+
+    #[test]
+    fn fixed_ignores_amount_and_rounds_to_currency() {
+        let r = Rule::Fixed { amount: d("2") };
+        assert_eq!(
+            r.compute(c("USD"), None, None, c("EUR"), "payout")
+                .unwrap()
+                .to_string(),
+            "2.00"
+        );
+        let r = Rule::Fixed { amount: d("2.5") };
+        assert_eq!(
+            r.compute(c("JPY"), None, None, c("JPY"), "payout")
+                .unwrap()
+                .to_string(),
+            "2"
+        );
+    }
+
+    #[test]
+    fn revshare_takes_a_percent_with_bankers_rounding() {
+        let r = Rule::Revshare { percent: d("30") };
+        let got = r
+            .compute(c("USD"), Some(d("99.99")), None, c("USD"), "payout")
+            .unwrap();
+        assert_eq!(got.to_string(), "30.00"); // 29.997
+        let r = Rule::Revshare { percent: d("12.5") };
+        let got = r
+            .compute(c("USD"), Some(d("1")), None, c("USD"), "payout")
+            .unwrap();
+        assert_eq!(got.to_string(), "0.12"); // 0.125 -> even
+        let got = r
+            .compute(c("USD"), Some(d("0.000001")), None, c("USD"), "payout")
+            .unwrap();
+        assert_eq!(got.to_string(), "0.00");
+    }
+
+    #[test]
+    fn revshare_needs_amount_in_offer_currency() {
+        let r = Rule::Revshare { percent: d("30") };
+        let e = r
+            .compute(c("USD"), None, None, c("USD"), "payout")
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::MissingAmount);
+        let e = r
+            .compute(c("USD"), Some(d("10")), None, c("EUR"), "payout")
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::CurrencyMismatch);
+        assert!(e.message.contains("EUR"));
+    }
+
+    #[test]
+    fn from_postback_is_bounded_by_max() {
+        let r = Rule::FromPostback { max: d("50") };
+        assert_eq!(
+            r.compute(c("USD"), None, Some(d("50")), c("USD"), "payout")
+                .unwrap(),
+            d("50.00")
+        );
+        let e = r
+            .compute(c("USD"), None, Some(d("50.01")), c("USD"), "payout")
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::PayoutOutOfBounds);
+        let e = r
+            .compute(c("USD"), None, None, c("USD"), "payout")
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::MissingPayout);
+    }
+
+    #[test]
+    fn events_parse_from_contract_json_and_validate() {
+        let json = r#"[{"name": "registration", "payout": {"type": "fixed", "amount": "2.00"}},
+             {"name": "sale", "payout": {"type": "revshare", "percent": "30"}},
+             {"name": "deposit", "payout": {"type": "fixed", "amount": "10.00"}, "repeatable": true}]"#;
+        let events: Vec<EventDef> = serde_json::from_str(json).unwrap();
+        assert_eq!(events.len(), 3);
+        assert!(events[2].repeatable);
+        assert_eq!(events[0].default_status, Status::Approved);
+        assert_eq!(events[1].payout, Rule::Revshare { percent: d("30") });
+        assert!(validate_events(&events).is_ok());
+        let bad: Result<Vec<EventDef>, _> =
+            serde_json::from_str(r#"[{"name": "x", "payout": {"type": "fixed", "amount": 2.5}}]"#);
+        assert!(bad.is_err(), "money as a JSON float must be refused");
+    }
+
+    fn sample() -> Vec<EventDef> {
+        let ev = |name: &str, payout: Rule, repeatable: bool| EventDef {
+            name: name.into(),
+            payout,
+            revenue: None,
+            repeatable,
+            default_status: Status::Approved,
+        };
+        vec![
+            ev("registration", Rule::Fixed { amount: d("2.00") }, false),
+            ev("sale", Rule::Revshare { percent: d("30") }, false),
+            ev("deposit", Rule::Fixed { amount: d("10.00") }, true),
+        ]
+    }
+
+    #[test]
+    fn invalid_events_are_named() {
+        let mut ev = sample();
+        ev[1].name = "Sale!".into();
+        assert!(validate_events(&ev).unwrap_err().contains("events[1].name"));
+        let mut ev = sample();
+        ev[2].name = "registration".into();
+        assert!(validate_events(&ev).unwrap_err().contains("twice"));
+        let mut ev = sample();
+        ev[1].payout = Rule::Revshare { percent: d("101") };
+        assert!(validate_events(&ev)
+            .unwrap_err()
+            .contains("events[1].payout.percent"));
+        let mut ev = sample();
+        ev[0].payout = Rule::FromPostback { max: d("0") };
+        assert!(validate_events(&ev)
+            .unwrap_err()
+            .contains("events[0].payout.max"));
+        assert!(validate_events(&[]).is_err());
+    }
+}
