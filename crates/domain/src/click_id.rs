@@ -244,3 +244,16 @@ mod tests {
         );
     }
 }
+
+impl serde::Serialize for ClickId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.encode())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ClickId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        ClickId::parse(&s).map_err(serde::de::Error::custom)
+    }
+}

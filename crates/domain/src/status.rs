@@ -3,6 +3,7 @@
 
 use rust_decimal::Decimal;
 
+use crate::codes::{ErrorCode, Refusal};
 use crate::money::Currency;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -90,6 +91,9 @@ pub enum Decision {
         conversion_id: String,
         reason: String,
     },
+    /// A new conversion that cannot be recorded: its commission rule was not
+    /// satisfied (a resend of a known one does not need the rule).
+    Refused(Refusal),
     /// A known txid asked for a move the state machine forbids.
     InvalidTransition {
         conversion_id: String,
@@ -108,6 +112,7 @@ pub fn decide(
     by_click_event: Option<&Recorded>,
     incoming: &Incoming,
     repeatable: bool,
+    insertable: &Result<(), Refusal>,
 ) -> Decision {
     if let Some(rec) = by_txid {
         if rec.click_id != incoming.click_id {
@@ -131,7 +136,44 @@ pub fn decide(
             };
         }
     }
-    Decision::Insert
+    match insertable {
+        Ok(()) => Decision::Insert,
+        Err(r) => Decision::Refused(r.clone()),
+    }
+}
+
+impl Decision {
+    /// The answer's `result` word and, for refusals, the error code.
+    pub fn answer(&self) -> (&'static str, Option<ErrorCode>) {
+        match self {
+            Decision::Insert => ("accepted", None),
+            Decision::Duplicate { .. } => ("duplicate", None),
+            Decision::Update { .. } => ("updated", None),
+            Decision::TxidConflict { .. } => ("rejected", Some(ErrorCode::TxidConflict)),
+            Decision::InvalidTransition { .. } => ("rejected", Some(ErrorCode::InvalidTransition)),
+            Decision::Refused(r) => ("rejected", Some(r.code)),
+        }
+    }
+
+    /// A sentence for the postback log and the error body.
+    pub fn message(&self) -> String {
+        match self {
+            Decision::Insert => "conversion recorded".into(),
+            Decision::Duplicate { conversion_id } => {
+                format!("already recorded as {conversion_id}; nothing changed")
+            }
+            Decision::Update { from, to, .. } => {
+                format!("status changed from {} to {}", from.as_str(), to.as_str())
+            }
+            Decision::TxidConflict { reason, .. } => format!("txid: {reason}"),
+            Decision::Refused(r) => r.message.clone(),
+            Decision::InvalidTransition { from, to, .. } => format!(
+                "status: a {} conversion cannot become {}",
+                from.as_str(),
+                to.as_str()
+            ),
+        }
+    }
 }
 
 fn resend(rec: &Recorded, incoming: &Incoming) -> Decision {
@@ -202,6 +244,25 @@ mod tests {
         }
     }
 
+    const OK: Result<(), Refusal> = Ok(());
+
+    #[test]
+    fn refused_insert_but_resend_still_decides() {
+        let no = Err(Refusal::new(ErrorCode::MissingAmount, "amount is required"));
+        let d = decide(None, None, &inc(None, Some("t1"), None), true, &no);
+        assert!(matches!(d, Decision::Refused(ref r) if r.code == ErrorCode::MissingAmount));
+        assert_eq!(d.answer(), ("rejected", Some(ErrorCode::MissingAmount)));
+        let r = rec(Status::Pending, Some("t1"), None);
+        let d = decide(
+            Some(&r),
+            None,
+            &inc(Some(Status::Approved), Some("t1"), None),
+            true,
+            &no,
+        );
+        assert!(matches!(d, Decision::Update { .. }));
+    }
+
     #[test]
     fn every_transition_edge() {
         use Status::*;
@@ -229,6 +290,7 @@ mod tests {
             None,
             &inc(Some(Status::Approved), Some("t1"), None),
             false,
+            &OK,
         );
         assert_eq!(d, Decision::Insert);
     }
@@ -242,6 +304,7 @@ mod tests {
                 Some(&r),
                 &inc(status, Some("t1"), Some("10.00")),
                 false,
+                &OK,
             );
             assert_eq!(
                 d,
@@ -260,6 +323,7 @@ mod tests {
             None,
             &inc(Some(Status::Approved), Some("t1"), None),
             true,
+            &OK,
         );
         assert_eq!(
             d,
@@ -279,6 +343,7 @@ mod tests {
             None,
             &inc(Some(Status::Approved), Some("t1"), None),
             true,
+            &OK,
         );
         assert!(matches!(
             d,
@@ -294,6 +359,7 @@ mod tests {
             None,
             &inc(Some(Status::Pending), Some("t1"), None),
             true,
+            &OK,
         );
         assert!(matches!(d, Decision::InvalidTransition { .. }));
     }
@@ -306,6 +372,7 @@ mod tests {
             None,
             &inc(Some(Status::Approved), Some("t1"), Some("11")),
             true,
+            &OK,
         );
         assert!(matches!(d, Decision::TxidConflict { .. }));
     }
@@ -316,7 +383,7 @@ mod tests {
         let mut i = inc(None, Some("t1"), Some("10"));
         i.currency = Currency::parse("EUR").unwrap();
         assert!(matches!(
-            decide(Some(&r), None, &i, true),
+            decide(Some(&r), None, &i, true, &OK),
             Decision::TxidConflict { .. }
         ));
     }
@@ -327,7 +394,7 @@ mod tests {
         let mut i = inc(None, Some("t1"), None);
         i.click_id = 8;
         assert!(matches!(
-            decide(Some(&r), None, &i, true),
+            decide(Some(&r), None, &i, true, &OK),
             Decision::TxidConflict { .. }
         ));
     }
@@ -340,6 +407,7 @@ mod tests {
             Some(&r),
             &inc(Some(Status::Approved), Some("t2"), None),
             false,
+            &OK,
         );
         assert_eq!(
             d,
@@ -348,7 +416,7 @@ mod tests {
             }
         );
         // without a txid it is the same conversion sent again
-        let d = decide(None, Some(&r), &inc(None, None, None), false);
+        let d = decide(None, Some(&r), &inc(None, None, None), false, &OK);
         assert_eq!(
             d,
             Decision::Duplicate {
@@ -361,6 +429,7 @@ mod tests {
             Some(&r),
             &inc(Some(Status::Reversed), None, None),
             false,
+            &OK,
         );
         assert!(matches!(
             d,
@@ -374,7 +443,7 @@ mod tests {
     #[test]
     fn repeatable_event_with_new_txid_inserts() {
         let r = rec(Status::Approved, Some("t1"), None);
-        let d = decide(None, Some(&r), &inc(None, Some("t2"), None), true);
+        let d = decide(None, Some(&r), &inc(None, Some("t2"), None), true, &OK);
         assert_eq!(d, Decision::Insert);
     }
 

@@ -22,6 +22,26 @@ pub const CLICK_MACROS: &[&str] = &[
     "source",
 ];
 
+/// The macros an affiliate's postback URL may use.
+pub const OUTBOUND_MACROS: &[&str] = &[
+    "click_id",
+    "conversion_id",
+    "event",
+    "status",
+    "payout",
+    "currency",
+    "offer_id",
+    "link_id",
+    "affiliate_id",
+    "timestamp",
+    "sub1",
+    "sub2",
+    "sub3",
+    "sub4",
+    "sub5",
+    "source",
+];
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Segment {
     Literal(String),

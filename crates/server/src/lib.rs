@@ -1,1 +1,278 @@
+//! Clickledger's HTTP layer: the click redirect, postbacks, the admin API,
+//! health and metrics. Handlers are thin: they parse, call the domain core
+//! for decisions and the store for records.
 
+pub mod admin;
+pub mod api;
+pub mod cache;
+pub mod click;
+pub mod geo;
+pub mod metrics;
+pub mod postback;
+pub mod report;
+pub mod util;
+pub mod writer;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use clickledger_store::{ApiKey, EntityStatus, Role, Store};
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+
+use crate::api::{Api, ApiError};
+use crate::cache::ConfigCache;
+use crate::click::Uniques;
+use crate::geo::Geo;
+use crate::metrics::Metrics;
+use crate::writer::ClickWriter;
+
+pub struct Settings {
+    /// Base URL used in the tracking and postback URLs the API returns.
+    pub public_url: String,
+    pub geoip: Option<PathBuf>,
+    /// Clicks that may wait for the writer before new ones get a 503.
+    pub queue_capacity: usize,
+    /// Most clicks committed in one transaction.
+    pub batch_max: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            public_url: "http://127.0.0.1:7878".into(),
+            geoip: None,
+            queue_capacity: 16_384,
+            batch_max: 1024,
+        }
+    }
+}
+
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub cache: ConfigCache,
+    pub writer: ClickWriter,
+    pub metrics: Arc<Metrics>,
+    pub geo: Option<Geo>,
+    pub uniques: Uniques,
+    pub public_url: String,
+    /// Serializes admin changes (read-modify-write of cached records).
+    pub admin_lock: tokio::sync::Mutex<()>,
+    openapi: Value,
+}
+
+/// Makes sure an admin key exists. Returns a newly generated key, which the
+/// caller prints once; `fixed` (from CLICKLEDGER_ADMIN_KEY) is registered if
+/// it is not yet known.
+pub async fn ensure_admin_key(store: &dyn Store, fixed: Option<&str>) -> Result<Option<String>, String> {
+    let keys = store.api_keys().await.map_err(|e| e.to_string())?;
+    let (key, generated) = match fixed {
+        Some(k) if keys.iter().any(|x| x.key_hash == util::sha256_hex(k)) => return Ok(None),
+        Some(k) => (k.to_string(), false),
+        None if keys.iter().any(|k| k.role == Role::Admin) => return Ok(None),
+        None => (util::random_id("ck", 40), true),
+    };
+    store
+        .put_api_key(&ApiKey {
+            id: util::random_id("key", 10),
+            key_hash: util::sha256_hex(&key),
+            role: Role::Admin,
+            partner_id: None,
+            created_ms: util::now_ms(),
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(generated.then_some(key))
+}
+
+fn routes() -> Api {
+    use admin::*;
+    let status_routes = |api: Api, kind: &'static str, path_pause: &'static str, path_resume: &'static str| {
+        api.post(path_pause, "Pause (same as PATCH status=paused)", move |State(app): State<Arc<AppState>>, a: Admin, Path(id): Path<String>| {
+            set_status(app, a, kind, id, EntityStatus::Paused)
+        })
+        .post(path_resume, "Resume (same as PATCH status=active)", move |State(app): State<Arc<AppState>>, a: Admin, Path(id): Path<String>| {
+            set_status(app, a, kind, id, EntityStatus::Active)
+        })
+    };
+    let api = Api::new()
+        .post("/api/v1/advertisers", "Create an advertiser; returns its postback token and signing secret once", create_advertiser)
+        .get("/api/v1/advertisers", "List advertisers", list_advertisers)
+        .get("/api/v1/advertisers/{id}", "Get an advertiser", get_advertiser)
+        .patch("/api/v1/advertisers/{id}", "Change name, status, alias_map, status_map, ip_allowlist, require_signature", patch_advertiser)
+        .post("/api/v1/offers", "Create an offer with its destination template and events", create_offer)
+        .get("/api/v1/offers", "List offers", list_offers)
+        .get("/api/v1/offers/{id}", "Get an offer", get_offer)
+        .patch("/api/v1/offers/{id}", "Change name, status, URLs, window or events", patch_offer)
+        .post("/api/v1/affiliates", "Create an affiliate; returns its API key once", create_affiliate)
+        .get("/api/v1/affiliates", "List affiliates", list_affiliates)
+        .get("/api/v1/affiliates/{id}", "Get an affiliate", get_affiliate)
+        .patch("/api/v1/affiliates/{id}", "Change name, status or postback_url", patch_affiliate)
+        .post("/api/v1/links", "Create a tracking link for an offer and an affiliate", create_link)
+        .get("/api/v1/links", "List links", list_links)
+        .get("/api/v1/links/{id}", "Get a link", get_link)
+        .patch("/api/v1/links/{id}", "Change a link's status", patch_link)
+        .get("/api/v1/clicks/{click_id}", "Get a click", get_click)
+        .get("/api/v1/conversions", "List conversions (click_id, offer_id, affiliate_id, advertiser_id, from, to, limit)", list_conversions)
+        .get("/api/v1/postbacks", "The inbound postback log (result, error, advertiser_id, offer_id, from, to, limit)", list_postbacks)
+        .get("/api/v1/reports", "Report (group_by, from, to, tz, format=json|csv, dimension filters)", report::report);
+    let api = status_routes(api, "advertisers", "/api/v1/advertisers/{id}/pause", "/api/v1/advertisers/{id}/resume");
+    let api = status_routes(api, "offers", "/api/v1/offers/{id}/pause", "/api/v1/offers/{id}/resume");
+    let api = status_routes(api, "affiliates", "/api/v1/affiliates/{id}/pause", "/api/v1/affiliates/{id}/resume");
+    let api = status_routes(api, "links", "/api/v1/links/{id}/pause", "/api/v1/links/{id}/resume");
+    let public = Api::new()
+        .tag("public")
+        .get("/c/{link_id}", "Tracking link: records the click and redirects (302)", click::click)
+        .get("/postback", "Advertiser postback (query fields)", postback::postback)
+        .post("/postback", "Advertiser postback (form or JSON body)", postback::postback)
+        .get("/postback/{token}", "Advertiser postback with the token in the path", postback::postback_with_token)
+        .post("/postback/{token}", "Advertiser postback with the token in the path", postback::postback_with_token)
+        .get("/healthz", "200 when the store is writable, 503 otherwise", healthz)
+        .get("/metrics", "Prometheus metrics", metrics_text)
+        .get("/api/v1/openapi.json", "This document", openapi_doc);
+    api.merge(public)
+}
+
+/// The OpenAPI document of every route the server serves.
+pub fn openapi() -> Value {
+    let (_, docs) = routes().into_parts();
+    api::openapi(&docs)
+}
+
+async fn healthz(State(app): State<Arc<AppState>>) -> Response {
+    match app.store.check_writable().await {
+        Ok(()) => (StatusCode::OK, Json(json!({"status": "ok"}))).into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable", "message": e.to_string()}))).into_response(),
+    }
+}
+
+async fn metrics_text(State(app): State<Arc<AppState>>) -> Response {
+    ([("content-type", "text/plain; version=0.0.4")], app.metrics.render()).into_response()
+}
+
+async fn openapi_doc(State(app): State<Arc<AppState>>) -> Json<Value> {
+    Json(app.openapi.clone())
+}
+
+/// Gives every request an id (kept from `x-request-id` when the caller sent
+/// a sane one), logs it in a span and echoes it in the answer.
+async fn request_id(req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{:016x}", util::random_u128() as u64));
+    // The path only: query strings carry tokens.
+    let span = tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
+    let mut resp = next.run(req).instrument(span.clone()).await;
+    span.in_scope(|| tracing::debug!(status = resp.status().as_u16(), "answered"));
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    resp
+}
+
+async fn fallback() -> ApiError {
+    ApiError::new(clickledger_domain::ErrorCode::NotFound, "no such endpoint; see /api/v1/openapi.json")
+}
+
+/// A running server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: Arc<AppState>,
+    server: JoinHandle<std::io::Result<()>>,
+    writer: JoinHandle<()>,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Running {
+    /// Graceful stop: no new connections, in-flight requests finish, every
+    /// queued click is committed.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.server.await;
+        self.state.writer.close();
+        let _ = self.writer.await;
+    }
+
+    /// Waits for `signal`, then shuts down.
+    pub async fn run_until(self, signal: impl Future<Output = ()>) {
+        signal.await;
+        tracing::info!("shutting down: finishing requests and flushing clicks");
+        self.shutdown().await;
+    }
+}
+
+pub async fn start(store: Arc<dyn Store>, settings: Settings, listener: TcpListener) -> Result<Running, String> {
+    let geo = match &settings.geoip {
+        Some(p) => Some(Geo::open(p)?),
+        None => None,
+    };
+    let metrics = Arc::new(Metrics::default());
+    let (writer, writer_task) = ClickWriter::spawn(store.clone(), metrics.clone(), settings.queue_capacity, settings.batch_max);
+    let (router, docs) = routes().into_parts();
+    let state = Arc::new(AppState {
+        store: store.clone(),
+        cache: ConfigCache::default(),
+        writer,
+        metrics,
+        geo,
+        uniques: Uniques::default(),
+        public_url: settings.public_url.trim_end_matches('/').to_string(),
+        admin_lock: tokio::sync::Mutex::new(()),
+        openapi: api::openapi(&docs),
+    });
+    state.cache.reload(store.as_ref()).await.map_err(|e| e.to_string())?;
+    spawn_housekeeping(state.clone());
+    let app: Router = router
+        .fallback(fallback)
+        .layer(middleware::from_fn(request_id))
+        .with_state(state.clone());
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .await
+    });
+    Ok(Running {
+        addr,
+        state,
+        server,
+        writer: writer_task,
+        stop,
+    })
+}
+
+/// Periodic work: forget day-old unique-click keys; reload the config so
+/// changes made by other nodes on a shared database show up.
+fn spawn_housekeeping(state: Arc<AppState>) {
+    let weak = Arc::downgrade(&state);
+    drop(state);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(10));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(state) = weak.upgrade() else { break };
+            state.uniques.prune(util::now_ms());
+            if let Err(e) = state.cache.reload(state.store.as_ref()).await {
+                tracing::warn!(error = %e, "config reload failed; serving the previous config");
+            }
+        }
+    });
+}

@@ -1,1 +1,79 @@
+//! Storage behind one trait. The HTTP layer talks to `dyn Store` only; the
+//! SQLite backend is the embedded default. Nothing backend-specific crosses
+//! the trait: ids are strings or `ClickId`, money is `Decimal`, time is unix
+//! milliseconds.
 
+pub mod model;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use clickledger_domain::codes::Refusal;
+use clickledger_domain::status::{Decision, Incoming};
+use clickledger_domain::ClickId;
+
+pub use model::*;
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A postback that passed validation, ready to be decided and recorded in
+/// one transaction.
+#[derive(Clone, Debug)]
+pub struct ConversionAttempt {
+    /// The row to insert if the decision is to insert.
+    pub conversion: Conversion,
+    pub incoming: Incoming,
+    pub repeatable: bool,
+    /// Whether a new conversion may be inserted: `Err` when its commission
+    /// rule is not satisfied (a resend of a known one is still decided).
+    pub insertable: Result<(), Refusal>,
+    /// The log entry; the store fills in the result before writing it.
+    pub log: PostbackLogEntry,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Succeeds when the store accepts writes.
+    async fn check_writable(&self) -> StoreResult<()>;
+
+    async fn put_api_key(&self, key: &ApiKey) -> StoreResult<()>;
+    async fn api_keys(&self) -> StoreResult<Vec<ApiKey>>;
+
+    /// Inserts or replaces (by id).
+    async fn put_advertiser(&self, a: &Advertiser) -> StoreResult<()>;
+    async fn advertisers(&self) -> StoreResult<Vec<Advertiser>>;
+    async fn put_offer(&self, o: &Offer) -> StoreResult<()>;
+    async fn offers(&self) -> StoreResult<Vec<Offer>>;
+    async fn put_affiliate(&self, a: &Affiliate) -> StoreResult<()>;
+    async fn affiliates(&self) -> StoreResult<Vec<Affiliate>>;
+    async fn put_link(&self, l: &Link) -> StoreResult<()>;
+    async fn links(&self) -> StoreResult<Vec<Link>>;
+
+    /// Commits a batch of clicks in one transaction: all or none.
+    async fn insert_clicks(&self, clicks: &[Click]) -> StoreResult<()>;
+    async fn click(&self, id: ClickId) -> StoreResult<Option<Click>>;
+
+    /// Decides what the postback does against what is recorded, carries it
+    /// out and logs it, all in one transaction. Returns the decision and the
+    /// conversion as it now stands.
+    async fn record_conversion(
+        &self,
+        attempt: ConversionAttempt,
+    ) -> StoreResult<(Decision, Option<Conversion>)>;
+    async fn conversions(&self, filter: &ConversionFilter) -> StoreResult<Vec<Conversion>>;
+
+    async fn log_postback(&self, entry: &PostbackLogEntry) -> StoreResult<()>;
+    async fn postback_log(&self, filter: &PostbackFilter) -> StoreResult<Vec<PostbackLogEntry>>;
+
+    /// Clicks and conversions aggregated per 15-minute UTC bucket and the
+    /// requested dimensions; the caller regroups buckets into its timezone.
+    async fn report_buckets(&self, query: &ReportQuery) -> StoreResult<Vec<BucketRow>>;
+}

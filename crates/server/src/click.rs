@@ -1,0 +1,272 @@
+//! `GET /c/{link_id}`: record the click, then redirect.
+//!
+//! Everything this path needs comes from the in-memory config; its only
+//! storage work is handing the click to the group-commit writer and waiting
+//! for the batch to commit.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use clickledger_domain::{user_agent, ErrorCode};
+use clickledger_store::{Click, EntityStatus};
+
+use crate::api::ApiError;
+use crate::metrics::ClickResult;
+use crate::util::{new_click_id, now_ms};
+use crate::writer::SubmitError;
+use crate::AppState;
+
+/// Bounds on what a click URL may carry beyond the known parameters.
+pub const MAX_EXTRA_PARAMS: usize = 20;
+pub const MAX_PARAM_KEY: usize = 64;
+pub const MAX_PARAM_VALUE: usize = 512;
+const DAY_MS: i64 = 86_400_000;
+
+#[derive(Default, Debug)]
+pub struct ClickParams {
+    pub subs: [Option<String>; 5],
+    pub source: Option<String>,
+    pub extra: BTreeMap<String, String>,
+}
+
+/// Splits the query into known and extra parameters; over a bound is a
+/// refusal naming the parameter, never a silent cut.
+pub fn parse_click_params(query: Option<&str>) -> Result<ClickParams, ApiError> {
+    let mut p = ClickParams::default();
+    for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        if v.len() > MAX_PARAM_VALUE {
+            return Err(ApiError::new(
+                ErrorCode::InvalidField,
+                format!("{k}: the value is {} bytes long, at most {MAX_PARAM_VALUE} are allowed", v.len()),
+            ));
+        }
+        let slot = match k.as_ref() {
+            "sub1" => &mut p.subs[0],
+            "sub2" => &mut p.subs[1],
+            "sub3" => &mut p.subs[2],
+            "sub4" => &mut p.subs[3],
+            "sub5" => &mut p.subs[4],
+            "source" => &mut p.source,
+            _ => {
+                if k.len() > MAX_PARAM_KEY {
+                    return Err(ApiError::new(
+                        ErrorCode::InvalidField,
+                        format!("a parameter name is {} bytes long, at most {MAX_PARAM_KEY} are allowed", k.len()),
+                    ));
+                }
+                if !p.extra.contains_key(k.as_ref()) {
+                    if p.extra.len() == MAX_EXTRA_PARAMS {
+                        return Err(ApiError::new(
+                            ErrorCode::TooManyParams,
+                            format!("{k}: at most {MAX_EXTRA_PARAMS} parameters besides sub1..sub5 and source are kept"),
+                        ));
+                    }
+                    p.extra.insert(k.into_owned(), v.into_owned());
+                }
+                continue;
+            }
+        };
+        if slot.is_none() && !v.is_empty() {
+            *slot = Some(v.into_owned());
+        }
+    }
+    Ok(p)
+}
+
+/// Remembers (link, IP, user agent) for 24 hours to flag unique clicks.
+#[derive(Default)]
+pub struct Uniques {
+    seen: Mutex<HashMap<u64, i64>>,
+}
+
+impl Uniques {
+    pub fn first_in_a_day(&self, link: &str, ip: &str, ua: &str, now: i64) -> bool {
+        let mut h = DefaultHasher::new();
+        (link, ip, ua).hash(&mut h);
+        let key = h.finish();
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        match seen.insert(key, now) {
+            Some(prev) if now - prev < DAY_MS => {
+                // keep the first sighting, so the window is 24 h from it
+                seen.insert(key, prev);
+                false
+            }
+            _ => true,
+        }
+    }
+
+    pub fn prune(&self, now: i64) {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        seen.retain(|_, t| now - *t < DAY_MS);
+    }
+}
+
+fn redirect(url: String) -> Response {
+    Response::builder()
+        .status(StatusCode::FOUND)
+        .header(header::LOCATION, url)
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(Body::empty())
+        .expect("valid response")
+}
+
+pub async fn click(
+    State(app): State<Arc<AppState>>,
+    Path(link_id): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let cfg = app.cache.get();
+    let found = cfg
+        .links
+        .get(&link_id)
+        .and_then(|l| cfg.offers.get(&l.offer_id).map(|o| (l, o)));
+    let Some((link, entry)) = found else {
+        app.metrics.click(ClickResult::NotFound);
+        return ApiError::not_found("link", &link_id).into_response();
+    };
+    let params = match parse_click_params(query.as_deref()) {
+        Ok(p) => p,
+        Err(e) => {
+            app.metrics.click(ClickResult::BadRequest);
+            return e.into_response();
+        }
+    };
+    let now = now_ms();
+    let id = new_click_id(now);
+    let click_id = id.encode();
+    let value = |m: &str| -> String {
+        match m {
+            "click_id" => click_id.clone(),
+            "offer_id" => entry.offer.id.clone(),
+            "affiliate_id" => link.affiliate_id.clone(),
+            "link_id" => link.id.clone(),
+            "source" => params.source.clone().unwrap_or_default(),
+            m => m
+                .strip_prefix("sub")
+                .and_then(|n| n.parse::<usize>().ok())
+                .and_then(|n| params.subs.get(n.wrapping_sub(1)).cloned().flatten())
+                .unwrap_or_default(),
+        }
+    };
+    let affiliate_active = cfg
+        .affiliates
+        .get(&link.affiliate_id)
+        .is_some_and(|a| a.status == EntityStatus::Active);
+    if link.status != EntityStatus::Active || entry.offer.status != EntityStatus::Active || !affiliate_active {
+        // Paused traffic is not recorded as a click: it earns nothing, so the
+        // fallback gets the sub ids but no click id.
+        return match &entry.fallback {
+            Some(f) => {
+                app.metrics.click(ClickResult::Fallback);
+                redirect(f.render(|m| if m == "click_id" { String::new() } else { value(m) }))
+            }
+            None => {
+                app.metrics.click(ClickResult::Gone);
+                ApiError::new(ErrorCode::Gone, format!("link `{link_id}` is paused")).into_response()
+            }
+        };
+    }
+    let location = entry.destination.render(value);
+    let ua = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let ua = &ua[..ua.floor_char_boundary(512)];
+    let parsed = user_agent::parse(ua);
+    let ip = peer.ip().to_string();
+    let referer_host = headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| url::Url::parse(r).ok())
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    let unique = app.uniques.first_in_a_day(&link.id, &ip, ua, now);
+    let country = app.geo.as_ref().map(|g| g.country(peer.ip())).unwrap_or_default();
+    let [sub1, sub2, sub3, sub4, sub5] = params.subs;
+    let click = Click {
+        id,
+        ts_ms: now,
+        link_id: link.id.clone(),
+        offer_id: entry.offer.id.clone(),
+        affiliate_id: link.affiliate_id.clone(),
+        sub1,
+        sub2,
+        sub3,
+        sub4,
+        sub5,
+        source: params.source,
+        extra: params.extra,
+        ip,
+        country,
+        user_agent: ua.to_string(),
+        device: parsed.device.to_string(),
+        os: parsed.os.to_string(),
+        browser: parsed.browser.to_string(),
+        referer_host,
+        unique,
+        bot: parsed.bot,
+    };
+    match app.writer.submit(click).await {
+        Ok(()) => {
+            app.metrics.click(ClickResult::Redirected);
+            redirect(location)
+        }
+        Err(SubmitError::Full) => {
+            app.metrics.click(ClickResult::Overloaded);
+            ApiError::new(ErrorCode::Overloaded, "too many clicks are waiting to be stored; retry in a second").into_response()
+        }
+        Err(SubmitError::Closed) => {
+            app.metrics.click(ClickResult::Failed);
+            ApiError::new(ErrorCode::Overloaded, "the tracker is shutting down; retry in a second").into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_params_and_extras_are_split() {
+        let p = parse_click_params(Some("sub1=a%20b&sub3=c&source=fb&gclid=xyz&sub1=ignored")).unwrap();
+        assert_eq!(p.subs[0].as_deref(), Some("a b"));
+        assert_eq!(p.subs[1], None);
+        assert_eq!(p.subs[2].as_deref(), Some("c"));
+        assert_eq!(p.source.as_deref(), Some("fb"));
+        assert_eq!(p.extra.get("gclid").map(String::as_str), Some("xyz"));
+    }
+
+    #[test]
+    fn bounds_are_refusals_naming_the_parameter() {
+        let many: String = (0..=MAX_EXTRA_PARAMS).map(|i| format!("p{i}=1&")).collect();
+        let e = parse_click_params(Some(&many)).unwrap_err();
+        assert_eq!(e.code, ErrorCode::TooManyParams);
+        assert!(e.message.contains("p20"));
+        let long = format!("sub2={}", "x".repeat(MAX_PARAM_VALUE + 1));
+        let e = parse_click_params(Some(&long)).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidField);
+        assert!(e.message.starts_with("sub2"));
+    }
+
+    #[test]
+    fn uniqueness_lasts_a_day_from_the_first_click() {
+        let u = Uniques::default();
+        assert!(u.first_in_a_day("l", "1.2.3.4", "ua", 0));
+        assert!(!u.first_in_a_day("l", "1.2.3.4", "ua", 1000));
+        assert!(u.first_in_a_day("l", "1.2.3.5", "ua", 1000));
+        assert!(u.first_in_a_day("l2", "1.2.3.4", "ua", 1000));
+        assert!(!u.first_in_a_day("l", "1.2.3.4", "ua", DAY_MS - 1));
+        assert!(u.first_in_a_day("l", "1.2.3.4", "ua", DAY_MS));
+        u.prune(DAY_MS * 3);
+        assert!(u.first_in_a_day("l", "1.2.3.4", "ua", DAY_MS * 3));
+    }
+}

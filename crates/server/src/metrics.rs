@@ -1,0 +1,146 @@
+//! Prometheus text-format metrics, kept with atomics so the click path pays
+//! a few relaxed increments and nothing else.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::Mutex;
+
+pub struct Histogram {
+    bounds: &'static [f64],
+    counts: Vec<AtomicU64>,
+    sum_micros: AtomicU64,
+    count: AtomicU64,
+}
+
+impl Histogram {
+    fn new(bounds: &'static [f64]) -> Self {
+        Histogram {
+            bounds,
+            counts: bounds.iter().map(|_| AtomicU64::new(0)).collect(),
+            sum_micros: AtomicU64::new(0),
+            count: AtomicU64::new(0),
+        }
+    }
+
+    pub fn observe(&self, v: f64) {
+        for (b, c) in self.bounds.iter().zip(&self.counts) {
+            if v <= *b {
+                c.fetch_add(1, Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Relaxed);
+        self.sum_micros.fetch_add((v * 1e6) as u64, Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        for (b, c) in self.bounds.iter().zip(&self.counts) {
+            let _ = writeln!(out, "{name}_bucket{{le=\"{b}\"}} {}", c.load(Relaxed));
+        }
+        let n = self.count.load(Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {n}");
+        let _ = writeln!(out, "{name}_sum {}", self.sum_micros.load(Relaxed) as f64 / 1e6);
+        let _ = writeln!(out, "{name}_count {n}");
+    }
+}
+
+/// What happened to a click request.
+#[derive(Clone, Copy, Debug)]
+pub enum ClickResult {
+    Redirected = 0,
+    Fallback,
+    NotFound,
+    Gone,
+    BadRequest,
+    Overloaded,
+    Failed,
+}
+
+const CLICK_RESULTS: [&str; 7] = [
+    "redirected",
+    "fallback",
+    "not_found",
+    "gone",
+    "bad_request",
+    "overloaded",
+    "failed",
+];
+
+pub struct Metrics {
+    clicks: [AtomicU64; 7],
+    postbacks: Mutex<BTreeMap<(String, String), u64>>,
+    pub queue_depth: AtomicI64,
+    pub batch_size: Histogram,
+    pub commit_seconds: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            clicks: Default::default(),
+            postbacks: Mutex::new(BTreeMap::new()),
+            queue_depth: AtomicI64::new(0),
+            batch_size: Histogram::new(&[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0]),
+            commit_seconds: Histogram::new(&[
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ]),
+        }
+    }
+}
+
+impl Metrics {
+    pub fn click(&self, r: ClickResult) {
+        self.clicks[r as usize].fetch_add(1, Relaxed);
+    }
+
+    pub fn postback(&self, result: &str, error: Option<&str>) {
+        let mut m = self.postbacks.lock().unwrap_or_else(|p| p.into_inner());
+        *m.entry((result.to_string(), error.unwrap_or("").to_string()))
+            .or_insert(0) += 1;
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(4096);
+        out.push_str("# HELP clickledger_clicks_total Click requests by result.\n# TYPE clickledger_clicks_total counter\n");
+        for (name, c) in CLICK_RESULTS.iter().zip(&self.clicks) {
+            let _ = writeln!(out, "clickledger_clicks_total{{result=\"{name}\"}} {}", c.load(Relaxed));
+        }
+        out.push_str("# HELP clickledger_postbacks_total Postbacks by result and error code.\n# TYPE clickledger_postbacks_total counter\n");
+        for ((result, error), n) in self.postbacks.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            let _ = writeln!(
+                out,
+                "clickledger_postbacks_total{{result=\"{result}\",error=\"{error}\"}} {n}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP clickledger_writer_queue_depth Clicks waiting for the group-commit writer.\n# TYPE clickledger_writer_queue_depth gauge\nclickledger_writer_queue_depth {}",
+            self.queue_depth.load(Relaxed)
+        );
+        self.batch_size.render(&mut out, "clickledger_writer_batch_size", "Clicks per committed batch.");
+        self.commit_seconds.render(&mut out, "clickledger_writer_commit_seconds", "Time to commit one batch.");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_histograms() {
+        let m = Metrics::default();
+        m.click(ClickResult::Redirected);
+        m.click(ClickResult::Redirected);
+        m.postback("rejected", Some("invalid_token"));
+        m.batch_size.observe(3.0);
+        m.commit_seconds.observe(0.002);
+        let text = m.render();
+        assert!(text.contains("clickledger_clicks_total{result=\"redirected\"} 2"));
+        assert!(text.contains("clickledger_postbacks_total{result=\"rejected\",error=\"invalid_token\"} 1"));
+        assert!(text.contains("clickledger_writer_batch_size_bucket{le=\"2\"} 0"));
+        assert!(text.contains("clickledger_writer_batch_size_bucket{le=\"4\"} 1"));
+        assert!(text.contains("clickledger_writer_commit_seconds_count 1"));
+    }
+}

@@ -1,0 +1,77 @@
+//! Small helpers: clocks, randomness, hashing. Kept out of the domain core,
+//! which takes time and randomness as inputs.
+
+use std::cell::RefCell;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clickledger_domain::ClickId;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use sha2::{Digest, Sha256};
+
+thread_local! {
+    // A CSPRNG per thread: click ids and tokens must not be guessable.
+    static RNG: RefCell<StdRng> = RefCell::new(StdRng::from_os_rng());
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+pub fn random_u128() -> u128 {
+    RNG.with(|r| r.borrow_mut().random())
+}
+
+pub fn new_click_id(now_ms: i64) -> ClickId {
+    ClickId::new(now_ms as u64, random_u128())
+}
+
+const ID_ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+
+/// `prefix_` followed by `len` random base32 characters.
+pub fn random_id(prefix: &str, len: usize) -> String {
+    let mut s = String::with_capacity(prefix.len() + 1 + len);
+    s.push_str(prefix);
+    s.push('_');
+    RNG.with(|r| {
+        let mut r = r.borrow_mut();
+        for _ in 0..len {
+            s.push(ID_ALPHABET[r.random_range(0..32)] as char);
+        }
+    });
+    s
+}
+
+pub fn sha256_hex(s: &str) -> String {
+    let digest = Sha256::digest(s.as_bytes());
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_random_and_shaped() {
+        let a = random_id("adv", 12);
+        let b = random_id("adv", 12);
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 16);
+        assert!(a.starts_with("adv_"));
+    }
+
+    #[test]
+    fn sha256_known_vector() {
+        assert_eq!(
+            sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

@@ -1,0 +1,121 @@
+//! The group-commit click writer.
+//!
+//! Handlers put a click on a bounded queue and wait; one task takes whatever
+//! has queued up (up to `batch_max`), commits it in one transaction, and then
+//! answers every waiting handler. Under load, batches grow and the cost of a
+//! commit is shared; at rest a batch is one click and adds no delay. A full
+//! queue is refused at once (the handler answers 503), never dropped. When
+//! the store fails, the batch is retried with backoff until it commits: a
+//! click that was queued is never lost while the process lives.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clickledger_store::{Click, Store};
+use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::task::JoinHandle;
+
+use crate::metrics::Metrics;
+
+struct Job {
+    click: Click,
+    done: oneshot::Sender<()>,
+}
+
+#[derive(Clone)]
+pub struct ClickWriter {
+    tx: mpsc::Sender<Job>,
+    metrics: Arc<Metrics>,
+    stop: Arc<Notify>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum SubmitError {
+    /// The queue is full; the caller should ask the client to retry.
+    Full,
+    /// The writer has stopped (shutdown).
+    Closed,
+}
+
+impl ClickWriter {
+    pub fn spawn(
+        store: Arc<dyn Store>,
+        metrics: Arc<Metrics>,
+        capacity: usize,
+        batch_max: usize,
+    ) -> (ClickWriter, JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(capacity);
+        let stop = Arc::new(Notify::new());
+        let handle = tokio::spawn(run(store, metrics.clone(), rx, batch_max, stop.clone()));
+        (ClickWriter { tx, metrics, stop }, handle)
+    }
+
+    /// Queues a click and waits until its batch is committed.
+    pub async fn submit(&self, click: Click) -> Result<(), SubmitError> {
+        let (done, wait) = oneshot::channel();
+        self.tx.try_send(Job { click, done }).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => SubmitError::Full,
+            mpsc::error::TrySendError::Closed(_) => SubmitError::Closed,
+        })?;
+        self.metrics.queue_depth.fetch_add(1, Relaxed);
+        wait.await.map_err(|_| SubmitError::Closed)
+    }
+
+    /// Stops taking clicks; everything already queued is still committed.
+    pub fn close(&self) {
+        self.stop.notify_one();
+    }
+}
+
+async fn run(
+    store: Arc<dyn Store>,
+    metrics: Arc<Metrics>,
+    mut rx: mpsc::Receiver<Job>,
+    batch_max: usize,
+    stop: Arc<Notify>,
+) {
+    let mut waiting: Vec<oneshot::Sender<()>> = Vec::with_capacity(batch_max);
+    let mut clicks: Vec<Click> = Vec::with_capacity(batch_max);
+    loop {
+        let first = tokio::select! {
+            job = rx.recv() => job,
+            _ = stop.notified() => {
+                // Refuse new clicks; recv() still yields what is queued.
+                rx.close();
+                continue;
+            }
+        };
+        let Some(first) = first else { break };
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            clicks.push(job.click);
+            waiting.push(job.done);
+            if waiting.len() < batch_max {
+                next = rx.try_recv().ok();
+            }
+        }
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            let started = Instant::now();
+            match store.insert_clicks(&clicks).await {
+                Ok(()) => {
+                    metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
+                    break;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, clicks = clicks.len(), "click batch not committed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+        metrics.batch_size.observe(clicks.len() as f64);
+        metrics.queue_depth.fetch_sub(clicks.len() as i64, Relaxed);
+        clicks.clear();
+        for done in waiting.drain(..) {
+            // The handler may have gone (client hung up); the click is stored anyway.
+            let _ = done.send(());
+        }
+    }
+}

@@ -1,0 +1,717 @@
+//! The embedded default: one SQLite file in WAL mode.
+//!
+//! One write connection behind a mutex serializes writers (SQLite allows one
+//! at a time anyway; queuing here instead of in SQLite avoids `database is
+//! locked`), and a small pool of read connections serves queries alongside.
+//! Every call runs on tokio's blocking pool.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use clickledger_domain::money::{from_micros, to_micros};
+use clickledger_domain::status::{decide, Decision, Recorded};
+use clickledger_domain::{ClickId, Currency, Status};
+use rusqlite::{params, Connection, OptionalExtension, Row, ToSql, TransactionBehavior};
+use serde::de::DeserializeOwned;
+
+use crate::model::*;
+use crate::{ConversionAttempt, Store, StoreError, StoreResult};
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY, key_hash TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS advertisers (
+    id TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, signing_secret TEXT NOT NULL,
+    doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS offers (id TEXT PRIMARY KEY, advertiser_id TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS affiliates (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS links (id TEXT PRIMARY KEY, offer_id TEXT NOT NULL, affiliate_id TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS clicks (
+    id BLOB PRIMARY KEY, ts_ms INTEGER NOT NULL,
+    link_id TEXT NOT NULL, offer_id TEXT NOT NULL, affiliate_id TEXT NOT NULL,
+    sub1 TEXT, sub2 TEXT, sub3 TEXT, sub4 TEXT, sub5 TEXT, source TEXT, extra TEXT,
+    ip TEXT NOT NULL, country TEXT NOT NULL, user_agent TEXT NOT NULL,
+    device TEXT NOT NULL, os TEXT NOT NULL, browser TEXT NOT NULL, referer_host TEXT NOT NULL,
+    is_unique INTEGER NOT NULL, is_bot INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS clicks_ts ON clicks (ts_ms);
+CREATE TABLE IF NOT EXISTS conversions (
+    id TEXT PRIMARY KEY, click_id BLOB NOT NULL, offer_id TEXT NOT NULL,
+    advertiser_id TEXT NOT NULL, affiliate_id TEXT NOT NULL, link_id TEXT NOT NULL,
+    event TEXT NOT NULL, txid TEXT,
+    -- set for events that count once per click; makes that rule a constraint
+    once_key TEXT UNIQUE,
+    status TEXT NOT NULL, status_received TEXT,
+    amount_micros INTEGER, currency TEXT NOT NULL,
+    payout_micros INTEGER NOT NULL, revenue_micros INTEGER NOT NULL, payout_currency TEXT NOT NULL,
+    click_ms INTEGER NOT NULL, conv_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS conversions_txid ON conversions (offer_id, event, txid) WHERE txid IS NOT NULL;
+CREATE INDEX IF NOT EXISTS conversions_click ON conversions (click_id, event);
+CREATE INDEX IF NOT EXISTS conversions_time ON conversions (conv_ms);
+CREATE TABLE IF NOT EXISTS postback_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, ts_ms INTEGER NOT NULL, source_ip TEXT NOT NULL,
+    method TEXT NOT NULL, advertiser_id TEXT, offer_id TEXT, click_id TEXT, fields TEXT NOT NULL,
+    result TEXT NOT NULL, error TEXT, message TEXT NOT NULL, hint TEXT, conversion_id TEXT,
+    http_status INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS postback_log_time ON postback_log (ts_ms);
+"#;
+
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Arc<Mutex<Connection>>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+}
+
+fn err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn open(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    // FULL: a committed batch survives power loss, not only a crash; group
+    // commit makes the extra fsync per batch affordable.
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;
+         PRAGMA busy_timeout=5000; PRAGMA cache_size=-32000;",
+    )?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    pub fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
+        let path = path.as_ref().to_path_buf();
+        let conn = open(&path).map_err(err)?;
+        conn.execute_batch(SCHEMA).map_err(err)?;
+        Ok(SqliteStore {
+            path,
+            writer: Arc::new(Mutex::new(conn)),
+            readers: Arc::new(Mutex::new(Vec::new())),
+        })
+    }
+
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let writer = self.writer.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = writer.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut conn)
+        })
+        .await
+        .map_err(err)?
+        .map_err(err)
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let readers = self.readers.clone();
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let conn = match pooled {
+                Some(c) => c,
+                None => open(&path)?,
+            };
+            let out = f(&conn);
+            let mut pool = readers.lock().unwrap_or_else(|p| p.into_inner());
+            if pool.len() < 8 {
+                pool.push(conn);
+            }
+            out
+        })
+        .await
+        .map_err(err)?
+        .map_err(err)
+    }
+
+    async fn docs<T: DeserializeOwned + Send + 'static>(
+        &self,
+        sql: &'static str,
+        fill: fn(&mut T, &Row) -> rusqlite::Result<()>,
+    ) -> StoreResult<Vec<T>> {
+        let rows = self
+            .read(move |c| {
+                let mut st = c.prepare(sql)?;
+                let rows = st.query_map([], |r| {
+                    let doc: String = r.get("doc")?;
+                    let mut v: T = serde_json::from_str(&doc).map_err(|e| {
+                        rusqlite::Error::FromSqlConversionFailure(
+                            0,
+                            rusqlite::types::Type::Text,
+                            Box::new(e),
+                        )
+                    })?;
+                    fill(&mut v, r)?;
+                    Ok(v)
+                })?;
+                rows.collect::<Result<Vec<T>, _>>()
+            })
+            .await?;
+        Ok(rows)
+    }
+}
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("records serialize")
+}
+
+fn no_fill<T>(_: &mut T, _: &Row) -> rusqlite::Result<()> {
+    Ok(())
+}
+
+fn currency(s: String) -> rusqlite::Result<Currency> {
+    Currency::parse(&s).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+fn click_id_from(b: Vec<u8>) -> rusqlite::Result<ClickId> {
+    let arr: [u8; 16] = b.try_into().map_err(|_| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Blob,
+            "click id is not 16 bytes".into(),
+        )
+    })?;
+    Ok(ClickId::from_bytes(arr))
+}
+
+const CLICK_COLUMNS: &str = "id, ts_ms, link_id, offer_id, affiliate_id, sub1, sub2, sub3, sub4, sub5, source, extra, ip, country, user_agent, device, os, browser, referer_host, is_unique, is_bot";
+
+fn click_from_row(r: &Row) -> rusqlite::Result<Click> {
+    let extra: Option<String> = r.get(11)?;
+    Ok(Click {
+        id: click_id_from(r.get(0)?)?,
+        ts_ms: r.get(1)?,
+        link_id: r.get(2)?,
+        offer_id: r.get(3)?,
+        affiliate_id: r.get(4)?,
+        sub1: r.get(5)?,
+        sub2: r.get(6)?,
+        sub3: r.get(7)?,
+        sub4: r.get(8)?,
+        sub5: r.get(9)?,
+        source: r.get(10)?,
+        extra: extra
+            .map(|e| serde_json::from_str(&e).unwrap_or_default())
+            .unwrap_or_default(),
+        ip: r.get(12)?,
+        country: r.get(13)?,
+        user_agent: r.get(14)?,
+        device: r.get(15)?,
+        os: r.get(16)?,
+        browser: r.get(17)?,
+        referer_host: r.get(18)?,
+        unique: r.get(19)?,
+        bot: r.get(20)?,
+    })
+}
+
+const CONVERSION_COLUMNS: &str = "id, click_id, offer_id, advertiser_id, affiliate_id, link_id, event, txid, status, status_received, amount_micros, currency, payout_micros, revenue_micros, payout_currency, click_ms, conv_ms, updated_ms";
+
+fn conversion_from_row(r: &Row) -> rusqlite::Result<Conversion> {
+    let status: String = r.get(8)?;
+    let click_ms: i64 = r.get(15)?;
+    let conv_ms: i64 = r.get(16)?;
+    Ok(Conversion {
+        id: r.get(0)?,
+        click_id: click_id_from(r.get(1)?)?,
+        offer_id: r.get(2)?,
+        advertiser_id: r.get(3)?,
+        affiliate_id: r.get(4)?,
+        link_id: r.get(5)?,
+        event: r.get(6)?,
+        txid: r.get(7)?,
+        status: Status::parse(&status).unwrap_or(Status::Pending),
+        status_received: r.get(9)?,
+        amount: r.get::<_, Option<i64>>(10)?.map(from_micros),
+        currency: currency(r.get(11)?)?,
+        payout: from_micros(r.get(12)?),
+        revenue: from_micros(r.get(13)?),
+        payout_currency: currency(r.get(14)?)?,
+        click_ms,
+        conv_ms,
+        updated_ms: r.get(17)?,
+        delay_seconds: (conv_ms - click_ms) / 1000,
+    })
+}
+
+fn recorded(c: &Conversion) -> Recorded {
+    Recorded {
+        conversion_id: c.id.clone(),
+        click_id: c.click_id.as_u128(),
+        txid: c.txid.clone(),
+        status: c.status,
+        amount: c.amount,
+        currency: c.currency,
+    }
+}
+
+fn insert_log(conn: &Connection, e: &PostbackLogEntry) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO postback_log (ts_ms, source_ip, method, advertiser_id, offer_id, click_id, fields, result, error, message, hint, conversion_id, http_status)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?
+    .execute(params![
+        e.ts_ms,
+        e.source_ip,
+        e.method,
+        e.advertiser_id,
+        e.offer_id,
+        e.click_id,
+        json(&e.fields),
+        e.result,
+        e.error,
+        e.message,
+        e.hint,
+        e.conversion_id,
+        e.http_status
+    ])?;
+    Ok(())
+}
+
+/// Builds `WHERE` clauses from optional filters.
+#[derive(Default)]
+struct Where {
+    clauses: Vec<String>,
+    args: Vec<Box<dyn ToSql + Send>>,
+}
+
+impl Where {
+    fn add(&mut self, clause: &str, v: Option<impl ToSql + Send + 'static>) {
+        if let Some(v) = v {
+            self.args.push(Box::new(v));
+            self.clauses
+                .push(clause.replace('?', &format!("?{}", self.args.len())));
+        }
+    }
+
+    fn sql(&self) -> String {
+        if self.clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.clauses.join(" AND "))
+        }
+    }
+
+    fn params(&self) -> Vec<&dyn ToSql> {
+        self.args.iter().map(|b| b.as_ref() as &dyn ToSql).collect()
+    }
+}
+
+fn limit(l: u32) -> u32 {
+    if l == 0 {
+        100
+    } else {
+        l.min(10_000)
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn check_writable(&self) -> StoreResult<()> {
+        self.write(|c| {
+            c.execute(
+                "INSERT INTO meta (k, v) VALUES ('health', '1') ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+                [],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn put_api_key(&self, key: &ApiKey) -> StoreResult<()> {
+        let (id, hash, doc) = (key.id.clone(), key.key_hash.clone(), json(key));
+        self.write(move |c| {
+            c.execute(
+                "INSERT OR REPLACE INTO api_keys (id, key_hash, doc) VALUES (?1, ?2, ?3)",
+                params![id, hash, doc],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn api_keys(&self) -> StoreResult<Vec<ApiKey>> {
+        self.docs("SELECT doc FROM api_keys", no_fill).await
+    }
+
+    async fn put_advertiser(&self, a: &Advertiser) -> StoreResult<()> {
+        let (id, th, ss, doc) = (
+            a.id.clone(),
+            a.token_hash.clone(),
+            a.signing_secret.clone(),
+            json(a),
+        );
+        self.write(move |c| {
+            c.execute(
+                "INSERT OR REPLACE INTO advertisers (id, token_hash, signing_secret, doc) VALUES (?1, ?2, ?3, ?4)",
+                params![id, th, ss, doc],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn advertisers(&self) -> StoreResult<Vec<Advertiser>> {
+        self.docs(
+            "SELECT doc, token_hash, signing_secret FROM advertisers ORDER BY id",
+            |a: &mut Advertiser, r| {
+                a.token_hash = r.get("token_hash")?;
+                a.signing_secret = r.get("signing_secret")?;
+                Ok(())
+            },
+        )
+        .await
+    }
+
+    async fn put_offer(&self, o: &Offer) -> StoreResult<()> {
+        let (id, adv, doc) = (o.id.clone(), o.advertiser_id.clone(), json(o));
+        self.write(move |c| {
+            c.execute(
+                "INSERT OR REPLACE INTO offers (id, advertiser_id, doc) VALUES (?1, ?2, ?3)",
+                params![id, adv, doc],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn offers(&self) -> StoreResult<Vec<Offer>> {
+        self.docs("SELECT doc FROM offers ORDER BY id", no_fill)
+            .await
+    }
+
+    async fn put_affiliate(&self, a: &Affiliate) -> StoreResult<()> {
+        let (id, doc) = (a.id.clone(), json(a));
+        self.write(move |c| {
+            c.execute(
+                "INSERT OR REPLACE INTO affiliates (id, doc) VALUES (?1, ?2)",
+                params![id, doc],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn affiliates(&self) -> StoreResult<Vec<Affiliate>> {
+        self.docs("SELECT doc FROM affiliates ORDER BY id", no_fill)
+            .await
+    }
+
+    async fn put_link(&self, l: &Link) -> StoreResult<()> {
+        let (id, off, aff, doc) = (
+            l.id.clone(),
+            l.offer_id.clone(),
+            l.affiliate_id.clone(),
+            json(l),
+        );
+        self.write(move |c| {
+            c.execute(
+                "INSERT OR REPLACE INTO links (id, offer_id, affiliate_id, doc) VALUES (?1, ?2, ?3, ?4)",
+                params![id, off, aff, doc],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn links(&self) -> StoreResult<Vec<Link>> {
+        self.docs("SELECT doc FROM links ORDER BY id", no_fill)
+            .await
+    }
+
+    async fn insert_clicks(&self, clicks: &[Click]) -> StoreResult<()> {
+        let clicks = clicks.to_vec();
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            {
+                let mut st = tx.prepare_cached(&format!(
+                    "INSERT INTO clicks ({CLICK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
+                ))?;
+                for k in &clicks {
+                    let extra = if k.extra.is_empty() { None } else { Some(json(&k.extra)) };
+                    st.execute(params![
+                        &k.id.to_bytes()[..],
+                        k.ts_ms,
+                        k.link_id,
+                        k.offer_id,
+                        k.affiliate_id,
+                        k.sub1,
+                        k.sub2,
+                        k.sub3,
+                        k.sub4,
+                        k.sub5,
+                        k.source,
+                        extra,
+                        k.ip,
+                        k.country,
+                        k.user_agent,
+                        k.device,
+                        k.os,
+                        k.browser,
+                        k.referer_host,
+                        k.unique,
+                        k.bot
+                    ])?;
+                }
+            }
+            tx.commit()
+        })
+        .await
+    }
+
+    async fn click(&self, id: ClickId) -> StoreResult<Option<Click>> {
+        self.read(move |c| {
+            c.prepare_cached(&format!("SELECT {CLICK_COLUMNS} FROM clicks WHERE id = ?1"))?
+                .query_row([&id.to_bytes()[..]], click_from_row)
+                .optional()
+        })
+        .await
+    }
+
+    async fn record_conversion(
+        &self,
+        attempt: ConversionAttempt,
+    ) -> StoreResult<(Decision, Option<Conversion>)> {
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let conv = &attempt.conversion;
+            let select = |clause: &str, args: &[&dyn ToSql]| -> rusqlite::Result<Option<Conversion>> {
+                tx.prepare_cached(&format!(
+                    "SELECT {CONVERSION_COLUMNS} FROM conversions WHERE {clause} ORDER BY conv_ms LIMIT 1"
+                ))?
+                .query_row(args, conversion_from_row)
+                .optional()
+            };
+            let by_txid = match &conv.txid {
+                Some(t) => select("offer_id = ?1 AND event = ?2 AND txid = ?3", &[&conv.offer_id, &conv.event, t])?,
+                None => None,
+            };
+            let by_click = select("click_id = ?1 AND event = ?2", &[&&conv.click_id.to_bytes()[..], &conv.event])?;
+            let decision = decide(
+                by_txid.as_ref().map(recorded).as_ref(),
+                by_click.as_ref().map(recorded).as_ref(),
+                &attempt.incoming,
+                attempt.repeatable,
+                &attempt.insertable,
+            );
+            let now = attempt.log.ts_ms;
+            let result = match &decision {
+                Decision::Insert => {
+                    let once_key = (!attempt.repeatable)
+                        .then(|| format!("{}:{}", conv.click_id, conv.event));
+                    tx.prepare_cached(&format!(
+                        "INSERT INTO conversions ({CONVERSION_COLUMNS}, once_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+                    ))?
+                    .execute(params![
+                        conv.id,
+                        &conv.click_id.to_bytes()[..],
+                        conv.offer_id,
+                        conv.advertiser_id,
+                        conv.affiliate_id,
+                        conv.link_id,
+                        conv.event,
+                        conv.txid,
+                        conv.status.as_str(),
+                        conv.status_received,
+                        conv.amount.map(to_micros),
+                        conv.currency.code(),
+                        to_micros(conv.payout),
+                        to_micros(conv.revenue),
+                        conv.payout_currency.code(),
+                        conv.click_ms,
+                        conv.conv_ms,
+                        conv.updated_ms,
+                        once_key
+                    ])?;
+                    Some(conv.clone())
+                }
+                Decision::Update { conversion_id, to, .. } => {
+                    tx.prepare_cached(
+                        "UPDATE conversions SET status = ?1, status_received = ?2, updated_ms = ?3 WHERE id = ?4",
+                    )?
+                    .execute(params![to.as_str(), attempt.conversion.status_received, now, conversion_id])?;
+                    select("id = ?1", &[conversion_id])?
+                }
+                Decision::Refused(_) => None,
+                Decision::Duplicate { conversion_id }
+                | Decision::TxidConflict { conversion_id, .. }
+                | Decision::InvalidTransition { conversion_id, .. } => select("id = ?1", &[conversion_id])?,
+            };
+            let mut log = attempt.log.clone();
+            let (word, code) = decision.answer();
+            log.result = word.to_string();
+            log.error = code.map(|c| c.as_str().to_string());
+            log.http_status = code.map(|c| c.http_status()).unwrap_or(200);
+            log.message = decision.message();
+            log.conversion_id = result.as_ref().map(|r| r.id.clone());
+            insert_log(&tx, &log)?;
+            tx.commit()?;
+            Ok((decision, result))
+        })
+        .await
+    }
+
+    async fn conversions(&self, f: &ConversionFilter) -> StoreResult<Vec<Conversion>> {
+        let mut w = Where::default();
+        w.add("click_id = ?", f.click_id.map(|c| c.to_bytes().to_vec()));
+        w.add("offer_id = ?", f.offer_id.clone());
+        w.add("affiliate_id = ?", f.affiliate_id.clone());
+        w.add("advertiser_id = ?", f.advertiser_id.clone());
+        w.add("conv_ms >= ?", f.from_ms);
+        w.add("conv_ms < ?", f.to_ms);
+        let sql = format!(
+            "SELECT {CONVERSION_COLUMNS} FROM conversions {} ORDER BY conv_ms DESC, id LIMIT {}",
+            w.sql(),
+            limit(f.limit)
+        );
+        self.read(move |c| {
+            let mut st = c.prepare(&sql)?;
+            let rows = st.query_map(w.params().as_slice(), conversion_from_row)?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn log_postback(&self, entry: &PostbackLogEntry) -> StoreResult<()> {
+        let entry = entry.clone();
+        self.write(move |c| insert_log(c, &entry)).await
+    }
+
+    async fn postback_log(&self, f: &PostbackFilter) -> StoreResult<Vec<PostbackLogEntry>> {
+        let mut w = Where::default();
+        w.add("result = ?", f.result.clone());
+        w.add("error = ?", f.error.clone());
+        w.add("advertiser_id = ?", f.advertiser_id.clone());
+        w.add("offer_id = ?", f.offer_id.clone());
+        w.add("ts_ms >= ?", f.from_ms);
+        w.add("ts_ms < ?", f.to_ms);
+        let sql = format!(
+            "SELECT id, ts_ms, source_ip, method, advertiser_id, offer_id, click_id, fields, result, error, message, hint, conversion_id, http_status
+             FROM postback_log {} ORDER BY id DESC LIMIT {}",
+            w.sql(),
+            limit(f.limit)
+        );
+        self.read(move |c| {
+            let mut st = c.prepare(&sql)?;
+            let rows = st.query_map(w.params().as_slice(), |r| {
+                let fields: String = r.get(7)?;
+                Ok(PostbackLogEntry {
+                    id: r.get(0)?,
+                    ts_ms: r.get(1)?,
+                    source_ip: r.get(2)?,
+                    method: r.get(3)?,
+                    advertiser_id: r.get(4)?,
+                    offer_id: r.get(5)?,
+                    click_id: r.get(6)?,
+                    fields: serde_json::from_str(&fields).unwrap_or_default(),
+                    result: r.get(8)?,
+                    error: r.get(9)?,
+                    message: r.get(10)?,
+                    hint: r.get(11)?,
+                    conversion_id: r.get(12)?,
+                    http_status: r.get(13)?,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn report_buckets(&self, q: &ReportQuery) -> StoreResult<Vec<BucketRow>> {
+        let dims: Vec<String> = q
+            .dimensions
+            .iter()
+            .map(|d| format!("COALESCE(c.{}, '')", d.column()))
+            .collect();
+        let mut w = Where::default();
+        w.add("c.ts_ms >= ?", Some(q.from_ms));
+        w.add("c.ts_ms < ?", Some(q.to_ms));
+        for (d, v) in &q.filters {
+            w.add(
+                &format!("COALESCE(c.{}, '') = ?", d.column()),
+                Some(v.clone()),
+            );
+        }
+        let group: String = std::iter::once("b".to_string())
+            .chain((0..dims.len()).map(|i| format!("d{i}")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let select_dims: String = dims
+            .iter()
+            .enumerate()
+            .map(|(i, d)| format!(", {d} AS d{i}"))
+            .collect();
+        let click_sql = format!(
+            "SELECT (c.ts_ms / 900000) * 900000 AS b{select_dims}, COUNT(*), SUM(c.is_unique), SUM(c.is_bot)
+             FROM clicks c {} GROUP BY {group}",
+            w.sql()
+        );
+        let conv_sql = format!(
+            "SELECT (c.ts_ms / 900000) * 900000 AS b{select_dims}, COUNT(*),
+                    SUM(v.status = 'approved'), v.payout_currency AS cur,
+                    SUM(CASE WHEN v.status = 'approved' THEN v.payout_micros ELSE 0 END),
+                    SUM(CASE WHEN v.status = 'approved' THEN v.revenue_micros ELSE 0 END)
+             FROM conversions v JOIN clicks c ON c.id = v.click_id {} GROUP BY {group}, cur",
+            w.sql()
+        );
+        let n = dims.len();
+        self.read(move |c| {
+            let mut rows: Vec<BucketRow> = Vec::new();
+            let key = |r: &Row| -> rusqlite::Result<(i64, Vec<String>)> {
+                let mut values = Vec::with_capacity(n);
+                for i in 0..n {
+                    values.push(r.get(1 + i)?);
+                }
+                Ok((r.get(0)?, values))
+            };
+            let mut st = c.prepare(&click_sql)?;
+            let mut q1 = st.query(w.params().as_slice())?;
+            while let Some(r) = q1.next()? {
+                let (b, values) = key(r)?;
+                let mut row = empty(b, values);
+                row.clicks = r.get(1 + n)?;
+                row.unique_clicks = r.get(2 + n)?;
+                row.bot_clicks = r.get(3 + n)?;
+                rows.push(row);
+            }
+            let mut st = c.prepare(&conv_sql)?;
+            let mut q2 = st.query(w.params().as_slice())?;
+            while let Some(r) = q2.next()? {
+                let (b, values) = key(r)?;
+                let mut row = empty(b, values);
+                row.conversions = r.get(1 + n)?;
+                row.approved = r.get(2 + n)?;
+                row.currency = r.get(3 + n)?;
+                row.payout_micros = r.get(4 + n)?;
+                row.revenue_micros = r.get(5 + n)?;
+                rows.push(row);
+            }
+            Ok(rows)
+        })
+        .await
+    }
+}
+
+fn empty(bucket_ms: i64, values: Vec<String>) -> BucketRow {
+    BucketRow {
+        bucket_ms,
+        values,
+        clicks: 0,
+        unique_clicks: 0,
+        bot_clicks: 0,
+        currency: String::new(),
+        conversions: 0,
+        approved: 0,
+        payout_micros: 0,
+        revenue_micros: 0,
+    }
+}
