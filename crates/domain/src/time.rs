@@ -16,6 +16,49 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// Inverse of [`civil_from_days`].
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if m > 2 { m - 3 } else { m + 9 } as i64;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Parses exactly what [`rfc3339_ms`] writes.
+pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 24 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'.' || b[23] != b'Z' {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, mo, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
+    let (h, mi, sec, ms) = (n(11..13)?, n(14..16)?, n(17..19)?, n(20..23)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let days = days_from_civil(y, mo as u32, d as u32);
+    Some(((days * 86_400 + h * 3600 + mi * 60 + sec) * 1000) + ms)
+}
+
+/// Serde helper for the other direction: reads what `rfc3339` wrote (or a
+/// plain integer of milliseconds).
+pub fn from_rfc3339<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Ms(i64),
+        Text(String),
+    }
+    match <Either as serde::Deserialize>::deserialize(d)? {
+        Either::Ms(ms) => Ok(ms),
+        Either::Text(t) => parse_rfc3339_ms(&t)
+            .ok_or_else(|| serde::de::Error::custom(format!("`{t}` is not a time like 2026-11-25T05:17:21.123Z"))),
+    }
+}
+
 /// `2026-11-25T05:17:21.123Z`
 pub fn rfc3339_ms(unix_ms: i64) -> String {
     let secs = unix_ms.div_euclid(1000);
@@ -46,5 +89,14 @@ mod tests {
         assert_eq!(rfc3339_ms(1_764_047_841_123), "2025-11-25T05:17:21.123Z");
         assert_eq!(rfc3339_ms(-1), "1969-12-31T23:59:59.999Z");
         assert_eq!(rfc3339_ms(4_107_542_399_000), "2100-02-28T23:59:59.000Z");
+    }
+
+    #[test]
+    fn parse_inverts_format() {
+        for ms in [0, 951_782_400_000, 1_764_047_841_123, -1, 4_107_542_399_000, 253_402_300_799_999] {
+            assert_eq!(parse_rfc3339_ms(&rfc3339_ms(ms)), Some(ms), "{ms}");
+        }
+        assert_eq!(parse_rfc3339_ms("2026-13-01T00:00:00.000Z"), None);
+        assert_eq!(parse_rfc3339_ms("2026-11-25"), None);
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use clickledger_domain::time::rfc3339;
+use clickledger_domain::time::{from_rfc3339, rfc3339};
 use clickledger_domain::{ClickId, Currency, EventDef, Status};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -50,16 +50,16 @@ pub struct Advertiser {
     pub name: String,
     pub status: EntityStatus,
     /// SHA-256 of the postback token; the token itself is shown once.
-    #[serde(skip_serializing)]
+    #[serde(skip_serializing, default)]
     pub token_hash: String,
     /// Needed in clear to verify signatures (step 2 encrypts it at rest).
-    #[serde(skip_serializing)]
+    #[serde(skip_serializing, default)]
     pub signing_secret: String,
     pub require_signature: bool,
     pub ip_allowlist: Vec<String>,
     pub alias_map: BTreeMap<String, String>,
     pub status_map: BTreeMap<String, String>,
-    #[serde(serialize_with = "rfc3339", rename = "created_at")]
+    #[serde(serialize_with = "rfc3339", deserialize_with = "from_rfc3339", rename = "created_at")]
     pub created_ms: i64,
 }
 
@@ -74,7 +74,7 @@ pub struct Offer {
     pub currency: Currency,
     pub attribution_window_days: u32,
     pub events: Vec<EventDef>,
-    #[serde(serialize_with = "rfc3339", rename = "created_at")]
+    #[serde(serialize_with = "rfc3339", deserialize_with = "from_rfc3339", rename = "created_at")]
     pub created_ms: i64,
 }
 
@@ -94,7 +94,7 @@ pub struct Affiliate {
     pub name: String,
     pub status: EntityStatus,
     pub postback_url: Option<String>,
-    #[serde(serialize_with = "rfc3339", rename = "created_at")]
+    #[serde(serialize_with = "rfc3339", deserialize_with = "from_rfc3339", rename = "created_at")]
     pub created_ms: i64,
 }
 
@@ -104,7 +104,7 @@ pub struct Link {
     pub offer_id: String,
     pub affiliate_id: String,
     pub status: EntityStatus,
-    #[serde(serialize_with = "rfc3339", rename = "created_at")]
+    #[serde(serialize_with = "rfc3339", deserialize_with = "from_rfc3339", rename = "created_at")]
     pub created_ms: i64,
 }
 

@@ -1,0 +1,100 @@
+//! `serve --demo`: a ready-made advertiser, offer, affiliate and link with
+//! fixed ids, created only when missing, so the demo survives restarts.
+
+use std::collections::BTreeMap;
+
+use clickledger_domain::{Currency, EventDef, Rule, Status};
+use clickledger_server::util::{now_ms, sha256_hex};
+use clickledger_store::{Advertiser, Affiliate, EntityStatus, Link, Offer, Store};
+use rust_decimal::Decimal;
+
+/// The demo advertiser's postback token. Demo data only: a real advertiser
+/// gets a random token, shown once.
+pub const DEMO_TOKEN: &str = "demo-postback-token";
+
+fn event(name: &str, payout: Rule, repeatable: bool) -> EventDef {
+    EventDef {
+        name: name.into(),
+        payout,
+        revenue: None,
+        repeatable,
+        default_status: Status::Approved,
+    }
+}
+
+pub async fn ensure(store: &dyn Store) -> Result<(), String> {
+    let e = |e: clickledger_store::StoreError| e.to_string();
+    let now = now_ms();
+    if !store.advertisers().await.map_err(e)?.iter().any(|a| a.id == "adv_demo") {
+        store
+            .put_advertiser(&Advertiser {
+                id: "adv_demo".into(),
+                name: "Demo Advertiser".into(),
+                status: EntityStatus::Active,
+                token_hash: sha256_hex(DEMO_TOKEN),
+                signing_secret: "demo-signing-secret".into(),
+                require_signature: false,
+                ip_allowlist: vec![],
+                alias_map: BTreeMap::new(),
+                status_map: BTreeMap::from([("1".to_string(), "approved".to_string())]),
+                created_ms: now,
+            })
+            .await
+            .map_err(e)?;
+    }
+    if !store.offers().await.map_err(e)?.iter().any(|o| o.id == "off_demo") {
+        store
+            .put_offer(&Offer {
+                id: "off_demo".into(),
+                advertiser_id: "adv_demo".into(),
+                name: "Demo Offer".into(),
+                status: EntityStatus::Active,
+                destination_url: "https://example.com/landing?click_id={click_id}&sub1={sub1}&src={source}".into(),
+                fallback_url: None,
+                currency: Currency::parse("USD").expect("USD"),
+                attribution_window_days: 30,
+                events: vec![
+                    event("registration", Rule::Fixed { amount: Decimal::new(200, 2) }, false),
+                    event("sale", Rule::Revshare { percent: Decimal::from(30) }, false),
+                    event("deposit", Rule::Fixed { amount: Decimal::new(1000, 2) }, true),
+                ],
+                created_ms: now,
+            })
+            .await
+            .map_err(e)?;
+    }
+    if !store.affiliates().await.map_err(e)?.iter().any(|a| a.id == "aff_demo") {
+        store
+            .put_affiliate(&Affiliate {
+                id: "aff_demo".into(),
+                name: "Demo Affiliate".into(),
+                status: EntityStatus::Active,
+                postback_url: None,
+                created_ms: now,
+            })
+            .await
+            .map_err(e)?;
+    }
+    if !store.links().await.map_err(e)?.iter().any(|l| l.id == "lnk_demo") {
+        store
+            .put_link(&Link {
+                id: "lnk_demo".into(),
+                offer_id: "off_demo".into(),
+                affiliate_id: "aff_demo".into(),
+                status: EntityStatus::Active,
+                created_ms: now,
+            })
+            .await
+            .map_err(e)?;
+    }
+    Ok(())
+}
+
+pub fn print(public_url: &str) {
+    println!(
+        "\nDemo ready.\n\
+         \n  Tracking link:\n    {public_url}/c/lnk_demo?sub1=spring&source=newsletter\n\
+         \n  Advertiser postback URL template:\n    {public_url}/postback?token={DEMO_TOKEN}&click_id={{click_id}}&event={{event}}&txid={{txid}}&amount={{amount}}&status={{status}}\n\
+         \n  Try it:\n    CID=$(curl -s -o /dev/null -w '%{{redirect_url}}' '{public_url}/c/lnk_demo?sub1=spring' | sed 's/.*click_id=\\([^&]*\\).*/\\1/')\n    curl -s \"{public_url}/postback?token={DEMO_TOKEN}&click_id=$CID&event=sale&txid=order-1&amount=49.90\"\n"
+    );
+}
