@@ -25,7 +25,13 @@ fn event(name: &str, payout: Rule, repeatable: bool) -> EventDef {
 pub async fn ensure(store: &dyn Store) -> Result<(), String> {
     let e = |e: clickledger_store::StoreError| e.to_string();
     let now = now_ms();
-    if !store.advertisers().await.map_err(e)?.iter().any(|a| a.id == "adv_demo") {
+    if !store
+        .advertisers()
+        .await
+        .map_err(e)?
+        .iter()
+        .any(|a| a.id == "adv_demo")
+    {
         store
             .put_advertiser(&Advertiser {
                 id: "adv_demo".into(),
@@ -42,28 +48,60 @@ pub async fn ensure(store: &dyn Store) -> Result<(), String> {
             .await
             .map_err(e)?;
     }
-    if !store.offers().await.map_err(e)?.iter().any(|o| o.id == "off_demo") {
+    if !store
+        .offers()
+        .await
+        .map_err(e)?
+        .iter()
+        .any(|o| o.id == "off_demo")
+    {
         store
             .put_offer(&Offer {
                 id: "off_demo".into(),
                 advertiser_id: "adv_demo".into(),
                 name: "Demo Offer".into(),
                 status: EntityStatus::Active,
-                destination_url: "https://example.com/landing?click_id={click_id}&sub1={sub1}&src={source}".into(),
+                destination_url:
+                    "https://example.com/landing?click_id={click_id}&sub1={sub1}&src={source}"
+                        .into(),
                 fallback_url: None,
                 currency: Currency::parse("USD").expect("USD"),
                 attribution_window_days: 30,
                 events: vec![
-                    event("registration", Rule::Fixed { amount: Decimal::new(200, 2) }, false),
-                    event("sale", Rule::Revshare { percent: Decimal::from(30) }, false),
-                    event("deposit", Rule::Fixed { amount: Decimal::new(1000, 2) }, true),
+                    event(
+                        "registration",
+                        Rule::Fixed {
+                            amount: Decimal::new(200, 2),
+                        },
+                        false,
+                    ),
+                    event(
+                        "sale",
+                        Rule::Revshare {
+                            percent: Decimal::from(30),
+                        },
+                        false,
+                    ),
+                    event(
+                        "deposit",
+                        Rule::Fixed {
+                            amount: Decimal::new(1000, 2),
+                        },
+                        true,
+                    ),
                 ],
                 created_ms: now,
             })
             .await
             .map_err(e)?;
     }
-    if !store.affiliates().await.map_err(e)?.iter().any(|a| a.id == "aff_demo") {
+    if !store
+        .affiliates()
+        .await
+        .map_err(e)?
+        .iter()
+        .any(|a| a.id == "aff_demo")
+    {
         store
             .put_affiliate(&Affiliate {
                 id: "aff_demo".into(),
@@ -75,7 +113,13 @@ pub async fn ensure(store: &dyn Store) -> Result<(), String> {
             .await
             .map_err(e)?;
     }
-    if !store.links().await.map_err(e)?.iter().any(|l| l.id == "lnk_demo") {
+    if !store
+        .links()
+        .await
+        .map_err(e)?
+        .iter()
+        .any(|l| l.id == "lnk_demo")
+    {
         store
             .put_link(&Link {
                 id: "lnk_demo".into(),

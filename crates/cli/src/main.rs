@@ -11,7 +11,11 @@ use clickledger_server::Settings;
 use clickledger_store::{SqliteStore, Store};
 
 #[derive(Parser)]
-#[command(name = "clickledger", version, about = "Click and conversion tracker for affiliate marketing")]
+#[command(
+    name = "clickledger",
+    version,
+    about = "Click and conversion tracker for affiliate marketing"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -44,7 +48,12 @@ enum Command {
         /// link, and print how to try them.
         #[arg(long)]
         demo: bool,
-        #[arg(long, env = "CLICKLEDGER_LOG_FORMAT", value_enum, default_value = "human")]
+        #[arg(
+            long,
+            env = "CLICKLEDGER_LOG_FORMAT",
+            value_enum,
+            default_value = "human"
+        )]
         log_format: LogFormat,
         /// Clicks that may wait for the writer before new ones get a 503.
         #[arg(long, default_value_t = 16_384)]
@@ -58,7 +67,9 @@ enum Command {
 fn init_logs(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Human => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -69,7 +80,9 @@ fn open_store(db: &str) -> Result<Arc<dyn Store>, String> {
     if db.starts_with("postgres://") || db.starts_with("postgresql://") {
         return Err("PostgreSQL is not supported by this build yet; use a SQLite file path".into());
     }
-    Ok(Arc::new(SqliteStore::open(db).map_err(|e| format!("{db}: {e}"))?))
+    Ok(Arc::new(
+        SqliteStore::open(db).map_err(|e| format!("{db}: {e}"))?,
+    ))
 }
 
 async fn shutdown_signal() {
@@ -107,8 +120,12 @@ async fn run(cli: Cli) -> Result<(), String> {
         } => {
             init_logs(log_format);
             let store = open_store(&db)?;
-            let fixed = std::env::var("CLICKLEDGER_ADMIN_KEY").ok().filter(|k| !k.is_empty());
-            if let Some(key) = clickledger_server::ensure_admin_key(store.as_ref(), fixed.as_deref()).await? {
+            let fixed = std::env::var("CLICKLEDGER_ADMIN_KEY")
+                .ok()
+                .filter(|k| !k.is_empty());
+            if let Some(key) =
+                clickledger_server::ensure_admin_key(store.as_ref(), fixed.as_deref()).await?
+            {
                 eprintln!("Admin API key (shown once, stored hashed): {key}");
             }
             let public_url = public_url.unwrap_or_else(|| format!("http://{listen}"));

@@ -30,7 +30,15 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 /// Parses exactly what [`rfc3339_ms`] writes.
 pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
     let b = s.as_bytes();
-    if b.len() != 24 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'.' || b[23] != b'Z' {
+    if b.len() != 24
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'.'
+        || b[23] != b'Z'
+    {
         return None;
     }
     let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
@@ -54,8 +62,9 @@ pub fn from_rfc3339<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Er
     }
     match <Either as serde::Deserialize>::deserialize(d)? {
         Either::Ms(ms) => Ok(ms),
-        Either::Text(t) => parse_rfc3339_ms(&t)
-            .ok_or_else(|| serde::de::Error::custom(format!("`{t}` is not a time like 2026-11-25T05:17:21.123Z"))),
+        Either::Text(t) => parse_rfc3339_ms(&t).ok_or_else(|| {
+            serde::de::Error::custom(format!("`{t}` is not a time like 2026-11-25T05:17:21.123Z"))
+        }),
     }
 }
 
@@ -93,7 +102,14 @@ mod tests {
 
     #[test]
     fn parse_inverts_format() {
-        for ms in [0, 951_782_400_000, 1_764_047_841_123, -1, 4_107_542_399_000, 253_402_300_799_999] {
+        for ms in [
+            0,
+            951_782_400_000,
+            1_764_047_841_123,
+            -1,
+            4_107_542_399_000,
+            253_402_300_799_999,
+        ] {
             assert_eq!(parse_rfc3339_ms(&rfc3339_ms(ms)), Some(ms), "{ms}");
         }
         assert_eq!(parse_rfc3339_ms("2026-13-01T00:00:00.000Z"), None);

@@ -17,7 +17,8 @@ use clickledger_domain::postback::{validate_alias_map, validate_status_map};
 use clickledger_domain::template::{CLICK_MACROS, OUTBOUND_MACROS};
 use clickledger_domain::{ClickId, Currency, ErrorCode, EventDef, UrlTemplate};
 use clickledger_store::{
-    Advertiser, Affiliate, ApiKey, ConversionFilter, EntityStatus, Link, Offer, PostbackFilter, Role,
+    Advertiser, Affiliate, ApiKey, ConversionFilter, EntityStatus, Link, Offer, PostbackFilter,
+    Role,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -34,7 +35,10 @@ pub struct Admin(pub ApiKey);
 impl FromRequestParts<Arc<AppState>> for Admin {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, app: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
         let key = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -42,7 +46,12 @@ impl FromRequestParts<Arc<AppState>> for Admin {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
             .filter(|k| !k.is_empty())
-            .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "Authorization: Bearer <api key> is missing"))?;
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::Unauthorized,
+                    "Authorization: Bearer <api key> is missing",
+                )
+            })?;
         let found = app
             .cache
             .get()
@@ -72,13 +81,16 @@ fn items<T: serde::Serialize>(list: impl IntoIterator<Item = T>) -> ApiResult {
 fn name_ok(field: &str, name: &str) -> Result<String, ApiError> {
     let n = name.trim();
     if n.is_empty() || n.len() > 200 {
-        return Err(ApiError::validation(format!("{field} must be 1-200 characters")));
+        return Err(ApiError::validation(format!(
+            "{field} must be 1-200 characters"
+        )));
     }
     Ok(n.to_string())
 }
 
 fn template(field: &str, raw: &str, macros: &[&str]) -> Result<UrlTemplate, ApiError> {
-    UrlTemplate::parse(raw, macros).map_err(|e| ApiError::new(ErrorCode::InvalidTemplate, format!("{field}: {e}")))
+    UrlTemplate::parse(raw, macros)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidTemplate, format!("{field}: {e}")))
 }
 
 async fn reload(app: &AppState) -> Result<(), ApiError> {
@@ -113,7 +125,10 @@ pub struct AdvertiserPatch {
     status_map: Option<BTreeMap<String, String>>,
 }
 
-fn check_maps(alias: &BTreeMap<String, String>, status: &BTreeMap<String, String>) -> Result<(), ApiError> {
+fn check_maps(
+    alias: &BTreeMap<String, String>,
+    status: &BTreeMap<String, String>,
+) -> Result<(), ApiError> {
     validate_alias_map(alias).map_err(ApiError::validation)?;
     validate_status_map(status).map_err(ApiError::validation)
 }
@@ -125,10 +140,16 @@ fn check_allowlist(list: &[String]) -> Result<(), ApiError> {
         let max = match ip {
             Ok(std::net::IpAddr::V4(_)) => 32,
             Ok(std::net::IpAddr::V6(_)) => 128,
-            Err(_) => return Err(ApiError::validation(format!("ip_allowlist[{i}]: `{cidr}` is not an IP address or CIDR"))),
+            Err(_) => {
+                return Err(ApiError::validation(format!(
+                    "ip_allowlist[{i}]: `{cidr}` is not an IP address or CIDR"
+                )))
+            }
         };
         if !len.is_empty() && len.parse::<u8>().map_or(true, |l| l > max) {
-            return Err(ApiError::validation(format!("ip_allowlist[{i}]: prefix length of `{cidr}` must be 0-{max}")));
+            return Err(ApiError::validation(format!(
+                "ip_allowlist[{i}]: prefix length of `{cidr}` must be 0-{max}"
+            )));
         }
     }
     Ok(())
@@ -141,7 +162,11 @@ pub fn postback_url_template(app: &AppState, token: &str) -> String {
     )
 }
 
-pub async fn create_advertiser(State(app): State<Arc<AppState>>, _: Admin, JsonBody(b): JsonBody<NewAdvertiser>) -> ApiResult {
+pub async fn create_advertiser(
+    State(app): State<Arc<AppState>>,
+    _: Admin,
+    JsonBody(b): JsonBody<NewAdvertiser>,
+) -> ApiResult {
     let name = name_ok("name", &b.name)?;
     check_maps(&b.alias_map, &b.status_map)?;
     check_allowlist(&b.ip_allowlist)?;
@@ -176,7 +201,13 @@ pub async fn patch_advertiser(
     JsonBody(p): JsonBody<AdvertiserPatch>,
 ) -> ApiResult {
     let _guard = app.admin_lock.lock().await;
-    let mut a = app.cache.get().advertisers.get(&id).cloned().ok_or_else(|| ApiError::not_found("advertiser", &id))?;
+    let mut a = app
+        .cache
+        .get()
+        .advertisers
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found("advertiser", &id))?;
     if let Some(n) = p.name {
         a.name = name_ok("name", &n)?;
     }
@@ -202,9 +233,16 @@ pub async fn patch_advertiser(
     ok(StatusCode::OK, a)
 }
 
-pub async fn get_advertiser(State(app): State<Arc<AppState>>, _: Admin, Path(id): Path<String>) -> ApiResult {
+pub async fn get_advertiser(
+    State(app): State<Arc<AppState>>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> ApiResult {
     let cfg = app.cache.get();
-    let a = cfg.advertisers.get(&id).ok_or_else(|| ApiError::not_found("advertiser", &id))?;
+    let a = cfg
+        .advertisers
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found("advertiser", &id))?;
     ok(StatusCode::OK, a)
 }
 
@@ -247,12 +285,18 @@ fn check_offer(o: &Offer) -> Result<(), ApiError> {
         template("fallback_url", f, CLICK_MACROS)?;
     }
     if !(1..=365).contains(&o.attribution_window_days) {
-        return Err(ApiError::validation("attribution_window_days must be 1-365"));
+        return Err(ApiError::validation(
+            "attribution_window_days must be 1-365",
+        ));
     }
     validate_events(&o.events).map_err(ApiError::validation)
 }
 
-pub async fn create_offer(State(app): State<Arc<AppState>>, _: Admin, JsonBody(b): JsonBody<NewOffer>) -> ApiResult {
+pub async fn create_offer(
+    State(app): State<Arc<AppState>>,
+    _: Admin,
+    JsonBody(b): JsonBody<NewOffer>,
+) -> ApiResult {
     let currency = Currency::parse(&b.currency)
         .map_err(|e| ApiError::new(ErrorCode::InvalidCurrency, format!("currency: {e}")))?;
     let offer = Offer {
@@ -269,8 +313,16 @@ pub async fn create_offer(State(app): State<Arc<AppState>>, _: Admin, JsonBody(b
     };
     check_offer(&offer)?;
     let _guard = app.admin_lock.lock().await;
-    if !app.cache.get().advertisers.contains_key(&offer.advertiser_id) {
-        return Err(ApiError::validation(format!("advertiser_id: no advertiser `{}`", offer.advertiser_id)));
+    if !app
+        .cache
+        .get()
+        .advertisers
+        .contains_key(&offer.advertiser_id)
+    {
+        return Err(ApiError::validation(format!(
+            "advertiser_id: no advertiser `{}`",
+            offer.advertiser_id
+        )));
     }
     app.store.put_offer(&offer).await?;
     reload(&app).await?;
@@ -285,7 +337,11 @@ pub async fn patch_offer(
 ) -> ApiResult {
     let _guard = app.admin_lock.lock().await;
     let cfg = app.cache.get();
-    let mut o = cfg.offers.get(&id).map(|e| e.offer.clone()).ok_or_else(|| ApiError::not_found("offer", &id))?;
+    let mut o = cfg
+        .offers
+        .get(&id)
+        .map(|e| e.offer.clone())
+        .ok_or_else(|| ApiError::not_found("offer", &id))?;
     if let Some(n) = p.name {
         o.name = name_ok("name", &n)?;
     }
@@ -310,9 +366,16 @@ pub async fn patch_offer(
     ok(StatusCode::OK, o)
 }
 
-pub async fn get_offer(State(app): State<Arc<AppState>>, _: Admin, Path(id): Path<String>) -> ApiResult {
+pub async fn get_offer(
+    State(app): State<Arc<AppState>>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> ApiResult {
     let cfg = app.cache.get();
-    let e = cfg.offers.get(&id).ok_or_else(|| ApiError::not_found("offer", &id))?;
+    let e = cfg
+        .offers
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found("offer", &id))?;
     ok(StatusCode::OK, &e.offer)
 }
 
@@ -348,7 +411,11 @@ fn check_postback_url(url: &Option<String>) -> Result<(), ApiError> {
     Ok(())
 }
 
-pub async fn create_affiliate(State(app): State<Arc<AppState>>, _: Admin, JsonBody(b): JsonBody<NewAffiliate>) -> ApiResult {
+pub async fn create_affiliate(
+    State(app): State<Arc<AppState>>,
+    _: Admin,
+    JsonBody(b): JsonBody<NewAffiliate>,
+) -> ApiResult {
     let postback_url = b.postback_url.filter(|u| !u.is_empty());
     check_postback_url(&postback_url)?;
     let aff = Affiliate {
@@ -382,7 +449,13 @@ pub async fn patch_affiliate(
     JsonBody(p): JsonBody<AffiliatePatch>,
 ) -> ApiResult {
     let _guard = app.admin_lock.lock().await;
-    let mut a = app.cache.get().affiliates.get(&id).cloned().ok_or_else(|| ApiError::not_found("affiliate", &id))?;
+    let mut a = app
+        .cache
+        .get()
+        .affiliates
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found("affiliate", &id))?;
     if let Some(n) = p.name {
         a.name = name_ok("name", &n)?;
     }
@@ -398,9 +471,18 @@ pub async fn patch_affiliate(
     ok(StatusCode::OK, a)
 }
 
-pub async fn get_affiliate(State(app): State<Arc<AppState>>, _: Admin, Path(id): Path<String>) -> ApiResult {
+pub async fn get_affiliate(
+    State(app): State<Arc<AppState>>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> ApiResult {
     let cfg = app.cache.get();
-    ok(StatusCode::OK, cfg.affiliates.get(&id).ok_or_else(|| ApiError::not_found("affiliate", &id))?)
+    ok(
+        StatusCode::OK,
+        cfg.affiliates
+            .get(&id)
+            .ok_or_else(|| ApiError::not_found("affiliate", &id))?,
+    )
 }
 
 pub async fn list_affiliates(State(app): State<Arc<AppState>>, _: Admin) -> ApiResult {
@@ -431,14 +513,24 @@ fn link_view(app: &AppState, l: &Link) -> Value {
     v
 }
 
-pub async fn create_link(State(app): State<Arc<AppState>>, _: Admin, JsonBody(b): JsonBody<NewLink>) -> ApiResult {
+pub async fn create_link(
+    State(app): State<Arc<AppState>>,
+    _: Admin,
+    JsonBody(b): JsonBody<NewLink>,
+) -> ApiResult {
     let _guard = app.admin_lock.lock().await;
     let cfg = app.cache.get();
     if !cfg.offers.contains_key(&b.offer_id) {
-        return Err(ApiError::validation(format!("offer_id: no offer `{}`", b.offer_id)));
+        return Err(ApiError::validation(format!(
+            "offer_id: no offer `{}`",
+            b.offer_id
+        )));
     }
     if !cfg.affiliates.contains_key(&b.affiliate_id) {
-        return Err(ApiError::validation(format!("affiliate_id: no affiliate `{}`", b.affiliate_id)));
+        return Err(ApiError::validation(format!(
+            "affiliate_id: no affiliate `{}`",
+            b.affiliate_id
+        )));
     }
     let link = Link {
         id: random_id("lnk", 10),
@@ -459,7 +551,13 @@ pub async fn patch_link(
     JsonBody(p): JsonBody<LinkPatch>,
 ) -> ApiResult {
     let _guard = app.admin_lock.lock().await;
-    let mut l = app.cache.get().links.get(&id).cloned().ok_or_else(|| ApiError::not_found("link", &id))?;
+    let mut l = app
+        .cache
+        .get()
+        .links
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found("link", &id))?;
     if let Some(s) = p.status {
         l.status = s;
     }
@@ -468,9 +566,16 @@ pub async fn patch_link(
     ok(StatusCode::OK, link_view(&app, &l))
 }
 
-pub async fn get_link(State(app): State<Arc<AppState>>, _: Admin, Path(id): Path<String>) -> ApiResult {
+pub async fn get_link(
+    State(app): State<Arc<AppState>>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> ApiResult {
     let cfg = app.cache.get();
-    let l = cfg.links.get(&id).ok_or_else(|| ApiError::not_found("link", &id))?;
+    let l = cfg
+        .links
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found("link", &id))?;
     ok(StatusCode::OK, link_view(&app, l))
 }
 
@@ -482,22 +587,81 @@ pub async fn list_links(State(app): State<Arc<AppState>>, _: Admin) -> ApiResult
 }
 
 /// Pause or resume any entity: the same as PATCH with `status`.
-pub async fn set_status(app: Arc<AppState>, admin: Admin, kind: &str, id: String, status: EntityStatus) -> ApiResult {
+pub async fn set_status(
+    app: Arc<AppState>,
+    admin: Admin,
+    kind: &str,
+    id: String,
+    status: EntityStatus,
+) -> ApiResult {
     let s = Some(status);
     match kind {
-        "advertisers" => patch_advertiser(State(app), admin, Path(id), JsonBody(AdvertiserPatch { status: s, ..Default::default() })).await,
-        "offers" => patch_offer(State(app), admin, Path(id), JsonBody(OfferPatch { status: s, ..Default::default() })).await,
-        "affiliates" => patch_affiliate(State(app), admin, Path(id), JsonBody(AffiliatePatch { status: s, ..Default::default() })).await,
-        _ => patch_link(State(app), admin, Path(id), JsonBody(LinkPatch { status: s })).await,
+        "advertisers" => {
+            patch_advertiser(
+                State(app),
+                admin,
+                Path(id),
+                JsonBody(AdvertiserPatch {
+                    status: s,
+                    ..Default::default()
+                }),
+            )
+            .await
+        }
+        "offers" => {
+            patch_offer(
+                State(app),
+                admin,
+                Path(id),
+                JsonBody(OfferPatch {
+                    status: s,
+                    ..Default::default()
+                }),
+            )
+            .await
+        }
+        "affiliates" => {
+            patch_affiliate(
+                State(app),
+                admin,
+                Path(id),
+                JsonBody(AffiliatePatch {
+                    status: s,
+                    ..Default::default()
+                }),
+            )
+            .await
+        }
+        _ => {
+            patch_link(
+                State(app),
+                admin,
+                Path(id),
+                JsonBody(LinkPatch { status: s }),
+            )
+            .await
+        }
     }
 }
 
 // ---------- clicks, conversions, postback log ----------
 
-pub async fn get_click(State(app): State<Arc<AppState>>, _: Admin, Path(raw): Path<String>) -> ApiResult {
-    let id = ClickId::parse(&raw)
-        .map_err(|e| ApiError::new(ErrorCode::CorruptedClickId, format!("click_id `{raw}`: {e}")))?;
-    let click = app.store.click(id).await?.ok_or_else(|| ApiError::new(ErrorCode::UnknownClickId, format!("no click `{raw}`")))?;
+pub async fn get_click(
+    State(app): State<Arc<AppState>>,
+    _: Admin,
+    Path(raw): Path<String>,
+) -> ApiResult {
+    let id = ClickId::parse(&raw).map_err(|e| {
+        ApiError::new(
+            ErrorCode::CorruptedClickId,
+            format!("click_id `{raw}`: {e}"),
+        )
+    })?;
+    let click = app
+        .store
+        .click(id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::UnknownClickId, format!("no click `{raw}`")))?;
     ok(StatusCode::OK, click)
 }
 
@@ -512,12 +676,19 @@ pub struct ConversionQuery {
     limit: Option<u32>,
 }
 
-pub async fn list_conversions(State(app): State<Arc<AppState>>, _: Admin, Query(q): Query<ConversionQuery>) -> ApiResult {
+pub async fn list_conversions(
+    State(app): State<Arc<AppState>>,
+    _: Admin,
+    Query(q): Query<ConversionQuery>,
+) -> ApiResult {
     let click_id = q
         .click_id
         .as_deref()
         .filter(|c| !c.is_empty())
-        .map(|c| ClickId::parse(c).map_err(|e| ApiError::new(ErrorCode::CorruptedClickId, format!("click_id: {e}"))))
+        .map(|c| {
+            ClickId::parse(c)
+                .map_err(|e| ApiError::new(ErrorCode::CorruptedClickId, format!("click_id: {e}")))
+        })
         .transpose()?;
     let filter = ConversionFilter {
         click_id,
@@ -542,7 +713,11 @@ pub struct PostbackQuery {
     limit: Option<u32>,
 }
 
-pub async fn list_postbacks(State(app): State<Arc<AppState>>, _: Admin, Query(q): Query<PostbackQuery>) -> ApiResult {
+pub async fn list_postbacks(
+    State(app): State<Arc<AppState>>,
+    _: Admin,
+    Query(q): Query<PostbackQuery>,
+) -> ApiResult {
     let filter = PostbackFilter {
         result: q.result.filter(|s| !s.is_empty()),
         error: q.error.filter(|s| !s.is_empty()),

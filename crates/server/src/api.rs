@@ -52,7 +52,10 @@ impl From<Refusal> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "store error");
-        ApiError::new(ErrorCode::StoreUnavailable, "the store is unavailable; retry shortly")
+        ApiError::new(
+            ErrorCode::StoreUnavailable,
+            "the store is unavailable; retry shortly",
+        )
     }
 }
 
@@ -62,9 +65,13 @@ pub fn error_body(code: ErrorCode, message: &str) -> Value {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+        let status =
+            StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
         let mut resp = (status, axum::Json(error_body(self.code, &self.message))).into_response();
-        if matches!(self.code, ErrorCode::Overloaded | ErrorCode::StoreUnavailable | ErrorCode::RateLimited) {
+        if matches!(
+            self.code,
+            ErrorCode::Overloaded | ErrorCode::StoreUnavailable | ErrorCode::RateLimited
+        ) {
             resp.headers_mut()
                 .insert("retry-after", axum::http::HeaderValue::from_static("1"));
         }

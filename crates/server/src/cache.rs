@@ -33,7 +33,8 @@ impl Config {
     pub async fn load(store: &dyn Store) -> StoreResult<Config> {
         let mut c = Config::default();
         for a in store.advertisers().await? {
-            c.advertiser_by_token.insert(a.token_hash.clone(), a.id.clone());
+            c.advertiser_by_token
+                .insert(a.token_hash.clone(), a.id.clone());
             c.advertisers.insert(a.id.clone(), a);
         }
         for o in store.offers().await? {
@@ -80,7 +81,10 @@ pub struct ConfigCache {
 
 impl ConfigCache {
     pub fn get(&self) -> Arc<Config> {
-        self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub async fn reload(&self, store: &dyn Store) -> StoreResult<()> {

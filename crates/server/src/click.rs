@@ -44,7 +44,10 @@ pub fn parse_click_params(query: Option<&str>) -> Result<ClickParams, ApiError> 
         if v.len() > MAX_PARAM_VALUE {
             return Err(ApiError::new(
                 ErrorCode::InvalidField,
-                format!("{k}: the value is {} bytes long, at most {MAX_PARAM_VALUE} are allowed", v.len()),
+                format!(
+                    "{k}: the value is {} bytes long, at most {MAX_PARAM_VALUE} are allowed",
+                    v.len()
+                ),
             ));
         }
         let slot = match k.as_ref() {
@@ -161,17 +164,27 @@ pub async fn click(
         .affiliates
         .get(&link.affiliate_id)
         .is_some_and(|a| a.status == EntityStatus::Active);
-    if link.status != EntityStatus::Active || entry.offer.status != EntityStatus::Active || !affiliate_active {
+    if link.status != EntityStatus::Active
+        || entry.offer.status != EntityStatus::Active
+        || !affiliate_active
+    {
         // Paused traffic is not recorded as a click: it earns nothing, so the
         // fallback gets the sub ids but no click id.
         return match &entry.fallback {
             Some(f) => {
                 app.metrics.click(ClickResult::Fallback);
-                redirect(f.render(|m| if m == "click_id" { String::new() } else { value(m) }))
+                redirect(f.render(|m| {
+                    if m == "click_id" {
+                        String::new()
+                    } else {
+                        value(m)
+                    }
+                }))
             }
             None => {
                 app.metrics.click(ClickResult::Gone);
-                ApiError::new(ErrorCode::Gone, format!("link `{link_id}` is paused")).into_response()
+                ApiError::new(ErrorCode::Gone, format!("link `{link_id}` is paused"))
+                    .into_response()
             }
         };
     }
@@ -190,7 +203,11 @@ pub async fn click(
         .and_then(|u| u.host_str().map(str::to_string))
         .unwrap_or_default();
     let unique = app.uniques.first_in_a_day(&link.id, &ip, ua, now);
-    let country = app.geo.as_ref().map(|g| g.country(peer.ip())).unwrap_or_default();
+    let country = app
+        .geo
+        .as_ref()
+        .map(|g| g.country(peer.ip()))
+        .unwrap_or_default();
     let [sub1, sub2, sub3, sub4, sub5] = params.subs;
     let click = Click {
         id,
@@ -222,11 +239,19 @@ pub async fn click(
         }
         Err(SubmitError::Full) => {
             app.metrics.click(ClickResult::Overloaded);
-            ApiError::new(ErrorCode::Overloaded, "too many clicks are waiting to be stored; retry in a second").into_response()
+            ApiError::new(
+                ErrorCode::Overloaded,
+                "too many clicks are waiting to be stored; retry in a second",
+            )
+            .into_response()
         }
         Err(SubmitError::Closed) => {
             app.metrics.click(ClickResult::Failed);
-            ApiError::new(ErrorCode::Overloaded, "the tracker is shutting down; retry in a second").into_response()
+            ApiError::new(
+                ErrorCode::Overloaded,
+                "the tracker is shutting down; retry in a second",
+            )
+            .into_response()
         }
     }
 }
@@ -237,7 +262,8 @@ mod tests {
 
     #[test]
     fn known_params_and_extras_are_split() {
-        let p = parse_click_params(Some("sub1=a%20b&sub3=c&source=fb&gclid=xyz&sub1=ignored")).unwrap();
+        let p =
+            parse_click_params(Some("sub1=a%20b&sub3=c&source=fb&gclid=xyz&sub1=ignored")).unwrap();
         assert_eq!(p.subs[0].as_deref(), Some("a b"));
         assert_eq!(p.subs[1], None);
         assert_eq!(p.subs[2].as_deref(), Some("c"));

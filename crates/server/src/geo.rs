@@ -43,7 +43,9 @@ impl Geo {
             }
         }
         match self.reader.lookup::<Record>(ip) {
-            Ok(Some(Record { country_code: Some(c) })) => c.to_ascii_uppercase(),
+            Ok(Some(Record {
+                country_code: Some(c),
+            })) => c.to_ascii_uppercase(),
             _ => String::new(),
         }
     }

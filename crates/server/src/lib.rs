@@ -74,7 +74,10 @@ pub struct AppState {
 /// Makes sure an admin key exists. Returns a newly generated key, which the
 /// caller prints once; `fixed` (from CLICKLEDGER_ADMIN_KEY) is registered if
 /// it is not yet known.
-pub async fn ensure_admin_key(store: &dyn Store, fixed: Option<&str>) -> Result<Option<String>, String> {
+pub async fn ensure_admin_key(
+    store: &dyn Store,
+    fixed: Option<&str>,
+) -> Result<Option<String>, String> {
     let keys = store.api_keys().await.map_err(|e| e.to_string())?;
     let (key, generated) = match fixed {
         Some(k) if keys.iter().any(|x| x.key_hash == util::sha256_hex(k)) => return Ok(None),
@@ -97,47 +100,144 @@ pub async fn ensure_admin_key(store: &dyn Store, fixed: Option<&str>) -> Result<
 
 fn routes() -> Api {
     use admin::*;
-    let status_routes = |api: Api, kind: &'static str, path_pause: &'static str, path_resume: &'static str| {
-        api.post(path_pause, "Pause (same as PATCH status=paused)", move |State(app): State<Arc<AppState>>, a: Admin, Path(id): Path<String>| {
-            set_status(app, a, kind, id, EntityStatus::Paused)
-        })
-        .post(path_resume, "Resume (same as PATCH status=active)", move |State(app): State<Arc<AppState>>, a: Admin, Path(id): Path<String>| {
-            set_status(app, a, kind, id, EntityStatus::Active)
-        })
-    };
+    let status_routes =
+        |api: Api, kind: &'static str, path_pause: &'static str, path_resume: &'static str| {
+            api.post(
+                path_pause,
+                "Pause (same as PATCH status=paused)",
+                move |State(app): State<Arc<AppState>>, a: Admin, Path(id): Path<String>| {
+                    set_status(app, a, kind, id, EntityStatus::Paused)
+                },
+            )
+            .post(
+                path_resume,
+                "Resume (same as PATCH status=active)",
+                move |State(app): State<Arc<AppState>>, a: Admin, Path(id): Path<String>| {
+                    set_status(app, a, kind, id, EntityStatus::Active)
+                },
+            )
+        };
     let api = Api::new()
-        .post("/api/v1/advertisers", "Create an advertiser; returns its postback token and signing secret once", create_advertiser)
+        .post(
+            "/api/v1/advertisers",
+            "Create an advertiser; returns its postback token and signing secret once",
+            create_advertiser,
+        )
         .get("/api/v1/advertisers", "List advertisers", list_advertisers)
-        .get("/api/v1/advertisers/{id}", "Get an advertiser", get_advertiser)
-        .patch("/api/v1/advertisers/{id}", "Change name, status, alias_map, status_map, ip_allowlist, require_signature", patch_advertiser)
-        .post("/api/v1/offers", "Create an offer with its destination template and events", create_offer)
+        .get(
+            "/api/v1/advertisers/{id}",
+            "Get an advertiser",
+            get_advertiser,
+        )
+        .patch(
+            "/api/v1/advertisers/{id}",
+            "Change name, status, alias_map, status_map, ip_allowlist, require_signature",
+            patch_advertiser,
+        )
+        .post(
+            "/api/v1/offers",
+            "Create an offer with its destination template and events",
+            create_offer,
+        )
         .get("/api/v1/offers", "List offers", list_offers)
         .get("/api/v1/offers/{id}", "Get an offer", get_offer)
-        .patch("/api/v1/offers/{id}", "Change name, status, URLs, window or events", patch_offer)
-        .post("/api/v1/affiliates", "Create an affiliate; returns its API key once", create_affiliate)
+        .patch(
+            "/api/v1/offers/{id}",
+            "Change name, status, URLs, window or events",
+            patch_offer,
+        )
+        .post(
+            "/api/v1/affiliates",
+            "Create an affiliate; returns its API key once",
+            create_affiliate,
+        )
         .get("/api/v1/affiliates", "List affiliates", list_affiliates)
         .get("/api/v1/affiliates/{id}", "Get an affiliate", get_affiliate)
-        .patch("/api/v1/affiliates/{id}", "Change name, status or postback_url", patch_affiliate)
-        .post("/api/v1/links", "Create a tracking link for an offer and an affiliate", create_link)
+        .patch(
+            "/api/v1/affiliates/{id}",
+            "Change name, status or postback_url",
+            patch_affiliate,
+        )
+        .post(
+            "/api/v1/links",
+            "Create a tracking link for an offer and an affiliate",
+            create_link,
+        )
         .get("/api/v1/links", "List links", list_links)
         .get("/api/v1/links/{id}", "Get a link", get_link)
         .patch("/api/v1/links/{id}", "Change a link's status", patch_link)
         .get("/api/v1/clicks/{click_id}", "Get a click", get_click)
-        .get("/api/v1/conversions", "List conversions (click_id, offer_id, affiliate_id, advertiser_id, from, to, limit)", list_conversions)
-        .get("/api/v1/postbacks", "The inbound postback log (result, error, advertiser_id, offer_id, from, to, limit)", list_postbacks)
-        .get("/api/v1/reports", "Report (group_by, from, to, tz, format=json|csv, dimension filters)", report::report);
-    let api = status_routes(api, "advertisers", "/api/v1/advertisers/{id}/pause", "/api/v1/advertisers/{id}/resume");
-    let api = status_routes(api, "offers", "/api/v1/offers/{id}/pause", "/api/v1/offers/{id}/resume");
-    let api = status_routes(api, "affiliates", "/api/v1/affiliates/{id}/pause", "/api/v1/affiliates/{id}/resume");
-    let api = status_routes(api, "links", "/api/v1/links/{id}/pause", "/api/v1/links/{id}/resume");
+        .get(
+            "/api/v1/conversions",
+            "List conversions (click_id, offer_id, affiliate_id, advertiser_id, from, to, limit)",
+            list_conversions,
+        )
+        .get(
+            "/api/v1/postbacks",
+            "The inbound postback log (result, error, advertiser_id, offer_id, from, to, limit)",
+            list_postbacks,
+        )
+        .get(
+            "/api/v1/reports",
+            "Report (group_by, from, to, tz, format=json|csv, dimension filters)",
+            report::report,
+        );
+    let api = status_routes(
+        api,
+        "advertisers",
+        "/api/v1/advertisers/{id}/pause",
+        "/api/v1/advertisers/{id}/resume",
+    );
+    let api = status_routes(
+        api,
+        "offers",
+        "/api/v1/offers/{id}/pause",
+        "/api/v1/offers/{id}/resume",
+    );
+    let api = status_routes(
+        api,
+        "affiliates",
+        "/api/v1/affiliates/{id}/pause",
+        "/api/v1/affiliates/{id}/resume",
+    );
+    let api = status_routes(
+        api,
+        "links",
+        "/api/v1/links/{id}/pause",
+        "/api/v1/links/{id}/resume",
+    );
     let public = Api::new()
         .tag("public")
-        .get("/c/{link_id}", "Tracking link: records the click and redirects (302)", click::click)
-        .get("/postback", "Advertiser postback (query fields)", postback::postback)
-        .post("/postback", "Advertiser postback (form or JSON body)", postback::postback)
-        .get("/postback/{token}", "Advertiser postback with the token in the path", postback::postback_with_token)
-        .post("/postback/{token}", "Advertiser postback with the token in the path", postback::postback_with_token)
-        .get("/healthz", "200 when the store is writable, 503 otherwise", healthz)
+        .get(
+            "/c/{link_id}",
+            "Tracking link: records the click and redirects (302)",
+            click::click,
+        )
+        .get(
+            "/postback",
+            "Advertiser postback (query fields)",
+            postback::postback,
+        )
+        .post(
+            "/postback",
+            "Advertiser postback (form or JSON body)",
+            postback::postback,
+        )
+        .get(
+            "/postback/{token}",
+            "Advertiser postback with the token in the path",
+            postback::postback_with_token,
+        )
+        .post(
+            "/postback/{token}",
+            "Advertiser postback with the token in the path",
+            postback::postback_with_token,
+        )
+        .get(
+            "/healthz",
+            "200 when the store is writable, 503 otherwise",
+            healthz,
+        )
         .get("/metrics", "Prometheus metrics", metrics_text)
         .get("/api/v1/openapi.json", "This document", openapi_doc);
     api.merge(public)
@@ -152,12 +252,20 @@ pub fn openapi() -> Value {
 async fn healthz(State(app): State<Arc<AppState>>) -> Response {
     match app.store.check_writable().await {
         Ok(()) => (StatusCode::OK, Json(json!({"status": "ok"}))).into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable", "message": e.to_string()}))).into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "unavailable", "message": e.to_string()})),
+        )
+            .into_response(),
     }
 }
 
 async fn metrics_text(State(app): State<Arc<AppState>>) -> Response {
-    ([("content-type", "text/plain; version=0.0.4")], app.metrics.render()).into_response()
+    (
+        [("content-type", "text/plain; version=0.0.4")],
+        app.metrics.render(),
+    )
+        .into_response()
 }
 
 async fn openapi_doc(State(app): State<Arc<AppState>>) -> Json<Value> {
@@ -175,7 +283,8 @@ async fn request_id(req: Request, next: Next) -> Response {
         .map(str::to_string)
         .unwrap_or_else(|| format!("{:016x}", util::random_u128() as u64));
     // The path only: query strings carry tokens.
-    let span = tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
+    let span =
+        tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
     let mut resp = next.run(req).instrument(span.clone()).await;
     span.in_scope(|| tracing::debug!(status = resp.status().as_u16(), "answered"));
     if let Ok(v) = HeaderValue::from_str(&id) {
@@ -185,7 +294,10 @@ async fn request_id(req: Request, next: Next) -> Response {
 }
 
 async fn fallback() -> ApiError {
-    ApiError::new(clickledger_domain::ErrorCode::NotFound, "no such endpoint; see /api/v1/openapi.json")
+    ApiError::new(
+        clickledger_domain::ErrorCode::NotFound,
+        "no such endpoint; see /api/v1/openapi.json",
+    )
 }
 
 /// A running server.
@@ -215,13 +327,22 @@ impl Running {
     }
 }
 
-pub async fn start(store: Arc<dyn Store>, settings: Settings, listener: TcpListener) -> Result<Running, String> {
+pub async fn start(
+    store: Arc<dyn Store>,
+    settings: Settings,
+    listener: TcpListener,
+) -> Result<Running, String> {
     let geo = match &settings.geoip {
         Some(p) => Some(Geo::open(p)?),
         None => None,
     };
     let metrics = Arc::new(Metrics::default());
-    let (writer, writer_task) = ClickWriter::spawn(store.clone(), metrics.clone(), settings.queue_capacity, settings.batch_max);
+    let (writer, writer_task) = ClickWriter::spawn(
+        store.clone(),
+        metrics.clone(),
+        settings.queue_capacity,
+        settings.batch_max,
+    );
     let (router, docs) = routes().into_parts();
     let state = Arc::new(AppState {
         store: store.clone(),
@@ -234,7 +355,11 @@ pub async fn start(store: Arc<dyn Store>, settings: Settings, listener: TcpListe
         admin_lock: tokio::sync::Mutex::new(()),
         openapi: api::openapi(&docs),
     });
-    state.cache.reload(store.as_ref()).await.map_err(|e| e.to_string())?;
+    state
+        .cache
+        .reload(store.as_ref())
+        .await
+        .map_err(|e| e.to_string())?;
     spawn_housekeeping(state.clone());
     let app: Router = router
         .fallback(fallback)
@@ -243,11 +368,14 @@ pub async fn start(store: Arc<dyn Store>, settings: Settings, listener: TcpListe
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
     let server = tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            })
-            .await
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        })
+        .await
     });
     Ok(Running {
         addr,

@@ -40,7 +40,11 @@ impl Histogram {
         }
         let n = self.count.load(Relaxed);
         let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {n}");
-        let _ = writeln!(out, "{name}_sum {}", self.sum_micros.load(Relaxed) as f64 / 1e6);
+        let _ = writeln!(
+            out,
+            "{name}_sum {}",
+            self.sum_micros.load(Relaxed) as f64 / 1e6
+        );
         let _ = writeln!(out, "{name}_count {n}");
     }
 }
@@ -81,7 +85,9 @@ impl Default for Metrics {
             clicks: Default::default(),
             postbacks: Mutex::new(BTreeMap::new()),
             queue_depth: AtomicI64::new(0),
-            batch_size: Histogram::new(&[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0]),
+            batch_size: Histogram::new(&[
+                1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0,
+            ]),
             commit_seconds: Histogram::new(&[
                 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
             ]),
@@ -104,10 +110,19 @@ impl Metrics {
         let mut out = String::with_capacity(4096);
         out.push_str("# HELP clickledger_clicks_total Click requests by result.\n# TYPE clickledger_clicks_total counter\n");
         for (name, c) in CLICK_RESULTS.iter().zip(&self.clicks) {
-            let _ = writeln!(out, "clickledger_clicks_total{{result=\"{name}\"}} {}", c.load(Relaxed));
+            let _ = writeln!(
+                out,
+                "clickledger_clicks_total{{result=\"{name}\"}} {}",
+                c.load(Relaxed)
+            );
         }
         out.push_str("# HELP clickledger_postbacks_total Postbacks by result and error code.\n# TYPE clickledger_postbacks_total counter\n");
-        for ((result, error), n) in self.postbacks.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        for ((result, error), n) in self
+            .postbacks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
             let _ = writeln!(
                 out,
                 "clickledger_postbacks_total{{result=\"{result}\",error=\"{error}\"}} {n}"
@@ -118,8 +133,16 @@ impl Metrics {
             "# HELP clickledger_writer_queue_depth Clicks waiting for the group-commit writer.\n# TYPE clickledger_writer_queue_depth gauge\nclickledger_writer_queue_depth {}",
             self.queue_depth.load(Relaxed)
         );
-        self.batch_size.render(&mut out, "clickledger_writer_batch_size", "Clicks per committed batch.");
-        self.commit_seconds.render(&mut out, "clickledger_writer_commit_seconds", "Time to commit one batch.");
+        self.batch_size.render(
+            &mut out,
+            "clickledger_writer_batch_size",
+            "Clicks per committed batch.",
+        );
+        self.commit_seconds.render(
+            &mut out,
+            "clickledger_writer_commit_seconds",
+            "Time to commit one batch.",
+        );
         out
     }
 }
@@ -138,7 +161,9 @@ mod tests {
         m.commit_seconds.observe(0.002);
         let text = m.render();
         assert!(text.contains("clickledger_clicks_total{result=\"redirected\"} 2"));
-        assert!(text.contains("clickledger_postbacks_total{result=\"rejected\",error=\"invalid_token\"} 1"));
+        assert!(text.contains(
+            "clickledger_postbacks_total{result=\"rejected\",error=\"invalid_token\"} 1"
+        ));
         assert!(text.contains("clickledger_writer_batch_size_bucket{le=\"2\"} 0"));
         assert!(text.contains("clickledger_writer_batch_size_bucket{le=\"4\"} 1"));
         assert!(text.contains("clickledger_writer_commit_seconds_count 1"));

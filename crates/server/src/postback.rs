@@ -20,7 +20,7 @@ use clickledger_domain::hints::click_id_hint;
 use clickledger_domain::postback::{find_token, mask_secrets, parse_fields};
 use clickledger_domain::status::{Decision, Incoming};
 use clickledger_domain::{ClickId, ClickIdError, ErrorCode};
-use clickledger_store::{ConversionAttempt, Conversion, PostbackLogEntry};
+use clickledger_store::{Conversion, ConversionAttempt, PostbackLogEntry};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
@@ -55,12 +55,19 @@ pub async fn postback_with_token(
 }
 
 /// Query pairs, then body pairs (form or JSON object of scalars).
-fn collect_fields(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Result<Vec<(String, String)>, Refusal> {
+fn collect_fields(
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Vec<(String, String)>, Refusal> {
     let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or("").as_bytes())
         .into_owned()
         .collect();
     if body.len() > MAX_BODY {
-        return Err(Refusal::new(ErrorCode::InvalidField, format!("body is over {MAX_BODY} bytes")));
+        return Err(Refusal::new(
+            ErrorCode::InvalidField,
+            format!("body is over {MAX_BODY} bytes"),
+        ));
     }
     let is_json = headers
         .get(header::CONTENT_TYPE)
@@ -70,7 +77,10 @@ fn collect_fields(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Resu
         let v: Value = serde_json::from_slice(body)
             .map_err(|e| Refusal::new(ErrorCode::InvalidJson, format!("body: {e}")))?;
         let Value::Object(map) = v else {
-            return Err(Refusal::new(ErrorCode::InvalidJson, "body: a JSON object of fields is expected"));
+            return Err(Refusal::new(
+                ErrorCode::InvalidJson,
+                "body: a JSON object of fields is expected",
+            ));
         };
         for (k, v) in map {
             let s = match v {
@@ -93,7 +103,10 @@ fn collect_fields(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Resu
     if pairs.len() > MAX_FIELDS {
         return Err(Refusal::new(
             ErrorCode::TooManyParams,
-            format!("{} fields received, at most {MAX_FIELDS} are read", pairs.len()),
+            format!(
+                "{} fields received, at most {MAX_FIELDS} are read",
+                pairs.len()
+            ),
         ));
     }
     Ok(pairs)
@@ -159,9 +172,13 @@ async fn handle(
         Ok((decision, conversion)) => answer(&app, decision, conversion),
         Err(e) => {
             tracing::error!(error = %e, "postback not recorded");
-            app.metrics.postback("rejected", Some(ErrorCode::StoreUnavailable.as_str()));
-            crate::api::ApiError::new(ErrorCode::StoreUnavailable, "the conversion could not be stored; retry shortly")
-                .into_response()
+            app.metrics
+                .postback("rejected", Some(ErrorCode::StoreUnavailable.as_str()));
+            crate::api::ApiError::new(
+                ErrorCode::StoreUnavailable,
+                "the conversion could not be stored; retry shortly",
+            )
+            .into_response()
         }
     }
 }
@@ -205,7 +222,12 @@ async fn evaluate(
         .advertiser_by_token
         .get(&sha256_hex(token))
         .and_then(|id| cfg.advertisers.get(id))
-        .ok_or_else(|| Refusal::new(ErrorCode::InvalidToken, "token is not a valid postback token"))?;
+        .ok_or_else(|| {
+            Refusal::new(
+                ErrorCode::InvalidToken,
+                "token is not a valid postback token",
+            )
+        })?;
     ctx.advertiser_id = Some(adv.id.clone());
 
     // 2. fields well-formed
@@ -213,8 +235,12 @@ async fn evaluate(
         Ok(f) => f,
         Err(e) => {
             // keep the click id for the log even when another field is bad
-            ctx.click_raw = clickledger_domain::postback::find(pairs, &adv.alias_map, clickledger_domain::postback::Field::ClickId)
-                .map(str::to_string);
+            ctx.click_raw = clickledger_domain::postback::find(
+                pairs,
+                &adv.alias_map,
+                clickledger_domain::postback::Field::ClickId,
+            )
+            .map(str::to_string);
             return Err(e);
         }
     };
@@ -235,13 +261,25 @@ async fn evaluate(
         .store
         .click(click_id)
         .await
-        .map_err(|_| Refusal::new(ErrorCode::StoreUnavailable, "clicks cannot be read right now; retry shortly"))?
-        .ok_or_else(|| Refusal::new(ErrorCode::UnknownClickId, format!("click_id `{}` was never issued here", fields.click_id)))?;
+        .map_err(|_| {
+            Refusal::new(
+                ErrorCode::StoreUnavailable,
+                "clicks cannot be read right now; retry shortly",
+            )
+        })?
+        .ok_or_else(|| {
+            Refusal::new(
+                ErrorCode::UnknownClickId,
+                format!("click_id `{}` was never issued here", fields.click_id),
+            )
+        })?;
     ctx.offer_id = Some(click.offer_id.clone());
-    let entry = cfg
-        .offers
-        .get(&click.offer_id)
-        .ok_or_else(|| Refusal::new(ErrorCode::UnknownClickId, "the click's offer no longer exists"))?;
+    let entry = cfg.offers.get(&click.offer_id).ok_or_else(|| {
+        Refusal::new(
+            ErrorCode::UnknownClickId,
+            "the click's offer no longer exists",
+        )
+    })?;
     let offer = &entry.offer;
     if offer.advertiser_id != adv.id {
         return Err(Refusal::new(
@@ -258,7 +296,12 @@ async fn evaluate(
                 "event `{}` is not on offer {}; its events are {}",
                 fields.event.as_deref().unwrap_or(""),
                 offer.id,
-                offer.events.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", ")
+                offer
+                    .events
+                    .iter()
+                    .map(|e| e.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         )
     })?;
@@ -279,7 +322,10 @@ async fn evaluate(
     if event.repeatable && fields.txid.is_none() {
         return Err(Refusal::new(
             ErrorCode::MissingTxid,
-            format!("txid is required: event `{}` is repeatable, so each one needs its own order id", event.name),
+            format!(
+                "txid is required: event `{}` is repeatable, so each one needs its own order id",
+                event.name
+            ),
         ));
     }
 
@@ -287,10 +333,22 @@ async fn evaluate(
     let currency = fields.currency.unwrap_or(offer.currency);
     let priced = event
         .payout
-        .compute(offer.currency, fields.amount, fields.payout, currency, "payout")
+        .compute(
+            offer.currency,
+            fields.amount,
+            fields.payout,
+            currency,
+            "payout",
+        )
         .and_then(|payout| {
             let revenue = match &event.revenue {
-                Some(rule) => rule.compute(offer.currency, fields.amount, fields.payout, currency, "revenue")?,
+                Some(rule) => rule.compute(
+                    offer.currency,
+                    fields.amount,
+                    fields.payout,
+                    currency,
+                    "revenue",
+                )?,
                 None => Decimal::ZERO,
             };
             Ok((payout, revenue))

@@ -49,7 +49,11 @@ pub fn parse_time(field: &str, s: &str, tz: &TimeZone, end_of_day: bool) -> Resu
         return Ok(ts.as_millisecond());
     }
     if let Ok(date) = s.parse::<Date>() {
-        let date = if end_of_day { date.checked_add(1.day()).unwrap_or(date) } else { date };
+        let date = if end_of_day {
+            date.checked_add(1.day()).unwrap_or(date)
+        } else {
+            date
+        };
         let z = date
             .to_zoned(tz.clone())
             .map_err(|e| ApiError::validation(format!("{field}: {e}")))?;
@@ -112,7 +116,10 @@ impl Totals {
             if b == 0 {
                 json!("0")
             } else {
-                json!((Decimal::from(a) / Decimal::from(b)).round_dp(scale).normalize().to_string())
+                json!((Decimal::from(a) / Decimal::from(b))
+                    .round_dp(scale)
+                    .normalize()
+                    .to_string())
             }
         };
         vec![
@@ -130,7 +137,12 @@ impl Totals {
                 if self.clicks == 0 {
                     json!("0")
                 } else {
-                    json!((from_micros(self.payout_micros) / Decimal::from(self.clicks)).round_dp(4).normalize().to_string())
+                    json!(
+                        (from_micros(self.payout_micros) / Decimal::from(self.clicks))
+                            .round_dp(4)
+                            .normalize()
+                            .to_string()
+                    )
                 }
             }),
         ]
@@ -143,12 +155,23 @@ pub async fn report(
     Query(params): Query<BTreeMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let tz_name = params.get("tz").map(String::as_str).unwrap_or("UTC");
-    let tz = TimeZone::get(tz_name)
-        .map_err(|_| ApiError::new(ErrorCode::InvalidField, format!("tz: `{tz_name}` is not an IANA timezone")))?;
+    let tz = TimeZone::get(tz_name).map_err(|_| {
+        ApiError::new(
+            ErrorCode::InvalidField,
+            format!("tz: `{tz_name}` is not an IANA timezone"),
+        )
+    })?;
     let mut time_group = None;
     let mut dims = Vec::new();
     let mut names = Vec::new();
-    for g in params.get("group_by").map(String::as_str).unwrap_or("day").split(',').map(str::trim).filter(|g| !g.is_empty()) {
+    for g in params
+        .get("group_by")
+        .map(String::as_str)
+        .unwrap_or("day")
+        .split(',')
+        .map(str::trim)
+        .filter(|g| !g.is_empty())
+    {
         let t = match g {
             "hour" => Some(TimeGroup::Hour),
             "day" => Some(TimeGroup::Day),
@@ -158,7 +181,10 @@ pub async fn report(
         };
         if let Some(t) = t {
             if time_group.replace(t).is_some() {
-                return Err(ApiError::new(ErrorCode::InvalidField, "group_by: only one of hour, day, week, month"));
+                return Err(ApiError::new(
+                    ErrorCode::InvalidField,
+                    "group_by: only one of hour, day, week, month",
+                ));
             }
         } else {
             let d = Dimension::parse(g).ok_or_else(|| {
@@ -259,7 +285,14 @@ pub async fn report(
                 .collect();
             let totals: Vec<Value> = totals
                 .iter()
-                .map(|(cur, t)| Value::Object(t.metrics(cur).into_iter().map(|(k, v)| (k.to_string(), v)).collect()))
+                .map(|(cur, t)| {
+                    Value::Object(
+                        t.metrics(cur)
+                            .into_iter()
+                            .map(|(k, v)| (k.to_string(), v))
+                            .collect(),
+                    )
+                })
                 .collect();
             Ok((
                 StatusCode::OK,
@@ -274,7 +307,10 @@ pub async fn report(
             )
                 .into_response())
         }
-        other => Err(ApiError::new(ErrorCode::InvalidField, format!("format: `{other}` is not json or csv"))),
+        other => Err(ApiError::new(
+            ErrorCode::InvalidField,
+            format!("format: `{other}` is not json or csv"),
+        )),
     }
 }
 
@@ -286,10 +322,22 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-fn csv(names: &[String], rows: &BTreeMap<(Vec<String>, String), Totals>, totals: &BTreeMap<String, Totals>) -> Response {
-    let metric_names: Vec<&str> = Totals::default().metrics("").into_iter().map(|(k, _)| k).collect();
+fn csv(
+    names: &[String],
+    rows: &BTreeMap<(Vec<String>, String), Totals>,
+    totals: &BTreeMap<String, Totals>,
+) -> Response {
+    let metric_names: Vec<&str> = Totals::default()
+        .metrics("")
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
     let mut out = String::new();
-    let header: Vec<String> = names.iter().cloned().chain(metric_names.iter().map(|s| s.to_string())).collect();
+    let header: Vec<String> = names
+        .iter()
+        .cloned()
+        .chain(metric_names.iter().map(|s| s.to_string()))
+        .collect();
     out.push_str(&header.join(","));
     out.push('\n');
     let plain = |v: &Value| match v {

@@ -100,7 +100,9 @@ async fn run(
             let started = Instant::now();
             match store.insert_clicks(&clicks).await {
                 Ok(()) => {
-                    metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
+                    metrics
+                        .commit_seconds
+                        .observe(started.elapsed().as_secs_f64());
                     break;
                 }
                 Err(e) => {

@@ -59,7 +59,11 @@ pub struct Advertiser {
     pub ip_allowlist: Vec<String>,
     pub alias_map: BTreeMap<String, String>,
     pub status_map: BTreeMap<String, String>,
-    #[serde(serialize_with = "rfc3339", deserialize_with = "from_rfc3339", rename = "created_at")]
+    #[serde(
+        serialize_with = "rfc3339",
+        deserialize_with = "from_rfc3339",
+        rename = "created_at"
+    )]
     pub created_ms: i64,
 }
 
@@ -74,7 +78,11 @@ pub struct Offer {
     pub currency: Currency,
     pub attribution_window_days: u32,
     pub events: Vec<EventDef>,
-    #[serde(serialize_with = "rfc3339", deserialize_with = "from_rfc3339", rename = "created_at")]
+    #[serde(
+        serialize_with = "rfc3339",
+        deserialize_with = "from_rfc3339",
+        rename = "created_at"
+    )]
     pub created_ms: i64,
 }
 
@@ -94,7 +102,11 @@ pub struct Affiliate {
     pub name: String,
     pub status: EntityStatus,
     pub postback_url: Option<String>,
-    #[serde(serialize_with = "rfc3339", deserialize_with = "from_rfc3339", rename = "created_at")]
+    #[serde(
+        serialize_with = "rfc3339",
+        deserialize_with = "from_rfc3339",
+        rename = "created_at"
+    )]
     pub created_ms: i64,
 }
 
@@ -104,7 +116,11 @@ pub struct Link {
     pub offer_id: String,
     pub affiliate_id: String,
     pub status: EntityStatus,
-    #[serde(serialize_with = "rfc3339", deserialize_with = "from_rfc3339", rename = "created_at")]
+    #[serde(
+        serialize_with = "rfc3339",
+        deserialize_with = "from_rfc3339",
+        rename = "created_at"
+    )]
     pub created_ms: i64,
 }
 

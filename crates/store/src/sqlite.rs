@@ -166,7 +166,7 @@ fn no_fill<T>(_: &mut T, _: &Row) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn currency(s: String) -> rusqlite::Result<Currency> {
+fn parse_currency(s: String) -> rusqlite::Result<Currency> {
     Currency::parse(&s).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
     })
@@ -220,6 +220,8 @@ fn conversion_from_row(r: &Row) -> rusqlite::Result<Conversion> {
     let status: String = r.get(8)?;
     let click_ms: i64 = r.get(15)?;
     let conv_ms: i64 = r.get(16)?;
+    let currency = parse_currency(r.get(11)?)?;
+    let payout_currency = parse_currency(r.get(14)?)?;
     Ok(Conversion {
         id: r.get(0)?,
         click_id: click_id_from(r.get(1)?)?,
@@ -231,11 +233,13 @@ fn conversion_from_row(r: &Row) -> rusqlite::Result<Conversion> {
         txid: r.get(7)?,
         status: Status::parse(&status).unwrap_or(Status::Pending),
         status_received: r.get(9)?,
-        amount: r.get::<_, Option<i64>>(10)?.map(from_micros),
-        currency: currency(r.get(11)?)?,
-        payout: from_micros(r.get(12)?),
-        revenue: from_micros(r.get(13)?),
-        payout_currency: currency(r.get(14)?)?,
+        amount: r
+            .get::<_, Option<i64>>(10)?
+            .map(|m| currency.display(from_micros(m))),
+        currency,
+        payout: payout_currency.display(from_micros(r.get(12)?)),
+        revenue: payout_currency.display(from_micros(r.get(13)?)),
+        payout_currency,
         click_ms,
         conv_ms,
         updated_ms: r.get(17)?,

@@ -1,0 +1,232 @@
+//! Test helpers: a real server on loopback over a fresh SQLite file, and
+//! short-hands for the API calls every test makes.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clickledger_server::{Running, Settings};
+use clickledger_store::{SqliteStore, Store};
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+
+pub const ADMIN_KEY: &str = "test-admin-key";
+
+/// A directory removed when the test ends.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new() -> Self {
+        let p = std::env::temp_dir().join(format!(
+            "clickledger-test-{}-{}",
+            std::process::id(),
+            clickledger_server::util::random_id("d", 12)
+        ));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    pub running: Option<Running>,
+    pub store: Arc<dyn Store>,
+    pub dir: TempDir,
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(Settings::default()).await
+    }
+
+    pub async fn spawn_with(settings: Settings) -> TestApp {
+        let dir = TempDir::new();
+        Self::spawn_in(dir, settings).await
+    }
+
+    /// Starts on an existing directory (its `test.db`), e.g. after a restart.
+    pub async fn spawn_in(dir: TempDir, mut settings: Settings) -> TestApp {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.0.join("test.db")).unwrap());
+        clickledger_server::ensure_admin_key(store.as_ref(), Some(ADMIN_KEY))
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        settings.public_url = format!("http://{addr}");
+        let running = clickledger_server::start(store.clone(), settings, listener)
+            .await
+            .unwrap();
+        let client = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        TestApp {
+            base: format!("http://{addr}"),
+            client,
+            running: Some(running),
+            store,
+            dir,
+        }
+    }
+
+    /// Graceful stop; returns the directory so the test can start again on it.
+    pub async fn stop(mut self) -> TempDir {
+        self.running.take().unwrap().shutdown().await;
+        let dir = TempDir(self.dir.0.clone());
+        std::mem::forget(self.dir);
+        dir
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(ADMIN_KEY);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.admin(reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.admin(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.admin(reqwest::Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn create(&self, path: &str, body: Value) -> Value {
+        let (status, v) = self.post(path, body).await;
+        assert_eq!(status, StatusCode::CREATED, "{path}: {v}");
+        v
+    }
+
+    /// An advertiser, a USD offer with the contract's example events (plus
+    /// a from_postback one), an affiliate and a link.
+    pub async fn setup(&self) -> Setup {
+        let adv = self
+            .create("/api/v1/advertisers", json!({"name": "Adv"}))
+            .await;
+        let offer = self
+            .create(
+                "/api/v1/offers",
+                json!({
+                    "advertiser_id": adv["id"], "name": "Offer",
+                    "destination_url": "https://adv.example/land?cid={click_id}&s1={sub1}&src={source}",
+                    "currency": "USD",
+                    "events": [
+                        {"name": "registration", "payout": {"type": "fixed", "amount": "2.00"}},
+                        {"name": "sale", "payout": {"type": "revshare", "percent": "30"},
+                         "revenue": {"type": "revshare", "percent": "40"}},
+                        {"name": "deposit", "payout": {"type": "fixed", "amount": "10.00"}, "repeatable": true},
+                        {"name": "lead", "payout": {"type": "from_postback", "max": "50"}, "default_status": "pending"}
+                    ]
+                }),
+            )
+            .await;
+        let aff = self
+            .create("/api/v1/affiliates", json!({"name": "Aff"}))
+            .await;
+        let link = self
+            .create(
+                "/api/v1/links",
+                json!({"offer_id": offer["id"], "affiliate_id": aff["id"]}),
+            )
+            .await;
+        Setup {
+            token: adv["postback_token"].as_str().unwrap().to_string(),
+            advertiser_id: adv["id"].as_str().unwrap().to_string(),
+            offer_id: offer["id"].as_str().unwrap().to_string(),
+            affiliate_id: aff["id"].as_str().unwrap().to_string(),
+            affiliate_key: aff["api_key"].as_str().unwrap().to_string(),
+            link_id: link["id"].as_str().unwrap().to_string(),
+            link_url: link["url"].as_str().unwrap().to_string(),
+        }
+    }
+
+    /// Follows a tracking link; returns the redirect's Location.
+    pub async fn click_location(&self, link_id: &str, query: &str) -> String {
+        let resp = self
+            .client
+            .get(self.url(&format!("/c/{link_id}?{query}")))
+            .header(
+                "user-agent",
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 Safari/604.1",
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::FOUND);
+        resp.headers()["location"].to_str().unwrap().to_string()
+    }
+
+    /// Follows a tracking link; returns the click id from the destination.
+    pub async fn click(&self, link_id: &str) -> String {
+        let loc = self.click_location(link_id, "sub1=s").await;
+        click_id_of(&loc)
+    }
+
+    pub async fn postback(&self, query: &[(&str, &str)]) -> (StatusCode, Value) {
+        let resp = self
+            .client
+            .get(self.url("/postback"))
+            .query(query)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        (status, resp.json().await.unwrap())
+    }
+}
+
+pub fn click_id_of(location: &str) -> String {
+    let url = reqwest::Url::parse(location).unwrap();
+    url.query_pairs()
+        .find(|(k, _)| k == "cid")
+        .unwrap()
+        .1
+        .into_owned()
+}
+
+pub struct Setup {
+    pub token: String,
+    pub advertiser_id: String,
+    pub offer_id: String,
+    pub affiliate_id: String,
+    pub affiliate_key: String,
+    pub link_id: String,
+    pub link_url: String,
+}
