@@ -1,0 +1,377 @@
+//! The admin API's refusals, the OpenAPI document, metrics and health.
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn keys_are_required_and_partner_keys_are_forbidden() {
+    let app = TestApp::spawn().await;
+    let s = app.setup().await;
+    let r = app
+        .client
+        .get(app.url("/api/v1/offers"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "unauthorized");
+    let r = app
+        .client
+        .get(app.url("/api/v1/offers"))
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = app
+        .client
+        .get(app.url("/api/v1/offers"))
+        .bearer_auth(&s.affiliate_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "forbidden");
+}
+
+#[tokio::test]
+async fn offers_are_validated_when_saved() {
+    let app = TestApp::spawn().await;
+    let s = app.setup().await;
+    let base = |url: &str| {
+        json!({"advertiser_id": s.advertiser_id, "name": "x", "destination_url": url, "currency": "USD",
+               "events": [{"name": "sale", "payout": {"type": "fixed", "amount": "1"}}]})
+    };
+    let (st, v) = app
+        .post("/api/v1/offers", base("https://a.example/?c={clickid}"))
+        .await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_template"))
+    );
+    let msg = v["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with("destination_url") && msg.contains("{clickid}"),
+        "{msg}"
+    );
+
+    let (st, v) = app
+        .post("/api/v1/offers", base("not a url {click_id}"))
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("destination_url"));
+
+    let mut bad_currency = base("https://a.example/");
+    bad_currency["currency"] = json!("DOLLARS");
+    let (st, v) = app.post("/api/v1/offers", bad_currency).await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_currency"))
+    );
+    assert!(v["message"].as_str().unwrap().starts_with("currency"));
+
+    let mut float_money = base("https://a.example/");
+    float_money["events"] = json!([{"name": "sale", "payout": {"type": "fixed", "amount": 1.5}}]);
+    let (st, v) = app.post("/api/v1/offers", float_money).await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_json")),
+        "{v}"
+    );
+
+    let mut dup = base("https://a.example/");
+    dup["events"] = json!([{"name": "a", "payout": {"type": "fixed", "amount": "1"}},
+                           {"name": "a", "payout": {"type": "fixed", "amount": "2"}}]);
+    let (st, v) = app.post("/api/v1/offers", dup).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        v["message"].as_str().unwrap().contains("events[1].name"),
+        "{v}"
+    );
+
+    let (st, v) = app.post("/api/v1/offers", json!({"name": "x"})).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(
+        v["message"].as_str().unwrap().contains("advertiser_id"),
+        "{v}"
+    );
+
+    let (st, v) = app
+        .post("/api/v1/offers", {
+            let mut b = base("https://a.example/");
+            b["advertiser_id"] = json!("adv_missing");
+            b
+        })
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(v["message"].as_str().unwrap().contains("advertiser_id"));
+
+    // PATCH keeps what it does not mention; a bad PATCH changes nothing
+    let (st, o) = app
+        .patch(
+            &format!("/api/v1/offers/{}", s.offer_id),
+            json!({"name": "Renamed"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(o["name"], "Renamed");
+    assert_eq!(o["events"].as_array().unwrap().len(), 4);
+    let (st, _) = app
+        .patch(
+            &format!("/api/v1/offers/{}", s.offer_id),
+            json!({"destination_url": "https://a.example/{nope}"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, o) = app.get(&format!("/api/v1/offers/{}", s.offer_id)).await;
+    assert!(o["destination_url"]
+        .as_str()
+        .unwrap()
+        .contains("{click_id}"));
+    let (st, _) = app
+        .patch(
+            &format!("/api/v1/offers/{}", s.offer_id),
+            json!({"typo": 1}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+
+    let (st, v) = app
+        .post(
+            "/api/v1/affiliates",
+            json!({"name": "A", "postback_url": "https://aff.example/?p={payout}&x={bogus}"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(v["message"].as_str().unwrap().contains("{bogus}"));
+}
+
+#[tokio::test]
+async fn entities_read_back_and_pause() {
+    let app = TestApp::spawn().await;
+    let s = app.setup().await;
+    for (path, id) in [
+        ("advertisers", &s.advertiser_id),
+        ("offers", &s.offer_id),
+        ("affiliates", &s.affiliate_id),
+        ("links", &s.link_id),
+    ] {
+        let (st, one) = app.get(&format!("/api/v1/{path}/{id}")).await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(one["id"], id.as_str());
+        assert_eq!(one["status"], "active");
+        let (_, list) = app.get(&format!("/api/v1/{path}")).await;
+        assert!(list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["id"] == id.as_str()));
+        let (st, v) = app
+            .post(&format!("/api/v1/{path}/{id}/pause"), json!({}))
+            .await;
+        assert_eq!((st, v["status"].as_str()), (StatusCode::OK, Some("paused")));
+        let (st, v) = app
+            .post(&format!("/api/v1/{path}/{id}/resume"), json!({}))
+            .await;
+        assert_eq!((st, v["status"].as_str()), (StatusCode::OK, Some("active")));
+        let (st, v) = app.get(&format!("/api/v1/{path}/nope")).await;
+        assert_eq!(
+            (st, v["error"].as_str()),
+            (StatusCode::NOT_FOUND, Some("not_found"))
+        );
+    }
+    // secrets are not shown after creation
+    let (_, adv) = app
+        .get(&format!("/api/v1/advertisers/{}", s.advertiser_id))
+        .await;
+    let text = adv.to_string();
+    assert!(
+        !text.contains(&s.token)
+            && !text.contains("token_hash")
+            && !text.contains("signing_secret")
+    );
+    // a paused offer stops its links
+    app.post(&format!("/api/v1/offers/{}/pause", s.offer_id), json!({}))
+        .await;
+    let r = app
+        .client
+        .get(app.url(&format!("/c/{}", s.link_id)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::GONE);
+}
+
+#[tokio::test]
+async fn openapi_lists_every_contract_route() {
+    let app = TestApp::spawn().await;
+    let r = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let doc: Value = r.json().await.unwrap();
+    assert_eq!(doc["openapi"], "3.0.3");
+    let contract = [
+        ("post", "/api/v1/advertisers"),
+        ("patch", "/api/v1/advertisers/{id}"),
+        ("post", "/api/v1/offers"),
+        ("post", "/api/v1/affiliates"),
+        ("patch", "/api/v1/affiliates/{id}"),
+        ("post", "/api/v1/links"),
+        ("get", "/api/v1/clicks/{click_id}"),
+        ("get", "/api/v1/conversions"),
+        ("get", "/api/v1/postbacks"),
+        ("get", "/api/v1/reports"),
+        ("get", "/c/{link_id}"),
+        ("get", "/postback"),
+        ("post", "/postback"),
+        ("get", "/postback/{token}"),
+        ("get", "/healthz"),
+        ("get", "/metrics"),
+    ];
+    for (method, path) in contract {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} missing from the OpenAPI document"
+        );
+    }
+    // and every documented route is really served (not the 404 fallback)
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            let concrete = path
+                .replace("{id}", "x")
+                .replace("{click_id}", "x")
+                .replace("{link_id}", "x")
+                .replace("{token}", "x");
+            let r = app
+                .client
+                .request(method.to_uppercase().parse().unwrap(), app.url(&concrete))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            let body = r.text().await.unwrap();
+            assert!(
+                !body.contains("no such endpoint"),
+                "{method} {path} is documented but not served ({status})"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn health_metrics_and_request_ids() {
+    let app = TestApp::spawn().await;
+    let s = app.setup().await;
+    let r = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers().contains_key("x-request-id"));
+    let r = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["x-request-id"], "abc-123");
+    let cid = app.click(&s.link_id).await;
+    app.postback(&[
+        ("token", &s.token),
+        ("click_id", &cid),
+        ("event", "registration"),
+    ])
+    .await;
+    app.postback(&[("token", "bad"), ("click_id", &cid)]).await;
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for needle in [
+        "clickledger_clicks_total{result=\"redirected\"} 1",
+        "clickledger_postbacks_total{result=\"accepted\",error=\"\"} 1",
+        "clickledger_postbacks_total{result=\"rejected\",error=\"invalid_token\"} 1",
+        "clickledger_writer_queue_depth 0",
+        "clickledger_writer_batch_size_count 1",
+        "clickledger_writer_commit_seconds_bucket{le=\"+Inf\"} 1",
+    ] {
+        assert!(text.contains(needle), "{needle} not in\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn report_sums_equal_rows_and_raw_records() {
+    let app = TestApp::spawn().await;
+    let s = app.setup().await;
+    let mut cids = Vec::new();
+    for i in 0..6 {
+        let loc = app
+            .click_location(&s.link_id, &format!("sub1=s{}", i % 2))
+            .await;
+        cids.push(click_id_of(&loc));
+    }
+    for (i, cid) in cids.iter().enumerate().take(3) {
+        let (_, v) = app
+            .postback(&[
+                ("token", &s.token),
+                ("click_id", cid),
+                ("event", "sale"),
+                ("txid", &format!("t{i}")),
+                ("amount", "10.01"),
+            ])
+            .await;
+        assert_eq!(v["result"], "accepted");
+    }
+    let (st, r) = app
+        .get("/api/v1/reports?group_by=day,sub1&tz=Asia/Kolkata")
+        .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    let rows = r["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{r}");
+    let clicks: i64 = rows.iter().map(|r| r["clicks"].as_i64().unwrap()).sum();
+    let convs: i64 = rows
+        .iter()
+        .map(|r| r["conversions"].as_i64().unwrap())
+        .sum();
+    assert_eq!((clicks, convs), (6, 3));
+    let s0 = rows.iter().find(|r| r["sub1"] == "s0").unwrap();
+    assert_eq!(s0["clicks"], 3);
+    assert_eq!(s0["conversions"], 2);
+    assert_eq!(s0["payout"], "6.00"); // 2 x 3.003 rounded to 3.00
+    assert_eq!(s0["currency"], "USD");
+    assert_eq!(r["totals"][0]["payout"], "9.00");
+    assert_eq!(r["totals"][0]["clicks"], 6);
+    assert_eq!(r["totals"][0]["cr"], "50");
+    let csv = app
+        .client
+        .get(app.url("/api/v1/reports?group_by=sub1&format=csv"))
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("sub1,currency,clicks"), "{csv}");
+    assert_eq!(lines.len(), 4, "{csv}");
+    assert!(lines[3].starts_with("TOTAL,USD,6,"), "{csv}");
+    let (st, v) = app.get("/api/v1/reports?tz=Mars/Olympus").await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(v["message"].as_str().unwrap().starts_with("tz"));
+}
