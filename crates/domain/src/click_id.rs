@@ -129,6 +129,19 @@ impl fmt::Display for ClickId {
     }
 }
 
+impl serde::Serialize for ClickId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.encode())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ClickId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        ClickId::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,18 +255,5 @@ mod tests {
             ClickId::parse("{click_id}{click_id}{click_id}"),
             Err(ClickIdError::InvalidChar(0))
         );
-    }
-}
-
-impl serde::Serialize for ClickId {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.encode())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for ClickId {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        ClickId::parse(&s).map_err(serde::de::Error::custom)
     }
 }

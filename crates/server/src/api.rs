@@ -121,6 +121,12 @@ macro_rules! method {
     };
 }
 
+impl Default for Api {
+    fn default() -> Self {
+        Api::new()
+    }
+}
+
 impl Api {
     pub fn new() -> Self {
         Api {

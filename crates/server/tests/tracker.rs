@@ -9,6 +9,9 @@ use common::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+/// A postback query, the status it must get, and its error code.
+type Case<'a> = (Vec<(&'a str, &'a str)>, StatusCode, &'a str);
+
 fn code(v: &Value) -> &str {
     v["error"].as_str().unwrap_or("")
 }
@@ -258,7 +261,7 @@ async fn every_postback_answer_code() {
     let altered = String::from_utf8(altered).unwrap();
     let never_issued = ClickId::new(1_700_000_000_000, 12345).encode();
 
-    let cases: Vec<(Vec<(&str, &str)>, StatusCode, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             vec![("click_id", &cid)],
             StatusCode::UNAUTHORIZED,

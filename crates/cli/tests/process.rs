@@ -1,0 +1,186 @@
+//! The real binary: demo start, SIGTERM flushing queued clicks, restart.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const KEY: &str = "process-test-key";
+
+struct Dir(PathBuf);
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_dir(tag: &str) -> Dir {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let p = std::env::temp_dir().join(format!(
+        "clickledger-proc-{tag}-{}-{nanos}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&p).unwrap();
+    Dir(p)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start(db: &Path, port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_clickledger"))
+        .args([
+            "serve",
+            "--demo",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--db",
+        ])
+        .arg(db)
+        .env("CLICKLEDGER_ADMIN_KEY", KEY)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+async fn wait_healthy(client: &reqwest::Client, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(r) = client.get(format!("{base}/healthz")).send().await {
+            if r.status() == 200 {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "server did not become healthy");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn sigterm(child: &Child) {
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+fn click_id(location: &str) -> String {
+    reqwest::Url::parse(location)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "click_id")
+        .unwrap()
+        .1
+        .into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_flushes_every_acknowledged_click_and_demo_survives_restart() {
+    let dir = temp_dir("sigterm");
+    let db = dir.0.join("t.db");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    let mut child = start(&db, port);
+    wait_healthy(&client, &base).await;
+
+    // keep clicks flowing from many connections while SIGTERM arrives
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let client = client.clone();
+        let url = format!("{base}/c/lnk_demo?sub1=flush");
+        tasks.push(tokio::spawn(async move {
+            let mut acked = Vec::new();
+            for _ in 0..200 {
+                match client.get(&url).send().await {
+                    Ok(r) if r.status() == 302 => {
+                        acked.push(click_id(r.headers()["location"].to_str().unwrap()))
+                    }
+                    _ => break,
+                }
+            }
+            acked
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    sigterm(&child);
+    let mut acked = Vec::new();
+    for t in tasks {
+        acked.extend(t.await.unwrap());
+    }
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status {status:?}");
+    assert!(
+        acked.len() > 16,
+        "too few clicks before the signal: {}",
+        acked.len()
+    );
+
+    // restart on the same file: every acknowledged click is there
+    let mut child = start(&db, port);
+    wait_healthy(&client, &base).await;
+    let mut missing = 0;
+    for id in &acked {
+        let r = client
+            .get(format!("{base}/api/v1/clicks/{id}"))
+            .bearer_auth(KEY)
+            .send()
+            .await
+            .unwrap();
+        if r.status() != 200 {
+            missing += 1;
+        }
+    }
+    assert_eq!(
+        missing,
+        0,
+        "{missing} of {} acknowledged clicks lost",
+        acked.len()
+    );
+
+    // the demo is still one demo, and its printed postback works
+    let r = client
+        .get(format!("{base}/api/v1/offers"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap();
+    let offers: Value = r.json().await.unwrap();
+    assert_eq!(offers["items"].as_array().unwrap().len(), 1);
+    let r = client
+        .get(format!("{base}/postback?token=demo-postback-token&click_id={}&event=sale&txid=o-1&amount=49.90", acked[0]))
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["result"], "accepted", "{v}");
+    assert_eq!(v["payout"], "14.97");
+    sigterm(&child);
+    assert!(child.wait().unwrap().success());
+
+    // the demo printed its instructions
+    let mut out = String::new();
+    use std::io::Read;
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert!(out.contains("/c/lnk_demo"), "{out}");
+    assert!(out.contains("token=demo-postback-token"), "{out}");
+}
