@@ -10,33 +10,19 @@ use serde_json::{json, Value};
 async fn keys_are_required_and_partner_keys_are_forbidden() {
     let app = TestApp::spawn().await;
     let s = app.setup().await;
-    let r = app
-        .client
-        .get(app.url("/api/v1/offers"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let v: Value = r.json().await.unwrap();
-    assert_eq!(v["error"], "unauthorized");
-    let r = app
-        .client
-        .get(app.url("/api/v1/offers"))
-        .bearer_auth("wrong")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let r = app
-        .client
-        .get(app.url("/api/v1/offers"))
-        .bearer_auth(&s.affiliate_key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let v: Value = r.json().await.unwrap();
-    assert_eq!(v["error"], "forbidden");
+    for (key, status, error) in [
+        (None, StatusCode::UNAUTHORIZED, "unauthorized"),
+        (Some("wrong"), StatusCode::UNAUTHORIZED, "unauthorized"),
+        (
+            Some(s.affiliate_key.as_str()),
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        ),
+    ] {
+        let (st, _, v) = app.anon("/api/v1/offers", key).await;
+        assert_eq!((st, v["error"].as_str()), (status, Some(error)), "{key:?}");
+        assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
 }
 
 #[tokio::test]

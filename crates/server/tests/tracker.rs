@@ -623,15 +623,11 @@ fn form_urlencoded_pair(k: &str, v: &str) -> String {
 async fn click_edge_cases() {
     let app = TestApp::spawn().await;
     let s = app.setup().await;
-    let r = app
-        .client
-        .get(app.url("/c/lnk_nothing"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    let v: Value = r.json().await.unwrap();
-    assert_eq!(v["error"], "not_found");
+    let (st, _, v) = app.anon("/c/lnk_nothing", None).await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
 
     let many: String = (0..25)
         .map(|i| format!("p{i}=1"))

@@ -294,16 +294,7 @@ impl Dimension {
             Dimension::Offer => "offer_id",
             Dimension::Affiliate => "affiliate_id",
             Dimension::Link => "link_id",
-            Dimension::Sub(1) => "sub1",
-            Dimension::Sub(2) => "sub2",
-            Dimension::Sub(3) => "sub3",
-            Dimension::Sub(4) => "sub4",
-            Dimension::Sub(_) => "sub5",
-            Dimension::Source => "source",
-            Dimension::Country => "country",
-            Dimension::Device => "device",
-            Dimension::Os => "os",
-            Dimension::Browser => "browser",
+            other => other.name(),
         }
     }
 }

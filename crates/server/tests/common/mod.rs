@@ -116,6 +116,26 @@ impl TestApp {
         )
     }
 
+    /// A GET without credentials: status, headers and the JSON body.
+    pub async fn anon(
+        &self,
+        path: &str,
+        bearer: Option<&str>,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let mut req = self.client.get(self.url(path));
+        if let Some(b) = bearer {
+            req = req.bearer_auth(b);
+        }
+        let r = req.send().await.unwrap();
+        let (status, headers) = (r.status(), r.headers().clone());
+        let text = r.text().await.unwrap();
+        (
+            status,
+            headers,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
         self.admin(reqwest::Method::GET, path, None).await
     }
