@@ -4,13 +4,33 @@
 use std::collections::BTreeMap;
 
 use clickledger_domain::{Currency, EventDef, Rule, Status};
+use clickledger_server::security::Vault;
 use clickledger_server::util::{now_ms, sha256_hex};
-use clickledger_store::{Advertiser, Affiliate, EntityStatus, Link, Offer, Store};
+use clickledger_store::{
+    Advertiser, AdvertiserSecrets, Affiliate, AuditEntry, EntityStatus, Expiring, Link, Offer,
+    Store,
+};
 use rust_decimal::Decimal;
 
 /// The demo advertiser's postback token. Demo data only: a real advertiser
 /// gets a random token, shown once.
 pub const DEMO_TOKEN: &str = "demo-postback-token";
+/// The demo advertiser's signing secret (Standard Webhooks form).
+pub const DEMO_SIGNING_SECRET: &str = "whsec_ZGVtby1zaWduaW5nLXNlY3JldC0wMQ==";
+
+fn created(kind: &str, id: &str) -> AuditEntry {
+    AuditEntry {
+        id: 0,
+        ts_ms: now_ms(),
+        key_id: "system".into(),
+        action: "create_demo".into(),
+        entity_kind: kind.into(),
+        entity_id: id.into(),
+        before: None,
+        after: None,
+        template: None,
+    }
+}
 
 fn event(name: &str, payout: Rule, repeatable: bool) -> EventDef {
     EventDef {
@@ -19,10 +39,12 @@ fn event(name: &str, payout: Rule, repeatable: bool) -> EventDef {
         revenue: None,
         repeatable,
         default_status: Status::Approved,
+        max_amount: None,
+        max_payout: None,
     }
 }
 
-pub async fn ensure(store: &dyn Store) -> Result<(), String> {
+pub async fn ensure(store: &dyn Store, vault: &Vault) -> Result<(), String> {
     let e = |e: clickledger_store::StoreError| e.to_string();
     let now = now_ms();
     if !store
@@ -33,18 +55,25 @@ pub async fn ensure(store: &dyn Store) -> Result<(), String> {
         .any(|a| a.id == "adv_demo")
     {
         store
-            .put_advertiser(&Advertiser {
-                id: "adv_demo".into(),
-                name: "Demo Advertiser".into(),
-                status: EntityStatus::Active,
-                token_hash: sha256_hex(DEMO_TOKEN),
-                signing_secret: "demo-signing-secret".into(),
-                require_signature: false,
-                ip_allowlist: vec![],
-                alias_map: BTreeMap::new(),
-                status_map: BTreeMap::from([("1".to_string(), "approved".to_string())]),
-                created_ms: now,
-            })
+            .put_advertiser(
+                &Advertiser {
+                    id: "adv_demo".into(),
+                    name: "Demo Advertiser".into(),
+                    status: EntityStatus::Active,
+                    require_signature: false,
+                    require_https: false,
+                    ip_allowlist: vec![],
+                    alias_map: BTreeMap::new(),
+                    status_map: BTreeMap::from([("1".to_string(), "approved".to_string())]),
+                    rate_limit: None,
+                    created_ms: now,
+                    secrets: AdvertiserSecrets {
+                        tokens: vec![Expiring::current(sha256_hex(DEMO_TOKEN))],
+                        signing: vec![Expiring::current(vault.seal(DEMO_SIGNING_SECRET))],
+                    },
+                },
+                &created("advertiser", "adv_demo"),
+            )
             .await
             .map_err(e)?;
     }
@@ -56,42 +85,47 @@ pub async fn ensure(store: &dyn Store) -> Result<(), String> {
         .any(|o| o.id == "off_demo")
     {
         store
-            .put_offer(&Offer {
-                id: "off_demo".into(),
-                advertiser_id: "adv_demo".into(),
-                name: "Demo Offer".into(),
-                status: EntityStatus::Active,
-                destination_url:
-                    "https://example.com/landing?click_id={click_id}&sub1={sub1}&src={source}"
-                        .into(),
-                fallback_url: None,
-                currency: Currency::parse("USD").expect("USD"),
-                attribution_window_days: 30,
-                events: vec![
-                    event(
-                        "registration",
-                        Rule::Fixed {
-                            amount: Decimal::new(200, 2),
-                        },
-                        false,
-                    ),
-                    event(
-                        "sale",
-                        Rule::Revshare {
-                            percent: Decimal::from(30),
-                        },
-                        false,
-                    ),
-                    event(
-                        "deposit",
-                        Rule::Fixed {
-                            amount: Decimal::new(1000, 2),
-                        },
-                        true,
-                    ),
-                ],
-                created_ms: now,
-            })
+            .put_offer(
+                &Offer {
+                    id: "off_demo".into(),
+                    advertiser_id: "adv_demo".into(),
+                    name: "Demo Offer".into(),
+                    status: EntityStatus::Active,
+                    destination_url:
+                        "https://example.com/landing?click_id={click_id}&sub1={sub1}&src={source}"
+                            .into(),
+                    fallback_url: None,
+                    currency: Currency::parse("USD").expect("USD"),
+                    attribution_window_days: 30,
+                    events: vec![
+                        event(
+                            "registration",
+                            Rule::Fixed {
+                                amount: Decimal::new(200, 2),
+                            },
+                            false,
+                        ),
+                        event(
+                            "sale",
+                            Rule::Revshare {
+                                percent: Decimal::from(30),
+                            },
+                            false,
+                        ),
+                        event(
+                            "deposit",
+                            Rule::Fixed {
+                                amount: Decimal::new(1000, 2),
+                            },
+                            true,
+                        ),
+                    ],
+                    min_conversion_seconds: 0,
+                    reject_too_fast: false,
+                    created_ms: now,
+                },
+                &created("offer", "off_demo"),
+            )
             .await
             .map_err(e)?;
     }
@@ -103,13 +137,16 @@ pub async fn ensure(store: &dyn Store) -> Result<(), String> {
         .any(|a| a.id == "aff_demo")
     {
         store
-            .put_affiliate(&Affiliate {
-                id: "aff_demo".into(),
-                name: "Demo Affiliate".into(),
-                status: EntityStatus::Active,
-                postback_url: None,
-                created_ms: now,
-            })
+            .put_affiliate(
+                &Affiliate {
+                    id: "aff_demo".into(),
+                    name: "Demo Affiliate".into(),
+                    status: EntityStatus::Active,
+                    postback_url: None,
+                    created_ms: now,
+                },
+                &created("affiliate", "aff_demo"),
+            )
             .await
             .map_err(e)?;
     }
@@ -121,13 +158,16 @@ pub async fn ensure(store: &dyn Store) -> Result<(), String> {
         .any(|l| l.id == "lnk_demo")
     {
         store
-            .put_link(&Link {
-                id: "lnk_demo".into(),
-                offer_id: "off_demo".into(),
-                affiliate_id: "aff_demo".into(),
-                status: EntityStatus::Active,
-                created_ms: now,
-            })
+            .put_link(
+                &Link {
+                    id: "lnk_demo".into(),
+                    offer_id: "off_demo".into(),
+                    affiliate_id: "aff_demo".into(),
+                    status: EntityStatus::Active,
+                    created_ms: now,
+                },
+                &created("link", "lnk_demo"),
+            )
             .await
             .map_err(e)?;
     }

@@ -1,12 +1,17 @@
 //! The `clickledger` binary.
 
+mod check;
 mod demo;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use clickledger_domain::net::Cidr;
+use clickledger_domain::rate::Limit;
+use clickledger_server::security::Vault;
+use clickledger_server::tls::TlsFiles;
 use clickledger_server::Settings;
 use clickledger_store::{SqliteStore, Store};
 
@@ -30,38 +35,122 @@ enum LogFormat {
 #[derive(Subcommand)]
 enum Command {
     /// Start the tracker.
-    Serve {
-        /// Address to listen on.
-        #[arg(long, env = "CLICKLEDGER_LISTEN", default_value = "127.0.0.1:7878")]
-        listen: SocketAddr,
-        /// The store: a SQLite file path (created if missing).
-        #[arg(long, env = "CLICKLEDGER_DB", default_value = "./clickledger.db")]
-        db: String,
-        /// Base URL for the tracking and postback URLs the API returns
-        /// (default: http://<listen>).
-        #[arg(long, env = "CLICKLEDGER_PUBLIC_URL")]
-        public_url: Option<String>,
-        /// A MaxMind-format country database (.mmdb) for click countries.
-        #[arg(long, env = "CLICKLEDGER_GEOIP")]
-        geoip: Option<PathBuf>,
-        /// Also create (idempotently) a demo advertiser, offer, affiliate and
-        /// link, and print how to try them.
+    Serve(Box<ServeArgs>),
+    /// Check an offer's integration against a running tracker: a test click,
+    /// the click id in the destination, a test postback, its log entry and
+    /// its conversion. Prints a pass/fail checklist; exits 1 on a failure.
+    Check {
+        /// The tracker's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:7878")]
+        url: String,
+        /// The offer to check.
         #[arg(long)]
-        demo: bool,
-        #[arg(
-            long,
-            env = "CLICKLEDGER_LOG_FORMAT",
-            value_enum,
-            default_value = "human"
-        )]
-        log_format: LogFormat,
-        /// Clicks that may wait for the writer before new ones get a 503.
-        #[arg(long, default_value_t = 16_384)]
-        queue_capacity: usize,
-        /// Most clicks committed in one transaction.
-        #[arg(long, default_value_t = 1024)]
-        batch_max: usize,
+        offer: String,
+        /// An admin API key.
+        #[arg(long, env = "CLICKLEDGER_ADMIN_KEY")]
+        key: String,
+        /// The event to fire (default: the offer's first).
+        #[arg(long)]
+        event: Option<String>,
+        /// The amount to send with the test postback.
+        #[arg(long, default_value = "10.00")]
+        amount: String,
     },
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "CLICKLEDGER_LISTEN", default_value = "127.0.0.1:7878")]
+    listen: SocketAddr,
+    /// The store: a SQLite file path (created if missing).
+    #[arg(long, env = "CLICKLEDGER_DB", default_value = "./clickledger.db")]
+    db: String,
+    /// Base URL for the tracking and postback URLs the API returns
+    /// (default: http(s)://<listen>).
+    #[arg(long, env = "CLICKLEDGER_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// A MaxMind-format country database (.mmdb) for click countries.
+    #[arg(long, env = "CLICKLEDGER_GEOIP")]
+    geoip: Option<PathBuf>,
+    /// Also create (idempotently) a demo advertiser, offer, affiliate and
+    /// link, and print how to try them.
+    #[arg(long)]
+    demo: bool,
+    #[arg(
+        long,
+        env = "CLICKLEDGER_LOG_FORMAT",
+        value_enum,
+        default_value = "human"
+    )]
+    log_format: LogFormat,
+    /// Clicks that may wait for the writer before new ones get a 503.
+    #[arg(long, default_value_t = 16_384)]
+    queue_capacity: usize,
+    /// Most clicks committed in one transaction.
+    #[arg(long, default_value_t = 1024)]
+    batch_max: usize,
+    /// A proxy (CIDR) whose X-Forwarded-For and X-Forwarded-Proto are
+    /// believed; repeat for several.
+    #[arg(
+        long = "trusted-proxy",
+        env = "CLICKLEDGER_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<String>,
+    /// Postbacks per source IP: rate/unit[:burst], e.g. 1000/s:2000.
+    #[arg(long, default_value = "1000/s:2000")]
+    postback_rate_ip: String,
+    /// Postbacks per advertiser (an advertiser's rate_limit overrides it).
+    #[arg(long, default_value = "1000/s:2000")]
+    postback_rate_advertiser: String,
+    /// Clicks per IP before further clicks are marked suspicious.
+    #[arg(long, default_value = "10/s:30")]
+    click_rate_ip: String,
+    /// Seconds a rotated token, signing secret or API key keeps working.
+    #[arg(long, default_value_t = 86_400)]
+    secret_grace: i64,
+    /// The 32-byte master key (64 hex characters) sealing signing secrets
+    /// at rest. Default: read from, or created in, <db>.key.
+    #[arg(long, env = "CLICKLEDGER_MASTER_KEY", hide_env_values = true)]
+    master_key: Option<String>,
+    /// Serve HTTPS with this certificate chain (PEM)...
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// ...and this private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+}
+
+/// The master key: given, or kept in a 0600 file beside the database.
+fn master_key(given: Option<&str>, db: &str) -> Result<Vault, String> {
+    if let Some(k) = given {
+        return Vault::from_hex(k);
+    }
+    let path = format!("{db}.key");
+    let path = Path::new(&path);
+    if path.exists() {
+        return Vault::from_hex(
+            &std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
+        );
+    }
+    let hex = Vault::random_key_hex();
+    std::fs::write(path, &hex).map_err(|e| format!("{}: {e}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| e.to_string())?;
+    }
+    eprintln!(
+        "Created the master key {} (keep it with backups of the database).",
+        path.display()
+    );
+    Vault::from_hex(&hex)
+}
+
+fn limit(flag: &str, v: &str) -> Result<Limit, String> {
+    Limit::parse(v).map_err(|e| format!("--{flag}: {e}"))
 }
 
 fn init_logs(format: LogFormat) {
@@ -108,47 +197,75 @@ async fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Serve {
-            listen,
-            db,
-            public_url,
-            geoip,
-            demo,
-            log_format,
-            queue_capacity,
-            batch_max,
+        Command::Serve(args) => serve(*args).await,
+        Command::Check {
+            url,
+            offer,
+            key,
+            event,
+            amount,
         } => {
-            init_logs(log_format);
-            let store = open_store(&db)?;
-            let fixed = std::env::var("CLICKLEDGER_ADMIN_KEY")
-                .ok()
-                .filter(|k| !k.is_empty());
-            if let Some(key) =
-                clickledger_server::ensure_admin_key(store.as_ref(), fixed.as_deref()).await?
-            {
-                eprintln!("Admin API key (shown once, stored hashed): {key}");
+            let ok = check::run(&url, &offer, &key, event.as_deref(), &amount).await;
+            if ok {
+                Ok(())
+            } else {
+                Err("the integration check failed".into())
             }
-            let public_url = public_url.unwrap_or_else(|| format!("http://{listen}"));
-            if demo {
-                demo::ensure(store.as_ref()).await?;
-            }
-            let listener = tokio::net::TcpListener::bind(listen)
-                .await
-                .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-            let settings = Settings {
-                public_url: public_url.clone(),
-                geoip,
-                queue_capacity,
-                batch_max,
-            };
-            let running = clickledger_server::start(store, settings, listener).await?;
-            tracing::info!(addr = %running.addr, db = %db, "clickledger listening");
-            if demo {
-                demo::print(&public_url);
-            }
-            running.run_until(shutdown_signal()).await;
-            tracing::info!("stopped; every acknowledged click is committed");
-            Ok(())
         }
     }
+}
+
+async fn serve(a: ServeArgs) -> Result<(), String> {
+    init_logs(a.log_format);
+    let store = open_store(&a.db)?;
+    let vault = Arc::new(master_key(a.master_key.as_deref(), &a.db)?);
+    let fixed = std::env::var("CLICKLEDGER_ADMIN_KEY")
+        .ok()
+        .filter(|k| !k.is_empty());
+    if let Some(key) =
+        clickledger_server::ensure_admin_key(store.as_ref(), fixed.as_deref()).await?
+    {
+        eprintln!("Admin API key (shown once, stored hashed): {key}");
+    }
+    let tls = match (a.tls_cert, a.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let public_url = a
+        .public_url
+        .unwrap_or_else(|| format!("{scheme}://{}", a.listen));
+    if a.demo {
+        demo::ensure(store.as_ref(), &vault).await?;
+    }
+    let trusted_proxies = a
+        .trusted_proxies
+        .iter()
+        .filter(|c| !c.is_empty())
+        .map(|c| Cidr::parse(c).map_err(|e| format!("--trusted-proxy: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let listener = tokio::net::TcpListener::bind(a.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", a.listen))?;
+    let settings = Settings {
+        public_url: public_url.clone(),
+        geoip: a.geoip,
+        queue_capacity: a.queue_capacity,
+        batch_max: a.batch_max,
+        trusted_proxies,
+        postback_rate_ip: limit("postback-rate-ip", &a.postback_rate_ip)?,
+        postback_rate_advertiser: limit("postback-rate-advertiser", &a.postback_rate_advertiser)?,
+        click_rate_ip: limit("click-rate-ip", &a.click_rate_ip)?,
+        secret_grace_seconds: a.secret_grace,
+        vault,
+        tls,
+    };
+    let running = clickledger_server::start(store, settings, listener).await?;
+    tracing::info!(addr = %running.addr, db = %a.db, "clickledger listening");
+    if a.demo {
+        demo::print(&public_url);
+    }
+    running.run_until(shutdown_signal()).await;
+    tracing::info!("stopped; every acknowledged click is committed");
+    Ok(())
 }

@@ -26,6 +26,7 @@ pub enum ErrorCode {
     Forbidden,
     WrongAdvertiser,
     IpNotAllowed,
+    HttpsRequired,
     // 404
     UnknownClickId,
     CorruptedClickId,
@@ -42,6 +43,7 @@ pub enum ErrorCode {
     CurrencyMismatch,
     InvalidTemplate,
     Validation,
+    TooFast,
     // 429
     RateLimited,
     // 503
@@ -59,12 +61,12 @@ impl ErrorCode {
             InvalidToken | InvalidSignature | StaleTimestamp | SignatureRequired | Unauthorized => {
                 401
             }
-            Forbidden | WrongAdvertiser | IpNotAllowed => 403,
+            Forbidden | WrongAdvertiser | IpNotAllowed | HttpsRequired => 403,
             UnknownClickId | CorruptedClickId | NotFound => 404,
             TxidConflict => 409,
             Gone => 410,
             ClickExpired | UnknownEvent | InvalidTransition | PayoutOutOfBounds
-            | CurrencyMismatch | InvalidTemplate | Validation => 422,
+            | CurrencyMismatch | InvalidTemplate | Validation | TooFast => 422,
             RateLimited => 429,
             Overloaded | StoreUnavailable => 503,
         }
@@ -92,6 +94,7 @@ impl ErrorCode {
             Forbidden => "forbidden",
             WrongAdvertiser => "wrong_advertiser",
             IpNotAllowed => "ip_not_allowed",
+            HttpsRequired => "https_required",
             UnknownClickId => "unknown_click_id",
             CorruptedClickId => "corrupted_click_id",
             NotFound => "not_found",
@@ -104,9 +107,53 @@ impl ErrorCode {
             CurrencyMismatch => "currency_mismatch",
             InvalidTemplate => "invalid_template",
             Validation => "validation_failed",
+            TooFast => "too_fast",
             RateLimited => "rate_limited",
             Overloaded => "overloaded",
             StoreUnavailable => "store_unavailable",
+        }
+    }
+
+    /// What the code means, for the setup documents.
+    pub fn meaning(self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            MissingClickId => "no click id in the postback (click_id or one of its aliases)",
+            MissingTxid => "a repeatable event needs a txid (order id)",
+            MissingAmount => "the event pays a revshare of amount, and amount is missing",
+            MissingPayout => "the event takes its payout from the postback, and payout is missing",
+            InvalidAmount => "amount is not a plain decimal (12.50), is negative or too precise",
+            InvalidPayout => "payout is not a plain decimal",
+            InvalidCurrency => "currency is not an ISO 4217 code",
+            InvalidStatus => "status is not a known status nor mapped by the advertiser",
+            InvalidField => "a field is too long or malformed",
+            InvalidJson => "the JSON body does not parse",
+            TooManyParams => "too many fields or parameters",
+            InvalidToken => "the token is missing or wrong",
+            InvalidSignature => "sig does not match the fields and the signing secret",
+            StaleTimestamp => "ts is missing or more than 300 s from the server's clock",
+            SignatureRequired => "the advertiser requires signed postbacks",
+            Unauthorized => "the API key is missing or wrong",
+            Forbidden => "the API key may not do this",
+            WrongAdvertiser => "the click belongs to another advertiser's offer",
+            IpNotAllowed => "the source IP is not on the advertiser's allowlist",
+            HttpsRequired => "the advertiser requires HTTPS",
+            UnknownClickId => "the click id was never issued here",
+            CorruptedClickId => "the click id was altered or truncated in transit",
+            NotFound => "no such record",
+            TxidConflict => "this txid was recorded with different content",
+            Gone => "the link or offer is paused",
+            ClickExpired => "the click is older than the offer's attribution window",
+            UnknownEvent => "the event is not defined on the offer",
+            InvalidTransition => "the status change is not allowed",
+            PayoutOutOfBounds => "amount or payout is over the event's bound",
+            CurrencyMismatch => "the amount's currency differs from the offer's",
+            InvalidTemplate => "a URL template has an unknown macro or does not parse",
+            Validation => "a field of the request is invalid",
+            TooFast => "the conversion came sooner after the click than the offer allows",
+            RateLimited => "too many requests; retry after the Retry-After seconds",
+            Overloaded => "the tracker is saturated; retry after the Retry-After seconds",
+            StoreUnavailable => "the database is briefly unavailable; retry",
         }
     }
 
@@ -131,6 +178,7 @@ impl ErrorCode {
         ErrorCode::Forbidden,
         ErrorCode::WrongAdvertiser,
         ErrorCode::IpNotAllowed,
+        ErrorCode::HttpsRequired,
         ErrorCode::UnknownClickId,
         ErrorCode::CorruptedClickId,
         ErrorCode::NotFound,
@@ -143,6 +191,7 @@ impl ErrorCode {
         ErrorCode::CurrencyMismatch,
         ErrorCode::InvalidTemplate,
         ErrorCode::Validation,
+        ErrorCode::TooFast,
         ErrorCode::RateLimited,
         ErrorCode::Overloaded,
         ErrorCode::StoreUnavailable,

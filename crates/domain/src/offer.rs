@@ -39,6 +39,50 @@ pub struct EventDef {
     pub repeatable: bool,
     #[serde(default = "default_status")]
     pub default_status: Status,
+    /// The largest postback `amount` accepted for this event.
+    #[serde(
+        default,
+        with = "rust_decimal::serde::str_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_amount: Option<Decimal>,
+    /// The largest payout this event may compute to.
+    #[serde(
+        default,
+        with = "rust_decimal::serde::str_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_payout: Option<Decimal>,
+}
+
+impl EventDef {
+    /// The event's bounds: `max_amount` on the received amount and
+    /// `max_payout` on the computed payout.
+    pub fn check_bounds(&self, amount: Option<Decimal>, payout: Decimal) -> Result<(), Refusal> {
+        if let (Some(max), Some(a)) = (self.max_amount, amount) {
+            if a > max {
+                return Err(Refusal::new(
+                    ErrorCode::PayoutOutOfBounds,
+                    format!(
+                        "amount {a} is over event `{}`'s max_amount {max}",
+                        self.name
+                    ),
+                ));
+            }
+        }
+        if let Some(max) = self.max_payout {
+            if payout > max {
+                return Err(Refusal::new(
+                    ErrorCode::PayoutOutOfBounds,
+                    format!(
+                        "payout {payout} is over event `{}`'s max_payout {max}",
+                        self.name
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 fn default_status() -> Status {
@@ -256,12 +300,27 @@ mod tests {
             revenue: None,
             repeatable,
             default_status: Status::Approved,
+            max_amount: None,
+            max_payout: None,
         };
         vec![
             ev("registration", Rule::Fixed { amount: d("2.00") }, false),
             ev("sale", Rule::Revshare { percent: d("30") }, false),
             ev("deposit", Rule::Fixed { amount: d("10.00") }, true),
         ]
+    }
+
+    #[test]
+    fn bounds_refuse_amounts_and_payouts_over_the_max() {
+        let mut e = sample().remove(1);
+        e.max_amount = Some(d("1000"));
+        e.max_payout = Some(d("200"));
+        assert!(e.check_bounds(Some(d("1000")), d("200")).is_ok());
+        let err = e.check_bounds(Some(d("1000.01")), d("1")).unwrap_err();
+        assert_eq!(err.code, ErrorCode::PayoutOutOfBounds);
+        assert!(err.message.contains("max_amount"));
+        let err = e.check_bounds(None, d("200.01")).unwrap_err();
+        assert!(err.message.contains("max_payout"));
     }
 
     #[test]

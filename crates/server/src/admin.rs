@@ -1,79 +1,43 @@
-//! The admin API: advertisers, offers, affiliates, links, and read access to
-//! clicks, conversions and the postback log.
+//! The admin API for advertisers, offers, affiliates and links.
 //!
-//! Configuration is small and read from the cache; every change is written
-//! to the store under one lock (so concurrent PATCHes never lose each
-//! other's fields) and then the cache is rebuilt.
+//! Configuration is small and served from the cache; every change is
+//! written to the store together with its audit entry (and, for postback
+//! templates, a new template version) under one lock, so concurrent PATCHes
+//! never lose each other's fields; then the cache is rebuilt. Partners read
+//! only their own records; anything else is a 404.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::Json;
+use base64::Engine;
+use clickledger_domain::net::Cidr;
 use clickledger_domain::offer::validate_events;
 use clickledger_domain::postback::{validate_alias_map, validate_status_map};
+use clickledger_domain::rate::Limit;
 use clickledger_domain::template::{CLICK_MACROS, OUTBOUND_MACROS};
-use clickledger_domain::{ClickId, Currency, ErrorCode, EventDef, UrlTemplate};
+use clickledger_domain::{Currency, ErrorCode, EventDef, UrlTemplate};
 use clickledger_store::{
-    Advertiser, Affiliate, ApiKey, ConversionFilter, EntityStatus, Link, Offer, PostbackFilter,
-    Role,
+    rotate, Advertiser, AdvertiserSecrets, Affiliate, ApiKey, AuditEntry, EntityStatus, Expiring,
+    Link, Offer, Role, Scope,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::api::{ApiError, JsonBody};
-use crate::util::{now_ms, random_id, sha256_hex};
+use crate::auth::{Admin, Caller};
+use crate::util::{now_ms, random_id, random_u128, sha256_hex};
 use crate::AppState;
 
-type ApiResult = Result<(StatusCode, Json<Value>), ApiError>;
+pub type ApiResult = Result<(StatusCode, Json<Value>), ApiError>;
 
-/// A request authenticated with an admin key.
-pub struct Admin(pub ApiKey);
-
-impl FromRequestParts<Arc<AppState>> for Admin {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        app: &Arc<AppState>,
-    ) -> Result<Self, Self::Rejection> {
-        let key = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::Unauthorized,
-                    "Authorization: Bearer <api key> is missing",
-                )
-            })?;
-        let found = app
-            .cache
-            .get()
-            .keys
-            .get(&sha256_hex(key))
-            .cloned()
-            .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "the API key is not valid"))?;
-        if found.role != Role::Admin {
-            return Err(ApiError::new(
-                ErrorCode::Forbidden,
-                format!("a {} key cannot use this endpoint", found.role.as_str()),
-            ));
-        }
-        Ok(Admin(found))
-    }
-}
-
-fn ok(status: StatusCode, v: impl serde::Serialize) -> ApiResult {
+pub fn ok(status: StatusCode, v: impl serde::Serialize) -> ApiResult {
     Ok((status, Json(serde_json::to_value(v).expect("serializable"))))
 }
 
-fn items<T: serde::Serialize>(list: impl IntoIterator<Item = T>) -> ApiResult {
+pub fn items<T: serde::Serialize>(list: impl IntoIterator<Item = T>) -> ApiResult {
     let items: Vec<T> = list.into_iter().collect();
     ok(StatusCode::OK, json!({ "items": items }))
 }
@@ -93,9 +57,62 @@ fn template(field: &str, raw: &str, macros: &[&str]) -> Result<UrlTemplate, ApiE
         .map_err(|e| ApiError::new(ErrorCode::InvalidTemplate, format!("{field}: {e}")))
 }
 
-async fn reload(app: &AppState) -> Result<(), ApiError> {
-    app.cache.reload(app.store.as_ref()).await?;
-    Ok(())
+fn view<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).expect("serializable")
+}
+
+/// An audit entry for a change by `key`.
+pub fn change(
+    key: &ApiKey,
+    action: &str,
+    kind: &str,
+    id: &str,
+    before: Option<Value>,
+    after: Option<Value>,
+) -> AuditEntry {
+    AuditEntry {
+        id: 0,
+        ts_ms: now_ms(),
+        key_id: key.id.clone(),
+        action: action.to_string(),
+        entity_kind: kind.to_string(),
+        entity_id: id.to_string(),
+        before,
+        after,
+        template: None,
+    }
+}
+
+fn advertiser_template(a: &Advertiser) -> Value {
+    json!({"alias_map": a.alias_map, "status_map": a.status_map})
+}
+
+fn affiliate_template(a: &Affiliate) -> Value {
+    json!({"postback_url": a.postback_url})
+}
+
+/// A new `whsec_` signing secret: 24 random bytes, base64. The same string
+/// keys the contract's `sig` (as text) and Standard Webhooks (decoded).
+fn new_signing_secret() -> String {
+    let mut bytes = random_u128().to_be_bytes().to_vec();
+    bytes.extend_from_slice(&random_u128().to_be_bytes()[..8]);
+    format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
+}
+
+fn new_api_key(role: Role, partner_id: &str) -> (String, ApiKey) {
+    let key = random_id("ak", 32);
+    let record = ApiKey {
+        id: random_id("key", 10),
+        key_hash: sha256_hex(&key),
+        role,
+        partner_id: Some(partner_id.to_string()),
+        created_ms: now_ms(),
+        expires_ms: None,
+    };
+    (key, record)
 }
 
 // ---------- advertisers ----------
@@ -107,11 +124,14 @@ pub struct NewAdvertiser {
     #[serde(default)]
     require_signature: bool,
     #[serde(default)]
+    require_https: bool,
+    #[serde(default)]
     ip_allowlist: Vec<String>,
     #[serde(default)]
     alias_map: BTreeMap<String, String>,
     #[serde(default)]
     status_map: BTreeMap<String, String>,
+    rate_limit: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -120,37 +140,22 @@ pub struct AdvertiserPatch {
     name: Option<String>,
     status: Option<EntityStatus>,
     require_signature: Option<bool>,
+    require_https: Option<bool>,
     ip_allowlist: Option<Vec<String>>,
     alias_map: Option<BTreeMap<String, String>>,
     status_map: Option<BTreeMap<String, String>>,
+    /// An empty string removes the override.
+    rate_limit: Option<String>,
 }
 
-fn check_maps(
-    alias: &BTreeMap<String, String>,
-    status: &BTreeMap<String, String>,
-) -> Result<(), ApiError> {
-    validate_alias_map(alias).map_err(ApiError::validation)?;
-    validate_status_map(status).map_err(ApiError::validation)
-}
-
-fn check_allowlist(list: &[String]) -> Result<(), ApiError> {
-    for (i, cidr) in list.iter().enumerate() {
-        let (addr, len) = cidr.split_once('/').unwrap_or((cidr.as_str(), ""));
-        let ip: Result<std::net::IpAddr, _> = addr.parse();
-        let max = match ip {
-            Ok(std::net::IpAddr::V4(_)) => 32,
-            Ok(std::net::IpAddr::V6(_)) => 128,
-            Err(_) => {
-                return Err(ApiError::validation(format!(
-                    "ip_allowlist[{i}]: `{cidr}` is not an IP address or CIDR"
-                )))
-            }
-        };
-        if !len.is_empty() && len.parse::<u8>().map_or(true, |l| l > max) {
-            return Err(ApiError::validation(format!(
-                "ip_allowlist[{i}]: prefix length of `{cidr}` must be 0-{max}"
-            )));
-        }
+fn check_advertiser(a: &Advertiser) -> Result<(), ApiError> {
+    validate_alias_map(&a.alias_map).map_err(ApiError::validation)?;
+    validate_status_map(&a.status_map).map_err(ApiError::validation)?;
+    for (i, cidr) in a.ip_allowlist.iter().enumerate() {
+        Cidr::parse(cidr).map_err(|e| ApiError::validation(format!("ip_allowlist[{i}]: {e}")))?;
+    }
+    if let Some(r) = &a.rate_limit {
+        Limit::parse(r).map_err(|e| ApiError::validation(format!("rate_limit: {e}")))?;
     }
     Ok(())
 }
@@ -164,41 +169,111 @@ pub fn postback_url_template(app: &AppState, token: &str) -> String {
 
 pub async fn create_advertiser(
     State(app): State<Arc<AppState>>,
-    _: Admin,
+    Admin(key): Admin,
     JsonBody(b): JsonBody<NewAdvertiser>,
 ) -> ApiResult {
-    let name = name_ok("name", &b.name)?;
-    check_maps(&b.alias_map, &b.status_map)?;
-    check_allowlist(&b.ip_allowlist)?;
     let token = random_id("pt", 32);
-    let signing_secret = random_id("ss", 40);
-    let adv = Advertiser {
+    let signing_secret = new_signing_secret();
+    let mut adv = Advertiser {
         id: random_id("adv", 10),
-        name,
+        name: name_ok("name", &b.name)?,
         status: EntityStatus::Active,
-        token_hash: sha256_hex(&token),
-        signing_secret: signing_secret.clone(),
         require_signature: b.require_signature,
+        require_https: b.require_https,
         ip_allowlist: b.ip_allowlist,
         alias_map: b.alias_map,
         status_map: b.status_map,
+        rate_limit: b.rate_limit.filter(|r| !r.is_empty()),
         created_ms: now_ms(),
+        secrets: AdvertiserSecrets::default(),
     };
+    check_advertiser(&adv)?;
+    adv.secrets
+        .tokens
+        .push(Expiring::current(sha256_hex(&token)));
+    adv.secrets
+        .signing
+        .push(Expiring::current(app.vault.seal(&signing_secret)));
+    let (api_key, key_record) = new_api_key(Role::Advertiser, &adv.id);
+    let mut audit = change(
+        &key,
+        "create",
+        "advertiser",
+        &adv.id,
+        None,
+        Some(view(&adv)),
+    );
+    audit.template = Some(advertiser_template(&adv));
     let _guard = app.admin_lock.lock().await;
-    app.store.put_advertiser(&adv).await?;
-    reload(&app).await?;
-    let mut v = serde_json::to_value(&adv).expect("serializable");
+    app.store.put_advertiser(&adv, &audit).await?;
+    app.store.put_api_key(&key_record, None).await?;
+    app.reload().await?;
+    let mut v = view(&adv);
     v["postback_token"] = json!(token);
     v["signing_secret"] = json!(signing_secret);
+    v["api_key"] = json!(api_key);
     v["postback_url"] = json!(postback_url_template(&app, &token));
     ok(StatusCode::CREATED, v)
 }
 
 pub async fn patch_advertiser(
     State(app): State<Arc<AppState>>,
-    _: Admin,
+    Admin(key): Admin,
     Path(id): Path<String>,
     JsonBody(p): JsonBody<AdvertiserPatch>,
+) -> ApiResult {
+    let _guard = app.admin_lock.lock().await;
+    let before = app
+        .cache
+        .get()
+        .advertisers
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found("advertiser", &id))?;
+    let mut a = before.clone();
+    if let Some(n) = p.name {
+        a.name = name_ok("name", &n)?;
+    }
+    a.status = p.status.unwrap_or(a.status);
+    a.require_signature = p.require_signature.unwrap_or(a.require_signature);
+    a.require_https = p.require_https.unwrap_or(a.require_https);
+    a.ip_allowlist = p.ip_allowlist.unwrap_or(a.ip_allowlist);
+    a.alias_map = p.alias_map.unwrap_or(a.alias_map);
+    a.status_map = p.status_map.unwrap_or(a.status_map);
+    if let Some(r) = p.rate_limit {
+        a.rate_limit = Some(r).filter(|r| !r.is_empty());
+    }
+    check_advertiser(&a)?;
+    let mut audit = change(
+        &key,
+        "update",
+        "advertiser",
+        &id,
+        Some(view(&before)),
+        Some(view(&a)),
+    );
+    if advertiser_template(&a) != advertiser_template(&before) {
+        audit.template = Some(advertiser_template(&a));
+    }
+    app.store.put_advertiser(&a, &audit).await?;
+    app.reload().await?;
+    ok(StatusCode::OK, a)
+}
+
+/// Which secret a rotation replaces.
+#[derive(Clone, Copy)]
+pub enum Rotation {
+    Token,
+    SigningSecret,
+    ApiKey,
+}
+
+/// Issues a new secret; the old one keeps working for the grace period.
+pub async fn rotate_advertiser(
+    app: Arc<AppState>,
+    key: ApiKey,
+    id: String,
+    what: Rotation,
 ) -> ApiResult {
     let _guard = app.admin_lock.lock().await;
     let mut a = app
@@ -208,47 +283,113 @@ pub async fn patch_advertiser(
         .get(&id)
         .cloned()
         .ok_or_else(|| ApiError::not_found("advertiser", &id))?;
-    if let Some(n) = p.name {
-        a.name = name_ok("name", &n)?;
+    let now = now_ms();
+    let grace = app.secret_grace_ms;
+    let (field, secret) = match what {
+        Rotation::Token => {
+            let token = random_id("pt", 32);
+            rotate(&mut a.secrets.tokens, sha256_hex(&token), now, grace);
+            ("postback_token", token)
+        }
+        Rotation::SigningSecret => {
+            let secret = new_signing_secret();
+            rotate(&mut a.secrets.signing, app.vault.seal(&secret), now, grace);
+            ("signing_secret", secret)
+        }
+        Rotation::ApiKey => {
+            let secret = rotate_partner_key(&app, &key, Role::Advertiser, &id).await?;
+            app.reload().await?;
+            return ok(
+                StatusCode::OK,
+                json!({"api_key": secret, "previous_valid_for_seconds": grace / 1000}),
+            );
+        }
+    };
+    let audit = change(
+        &key,
+        &format!("rotate_{field}"),
+        "advertiser",
+        &id,
+        None,
+        None,
+    );
+    app.store.put_advertiser(&a, &audit).await?;
+    app.reload().await?;
+    let mut v = json!({ "previous_valid_for_seconds": grace / 1000 });
+    v[field] = json!(secret);
+    if let Rotation::Token = what {
+        v["postback_url"] = json!(postback_url_template(&app, &secret));
     }
-    if let Some(s) = p.status {
-        a.status = s;
+    ok(StatusCode::OK, v)
+}
+
+async fn rotate_partner_key(
+    app: &AppState,
+    by: &ApiKey,
+    role: Role,
+    partner: &str,
+) -> Result<String, ApiError> {
+    let now = now_ms();
+    let cfg = app.cache.get();
+    for old in cfg
+        .keys
+        .values()
+        .filter(|k| k.partner_id.as_deref() == Some(partner) && k.role == role)
+    {
+        if old.expires_ms.is_none_or(|e| e > now + app.secret_grace_ms) {
+            let mut expiring = old.clone();
+            expiring.expires_ms = Some(now + app.secret_grace_ms);
+            app.store.put_api_key(&expiring, None).await?;
+        }
     }
-    if let Some(r) = p.require_signature {
-        a.require_signature = r;
-    }
-    if let Some(l) = p.ip_allowlist {
-        check_allowlist(&l)?;
-        a.ip_allowlist = l;
-    }
-    if let Some(m) = p.alias_map {
-        a.alias_map = m;
-    }
-    if let Some(m) = p.status_map {
-        a.status_map = m;
-    }
-    check_maps(&a.alias_map, &a.status_map)?;
-    app.store.put_advertiser(&a).await?;
-    reload(&app).await?;
-    ok(StatusCode::OK, a)
+    let (secret, record) = new_api_key(role, partner);
+    let kind = if role == Role::Advertiser {
+        "advertiser"
+    } else {
+        "affiliate"
+    };
+    let audit = change(
+        by,
+        "rotate_api_key",
+        kind,
+        partner,
+        None,
+        Some(json!({"key_id": record.id})),
+    );
+    app.store.put_api_key(&record, Some(&audit)).await?;
+    Ok(secret)
 }
 
 pub async fn get_advertiser(
     State(app): State<Arc<AppState>>,
-    _: Admin,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult {
     let cfg = app.cache.get();
     let a = cfg
         .advertisers
         .get(&id)
+        .filter(|a| visible_advertiser(&caller.scope(), a))
         .ok_or_else(|| ApiError::not_found("advertiser", &id))?;
     ok(StatusCode::OK, a)
 }
 
-pub async fn list_advertisers(State(app): State<Arc<AppState>>, _: Admin) -> ApiResult {
+fn visible_advertiser(scope: &Scope, a: &Advertiser) -> bool {
+    match scope {
+        Scope::All => true,
+        Scope::Advertiser(me) => *me == a.id,
+        Scope::Affiliate(_) => false,
+    }
+}
+
+pub async fn list_advertisers(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResult {
     let cfg = app.cache.get();
-    let mut v: Vec<&Advertiser> = cfg.advertisers.values().collect();
+    let scope = caller.scope();
+    let mut v: Vec<&Advertiser> = cfg
+        .advertisers
+        .values()
+        .filter(|a| visible_advertiser(&scope, a))
+        .collect();
     v.sort_by_key(|a| (a.created_ms, a.id.clone()));
     items(v)
 }
@@ -265,6 +406,10 @@ pub struct NewOffer {
     currency: String,
     attribution_window_days: Option<u32>,
     events: Vec<EventDef>,
+    #[serde(default)]
+    min_conversion_seconds: u32,
+    #[serde(default)]
+    reject_too_fast: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -277,6 +422,8 @@ pub struct OfferPatch {
     fallback_url: Option<String>,
     attribution_window_days: Option<u32>,
     events: Option<Vec<EventDef>>,
+    min_conversion_seconds: Option<u32>,
+    reject_too_fast: Option<bool>,
 }
 
 fn check_offer(o: &Offer) -> Result<(), ApiError> {
@@ -294,7 +441,7 @@ fn check_offer(o: &Offer) -> Result<(), ApiError> {
 
 pub async fn create_offer(
     State(app): State<Arc<AppState>>,
-    _: Admin,
+    Admin(key): Admin,
     JsonBody(b): JsonBody<NewOffer>,
 ) -> ApiResult {
     let currency = Currency::parse(&b.currency)
@@ -309,6 +456,8 @@ pub async fn create_offer(
         currency,
         attribution_window_days: b.attribution_window_days.unwrap_or(30),
         events: b.events,
+        min_conversion_seconds: b.min_conversion_seconds,
+        reject_too_fast: b.reject_too_fast,
         created_ms: now_ms(),
     };
     check_offer(&offer)?;
@@ -324,64 +473,91 @@ pub async fn create_offer(
             offer.advertiser_id
         )));
     }
-    app.store.put_offer(&offer).await?;
-    reload(&app).await?;
+    let audit = change(&key, "create", "offer", &offer.id, None, Some(view(&offer)));
+    app.store.put_offer(&offer, &audit).await?;
+    app.reload().await?;
     ok(StatusCode::CREATED, offer)
 }
 
 pub async fn patch_offer(
     State(app): State<Arc<AppState>>,
-    _: Admin,
+    Admin(key): Admin,
     Path(id): Path<String>,
     JsonBody(p): JsonBody<OfferPatch>,
 ) -> ApiResult {
     let _guard = app.admin_lock.lock().await;
-    let cfg = app.cache.get();
-    let mut o = cfg
+    let before = app
+        .cache
+        .get()
         .offers
         .get(&id)
         .map(|e| e.offer.clone())
         .ok_or_else(|| ApiError::not_found("offer", &id))?;
+    let mut o = before.clone();
     if let Some(n) = p.name {
         o.name = name_ok("name", &n)?;
     }
-    if let Some(s) = p.status {
-        o.status = s;
-    }
-    if let Some(d) = p.destination_url {
-        o.destination_url = d;
-    }
+    o.status = p.status.unwrap_or(o.status);
+    o.destination_url = p.destination_url.unwrap_or(o.destination_url);
     if let Some(f) = p.fallback_url {
         o.fallback_url = Some(f).filter(|f| !f.is_empty());
     }
-    if let Some(w) = p.attribution_window_days {
-        o.attribution_window_days = w;
-    }
-    if let Some(e) = p.events {
-        o.events = e;
-    }
+    o.attribution_window_days = p
+        .attribution_window_days
+        .unwrap_or(o.attribution_window_days);
+    o.events = p.events.unwrap_or(o.events);
+    o.min_conversion_seconds = p.min_conversion_seconds.unwrap_or(o.min_conversion_seconds);
+    o.reject_too_fast = p.reject_too_fast.unwrap_or(o.reject_too_fast);
     check_offer(&o)?;
-    app.store.put_offer(&o).await?;
-    reload(&app).await?;
+    let audit = change(
+        &key,
+        "update",
+        "offer",
+        &id,
+        Some(view(&before)),
+        Some(view(&o)),
+    );
+    app.store.put_offer(&o, &audit).await?;
+    app.reload().await?;
     ok(StatusCode::OK, o)
+}
+
+/// Whether `scope` may see `offer`: its advertiser, or an affiliate with a
+/// link to it.
+pub fn visible_offer(app_cfg: &crate::cache::Config, scope: &Scope, offer: &Offer) -> bool {
+    match scope {
+        Scope::All => true,
+        Scope::Advertiser(me) => offer.advertiser_id == *me,
+        Scope::Affiliate(me) => app_cfg
+            .links
+            .values()
+            .any(|l| l.offer_id == offer.id && l.affiliate_id == *me),
+    }
 }
 
 pub async fn get_offer(
     State(app): State<Arc<AppState>>,
-    _: Admin,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult {
     let cfg = app.cache.get();
     let e = cfg
         .offers
         .get(&id)
+        .filter(|e| visible_offer(&cfg, &caller.scope(), &e.offer))
         .ok_or_else(|| ApiError::not_found("offer", &id))?;
     ok(StatusCode::OK, &e.offer)
 }
 
-pub async fn list_offers(State(app): State<Arc<AppState>>, _: Admin) -> ApiResult {
+pub async fn list_offers(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResult {
     let cfg = app.cache.get();
-    let mut v: Vec<&Offer> = cfg.offers.values().map(|e| &e.offer).collect();
+    let scope = caller.scope();
+    let mut v: Vec<&Offer> = cfg
+        .offers
+        .values()
+        .map(|e| &e.offer)
+        .filter(|o| visible_offer(&cfg, &scope, o))
+        .collect();
     v.sort_by_key(|o| (o.created_ms, o.id.clone()));
     items(v)
 }
@@ -413,7 +589,7 @@ fn check_postback_url(url: &Option<String>) -> Result<(), ApiError> {
 
 pub async fn create_affiliate(
     State(app): State<Arc<AppState>>,
-    _: Admin,
+    Admin(key): Admin,
     JsonBody(b): JsonBody<NewAffiliate>,
 ) -> ApiResult {
     let postback_url = b.postback_url.filter(|u| !u.is_empty());
@@ -425,69 +601,104 @@ pub async fn create_affiliate(
         postback_url,
         created_ms: now_ms(),
     };
-    let api_key = random_id("ak", 32);
-    let key = ApiKey {
-        id: random_id("key", 10),
-        key_hash: sha256_hex(&api_key),
-        role: Role::Affiliate,
-        partner_id: Some(aff.id.clone()),
-        created_ms: aff.created_ms,
-    };
+    let (api_key, key_record) = new_api_key(Role::Affiliate, &aff.id);
+    let mut audit = change(&key, "create", "affiliate", &aff.id, None, Some(view(&aff)));
+    audit.template = Some(affiliate_template(&aff));
     let _guard = app.admin_lock.lock().await;
-    app.store.put_affiliate(&aff).await?;
-    app.store.put_api_key(&key).await?;
-    reload(&app).await?;
-    let mut v = serde_json::to_value(&aff).expect("serializable");
+    app.store.put_affiliate(&aff, &audit).await?;
+    app.store.put_api_key(&key_record, None).await?;
+    app.reload().await?;
+    let mut v = view(&aff);
     v["api_key"] = json!(api_key);
     ok(StatusCode::CREATED, v)
 }
 
 pub async fn patch_affiliate(
     State(app): State<Arc<AppState>>,
-    _: Admin,
+    Admin(key): Admin,
     Path(id): Path<String>,
     JsonBody(p): JsonBody<AffiliatePatch>,
 ) -> ApiResult {
     let _guard = app.admin_lock.lock().await;
-    let mut a = app
+    let before = app
         .cache
         .get()
         .affiliates
         .get(&id)
         .cloned()
         .ok_or_else(|| ApiError::not_found("affiliate", &id))?;
+    let mut a = before.clone();
     if let Some(n) = p.name {
         a.name = name_ok("name", &n)?;
     }
-    if let Some(s) = p.status {
-        a.status = s;
-    }
+    a.status = p.status.unwrap_or(a.status);
     if let Some(u) = p.postback_url {
         a.postback_url = Some(u).filter(|u| !u.is_empty());
     }
     check_postback_url(&a.postback_url)?;
-    app.store.put_affiliate(&a).await?;
-    reload(&app).await?;
+    let mut audit = change(
+        &key,
+        "update",
+        "affiliate",
+        &id,
+        Some(view(&before)),
+        Some(view(&a)),
+    );
+    if a.postback_url != before.postback_url {
+        audit.template = Some(affiliate_template(&a));
+    }
+    app.store.put_affiliate(&a, &audit).await?;
+    app.reload().await?;
     ok(StatusCode::OK, a)
+}
+
+pub async fn rotate_affiliate_key(
+    State(app): State<Arc<AppState>>,
+    Admin(key): Admin,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let _guard = app.admin_lock.lock().await;
+    if !app.cache.get().affiliates.contains_key(&id) {
+        return Err(ApiError::not_found("affiliate", &id));
+    }
+    let secret = rotate_partner_key(&app, &key, Role::Affiliate, &id).await?;
+    app.reload().await?;
+    ok(
+        StatusCode::OK,
+        json!({"api_key": secret, "previous_valid_for_seconds": app.secret_grace_ms / 1000}),
+    )
+}
+
+fn visible_affiliate(scope: &Scope, a: &Affiliate) -> bool {
+    match scope {
+        Scope::All => true,
+        Scope::Affiliate(me) => *me == a.id,
+        Scope::Advertiser(_) => false,
+    }
 }
 
 pub async fn get_affiliate(
     State(app): State<Arc<AppState>>,
-    _: Admin,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult {
     let cfg = app.cache.get();
-    ok(
-        StatusCode::OK,
-        cfg.affiliates
-            .get(&id)
-            .ok_or_else(|| ApiError::not_found("affiliate", &id))?,
-    )
+    let a = cfg
+        .affiliates
+        .get(&id)
+        .filter(|a| visible_affiliate(&caller.scope(), a))
+        .ok_or_else(|| ApiError::not_found("affiliate", &id))?;
+    ok(StatusCode::OK, a)
 }
 
-pub async fn list_affiliates(State(app): State<Arc<AppState>>, _: Admin) -> ApiResult {
+pub async fn list_affiliates(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResult {
     let cfg = app.cache.get();
-    let mut v: Vec<&Affiliate> = cfg.affiliates.values().collect();
+    let scope = caller.scope();
+    let mut v: Vec<&Affiliate> = cfg
+        .affiliates
+        .values()
+        .filter(|a| visible_affiliate(&scope, a))
+        .collect();
     v.sort_by_key(|a| (a.created_ms, a.id.clone()));
     items(v)
 }
@@ -508,14 +719,14 @@ pub struct LinkPatch {
 }
 
 fn link_view(app: &AppState, l: &Link) -> Value {
-    let mut v = serde_json::to_value(l).expect("serializable");
+    let mut v = view(l);
     v["url"] = json!(format!("{}/c/{}", app.public_url, l.id));
     v
 }
 
 pub async fn create_link(
     State(app): State<Arc<AppState>>,
-    _: Admin,
+    Admin(key): Admin,
     JsonBody(b): JsonBody<NewLink>,
 ) -> ApiResult {
     let _guard = app.admin_lock.lock().await;
@@ -539,49 +750,74 @@ pub async fn create_link(
         status: EntityStatus::Active,
         created_ms: now_ms(),
     };
-    app.store.put_link(&link).await?;
-    reload(&app).await?;
+    let audit = change(&key, "create", "link", &link.id, None, Some(view(&link)));
+    app.store.put_link(&link, &audit).await?;
+    app.reload().await?;
     ok(StatusCode::CREATED, link_view(&app, &link))
 }
 
 pub async fn patch_link(
     State(app): State<Arc<AppState>>,
-    _: Admin,
+    Admin(key): Admin,
     Path(id): Path<String>,
     JsonBody(p): JsonBody<LinkPatch>,
 ) -> ApiResult {
     let _guard = app.admin_lock.lock().await;
-    let mut l = app
+    let before = app
         .cache
         .get()
         .links
         .get(&id)
         .cloned()
         .ok_or_else(|| ApiError::not_found("link", &id))?;
-    if let Some(s) = p.status {
-        l.status = s;
-    }
-    app.store.put_link(&l).await?;
-    reload(&app).await?;
+    let mut l = before.clone();
+    l.status = p.status.unwrap_or(l.status);
+    let audit = change(
+        &key,
+        "update",
+        "link",
+        &id,
+        Some(view(&before)),
+        Some(view(&l)),
+    );
+    app.store.put_link(&l, &audit).await?;
+    app.reload().await?;
     ok(StatusCode::OK, link_view(&app, &l))
+}
+
+fn visible_link(cfg: &crate::cache::Config, scope: &Scope, l: &Link) -> bool {
+    match scope {
+        Scope::All => true,
+        Scope::Affiliate(me) => l.affiliate_id == *me,
+        Scope::Advertiser(me) => cfg
+            .offers
+            .get(&l.offer_id)
+            .is_some_and(|o| o.offer.advertiser_id == *me),
+    }
 }
 
 pub async fn get_link(
     State(app): State<Arc<AppState>>,
-    _: Admin,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult {
     let cfg = app.cache.get();
     let l = cfg
         .links
         .get(&id)
+        .filter(|l| visible_link(&cfg, &caller.scope(), l))
         .ok_or_else(|| ApiError::not_found("link", &id))?;
     ok(StatusCode::OK, link_view(&app, l))
 }
 
-pub async fn list_links(State(app): State<Arc<AppState>>, _: Admin) -> ApiResult {
+pub async fn list_links(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResult {
     let cfg = app.cache.get();
-    let mut v: Vec<&Link> = cfg.links.values().collect();
+    let scope = caller.scope();
+    let mut v: Vec<&Link> = cfg
+        .links
+        .values()
+        .filter(|l| visible_link(&cfg, &scope, l))
+        .collect();
     v.sort_by_key(|l| (l.created_ms, l.id.clone()));
     items(v.into_iter().map(|l| link_view(&app, l)))
 }
@@ -595,12 +831,13 @@ pub async fn set_status(
     status: EntityStatus,
 ) -> ApiResult {
     let s = Some(status);
+    let (app, id) = (State(app), Path(id));
     match kind {
         "advertisers" => {
             patch_advertiser(
-                State(app),
+                app,
                 admin,
-                Path(id),
+                id,
                 JsonBody(AdvertiserPatch {
                     status: s,
                     ..Default::default()
@@ -610,9 +847,9 @@ pub async fn set_status(
         }
         "offers" => {
             patch_offer(
-                State(app),
+                app,
                 admin,
-                Path(id),
+                id,
                 JsonBody(OfferPatch {
                     status: s,
                     ..Default::default()
@@ -622,9 +859,9 @@ pub async fn set_status(
         }
         "affiliates" => {
             patch_affiliate(
-                State(app),
+                app,
                 admin,
-                Path(id),
+                id,
                 JsonBody(AffiliatePatch {
                     status: s,
                     ..Default::default()
@@ -632,100 +869,6 @@ pub async fn set_status(
             )
             .await
         }
-        _ => {
-            patch_link(
-                State(app),
-                admin,
-                Path(id),
-                JsonBody(LinkPatch { status: s }),
-            )
-            .await
-        }
+        _ => patch_link(app, admin, id, JsonBody(LinkPatch { status: s })).await,
     }
-}
-
-// ---------- clicks, conversions, postback log ----------
-
-pub async fn get_click(
-    State(app): State<Arc<AppState>>,
-    _: Admin,
-    Path(raw): Path<String>,
-) -> ApiResult {
-    let id = ClickId::parse(&raw).map_err(|e| {
-        ApiError::new(
-            ErrorCode::CorruptedClickId,
-            format!("click_id `{raw}`: {e}"),
-        )
-    })?;
-    let click = app
-        .store
-        .click(id)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::UnknownClickId, format!("no click `{raw}`")))?;
-    ok(StatusCode::OK, click)
-}
-
-#[derive(Deserialize, Default)]
-pub struct ConversionQuery {
-    click_id: Option<String>,
-    offer_id: Option<String>,
-    affiliate_id: Option<String>,
-    advertiser_id: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    limit: Option<u32>,
-}
-
-pub async fn list_conversions(
-    State(app): State<Arc<AppState>>,
-    _: Admin,
-    Query(q): Query<ConversionQuery>,
-) -> ApiResult {
-    let click_id = q
-        .click_id
-        .as_deref()
-        .filter(|c| !c.is_empty())
-        .map(|c| {
-            ClickId::parse(c)
-                .map_err(|e| ApiError::new(ErrorCode::CorruptedClickId, format!("click_id: {e}")))
-        })
-        .transpose()?;
-    let filter = ConversionFilter {
-        click_id,
-        offer_id: q.offer_id.filter(|s| !s.is_empty()),
-        affiliate_id: q.affiliate_id.filter(|s| !s.is_empty()),
-        advertiser_id: q.advertiser_id.filter(|s| !s.is_empty()),
-        from_ms: crate::report::parse_time_opt("from", q.from.as_deref())?,
-        to_ms: crate::report::parse_time_opt("to", q.to.as_deref())?,
-        limit: q.limit.unwrap_or(100),
-    };
-    items(app.store.conversions(&filter).await?)
-}
-
-#[derive(Deserialize, Default)]
-pub struct PostbackQuery {
-    result: Option<String>,
-    error: Option<String>,
-    advertiser_id: Option<String>,
-    offer_id: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    limit: Option<u32>,
-}
-
-pub async fn list_postbacks(
-    State(app): State<Arc<AppState>>,
-    _: Admin,
-    Query(q): Query<PostbackQuery>,
-) -> ApiResult {
-    let filter = PostbackFilter {
-        result: q.result.filter(|s| !s.is_empty()),
-        error: q.error.filter(|s| !s.is_empty()),
-        advertiser_id: q.advertiser_id.filter(|s| !s.is_empty()),
-        offer_id: q.offer_id.filter(|s| !s.is_empty()),
-        from_ms: crate::report::parse_time_opt("from", q.from.as_deref())?,
-        to_ms: crate::report::parse_time_opt("to", q.to.as_deref())?,
-        limit: q.limit.unwrap_or(100),
-    };
-    items(app.store.postback_log(&filter).await?)
 }

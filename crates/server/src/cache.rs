@@ -7,9 +7,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use clickledger_domain::net::Cidr;
+use clickledger_domain::rate::Limit;
 use clickledger_domain::template::CLICK_MACROS;
 use clickledger_domain::UrlTemplate;
 use clickledger_store::{Advertiser, Affiliate, ApiKey, Link, Offer, Store, StoreResult};
+
+use crate::security::Vault;
 
 pub struct OfferEntry {
     pub offer: Offer,
@@ -17,11 +21,31 @@ pub struct OfferEntry {
     pub fallback: Option<UrlTemplate>,
 }
 
+/// An advertiser's secrets in usable form, with their expiry.
+#[derive(Default)]
+pub struct AdvertiserAuth {
+    /// Signing secrets in clear (opened from the sealed store copies).
+    pub signing: Vec<(String, Option<i64>)>,
+    pub allowlist: Vec<Cidr>,
+    pub rate_limit: Option<Limit>,
+}
+
+impl AdvertiserAuth {
+    pub fn signing_secrets(&self, now_ms: i64) -> Vec<&str> {
+        self.signing
+            .iter()
+            .filter(|(_, exp)| exp.is_none_or(|e| now_ms < e))
+            .map(|(s, _)| s.as_str())
+            .collect()
+    }
+}
+
 #[derive(Default)]
 pub struct Config {
     pub advertisers: HashMap<String, Advertiser>,
-    /// sha256(token) -> advertiser id
-    pub advertiser_by_token: HashMap<String, String>,
+    /// sha256(token) -> (advertiser id, expiry)
+    pub advertiser_by_token: HashMap<String, (String, Option<i64>)>,
+    pub advertiser_auth: HashMap<String, AdvertiserAuth>,
     pub offers: HashMap<String, Arc<OfferEntry>>,
     pub affiliates: HashMap<String, Affiliate>,
     pub links: HashMap<String, Link>,
@@ -30,11 +54,36 @@ pub struct Config {
 }
 
 impl Config {
-    pub async fn load(store: &dyn Store) -> StoreResult<Config> {
+    pub async fn load(store: &dyn Store, vault: &Vault) -> StoreResult<Config> {
         let mut c = Config::default();
         for a in store.advertisers().await? {
-            c.advertiser_by_token
-                .insert(a.token_hash.clone(), a.id.clone());
+            for t in &a.secrets.tokens {
+                c.advertiser_by_token
+                    .insert(t.value.clone(), (a.id.clone(), t.expires_ms));
+            }
+            let signing = a
+                .secrets
+                .signing
+                .iter()
+                .filter_map(|s| match vault.open(&s.value) {
+                    Ok(clear) => Some((clear, s.expires_ms)),
+                    Err(e) => {
+                        tracing::error!(advertiser = %a.id, error = %e, "a signing secret does not open; is the master key right?");
+                        None
+                    }
+                })
+                .collect();
+            let auth = AdvertiserAuth {
+                signing,
+                // validated when saved
+                allowlist: a
+                    .ip_allowlist
+                    .iter()
+                    .filter_map(|c| Cidr::parse(c).ok())
+                    .collect(),
+                rate_limit: a.rate_limit.as_deref().and_then(|r| Limit::parse(r).ok()),
+            };
+            c.advertiser_auth.insert(a.id.clone(), auth);
             c.advertisers.insert(a.id.clone(), a);
         }
         for o in store.offers().await? {
@@ -87,8 +136,8 @@ impl ConfigCache {
             .clone()
     }
 
-    pub async fn reload(&self, store: &dyn Store) -> StoreResult<()> {
-        let fresh = Arc::new(Config::load(store).await?);
+    pub async fn reload(&self, store: &dyn Store, vault: &Vault) -> StoreResult<()> {
+        let fresh = Arc::new(Config::load(store, vault).await?);
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = fresh;
         Ok(())
     }

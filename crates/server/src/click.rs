@@ -7,17 +7,19 @@
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use clickledger_domain::{user_agent, ErrorCode};
-use clickledger_store::{Click, EntityStatus};
+use clickledger_domain::net::client_ip;
+use clickledger_domain::{user_agent, ClickId, ErrorCode};
+use clickledger_store::{Click, EntityStatus, Link};
 
 use crate::api::ApiError;
+use crate::cache::OfferEntry;
 use crate::metrics::ClickResult;
 use crate::util::{new_click_id, now_ms};
 use crate::writer::SubmitError;
@@ -128,11 +130,11 @@ pub async fn click(
     headers: HeaderMap,
 ) -> Response {
     let cfg = app.cache.get();
-    let found = cfg
+    let Some((link, entry)) = cfg
         .links
         .get(&link_id)
-        .and_then(|l| cfg.offers.get(&l.offer_id).map(|o| (l, o)));
-    let Some((link, entry)) = found else {
+        .and_then(|l| cfg.offers.get(&l.offer_id).map(|o| (l, o)))
+    else {
         app.metrics.click(ClickResult::NotFound);
         return ApiError::not_found("link", &link_id).into_response();
     };
@@ -141,23 +143,6 @@ pub async fn click(
         Err(e) => {
             app.metrics.click(ClickResult::BadRequest);
             return e.into_response();
-        }
-    };
-    let now = now_ms();
-    let id = new_click_id(now);
-    let click_id = id.encode();
-    let value = |m: &str| -> String {
-        match m {
-            "click_id" => click_id.clone(),
-            "offer_id" => entry.offer.id.clone(),
-            "affiliate_id" => link.affiliate_id.clone(),
-            "link_id" => link.id.clone(),
-            "source" => params.source.clone().unwrap_or_default(),
-            m => m
-                .strip_prefix("sub")
-                .and_then(|n| n.parse::<usize>().ok())
-                .and_then(|n| params.subs.get(n.wrapping_sub(1)).cloned().flatten())
-                .unwrap_or_default(),
         }
     };
     let affiliate_active = cfg
@@ -173,13 +158,7 @@ pub async fn click(
         return match &entry.fallback {
             Some(f) => {
                 app.metrics.click(ClickResult::Fallback);
-                redirect(f.render(|m| {
-                    if m == "click_id" {
-                        String::new()
-                    } else {
-                        value(m)
-                    }
-                }))
+                redirect(f.render(|m| macro_value(m, "", link, &params)))
             }
             None => {
                 app.metrics.click(ClickResult::Gone);
@@ -188,32 +167,83 @@ pub async fn click(
             }
         };
     }
-    let location = entry.destination.render(value);
+    let xff = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let ip = client_ip(peer.ip(), xff, &app.trusted_proxies);
+    match record(&app, link, entry, params, ip, &headers, false).await {
+        Ok((_, location)) => {
+            app.metrics.click(ClickResult::Redirected);
+            redirect(location)
+        }
+        Err(e) => {
+            app.metrics.click(if e.code == ErrorCode::Overloaded {
+                ClickResult::Overloaded
+            } else {
+                ClickResult::Failed
+            });
+            e.into_response()
+        }
+    }
+}
+
+fn macro_value(m: &str, click_id: &str, link: &Link, params: &ClickParams) -> String {
+    match m {
+        "click_id" => click_id.to_string(),
+        "offer_id" => link.offer_id.clone(),
+        "affiliate_id" => link.affiliate_id.clone(),
+        "link_id" => link.id.clone(),
+        "source" => params.source.clone().unwrap_or_default(),
+        m => m
+            .strip_prefix("sub")
+            .and_then(|n| n.parse::<usize>().ok())
+            .and_then(|n| params.subs.get(n.wrapping_sub(1)).cloned().flatten())
+            .unwrap_or_default(),
+    }
+}
+
+/// Records a click through the group-commit writer and returns its id and
+/// the destination it redirects to. Used by the click path and by test
+/// clicks (`test` = true), so both render destinations the same way.
+pub async fn record(
+    app: &AppState,
+    link: &Link,
+    entry: &OfferEntry,
+    params: ClickParams,
+    ip: IpAddr,
+    headers: &HeaderMap,
+    test: bool,
+) -> Result<(ClickId, String), ApiError> {
+    let now = now_ms();
+    let id = new_click_id(now);
+    let location = entry
+        .destination
+        .render(|m| macro_value(m, &id.encode(), link, &params));
     let ua = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let ua = &ua[..ua.floor_char_boundary(512)];
     let parsed = user_agent::parse(ua);
-    let ip = peer.ip().to_string();
+    let ip_text = ip.to_string();
     let referer_host = headers
         .get(header::REFERER)
         .and_then(|v| v.to_str().ok())
         .and_then(|r| url::Url::parse(r).ok())
         .and_then(|u| u.host_str().map(str::to_string))
         .unwrap_or_default();
-    let unique = app.uniques.first_in_a_day(&link.id, &ip, ua, now);
-    let country = app
-        .geo
-        .as_ref()
-        .map(|g| g.country(peer.ip()))
-        .unwrap_or_default();
+    let unique = app.uniques.first_in_a_day(&link.id, &ip_text, ua, now);
+    // Over the per-IP rate the visitor still gets the redirect; the click is
+    // kept but marked, so reports can leave it out.
+    let suspicious = app
+        .click_ip_limiter
+        .check(ip, app.limits.click_ip, now)
+        .is_err();
+    let country = app.geo.as_ref().map(|g| g.country(ip)).unwrap_or_default();
     let [sub1, sub2, sub3, sub4, sub5] = params.subs;
     let click = Click {
         id,
         ts_ms: now,
         link_id: link.id.clone(),
-        offer_id: entry.offer.id.clone(),
+        offer_id: link.offer_id.clone(),
         affiliate_id: link.affiliate_id.clone(),
         sub1,
         sub2,
@@ -222,7 +252,7 @@ pub async fn click(
         sub5,
         source: params.source,
         extra: params.extra,
-        ip,
+        ip: ip_text,
         country,
         user_agent: ua.to_string(),
         device: parsed.device.to_string(),
@@ -231,28 +261,19 @@ pub async fn click(
         referer_host,
         unique,
         bot: parsed.bot,
+        suspicious,
+        test,
     };
     match app.writer.submit(click).await {
-        Ok(()) => {
-            app.metrics.click(ClickResult::Redirected);
-            redirect(location)
-        }
-        Err(SubmitError::Full) => {
-            app.metrics.click(ClickResult::Overloaded);
-            ApiError::new(
-                ErrorCode::Overloaded,
-                "too many clicks are waiting to be stored; retry in a second",
-            )
-            .into_response()
-        }
-        Err(SubmitError::Closed) => {
-            app.metrics.click(ClickResult::Failed);
-            ApiError::new(
-                ErrorCode::Overloaded,
-                "the tracker is shutting down; retry in a second",
-            )
-            .into_response()
-        }
+        Ok(()) => Ok((id, location)),
+        Err(SubmitError::Full) => Err(ApiError::new(
+            ErrorCode::Overloaded,
+            "too many clicks are waiting to be stored; retry in a second",
+        )),
+        Err(SubmitError::Closed) => Err(ApiError::new(
+            ErrorCode::Overloaded,
+            "the tracker is shutting down; retry in a second",
+        )),
     }
 }
 

@@ -4,22 +4,27 @@
 
 pub mod admin;
 pub mod api;
+pub mod auth;
 pub mod cache;
 pub mod click;
 pub mod geo;
 pub mod metrics;
 pub mod postback;
+pub mod qa;
+pub mod reads;
 pub mod report;
+pub mod security;
+pub mod tls;
 pub mod util;
 pub mod writer;
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -31,11 +36,15 @@ use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use crate::api::{Api, ApiError};
+use crate::auth::{Admin, Caller};
 use crate::cache::ConfigCache;
 use crate::click::Uniques;
 use crate::geo::Geo;
 use crate::metrics::Metrics;
+use crate::security::{Limiter, Vault};
 use crate::writer::ClickWriter;
+use clickledger_domain::net::Cidr;
+use clickledger_domain::rate::Limit;
 
 pub struct Settings {
     /// Base URL used in the tracking and postback URLs the API returns.
@@ -45,6 +54,20 @@ pub struct Settings {
     pub queue_capacity: usize,
     /// Most clicks committed in one transaction.
     pub batch_max: usize,
+    /// Peers whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed.
+    pub trusted_proxies: Vec<Cidr>,
+    /// Postbacks per source IP.
+    pub postback_rate_ip: Limit,
+    /// Postbacks per advertiser (an advertiser's `rate_limit` overrides it).
+    pub postback_rate_advertiser: Limit,
+    /// Clicks per IP before further clicks are marked suspicious.
+    pub click_rate_ip: Limit,
+    /// How long a rotated secret keeps working.
+    pub secret_grace_seconds: i64,
+    /// Seals signing secrets at rest.
+    pub vault: Arc<Vault>,
+    /// Set when the server terminates TLS itself.
+    pub tls: Option<tls::TlsFiles>,
 }
 
 impl Default for Settings {
@@ -54,6 +77,22 @@ impl Default for Settings {
             geoip: None,
             queue_capacity: 16_384,
             batch_max: 1024,
+            trusted_proxies: Vec::new(),
+            postback_rate_ip: Limit {
+                per_second: 1000.0,
+                burst: 2000.0,
+            },
+            postback_rate_advertiser: Limit {
+                per_second: 1000.0,
+                burst: 2000.0,
+            },
+            click_rate_ip: Limit {
+                per_second: 10.0,
+                burst: 30.0,
+            },
+            secret_grace_seconds: 86_400,
+            vault: Arc::new(Vault::new([7u8; 32])),
+            tls: None,
         }
     }
 }
@@ -68,7 +107,28 @@ pub struct AppState {
     pub public_url: String,
     /// Serializes admin changes (read-modify-write of cached records).
     pub admin_lock: tokio::sync::Mutex<()>,
+    pub vault: Arc<Vault>,
+    pub trusted_proxies: Vec<Cidr>,
+    pub limits: Limits,
+    pub postback_ip_limiter: Limiter<IpAddr>,
+    pub postback_adv_limiter: Limiter<String>,
+    pub click_ip_limiter: Limiter<IpAddr>,
+    pub secret_grace_ms: i64,
+    /// True when this server terminates TLS, so every request is HTTPS.
+    pub serves_tls: bool,
     openapi: Value,
+}
+
+pub struct Limits {
+    pub postback_ip: Limit,
+    pub postback_advertiser: Limit,
+    pub click_ip: Limit,
+}
+
+impl AppState {
+    pub async fn reload(&self) -> Result<(), clickledger_store::StoreError> {
+        self.cache.reload(self.store.as_ref(), &self.vault).await
+    }
 }
 
 /// Makes sure an admin key exists. Returns a newly generated key, which the
@@ -80,19 +140,29 @@ pub async fn ensure_admin_key(
 ) -> Result<Option<String>, String> {
     let keys = store.api_keys().await.map_err(|e| e.to_string())?;
     let (key, generated) = match fixed {
-        Some(k) if keys.iter().any(|x| x.key_hash == util::sha256_hex(k)) => return Ok(None),
+        Some(k)
+            if keys
+                .iter()
+                .any(|x| x.key_hash == util::sha256_hex(k) && x.role == Role::Admin) =>
+        {
+            return Ok(None)
+        }
         Some(k) => (k.to_string(), false),
         None if keys.iter().any(|k| k.role == Role::Admin) => return Ok(None),
         None => (util::random_id("ck", 40), true),
     };
     store
-        .put_api_key(&ApiKey {
-            id: util::random_id("key", 10),
-            key_hash: util::sha256_hex(&key),
-            role: Role::Admin,
-            partner_id: None,
-            created_ms: util::now_ms(),
-        })
+        .put_api_key(
+            &ApiKey {
+                id: util::random_id("key", 10),
+                key_hash: util::sha256_hex(&key),
+                role: Role::Admin,
+                partner_id: None,
+                created_ms: util::now_ms(),
+                expires_ms: None,
+            },
+            None,
+        )
         .await
         .map_err(|e| e.to_string())?;
     Ok(generated.then_some(key))
@@ -100,88 +170,106 @@ pub async fn ensure_admin_key(
 
 fn routes() -> Api {
     use admin::*;
+    use reads::*;
     let status_routes =
-        |api: Api, kind: &'static str, path_pause: &'static str, path_resume: &'static str| {
+        |api: Api, kind: &'static str, pause: &'static str, resume: &'static str| {
             api.post(
-                path_pause,
+                pause,
                 "Pause (same as PATCH status=paused)",
                 move |State(app): State<Arc<AppState>>, a: Admin, Path(id): Path<String>| {
                     set_status(app, a, kind, id, EntityStatus::Paused)
                 },
             )
             .post(
-                path_resume,
+                resume,
                 "Resume (same as PATCH status=active)",
                 move |State(app): State<Arc<AppState>>, a: Admin, Path(id): Path<String>| {
                     set_status(app, a, kind, id, EntityStatus::Active)
                 },
             )
         };
-    let api = Api::new()
-        .post(
-            "/api/v1/advertisers",
-            "Create an advertiser; returns its postback token and signing secret once",
-            create_advertiser,
+    let rotation = |api: Api, path: &'static str, summary: &'static str, what: Rotation| {
+        api.post(
+            path,
+            summary,
+            move |State(app): State<Arc<AppState>>, Admin(key): Admin, Path(id): Path<String>| {
+                rotate_advertiser(app, key, id, what)
+            },
         )
-        .get("/api/v1/advertisers", "List advertisers", list_advertisers)
+    };
+    let version_routes = |api: Api, kind: &'static str, list: &'static str, diff: &'static str| {
+        api.get(
+            list,
+            "Postback template versions, oldest first",
+            move |State(app): State<Arc<AppState>>, c: Caller, Path(id): Path<String>| {
+                versions(app, c, kind, id)
+            },
+        )
         .get(
-            "/api/v1/advertisers/{id}",
-            "Get an advertiser",
-            get_advertiser,
+            diff,
+            "Differences between two template versions (?from=&to=)",
+            move |State(app): State<Arc<AppState>>,
+                  c: Caller,
+                  Path(id): Path<String>,
+                  Query(q): Query<DiffQuery>| { versions_diff(app, c, kind, id, q) },
         )
-        .patch(
-            "/api/v1/advertisers/{id}",
-            "Change name, status, alias_map, status_map, ip_allowlist, require_signature",
-            patch_advertiser,
-        )
-        .post(
-            "/api/v1/offers",
-            "Create an offer with its destination template and events",
-            create_offer,
-        )
-        .get("/api/v1/offers", "List offers", list_offers)
+    };
+    let api = Api::new()
+        .post("/api/v1/advertisers", "Create an advertiser; returns its postback token, signing secret and API key once", create_advertiser)
+        .get("/api/v1/advertisers", "List advertisers (an advertiser key sees itself)", list_advertisers)
+        .get("/api/v1/advertisers/{id}", "Get an advertiser", get_advertiser)
+        .patch("/api/v1/advertisers/{id}", "Change name, status, alias_map, status_map, ip_allowlist, require_signature, require_https, rate_limit", patch_advertiser)
+        .post("/api/v1/offers", "Create an offer with its destination template and events", create_offer)
+        .get("/api/v1/offers", "List offers (partners see theirs)", list_offers)
         .get("/api/v1/offers/{id}", "Get an offer", get_offer)
-        .patch(
-            "/api/v1/offers/{id}",
-            "Change name, status, URLs, window or events",
-            patch_offer,
-        )
-        .post(
-            "/api/v1/affiliates",
-            "Create an affiliate; returns its API key once",
-            create_affiliate,
-        )
-        .get("/api/v1/affiliates", "List affiliates", list_affiliates)
+        .patch("/api/v1/offers/{id}", "Change name, status, URLs, window, events, too-fast rules", patch_offer)
+        .get("/api/v1/offers/{id}/setup", "The offer's integration setup document (?format=md|html)", qa::setup)
+        .post("/api/v1/offers/{id}/test-click", "Record a test click; answers the click id and the destination", qa::test_click)
+        .post("/api/v1/offers/{id}/test-postback", "Fire a postback for a test click through full validation (JSON fields)", qa::test_postback)
+        .post("/api/v1/affiliates", "Create an affiliate; returns its API key once", create_affiliate)
+        .get("/api/v1/affiliates", "List affiliates (an affiliate key sees itself)", list_affiliates)
         .get("/api/v1/affiliates/{id}", "Get an affiliate", get_affiliate)
-        .patch(
-            "/api/v1/affiliates/{id}",
-            "Change name, status or postback_url",
-            patch_affiliate,
-        )
-        .post(
-            "/api/v1/links",
-            "Create a tracking link for an offer and an affiliate",
-            create_link,
-        )
-        .get("/api/v1/links", "List links", list_links)
+        .patch("/api/v1/affiliates/{id}", "Change name, status or postback_url", patch_affiliate)
+        .post("/api/v1/affiliates/{id}/rotate-api-key", "Issue a new API key; the old one works for the grace period", rotate_affiliate_key)
+        .post("/api/v1/links", "Create a tracking link for an offer and an affiliate", create_link)
+        .get("/api/v1/links", "List links (partners see theirs)", list_links)
         .get("/api/v1/links/{id}", "Get a link", get_link)
         .patch("/api/v1/links/{id}", "Change a link's status", patch_link)
         .get("/api/v1/clicks/{click_id}", "Get a click", get_click)
-        .get(
-            "/api/v1/conversions",
-            "List conversions (click_id, offer_id, affiliate_id, advertiser_id, from, to, limit)",
-            list_conversions,
-        )
-        .get(
-            "/api/v1/postbacks",
-            "The inbound postback log (result, error, advertiser_id, offer_id, from, to, limit)",
-            list_postbacks,
-        )
-        .get(
-            "/api/v1/reports",
-            "Report (group_by, from, to, tz, format=json|csv, dimension filters)",
-            report::report,
-        );
+        .get("/api/v1/conversions", "List conversions (click_id, offer_id, affiliate_id, advertiser_id, from, to, limit)", list_conversions)
+        .get("/api/v1/postbacks", "The inbound postback log with expected fields and differences (result, error, advertiser_id, offer_id, from, to, limit)", list_postbacks)
+        .get("/api/v1/reports", "Report (group_by, from, to, tz, format=json|csv, dimension filters)", report::report)
+        .get("/api/v1/audit", "Every admin change: who, when, what, before and after", list_audit);
+    let api = rotation(
+        api,
+        "/api/v1/advertisers/{id}/rotate-token",
+        "Issue a new postback token; the old one works for the grace period",
+        Rotation::Token,
+    );
+    let api = rotation(
+        api,
+        "/api/v1/advertisers/{id}/rotate-signing-secret",
+        "Issue a new signing secret; the old one works for the grace period",
+        Rotation::SigningSecret,
+    );
+    let api = rotation(
+        api,
+        "/api/v1/advertisers/{id}/rotate-api-key",
+        "Issue a new advertiser API key; the old one works for the grace period",
+        Rotation::ApiKey,
+    );
+    let api = version_routes(
+        api,
+        "advertiser",
+        "/api/v1/advertisers/{id}/versions",
+        "/api/v1/advertisers/{id}/versions/diff",
+    );
+    let api = version_routes(
+        api,
+        "affiliate",
+        "/api/v1/affiliates/{id}/versions",
+        "/api/v1/affiliates/{id}/versions/diff",
+    );
     let api = status_routes(
         api,
         "advertisers",
@@ -353,13 +441,21 @@ pub async fn start(
         uniques: Uniques::default(),
         public_url: settings.public_url.trim_end_matches('/').to_string(),
         admin_lock: tokio::sync::Mutex::new(()),
+        vault: settings.vault.clone(),
+        trusted_proxies: settings.trusted_proxies.clone(),
+        limits: Limits {
+            postback_ip: settings.postback_rate_ip,
+            postback_advertiser: settings.postback_rate_advertiser,
+            click_ip: settings.click_rate_ip,
+        },
+        postback_ip_limiter: Limiter::default(),
+        postback_adv_limiter: Limiter::default(),
+        click_ip_limiter: Limiter::default(),
+        secret_grace_ms: settings.secret_grace_seconds * 1000,
+        serves_tls: settings.tls.is_some(),
         openapi: api::openapi(&docs),
     });
-    state
-        .cache
-        .reload(store.as_ref())
-        .await
-        .map_err(|e| e.to_string())?;
+    state.reload().await.map_err(|e| e.to_string())?;
     spawn_housekeeping(state.clone());
     let app: Router = router
         .fallback(fallback)
@@ -367,16 +463,22 @@ pub async fn start(
         .with_state(state.clone());
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        })
-        .await
-    });
+    let server = match &settings.tls {
+        Some(files) => {
+            let acceptor = tls::acceptor(files)?;
+            tokio::spawn(tls::serve(listener, app, acceptor, stopped))
+        }
+        None => tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .await
+        }),
+    };
     Ok(Running {
         addr,
         state,
@@ -397,8 +499,16 @@ fn spawn_housekeeping(state: Arc<AppState>) {
         loop {
             tick.tick().await;
             let Some(state) = weak.upgrade() else { break };
-            state.uniques.prune(util::now_ms());
-            if let Err(e) = state.cache.reload(state.store.as_ref()).await {
+            let now = util::now_ms();
+            state.uniques.prune(now);
+            state
+                .postback_ip_limiter
+                .prune(state.limits.postback_ip, now);
+            state
+                .postback_adv_limiter
+                .prune(state.limits.postback_advertiser, now);
+            state.click_ip_limiter.prune(state.limits.click_ip, now);
+            if let Err(e) = state.reload().await {
                 tracing::warn!(error = %e, "config reload failed; serving the previous config");
             }
         }

@@ -7,7 +7,7 @@
 //! decision against recorded conversions (duplicate, update, conflict) and
 //! the write happen in one store transaction. Every postback is logged.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -17,13 +17,19 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use clickledger_domain::codes::Refusal;
 use clickledger_domain::hints::click_id_hint;
-use clickledger_domain::postback::{find_token, mask_secrets, parse_fields};
+use clickledger_domain::net::{any_contains, client_ip};
+use clickledger_domain::pii;
+use clickledger_domain::postback::{
+    find, find_token, mask_secrets, parse_fields, Field as PostbackField,
+};
+use clickledger_domain::signature::{verify_query_signature, verify_webhook};
 use clickledger_domain::status::{Decision, Incoming};
 use clickledger_domain::{ClickId, ClickIdError, ErrorCode};
-use clickledger_store::{Conversion, ConversionAttempt, PostbackLogEntry};
+use clickledger_store::{Advertiser, Conversion, ConversionAttempt, PostbackLogEntry, Scope};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
+use crate::cache::Config;
 use crate::util::{now_ms, random_id, sha256_hex};
 use crate::AppState;
 
@@ -39,7 +45,8 @@ pub async fn postback(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    handle(app, peer, method, query, headers, body, None).await
+    let inbound = Inbound::from_http(&app, peer, method, query, headers, body, None);
+    respond(process(&app, inbound).await)
 }
 
 pub async fn postback_with_token(
@@ -51,7 +58,70 @@ pub async fn postback_with_token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    handle(app, peer, method, query, headers, body, Some(token)).await
+    let inbound = Inbound::from_http(&app, peer, method, query, headers, body, Some(token));
+    respond(process(&app, inbound).await)
+}
+
+/// The answer: status, JSON body, and seconds for `Retry-After` if any.
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
+    pub retry_after: Option<u64>,
+}
+
+fn respond(a: Answer) -> Response {
+    let mut resp = (a.status, Json(a.body)).into_response();
+    if let Some(s) = a.retry_after {
+        if let Ok(v) = header::HeaderValue::from_str(&s.to_string()) {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+    }
+    resp
+}
+
+/// A postback as received.
+pub struct Inbound {
+    /// The client's address (behind trusted proxies, the forwarded one).
+    pub ip: IpAddr,
+    pub https: bool,
+    pub method: String,
+    pub query: Option<String>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub path_token: Option<String>,
+    /// Set by the test-postback endpoint, which authenticates the admin
+    /// instead of the advertiser.
+    pub test_advertiser: Option<String>,
+}
+
+impl Inbound {
+    fn from_http(
+        app: &AppState,
+        peer: SocketAddr,
+        method: Method,
+        query: Option<String>,
+        headers: HeaderMap,
+        body: Bytes,
+        path_token: Option<String>,
+    ) -> Inbound {
+        let xff = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+        let ip = client_ip(peer.ip(), xff, &app.trusted_proxies);
+        let proxied_https = any_contains(&app.trusted_proxies, peer.ip())
+            && headers
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+        Inbound {
+            ip,
+            https: app.serves_tls || proxied_https,
+            method: method.to_string(),
+            query,
+            headers,
+            body,
+            path_token,
+            test_advertiser: None,
+        }
+    }
 }
 
 /// Query pairs, then body pairs (form or JSON object of scalars).
@@ -119,42 +189,34 @@ struct Context {
     offer_id: Option<String>,
     click_raw: Option<String>,
     hint: Option<&'static str>,
+    retry_after: Option<u64>,
 }
 
-async fn handle(
-    app: Arc<AppState>,
-    peer: SocketAddr,
-    method: Method,
-    query: Option<String>,
-    headers: HeaderMap,
-    body: Bytes,
-    path_token: Option<String>,
-) -> Response {
+pub async fn process(app: &AppState, inbound: Inbound) -> Answer {
     let now = now_ms();
     let mut ctx = Context::default();
-    let pairs = collect_fields(query.as_deref(), &headers, &body);
-    let logged_fields = match &pairs {
+    let pairs = collect_fields(inbound.query.as_deref(), &inbound.headers, &inbound.body);
+    let mut fields = match &pairs {
         Ok(p) => mask_secrets(p),
         Err(_) => Vec::new(),
     };
+    // personal data never reaches the log
+    let pii_removed = pii::scrub(&mut fields);
     let mut log = PostbackLogEntry {
-        id: 0,
         ts_ms: now,
-        source_ip: peer.ip().to_string(),
-        method: method.to_string(),
-        advertiser_id: None,
-        offer_id: None,
-        click_id: None,
-        fields: logged_fields,
+        source_ip: inbound.ip.to_string(),
+        method: if inbound.test_advertiser.is_some() {
+            "TEST".into()
+        } else {
+            inbound.method.clone()
+        },
+        fields,
         result: "rejected".into(),
-        error: None,
-        message: String::new(),
-        hint: None,
-        conversion_id: None,
-        http_status: 0,
+        pii_removed,
+        ..Default::default()
     };
     let evaluated = match pairs {
-        Ok(p) => evaluate(&app, &p, path_token, &mut ctx, now).await,
+        Ok(p) => evaluate(app, &inbound, &p, &mut ctx, now).await,
         Err(r) => Err(r),
     };
     log.advertiser_id = ctx.advertiser_id.take();
@@ -166,24 +228,31 @@ async fn handle(
             attempt.log = log;
             attempt
         }
-        Err(refusal) => return refuse(&app, log, refusal).await,
+        Err(refusal) => {
+            let mut a = refuse(app, log, refusal).await;
+            a.retry_after = ctx.retry_after;
+            return a;
+        }
     };
     match app.store.record_conversion(attempt).await {
-        Ok((decision, conversion)) => answer(&app, decision, conversion),
+        Ok((decision, conversion)) => answer(app, decision, conversion),
         Err(e) => {
             tracing::error!(error = %e, "postback not recorded");
             app.metrics
                 .postback("rejected", Some(ErrorCode::StoreUnavailable.as_str()));
-            crate::api::ApiError::new(
-                ErrorCode::StoreUnavailable,
-                "the conversion could not be stored; retry shortly",
-            )
-            .into_response()
+            Answer {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                body: crate::api::error_body(
+                    ErrorCode::StoreUnavailable,
+                    "the conversion could not be stored; retry shortly",
+                ),
+                retry_after: Some(1),
+            }
         }
     }
 }
 
-async fn refuse(app: &AppState, mut log: PostbackLogEntry, r: Refusal) -> Response {
+async fn refuse(app: &AppState, mut log: PostbackLogEntry, r: Refusal) -> Answer {
     log.error = Some(r.code.as_str().to_string());
     log.message = r.message.clone();
     log.http_status = r.code.http_status();
@@ -195,52 +264,130 @@ async fn refuse(app: &AppState, mut log: PostbackLogEntry, r: Refusal) -> Respon
     if let Some(h) = &log.hint {
         body["hint"] = json!(h);
     }
-    let status = StatusCode::from_u16(r.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-    (status, Json(body)).into_response()
+    Answer {
+        status: StatusCode::from_u16(r.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST),
+        body,
+        retry_after: None,
+    }
+}
+
+/// Finds the advertiser and checks that the postback really comes from it:
+/// token or signature, HTTPS, IP allowlist, rate limit.
+fn authenticate<'c>(
+    app: &AppState,
+    cfg: &'c Config,
+    inbound: &Inbound,
+    pairs: &[(String, String)],
+    ctx: &mut Context,
+    now: i64,
+) -> Result<&'c Advertiser, Refusal> {
+    if let Some(id) = &inbound.test_advertiser {
+        return cfg
+            .advertisers
+            .get(id)
+            .ok_or_else(|| Refusal::new(ErrorCode::NotFound, "advertiser not found"));
+    }
+    if let Err(secs) = app
+        .postback_ip_limiter
+        .check(inbound.ip, app.limits.postback_ip, now)
+    {
+        ctx.retry_after = Some(secs);
+        return Err(Refusal::new(
+            ErrorCode::RateLimited,
+            format!("too many postbacks from {}; retry in {secs} s", inbound.ip),
+        ));
+    }
+    let token = inbound
+        .path_token
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .or_else(|| find_token(pairs));
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let adv = match (token, field("adv")) {
+        (Some(token), _) => cfg
+            .advertiser_by_token
+            .get(&sha256_hex(token))
+            .filter(|(_, exp)| exp.is_none_or(|e| now < e))
+            .and_then(|(id, _)| cfg.advertisers.get(id))
+            .ok_or_else(|| Refusal::new(ErrorCode::InvalidToken, "token is not a valid postback token"))?,
+        (None, Some(adv)) => cfg
+            .advertisers
+            .get(adv)
+            .ok_or_else(|| Refusal::new(ErrorCode::InvalidToken, format!("adv `{adv}` is not an advertiser id")))?,
+        (None, None) => {
+            return Err(Refusal::new(
+                ErrorCode::InvalidToken,
+                "token is missing: send it as ?token= or in the path /postback/{token}, or sign with adv, ts and sig",
+            ))
+        }
+    };
+    ctx.advertiser_id = Some(adv.id.clone());
+    let auth = cfg
+        .advertiser_auth
+        .get(&adv.id)
+        .ok_or_else(|| Refusal::new(ErrorCode::InvalidToken, "advertiser has no credentials"))?;
+    let secrets = auth.signing_secrets(now);
+    let header = |name: &str| inbound.headers.get(name).and_then(|v| v.to_str().ok());
+    let now_s = now / 1000;
+    if let (Some(id), Some(ts), Some(sig)) = (
+        header("webhook-id"),
+        header("webhook-timestamp"),
+        header("webhook-signature"),
+    ) {
+        verify_webhook(&secrets, id, ts, sig, &inbound.body, now_s)?;
+    } else if field("sig").is_some() {
+        verify_query_signature(&secrets, pairs, now_s)?;
+    } else if adv.require_signature || token.is_none() {
+        return Err(Refusal::new(
+            ErrorCode::SignatureRequired,
+            "this advertiser signs its postbacks: add ts and sig (or Standard Webhooks headers)",
+        ));
+    }
+    if adv.require_https && !inbound.https {
+        return Err(Refusal::new(
+            ErrorCode::HttpsRequired,
+            "this advertiser's postbacks must arrive over HTTPS",
+        ));
+    }
+    if !auth.allowlist.is_empty() && !any_contains(&auth.allowlist, inbound.ip) {
+        return Err(Refusal::new(
+            ErrorCode::IpNotAllowed,
+            format!("{} is not on the advertiser's IP allowlist", inbound.ip),
+        ));
+    }
+    let limit = auth.rate_limit.unwrap_or(app.limits.postback_advertiser);
+    if let Err(secs) = app.postback_adv_limiter.check(adv.id.clone(), limit, now) {
+        ctx.retry_after = Some(secs);
+        return Err(Refusal::new(
+            ErrorCode::RateLimited,
+            format!("too many postbacks for this advertiser; retry in {secs} s"),
+        ));
+    }
+    Ok(adv)
 }
 
 async fn evaluate(
     app: &AppState,
+    inbound: &Inbound,
     pairs: &[(String, String)],
-    path_token: Option<String>,
     ctx: &mut Context,
     now: i64,
 ) -> Result<ConversionAttempt, Refusal> {
     // 1. who is calling
-    let token = path_token
-        .as_deref()
-        .filter(|t| !t.is_empty())
-        .or_else(|| find_token(pairs))
-        .ok_or_else(|| {
-            Refusal::new(
-                ErrorCode::InvalidToken,
-                "token is missing: send it as ?token= or in the path /postback/{token}",
-            )
-        })?;
     let cfg = app.cache.get();
-    let adv = cfg
-        .advertiser_by_token
-        .get(&sha256_hex(token))
-        .and_then(|id| cfg.advertisers.get(id))
-        .ok_or_else(|| {
-            Refusal::new(
-                ErrorCode::InvalidToken,
-                "token is not a valid postback token",
-            )
-        })?;
-    ctx.advertiser_id = Some(adv.id.clone());
+    let adv = authenticate(app, &cfg, inbound, pairs, ctx, now)?;
 
     // 2. fields well-formed
     let fields = match parse_fields(pairs, &adv.alias_map, &adv.status_map) {
         Ok(f) => f,
         Err(e) => {
             // keep the click id for the log even when another field is bad
-            ctx.click_raw = clickledger_domain::postback::find(
-                pairs,
-                &adv.alias_map,
-                clickledger_domain::postback::Field::ClickId,
-            )
-            .map(str::to_string);
+            ctx.click_raw = find(pairs, &adv.alias_map, PostbackField::ClickId).map(str::to_string);
             return Err(e);
         }
     };
@@ -259,7 +406,7 @@ async fn evaluate(
     // 4. click known
     let click = app
         .store
-        .click(click_id)
+        .click(click_id, &Scope::All)
         .await
         .map_err(|_| {
             Refusal::new(
@@ -287,6 +434,12 @@ async fn evaluate(
             "click_id belongs to an offer of another advertiser",
         ));
     }
+    if inbound.test_advertiser.is_some() && !click.test {
+        return Err(Refusal::new(
+            ErrorCode::Forbidden,
+            "test postbacks only attribute test clicks",
+        ));
+    }
 
     // 5. event on the offer
     let event = offer.event(fields.event.as_deref()).ok_or_else(|| {
@@ -306,7 +459,7 @@ async fn evaluate(
         )
     })?;
 
-    // 6. attribution window
+    // 6. attribution window, and not implausibly soon
     let window_ms = offer.attribution_window_days as i64 * DAY_MS;
     if now - click.ts_ms > window_ms {
         return Err(Refusal::new(
@@ -316,6 +469,18 @@ async fn evaluate(
                 (now - click.ts_ms) / DAY_MS,
                 offer.id,
                 offer.attribution_window_days
+            ),
+        ));
+    }
+    let too_fast = now - click.ts_ms < offer.min_conversion_seconds as i64 * 1000;
+    if too_fast && offer.reject_too_fast {
+        return Err(Refusal::new(
+            ErrorCode::TooFast,
+            format!(
+                "the conversion came {} ms after its click; offer {} expects at least {} s",
+                now - click.ts_ms,
+                offer.id,
+                offer.min_conversion_seconds
             ),
         ));
     }
@@ -329,7 +494,7 @@ async fn evaluate(
         ));
     }
 
-    // 7. commission rules; a failure only blocks inserting a new conversion
+    // 7. commission rules and bounds; a failure only blocks a new conversion
     let currency = fields.currency.unwrap_or(offer.currency);
     let priced = event
         .payout
@@ -341,6 +506,7 @@ async fn evaluate(
             "payout",
         )
         .and_then(|payout| {
+            event.check_bounds(fields.amount, payout)?;
             let revenue = match &event.revenue {
                 Some(rule) => rule.compute(
                     offer.currency,
@@ -377,6 +543,8 @@ async fn evaluate(
         conv_ms: now,
         updated_ms: now,
         delay_seconds: (now - click.ts_ms) / 1000,
+        too_fast,
+        test: click.test,
     };
     Ok(ConversionAttempt {
         incoming: Incoming {
@@ -389,41 +557,29 @@ async fn evaluate(
         conversion,
         repeatable: event.repeatable,
         insertable,
-        log: PostbackLogEntry {
-            id: 0,
-            ts_ms: now,
-            source_ip: String::new(),
-            method: String::new(),
-            advertiser_id: None,
-            offer_id: None,
-            click_id: None,
-            fields: Vec::new(),
-            result: String::new(),
-            error: None,
-            message: String::new(),
-            hint: None,
-            conversion_id: None,
-            http_status: 0,
-        },
+        log: PostbackLogEntry::default(),
     })
 }
 
-fn answer(app: &AppState, decision: Decision, conversion: Option<Conversion>) -> Response {
+fn answer(app: &AppState, decision: Decision, conversion: Option<Conversion>) -> Answer {
     let (word, code) = decision.answer();
     app.metrics.postback(word, code.map(|c| c.as_str()));
-    let conversion_id = conversion.as_ref().map(|c| c.id.clone());
     let mut body = match code {
         Some(code) => json!({"error": code.as_str(), "message": decision.message()}),
         None => json!({"result": word, "message": decision.message()}),
     };
-    if let Some(id) = conversion_id {
-        body["conversion_id"] = json!(id);
-    }
     if let Some(c) = &conversion {
+        body["conversion_id"] = json!(c.id);
         body["status"] = json!(c.status);
         if matches!(decision, Decision::Insert) {
             body["payout"] = json!(c.payout.to_string());
             body["currency"] = json!(c.payout_currency.code());
+            if c.too_fast {
+                body["too_fast"] = json!(true);
+            }
+        }
+        if c.test {
+            body["test"] = json!(true);
         }
     }
     if let Decision::Update { from, .. } = decision {
@@ -432,5 +588,9 @@ fn answer(app: &AppState, decision: Decision, conversion: Option<Conversion>) ->
     let status = code
         .map(|c| StatusCode::from_u16(c.http_status()).unwrap_or(StatusCode::BAD_REQUEST))
         .unwrap_or(StatusCode::OK);
-    (status, Json(body)).into_response()
+    Answer {
+        status,
+        body,
+        retry_after: None,
+    }
 }

@@ -24,8 +24,8 @@ use jiff::{Timestamp, ToSpan, Zoned};
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 
-use crate::admin::Admin;
 use crate::api::ApiError;
+use crate::auth::Caller;
 use crate::util::now_ms;
 use crate::AppState;
 
@@ -151,7 +151,7 @@ impl Totals {
 
 pub async fn report(
     State(app): State<Arc<AppState>>,
-    _: Admin,
+    caller: Caller,
     Query(params): Query<BTreeMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let tz_name = params.get("tz").map(String::as_str).unwrap_or("UTC");
@@ -223,6 +223,7 @@ pub async fn report(
     let buckets = app
         .store
         .report_buckets(&ReportQuery {
+            scope: caller.scope(),
             from_ms,
             to_ms,
             dimensions: dims.clone(),

@@ -19,7 +19,7 @@ async fn keys_are_required_and_partner_keys_are_forbidden() {
             "forbidden",
         ),
     ] {
-        let (st, _, v) = app.anon("/api/v1/offers", key).await;
+        let (st, _, v) = app.anon("/api/v1/audit", key).await;
         assert_eq!((st, v["error"].as_str()), (status, Some(error)), "{key:?}");
         assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()));
     }

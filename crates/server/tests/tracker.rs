@@ -251,6 +251,8 @@ async fn every_postback_answer_code() {
             referer_host: String::new(),
             unique: true,
             bot: false,
+            suspicious: false,
+            test: false,
         }])
         .await
         .unwrap();
@@ -756,7 +758,11 @@ async fn a_full_queue_answers_503_and_loses_nothing_it_acknowledged() {
     );
     assert!(!ok.is_empty());
     for id in &ok {
-        let found = app.store.click(ClickId::parse(id).unwrap()).await.unwrap();
+        let found = app
+            .store
+            .click(ClickId::parse(id).unwrap(), &clickledger_store::Scope::All)
+            .await
+            .unwrap();
         assert!(found.is_some(), "acknowledged click {id} is not stored");
     }
     let metrics = app

@@ -44,22 +44,35 @@ pub trait Store: Send + Sync + 'static {
     /// Succeeds when the store accepts writes.
     async fn check_writable(&self) -> StoreResult<()>;
 
-    async fn put_api_key(&self, key: &ApiKey) -> StoreResult<()>;
+    /// Inserts or replaces a key; `change`, when given, is audited in the
+    /// same transaction.
+    async fn put_api_key(&self, key: &ApiKey, change: Option<&AuditEntry>) -> StoreResult<()>;
     async fn api_keys(&self) -> StoreResult<Vec<ApiKey>>;
 
-    /// Inserts or replaces (by id).
-    async fn put_advertiser(&self, a: &Advertiser) -> StoreResult<()>;
+    /// Inserts or replaces (by id), and records `change` in the audit log
+    /// (and, when it carries a template, as a new template version) in the
+    /// same transaction.
+    async fn put_advertiser(&self, a: &Advertiser, change: &AuditEntry) -> StoreResult<()>;
     async fn advertisers(&self) -> StoreResult<Vec<Advertiser>>;
-    async fn put_offer(&self, o: &Offer) -> StoreResult<()>;
+    async fn put_offer(&self, o: &Offer, change: &AuditEntry) -> StoreResult<()>;
     async fn offers(&self) -> StoreResult<Vec<Offer>>;
-    async fn put_affiliate(&self, a: &Affiliate) -> StoreResult<()>;
+    async fn put_affiliate(&self, a: &Affiliate, change: &AuditEntry) -> StoreResult<()>;
     async fn affiliates(&self) -> StoreResult<Vec<Affiliate>>;
-    async fn put_link(&self, l: &Link) -> StoreResult<()>;
+    async fn put_link(&self, l: &Link, change: &AuditEntry) -> StoreResult<()>;
     async fn links(&self) -> StoreResult<Vec<Link>>;
+
+    async fn audit(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEntry>>;
+    /// Every version of an entity's postback template, oldest first.
+    async fn template_versions(
+        &self,
+        entity_kind: &str,
+        entity_id: &str,
+    ) -> StoreResult<Vec<TemplateVersion>>;
 
     /// Commits a batch of clicks in one transaction: all or none.
     async fn insert_clicks(&self, clicks: &[Click]) -> StoreResult<()>;
-    async fn click(&self, id: ClickId) -> StoreResult<Option<Click>>;
+    /// The click, if it exists and `scope` may see it.
+    async fn click(&self, id: ClickId, scope: &Scope) -> StoreResult<Option<Click>>;
 
     /// Decides what the postback does against what is recorded, carries it
     /// out and logs it, all in one transaction. Returns the decision and the

@@ -42,6 +42,50 @@ pub struct ApiKey {
     /// The advertiser or affiliate a partner key belongs to.
     pub partner_id: Option<String>,
     pub created_ms: i64,
+    /// Set when the key was rotated: it works until then.
+    #[serde(default)]
+    pub expires_ms: Option<i64>,
+}
+
+/// A secret (or its hash, or its sealed form) with the time it stops
+/// working; `None` for the current one. Rotation keeps the old one until its
+/// grace period ends.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expiring {
+    pub value: String,
+    pub expires_ms: Option<i64>,
+}
+
+impl Expiring {
+    pub fn current(value: String) -> Self {
+        Expiring {
+            value,
+            expires_ms: None,
+        }
+    }
+
+    pub fn valid_at(&self, now_ms: i64) -> bool {
+        self.expires_ms.is_none_or(|e| now_ms < e)
+    }
+}
+
+/// Puts a new current secret first and gives the previous ones `grace_ms`.
+pub fn rotate(list: &mut Vec<Expiring>, new_value: String, now_ms: i64, grace_ms: i64) {
+    list.retain(|s| s.valid_at(now_ms));
+    for s in list.iter_mut() {
+        let end = now_ms + grace_ms;
+        s.expires_ms = Some(s.expires_ms.map_or(end, |e| e.min(end)));
+    }
+    list.insert(0, Expiring::current(new_value));
+}
+
+/// An advertiser's secrets, kept apart from the record the API shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct AdvertiserSecrets {
+    /// SHA-256 of each postback token that still works.
+    pub tokens: Vec<Expiring>,
+    /// Signing secrets, sealed with the server's master key.
+    pub signing: Vec<Expiring>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,22 +93,24 @@ pub struct Advertiser {
     pub id: String,
     pub name: String,
     pub status: EntityStatus,
-    /// SHA-256 of the postback token; the token itself is shown once.
-    #[serde(skip_serializing, default)]
-    pub token_hash: String,
-    /// Needed in clear to verify signatures (step 2 encrypts it at rest).
-    #[serde(skip_serializing, default)]
-    pub signing_secret: String,
     pub require_signature: bool,
+    /// Refuse postbacks that did not arrive over HTTPS.
+    #[serde(default)]
+    pub require_https: bool,
     pub ip_allowlist: Vec<String>,
     pub alias_map: BTreeMap<String, String>,
     pub status_map: BTreeMap<String, String>,
+    /// Postbacks per advertiser, overriding the server default (`100/s:200`).
+    #[serde(default)]
+    pub rate_limit: Option<String>,
     #[serde(
         serialize_with = "rfc3339",
         deserialize_with = "from_rfc3339",
         rename = "created_at"
     )]
     pub created_ms: i64,
+    #[serde(skip)]
+    pub secrets: AdvertiserSecrets,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +124,12 @@ pub struct Offer {
     pub currency: Currency,
     pub attribution_window_days: u32,
     pub events: Vec<EventDef>,
+    /// Conversions sooner than this after their click are flagged `too_fast`.
+    #[serde(default)]
+    pub min_conversion_seconds: u32,
+    /// Refuse `too_fast` conversions instead of flagging them.
+    #[serde(default)]
+    pub reject_too_fast: bool,
     #[serde(
         serialize_with = "rfc3339",
         deserialize_with = "from_rfc3339",
@@ -150,6 +202,10 @@ pub struct Click {
     pub referer_host: String,
     pub unique: bool,
     pub bot: bool,
+    /// Over the per-IP click rate: recorded, but suspect.
+    pub suspicious: bool,
+    /// A test click (integration checks); never counted in reports.
+    pub test: bool,
 }
 
 impl Click {
@@ -190,6 +246,10 @@ pub struct Conversion {
     pub updated_ms: i64,
     /// Seconds from click to conversion.
     pub delay_seconds: i64,
+    /// Sooner after the click than the offer's minimum.
+    pub too_fast: bool,
+    /// From a test click; never counted in money or reports.
+    pub test: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Default)]
@@ -212,10 +272,62 @@ pub struct PostbackLogEntry {
     pub hint: Option<String>,
     pub conversion_id: Option<String>,
     pub http_status: u16,
+    /// Personal data was found in the fields and replaced by a marker.
+    pub pii_removed: bool,
+}
+
+/// Whose rows a caller may see; applied inside store queries.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum Scope {
+    #[default]
+    All,
+    Advertiser(String),
+    Affiliate(String),
+}
+
+/// One admin change, written in the same transaction as the change.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    #[serde(serialize_with = "rfc3339", rename = "time")]
+    pub ts_ms: i64,
+    /// The API key that made the change (`system` for the server itself).
+    pub key_id: String,
+    pub action: String,
+    pub entity_kind: String,
+    pub entity_id: String,
+    /// The record before and after, as the API shows it (no secrets).
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+    /// When the change touched a postback template (alias map, status map,
+    /// postback URL): the template as it now stands, kept as a new version.
+    #[serde(skip)]
+    pub template: Option<serde_json::Value>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TemplateVersion {
+    pub entity_kind: String,
+    pub entity_id: String,
+    pub version: i64,
+    #[serde(serialize_with = "rfc3339", rename = "time")]
+    pub ts_ms: i64,
+    pub key_id: String,
+    pub template: serde_json::Value,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    pub entity_id: Option<String>,
+    pub key_id: Option<String>,
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    pub limit: u32,
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct ConversionFilter {
+    pub scope: Scope,
     pub click_id: Option<ClickId>,
     pub offer_id: Option<String>,
     pub affiliate_id: Option<String>,
@@ -227,6 +339,7 @@ pub struct ConversionFilter {
 
 #[derive(Clone, Debug, Default)]
 pub struct PostbackFilter {
+    pub scope: Scope,
     pub result: Option<String>,
     pub error: Option<String>,
     pub advertiser_id: Option<String>,
@@ -301,6 +414,7 @@ impl Dimension {
 
 #[derive(Clone, Debug, Default)]
 pub struct ReportQuery {
+    pub scope: Scope,
     pub from_ms: i64,
     pub to_ms: i64,
     pub dimensions: Vec<Dimension>,

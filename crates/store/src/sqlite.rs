@@ -22,9 +22,7 @@ const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS api_keys (
     id TEXT PRIMARY KEY, key_hash TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS advertisers (
-    id TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, signing_secret TEXT NOT NULL,
-    doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS advertisers (id TEXT PRIMARY KEY, secrets TEXT NOT NULL, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS offers (id TEXT PRIMARY KEY, advertiser_id TEXT NOT NULL, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS affiliates (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS links (id TEXT PRIMARY KEY, offer_id TEXT NOT NULL, affiliate_id TEXT NOT NULL, doc TEXT NOT NULL);
@@ -34,7 +32,8 @@ CREATE TABLE IF NOT EXISTS clicks (
     sub1 TEXT, sub2 TEXT, sub3 TEXT, sub4 TEXT, sub5 TEXT, source TEXT, extra TEXT,
     ip TEXT NOT NULL, country TEXT NOT NULL, user_agent TEXT NOT NULL,
     device TEXT NOT NULL, os TEXT NOT NULL, browser TEXT NOT NULL, referer_host TEXT NOT NULL,
-    is_unique INTEGER NOT NULL, is_bot INTEGER NOT NULL
+    is_unique INTEGER NOT NULL, is_bot INTEGER NOT NULL,
+    suspicious INTEGER NOT NULL, test INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS clicks_ts ON clicks (ts_ms);
 CREATE TABLE IF NOT EXISTS conversions (
@@ -46,7 +45,8 @@ CREATE TABLE IF NOT EXISTS conversions (
     status TEXT NOT NULL, status_received TEXT,
     amount_micros INTEGER, currency TEXT NOT NULL,
     payout_micros INTEGER NOT NULL, revenue_micros INTEGER NOT NULL, payout_currency TEXT NOT NULL,
-    click_ms INTEGER NOT NULL, conv_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL
+    click_ms INTEGER NOT NULL, conv_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,
+    too_fast INTEGER NOT NULL, test INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS conversions_txid ON conversions (offer_id, event, txid) WHERE txid IS NOT NULL;
 CREATE INDEX IF NOT EXISTS conversions_click ON conversions (click_id, event);
@@ -55,9 +55,20 @@ CREATE TABLE IF NOT EXISTS postback_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT, ts_ms INTEGER NOT NULL, source_ip TEXT NOT NULL,
     method TEXT NOT NULL, advertiser_id TEXT, offer_id TEXT, click_id TEXT, fields TEXT NOT NULL,
     result TEXT NOT NULL, error TEXT, message TEXT NOT NULL, hint TEXT, conversion_id TEXT,
-    http_status INTEGER NOT NULL
+    http_status INTEGER NOT NULL, pii_removed INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS postback_log_time ON postback_log (ts_ms);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, ts_ms INTEGER NOT NULL, key_id TEXT NOT NULL,
+    action TEXT NOT NULL, entity_kind TEXT NOT NULL, entity_id TEXT NOT NULL,
+    before TEXT, after TEXT
+);
+CREATE INDEX IF NOT EXISTS audit_entity ON audit (entity_id);
+CREATE TABLE IF NOT EXISTS template_versions (
+    entity_kind TEXT NOT NULL, entity_id TEXT NOT NULL, version INTEGER NOT NULL,
+    ts_ms INTEGER NOT NULL, key_id TEXT NOT NULL, template TEXT NOT NULL,
+    PRIMARY KEY (entity_kind, entity_id, version)
+);
 "#;
 
 pub struct SqliteStore {
@@ -131,6 +142,44 @@ impl SqliteStore {
         .map_err(err)
     }
 
+    /// Upserts one row and records its audit entry (and template version)
+    /// in the same transaction.
+    async fn put_row(
+        &self,
+        sql: &'static str,
+        values: Vec<String>,
+        change: Option<AuditEntry>,
+    ) -> StoreResult<()> {
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute(sql, rusqlite::params_from_iter(values.iter()))?;
+            if let Some(e) = change {
+                tx.execute(
+                    "INSERT INTO audit (ts_ms, key_id, action, entity_kind, entity_id, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        e.ts_ms,
+                        e.key_id,
+                        e.action,
+                        e.entity_kind,
+                        e.entity_id,
+                        e.before.as_ref().map(json),
+                        e.after.as_ref().map(json)
+                    ],
+                )?;
+                if let Some(t) = &e.template {
+                    tx.execute(
+                        "INSERT INTO template_versions (entity_kind, entity_id, version, ts_ms, key_id, template)
+                         SELECT ?1, ?2, COALESCE(MAX(version), 0) + 1, ?3, ?4, ?5 FROM template_versions
+                         WHERE entity_kind = ?1 AND entity_id = ?2",
+                        params![e.entity_kind, e.entity_id, e.ts_ms, e.key_id, json(t)],
+                    )?;
+                }
+            }
+            tx.commit()
+        })
+        .await
+    }
+
     async fn docs<T: DeserializeOwned + Send + 'static>(
         &self,
         sql: &'static str,
@@ -183,7 +232,7 @@ fn click_id_from(b: Vec<u8>) -> rusqlite::Result<ClickId> {
     Ok(ClickId::from_bytes(arr))
 }
 
-const CLICK_COLUMNS: &str = "id, ts_ms, link_id, offer_id, affiliate_id, sub1, sub2, sub3, sub4, sub5, source, extra, ip, country, user_agent, device, os, browser, referer_host, is_unique, is_bot";
+const CLICK_COLUMNS: &str = "id, ts_ms, link_id, offer_id, affiliate_id, sub1, sub2, sub3, sub4, sub5, source, extra, ip, country, user_agent, device, os, browser, referer_host, is_unique, is_bot, suspicious, test";
 
 fn click_from_row(r: &Row) -> rusqlite::Result<Click> {
     let extra: Option<String> = r.get(11)?;
@@ -211,10 +260,12 @@ fn click_from_row(r: &Row) -> rusqlite::Result<Click> {
         referer_host: r.get(18)?,
         unique: r.get(19)?,
         bot: r.get(20)?,
+        suspicious: r.get(21)?,
+        test: r.get(22)?,
     })
 }
 
-const CONVERSION_COLUMNS: &str = "id, click_id, offer_id, advertiser_id, affiliate_id, link_id, event, txid, status, status_received, amount_micros, currency, payout_micros, revenue_micros, payout_currency, click_ms, conv_ms, updated_ms";
+const CONVERSION_COLUMNS: &str = "id, click_id, offer_id, advertiser_id, affiliate_id, link_id, event, txid, status, status_received, amount_micros, currency, payout_micros, revenue_micros, payout_currency, click_ms, conv_ms, updated_ms, too_fast, test";
 
 fn conversion_from_row(r: &Row) -> rusqlite::Result<Conversion> {
     let status: String = r.get(8)?;
@@ -244,6 +295,8 @@ fn conversion_from_row(r: &Row) -> rusqlite::Result<Conversion> {
         conv_ms,
         updated_ms: r.get(17)?,
         delay_seconds: (conv_ms - click_ms) / 1000,
+        too_fast: r.get(18)?,
+        test: r.get(19)?,
     })
 }
 
@@ -260,8 +313,8 @@ fn recorded(c: &Conversion) -> Recorded {
 
 fn insert_log(conn: &Connection, e: &PostbackLogEntry) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "INSERT INTO postback_log (ts_ms, source_ip, method, advertiser_id, offer_id, click_id, fields, result, error, message, hint, conversion_id, http_status)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        "INSERT INTO postback_log (ts_ms, source_ip, method, advertiser_id, offer_id, click_id, fields, result, error, message, hint, conversion_id, http_status, pii_removed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?
     .execute(params![
         e.ts_ms,
@@ -276,7 +329,8 @@ fn insert_log(conn: &Connection, e: &PostbackLogEntry) -> rusqlite::Result<()> {
         e.message,
         e.hint,
         e.conversion_id,
-        e.http_status
+        e.http_status,
+        e.pii_removed
     ])?;
     Ok(())
 }
@@ -310,6 +364,15 @@ impl Where {
     }
 }
 
+/// Restricts a query to what `scope` may see.
+fn scope_clause(w: &mut Where, scope: &Scope, affiliate_column: &str, advertiser_clause: &str) {
+    match scope {
+        Scope::All => {}
+        Scope::Affiliate(id) => w.add(&format!("{affiliate_column} = ?"), Some(id.clone())),
+        Scope::Advertiser(id) => w.add(advertiser_clause, Some(id.clone())),
+    }
+}
+
 fn limit(l: u32) -> u32 {
     if l == 0 {
         100
@@ -331,15 +394,13 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn put_api_key(&self, key: &ApiKey) -> StoreResult<()> {
-        let (id, hash, doc) = (key.id.clone(), key.key_hash.clone(), json(key));
-        self.write(move |c| {
-            c.execute(
-                "INSERT OR REPLACE INTO api_keys (id, key_hash, doc) VALUES (?1, ?2, ?3)",
-                params![id, hash, doc],
-            )
-            .map(|_| ())
-        })
+    async fn put_api_key(&self, key: &ApiKey, change: Option<&AuditEntry>) -> StoreResult<()> {
+        let values = vec![key.id.clone(), key.key_hash.clone(), json(key)];
+        self.put_row(
+            "INSERT OR REPLACE INTO api_keys (id, key_hash, doc) VALUES (?1, ?2, ?3)",
+            values,
+            change.cloned(),
+        )
         .await
     }
 
@@ -347,44 +408,41 @@ impl Store for SqliteStore {
         self.docs("SELECT doc FROM api_keys", no_fill).await
     }
 
-    async fn put_advertiser(&self, a: &Advertiser) -> StoreResult<()> {
-        let (id, th, ss, doc) = (
-            a.id.clone(),
-            a.token_hash.clone(),
-            a.signing_secret.clone(),
-            json(a),
-        );
-        self.write(move |c| {
-            c.execute(
-                "INSERT OR REPLACE INTO advertisers (id, token_hash, signing_secret, doc) VALUES (?1, ?2, ?3, ?4)",
-                params![id, th, ss, doc],
-            )
-            .map(|_| ())
-        })
+    async fn put_advertiser(&self, a: &Advertiser, change: &AuditEntry) -> StoreResult<()> {
+        let values = vec![a.id.clone(), json(&a.secrets), json(a)];
+        self.put_row(
+            "INSERT OR REPLACE INTO advertisers (id, secrets, doc) VALUES (?1, ?2, ?3)",
+            values,
+            Some(change.clone()),
+        )
         .await
     }
 
     async fn advertisers(&self) -> StoreResult<Vec<Advertiser>> {
         self.docs(
-            "SELECT doc, token_hash, signing_secret FROM advertisers ORDER BY id",
+            "SELECT doc, secrets FROM advertisers ORDER BY id",
             |a: &mut Advertiser, r| {
-                a.token_hash = r.get("token_hash")?;
-                a.signing_secret = r.get("signing_secret")?;
+                let secrets: String = r.get("secrets")?;
+                a.secrets = serde_json::from_str(&secrets).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        0,
+                        rusqlite::types::Type::Text,
+                        Box::new(e),
+                    )
+                })?;
                 Ok(())
             },
         )
         .await
     }
 
-    async fn put_offer(&self, o: &Offer) -> StoreResult<()> {
-        let (id, adv, doc) = (o.id.clone(), o.advertiser_id.clone(), json(o));
-        self.write(move |c| {
-            c.execute(
-                "INSERT OR REPLACE INTO offers (id, advertiser_id, doc) VALUES (?1, ?2, ?3)",
-                params![id, adv, doc],
-            )
-            .map(|_| ())
-        })
+    async fn put_offer(&self, o: &Offer, change: &AuditEntry) -> StoreResult<()> {
+        let values = vec![o.id.clone(), o.advertiser_id.clone(), json(o)];
+        self.put_row(
+            "INSERT OR REPLACE INTO offers (id, advertiser_id, doc) VALUES (?1, ?2, ?3)",
+            values,
+            Some(change.clone()),
+        )
         .await
     }
 
@@ -393,15 +451,13 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn put_affiliate(&self, a: &Affiliate) -> StoreResult<()> {
-        let (id, doc) = (a.id.clone(), json(a));
-        self.write(move |c| {
-            c.execute(
-                "INSERT OR REPLACE INTO affiliates (id, doc) VALUES (?1, ?2)",
-                params![id, doc],
-            )
-            .map(|_| ())
-        })
+    async fn put_affiliate(&self, a: &Affiliate, change: &AuditEntry) -> StoreResult<()> {
+        let values = vec![a.id.clone(), json(a)];
+        self.put_row(
+            "INSERT OR REPLACE INTO affiliates (id, doc) VALUES (?1, ?2)",
+            values,
+            Some(change.clone()),
+        )
         .await
     }
 
@@ -410,20 +466,18 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn put_link(&self, l: &Link) -> StoreResult<()> {
-        let (id, off, aff, doc) = (
+    async fn put_link(&self, l: &Link, change: &AuditEntry) -> StoreResult<()> {
+        let values = vec![
             l.id.clone(),
             l.offer_id.clone(),
             l.affiliate_id.clone(),
             json(l),
-        );
-        self.write(move |c| {
-            c.execute(
-                "INSERT OR REPLACE INTO links (id, offer_id, affiliate_id, doc) VALUES (?1, ?2, ?3, ?4)",
-                params![id, off, aff, doc],
-            )
-            .map(|_| ())
-        })
+        ];
+        self.put_row(
+            "INSERT OR REPLACE INTO links (id, offer_id, affiliate_id, doc) VALUES (?1, ?2, ?3, ?4)",
+            values,
+            Some(change.clone()),
+        )
         .await
     }
 
@@ -432,13 +486,75 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn audit(&self, f: &AuditFilter) -> StoreResult<Vec<AuditEntry>> {
+        let mut w = Where::default();
+        w.add("entity_id = ?", f.entity_id.clone());
+        w.add("key_id = ?", f.key_id.clone());
+        w.add("ts_ms >= ?", f.from_ms);
+        w.add("ts_ms < ?", f.to_ms);
+        let sql = format!(
+            "SELECT id, ts_ms, key_id, action, entity_kind, entity_id, before, after FROM audit {} ORDER BY id DESC LIMIT {}",
+            w.sql(),
+            limit(f.limit)
+        );
+        self.read(move |c| {
+            let mut st = c.prepare(&sql)?;
+            let rows = st.query_map(w.params().as_slice(), |r| {
+                let value = |i: usize| -> rusqlite::Result<Option<serde_json::Value>> {
+                    Ok(r.get::<_, Option<String>>(i)?
+                        .and_then(|t| serde_json::from_str(&t).ok()))
+                };
+                Ok(AuditEntry {
+                    id: r.get(0)?,
+                    ts_ms: r.get(1)?,
+                    key_id: r.get(2)?,
+                    action: r.get(3)?,
+                    entity_kind: r.get(4)?,
+                    entity_id: r.get(5)?,
+                    before: value(6)?,
+                    after: value(7)?,
+                    template: None,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn template_versions(
+        &self,
+        entity_kind: &str,
+        entity_id: &str,
+    ) -> StoreResult<Vec<TemplateVersion>> {
+        let (kind, id) = (entity_kind.to_string(), entity_id.to_string());
+        self.read(move |c| {
+            let mut st = c.prepare(
+                "SELECT entity_kind, entity_id, version, ts_ms, key_id, template FROM template_versions
+                 WHERE entity_kind = ?1 AND entity_id = ?2 ORDER BY version",
+            )?;
+            let rows = st.query_map(params![kind, id], |r| {
+                let t: String = r.get(5)?;
+                Ok(TemplateVersion {
+                    entity_kind: r.get(0)?,
+                    entity_id: r.get(1)?,
+                    version: r.get(2)?,
+                    ts_ms: r.get(3)?,
+                    key_id: r.get(4)?,
+                    template: serde_json::from_str(&t).unwrap_or_default(),
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
     async fn insert_clicks(&self, clicks: &[Click]) -> StoreResult<()> {
         let clicks = clicks.to_vec();
         self.write(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             {
                 let mut st = tx.prepare_cached(&format!(
-                    "INSERT INTO clicks ({CLICK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
+                    "INSERT INTO clicks ({CLICK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
                 ))?;
                 for k in &clicks {
                     let extra = if k.extra.is_empty() { None } else { Some(json(&k.extra)) };
@@ -463,7 +579,9 @@ impl Store for SqliteStore {
                         k.browser,
                         k.referer_host,
                         k.unique,
-                        k.bot
+                        k.bot,
+                        k.suspicious,
+                        k.test
                     ])?;
                 }
             }
@@ -472,10 +590,19 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn click(&self, id: ClickId) -> StoreResult<Option<Click>> {
+    async fn click(&self, id: ClickId, scope: &Scope) -> StoreResult<Option<Click>> {
+        let mut w = Where::default();
+        w.add("id = ?", Some(id.to_bytes().to_vec()));
+        scope_clause(
+            &mut w,
+            scope,
+            "affiliate_id",
+            "offer_id IN (SELECT id FROM offers WHERE advertiser_id = ?)",
+        );
+        let sql = format!("SELECT {CLICK_COLUMNS} FROM clicks {}", w.sql());
         self.read(move |c| {
-            c.prepare_cached(&format!("SELECT {CLICK_COLUMNS} FROM clicks WHERE id = ?1"))?
-                .query_row([&id.to_bytes()[..]], click_from_row)
+            c.prepare_cached(&sql)?
+                .query_row(w.params().as_slice(), click_from_row)
                 .optional()
         })
         .await
@@ -513,7 +640,7 @@ impl Store for SqliteStore {
                     let once_key = (!attempt.repeatable)
                         .then(|| format!("{}:{}", conv.click_id, conv.event));
                     tx.prepare_cached(&format!(
-                        "INSERT INTO conversions ({CONVERSION_COLUMNS}, once_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+                        "INSERT INTO conversions ({CONVERSION_COLUMNS}, once_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
                     ))?
                     .execute(params![
                         conv.id,
@@ -534,6 +661,8 @@ impl Store for SqliteStore {
                         conv.click_ms,
                         conv.conv_ms,
                         conv.updated_ms,
+                        conv.too_fast,
+                        conv.test,
                         once_key
                     ])?;
                     Some(conv.clone())
@@ -566,6 +695,7 @@ impl Store for SqliteStore {
 
     async fn conversions(&self, f: &ConversionFilter) -> StoreResult<Vec<Conversion>> {
         let mut w = Where::default();
+        scope_clause(&mut w, &f.scope, "affiliate_id", "advertiser_id = ?");
         w.add("click_id = ?", f.click_id.map(|c| c.to_bytes().to_vec()));
         w.add("offer_id = ?", f.offer_id.clone());
         w.add("affiliate_id = ?", f.affiliate_id.clone());
@@ -592,6 +722,13 @@ impl Store for SqliteStore {
 
     async fn postback_log(&self, f: &PostbackFilter) -> StoreResult<Vec<PostbackLogEntry>> {
         let mut w = Where::default();
+        // affiliates have no postback log of their own: an impossible clause
+        scope_clause(
+            &mut w,
+            &f.scope,
+            "'affiliate' = ? AND 0",
+            "advertiser_id = ?",
+        );
         w.add("result = ?", f.result.clone());
         w.add("error = ?", f.error.clone());
         w.add("advertiser_id = ?", f.advertiser_id.clone());
@@ -599,7 +736,7 @@ impl Store for SqliteStore {
         w.add("ts_ms >= ?", f.from_ms);
         w.add("ts_ms < ?", f.to_ms);
         let sql = format!(
-            "SELECT id, ts_ms, source_ip, method, advertiser_id, offer_id, click_id, fields, result, error, message, hint, conversion_id, http_status
+            "SELECT id, ts_ms, source_ip, method, advertiser_id, offer_id, click_id, fields, result, error, message, hint, conversion_id, http_status, pii_removed
              FROM postback_log {} ORDER BY id DESC LIMIT {}",
             w.sql(),
             limit(f.limit)
@@ -623,6 +760,7 @@ impl Store for SqliteStore {
                     hint: r.get(11)?,
                     conversion_id: r.get(12)?,
                     http_status: r.get(13)?,
+                    pii_removed: r.get(14)?,
                 })
             })?;
             rows.collect()
@@ -637,6 +775,13 @@ impl Store for SqliteStore {
             .map(|d| format!("COALESCE(c.{}, '')", d.column()))
             .collect();
         let mut w = Where::default();
+        scope_clause(
+            &mut w,
+            &q.scope,
+            "c.affiliate_id",
+            "c.offer_id IN (SELECT id FROM offers WHERE advertiser_id = ?)",
+        );
+        w.add("c.test = ?", Some(false));
         w.add("c.ts_ms >= ?", Some(q.from_ms));
         w.add("c.ts_ms < ?", Some(q.to_ms));
         for (d, v) in &q.filters {

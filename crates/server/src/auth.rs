@@ -1,0 +1,92 @@
+//! Who is calling the API, and what they may see.
+//!
+//! Three kinds of key: admin (everything), advertiser (its offers,
+//! conversions and postback log), affiliate (its links, clicks,
+//! conversions, reports). A partner asking for another partner's row gets
+//! 404, the same as for a row that does not exist, so ids cannot be probed.
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use clickledger_domain::ErrorCode;
+use clickledger_store::{ApiKey, Role, Scope};
+
+use crate::api::ApiError;
+use crate::util::{now_ms, sha256_hex};
+use crate::AppState;
+
+/// An authenticated caller of any role.
+pub struct Caller(pub ApiKey);
+
+impl Caller {
+    pub fn scope(&self) -> Scope {
+        match (self.0.role, &self.0.partner_id) {
+            (Role::Advertiser, Some(id)) => Scope::Advertiser(id.clone()),
+            (Role::Affiliate, Some(id)) => Scope::Affiliate(id.clone()),
+            _ => Scope::All,
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.0.role == Role::Admin
+    }
+
+    pub fn forbid(&self, what: &str) -> ApiError {
+        ApiError::new(
+            ErrorCode::Forbidden,
+            format!("a {} key cannot {what}", self.0.role.as_str()),
+        )
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let key = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::Unauthorized,
+                    "Authorization: Bearer <api key> is missing",
+                )
+            })?;
+        let found = app
+            .cache
+            .get()
+            .keys
+            .get(&sha256_hex(key))
+            .filter(|k| k.expires_ms.is_none_or(|e| now_ms() < e))
+            .cloned()
+            .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "the API key is not valid"))?;
+        Ok(Caller(found))
+    }
+}
+
+/// A caller with an admin key.
+pub struct Admin(pub ApiKey);
+
+impl FromRequestParts<Arc<AppState>> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, app).await?;
+        if !caller.is_admin() {
+            return Err(caller.forbid("change configuration or use this endpoint"));
+        }
+        Ok(Admin(caller.0))
+    }
+}

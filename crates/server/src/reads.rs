@@ -1,0 +1,309 @@
+//! Read endpoints over recorded data: clicks, conversions, the postback log
+//! (with what was expected beside what was received), the audit log and
+//! postback template versions. Partner keys are scoped inside the store
+//! queries.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use clickledger_domain::postback::Field;
+use clickledger_domain::{ClickId, ErrorCode};
+use clickledger_store::{
+    Advertiser, AuditFilter, ConversionFilter, PostbackFilter, PostbackLogEntry, Scope,
+};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::admin::{items, ok, postback_url_template, ApiResult};
+use crate::api::ApiError;
+use crate::auth::{Admin, Caller};
+use crate::report::parse_time_opt;
+use crate::AppState;
+
+pub async fn get_click(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> ApiResult {
+    let id = ClickId::parse(&raw).map_err(|e| {
+        ApiError::new(
+            ErrorCode::CorruptedClickId,
+            format!("click_id `{raw}`: {e}"),
+        )
+    })?;
+    let click = app
+        .store
+        .click(id, &caller.scope())
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::UnknownClickId, format!("no click `{raw}`")))?;
+    ok(StatusCode::OK, click)
+}
+
+fn nonempty(s: Option<String>) -> Option<String> {
+    s.filter(|s| !s.is_empty())
+}
+
+#[derive(Deserialize, Default)]
+pub struct ConversionQuery {
+    click_id: Option<String>,
+    offer_id: Option<String>,
+    affiliate_id: Option<String>,
+    advertiser_id: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<u32>,
+}
+
+pub async fn list_conversions(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    Query(q): Query<ConversionQuery>,
+) -> ApiResult {
+    let click_id = nonempty(q.click_id)
+        .map(|c| {
+            ClickId::parse(&c)
+                .map_err(|e| ApiError::new(ErrorCode::CorruptedClickId, format!("click_id: {e}")))
+        })
+        .transpose()?;
+    let filter = ConversionFilter {
+        scope: caller.scope(),
+        click_id,
+        offer_id: nonempty(q.offer_id),
+        affiliate_id: nonempty(q.affiliate_id),
+        advertiser_id: nonempty(q.advertiser_id),
+        from_ms: parse_time_opt("from", q.from.as_deref())?,
+        to_ms: parse_time_opt("to", q.to.as_deref())?,
+        limit: q.limit.unwrap_or(100),
+    };
+    items(app.store.conversions(&filter).await?)
+}
+
+#[derive(Deserialize, Default)]
+pub struct PostbackQuery {
+    result: Option<String>,
+    error: Option<String>,
+    advertiser_id: Option<String>,
+    offer_id: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<u32>,
+}
+
+/// What the advertiser was expected to send, and how the entry differs.
+pub fn explain(
+    app: &AppState,
+    entry: &PostbackLogEntry,
+    adv: Option<&Advertiser>,
+) -> (Value, Value) {
+    let aliases = adv.map(|a| a.alias_map.clone()).unwrap_or_default();
+    let mut accepted = Map::new();
+    let mut name_to_field: BTreeMap<String, &str> = BTreeMap::new();
+    for f in Field::ALL {
+        let mut names = vec![f.name().to_string()];
+        names.extend(
+            aliases
+                .iter()
+                .filter(|(_, c)| c.as_str() == f.name())
+                .map(|(t, _)| t.clone()),
+        );
+        names.extend(f.default_aliases().iter().map(|s| s.to_string()));
+        for n in &names {
+            name_to_field.entry(n.clone()).or_insert(f.name());
+        }
+        accepted.insert(f.name().to_string(), json!(names));
+    }
+    let expected = json!({
+        "template": postback_url_template(app, "<token>"),
+        "accepted_names": accepted,
+        "status_map": adv.map(|a| json!(a.status_map)).unwrap_or(Value::Null),
+        "required": ["click_id", "token (or adv + ts + sig)"],
+    });
+    let mut recognized = Map::new();
+    let mut unrecognized = Vec::new();
+    for (k, _) in &entry.fields {
+        match name_to_field.get(k) {
+            Some(f) => {
+                recognized.insert(k.clone(), json!(f));
+            }
+            None => unrecognized.push(k.clone()),
+        }
+    }
+    let has = |field: &str| recognized.values().any(|v| v == field);
+    let mut missing = Vec::new();
+    if !has("click_id") {
+        missing.push("click_id");
+    }
+    if !has("token")
+        && !(has("adv") && has("sig"))
+        && entry.error.as_deref() == Some("invalid_token")
+    {
+        missing.push("token");
+    }
+    let diff = json!({"recognized": recognized, "unrecognized": unrecognized, "missing": missing});
+    (expected, diff)
+}
+
+pub async fn list_postbacks(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    Query(q): Query<PostbackQuery>,
+) -> ApiResult {
+    if let Scope::Affiliate(_) = caller.scope() {
+        return Err(caller.forbid("read the advertisers' postback log"));
+    }
+    let filter = PostbackFilter {
+        scope: caller.scope(),
+        result: nonempty(q.result),
+        error: nonempty(q.error),
+        advertiser_id: nonempty(q.advertiser_id),
+        offer_id: nonempty(q.offer_id),
+        from_ms: parse_time_opt("from", q.from.as_deref())?,
+        to_ms: parse_time_opt("to", q.to.as_deref())?,
+        limit: q.limit.unwrap_or(100),
+    };
+    let cfg = app.cache.get();
+    let entries = app.store.postback_log(&filter).await?;
+    items(entries.iter().map(|e| {
+        let adv = e
+            .advertiser_id
+            .as_ref()
+            .and_then(|id| cfg.advertisers.get(id));
+        let (expected, diff) = explain(&app, e, adv);
+        let mut v = serde_json::to_value(e).expect("serializable");
+        v["expected"] = expected;
+        v["diff"] = diff;
+        v
+    }))
+}
+
+#[derive(Deserialize, Default)]
+pub struct AuditQuery {
+    entity_id: Option<String>,
+    key_id: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<u32>,
+}
+
+pub async fn list_audit(
+    State(app): State<Arc<AppState>>,
+    _: Admin,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult {
+    let filter = AuditFilter {
+        entity_id: nonempty(q.entity_id),
+        key_id: nonempty(q.key_id),
+        from_ms: parse_time_opt("from", q.from.as_deref())?,
+        to_ms: parse_time_opt("to", q.to.as_deref())?,
+        limit: q.limit.unwrap_or(100),
+    };
+    items(app.store.audit(&filter).await?)
+}
+
+fn may_see_partner(caller: &Caller, kind: &str, id: &str) -> bool {
+    match caller.scope() {
+        Scope::All => true,
+        Scope::Advertiser(me) => kind == "advertiser" && me == id,
+        Scope::Affiliate(me) => kind == "affiliate" && me == id,
+    }
+}
+
+pub async fn versions(
+    app: Arc<AppState>,
+    caller: Caller,
+    kind: &'static str,
+    id: String,
+) -> ApiResult {
+    if !may_see_partner(&caller, kind, &id) {
+        return Err(ApiError::not_found(kind, &id));
+    }
+    let list = app.store.template_versions(kind, &id).await?;
+    if list.is_empty() {
+        return Err(ApiError::not_found(kind, &id));
+    }
+    items(list)
+}
+
+#[derive(Deserialize)]
+pub struct DiffQuery {
+    from: i64,
+    to: i64,
+}
+
+/// Flattens JSON into `path -> value` for diffing.
+fn flatten(prefix: &str, v: &Value, out: &mut BTreeMap<String, Value>) {
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            for (k, v) in m {
+                let p = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&p, v, out);
+            }
+        }
+        other => {
+            out.insert(prefix.to_string(), other.clone());
+        }
+    }
+}
+
+pub fn diff_values(a: &Value, b: &Value) -> Vec<Value> {
+    let (mut fa, mut fb) = (BTreeMap::new(), BTreeMap::new());
+    flatten("", a, &mut fa);
+    flatten("", b, &mut fb);
+    let keys: std::collections::BTreeSet<&String> = fa.keys().chain(fb.keys()).collect();
+    keys.into_iter()
+        .filter(|k| fa.get(*k) != fb.get(*k))
+        .map(|k| json!({"path": k, "from": fa.get(k), "to": fb.get(k)}))
+        .collect()
+}
+
+pub async fn versions_diff(
+    app: Arc<AppState>,
+    caller: Caller,
+    kind: &'static str,
+    id: String,
+    q: DiffQuery,
+) -> ApiResult {
+    if !may_see_partner(&caller, kind, &id) {
+        return Err(ApiError::not_found(kind, &id));
+    }
+    let list = app.store.template_versions(kind, &id).await?;
+    let find = |n: i64, field: &str| {
+        list.iter().find(|v| v.version == n).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::NotFound,
+                format!("{field}: {kind} `{id}` has no version {n}"),
+            )
+        })
+    };
+    let (a, b) = (find(q.from, "from")?, find(q.to, "to")?);
+    ok(
+        StatusCode::OK,
+        json!({"from": a, "to": b, "changes": diff_values(&a.template, &b.template)}),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_lists_changed_added_and_removed_paths() {
+        let a = json!({"alias_map": {"tid": "txid", "x": "click_id"}, "status_map": {}});
+        let b =
+            json!({"alias_map": {"tid": "txid", "y": "click_id"}, "status_map": {"1": "approved"}});
+        let d = diff_values(&a, &b);
+        let paths: Vec<&str> = d.iter().map(|c| c["path"].as_str().unwrap()).collect();
+        assert_eq!(
+            paths,
+            ["alias_map.x", "alias_map.y", "status_map", "status_map.1"]
+        );
+        assert_eq!(d[0]["to"], Value::Null);
+        assert_eq!(d[1]["to"], "click_id");
+    }
+}
