@@ -161,6 +161,10 @@ async fn sigterm_flushes_every_acknowledged_click_and_demo_survives_restart() {
         .unwrap();
     let offers: Value = r.json().await.unwrap();
     assert_eq!(offers["items"].as_array().unwrap().len(), 1);
+    assert!(
+        db.with_extension("db.key").exists(),
+        "the master key file is created beside the database"
+    );
     let r = client
         .get(format!("{base}/postback?token=demo-postback-token&click_id={}&event=sale&txid=o-1&amount=49.90", acked[0]))
         .send()
@@ -169,6 +173,51 @@ async fn sigterm_flushes_every_acknowledged_click_and_demo_survives_restart() {
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["result"], "accepted", "{v}");
     assert_eq!(v["payout"], "14.97");
+    // the integration check passes on the demo offer...
+    let out = Command::new(env!("CARGO_BIN_EXE_clickledger"))
+        .args(["check", "--url", &base, "--offer", "off_demo", "--key", KEY])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("✓ click id in destination")
+            && text.contains("✓ conversion")
+            && text.contains("PASSED"),
+        "{text}"
+    );
+
+    // ...and names what is wrong with an offer that drops the click id
+    let r = client
+        .post(format!("{base}/api/v1/offers"))
+        .bearer_auth(KEY)
+        .json(&serde_json::json!({"advertiser_id": "adv_demo", "name": "Broken", "destination_url": "https://x.example/?s={sub1}",
+                                  "currency": "USD", "events": [{"name": "lead", "payout": {"type": "fixed", "amount": "1"}}]}))
+        .send()
+        .await
+        .unwrap();
+    let broken: Value = r.json().await.unwrap();
+    let broken_id = broken["id"].as_str().unwrap();
+    client
+        .post(format!("{base}/api/v1/links"))
+        .bearer_auth(KEY)
+        .json(&serde_json::json!({"offer_id": broken_id, "affiliate_id": "aff_demo"}))
+        .send()
+        .await
+        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_clickledger"))
+        .args(["check", "--url", &base, "--offer", broken_id, "--key", KEY])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("✗ click id in destination")
+            && text.contains("{click_id}")
+            && text.contains("FAILED"),
+        "{text}"
+    );
+
     sigterm(&child);
     assert!(child.wait().unwrap().success());
 

@@ -135,8 +135,7 @@ pub fn explain(
     if !has("click_id") {
         missing.push("click_id");
     }
-    if !has("token")
-        && !(has("adv") && has("sig"))
+    if !(has("token") || (has("adv") && has("sig")))
         && entry.error.as_deref() == Some("invalid_token")
     {
         missing.push("token");

@@ -188,6 +188,8 @@ impl TestApp {
             .await;
         Setup {
             token: adv["postback_token"].as_str().unwrap().to_string(),
+            signing_secret: adv["signing_secret"].as_str().unwrap().to_string(),
+            advertiser_key: adv["api_key"].as_str().unwrap().to_string(),
             advertiser_id: adv["id"].as_str().unwrap().to_string(),
             offer_id: offer["id"].as_str().unwrap().to_string(),
             affiliate_id: aff["id"].as_str().unwrap().to_string(),
@@ -243,6 +245,8 @@ pub fn click_id_of(location: &str) -> String {
 
 pub struct Setup {
     pub token: String,
+    pub signing_secret: String,
+    pub advertiser_key: String,
     pub advertiser_id: String,
     pub offer_id: String,
     pub affiliate_id: String,

@@ -1,0 +1,186 @@
+//! Partners see only their own rows: every read endpoint in the OpenAPI
+//! document, with every role, against two of each partner.
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+struct Partner {
+    advertiser_id: String,
+    advertiser_key: String,
+    offer_id: String,
+    affiliate_id: String,
+    affiliate_key: String,
+    link_id: String,
+    click_id: String,
+    conversion_id: String,
+}
+
+async fn partner(app: &TestApp, name: &str) -> Partner {
+    let s = app.setup().await;
+    app.patch(
+        &format!("/api/v1/advertisers/{}", s.advertiser_id),
+        json!({"name": name, "alias_map": {"x": "txid"}}),
+    )
+    .await;
+    let click_id = app.click(&s.link_id).await;
+    let (_, v) = app
+        .postback(&[
+            ("token", &s.token),
+            ("click_id", &click_id),
+            ("event", "registration"),
+        ])
+        .await;
+    app.postback(&[("token", &s.token), ("click_id", "bogus")])
+        .await;
+    Partner {
+        advertiser_id: s.advertiser_id,
+        advertiser_key: s.advertiser_key,
+        offer_id: s.offer_id,
+        affiliate_id: s.affiliate_id,
+        affiliate_key: s.affiliate_key,
+        link_id: s.link_id,
+        click_id,
+        conversion_id: v["conversion_id"].as_str().unwrap().to_string(),
+    }
+}
+
+impl Partner {
+    fn ids(&self) -> Vec<&str> {
+        vec![
+            &self.advertiser_id,
+            &self.offer_id,
+            &self.affiliate_id,
+            &self.link_id,
+            &self.click_id,
+            &self.conversion_id,
+        ]
+    }
+}
+
+#[tokio::test]
+async fn no_partner_ever_sees_another_partners_rows() {
+    let app = TestApp::spawn().await;
+    let a = partner(&app, "A").await;
+    let b = partner(&app, "B").await;
+
+    let (_, doc) = app.get("/api/v1/openapi.json").await;
+    let mut read_paths: Vec<String> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(p, ops)| {
+            p.starts_with("/api/v1/") && ops.get("get").is_some() && !p.ends_with("openapi.json")
+        })
+        .map(|(p, _)| p.clone())
+        .collect();
+    read_paths.sort();
+    assert!(read_paths.len() >= 15, "{read_paths:?}");
+
+    let mut checked = 0;
+    for (me, other, role) in [
+        (&a, &b, "advertiser"),
+        (&b, &a, "advertiser"),
+        (&a, &b, "affiliate"),
+        (&b, &a, "affiliate"),
+    ] {
+        let key = if role == "advertiser" {
+            &me.advertiser_key
+        } else {
+            &me.affiliate_key
+        };
+        for path in &read_paths {
+            // try the path with my ids and with the other partner's ids
+            for target in [me, other] {
+                let id_for = |p: &str| -> String {
+                    let id = if p.starts_with("/api/v1/advertisers") {
+                        &target.advertiser_id
+                    } else if p.starts_with("/api/v1/offers") {
+                        &target.offer_id
+                    } else if p.starts_with("/api/v1/affiliates") {
+                        &target.affiliate_id
+                    } else {
+                        &target.link_id
+                    };
+                    p.replace("{id}", id)
+                        .replace("{click_id}", &target.click_id)
+                };
+                let mut concrete = id_for(path);
+                if concrete.ends_with("/versions/diff") {
+                    concrete.push_str("?from=1&to=2");
+                }
+                if concrete.ends_with("/reports") {
+                    concrete.push_str("?group_by=offer,affiliate,link");
+                }
+                let (status, _, body) = app.anon(&concrete, Some(key)).await;
+                checked += 1;
+                if status != StatusCode::OK {
+                    assert!(
+                        [StatusCode::NOT_FOUND, StatusCode::FORBIDDEN].contains(&status),
+                        "{role} {concrete}: {status} {body}"
+                    );
+                    continue;
+                }
+                let text = body.to_string();
+                for foreign in other.ids() {
+                    assert!(
+                        !text.contains(foreign),
+                        "{role} key of {} got {foreign} from {concrete}: {text}",
+                        me.advertiser_id
+                    );
+                }
+                if std::ptr::eq(target, other) && path.contains('{') {
+                    panic!("{role} {concrete}: another partner's record answered 200: {text}");
+                }
+            }
+        }
+    }
+    assert!(checked > 100);
+
+    // and each sees its own
+    let (_, _, convs) = app
+        .anon("/api/v1/conversions", Some(&a.advertiser_key))
+        .await;
+    assert_eq!(convs["items"].as_array().unwrap().len(), 1);
+    assert_eq!(convs["items"][0]["id"], a.conversion_id.as_str());
+    let (_, _, convs) = app
+        .anon("/api/v1/conversions", Some(&b.affiliate_key))
+        .await;
+    assert_eq!(convs["items"][0]["id"], b.conversion_id.as_str());
+    let (_, _, log) = app.anon("/api/v1/postbacks", Some(&a.advertiser_key)).await;
+    assert_eq!(log["items"].as_array().unwrap().len(), 2);
+    let (st, _, _) = app.anon("/api/v1/postbacks", Some(&a.affiliate_key)).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (_, _, click) = app
+        .anon(
+            &format!("/api/v1/clicks/{}", a.click_id),
+            Some(&a.affiliate_key),
+        )
+        .await;
+    assert_eq!(click["id"], a.click_id.as_str());
+    let (_, _, report) = app
+        .anon("/api/v1/reports?group_by=affiliate", Some(&b.affiliate_key))
+        .await;
+    assert_eq!(report["rows"].as_array().unwrap().len(), 1);
+    assert_eq!(report["rows"][0]["affiliate"], b.affiliate_id.as_str());
+    let (_, _, offers) = app.anon("/api/v1/offers", Some(&a.affiliate_key)).await;
+    assert_eq!(
+        offers["items"].as_array().unwrap().len(),
+        1,
+        "an affiliate sees the offers it has links to"
+    );
+    // partners cannot write
+    let r = app
+        .client
+        .post(app.url("/api/v1/links"))
+        .bearer_auth(&a.affiliate_key)
+        .json(&json!({"offer_id": b.offer_id, "affiliate_id": a.affiliate_id}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "forbidden");
+}
