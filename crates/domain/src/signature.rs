@@ -206,6 +206,26 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_worked_example() {
+        let p = pairs(&[
+            ("click_id", "01m88k76zyf37nb0pssdmwng1x0886"),
+            ("event", "sale"),
+            ("txid", "order-1"),
+            ("amount", "49.90"),
+            ("adv", "adv_demo"),
+            ("ts", "1764045000"),
+        ]);
+        assert_eq!(
+            canonical_string(&p),
+            "adv=adv_demo&amount=49.90&click_id=01m88k76zyf37nb0pssdmwng1x0886&event=sale&ts=1764045000&txid=order-1"
+        );
+        assert_eq!(
+            sign_hex("whsec_ZGVtby1zaWduaW5nLXNlY3JldC0wMQ==", &p),
+            "a6a9ad8d367252ba3b7424acfe88810b69592d4bd32ce432e853a4d86cb0f180"
+        );
+    }
+
+    #[test]
     fn signature_accepted_and_every_tampering_refused() {
         let now = 1_700_000_000;
         let mut p = pairs(&[

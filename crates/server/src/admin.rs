@@ -57,6 +57,17 @@ fn template(field: &str, raw: &str, macros: &[&str]) -> Result<UrlTemplate, ApiE
         .map_err(|e| ApiError::new(ErrorCode::InvalidTemplate, format!("{field}: {e}")))
 }
 
+/// A cached record by id, or the 404 naming it.
+fn lookup<T: Clone>(
+    map: &std::collections::HashMap<String, T>,
+    id: &str,
+    what: &str,
+) -> Result<T, ApiError> {
+    map.get(id)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(what, id))
+}
+
 fn view<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).expect("serializable")
 }
@@ -223,13 +234,7 @@ pub async fn patch_advertiser(
     JsonBody(p): JsonBody<AdvertiserPatch>,
 ) -> ApiResult {
     let _guard = app.admin_lock.lock().await;
-    let before = app
-        .cache
-        .get()
-        .advertisers
-        .get(&id)
-        .cloned()
-        .ok_or_else(|| ApiError::not_found("advertiser", &id))?;
+    let before = lookup(&app.cache.get().advertisers, &id, "advertiser")?;
     let mut a = before.clone();
     if let Some(n) = p.name {
         a.name = name_ok("name", &n)?;
@@ -620,13 +625,7 @@ pub async fn patch_affiliate(
     JsonBody(p): JsonBody<AffiliatePatch>,
 ) -> ApiResult {
     let _guard = app.admin_lock.lock().await;
-    let before = app
-        .cache
-        .get()
-        .affiliates
-        .get(&id)
-        .cloned()
-        .ok_or_else(|| ApiError::not_found("affiliate", &id))?;
+    let before = lookup(&app.cache.get().affiliates, &id, "affiliate")?;
     let mut a = before.clone();
     if let Some(n) = p.name {
         a.name = name_ok("name", &n)?;
@@ -763,13 +762,7 @@ pub async fn patch_link(
     JsonBody(p): JsonBody<LinkPatch>,
 ) -> ApiResult {
     let _guard = app.admin_lock.lock().await;
-    let before = app
-        .cache
-        .get()
-        .links
-        .get(&id)
-        .cloned()
-        .ok_or_else(|| ApiError::not_found("link", &id))?;
+    let before = lookup(&app.cache.get().links, &id, "link")?;
     let mut l = before.clone();
     l.status = p.status.unwrap_or(l.status);
     let audit = change(
