@@ -114,6 +114,7 @@ pub struct AppState {
     pub postback_adv_limiter: Limiter<String>,
     pub click_ip_limiter: Limiter<IpAddr>,
     pub secret_grace_ms: i64,
+    pub webhooks_seen: postback::WebhookReplays,
     /// True when this server terminates TLS, so every request is HTTPS.
     pub serves_tls: bool,
     openapi: Value,
@@ -452,6 +453,7 @@ pub async fn start(
         postback_adv_limiter: Limiter::default(),
         click_ip_limiter: Limiter::default(),
         secret_grace_ms: settings.secret_grace_seconds * 1000,
+        webhooks_seen: Default::default(),
         serves_tls: settings.tls.is_some(),
         openapi: api::openapi(&docs),
     });
@@ -501,6 +503,7 @@ fn spawn_housekeeping(state: Arc<AppState>) {
             let Some(state) = weak.upgrade() else { break };
             let now = util::now_ms();
             state.uniques.prune(now);
+            state.webhooks_seen.prune(now);
             state
                 .postback_ip_limiter
                 .prune(state.limits.postback_ip, now);

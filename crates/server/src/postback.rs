@@ -62,7 +62,36 @@ pub async fn postback_with_token(
     respond(process(&app, inbound).await)
 }
 
+/// Answers to verified webhook messages, by `advertiser:webhook-id`, kept
+/// for twice the signature window: a replay inside it gets the first answer.
+#[derive(Default)]
+pub struct WebhookReplays {
+    seen: std::sync::Mutex<std::collections::HashMap<String, (i64, Answer)>>,
+}
+
+const REPLAY_WINDOW_MS: i64 = 2 * clickledger_domain::signature::MAX_SKEW_SECONDS * 1000;
+
+impl WebhookReplays {
+    fn get(&self, key: &str, now: i64) -> Option<Answer> {
+        let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        seen.get(key)
+            .filter(|(t, _)| now - t < REPLAY_WINDOW_MS)
+            .map(|(_, a)| a.clone())
+    }
+
+    fn insert(&self, key: String, answer: &Answer, now: i64) {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        seen.insert(key, (now, answer.clone()));
+    }
+
+    pub fn prune(&self, now: i64) {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        seen.retain(|_, (t, _)| now - *t < REPLAY_WINDOW_MS);
+    }
+}
+
 /// The answer: status, JSON body, and seconds for `Retry-After` if any.
+#[derive(Clone)]
 pub struct Answer {
     pub status: StatusCode,
     pub body: Value,
@@ -190,6 +219,8 @@ struct Context {
     click_raw: Option<String>,
     hint: Option<&'static str>,
     retry_after: Option<u64>,
+    /// `advertiser:webhook-id` of a verified Standard Webhooks message.
+    webhook_key: Option<String>,
 }
 
 pub async fn process(app: &AppState, inbound: Inbound) -> Answer {
@@ -223,6 +254,36 @@ pub async fn process(app: &AppState, inbound: Inbound) -> Answer {
     log.offer_id = ctx.offer_id.take();
     log.click_id = ctx.click_raw.take();
     log.hint = ctx.hint.map(str::to_string);
+    let Some(replay_key) = ctx.webhook_key.take() else {
+        return decide_and_record(app, evaluated, log, ctx.retry_after).await;
+    };
+    // A signed Standard Webhooks message seen before: answer as the first
+    // time, record nothing new.
+    if let Some(first) = app.webhooks_seen.get(&replay_key, now) {
+        log.result = "duplicate".into();
+        log.http_status = first.status.as_u16();
+        log.message = "webhook-id already processed; answered as the first time".into();
+        app.metrics.postback("duplicate", Some("webhook_replay"));
+        if let Err(e) = app.store.log_postback(&log).await {
+            tracing::error!(error = %e, "postback log entry not written");
+        }
+        return first;
+    }
+    let answer = decide_and_record(app, evaluated, log, ctx.retry_after).await;
+    if answer.status.is_success()
+        || answer.status.is_client_error() && answer.status != StatusCode::TOO_MANY_REQUESTS
+    {
+        app.webhooks_seen.insert(replay_key, &answer, now);
+    }
+    answer
+}
+
+async fn decide_and_record(
+    app: &AppState,
+    evaluated: Result<ConversionAttempt, Refusal>,
+    log: PostbackLogEntry,
+    retry_after: Option<u64>,
+) -> Answer {
     let attempt = match evaluated {
         Ok(mut attempt) => {
             attempt.log = log;
@@ -230,7 +291,7 @@ pub async fn process(app: &AppState, inbound: Inbound) -> Answer {
         }
         Err(refusal) => {
             let mut a = refuse(app, log, refusal).await;
-            a.retry_after = ctx.retry_after;
+            a.retry_after = retry_after;
             return a;
         }
     };
@@ -340,6 +401,7 @@ fn authenticate<'c>(
         header("webhook-signature"),
     ) {
         verify_webhook(&secrets, id, ts, sig, &inbound.body, now_s)?;
+        ctx.webhook_key = Some(format!("{}:{id}", adv.id));
     } else if field("sig").is_some() {
         verify_query_signature(&secrets, pairs, now_s)?;
     } else if adv.require_signature || token.is_none() {

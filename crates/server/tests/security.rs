@@ -159,9 +159,25 @@ async fn signatures_accepted_and_forgeries_refused() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let r = send(sig, body).await.unwrap();
+    let r = send(sig.clone(), body.clone()).await.unwrap();
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["result"], "accepted", "{v}");
+    // the same message again: the first answer, nothing recorded twice
+    let r = send(sig, body).await.unwrap();
+    let again: Value = r.json().await.unwrap();
+    assert_eq!(again, v);
+    let (_, list) = app
+        .get(&format!("/api/v1/conversions?click_id={cid2}"))
+        .await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let (_, log) = app.get("/api/v1/postbacks?result=duplicate").await;
+    assert!(
+        log["items"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("webhook-id"),
+        "{log}"
+    );
 }
 
 #[tokio::test]
