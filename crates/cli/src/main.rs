@@ -9,11 +9,14 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use clickledger_domain::net::Cidr;
+use clickledger_domain::outbound::parse_schedule;
 use clickledger_domain::rate::Limit;
+use clickledger_server::delivery::DeliverySettings;
 use clickledger_server::security::Vault;
 use clickledger_server::tls::TlsFiles;
 use clickledger_server::Settings;
 use clickledger_store::{SqliteStore, Store};
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(
@@ -114,6 +117,29 @@ struct ServeArgs {
     /// at rest. Default: read from, or created in, <db>.key.
     #[arg(long, env = "CLICKLEDGER_MASTER_KEY", hide_env_values = true)]
     master_key: Option<String>,
+    /// Retry schedule for outbound postbacks, e.g. 1m,5m,30m,2h,12h,24h.
+    #[arg(
+        long,
+        env = "CLICKLEDGER_DELIVERY_BACKOFF",
+        default_value = "1m,5m,30m,2h,12h,24h"
+    )]
+    delivery_backoff: String,
+    /// Let outbound postbacks reach loopback/private addresses over plain
+    /// http (tests, internal setups). Set CLICKLEDGER_ALLOW_PRIVATE_DESTINATIONS=1.
+    #[arg(long, env = "CLICKLEDGER_ALLOW_PRIVATE_DESTINATIONS", value_parser = parse_flag, default_value = "0")]
+    allow_private_destinations: bool,
+    /// Outbound postbacks in flight at once...
+    #[arg(long, default_value_t = 32)]
+    delivery_concurrency: usize,
+    /// ...and per destination host.
+    #[arg(long, default_value_t = 8)]
+    delivery_per_host: usize,
+    /// Seconds an outbound postback may take in all.
+    #[arg(long, default_value_t = 10)]
+    delivery_timeout: u64,
+    /// Consecutive failures after which a destination is suspended.
+    #[arg(long, default_value_t = 25)]
+    delivery_suspend_after: u32,
     /// Serve HTTPS with this certificate chain (PEM)...
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -147,6 +173,14 @@ fn master_key(given: Option<&str>, db: &str) -> Result<Vault, String> {
         path.display()
     );
     Vault::from_hex(&hex)
+}
+
+fn parse_flag(v: &str) -> Result<bool, String> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "" | "0" | "false" | "no" | "off" => Ok(false),
+        other => Err(format!("`{other}` is not 1/0 or true/false")),
+    }
 }
 
 fn limit(flag: &str, v: &str) -> Result<Limit, String> {
@@ -259,6 +293,17 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
         secret_grace_seconds: a.secret_grace,
         vault,
         tls,
+        delivery: DeliverySettings {
+            backoff: parse_schedule(&a.delivery_backoff)
+                .map_err(|e| format!("--delivery-backoff: {e}"))?,
+            allow_private: a.allow_private_destinations,
+            concurrency: a.delivery_concurrency.max(1),
+            per_host: a.delivery_per_host.max(1),
+            connect_timeout: Duration::from_secs(a.delivery_timeout.clamp(1, 5)),
+            timeout: Duration::from_secs(a.delivery_timeout.max(1)),
+            suspend_after: a.delivery_suspend_after.max(1),
+            ..DeliverySettings::default()
+        },
     };
     let running = clickledger_server::start(store, settings, listener).await?;
     tracing::info!(addr = %running.addr, db = %a.db, "clickledger listening");

@@ -11,6 +11,7 @@ pub mod hints;
 pub mod money;
 pub mod net;
 pub mod offer;
+pub mod outbound;
 pub mod pii;
 pub mod postback;
 pub mod rate;

@@ -15,13 +15,14 @@ use axum::Json;
 use base64::Engine;
 use clickledger_domain::net::Cidr;
 use clickledger_domain::offer::validate_events;
+use clickledger_domain::outbound::OutboundTemplate;
 use clickledger_domain::postback::{validate_alias_map, validate_status_map};
 use clickledger_domain::rate::Limit;
 use clickledger_domain::template::{CLICK_MACROS, OUTBOUND_MACROS};
 use clickledger_domain::{Currency, ErrorCode, EventDef, UrlTemplate};
 use clickledger_store::{
-    rotate, Advertiser, AdvertiserSecrets, Affiliate, ApiKey, AuditEntry, EntityStatus, Expiring,
-    Link, Offer, Role, Scope,
+    rotate, Advertiser, AdvertiserSecrets, Affiliate, AffiliateSecrets, ApiKey, AuditEntry,
+    EntityStatus, Expiring, Link, Offer, Role, Scope,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -99,7 +100,7 @@ fn advertiser_template(a: &Advertiser) -> Value {
 }
 
 fn affiliate_template(a: &Affiliate) -> Value {
-    json!({"postback_url": a.postback_url})
+    json!({"postback_url": a.postback_url, "postbacks": a.postbacks})
 }
 
 /// A new `whsec_` signing secret: 24 random bytes, base64. The same string
@@ -574,6 +575,10 @@ pub async fn list_offers(State(app): State<Arc<AppState>>, caller: Caller) -> Ap
 pub struct NewAffiliate {
     name: String,
     postback_url: Option<String>,
+    #[serde(default)]
+    postbacks: Vec<OutboundTemplate>,
+    #[serde(default)]
+    allow_http: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -583,11 +588,33 @@ pub struct AffiliatePatch {
     status: Option<EntityStatus>,
     /// An empty string removes the postback URL.
     postback_url: Option<String>,
+    postbacks: Option<Vec<OutboundTemplate>>,
+    allow_http: Option<bool>,
 }
 
-fn check_postback_url(url: &Option<String>) -> Result<(), ApiError> {
-    if let Some(u) = url {
-        template("postback_url", u, OUTBOUND_MACROS)?;
+/// Templates parse with the outbound macros, and plain http is allowed only
+/// for affiliates allowed it (or on a server that allows private
+/// destinations, for tests and internal setups).
+fn check_affiliate(app: &AppState, a: &Affiliate) -> Result<(), ApiError> {
+    let http_ok = a.allow_http || app.delivery.allow_private;
+    let check_scheme = |field: &str, t: &UrlTemplate| {
+        if t.as_str().starts_with("http://") && !http_ok {
+            return Err(ApiError::validation(format!(
+                "{field}: must be https (or set allow_http)"
+            )));
+        }
+        Ok(())
+    };
+    if let Some(u) = &a.postback_url {
+        let t = template("postback_url", u, OUTBOUND_MACROS)?;
+        check_scheme("postback_url", &t)?;
+    }
+    for (i, p) in a.postbacks.iter().enumerate() {
+        let field = format!("postbacks[{i}]");
+        let t = p
+            .validate(&field)
+            .map_err(|e| ApiError::new(ErrorCode::InvalidTemplate, e))?;
+        check_scheme(&field, &t)?;
     }
     Ok(())
 }
@@ -597,15 +624,20 @@ pub async fn create_affiliate(
     Admin(key): Admin,
     JsonBody(b): JsonBody<NewAffiliate>,
 ) -> ApiResult {
-    let postback_url = b.postback_url.filter(|u| !u.is_empty());
-    check_postback_url(&postback_url)?;
+    let webhook_secret = new_signing_secret();
     let aff = Affiliate {
         id: random_id("aff", 10),
         name: name_ok("name", &b.name)?,
         status: EntityStatus::Active,
-        postback_url,
+        postback_url: b.postback_url.filter(|u| !u.is_empty()),
+        postbacks: b.postbacks,
+        allow_http: b.allow_http,
         created_ms: now_ms(),
+        secrets: AffiliateSecrets {
+            webhook: vec![Expiring::current(app.vault.seal(&webhook_secret))],
+        },
     };
+    check_affiliate(&app, &aff)?;
     let (api_key, key_record) = new_api_key(Role::Affiliate, &aff.id);
     let mut audit = change(&key, "create", "affiliate", &aff.id, None, Some(view(&aff)));
     audit.template = Some(affiliate_template(&aff));
@@ -615,6 +647,7 @@ pub async fn create_affiliate(
     app.reload().await?;
     let mut v = view(&aff);
     v["api_key"] = json!(api_key);
+    v["webhook_secret"] = json!(webhook_secret);
     ok(StatusCode::CREATED, v)
 }
 
@@ -634,7 +667,9 @@ pub async fn patch_affiliate(
     if let Some(u) = p.postback_url {
         a.postback_url = Some(u).filter(|u| !u.is_empty());
     }
-    check_postback_url(&a.postback_url)?;
+    a.postbacks = p.postbacks.unwrap_or(a.postbacks);
+    a.allow_http = p.allow_http.unwrap_or(a.allow_http);
+    check_affiliate(&app, &a)?;
     let mut audit = change(
         &key,
         "update",
@@ -643,12 +678,38 @@ pub async fn patch_affiliate(
         Some(view(&before)),
         Some(view(&a)),
     );
-    if a.postback_url != before.postback_url {
+    if affiliate_template(&a) != affiliate_template(&before) {
         audit.template = Some(affiliate_template(&a));
     }
     app.store.put_affiliate(&a, &audit).await?;
     app.reload().await?;
     ok(StatusCode::OK, a)
+}
+
+/// A new `whsec_` secret for signing outbound postbacks. During the grace
+/// period deliveries carry a signature by each valid secret (Standard
+/// Webhooks allows several), so receivers can switch at their pace.
+pub async fn rotate_affiliate_webhook_secret(
+    State(app): State<Arc<AppState>>,
+    Admin(key): Admin,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let _guard = app.admin_lock.lock().await;
+    let mut a = lookup(&app.cache.get().affiliates, &id, "affiliate")?;
+    let secret = new_signing_secret();
+    rotate(
+        &mut a.secrets.webhook,
+        app.vault.seal(&secret),
+        now_ms(),
+        app.secret_grace_ms,
+    );
+    let audit = change(&key, "rotate_webhook_secret", "affiliate", &id, None, None);
+    app.store.put_affiliate(&a, &audit).await?;
+    app.reload().await?;
+    ok(
+        StatusCode::OK,
+        json!({"webhook_secret": secret, "previous_valid_for_seconds": app.secret_grace_ms / 1000}),
+    )
 }
 
 pub async fn rotate_affiliate_key(

@@ -48,6 +48,8 @@ pub struct Config {
     pub advertiser_auth: HashMap<String, AdvertiserAuth>,
     pub offers: HashMap<String, Arc<OfferEntry>>,
     pub affiliates: HashMap<String, Affiliate>,
+    /// Affiliates' outbound signing secrets in clear, with expiry, newest first.
+    pub affiliate_webhook_secrets: HashMap<String, Vec<(String, Option<i64>)>>,
     pub links: HashMap<String, Link>,
     /// sha256(key) -> key
     pub keys: HashMap<String, ApiKey>,
@@ -111,6 +113,13 @@ impl Config {
             );
         }
         for a in store.affiliates().await? {
+            let secrets: Vec<(String, Option<i64>)> = a
+                .secrets
+                .webhook
+                .iter()
+                .filter_map(|s| vault.open(&s.value).ok().map(|v| (v, s.expires_ms)))
+                .collect();
+            c.affiliate_webhook_secrets.insert(a.id.clone(), secrets);
             c.affiliates.insert(a.id.clone(), a);
         }
         for l in store.links().await? {

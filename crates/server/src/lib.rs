@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod cache;
 pub mod click;
+pub mod delivery;
 pub mod geo;
 pub mod metrics;
 pub mod postback;
@@ -39,6 +40,7 @@ use crate::api::{Api, ApiError};
 use crate::auth::{Admin, Caller};
 use crate::cache::ConfigCache;
 use crate::click::Uniques;
+use crate::delivery::DeliverySettings;
 use crate::geo::Geo;
 use crate::metrics::Metrics;
 use crate::security::{Limiter, Vault};
@@ -68,6 +70,7 @@ pub struct Settings {
     pub vault: Arc<Vault>,
     /// Set when the server terminates TLS itself.
     pub tls: Option<tls::TlsFiles>,
+    pub delivery: DeliverySettings,
 }
 
 impl Default for Settings {
@@ -93,6 +96,7 @@ impl Default for Settings {
             secret_grace_seconds: 86_400,
             vault: Arc::new(Vault::new([7u8; 32])),
             tls: None,
+            delivery: DeliverySettings::default(),
         }
     }
 }
@@ -115,6 +119,8 @@ pub struct AppState {
     pub click_ip_limiter: Limiter<IpAddr>,
     pub secret_grace_ms: i64,
     pub webhooks_seen: postback::WebhookReplays,
+    pub delivery: DeliverySettings,
+    pub dispatcher: delivery::Dispatcher,
     /// True when this server terminates TLS, so every request is HTTPS.
     pub serves_tls: bool,
     openapi: Value,
@@ -240,7 +246,14 @@ fn routes() -> Api {
         .get("/api/v1/conversions", "List conversions (click_id, offer_id, affiliate_id, advertiser_id, from, to, limit)", list_conversions)
         .get("/api/v1/postbacks", "The inbound postback log with expected fields and differences (result, error, advertiser_id, offer_id, from, to, limit)", list_postbacks)
         .get("/api/v1/reports", "Report (group_by, from, to, tz, format=json|csv, dimension filters)", report::report)
-        .get("/api/v1/audit", "Every admin change: who, when, what, before and after", list_audit);
+        .get("/api/v1/audit", "Every admin change: who, when, what, before and after", list_audit)
+        .get("/api/v1/deliveries", "Outbound postbacks (affiliate_id, state=pending|delivered|failed|suspended, from, to, limit)", list_deliveries)
+        .get("/api/v1/deliveries/{id}", "One outbound postback with every attempt", get_delivery)
+        .post("/api/v1/deliveries/{id}/retry", "Send a delivery again now, with a fresh schedule", retry_delivery)
+        .post("/api/v1/deliveries/replay", "Queue again every delivery created in a time range ({affiliate_id?, from, to})", replay_deliveries)
+        .get("/api/v1/destinations", "Affiliates' endpoint health: consecutive failures, suspension and reason", list_destinations)
+        .post("/api/v1/affiliates/{id}/resume-deliveries", "Lift a destination's suspension; waiting jobs are sent in order", resume_destination)
+        .post("/api/v1/affiliates/{id}/rotate-webhook-secret", "Issue a new outbound signing secret; both sign during the grace period", rotate_affiliate_webhook_secret);
     let api = rotation(
         api,
         "/api/v1/advertisers/{id}/rotate-token",
@@ -395,6 +408,7 @@ pub struct Running {
     pub state: Arc<AppState>,
     server: JoinHandle<std::io::Result<()>>,
     writer: JoinHandle<()>,
+    dispatcher: JoinHandle<()>,
     stop: tokio::sync::watch::Sender<bool>,
 }
 
@@ -406,6 +420,7 @@ impl Running {
         let _ = self.server.await;
         self.state.writer.close();
         let _ = self.writer.await;
+        let _ = self.dispatcher.await;
     }
 
     /// Waits for `signal`, then shuts down.
@@ -454,6 +469,8 @@ pub async fn start(
         click_ip_limiter: Limiter::default(),
         secret_grace_ms: settings.secret_grace_seconds * 1000,
         webhooks_seen: Default::default(),
+        delivery: settings.delivery.clone(),
+        dispatcher: Default::default(),
         serves_tls: settings.tls.is_some(),
         openapi: api::openapi(&docs),
     });
@@ -465,6 +482,7 @@ pub async fn start(
         .with_state(state.clone());
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let dispatcher = tokio::spawn(delivery::run(state.clone(), stop.subscribe()));
     let server = match &settings.tls {
         Some(files) => {
             let acceptor = tls::acceptor(files)?;
@@ -486,6 +504,7 @@ pub async fn start(
         state,
         server,
         writer: writer_task,
+        dispatcher,
         stop,
     })
 }

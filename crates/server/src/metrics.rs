@@ -73,6 +73,7 @@ const CLICK_RESULTS: [&str; 7] = [
 
 pub struct Metrics {
     clicks: [AtomicU64; 7],
+    deliveries: Mutex<BTreeMap<&'static str, u64>>,
     postbacks: Mutex<BTreeMap<(String, String), u64>>,
     pub queue_depth: AtomicI64,
     pub batch_size: Histogram,
@@ -83,6 +84,7 @@ impl Default for Metrics {
     fn default() -> Self {
         Metrics {
             clicks: Default::default(),
+            deliveries: Mutex::new(BTreeMap::new()),
             postbacks: Mutex::new(BTreeMap::new()),
             queue_depth: AtomicI64::new(0),
             batch_size: Histogram::new(&[
@@ -106,6 +108,15 @@ impl Metrics {
             .or_insert(0) += 1;
     }
 
+    pub fn delivery(&self, outcome: &'static str) {
+        *self
+            .deliveries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(outcome)
+            .or_insert(0) += 1;
+    }
+
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
         out.push_str("# HELP clickledger_clicks_total Click requests by result.\n# TYPE clickledger_clicks_total counter\n");
@@ -126,6 +137,18 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "clickledger_postbacks_total{{result=\"{result}\",error=\"{error}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP clickledger_delivery_attempts_total Outbound postback attempts by outcome.\n# TYPE clickledger_delivery_attempts_total counter\n");
+        for (outcome, n) in self
+            .deliveries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                out,
+                "clickledger_delivery_attempts_total{{outcome=\"{outcome}\"}} {n}"
             );
         }
         let _ = writeln!(

@@ -18,6 +18,7 @@ use axum::Json;
 use clickledger_domain::codes::Refusal;
 use clickledger_domain::hints::click_id_hint;
 use clickledger_domain::net::{any_contains, client_ip};
+use clickledger_domain::outbound;
 use clickledger_domain::pii;
 use clickledger_domain::postback::{
     find, find_token, mask_secrets, parse_fields, Field as PostbackField,
@@ -25,9 +26,12 @@ use clickledger_domain::postback::{
 use clickledger_domain::signature::{verify_query_signature, verify_webhook};
 use clickledger_domain::status::{Decision, Incoming};
 use clickledger_domain::{ClickId, ClickIdError, ErrorCode};
-use clickledger_store::{Advertiser, Conversion, ConversionAttempt, PostbackLogEntry, Scope};
+use clickledger_store::{
+    Advertiser, Conversion, ConversionAttempt, Notify, PostbackLogEntry, Scope,
+};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 use crate::cache::Config;
 use crate::util::{now_ms, random_id, sha256_hex};
@@ -295,8 +299,14 @@ async fn decide_and_record(
             return a;
         }
     };
+    let attempt_notifies = attempt.notify.is_some();
     match app.store.record_conversion(attempt).await {
-        Ok((decision, conversion)) => answer(app, decision, conversion),
+        Ok((decision, conversion)) => {
+            if attempt_notifies {
+                app.dispatcher.wake.notify_one();
+            }
+            answer(app, decision, conversion)
+        }
         Err(e) => {
             tracing::error!(error = %e, "postback not recorded");
             app.metrics
@@ -608,7 +618,29 @@ async fn evaluate(
         too_fast,
         test: click.test,
     };
+    let notify = cfg.affiliates.get(&click.affiliate_id).and_then(|aff| {
+        let templates = aff.templates();
+        let template = outbound::choose(&templates, &offer.id, &event.name)?.clone();
+        let mut values = BTreeMap::new();
+        values.insert("click_id", click.id.encode());
+        values.insert("offer_id", click.offer_id.clone());
+        values.insert("link_id", click.link_id.clone());
+        values.insert("affiliate_id", click.affiliate_id.clone());
+        values.insert("source", click.source.clone().unwrap_or_default());
+        for (i, name) in ["sub1", "sub2", "sub3", "sub4", "sub5"]
+            .into_iter()
+            .enumerate()
+        {
+            values.insert(name, click.sub(i + 1).unwrap_or_default().to_string());
+        }
+        Some(Notify {
+            delivery_id: random_id("dl", 16),
+            template,
+            values,
+        })
+    });
     Ok(ConversionAttempt {
+        notify,
         incoming: Incoming {
             click_id: click_id.as_u128(),
             txid: fields.txid,

@@ -306,3 +306,116 @@ mod tests {
         assert_eq!(d[1]["to"], "click_id");
     }
 }
+
+// ---------- outbound deliveries ----------
+
+fn delivery_view(d: &clickledger_store::Delivery) -> Value {
+    let mut v = serde_json::to_value(d).expect("serializable");
+    v["url"] = json!(clickledger_domain::outbound::mask_url(&d.url));
+    v
+}
+
+#[derive(Deserialize, Default)]
+pub struct DeliveryQuery {
+    affiliate_id: Option<String>,
+    state: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<u32>,
+}
+
+pub async fn list_deliveries(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    Query(q): Query<DeliveryQuery>,
+) -> ApiResult {
+    let state = nonempty(q.state);
+    if let Some(s) = &state {
+        if !["pending", "delivered", "failed", "suspended"].contains(&s.as_str()) {
+            return Err(ApiError::new(
+                ErrorCode::InvalidField,
+                format!("state: `{s}` is not pending, delivered, failed or suspended"),
+            ));
+        }
+    }
+    let filter = clickledger_store::DeliveryFilter {
+        scope: caller.scope(),
+        affiliate_id: nonempty(q.affiliate_id),
+        state,
+        from_ms: parse_time_opt("from", q.from.as_deref())?,
+        to_ms: parse_time_opt("to", q.to.as_deref())?,
+        limit: q.limit.unwrap_or(100),
+    };
+    let list = app.store.deliveries(&filter).await?;
+    items(list.iter().map(delivery_view))
+}
+
+pub async fn get_delivery(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let (d, attempts) = app
+        .store
+        .delivery(&id, &caller.scope())
+        .await?
+        .ok_or_else(|| ApiError::not_found("delivery", &id))?;
+    let mut v = delivery_view(&d);
+    v["attempts_log"] = json!(attempts);
+    ok(StatusCode::OK, v)
+}
+
+pub async fn retry_delivery(
+    State(app): State<Arc<AppState>>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> ApiResult {
+    if !app.store.retry_delivery(&id, crate::util::now_ms()).await? {
+        return Err(ApiError::not_found("delivery", &id));
+    }
+    app.dispatcher.wake.notify_one();
+    ok(StatusCode::OK, json!({"id": id, "state": "pending"}))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Replay {
+    affiliate_id: Option<String>,
+    from: String,
+    to: String,
+}
+
+pub async fn replay_deliveries(
+    State(app): State<Arc<AppState>>,
+    _: Admin,
+    crate::api::JsonBody(b): crate::api::JsonBody<Replay>,
+) -> ApiResult {
+    let from = parse_time_opt("from", Some(&b.from))?.unwrap_or(0);
+    let to = parse_time_opt("to", Some(&b.to))?.unwrap_or(i64::MAX);
+    let n = app
+        .store
+        .replay_deliveries(b.affiliate_id.as_deref(), from, to, crate::util::now_ms())
+        .await?;
+    app.dispatcher.wake.notify_one();
+    ok(StatusCode::OK, json!({"requeued": n}))
+}
+
+pub async fn list_destinations(State(app): State<Arc<AppState>>, _: Admin) -> ApiResult {
+    items(app.store.destinations().await?)
+}
+
+pub async fn resume_destination(
+    State(app): State<Arc<AppState>>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> ApiResult {
+    if !app.cache.get().affiliates.contains_key(&id) {
+        return Err(ApiError::not_found("affiliate", &id));
+    }
+    app.store.resume_destination(&id).await?;
+    app.dispatcher.wake.notify_one();
+    ok(
+        StatusCode::OK,
+        json!({"affiliate_id": id, "suspended": false}),
+    )
+}

@@ -37,6 +37,9 @@ pub struct ConversionAttempt {
     pub insertable: Result<(), Refusal>,
     /// The log entry; the store fills in the result before writing it.
     pub log: PostbackLogEntry,
+    /// The affiliate's matching postback template, if any: a delivery job is
+    /// queued in the same transaction when the resulting status fires it.
+    pub notify: Option<Notify>,
 }
 
 #[async_trait]
@@ -85,6 +88,45 @@ pub trait Store: Send + Sync + 'static {
 
     async fn log_postback(&self, entry: &PostbackLogEntry) -> StoreResult<()>;
     async fn postback_log(&self, filter: &PostbackFilter) -> StoreResult<Vec<PostbackLogEntry>>;
+
+    /// Takes up to `limit` due jobs (pending, time reached, not leased, the
+    /// destination not suspended), oldest first, and leases them until
+    /// `now + lease_ms`; a job whose worker died is due again after that.
+    async fn claim_deliveries(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<Delivery>>;
+    /// Records an attempt and its outcome; counts the destination's
+    /// consecutive failures and suspends it at `suspend_after` with a reason.
+    async fn finish_attempt(
+        &self,
+        attempt: &DeliveryAttempt,
+        outcome: AttemptOutcome,
+        suspend_after: u32,
+    ) -> StoreResult<()>;
+    async fn deliveries(&self, filter: &DeliveryFilter) -> StoreResult<Vec<Delivery>>;
+    async fn delivery(
+        &self,
+        id: &str,
+        scope: &Scope,
+    ) -> StoreResult<Option<(Delivery, Vec<DeliveryAttempt>)>>;
+    /// Makes a job due now with a fresh schedule; false when unknown.
+    async fn retry_delivery(&self, id: &str, now_ms: i64) -> StoreResult<bool>;
+    /// Makes every job created in [from, to) (of one affiliate, if given) due
+    /// again; returns how many.
+    async fn replay_deliveries(
+        &self,
+        affiliate_id: Option<&str>,
+        from_ms: i64,
+        to_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<u64>;
+    async fn destinations(&self) -> StoreResult<Vec<Destination>>;
+    async fn resume_destination(&self, affiliate_id: &str) -> StoreResult<()>;
+    /// Clears every lease, so jobs a crashed process held are due at once.
+    async fn release_leases(&self) -> StoreResult<()>;
 
     /// Clicks and conversions aggregated per 15-minute UTC bucket and the
     /// requested dimensions; the caller regroups buckets into its timezone.

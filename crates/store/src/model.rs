@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use clickledger_domain::outbound::{Method, OutboundTemplate};
 use clickledger_domain::time::{from_rfc3339, rfc3339};
 use clickledger_domain::{ClickId, Currency, EventDef, Status};
 use rust_decimal::Decimal;
@@ -148,12 +149,28 @@ impl Offer {
     }
 }
 
+/// An affiliate's secrets, kept apart from the record the API shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct AffiliateSecrets {
+    /// `whsec_` secrets signing outbound postbacks, sealed.
+    pub webhook: Vec<Expiring>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Affiliate {
     pub id: String,
     pub name: String,
     pub status: EntityStatus,
+    /// The global postback template (fired for approved and reversed).
     pub postback_url: Option<String>,
+    /// More templates: per offer, per event, with their statuses and method.
+    #[serde(default)]
+    pub postbacks: Vec<OutboundTemplate>,
+    /// Allow plain-http destinations for this affiliate.
+    #[serde(default)]
+    pub allow_http: bool,
+    #[serde(skip)]
+    pub secrets: AffiliateSecrets,
     #[serde(
         serialize_with = "rfc3339",
         deserialize_with = "from_rfc3339",
@@ -206,6 +223,23 @@ pub struct Click {
     pub suspicious: bool,
     /// A test click (integration checks); never counted in reports.
     pub test: bool,
+}
+
+impl Affiliate {
+    /// Every template, the global `postback_url` included.
+    pub fn templates(&self) -> Vec<OutboundTemplate> {
+        let mut all = self.postbacks.clone();
+        if let Some(url) = &self.postback_url {
+            all.push(OutboundTemplate {
+                url: url.clone(),
+                offer_id: None,
+                event: None,
+                statuses: clickledger_domain::outbound::default_statuses(),
+                method: Method::Get,
+            });
+        }
+        all
+    }
 }
 
 impl Click {
@@ -438,4 +472,110 @@ pub struct BucketRow {
     /// conversions only (rejected and reversed ones pay nothing).
     pub payout_micros: i64,
     pub revenue_micros: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryState {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeliveryState> {
+        [
+            DeliveryState::Pending,
+            DeliveryState::Delivered,
+            DeliveryState::Failed,
+        ]
+        .into_iter()
+        .find(|d| d.as_str() == s)
+    }
+}
+
+/// An outbound postback job, written in the same transaction as the
+/// conversion change it announces. Its id is the `webhook-id`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Delivery {
+    pub id: String,
+    pub affiliate_id: String,
+    pub conversion_id: String,
+    /// The conversion status it announces.
+    pub status: Status,
+    pub method: Method,
+    #[serde(skip)]
+    pub url: String,
+    #[serde(skip)]
+    pub body: Option<String>,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    #[serde(serialize_with = "rfc3339", rename = "next_attempt_at")]
+    pub next_attempt_ms: i64,
+    #[serde(serialize_with = "rfc3339", rename = "created_at")]
+    pub created_ms: i64,
+    #[serde(serialize_with = "rfc3339", rename = "updated_at")]
+    pub updated_ms: i64,
+    pub last_error: Option<String>,
+    pub last_status: Option<u16>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DeliveryAttempt {
+    pub delivery_id: String,
+    #[serde(serialize_with = "rfc3339", rename = "time")]
+    pub ts_ms: i64,
+    /// With secret-looking query values masked.
+    pub url: String,
+    pub status: Option<u16>,
+    pub latency_ms: i64,
+    /// The first bytes of the answer.
+    pub response: String,
+    pub error: Option<String>,
+}
+
+/// What became of an attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    Delivered,
+    RetryAt(i64),
+    Failed,
+}
+
+/// An affiliate's endpoint health: consecutive failures and suspension.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Destination {
+    pub affiliate_id: String,
+    pub consecutive_failures: u32,
+    pub suspended: bool,
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct DeliveryFilter {
+    pub scope: Scope,
+    pub affiliate_id: Option<String>,
+    /// pending, delivered, failed, or suspended (pending behind a suspended
+    /// destination).
+    pub state: Option<String>,
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    pub limit: u32,
+}
+
+/// What the store needs to queue a notification with a conversion change.
+#[derive(Clone, Debug)]
+pub struct Notify {
+    pub delivery_id: String,
+    pub template: OutboundTemplate,
+    /// Macro values known before the decision (click and link values).
+    pub values: BTreeMap<&'static str, String>,
 }

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use clickledger_domain::money::{from_micros, to_micros};
+use clickledger_domain::outbound::{self, Method};
 use clickledger_domain::status::{decide, Decision, Recorded};
 use clickledger_domain::{ClickId, Currency, Status};
 use rusqlite::{params, Connection, OptionalExtension, Row, ToSql, TransactionBehavior};
@@ -24,7 +25,7 @@ CREATE TABLE IF NOT EXISTS api_keys (
     id TEXT PRIMARY KEY, key_hash TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS advertisers (id TEXT PRIMARY KEY, secrets TEXT NOT NULL, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS offers (id TEXT PRIMARY KEY, advertiser_id TEXT NOT NULL, doc TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS affiliates (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS affiliates (id TEXT PRIMARY KEY, secrets TEXT NOT NULL, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS links (id TEXT PRIMARY KEY, offer_id TEXT NOT NULL, affiliate_id TEXT NOT NULL, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS clicks (
     id BLOB PRIMARY KEY, ts_ms INTEGER NOT NULL,
@@ -64,6 +65,23 @@ CREATE TABLE IF NOT EXISTS audit (
     before TEXT, after TEXT
 );
 CREATE INDEX IF NOT EXISTS audit_entity ON audit (entity_id);
+CREATE TABLE IF NOT EXISTS deliveries (
+    id TEXT PRIMARY KEY, affiliate_id TEXT NOT NULL, conversion_id TEXT NOT NULL, status TEXT NOT NULL,
+    method TEXT NOT NULL, url TEXT NOT NULL, body TEXT, state TEXT NOT NULL, attempts INTEGER NOT NULL,
+    next_attempt_ms INTEGER NOT NULL, lease_until INTEGER NOT NULL, created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL, last_error TEXT, last_status INTEGER
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_attempt_ms);
+CREATE INDEX IF NOT EXISTS deliveries_affiliate ON deliveries (affiliate_id, created_ms);
+CREATE TABLE IF NOT EXISTS delivery_attempts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, delivery_id TEXT NOT NULL, ts_ms INTEGER NOT NULL, url TEXT NOT NULL,
+    status INTEGER, latency_ms INTEGER NOT NULL, response TEXT NOT NULL, error TEXT
+);
+CREATE INDEX IF NOT EXISTS delivery_attempts_delivery ON delivery_attempts (delivery_id);
+CREATE TABLE IF NOT EXISTS destinations (
+    affiliate_id TEXT PRIMARY KEY, consecutive_failures INTEGER NOT NULL, suspended INTEGER NOT NULL,
+    reason TEXT, updated_ms INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS template_versions (
     entity_kind TEXT NOT NULL, entity_id TEXT NOT NULL, version INTEGER NOT NULL,
     ts_ms INTEGER NOT NULL, key_id TEXT NOT NULL, template TEXT NOT NULL,
@@ -364,6 +382,79 @@ impl Where {
     }
 }
 
+/// Renders the affiliate's template for the conversion as it now stands and
+/// queues the job, inside the conversion's transaction (the outbox).
+fn queue_delivery(
+    tx: &Connection,
+    notify: &Notify,
+    conv: &Conversion,
+    now: i64,
+) -> rusqlite::Result<()> {
+    let mut values = notify.values.clone();
+    values.insert("conversion_id", conv.id.clone());
+    values.insert("event", conv.event.clone());
+    values.insert("status", conv.status.as_str().to_string());
+    values.insert("payout", conv.payout.to_string());
+    values.insert("currency", conv.payout_currency.code().to_string());
+    values.insert("timestamp", (now / 1000).to_string());
+    let Some(req) = outbound::render(&notify.template, conv.status, &values) else {
+        return Ok(());
+    };
+    // a status change gets its own job (and webhook-id)
+    let id = format!("{}-{}", notify.delivery_id, conv.status.as_str());
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO deliveries (id, affiliate_id, conversion_id, status, method, url, body, state, attempts,
+             next_attempt_ms, lease_until, created_ms, updated_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', 0, ?8, 0, ?8, ?8)",
+    )?
+    .execute(params![
+        id,
+        conv.affiliate_id,
+        conv.id,
+        conv.status.as_str(),
+        method_str(req.method),
+        req.url,
+        req.body,
+        now
+    ])?;
+    Ok(())
+}
+
+fn method_str(m: Method) -> &'static str {
+    match m {
+        Method::Get => "GET",
+        Method::Post => "POST",
+    }
+}
+
+const DELIVERY_COLUMNS: &str = "id, affiliate_id, conversion_id, status, method, url, body, state, attempts, next_attempt_ms, created_ms, updated_ms, last_error, last_status";
+
+fn delivery_from_row(r: &Row) -> rusqlite::Result<Delivery> {
+    let status: String = r.get(3)?;
+    let method: String = r.get(4)?;
+    let state: String = r.get(7)?;
+    Ok(Delivery {
+        id: r.get(0)?,
+        affiliate_id: r.get(1)?,
+        conversion_id: r.get(2)?,
+        status: Status::parse(&status).unwrap_or(Status::Pending),
+        method: if method == "POST" {
+            Method::Post
+        } else {
+            Method::Get
+        },
+        url: r.get(5)?,
+        body: r.get(6)?,
+        state: DeliveryState::parse(&state).unwrap_or(DeliveryState::Pending),
+        attempts: r.get(8)?,
+        next_attempt_ms: r.get(9)?,
+        created_ms: r.get(10)?,
+        updated_ms: r.get(11)?,
+        last_error: r.get(12)?,
+        last_status: r.get(13)?,
+    })
+}
+
 /// Restricts a query to what `scope` may see.
 fn scope_clause(w: &mut Where, scope: &Scope, affiliate_column: &str, advertiser_clause: &str) {
     match scope {
@@ -452,9 +543,9 @@ impl Store for SqliteStore {
     }
 
     async fn put_affiliate(&self, a: &Affiliate, change: &AuditEntry) -> StoreResult<()> {
-        let values = vec![a.id.clone(), json(a)];
+        let values = vec![a.id.clone(), json(&a.secrets), json(a)];
         self.put_row(
-            "INSERT OR REPLACE INTO affiliates (id, doc) VALUES (?1, ?2)",
+            "INSERT OR REPLACE INTO affiliates (id, secrets, doc) VALUES (?1, ?2, ?3)",
             values,
             Some(change.clone()),
         )
@@ -679,6 +770,12 @@ impl Store for SqliteStore {
                 | Decision::TxidConflict { conversion_id, .. }
                 | Decision::InvalidTransition { conversion_id, .. } => select("id = ?1", &[conversion_id])?,
             };
+            if let (Some(notify), Some(conv)) = (&attempt.notify, &result) {
+                let changed = matches!(decision, Decision::Insert | Decision::Update { .. });
+                if changed && !conv.test {
+                    queue_delivery(&tx, notify, conv, now)?;
+                }
+            }
             let mut log = attempt.log.clone();
             let (word, code) = decision.answer();
             log.result = word.to_string();
@@ -764,6 +861,229 @@ impl Store for SqliteStore {
                 })
             })?;
             rows.collect()
+        })
+        .await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<Delivery>> {
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let jobs = {
+                let mut st = tx.prepare_cached(&format!(
+                    "SELECT {DELIVERY_COLUMNS} FROM deliveries
+                     WHERE state = 'pending' AND next_attempt_ms <= ?1 AND lease_until <= ?1
+                       AND affiliate_id NOT IN (SELECT affiliate_id FROM destinations WHERE suspended = 1)
+                     ORDER BY created_ms, id LIMIT ?2"
+                ))?;
+                let rows = st.query_map(params![now_ms, limit], delivery_from_row)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()?
+            };
+            {
+                let mut lease = tx.prepare_cached("UPDATE deliveries SET lease_until = ?1 WHERE id = ?2")?;
+                for j in &jobs {
+                    lease.execute(params![now_ms + lease_ms, j.id])?;
+                }
+            }
+            tx.commit()?;
+            Ok(jobs)
+        })
+        .await
+    }
+
+    async fn finish_attempt(
+        &self,
+        a: &DeliveryAttempt,
+        outcome: AttemptOutcome,
+        suspend_after: u32,
+    ) -> StoreResult<()> {
+        let a = a.clone();
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.prepare_cached(
+                "INSERT INTO delivery_attempts (delivery_id, ts_ms, url, status, latency_ms, response, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![a.delivery_id, a.ts_ms, a.url, a.status, a.latency_ms, a.response, a.error])?;
+            let (state, next) = match outcome {
+                AttemptOutcome::Delivered => ("delivered", a.ts_ms),
+                AttemptOutcome::RetryAt(t) => ("pending", t),
+                AttemptOutcome::Failed => ("failed", a.ts_ms),
+            };
+            tx.prepare_cached(
+                "UPDATE deliveries SET state = ?1, attempts = attempts + 1, next_attempt_ms = ?2, lease_until = 0,
+                     updated_ms = ?3, last_error = ?4, last_status = ?5 WHERE id = ?6",
+            )?
+            .execute(params![state, next, a.ts_ms, a.error, a.status, a.delivery_id])?;
+            let affiliate: String =
+                tx.query_row("SELECT affiliate_id FROM deliveries WHERE id = ?1", [&a.delivery_id], |r| r.get(0))?;
+            if outcome == AttemptOutcome::Delivered {
+                tx.execute(
+                    "INSERT INTO destinations (affiliate_id, consecutive_failures, suspended, reason, updated_ms) VALUES (?1, 0, 0, NULL, ?2)
+                     ON CONFLICT (affiliate_id) DO UPDATE SET consecutive_failures = 0, updated_ms = ?2",
+                    params![affiliate, a.ts_ms],
+                )?;
+            } else {
+                let reason = format!(
+                    "suspended after {suspend_after} failed attempts in a row; last: {}",
+                    a.error.clone().unwrap_or_else(|| format!("HTTP {}", a.status.unwrap_or(0)))
+                );
+                tx.execute(
+                    "INSERT INTO destinations (affiliate_id, consecutive_failures, suspended, reason, updated_ms) VALUES (?1, 1, 0, NULL, ?2)
+                     ON CONFLICT (affiliate_id) DO UPDATE SET consecutive_failures = consecutive_failures + 1, updated_ms = ?2",
+                    params![affiliate, a.ts_ms],
+                )?;
+                tx.execute(
+                    "UPDATE destinations SET suspended = 1, reason = ?1 WHERE affiliate_id = ?2 AND suspended = 0 AND consecutive_failures >= ?3",
+                    params![reason, affiliate, suspend_after],
+                )?;
+            }
+            tx.commit()
+        })
+        .await
+    }
+
+    async fn deliveries(&self, f: &DeliveryFilter) -> StoreResult<Vec<Delivery>> {
+        let mut w = Where::default();
+        scope_clause(
+            &mut w,
+            &f.scope,
+            "affiliate_id",
+            "conversion_id IN (SELECT id FROM conversions WHERE advertiser_id = ?)",
+        );
+        w.add("affiliate_id = ?", f.affiliate_id.clone());
+        match f.state.as_deref() {
+            Some("suspended") => {
+                w.clauses.push("state = 'pending' AND affiliate_id IN (SELECT affiliate_id FROM destinations WHERE suspended = 1)".into())
+            }
+            Some("pending") => w.clauses.push(
+                "state = 'pending' AND affiliate_id NOT IN (SELECT affiliate_id FROM destinations WHERE suspended = 1)".into(),
+            ),
+            other => w.add("state = ?", other.map(str::to_string)),
+        }
+        w.add("created_ms >= ?", f.from_ms);
+        w.add("created_ms < ?", f.to_ms);
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries {} ORDER BY created_ms DESC, id LIMIT {}",
+            w.sql(),
+            limit(f.limit)
+        );
+        self.read(move |c| {
+            let mut st = c.prepare(&sql)?;
+            let rows = st.query_map(w.params().as_slice(), delivery_from_row)?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn delivery(
+        &self,
+        id: &str,
+        scope: &Scope,
+    ) -> StoreResult<Option<(Delivery, Vec<DeliveryAttempt>)>> {
+        let mut w = Where::default();
+        w.add("id = ?", Some(id.to_string()));
+        scope_clause(
+            &mut w,
+            scope,
+            "affiliate_id",
+            "conversion_id IN (SELECT id FROM conversions WHERE advertiser_id = ?)",
+        );
+        let sql = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries {}", w.sql());
+        self.read(move |c| {
+            let Some(d) = c.prepare(&sql)?.query_row(w.params().as_slice(), delivery_from_row).optional()? else {
+                return Ok(None);
+            };
+            let mut st = c.prepare(
+                "SELECT delivery_id, ts_ms, url, status, latency_ms, response, error FROM delivery_attempts WHERE delivery_id = ?1 ORDER BY id",
+            )?;
+            let attempts = st
+                .query_map([&d.id], |r| {
+                    Ok(DeliveryAttempt {
+                        delivery_id: r.get(0)?,
+                        ts_ms: r.get(1)?,
+                        url: r.get(2)?,
+                        status: r.get(3)?,
+                        latency_ms: r.get(4)?,
+                        response: r.get(5)?,
+                        error: r.get(6)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(Some((d, attempts)))
+        })
+        .await
+    }
+
+    async fn retry_delivery(&self, id: &str, now_ms: i64) -> StoreResult<bool> {
+        let id = id.to_string();
+        self.write(move |c| {
+            let n = c.execute(
+                "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_ms = ?1, lease_until = 0, updated_ms = ?1 WHERE id = ?2",
+                params![now_ms, id],
+            )?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn replay_deliveries(
+        &self,
+        affiliate_id: Option<&str>,
+        from_ms: i64,
+        to_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<u64> {
+        let aff = affiliate_id.map(str::to_string);
+        self.write(move |c| {
+            let n = c.execute(
+                "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_ms = ?1, lease_until = 0, updated_ms = ?1
+                 WHERE created_ms >= ?2 AND created_ms < ?3 AND (?4 IS NULL OR affiliate_id = ?4)",
+                params![now_ms, from_ms, to_ms, aff],
+            )?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
+    async fn destinations(&self) -> StoreResult<Vec<Destination>> {
+        self.read(|c| {
+            let mut st = c.prepare("SELECT affiliate_id, consecutive_failures, suspended, reason FROM destinations ORDER BY affiliate_id")?;
+            let rows = st.query_map([], |r| {
+                Ok(Destination {
+                    affiliate_id: r.get(0)?,
+                    consecutive_failures: r.get(1)?,
+                    suspended: r.get(2)?,
+                    reason: r.get(3)?,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn resume_destination(&self, affiliate_id: &str) -> StoreResult<()> {
+        let aff = affiliate_id.to_string();
+        self.write(move |c| {
+            c.execute(
+                "UPDATE destinations SET suspended = 0, consecutive_failures = 0, reason = NULL WHERE affiliate_id = ?1",
+                [aff],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn release_leases(&self) -> StoreResult<()> {
+        self.write(|c| {
+            c.execute(
+                "UPDATE deliveries SET lease_until = 0 WHERE state = 'pending'",
+                [],
+            )
+            .map(|_| ())
         })
         .await
     }
