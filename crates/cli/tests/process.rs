@@ -233,3 +233,156 @@ async fn sigterm_flushes_every_acknowledged_click_and_demo_survives_restart() {
     assert!(out.contains("/c/lnk_demo"), "{out}");
     assert!(out.contains("token=demo-postback-token"), "{out}");
 }
+
+/// A bare HTTP/1.1 receiver: records each request line and answers 200
+/// after `delay`.
+async fn slow_receiver(delay: Duration) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let s = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                continue;
+            };
+            let s = s.clone();
+            tokio::spawn(async move {
+                loop {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match sock.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let line = String::from_utf8_lossy(&buf)
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                        .to_string();
+                    tokio::time::sleep(delay).await;
+                    s.lock().unwrap().push(line);
+                    if sock
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (format!("http://{addr}"), seen)
+}
+
+fn start_with_delivery(db: &Path, port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_clickledger"))
+        .args([
+            "serve",
+            "--demo",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--db",
+        ])
+        .arg(db)
+        .args([
+            "--delivery-concurrency",
+            "2",
+            "--delivery-per-host",
+            "2",
+            "--postback-rate-ip",
+            "100000/s",
+        ])
+        .env("CLICKLEDGER_ADMIN_KEY", KEY)
+        .env("CLICKLEDGER_ALLOW_PRIVATE_DESTINATIONS", "1")
+        .env(
+            "CLICKLEDGER_DELIVERY_BACKOFF",
+            "200ms,200ms,200ms,200ms,200ms",
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_delivery_loses_no_notification() {
+    let dir = temp_dir("sigkill");
+    let db = dir.0.join("k.db");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let (rx, seen) = slow_receiver(Duration::from_millis(150)).await;
+
+    let mut child = start_with_delivery(&db, port);
+    wait_healthy(&client, &base).await;
+    let r = client
+        .patch(format!("{base}/api/v1/affiliates/aff_demo"))
+        .bearer_auth(KEY)
+        .json(&serde_json::json!({"postback_url": format!("{rx}/pb?cv={{conversion_id}}")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let mut conversions = Vec::new();
+    for _ in 0..20 {
+        let r = client
+            .get(format!("{base}/c/lnk_demo"))
+            .send()
+            .await
+            .unwrap();
+        let cid = click_id(r.headers()["location"].to_str().unwrap());
+        let v: Value = client
+            .get(format!(
+                "{base}/postback?token=demo-postback-token&click_id={cid}&event=registration"
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        conversions.push(v["conversion_id"].as_str().unwrap().to_string());
+    }
+    // 20 jobs at 2 in flight x 150 ms: the kill lands mid-delivery
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let ok = Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    child.wait().unwrap();
+    let before_restart = seen.lock().unwrap().len();
+    assert!(
+        before_restart < 20,
+        "the kill came too late to test anything ({before_restart} delivered)"
+    );
+
+    let mut child = start_with_delivery(&db, port);
+    wait_healthy(&client, &base).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let lines = seen.lock().unwrap().clone();
+        let missing: Vec<&String> = conversions
+            .iter()
+            .filter(|c| !lines.iter().any(|l| l.contains(c.as_str())))
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never delivered after the restart: {missing:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    sigterm(&child);
+    assert!(child.wait().unwrap().success());
+}

@@ -407,6 +407,28 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn the_resolver_refuses_names_of_internal_addresses() {
+        let guarded = GuardedResolver {
+            allow_private: false,
+        };
+        let err = guarded
+            .resolve("localhost".parse().unwrap())
+            .await
+            .err()
+            .expect("refused");
+        assert!(err.to_string().contains("(refused)"), "{err}");
+        let open = GuardedResolver {
+            allow_private: true,
+        };
+        let addrs: Vec<SocketAddr> = open
+            .resolve("localhost".parse().unwrap())
+            .await
+            .unwrap()
+            .collect();
+        assert!(addrs.iter().all(|a| a.ip().is_loopback()));
+    }
+
     #[test]
     fn destinations_are_checked() {
         assert!(check_destination("https://aff.example/pb", false, false).is_ok());

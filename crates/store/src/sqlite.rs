@@ -229,6 +229,14 @@ fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("records serialize")
 }
 
+/// Reads the `secrets` JSON column of a partner row.
+fn parse_secrets<T: DeserializeOwned>(r: &Row) -> rusqlite::Result<T> {
+    let secrets: String = r.get("secrets")?;
+    serde_json::from_str(&secrets).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
 fn no_fill<T>(_: &mut T, _: &Row) -> rusqlite::Result<()> {
     Ok(())
 }
@@ -513,14 +521,7 @@ impl Store for SqliteStore {
         self.docs(
             "SELECT doc, secrets FROM advertisers ORDER BY id",
             |a: &mut Advertiser, r| {
-                let secrets: String = r.get("secrets")?;
-                a.secrets = serde_json::from_str(&secrets).map_err(|e| {
-                    rusqlite::Error::FromSqlConversionFailure(
-                        0,
-                        rusqlite::types::Type::Text,
-                        Box::new(e),
-                    )
-                })?;
+                a.secrets = parse_secrets(r)?;
                 Ok(())
             },
         )
@@ -553,8 +554,14 @@ impl Store for SqliteStore {
     }
 
     async fn affiliates(&self) -> StoreResult<Vec<Affiliate>> {
-        self.docs("SELECT doc FROM affiliates ORDER BY id", no_fill)
-            .await
+        self.docs(
+            "SELECT doc, secrets FROM affiliates ORDER BY id",
+            |a: &mut Affiliate, r| {
+                a.secrets = parse_secrets(r)?;
+                Ok(())
+            },
+        )
+        .await
     }
 
     async fn put_link(&self, l: &Link, change: &AuditEntry) -> StoreResult<()> {

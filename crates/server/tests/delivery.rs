@@ -1,0 +1,681 @@
+//! Outbound postbacks to real HTTP receivers on loopback.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use base64::Engine;
+use clickledger_server::delivery::DeliverySettings;
+use clickledger_server::Settings;
+use common::*;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+#[derive(Clone, Debug)]
+struct Hit {
+    method: String,
+    uri: String,
+    headers: HeaderMap,
+    body: Vec<u8>,
+    at: Instant,
+}
+
+type Behavior = Arc<dyn Fn(usize) -> (u16, Duration) + Send + Sync>;
+
+struct Receiver {
+    base: String,
+    hits: Arc<Mutex<Vec<Hit>>>,
+    max_inflight: Arc<AtomicUsize>,
+}
+
+impl Receiver {
+    async fn start(behavior: Behavior) -> Receiver {
+        let hits: Arc<Mutex<Vec<Hit>>> = Arc::default();
+        let inflight = Arc::new(AtomicUsize::new(0));
+        let max_inflight = Arc::new(AtomicUsize::new(0));
+        let (h, i, m) = (hits.clone(), inflight.clone(), max_inflight.clone());
+        let handler = move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+            let (hits, inflight, max, behavior) =
+                (h.clone(), i.clone(), m.clone(), behavior.clone());
+            async move {
+                let n = {
+                    let mut hits = hits.lock().unwrap();
+                    hits.push(Hit {
+                        method: method.to_string(),
+                        uri: uri.to_string(),
+                        headers,
+                        body: body.to_vec(),
+                        at: Instant::now(),
+                    });
+                    hits.len() - 1
+                };
+                let now = inflight.fetch_add(1, SeqCst) + 1;
+                max.fetch_max(now, SeqCst);
+                let (status, delay) = behavior(n);
+                tokio::time::sleep(delay).await;
+                inflight.fetch_sub(1, SeqCst);
+                let mut resp =
+                    axum::response::Response::new(axum::body::Body::from("ok from receiver"));
+                *resp.status_mut() = StatusCode::from_u16(status).unwrap();
+                if status == 302 {
+                    resp.headers_mut()
+                        .insert("location", "http://127.0.0.1:9/elsewhere".parse().unwrap());
+                }
+                resp
+            }
+        };
+        let app = axum::Router::new().fallback(handler);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Receiver {
+            base: format!("http://{addr}"),
+            hits,
+            max_inflight,
+        }
+    }
+
+    fn hits(&self) -> Vec<Hit> {
+        self.hits.lock().unwrap().clone()
+    }
+}
+
+fn fast_settings() -> Settings {
+    Settings {
+        delivery: DeliverySettings {
+            backoff: vec![
+                Duration::from_millis(100),
+                Duration::from_millis(200),
+                Duration::from_millis(400),
+            ],
+            allow_private: true,
+            timeout: Duration::from_millis(800),
+            connect_timeout: Duration::from_millis(500),
+            suspend_after: 25,
+            poll: Duration::from_millis(50),
+            ..DeliverySettings::default()
+        },
+        ..Settings::default()
+    }
+}
+
+/// An affiliate posting back to `url`, with a link on the setup's offer;
+/// returns the link id and the affiliate's webhook secret.
+async fn affiliate_with(app: &TestApp, s: &Setup, url: String) -> (String, String) {
+    let aff = app
+        .create(
+            "/api/v1/affiliates",
+            json!({"name": "Receiver", "postback_url": url}),
+        )
+        .await;
+    let link = app
+        .create(
+            "/api/v1/links",
+            json!({"offer_id": s.offer_id, "affiliate_id": aff["id"]}),
+        )
+        .await;
+    (
+        link["id"].as_str().unwrap().to_string(),
+        aff["webhook_secret"].as_str().unwrap().to_string(),
+    )
+}
+
+async fn wait_for<F: Fn(&Value) -> bool>(app: &TestApp, path: &str, what: &str, cond: F) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, v) = app.get(path).await;
+        if cond(&v) {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// HMAC-SHA256 written out from RFC 2104, independent of the server's code.
+fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
+    let mut k = [0u8; 64];
+    if key.len() > 64 {
+        k[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let inner: Vec<u8> = k
+        .iter()
+        .map(|b| b ^ 0x36)
+        .chain(msg.iter().copied())
+        .collect();
+    let inner_hash = Sha256::digest(&inner);
+    let outer: Vec<u8> = k
+        .iter()
+        .map(|b| b ^ 0x5c)
+        .chain(inner_hash.iter().copied())
+        .collect();
+    Sha256::digest(&outer).to_vec()
+}
+
+/// Standard Webhooks verification as the spec describes it.
+fn verify_standard_webhook(secret: &str, hit: &Hit) -> bool {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let key = b64.decode(secret.strip_prefix("whsec_").unwrap()).unwrap();
+    let id = hit.headers["webhook-id"].to_str().unwrap();
+    let ts = hit.headers["webhook-timestamp"].to_str().unwrap();
+    let signed: Vec<u8> = [id.as_bytes(), b".", ts.as_bytes(), b"."].concat();
+    let expected = b64.encode(hmac_sha256(&key, &[signed, hit_content(hit)].concat()));
+    hit.headers["webhook-signature"]
+        .to_str()
+        .unwrap()
+        .split(' ')
+        .any(|s| s == format!("v1,{expected}"))
+}
+
+/// For a GET the full URL is signed, as the receiver sees it.
+fn hit_content(hit: &Hit) -> Vec<u8> {
+    if hit.method == "GET" {
+        format!(
+            "http://{}{}",
+            hit.headers["host"].to_str().unwrap(),
+            hit.uri
+        )
+        .into_bytes()
+    } else {
+        hit.body.clone()
+    }
+}
+
+#[tokio::test]
+async fn fails_twice_then_succeeds_signed_and_idempotent() {
+    let rx = Receiver::start(Arc::new(|n| {
+        (if n < 2 { 500 } else { 200 }, Duration::ZERO)
+    }))
+    .await;
+    let app = TestApp::spawn_with(fast_settings()).await;
+    let s = app.setup().await;
+    let (link, secret) = affiliate_with(
+        &app,
+        &s,
+        format!(
+            "{}/pb?c={{click_id}}&p={{payout}}&st={{status}}&s1={{sub1}}&cv={{conversion_id}}",
+            rx.base
+        ),
+    )
+    .await;
+    let cid = app.click(&link).await;
+    let (_, v) = app
+        .postback(&[
+            ("token", &s.token),
+            ("click_id", &cid),
+            ("event", "registration"),
+        ])
+        .await;
+    let conv = v["conversion_id"].as_str().unwrap().to_string();
+    let list = wait_for(
+        &app,
+        "/api/v1/deliveries?state=delivered",
+        "delivery",
+        |v| v["items"].as_array().is_some_and(|i| !i.is_empty()),
+    )
+    .await;
+    let id = list["items"][0]["id"].as_str().unwrap().to_string();
+    let (_, d) = app.get(&format!("/api/v1/deliveries/{id}")).await;
+    assert_eq!(d["attempts"], 3, "{d}");
+    let statuses: Vec<u64> = d["attempts_log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [500, 500, 200]);
+    assert_eq!(d["attempts_log"][2]["response"], "ok from receiver");
+    assert_eq!(d["conversion_id"], conv.as_str());
+
+    let hits = rx.hits();
+    assert_eq!(hits.len(), 3);
+    let first = &hits[0];
+    assert_eq!(
+        first.uri,
+        format!("/pb?c={cid}&p=2.00&st=approved&s1=s&cv={conv}")
+    );
+    for h in &hits {
+        assert_eq!(
+            h.headers["webhook-id"],
+            id.as_str(),
+            "stable across retries"
+        );
+        assert_eq!(h.headers["idempotency-key"], id.as_str());
+        assert!(
+            verify_standard_webhook(&secret, h),
+            "signature does not verify: {:?}",
+            h.headers
+        );
+    }
+    // the backoff was followed: ~100 ms then ~200 ms (±10 %)
+    let gap1 = hits[1].at - hits[0].at;
+    let gap2 = hits[2].at - hits[1].at;
+    assert!(gap1 >= Duration::from_millis(85), "{gap1:?}");
+    assert!(gap2 >= Duration::from_millis(175), "{gap2:?}");
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("clickledger_delivery_attempts_total{outcome=\"retry\"} 2"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn always_failing_destination_is_suspended_then_resumed_in_order() {
+    let healthy = Arc::new(AtomicBool::new(false));
+    let h = healthy.clone();
+    let rx = Receiver::start(Arc::new(move |_| {
+        (if h.load(SeqCst) { 200 } else { 503 }, Duration::ZERO)
+    }))
+    .await;
+    let mut settings = fast_settings();
+    settings.delivery.backoff = vec![Duration::from_millis(50); 10];
+    settings.delivery.suspend_after = 3;
+    let app = TestApp::spawn_with(settings).await;
+    let s = app.setup().await;
+    let (link, _) = affiliate_with(&app, &s, format!("{}/pb?cv={{conversion_id}}", rx.base)).await;
+    let cid = app.click(&link).await;
+    app.postback(&[
+        ("token", &s.token),
+        ("click_id", &cid),
+        ("event", "registration"),
+    ])
+    .await;
+    let dest = wait_for(&app, "/api/v1/destinations", "suspension", |v| {
+        v["items"][0]["suspended"] == true
+    })
+    .await;
+    assert!(
+        dest["items"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("3 failed attempts"),
+        "{dest}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        rx.hits().len(),
+        3,
+        "a suspended destination gets nothing more"
+    );
+
+    // a new conversion waits behind the suspension
+    let cid2 = app.click(&link).await;
+    let (_, v2) = app
+        .postback(&[
+            ("token", &s.token),
+            ("click_id", &cid2),
+            ("event", "registration"),
+        ])
+        .await;
+    let (_, waiting) = app.get("/api/v1/deliveries?state=suspended").await;
+    assert_eq!(waiting["items"].as_array().unwrap().len(), 2, "{waiting}");
+    let aff = waiting["items"][0]["affiliate_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    healthy.store(true, SeqCst);
+    let (st, _) = app
+        .post(
+            &format!("/api/v1/affiliates/{aff}/resume-deliveries"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    wait_for(
+        &app,
+        "/api/v1/deliveries?state=delivered",
+        "both delivered",
+        |v| v["items"].as_array().is_some_and(|i| i.len() == 2),
+    )
+    .await;
+    let hits = rx.hits();
+    let delivered: Vec<&Hit> = hits.iter().skip(3).collect();
+    assert!(
+        delivered[0]
+            .uri
+            .ends_with(&format!("cv={}", hits[0].uri.split("cv=").nth(1).unwrap())),
+        "the older job first"
+    );
+    assert!(delivered
+        .last()
+        .unwrap()
+        .uri
+        .ends_with(v2["conversion_id"].as_str().unwrap()));
+}
+
+#[tokio::test]
+async fn hanging_404_and_redirecting_destinations() {
+    // hangs past the timeout: retried, error says timeout
+    let rx = Receiver::start(Arc::new(|_| (200, Duration::from_secs(3)))).await;
+    let app = TestApp::spawn_with(fast_settings()).await;
+    let s = app.setup().await;
+    let (link, _) = affiliate_with(&app, &s, format!("{}/slow", rx.base)).await;
+    let cid = app.click(&link).await;
+    app.postback(&[
+        ("token", &s.token),
+        ("click_id", &cid),
+        ("event", "registration"),
+    ])
+    .await;
+    let list = wait_for(&app, "/api/v1/deliveries", "a timed-out attempt", |v| {
+        v["items"][0]["attempts"].as_u64() >= Some(1)
+    })
+    .await;
+    assert!(
+        list["items"][0]["last_error"]
+            .as_str()
+            .unwrap()
+            .starts_with("timeout"),
+        "{list}"
+    );
+    assert_eq!(list["items"][0]["state"], "pending");
+
+    // 404: failed for good after one attempt
+    let rx = Receiver::start(Arc::new(|_| (404, Duration::ZERO))).await;
+    let app = TestApp::spawn_with(fast_settings()).await;
+    let s = app.setup().await;
+    let (link, _) = affiliate_with(&app, &s, format!("{}/gone", rx.base)).await;
+    let cid = app.click(&link).await;
+    app.postback(&[
+        ("token", &s.token),
+        ("click_id", &cid),
+        ("event", "registration"),
+    ])
+    .await;
+    let list = wait_for(
+        &app,
+        "/api/v1/deliveries?state=failed",
+        "a failed delivery",
+        |v| v["items"].as_array().is_some_and(|i| !i.is_empty()),
+    )
+    .await;
+    assert_eq!(list["items"][0]["attempts"], 1);
+    assert_eq!(list["items"][0]["last_status"], 404);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(rx.hits().len(), 1);
+    // a manual retry sends it again
+    let id = list["items"][0]["id"].as_str().unwrap();
+    app.post(&format!("/api/v1/deliveries/{id}/retry"), json!({}))
+        .await;
+    let _ = wait_for(
+        &app,
+        &format!("/api/v1/deliveries/{id}"),
+        "the retry",
+        |v| v["attempts_log"].as_array().is_some_and(|a| a.len() == 2),
+    )
+    .await;
+    assert_eq!(rx.hits().len(), 2);
+
+    // a redirect is not followed
+    let rx = Receiver::start(Arc::new(|_| (302, Duration::ZERO))).await;
+    let app = TestApp::spawn_with(fast_settings()).await;
+    let s = app.setup().await;
+    let (link, _) = affiliate_with(&app, &s, format!("{}/moved", rx.base)).await;
+    let cid = app.click(&link).await;
+    app.postback(&[
+        ("token", &s.token),
+        ("click_id", &cid),
+        ("event", "registration"),
+    ])
+    .await;
+    let list = wait_for(
+        &app,
+        "/api/v1/deliveries?state=failed",
+        "a refused redirect",
+        |v| v["items"].as_array().is_some_and(|i| !i.is_empty()),
+    )
+    .await;
+    assert_eq!(list["items"][0]["last_error"], "redirects are not followed");
+    assert_eq!(rx.hits().len(), 1);
+}
+
+#[tokio::test]
+async fn a_reversal_is_announced_and_templates_pick_by_offer_and_event() {
+    let rx = Receiver::start(Arc::new(|_| (200, Duration::ZERO))).await;
+    let app = TestApp::spawn_with(fast_settings()).await;
+    let s = app.setup().await;
+    let aff = app
+        .create(
+            "/api/v1/affiliates",
+            json!({"name": "R", "postback_url": format!("{}/global?st={{status}}&e={{event}}", rx.base),
+                   "postbacks": [{"url": format!("{}/sales?st={{status}}&p={{payout}}&cur={{currency}}", rx.base), "offer_id": s.offer_id, "event": "sale",
+                                  "statuses": ["approved", "pending", "reversed"], "method": "POST"}]}),
+        )
+        .await;
+    let link = app
+        .create(
+            "/api/v1/links",
+            json!({"offer_id": s.offer_id, "affiliate_id": aff["id"]}),
+        )
+        .await;
+    let link = link["id"].as_str().unwrap();
+    let cid = app.click(link).await;
+    app.postback(&[
+        ("token", &s.token),
+        ("click_id", &cid),
+        ("event", "sale"),
+        ("txid", "t1"),
+        ("amount", "10"),
+        ("status", "pending"),
+    ])
+    .await;
+    app.postback(&[
+        ("token", &s.token),
+        ("click_id", &cid),
+        ("event", "sale"),
+        ("txid", "t1"),
+        ("status", "approved"),
+    ])
+    .await;
+    app.postback(&[
+        ("token", &s.token),
+        ("click_id", &cid),
+        ("event", "sale"),
+        ("txid", "t1"),
+        ("status", "reversed"),
+    ])
+    .await;
+    // pending on the global template does not fire; registration uses it
+    app.postback(&[
+        ("token", &s.token),
+        ("click_id", &cid),
+        ("event", "lead"),
+        ("payout", "1"),
+    ])
+    .await;
+    app.postback(&[
+        ("token", &s.token),
+        ("click_id", &cid),
+        ("event", "registration"),
+    ])
+    .await;
+    wait_for(
+        &app,
+        "/api/v1/deliveries?state=delivered",
+        "four deliveries",
+        |v| v["items"].as_array().is_some_and(|i| i.len() == 4),
+    )
+    .await;
+    let hits = rx.hits();
+    let sales: Vec<&Hit> = hits
+        .iter()
+        .filter(|h| h.uri.starts_with("/sales"))
+        .collect();
+    let statuses: Vec<&str> = sales
+        .iter()
+        .map(|h| {
+            h.uri
+                .split("st=")
+                .nth(1)
+                .unwrap()
+                .split('&')
+                .next()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(statuses.len(), 3);
+    assert!(
+        statuses.contains(&"reversed")
+            && statuses.contains(&"pending")
+            && statuses.contains(&"approved")
+    );
+    let body: Value = serde_json::from_slice(&sales[0].body).unwrap();
+    assert_eq!(sales[0].method, "POST");
+    assert_eq!(body["payout"], "3.00");
+    assert_eq!(body["currency"], "USD");
+    assert_eq!(body["click_id"], cid.as_str());
+    let global: Vec<&Hit> = hits
+        .iter()
+        .filter(|h| h.uri.starts_with("/global"))
+        .collect();
+    assert_eq!(global.len(), 1);
+    assert_eq!(global[0].uri, "/global?st=approved&e=registration");
+}
+
+#[tokio::test]
+async fn destinations_are_guarded() {
+    // a server that does not allow private destinations
+    let app = TestApp::spawn().await;
+    let s = app.setup().await;
+    let (st, v) = app
+        .post(
+            "/api/v1/affiliates",
+            json!({"name": "X", "postback_url": "http://aff.example/pb"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(v["message"].as_str().unwrap().contains("https"), "{v}");
+    let (st, _) = app
+        .post(
+            "/api/v1/affiliates",
+            json!({"name": "X", "postback_url": "http://aff.example/pb", "allow_http": true}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    // metadata and loopback addresses are refused at send time
+    for url in [
+        "https://169.254.169.254/latest/meta-data",
+        "https://localhost:1/pb",
+        "https://10.0.0.1/pb",
+    ] {
+        let (link, _) = affiliate_with(&app, &s, url.to_string()).await;
+        let cid = app.click(&link).await;
+        app.postback(&[
+            ("token", &s.token),
+            ("click_id", &cid),
+            ("event", "registration"),
+        ])
+        .await;
+    }
+    let list = wait_for(
+        &app,
+        "/api/v1/deliveries?state=failed",
+        "three refusals",
+        |v| v["items"].as_array().is_some_and(|i| i.len() == 3),
+    )
+    .await;
+    for d in list["items"].as_array().unwrap() {
+        assert!(
+            d["last_error"]
+                .as_str()
+                .unwrap()
+                .contains("internal address (refused)"),
+            "{d}"
+        );
+        assert_eq!(d["attempts"], 1);
+    }
+}
+
+async fn thousand(settings: Settings, rx: &Receiver) -> (TestApp, Duration) {
+    let app = TestApp::spawn_with(settings).await;
+    let s = app.setup().await;
+    let (link, _) = affiliate_with(&app, &s, format!("{}/pb?cv={{conversion_id}}", rx.base)).await;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (client, base, link, token) = (
+            app.client.clone(),
+            app.base.clone(),
+            link.clone(),
+            s.token.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..125 {
+                let r = client.get(format!("{base}/c/{link}")).send().await.unwrap();
+                let cid = click_id_of(r.headers()["location"].to_str().unwrap());
+                let r = client
+                    .get(format!("{base}/postback"))
+                    .query(&[
+                        ("token", token.as_str()),
+                        ("click_id", &cid),
+                        ("event", "registration"),
+                    ])
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), StatusCode::OK);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, v) = app.get("/api/v1/deliveries?state=pending&limit=1").await;
+        let (_, f) = app.get("/api/v1/deliveries?state=failed&limit=1").await;
+        assert_eq!(f["items"].as_array().unwrap().len(), 0, "{f}");
+        if v["items"].as_array().unwrap().is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "deliveries still pending");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let elapsed = started.elapsed();
+    let mut seen: Vec<String> = rx.hits().iter().map(|h| h.uri.clone()).collect();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 1000, "every conversion delivered");
+    (app, elapsed)
+}
+
+#[tokio::test]
+async fn a_thousand_conversions_to_a_slow_receiver_respect_the_bounds() {
+    let rx = Receiver::start(Arc::new(|_| (200, Duration::from_millis(20)))).await;
+    let mut settings = fast_settings();
+    settings.delivery.concurrency = 16;
+    settings.delivery.per_host = 4;
+    thousand(settings, &rx).await;
+    let max = rx.max_inflight.load(SeqCst);
+    assert!(max <= 4, "per-host bound broken: {max} in flight");
+    assert!(max >= 2, "deliveries never overlapped: {max}");
+}
+
+/// Prints the delivery rate to a fast local receiver (for the docs); the
+/// figure is not asserted.
+#[tokio::test]
+async fn delivery_throughput_to_a_fast_receiver() {
+    let rx = Receiver::start(Arc::new(|_| (200, Duration::ZERO))).await;
+    let mut settings = fast_settings();
+    settings.delivery.per_host = 32;
+    let (_app, elapsed) = thousand(settings, &rx).await;
+    eprintln!("delivery throughput: 1000 conversions recorded and delivered in {elapsed:?} ({:.0}/s, debug build)", 1000.0 / elapsed.as_secs_f64());
+}
