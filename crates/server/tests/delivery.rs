@@ -670,12 +670,59 @@ async fn a_thousand_conversions_to_a_slow_receiver_respect_the_bounds() {
 }
 
 /// Prints the delivery rate to a fast local receiver (for the docs); the
-/// figure is not asserted.
+/// figure is not asserted. Jobs pile up behind a suspended destination,
+/// then the resume is timed until the last one is delivered.
 #[tokio::test]
 async fn delivery_throughput_to_a_fast_receiver() {
-    let rx = Receiver::start(Arc::new(|_| (200, Duration::ZERO))).await;
+    let open = Arc::new(AtomicBool::new(false));
+    let o = open.clone();
+    let rx = Receiver::start(Arc::new(move |_| {
+        (if o.load(SeqCst) { 200 } else { 503 }, Duration::ZERO)
+    }))
+    .await;
     let mut settings = fast_settings();
     settings.delivery.per_host = 32;
-    let (_app, elapsed) = thousand(settings, &rx).await;
-    eprintln!("delivery throughput: 1000 conversions recorded and delivered in {elapsed:?} ({:.0}/s, debug build)", 1000.0 / elapsed.as_secs_f64());
+    settings.delivery.suspend_after = 1;
+    settings.delivery.backoff = vec![Duration::from_millis(10); 3];
+    let app = TestApp::spawn_with(settings).await;
+    let s = app.setup().await;
+    let (link, _) = affiliate_with(&app, &s, format!("{}/pb?cv={{conversion_id}}", rx.base)).await;
+    for _ in 0..1000 {
+        let cid = app.click(&link).await;
+        app.postback(&[
+            ("token", &s.token),
+            ("click_id", &cid),
+            ("event", "registration"),
+        ])
+        .await;
+    }
+    let (_, waiting) = app
+        .get("/api/v1/deliveries?state=suspended&limit=1000")
+        .await;
+    assert_eq!(waiting["items"].as_array().unwrap().len(), 1000);
+    let aff = waiting["items"][0]["affiliate_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    open.store(true, SeqCst);
+    let started = Instant::now();
+    app.post(
+        &format!("/api/v1/affiliates/{aff}/resume-deliveries"),
+        json!({}),
+    )
+    .await;
+    wait_for(
+        &app,
+        "/api/v1/deliveries?state=pending&limit=1",
+        "all delivered",
+        |v| v["items"].as_array().is_some_and(|i| i.is_empty()),
+    )
+    .await;
+    let elapsed = started.elapsed();
+    let build = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    eprintln!("delivery throughput: 1000 deliveries in {elapsed:?} = {:.0}/s ({build} build, 32 in flight)", 1000.0 / elapsed.as_secs_f64());
 }
