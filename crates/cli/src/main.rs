@@ -140,6 +140,9 @@ struct ServeArgs {
     /// Consecutive failures after which a destination is suspended.
     #[arg(long, default_value_t = 25)]
     delivery_suspend_after: u32,
+    /// The account's base currency: reports and ledger balances are in it.
+    #[arg(long, env = "CLICKLEDGER_BASE_CURRENCY", default_value = "USD")]
+    base_currency: String,
     /// Serve HTTPS with this certificate chain (PEM)...
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -304,6 +307,8 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
             suspend_after: a.delivery_suspend_after.max(1),
             ..DeliverySettings::default()
         },
+        base_currency: clickledger_domain::Currency::parse(&a.base_currency)
+            .map_err(|e| format!("--base-currency: {e}"))?,
     };
     let running = clickledger_server::start(store, settings, listener).await?;
     tracing::info!(addr = %running.addr, db = %a.db, "clickledger listening");

@@ -44,6 +44,9 @@ pub enum ErrorCode {
     InvalidTemplate,
     Validation,
     TooFast,
+    UnknownOriginal,
+    RefundExceedsOriginal,
+    CapReached,
     // 429
     RateLimited,
     // 503
@@ -65,8 +68,17 @@ impl ErrorCode {
             UnknownClickId | CorruptedClickId | NotFound => 404,
             TxidConflict => 409,
             Gone => 410,
-            ClickExpired | UnknownEvent | InvalidTransition | PayoutOutOfBounds
-            | CurrencyMismatch | InvalidTemplate | Validation | TooFast => 422,
+            ClickExpired
+            | UnknownEvent
+            | InvalidTransition
+            | PayoutOutOfBounds
+            | CurrencyMismatch
+            | InvalidTemplate
+            | Validation
+            | TooFast
+            | UnknownOriginal
+            | RefundExceedsOriginal
+            | CapReached => 422,
             RateLimited => 429,
             Overloaded | StoreUnavailable => 503,
         }
@@ -108,6 +120,9 @@ impl ErrorCode {
             InvalidTemplate => "invalid_template",
             Validation => "validation_failed",
             TooFast => "too_fast",
+            UnknownOriginal => "unknown_original_txid",
+            RefundExceedsOriginal => "refund_exceeds_original",
+            CapReached => "cap_reached",
             RateLimited => "rate_limited",
             Overloaded => "overloaded",
             StoreUnavailable => "store_unavailable",
@@ -151,6 +166,11 @@ impl ErrorCode {
             InvalidTemplate => "a URL template has an unknown macro or does not parse",
             Validation => "a field of the request is invalid",
             TooFast => "the conversion came sooner after the click than the offer allows",
+            UnknownOriginal => "a refund or chargeback names an original_txid that is not recorded",
+            RefundExceedsOriginal => {
+                "refunds would take back more than the original conversion paid"
+            }
+            CapReached => "the offer's cap is reached and it refuses conversions over it",
             RateLimited => "too many requests; retry after the Retry-After seconds",
             Overloaded => "the tracker is saturated; retry after the Retry-After seconds",
             StoreUnavailable => "the database is briefly unavailable; retry",
@@ -192,6 +212,9 @@ impl ErrorCode {
         ErrorCode::InvalidTemplate,
         ErrorCode::Validation,
         ErrorCode::TooFast,
+        ErrorCode::UnknownOriginal,
+        ErrorCode::RefundExceedsOriginal,
+        ErrorCode::CapReached,
         ErrorCode::RateLimited,
         ErrorCode::Overloaded,
         ErrorCode::StoreUnavailable,

@@ -37,6 +37,11 @@ pub struct EventDef {
     pub revenue: Option<Rule>,
     #[serde(default)]
     pub repeatable: bool,
+    /// A refund or chargeback: it names an `original_txid` and takes back
+    /// all (no `amount`) or part (`amount` of the original's) of that
+    /// conversion's payout and revenue. Its own payout rule is not used.
+    #[serde(default)]
+    pub reverses: bool,
     #[serde(default = "default_status")]
     pub default_status: Status,
     /// The largest postback `amount` accepted for this event.
@@ -299,6 +304,7 @@ mod tests {
             payout,
             revenue: None,
             repeatable,
+            reverses: false,
             default_status: Status::Approved,
             max_amount: None,
             max_payout: None,
@@ -342,5 +348,69 @@ mod tests {
             .unwrap_err()
             .contains("events[0].payout.max"));
         assert!(validate_events(&[]).is_err());
+    }
+}
+
+/// The share of an original conversion a refund takes back: all that is
+/// left without `amount`, else `amount / original_amount` of the original
+/// (rounded to the currency). Refunds never take back more than was paid.
+pub fn refund_share(
+    original: Decimal,
+    original_amount: Option<Decimal>,
+    already_refunded: Decimal,
+    refund_amount: Option<Decimal>,
+    currency: Currency,
+) -> Result<Decimal, Refusal> {
+    let left = original - already_refunded;
+    let share = match (refund_amount, original_amount) {
+        (None, _) => left,
+        (Some(a), Some(orig)) if !orig.is_zero() => currency.round(original * a / orig),
+        (Some(_), _) => {
+            return Err(Refusal::new(
+                ErrorCode::MissingAmount,
+                "amount: a partial refund needs the original conversion to have an amount",
+            ))
+        }
+    };
+    if share > left {
+        return Err(Refusal::new(
+            ErrorCode::RefundExceedsOriginal,
+            format!("the refund would take back {share}, only {left} is left of the original {original}"),
+        ));
+    }
+    Ok(share)
+}
+
+#[cfg(test)]
+mod refund_tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str_exact(s).unwrap()
+    }
+
+    #[test]
+    fn full_and_partial_refunds_never_exceed_the_original() {
+        let usd = Currency::parse("USD").unwrap();
+        assert_eq!(
+            refund_share(d("30"), Some(d("100")), d("0"), None, usd).unwrap(),
+            d("30")
+        );
+        assert_eq!(
+            refund_share(d("30"), Some(d("100")), d("10"), None, usd).unwrap(),
+            d("20")
+        );
+        assert_eq!(
+            refund_share(d("30"), Some(d("100")), d("0"), Some(d("25")), usd).unwrap(),
+            d("7.50")
+        );
+        assert_eq!(
+            refund_share(d("10"), Some(d("3")), d("0"), Some(d("1")), usd).unwrap(),
+            d("3.33")
+        );
+        let e = refund_share(d("30"), Some(d("100")), d("25"), Some(d("50")), usd).unwrap_err();
+        assert_eq!(e.code, ErrorCode::RefundExceedsOriginal);
+        let e = refund_share(d("2"), None, d("0"), Some(d("1")), usd).unwrap_err();
+        assert_eq!(e.code, ErrorCode::MissingAmount);
     }
 }

@@ -26,10 +26,11 @@ pub enum Field {
     Adv,
     Ts,
     Sig,
+    OriginalTxid,
 }
 
 impl Field {
-    pub const ALL: [Field; 11] = [
+    pub const ALL: [Field; 12] = [
         Field::ClickId,
         Field::Event,
         Field::Txid,
@@ -41,6 +42,7 @@ impl Field {
         Field::Adv,
         Field::Ts,
         Field::Sig,
+        Field::OriginalTxid,
     ];
 
     pub fn name(self) -> &'static str {
@@ -56,6 +58,7 @@ impl Field {
             Field::Adv => "adv",
             Field::Ts => "ts",
             Field::Sig => "sig",
+            Field::OriginalTxid => "original_txid",
         }
     }
 
@@ -71,6 +74,7 @@ impl Field {
             Field::Txid => &["tid", "tx", "order_id", "action_id", "transaction_ref"],
             Field::Amount => &["sum", "sale_amount", "value", "rev"],
             Field::Token => &["secret", "key"],
+            Field::OriginalTxid => &["parent_txid", "original_order_id", "refund_of"],
             _ => &[],
         }
     }
@@ -80,7 +84,7 @@ impl Field {
         match self {
             Field::ClickId => 128,
             Field::Event => 64,
-            Field::Txid => 128,
+            Field::Txid | Field::OriginalTxid => 128,
             Field::Amount | Field::Payout => 40,
             Field::Currency => 3,
             Field::Status => 64,
@@ -153,6 +157,8 @@ pub struct PostbackFields {
     pub click_id: String,
     pub event: Option<String>,
     pub txid: Option<String>,
+    /// For refunds and chargebacks: the txid of the conversion they reverse.
+    pub original_txid: Option<String>,
     pub amount: Option<Decimal>,
     pub payout: Option<Decimal>,
     pub currency: Option<Currency>,
@@ -192,6 +198,7 @@ pub fn parse_fields(
     })?;
     let event = get(Field::Event)?;
     let txid = get(Field::Txid)?;
+    let original_txid = get(Field::OriginalTxid)?;
     let money = |f: Field, code: ErrorCode| -> Result<Option<Decimal>, Refusal> {
         get(f)?
             .map(|v| parse_amount(&v).map_err(|e| Refusal::new(code, format!("{}: {e}", f.name()))))
@@ -227,6 +234,7 @@ pub fn parse_fields(
         click_id,
         event,
         txid,
+        original_txid,
         amount,
         payout,
         currency,

@@ -21,7 +21,7 @@ use clickledger_domain::rate::Limit;
 use clickledger_domain::template::{CLICK_MACROS, OUTBOUND_MACROS};
 use clickledger_domain::{Currency, ErrorCode, EventDef, UrlTemplate};
 use clickledger_store::{
-    rotate, Advertiser, AdvertiserSecrets, Affiliate, AffiliateSecrets, ApiKey, AuditEntry,
+    rotate, Advertiser, AdvertiserSecrets, Affiliate, AffiliateSecrets, ApiKey, AuditEntry, Cap,
     EntityStatus, Expiring, Link, Offer, Role, Scope,
 };
 use serde::Deserialize;
@@ -416,6 +416,13 @@ pub struct NewOffer {
     min_conversion_seconds: u32,
     #[serde(default)]
     reject_too_fast: bool,
+    #[serde(default)]
+    hold_hours: u32,
+    #[serde(default)]
+    caps: Vec<Cap>,
+    cap_timezone: Option<String>,
+    #[serde(default)]
+    refuse_over_cap: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -430,6 +437,10 @@ pub struct OfferPatch {
     events: Option<Vec<EventDef>>,
     min_conversion_seconds: Option<u32>,
     reject_too_fast: Option<bool>,
+    hold_hours: Option<u32>,
+    caps: Option<Vec<Cap>>,
+    cap_timezone: Option<String>,
+    refuse_over_cap: Option<bool>,
 }
 
 fn check_offer(o: &Offer) -> Result<(), ApiError> {
@@ -441,6 +452,22 @@ fn check_offer(o: &Offer) -> Result<(), ApiError> {
         return Err(ApiError::validation(
             "attribution_window_days must be 1-365",
         ));
+    }
+    if o.hold_hours > 24 * 365 {
+        return Err(ApiError::validation("hold_hours must be at most 8760"));
+    }
+    if jiff::tz::TimeZone::get(&o.cap_timezone).is_err() {
+        return Err(ApiError::validation(format!(
+            "cap_timezone: `{}` is not an IANA timezone",
+            o.cap_timezone
+        )));
+    }
+    for (i, c) in o.caps.iter().enumerate() {
+        if c.limit <= rust_decimal::Decimal::ZERO {
+            return Err(ApiError::validation(format!(
+                "caps[{i}].limit must be above 0"
+            )));
+        }
     }
     validate_events(&o.events).map_err(ApiError::validation)
 }
@@ -464,6 +491,10 @@ pub async fn create_offer(
         events: b.events,
         min_conversion_seconds: b.min_conversion_seconds,
         reject_too_fast: b.reject_too_fast,
+        hold_hours: b.hold_hours,
+        caps: b.caps,
+        cap_timezone: b.cap_timezone.unwrap_or_else(|| "UTC".into()),
+        refuse_over_cap: b.refuse_over_cap,
         created_ms: now_ms(),
     };
     check_offer(&offer)?;
@@ -514,6 +545,10 @@ pub async fn patch_offer(
     o.events = p.events.unwrap_or(o.events);
     o.min_conversion_seconds = p.min_conversion_seconds.unwrap_or(o.min_conversion_seconds);
     o.reject_too_fast = p.reject_too_fast.unwrap_or(o.reject_too_fast);
+    o.hold_hours = p.hold_hours.unwrap_or(o.hold_hours);
+    o.caps = p.caps.unwrap_or(o.caps);
+    o.cap_timezone = p.cap_timezone.unwrap_or(o.cap_timezone);
+    o.refuse_over_cap = p.refuse_over_cap.unwrap_or(o.refuse_over_cap);
     check_offer(&o)?;
     let audit = change(
         &key,

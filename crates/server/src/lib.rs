@@ -6,6 +6,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod cache;
+pub mod caps;
 pub mod click;
 pub mod delivery;
 pub mod geo;
@@ -71,6 +72,8 @@ pub struct Settings {
     /// Set when the server terminates TLS itself.
     pub tls: Option<tls::TlsFiles>,
     pub delivery: DeliverySettings,
+    /// The account's currency: reports and ledger balances are in it.
+    pub base_currency: clickledger_domain::Currency,
 }
 
 impl Default for Settings {
@@ -97,6 +100,7 @@ impl Default for Settings {
             vault: Arc::new(Vault::new([7u8; 32])),
             tls: None,
             delivery: DeliverySettings::default(),
+            base_currency: clickledger_domain::Currency::parse("USD").expect("USD"),
         }
     }
 }
@@ -121,6 +125,8 @@ pub struct AppState {
     pub webhooks_seen: postback::WebhookReplays,
     pub delivery: DeliverySettings,
     pub dispatcher: delivery::Dispatcher,
+    pub base_currency: clickledger_domain::Currency,
+    pub caps: caps::CapState,
     /// True when this server terminates TLS, so every request is HTTPS.
     pub serves_tls: bool,
     openapi: Value,
@@ -471,6 +477,8 @@ pub async fn start(
         webhooks_seen: Default::default(),
         delivery: settings.delivery.clone(),
         dispatcher: Default::default(),
+        base_currency: settings.base_currency,
+        caps: Default::default(),
         serves_tls: settings.tls.is_some(),
         openapi: api::openapi(&docs),
     });
@@ -509,6 +517,59 @@ pub async fn start(
     })
 }
 
+/// Approves held conversions whose hold has ended, with their ledger entry
+/// and notification.
+pub async fn release_holds(state: &AppState, now: i64) {
+    let due = match state.store.due_holds(now, 1000).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!(error = %e, "holds not checked");
+            return;
+        }
+    };
+    let cfg = state.cache.get();
+    for id in due {
+        let filter = clickledger_store::ConversionFilter {
+            id: Some(id.clone()),
+            limit: 1,
+            ..Default::default()
+        };
+        let notify = match state.store.conversions(&filter).await {
+            Ok(list) => list.first().and_then(|c| postback::notify_for(&cfg, c)),
+            Err(_) => continue,
+        };
+        match state
+            .store
+            .release_hold(&id, now, notify, state.base_currency)
+            .await
+        {
+            Ok(Some(_)) => state.dispatcher.wake.notify_one(),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, conversion = %id, "hold not released"),
+        }
+    }
+}
+
+/// Recounts every capped offer (periods roll over with time).
+async fn refresh_caps(state: &AppState, now: i64) {
+    let cfg = state.cache.get();
+    for entry in cfg.offers.values().filter(|e| !e.offer.caps.is_empty()) {
+        let affiliates: Vec<String> = cfg
+            .links
+            .values()
+            .filter(|l| l.offer_id == entry.offer.id)
+            .map(|l| l.affiliate_id.clone())
+            .collect();
+        if let Err(e) = state
+            .caps
+            .refresh(state.store.as_ref(), &entry.offer, &affiliates, now)
+            .await
+        {
+            tracing::warn!(error = %e, "caps not refreshed");
+        }
+    }
+}
+
 /// Periodic work: forget day-old unique-click keys; reload the config so
 /// changes made by other nodes on a shared database show up.
 fn spawn_housekeeping(state: Arc<AppState>) {
@@ -530,6 +591,8 @@ fn spawn_housekeeping(state: Arc<AppState>) {
                 .postback_adv_limiter
                 .prune(state.limits.postback_advertiser, now);
             state.click_ip_limiter.prune(state.limits.click_ip, now);
+            release_holds(&state, now).await;
+            refresh_caps(&state, now).await;
             if let Err(e) = state.reload().await {
                 tracing::warn!(error = %e, "config reload failed; serving the previous config");
             }

@@ -25,9 +25,10 @@ use clickledger_domain::postback::{
 };
 use clickledger_domain::signature::{verify_query_signature, verify_webhook};
 use clickledger_domain::status::{Decision, Incoming};
+use clickledger_domain::Status;
 use clickledger_domain::{ClickId, ClickIdError, ErrorCode};
 use clickledger_store::{
-    Advertiser, Conversion, ConversionAttempt, Notify, PostbackLogEntry, Scope,
+    Advertiser, ClickDims, Conversion, ConversionAttempt, Notify, PostbackLogEntry, Scope,
 };
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
@@ -215,6 +216,36 @@ fn collect_fields(
     Ok(pairs)
 }
 
+/// The affiliate's template for this conversion's offer and event, with
+/// the macro values known before the store decides (the rest — status,
+/// payout — are filled in the transaction).
+pub fn notify_for(cfg: &Config, conv: &Conversion) -> Option<Notify> {
+    let aff = cfg.affiliates.get(&conv.affiliate_id)?;
+    let templates = aff.templates();
+    let template = outbound::choose(&templates, &conv.offer_id, &conv.event)?.clone();
+    let d = &conv.dims;
+    let mut values = BTreeMap::new();
+    values.insert("click_id", conv.click_id.encode());
+    values.insert("offer_id", conv.offer_id.clone());
+    values.insert("link_id", conv.link_id.clone());
+    values.insert("affiliate_id", conv.affiliate_id.clone());
+    values.insert("source", d.source.clone().unwrap_or_default());
+    for (name, v) in [
+        ("sub1", &d.sub1),
+        ("sub2", &d.sub2),
+        ("sub3", &d.sub3),
+        ("sub4", &d.sub4),
+        ("sub5", &d.sub5),
+    ] {
+        values.insert(name, v.clone().unwrap_or_default());
+    }
+    Some(Notify {
+        delivery_id: random_id("dl", 16),
+        template,
+        values,
+    })
+}
+
 /// What is known about a postback so far, for its log entry.
 #[derive(Default)]
 struct Context {
@@ -300,10 +331,27 @@ async fn decide_and_record(
         }
     };
     let attempt_notifies = attempt.notify.is_some();
+    let capped_offer = (!attempt.caps.is_empty()).then(|| {
+        (
+            attempt.conversion.offer_id.clone(),
+            attempt.conversion.affiliate_id.clone(),
+        )
+    });
     match app.store.record_conversion(attempt).await {
         Ok((decision, conversion)) => {
             if attempt_notifies {
                 app.dispatcher.wake.notify_one();
+            }
+            if let Some((offer_id, affiliate_id)) = capped_offer {
+                if let Some(entry) = app.cache.get().offers.get(&offer_id) {
+                    if let Err(e) = app
+                        .caps
+                        .refresh(app.store.as_ref(), &entry.offer, &[affiliate_id], now_ms())
+                        .await
+                    {
+                        tracing::warn!(error = %e, "cap state not refreshed");
+                    }
+                }
             }
             answer(app, decision, conversion)
         }
@@ -556,7 +604,7 @@ async fn evaluate(
             ),
         ));
     }
-    if event.repeatable && fields.txid.is_none() {
+    if (event.repeatable || event.reverses) && fields.txid.is_none() {
         return Err(Refusal::new(
             ErrorCode::MissingTxid,
             format!(
@@ -593,7 +641,16 @@ async fn evaluate(
         });
     let (payout, revenue, insertable) = match priced {
         Ok((p, r)) => (p, r, Ok(())),
+        // a refund's amounts come from its original, in the store
+        Err(_) if event.reverses => (Decimal::ZERO, Decimal::ZERO, Ok(())),
         Err(e) => (Decimal::ZERO, Decimal::ZERO, Err(e)),
+    };
+    // a hold keeps a conversion pending unless the advertiser said otherwise
+    let held = offer.hold_hours > 0 && fields.status.is_none() && !event.reverses;
+    let status = if held {
+        Status::Pending
+    } else {
+        fields.status.unwrap_or(event.default_status)
     };
     let conversion = Conversion {
         id: random_id("cv", 16),
@@ -604,7 +661,7 @@ async fn evaluate(
         link_id: click.link_id.clone(),
         event: event.name.clone(),
         txid: fields.txid.clone(),
-        status: fields.status.unwrap_or(event.default_status),
+        status,
         status_received: fields.status_received.clone(),
         amount: fields.amount,
         currency,
@@ -617,30 +674,23 @@ async fn evaluate(
         delay_seconds: (now - click.ts_ms) / 1000,
         too_fast,
         test: click.test,
+        capped: false,
+        parent_id: None,
+        payout_base: None,
+        revenue_base: None,
+        fx_missing: false,
+        hold_until_ms: held.then(|| now + offer.hold_hours as i64 * 3_600_000),
+        duplicates: 0,
+        dims: ClickDims::of(&click),
     };
-    let notify = cfg.affiliates.get(&click.affiliate_id).and_then(|aff| {
-        let templates = aff.templates();
-        let template = outbound::choose(&templates, &offer.id, &event.name)?.clone();
-        let mut values = BTreeMap::new();
-        values.insert("click_id", click.id.encode());
-        values.insert("offer_id", click.offer_id.clone());
-        values.insert("link_id", click.link_id.clone());
-        values.insert("affiliate_id", click.affiliate_id.clone());
-        values.insert("source", click.source.clone().unwrap_or_default());
-        for (i, name) in ["sub1", "sub2", "sub3", "sub4", "sub5"]
-            .into_iter()
-            .enumerate()
-        {
-            values.insert(name, click.sub(i + 1).unwrap_or_default().to_string());
-        }
-        Some(Notify {
-            delivery_id: random_id("dl", 16),
-            template,
-            values,
-        })
-    });
+    let notify = notify_for(&cfg, &conversion);
     Ok(ConversionAttempt {
         notify,
+        base_currency: app.base_currency,
+        caps: crate::caps::checks(offer, &click.affiliate_id, now),
+        refuse_over_cap: offer.refuse_over_cap,
+        reverses: event.reverses,
+        original_txid: fields.original_txid.clone(),
         incoming: Incoming {
             click_id: click_id.as_u128(),
             txid: fields.txid,
@@ -649,7 +699,7 @@ async fn evaluate(
             currency,
         },
         conversion,
-        repeatable: event.repeatable,
+        repeatable: event.repeatable || event.reverses,
         insertable,
         log: PostbackLogEntry::default(),
     })

@@ -69,6 +69,7 @@ pub async fn list_conversions(
         .transpose()?;
     let filter = ConversionFilter {
         scope: caller.scope(),
+        id: None,
         click_id,
         offer_id: nonempty(q.offer_id),
         affiliate_id: nonempty(q.affiliate_id),

@@ -1,14 +1,16 @@
 //! `GET /api/v1/reports`: clicks and conversions grouped by time (in any
 //! IANA timezone) and dimensions.
 //!
-//! The store returns 15-minute UTC buckets; every real UTC offset is a
-//! multiple of 15 minutes (+05:30 and +05:45 included), so regrouping
+//! Clicks come from the store in 15-minute UTC buckets (from the rollup
+//! when it has the dimensions, else from raw clicks); every real UTC offset
+//! is a multiple of 15 minutes (+05:30 and +05:45 included), so regrouping
 //! buckets into local hours, days, weeks and months is exact, DST changes
-//! included. Money is summed as integer micro-units per currency, so the
-//! totals are exactly the sum of the rows. Each row carries the currency of
-//! its offers' payouts; offers in different currencies never share a row.
+//! included. Conversions are few next to clicks and carry their click's
+//! dimensions, so they are read row by row (which also gives exact medians).
+//! Money is in the account's base currency, summed as integer micro-units:
+//! the totals are exactly the sum of the rows.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
@@ -16,8 +18,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use clickledger_domain::money::from_micros;
-use clickledger_domain::{Currency, ErrorCode};
-use clickledger_store::{Dimension, ReportQuery};
+use clickledger_domain::{Currency, ErrorCode, Status};
+use clickledger_store::{ConversionFact, Dimension, ReportQuery, Scope};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan, Zoned};
@@ -84,69 +86,436 @@ fn label(z: &Zoned, g: TimeGroup) -> String {
     }
 }
 
+const DIMENSION_NAMES: &str = "hour, day, week, month, offer, advertiser, affiliate, link, source, sub1..sub5, country, device, os, browser, event, status";
+
+/// A parsed report request.
+pub struct Spec {
+    /// group_by as given, in order.
+    pub names: Vec<String>,
+    time: Option<TimeGroup>,
+    /// Store dimensions, in the order of `names` (advertiser maps to offer).
+    dims: Vec<Dimension>,
+    filters: Vec<(Dimension, Vec<String>)>,
+    pub tz: TimeZone,
+    pub tz_name: String,
+    pub from_ms: i64,
+    pub to_ms: i64,
+    by_conversion_time: bool,
+    delayed_after_s: i64,
+    sort: Option<(String, bool)>,
+    limit: usize,
+    offset: usize,
+}
+
+fn invalid(field: &str, msg: impl std::fmt::Display) -> ApiError {
+    ApiError::new(ErrorCode::InvalidField, format!("{field}: {msg}"))
+}
+
+impl Spec {
+    pub fn parse(
+        params: &BTreeMap<String, String>,
+        cfg: &crate::cache::Config,
+    ) -> Result<Spec, ApiError> {
+        let tz_name = params.get("tz").cloned().unwrap_or_else(|| "UTC".into());
+        let tz = TimeZone::get(&tz_name)
+            .map_err(|_| invalid("tz", format!("`{tz_name}` is not an IANA timezone")))?;
+        let mut time = None;
+        let mut dims = Vec::new();
+        let mut names = Vec::new();
+        let group_by = params.get("group_by").map(String::as_str).unwrap_or("day");
+        for g in group_by.split(',').map(str::trim).filter(|g| !g.is_empty()) {
+            let t = match g {
+                "hour" => Some(TimeGroup::Hour),
+                "day" => Some(TimeGroup::Day),
+                "week" => Some(TimeGroup::Week),
+                "month" => Some(TimeGroup::Month),
+                _ => None,
+            };
+            if let Some(t) = t {
+                if time.replace(t).is_some() {
+                    return Err(invalid("group_by", "only one of hour, day, week, month"));
+                }
+            } else if g == "advertiser" {
+                dims.push(Dimension::Offer);
+            } else {
+                dims.push(Dimension::parse(g).ok_or_else(|| {
+                    invalid("group_by", format!("`{g}` is not one of {DIMENSION_NAMES}"))
+                })?);
+            }
+            if names.contains(&g.to_string()) {
+                return Err(invalid("group_by", format!("`{g}` is named twice")));
+            }
+            names.push(g.to_string());
+        }
+        let mut filters = Vec::new();
+        for (k, v) in params {
+            let values: Vec<String> = v.split(',').map(str::to_string).collect();
+            if k == "advertiser" {
+                let offers: Vec<String> = cfg
+                    .offers
+                    .values()
+                    .filter(|o| values.contains(&o.offer.advertiser_id))
+                    .map(|o| o.offer.id.clone())
+                    .collect();
+                // an advertiser without offers matches nothing
+                filters.push((
+                    Dimension::Offer,
+                    if offers.is_empty() {
+                        vec!["\u{0}".into()]
+                    } else {
+                        offers
+                    },
+                ));
+            } else if let Some(d) = Dimension::parse(k) {
+                filters.push((d, values));
+            }
+        }
+        let to_ms = match params.get("to") {
+            Some(s) => parse_time("to", s, &tz, true)?,
+            None => {
+                let now = now_ms();
+                now - now.rem_euclid(900_000) + 900_000
+            }
+        };
+        let from_ms = match params.get("from") {
+            Some(s) => parse_time("from", s, &tz, false)?,
+            None => to_ms - 30 * 86_400_000,
+        };
+        if from_ms >= to_ms {
+            return Err(invalid("from", "must be before to"));
+        }
+        let by_conversion_time = match params.get("date_basis").map(String::as_str) {
+            None | Some("click") => false,
+            Some("conversion") => true,
+            Some(other) => {
+                return Err(invalid(
+                    "date_basis",
+                    format!("`{other}` is not click or conversion"),
+                ))
+            }
+        };
+        let delayed_after_s = match params.get("delayed_after") {
+            Some(v) => v
+                .parse()
+                .map_err(|_| invalid("delayed_after", "seconds, as a whole number"))?,
+            None => 86_400,
+        };
+        let sort =
+            params
+                .get("sort")
+                .filter(|s| !s.is_empty())
+                .map(|s| match s.strip_prefix('-') {
+                    Some(k) => (k.to_string(), true),
+                    None => (s.clone(), false),
+                });
+        let num = |k: &str, default: usize| -> Result<usize, ApiError> {
+            params
+                .get(k)
+                .map(|v| v.parse().map_err(|_| invalid(k, "a whole number")))
+                .transpose()
+                .map(|v| v.unwrap_or(default))
+        };
+        Ok(Spec {
+            names,
+            time,
+            dims,
+            filters,
+            tz,
+            tz_name,
+            from_ms,
+            to_ms,
+            by_conversion_time,
+            delayed_after_s,
+            sort,
+            limit: num("limit", 1000)?.min(100_000),
+            offset: num("offset", 0)?,
+        })
+    }
+}
+
+/// The figures of one row.
 #[derive(Default, Clone)]
-struct Totals {
+pub struct Agg {
     clicks: i64,
     unique_clicks: i64,
     bot_clicks: i64,
+    suspicious_clicks: i64,
     conversions: i64,
+    by_event: BTreeMap<String, i64>,
     approved: i64,
+    pending: i64,
+    capped: i64,
+    duplicates: i64,
+    refunds: i64,
     payout_micros: i64,
+    pending_payout_micros: i64,
     revenue_micros: i64,
+    unconverted: i64,
+    delayed: i64,
+    delays: Vec<i64>,
+    failed_postbacks: Option<i64>,
 }
 
-impl Totals {
-    fn add(&mut self, o: &Totals) {
+impl Agg {
+    fn add(&mut self, o: &Agg) {
         self.clicks += o.clicks;
         self.unique_clicks += o.unique_clicks;
         self.bot_clicks += o.bot_clicks;
+        self.suspicious_clicks += o.suspicious_clicks;
         self.conversions += o.conversions;
+        for (e, n) in &o.by_event {
+            *self.by_event.entry(e.clone()).or_default() += n;
+        }
         self.approved += o.approved;
+        self.pending += o.pending;
+        self.capped += o.capped;
+        self.duplicates += o.duplicates;
+        self.refunds += o.refunds;
         self.payout_micros += o.payout_micros;
+        self.pending_payout_micros += o.pending_payout_micros;
         self.revenue_micros += o.revenue_micros;
+        self.unconverted += o.unconverted;
+        self.delayed += o.delayed;
+        self.delays.extend(&o.delays);
+        self.failed_postbacks = match (self.failed_postbacks, o.failed_postbacks) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
     }
 
-    fn metrics(&self, currency: &str) -> Vec<(&'static str, Value)> {
-        let cur = Currency::parse(currency).ok();
-        let money = |m: i64| {
-            let d = from_micros(m);
-            json!(cur.map(|c| c.display(d)).unwrap_or(d).to_string())
-        };
-        let ratio = |a: i64, b: i64, scale: u32| {
+    fn fact(&mut self, f: &ConversionFact, delayed_after_s: i64) {
+        if f.refund {
+            self.refunds += 1;
+        } else {
+            self.conversions += 1;
+            *self.by_event.entry(f.event.clone()).or_default() += 1;
+            self.duplicates += f.duplicates;
+            self.capped += f.capped as i64;
+            self.delays.push(f.delay_seconds);
+            if f.delay_seconds > delayed_after_s {
+                self.delayed += 1;
+            }
+            match f.status {
+                Status::Approved => self.approved += 1,
+                Status::Pending => self.pending += 1,
+                _ => {}
+            }
+        }
+        match (f.payout_base_micros, f.revenue_base_micros) {
+            (Some(p), Some(r)) => match f.status {
+                Status::Approved => {
+                    self.payout_micros += p;
+                    self.revenue_micros += r;
+                }
+                Status::Pending => self.pending_payout_micros += p,
+                _ => {}
+            },
+            _ => self.unconverted += 1,
+        }
+    }
+
+    fn median_delay(&self) -> Option<i64> {
+        if self.delays.is_empty() {
+            return None;
+        }
+        let mut d = self.delays.clone();
+        d.sort_unstable();
+        let n = d.len();
+        Some(if n % 2 == 1 {
+            d[n / 2]
+        } else {
+            (d[n / 2 - 1] + d[n / 2]) / 2
+        })
+    }
+
+    /// The metrics, in a fixed order (the CSV columns).
+    pub fn metrics(&self, base: Currency) -> Vec<(&'static str, Value)> {
+        let money = |m: i64| json!(base.display(from_micros(m)).to_string());
+        let pct = |a: i64, b: i64| {
             if b == 0 {
                 json!("0")
             } else {
-                json!((Decimal::from(a) / Decimal::from(b))
-                    .round_dp(scale)
+                json!((Decimal::from(a * 100) / Decimal::from(b))
+                    .round_dp(2)
                     .normalize()
                     .to_string())
             }
         };
+        let epc = if self.clicks == 0 {
+            json!("0")
+        } else {
+            json!(
+                (from_micros(self.payout_micros) / Decimal::from(self.clicks))
+                    .round_dp(4)
+                    .normalize()
+                    .to_string()
+            )
+        };
         vec![
-            ("currency", json!(currency)),
             ("clicks", json!(self.clicks)),
             ("unique_clicks", json!(self.unique_clicks)),
             ("bot_clicks", json!(self.bot_clicks)),
+            ("suspicious_clicks", json!(self.suspicious_clicks)),
             ("conversions", json!(self.conversions)),
+            ("conversions_by_event", json!(self.by_event)),
             ("approved", json!(self.approved)),
-            ("cr", ratio(self.conversions * 100, self.clicks, 2)),
+            ("pending", json!(self.pending)),
+            ("capped", json!(self.capped)),
+            ("refunds", json!(self.refunds)),
+            ("cr", pct(self.conversions, self.clicks)),
+            ("approval_rate", pct(self.approved, self.conversions)),
+            (
+                "duplicate_rate",
+                pct(self.duplicates, self.conversions + self.duplicates),
+            ),
+            ("currency", json!(base.code())),
             ("payout", money(self.payout_micros)),
+            ("pending_payout", money(self.pending_payout_micros)),
             ("revenue", money(self.revenue_micros)),
             ("profit", money(self.revenue_micros - self.payout_micros)),
-            ("epc", {
-                if self.clicks == 0 {
-                    json!("0")
-                } else {
-                    json!(
-                        (from_micros(self.payout_micros) / Decimal::from(self.clicks))
-                            .round_dp(4)
-                            .normalize()
-                            .to_string()
-                    )
-                }
-            }),
+            ("epc", epc),
+            ("unconverted", json!(self.unconverted)),
+            ("failed_postbacks", json!(self.failed_postbacks)),
+            ("delayed_conversions", json!(self.delayed)),
+            ("median_delay_seconds", json!(self.median_delay())),
         ]
     }
+}
+
+pub struct Report {
+    pub rows: Vec<(Vec<String>, Agg)>,
+    pub totals: Agg,
+}
+
+/// Runs a report: the rows (all of them, sorted) and the totals.
+pub async fn run(app: &AppState, spec: &Spec, scope: Scope) -> Result<Report, ApiError> {
+    let cfg = app.cache.get();
+    let query = ReportQuery {
+        scope,
+        from_ms: spec.from_ms,
+        to_ms: spec.to_ms,
+        dimensions: spec.dims.clone(),
+        filters: spec.filters.clone(),
+        by_conversion_time: spec.by_conversion_time,
+    };
+    let clicks = app.store.click_buckets(&query).await?;
+    let facts = app.store.conversion_facts(&query).await?;
+    let mut labels: HashMap<i64, String> = HashMap::new();
+    let mut label_of = |ms: i64| -> Result<String, ApiError> {
+        let Some(g) = spec.time else {
+            return Ok(String::new());
+        };
+        let bucket = ms - ms.rem_euclid(900_000);
+        if let Some(l) = labels.get(&bucket) {
+            return Ok(l.clone());
+        }
+        let z = Timestamp::from_millisecond(bucket)
+            .map_err(|e| ApiError::validation(e.to_string()))?
+            .to_zoned(spec.tz.clone());
+        let l = label(&z, g);
+        labels.insert(bucket, l.clone());
+        Ok(l)
+    };
+    let advertiser_of = |offer: &str| {
+        cfg.offers
+            .get(offer)
+            .map(|o| o.offer.advertiser_id.clone())
+            .unwrap_or_default()
+    };
+    let key = |time: String, values: &[String]| -> Vec<String> {
+        let mut values = values.iter();
+        spec.names
+            .iter()
+            .map(|n| match n.as_str() {
+                "hour" | "day" | "week" | "month" => time.clone(),
+                "advertiser" => advertiser_of(values.next().map(String::as_str).unwrap_or("")),
+                _ => values.next().cloned().unwrap_or_default(),
+            })
+            .collect()
+    };
+    let mut rows: BTreeMap<Vec<String>, Agg> = BTreeMap::new();
+    for b in &clicks {
+        let k = key(label_of(b.bucket_ms)?, &b.values);
+        let a = rows.entry(k).or_default();
+        a.clicks += b.clicks;
+        a.unique_clicks += b.unique_clicks;
+        a.bot_clicks += b.bot_clicks;
+        a.suspicious_clicks += b.suspicious_clicks;
+    }
+    for f in &facts {
+        let k = key(label_of(f.time_ms)?, &f.values);
+        rows.entry(k).or_default().fact(f, spec.delayed_after_s);
+    }
+    // refused postbacks are logged per offer: they fit rows grouped by time,
+    // offer or advertiser only
+    let fits = spec
+        .names
+        .iter()
+        .all(|n| ["hour", "day", "week", "month", "offer", "advertiser"].contains(&n.as_str()))
+        && spec.filters.iter().all(|(d, _)| *d == Dimension::Offer)
+        && query.scope == Scope::All;
+    if fits {
+        for (bucket, offer, n) in app.store.failed_postbacks(spec.from_ms, spec.to_ms).await? {
+            if !spec.filters.iter().all(|(_, v)| v.contains(&offer)) {
+                continue;
+            }
+            let time = label_of(bucket)?;
+            let k: Vec<String> = spec
+                .names
+                .iter()
+                .map(|n| match n.as_str() {
+                    "offer" => offer.clone(),
+                    "advertiser" => advertiser_of(&offer),
+                    _ => time.clone(),
+                })
+                .collect();
+            let a = rows.entry(k).or_default();
+            a.failed_postbacks = Some(a.failed_postbacks.unwrap_or(0) + n);
+        }
+        for a in rows.values_mut() {
+            a.failed_postbacks.get_or_insert(0);
+        }
+    }
+    let mut totals = Agg::default();
+    for a in rows.values() {
+        totals.add(a);
+    }
+    if fits {
+        totals.failed_postbacks.get_or_insert(0);
+    }
+    let mut rows: Vec<(Vec<String>, Agg)> = rows.into_iter().collect();
+    if let Some((field, desc)) = &spec.sort {
+        let base = app.base_currency;
+        let pos = spec.names.iter().position(|n| n == field);
+        let sort_key = |r: &(Vec<String>, Agg)| -> (Option<Decimal>, String) {
+            match pos {
+                Some(i) => (None, r.0[i].clone()),
+                None => {
+                    let v =
+                        r.1.metrics(base)
+                            .into_iter()
+                            .find(|(k, _)| k == field)
+                            .map(|(_, v)| v)
+                            .unwrap_or(Value::Null);
+                    let num = match &v {
+                        Value::Number(n) => Decimal::from_str_exact(&n.to_string()).ok(),
+                        Value::String(s) => Decimal::from_str_exact(s).ok(),
+                        _ => None,
+                    };
+                    (num, String::new())
+                }
+            }
+        };
+        rows.sort_by(|a, b| {
+            let o = sort_key(a).cmp(&sort_key(b));
+            if *desc {
+                o.reverse()
+            } else {
+                o
+            }
+        });
+    }
+    Ok(Report { rows, totals })
 }
 
 pub async fn report(
@@ -154,164 +523,60 @@ pub async fn report(
     caller: Caller,
     Query(params): Query<BTreeMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let tz_name = params.get("tz").map(String::as_str).unwrap_or("UTC");
-    let tz = TimeZone::get(tz_name).map_err(|_| {
-        ApiError::new(
-            ErrorCode::InvalidField,
-            format!("tz: `{tz_name}` is not an IANA timezone"),
-        )
-    })?;
-    let mut time_group = None;
-    let mut dims = Vec::new();
-    let mut names = Vec::new();
-    for g in params
-        .get("group_by")
-        .map(String::as_str)
-        .unwrap_or("day")
-        .split(',')
-        .map(str::trim)
-        .filter(|g| !g.is_empty())
-    {
-        let t = match g {
-            "hour" => Some(TimeGroup::Hour),
-            "day" => Some(TimeGroup::Day),
-            "week" => Some(TimeGroup::Week),
-            "month" => Some(TimeGroup::Month),
-            _ => None,
-        };
-        if let Some(t) = t {
-            if time_group.replace(t).is_some() {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidField,
-                    "group_by: only one of hour, day, week, month",
-                ));
-            }
-        } else {
-            let d = Dimension::parse(g).ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::InvalidField,
-                    format!("group_by: `{g}` is not one of hour, day, week, month, offer, affiliate, link, source, sub1..sub5, country, device, os, browser"),
-                )
-            })?;
-            dims.push(d);
-        }
-        names.push(g.to_string());
-    }
-    let mut filters = Vec::new();
-    for (k, v) in &params {
-        if let Some(d) = Dimension::parse(k) {
-            filters.push((d, v.clone()));
-        }
-    }
-    let to_ms = match params.get("to") {
-        Some(s) => parse_time("to", s, &tz, true)?,
-        None => now_ms() + 1,
-    };
-    let from_ms = match params.get("from") {
-        Some(s) => parse_time("from", s, &tz, false)?,
-        None => to_ms - 30 * 86_400_000,
-    };
-    // Offers are always grouped in the store so each click can be given its
-    // offer's currency; the offer column is dropped again unless asked for.
-    let offer_pos = match dims.iter().position(|d| *d == Dimension::Offer) {
-        Some(p) => p,
-        None => {
-            dims.push(Dimension::Offer);
-            dims.len() - 1
-        }
-    };
-    let buckets = app
-        .store
-        .report_buckets(&ReportQuery {
-            scope: caller.scope(),
-            from_ms,
-            to_ms,
-            dimensions: dims.clone(),
-            filters,
-        })
-        .await?;
     let cfg = app.cache.get();
-    let mut rows: BTreeMap<(Vec<String>, String), Totals> = BTreeMap::new();
-    for b in buckets {
-        let currency = if b.currency.is_empty() {
-            cfg.offers
-                .get(&b.values[offer_pos])
-                .map(|o| o.offer.currency.code().to_string())
-                .unwrap_or_default()
-        } else {
-            b.currency.clone()
-        };
-        let mut key = Vec::with_capacity(names.len());
-        let mut dim_values = b.values.iter();
-        for n in &names {
-            if Dimension::parse(n).is_some() {
-                key.push(dim_values.next().cloned().unwrap_or_default());
-            } else if let Some(g) = time_group {
-                let z = Timestamp::from_millisecond(b.bucket_ms)
-                    .map_err(|e| ApiError::validation(e.to_string()))?
-                    .to_zoned(tz.clone());
-                key.push(label(&z, g));
-            }
+    let spec = Spec::parse(&params, &cfg)?;
+    if let Some((field, _)) = &spec.sort {
+        let known = spec.names.contains(field)
+            || Agg::default()
+                .metrics(app.base_currency)
+                .iter()
+                .any(|(k, _)| k == field);
+        if !known {
+            return Err(invalid(
+                "sort",
+                format!("`{field}` is neither a group nor a metric"),
+            ));
         }
-        rows.entry((key, currency)).or_default().add(&Totals {
-            clicks: b.clicks,
-            unique_clicks: b.unique_clicks,
-            bot_clicks: b.bot_clicks,
-            conversions: b.conversions,
-            approved: b.approved,
-            payout_micros: b.payout_micros,
-            revenue_micros: b.revenue_micros,
-        });
     }
-    let mut totals: BTreeMap<String, Totals> = BTreeMap::new();
-    for ((_, cur), t) in &rows {
-        totals.entry(cur.clone()).or_default().add(t);
-    }
-    let format = params.get("format").map(String::as_str).unwrap_or("json");
-    match format {
-        "csv" => Ok(csv(&names, &rows, &totals)),
+    let report = run(&app, &spec, caller.scope()).await?;
+    let base = app.base_currency;
+    let total_rows = report.rows.len();
+    let page: Vec<&(Vec<String>, Agg)> = report
+        .rows
+        .iter()
+        .skip(spec.offset)
+        .take(spec.limit)
+        .collect();
+    match params.get("format").map(String::as_str).unwrap_or("json") {
+        "csv" => Ok(csv(&spec.names, &page, &report.totals, base)),
         "json" => {
-            let out_rows: Vec<Value> = rows
-                .iter()
-                .map(|((key, cur), t)| {
-                    let mut m = Map::new();
-                    for (n, v) in names.iter().zip(key) {
-                        m.insert(n.clone(), json!(v));
-                    }
-                    for (k, v) in t.metrics(cur) {
-                        m.insert(k.to_string(), v);
-                    }
-                    Value::Object(m)
-                })
-                .collect();
-            let totals: Vec<Value> = totals
-                .iter()
-                .map(|(cur, t)| {
-                    Value::Object(
-                        t.metrics(cur)
-                            .into_iter()
-                            .map(|(k, v)| (k.to_string(), v))
-                            .collect(),
-                    )
-                })
-                .collect();
+            let row = |key: &[String], a: &Agg| {
+                let mut m = Map::new();
+                for (n, v) in spec.names.iter().zip(key) {
+                    m.insert(n.clone(), json!(v));
+                }
+                for (k, v) in a.metrics(base) {
+                    m.insert(k.to_string(), v);
+                }
+                Value::Object(m)
+            };
             Ok((
                 StatusCode::OK,
                 Json(json!({
-                    "group_by": names,
-                    "tz": tz_name,
-                    "from": clickledger_domain::time::rfc3339_ms(from_ms),
-                    "to": clickledger_domain::time::rfc3339_ms(to_ms),
-                    "rows": out_rows,
-                    "totals": totals,
+                    "group_by": spec.names,
+                    "tz": spec.tz_name,
+                    "from": clickledger_domain::time::rfc3339_ms(spec.from_ms),
+                    "to": clickledger_domain::time::rfc3339_ms(spec.to_ms),
+                    "date_basis": if spec.by_conversion_time { "conversion" } else { "click" },
+                    "total_rows": total_rows,
+                    "offset": spec.offset,
+                    "rows": page.iter().map(|(k, a)| row(k, a)).collect::<Vec<_>>(),
+                    "totals": row(&[], &report.totals),
                 })),
             )
                 .into_response())
         }
-        other => Err(ApiError::new(
-            ErrorCode::InvalidField,
-            format!("format: `{other}` is not json or csv"),
-        )),
+        other => Err(invalid("format", format!("`{other}` is not json or csv"))),
     }
 }
 
@@ -323,16 +588,21 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-fn csv(
-    names: &[String],
-    rows: &BTreeMap<(Vec<String>, String), Totals>,
-    totals: &BTreeMap<String, Totals>,
-) -> Response {
-    let metric_names: Vec<&str> = Totals::default()
-        .metrics("")
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
+fn plain(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        Value::Object(m) => m
+            .iter()
+            .map(|(k, v)| format!("{k}:{}", plain(v)))
+            .collect::<Vec<_>>()
+            .join(";"),
+        other => other.to_string(),
+    }
+}
+
+fn csv(names: &[String], rows: &[&(Vec<String>, Agg)], totals: &Agg, base: Currency) -> Response {
+    let metric_names: Vec<&str> = totals.metrics(base).into_iter().map(|(k, _)| k).collect();
     let mut out = String::new();
     let header: Vec<String> = names
         .iter()
@@ -341,23 +611,17 @@ fn csv(
         .collect();
     out.push_str(&header.join(","));
     out.push('\n');
-    let plain = |v: &Value| match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    let lines = rows
+    let mut total_key = vec![String::new(); names.len()];
+    if let Some(first) = total_key.first_mut() {
+        *first = "TOTAL".into();
+    }
+    for (key, a) in rows
         .iter()
-        .map(|((key, cur), t)| (key.clone(), cur, t))
-        .chain(totals.iter().map(|(cur, t)| {
-            let mut key = vec![String::new(); names.len()];
-            if let Some(first) = key.first_mut() {
-                *first = "TOTAL".into();
-            }
-            (key, cur, t)
-        }));
-    for (key, cur, t) in lines {
+        .map(|(k, a)| (k, a))
+        .chain(std::iter::once((&total_key, totals)))
+    {
         let mut fields: Vec<String> = key.iter().map(|k| csv_field(k)).collect();
-        fields.extend(t.metrics(cur).iter().map(|(_, v)| csv_field(&plain(v))));
+        fields.extend(a.metrics(base).iter().map(|(_, v)| csv_field(&plain(v))));
         out.push_str(&fields.join(","));
         out.push('\n');
     }

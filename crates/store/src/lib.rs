@@ -4,12 +4,13 @@
 //! milliseconds.
 
 pub mod model;
+mod money_tx;
 pub mod sqlite;
 
 use async_trait::async_trait;
 use clickledger_domain::codes::Refusal;
 use clickledger_domain::status::{Decision, Incoming};
-use clickledger_domain::ClickId;
+use clickledger_domain::{ClickId, Currency};
 
 pub use model::*;
 pub use sqlite::SqliteStore;
@@ -40,6 +41,14 @@ pub struct ConversionAttempt {
     /// The affiliate's matching postback template, if any: a delivery job is
     /// queued in the same transaction when the resulting status fires it.
     pub notify: Option<Notify>,
+    /// The account's base currency, for FX and ledger base amounts.
+    pub base_currency: Currency,
+    /// The offer's caps, as windows to count in.
+    pub caps: Vec<CapCheck>,
+    pub refuse_over_cap: bool,
+    /// A refund or chargeback event, and the txid it reverses.
+    pub reverses: bool,
+    pub original_txid: Option<String>,
 }
 
 #[async_trait]
@@ -128,7 +137,43 @@ pub trait Store: Send + Sync + 'static {
     /// Clears every lease, so jobs a crashed process held are due at once.
     async fn release_leases(&self) -> StoreResult<()>;
 
-    /// Clicks and conversions aggregated per 15-minute UTC bucket and the
-    /// requested dimensions; the caller regroups buckets into its timezone.
-    async fn report_buckets(&self, query: &ReportQuery) -> StoreResult<Vec<BucketRow>>;
+    /// Clicks per 15-minute UTC bucket and the requested dimensions, from
+    /// the rollup when it has them all, else from raw clicks. Test clicks
+    /// never count.
+    async fn click_buckets(&self, query: &ReportQuery) -> StoreResult<Vec<BucketRow>>;
+    /// Every non-test conversion in range, with the requested dimensions.
+    async fn conversion_facts(&self, query: &ReportQuery) -> StoreResult<Vec<ConversionFact>>;
+    /// Refused postbacks per 15-minute bucket and offer.
+    async fn failed_postbacks(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<Vec<(i64, String, i64)>>;
+
+    /// An affiliate's entries up to `until_ms`, oldest first.
+    async fn ledger(
+        &self,
+        affiliate_id: &str,
+        until_ms: Option<i64>,
+    ) -> StoreResult<Vec<LedgerEntry>>;
+    async fn add_ledger_entry(&self, entry: &LedgerEntry, change: &AuditEntry) -> StoreResult<()>;
+    async fn put_fx_rates(&self, rates: &[FxRate]) -> StoreResult<()>;
+    async fn fx_rates(&self) -> StoreResult<Vec<FxRate>>;
+
+    /// Held conversions whose hold has ended.
+    async fn due_holds(&self, now_ms: i64, limit: u32) -> StoreResult<Vec<String>>;
+    async fn release_hold(
+        &self,
+        id: &str,
+        now_ms: i64,
+        notify: Option<Notify>,
+        base: Currency,
+    ) -> StoreResult<Option<Conversion>>;
+    /// Counted conversions and payout of an offer (and affiliate) since a time.
+    async fn cap_usage(
+        &self,
+        offer_id: &str,
+        affiliate_id: Option<&str>,
+        since_ms: i64,
+    ) -> StoreResult<(i64, rust_decimal::Decimal)>;
 }

@@ -131,12 +131,68 @@ pub struct Offer {
     /// Refuse `too_fast` conversions instead of flagging them.
     #[serde(default)]
     pub reject_too_fast: bool,
+    /// Hold conversions `pending` this long, then approve them unless they
+    /// were rejected first (0: no hold).
+    #[serde(default)]
+    pub hold_hours: u32,
+    #[serde(default)]
+    pub caps: Vec<Cap>,
+    /// The IANA zone in which cap days, weeks and months are counted.
+    #[serde(default = "utc")]
+    pub cap_timezone: String,
+    /// Over a cap, refuse conversions (`cap_reached`) instead of recording
+    /// them as `capped` with no payout.
+    #[serde(default)]
+    pub refuse_over_cap: bool,
     #[serde(
         serialize_with = "rfc3339",
         deserialize_with = "from_rfc3339",
         rename = "created_at"
     )]
     pub created_ms: i64,
+}
+
+fn utc() -> String {
+    "UTC".into()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CapPeriod {
+    Day,
+    Week,
+    Month,
+    Total,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CapMetric {
+    Conversions,
+    Payout,
+}
+
+/// A limit on an offer's conversions or payout per period, for the whole
+/// offer or for each affiliate on it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cap {
+    pub period: CapPeriod,
+    pub metric: CapMetric,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub limit: Decimal,
+    #[serde(default)]
+    pub per_affiliate: bool,
+}
+
+/// A cap as the store checks it: counted since `since_ms`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CapCheck {
+    pub since_ms: i64,
+    pub metric: CapMetric,
+    pub limit: Decimal,
+    /// Counted for this affiliate only.
+    pub affiliate_id: Option<String>,
 }
 
 impl Offer {
@@ -284,6 +340,133 @@ pub struct Conversion {
     pub too_fast: bool,
     /// From a test click; never counted in money or reports.
     pub test: bool,
+    /// Over a cap: recorded, but pays nothing.
+    pub capped: bool,
+    /// For refunds and chargebacks: the conversion they reverse (their
+    /// payout and revenue are negative).
+    pub parent_id: Option<String>,
+    /// Payout and revenue in the account's base currency at the FX rate of
+    /// the conversion's date; `None` (and `fx_missing`) without a rate.
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub payout_base: Option<Decimal>,
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub revenue_base: Option<Decimal>,
+    pub fx_missing: bool,
+    /// Pending until then, then approved unless rejected first.
+    pub hold_until_ms: Option<i64>,
+    /// Resends answered `duplicate`.
+    pub duplicates: i64,
+    /// The click's dimensions, kept on the conversion for reports.
+    #[serde(flatten)]
+    pub dims: ClickDims,
+}
+
+/// The click's report dimensions, copied onto its conversions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Default)]
+pub struct ClickDims {
+    pub source: Option<String>,
+    pub sub1: Option<String>,
+    pub sub2: Option<String>,
+    pub sub3: Option<String>,
+    pub sub4: Option<String>,
+    pub sub5: Option<String>,
+    pub country: String,
+    pub device: String,
+    pub os: String,
+    pub browser: String,
+}
+
+impl ClickDims {
+    pub fn of(c: &Click) -> ClickDims {
+        ClickDims {
+            source: c.source.clone(),
+            sub1: c.sub1.clone(),
+            sub2: c.sub2.clone(),
+            sub3: c.sub3.clone(),
+            sub4: c.sub4.clone(),
+            sub5: c.sub5.clone(),
+            country: c.country.clone(),
+            device: c.device.clone(),
+            os: c.os.clone(),
+            browser: c.browser.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LedgerKind {
+    Accrual,
+    Reversal,
+    Adjustment,
+    Payout,
+}
+
+impl LedgerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LedgerKind::Accrual => "accrual",
+            LedgerKind::Reversal => "reversal",
+            LedgerKind::Adjustment => "adjustment",
+            LedgerKind::Payout => "payout",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<LedgerKind> {
+        [
+            LedgerKind::Accrual,
+            LedgerKind::Reversal,
+            LedgerKind::Adjustment,
+            LedgerKind::Payout,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// One append-only entry of an affiliate's account. Positive amounts are
+/// owed to the affiliate; reversals and payouts are negative.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LedgerEntry {
+    pub id: i64,
+    pub affiliate_id: String,
+    #[serde(serialize_with = "rfc3339", rename = "time")]
+    pub ts_ms: i64,
+    pub kind: LedgerKind,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub amount: Decimal,
+    pub currency: Currency,
+    /// In the base currency at the entry's date, when a rate is known.
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub amount_base: Option<Decimal>,
+    pub conversion_id: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// A dated FX rate: one unit of `currency` is `rate` units of the base.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FxRate {
+    pub currency: Currency,
+    /// `YYYY-MM-DD` (UTC).
+    pub date: String,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub rate: Decimal,
+}
+
+/// One conversion as reports need it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConversionFact {
+    /// Click time or conversion time, per the report's date basis.
+    pub time_ms: i64,
+    pub values: Vec<String>,
+    pub event: String,
+    pub status: Status,
+    pub payout_base_micros: Option<i64>,
+    pub revenue_base_micros: Option<i64>,
+    pub delay_seconds: i64,
+    pub duplicates: i64,
+    pub refund: bool,
+    pub capped: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Default)]
@@ -362,6 +545,7 @@ pub struct AuditFilter {
 #[derive(Clone, Debug, Default)]
 pub struct ConversionFilter {
     pub scope: Scope,
+    pub id: Option<String>,
     pub click_id: Option<ClickId>,
     pub offer_id: Option<String>,
     pub affiliate_id: Option<String>,
@@ -395,6 +579,10 @@ pub enum Dimension {
     Device,
     Os,
     Browser,
+    /// Conversions only: click figures have no event.
+    Event,
+    /// Conversions only.
+    Status,
 }
 
 impl Dimension {
@@ -413,6 +601,8 @@ impl Dimension {
             "device" => Dimension::Device,
             "os" => Dimension::Os,
             "browser" => Dimension::Browser,
+            "event" => Dimension::Event,
+            "status" => Dimension::Status,
             _ => return None,
         })
     }
@@ -432,10 +622,18 @@ impl Dimension {
             Dimension::Device => "device",
             Dimension::Os => "os",
             Dimension::Browser => "browser",
+            Dimension::Event => "event",
+            Dimension::Status => "status",
         }
     }
 
-    /// The clicks column holding this dimension.
+    /// Kept in the click rollup (sub2..sub5 are read from raw clicks).
+    pub fn in_rollup(self) -> bool {
+        !matches!(self, Dimension::Sub(2..=5))
+    }
+
+    /// The column holding this dimension, in clicks, the click rollup and
+    /// conversions alike (event and status exist on conversions only).
     pub fn column(self) -> &'static str {
         match self {
             Dimension::Offer => "offer_id",
@@ -452,11 +650,12 @@ pub struct ReportQuery {
     pub from_ms: i64,
     pub to_ms: i64,
     pub dimensions: Vec<Dimension>,
-    pub filters: Vec<(Dimension, String)>,
+    pub filters: Vec<(Dimension, Vec<String>)>,
+    /// Conversions counted at their click's time (default) or their own.
+    pub by_conversion_time: bool,
 }
 
-/// One 15-minute bucket for one combination of dimension values: either
-/// click figures (currency empty) or conversion figures in one currency.
+/// Clicks in one 15-minute bucket for one combination of dimension values.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BucketRow {
     pub bucket_ms: i64,
@@ -464,14 +663,7 @@ pub struct BucketRow {
     pub clicks: i64,
     pub unique_clicks: i64,
     pub bot_clicks: i64,
-    /// The payout currency of the conversion figures; empty on click rows.
-    pub currency: String,
-    pub conversions: i64,
-    pub approved: i64,
-    /// Micro-units, summed exactly; counted for approved and pending
-    /// conversions only (rejected and reversed ones pay nothing).
-    pub payout_micros: i64,
-    pub revenue_micros: i64,
+    pub suspicious_clicks: i64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,14 +9,15 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use clickledger_domain::money::{from_micros, to_micros};
+use clickledger_domain::money::from_micros;
 use clickledger_domain::outbound::{self, Method};
-use clickledger_domain::status::{decide, Decision, Recorded};
+use clickledger_domain::status::Decision;
 use clickledger_domain::{ClickId, Currency, Status};
 use rusqlite::{params, Connection, OptionalExtension, Row, ToSql, TransactionBehavior};
 use serde::de::DeserializeOwned;
 
 use crate::model::*;
+use crate::money_tx::{self, conversion_from_row, CONVERSION_COLUMNS};
 use crate::{ConversionAttempt, Store, StoreError, StoreResult};
 
 const SCHEMA: &str = r#"
@@ -47,8 +48,33 @@ CREATE TABLE IF NOT EXISTS conversions (
     amount_micros INTEGER, currency TEXT NOT NULL,
     payout_micros INTEGER NOT NULL, revenue_micros INTEGER NOT NULL, payout_currency TEXT NOT NULL,
     click_ms INTEGER NOT NULL, conv_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,
-    too_fast INTEGER NOT NULL, test INTEGER NOT NULL
+    too_fast INTEGER NOT NULL, test INTEGER NOT NULL, capped INTEGER NOT NULL, parent_id TEXT,
+    payout_base_micros INTEGER, revenue_base_micros INTEGER, fx_missing INTEGER NOT NULL,
+    hold_until_ms INTEGER, duplicates INTEGER NOT NULL,
+    -- the click's dimensions, so reports never join 10^7 clicks
+    source TEXT, sub1 TEXT, sub2 TEXT, sub3 TEXT, sub4 TEXT, sub5 TEXT,
+    country TEXT NOT NULL, device TEXT NOT NULL, os TEXT NOT NULL, browser TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS conversions_click_time ON conversions (click_ms);
+CREATE INDEX IF NOT EXISTS conversions_parent ON conversions (parent_id) WHERE parent_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS conversions_hold ON conversions (hold_until_ms) WHERE hold_until_ms IS NOT NULL;
+CREATE INDEX IF NOT EXISTS conversions_offer_time ON conversions (offer_id, conv_ms);
+CREATE TABLE IF NOT EXISTS ledger (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, affiliate_id TEXT NOT NULL, ts_ms INTEGER NOT NULL, kind TEXT NOT NULL,
+    amount_micros INTEGER NOT NULL, currency TEXT NOT NULL, amount_base_micros INTEGER,
+    conversion_id TEXT, reason TEXT
+);
+CREATE INDEX IF NOT EXISTS ledger_affiliate ON ledger (affiliate_id, ts_ms);
+CREATE TABLE IF NOT EXISTS fx_rates (currency TEXT NOT NULL, date TEXT NOT NULL, rate TEXT NOT NULL, PRIMARY KEY (currency, date));
+-- clicks per 15 minutes by the common dimensions, kept in the click batch's
+-- transaction; reports read this instead of the raw clicks
+CREATE TABLE IF NOT EXISTS click_rollup (
+    bucket_ms INTEGER NOT NULL, offer_id TEXT NOT NULL, affiliate_id TEXT NOT NULL, link_id TEXT NOT NULL,
+    source TEXT NOT NULL, sub1 TEXT NOT NULL, country TEXT NOT NULL, device TEXT NOT NULL, os TEXT NOT NULL,
+    browser TEXT NOT NULL, clicks INTEGER NOT NULL, unique_clicks INTEGER NOT NULL, bot_clicks INTEGER NOT NULL,
+    suspicious_clicks INTEGER NOT NULL,
+    PRIMARY KEY (bucket_ms, offer_id, affiliate_id, link_id, source, sub1, country, device, os, browser)
+) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS conversions_txid ON conversions (offer_id, event, txid) WHERE txid IS NOT NULL;
 CREATE INDEX IF NOT EXISTS conversions_click ON conversions (click_id, event);
 CREATE INDEX IF NOT EXISTS conversions_time ON conversions (conv_ms);
@@ -291,52 +317,6 @@ fn click_from_row(r: &Row) -> rusqlite::Result<Click> {
     })
 }
 
-const CONVERSION_COLUMNS: &str = "id, click_id, offer_id, advertiser_id, affiliate_id, link_id, event, txid, status, status_received, amount_micros, currency, payout_micros, revenue_micros, payout_currency, click_ms, conv_ms, updated_ms, too_fast, test";
-
-fn conversion_from_row(r: &Row) -> rusqlite::Result<Conversion> {
-    let status: String = r.get(8)?;
-    let click_ms: i64 = r.get(15)?;
-    let conv_ms: i64 = r.get(16)?;
-    let currency = parse_currency(r.get(11)?)?;
-    let payout_currency = parse_currency(r.get(14)?)?;
-    Ok(Conversion {
-        id: r.get(0)?,
-        click_id: click_id_from(r.get(1)?)?,
-        offer_id: r.get(2)?,
-        advertiser_id: r.get(3)?,
-        affiliate_id: r.get(4)?,
-        link_id: r.get(5)?,
-        event: r.get(6)?,
-        txid: r.get(7)?,
-        status: Status::parse(&status).unwrap_or(Status::Pending),
-        status_received: r.get(9)?,
-        amount: r
-            .get::<_, Option<i64>>(10)?
-            .map(|m| currency.display(from_micros(m))),
-        currency,
-        payout: payout_currency.display(from_micros(r.get(12)?)),
-        revenue: payout_currency.display(from_micros(r.get(13)?)),
-        payout_currency,
-        click_ms,
-        conv_ms,
-        updated_ms: r.get(17)?,
-        delay_seconds: (conv_ms - click_ms) / 1000,
-        too_fast: r.get(18)?,
-        test: r.get(19)?,
-    })
-}
-
-fn recorded(c: &Conversion) -> Recorded {
-    Recorded {
-        conversion_id: c.id.clone(),
-        click_id: c.click_id.as_u128(),
-        txid: c.txid.clone(),
-        status: c.status,
-        amount: c.amount,
-        currency: c.currency,
-    }
-}
-
 fn insert_log(conn: &Connection, e: &PostbackLogEntry) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "INSERT INTO postback_log (ts_ms, source_ip, method, advertiser_id, offer_id, click_id, fields, result, error, message, hint, conversion_id, http_status, pii_removed)
@@ -377,6 +357,20 @@ impl Where {
         }
     }
 
+    /// `expr IN (v1, v2, ...)`; nothing for an empty list.
+    fn add_in(&mut self, expr: &str, values: &[String]) {
+        if values.is_empty() {
+            return;
+        }
+        let mut marks = Vec::new();
+        for v in values {
+            self.args.push(Box::new(v.clone()));
+            marks.push(format!("?{}", self.args.len()));
+        }
+        self.clauses
+            .push(format!("{expr} IN ({})", marks.join(", ")));
+    }
+
     fn sql(&self) -> String {
         if self.clauses.is_empty() {
             String::new()
@@ -392,7 +386,7 @@ impl Where {
 
 /// Renders the affiliate's template for the conversion as it now stands and
 /// queues the job, inside the conversion's transaction (the outbox).
-fn queue_delivery(
+pub(crate) fn queue_delivery(
     tx: &Connection,
     notify: &Notify,
     conv: &Conversion,
@@ -461,6 +455,57 @@ fn delivery_from_row(r: &Row) -> rusqlite::Result<Delivery> {
         last_error: r.get(12)?,
         last_status: r.get(13)?,
     })
+}
+
+/// Adds a batch's clicks to the 15-minute rollup, one upsert per distinct
+/// combination rather than per click.
+fn update_rollup(tx: &Connection, clicks: &[Click]) -> rusqlite::Result<()> {
+    type Key<'a> = (
+        i64,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+    );
+    let mut sums: std::collections::HashMap<Key, [i64; 4]> = std::collections::HashMap::new();
+    for k in clicks.iter().filter(|k| !k.test) {
+        let key = (
+            k.ts_ms / 900_000 * 900_000,
+            k.offer_id.as_str(),
+            k.affiliate_id.as_str(),
+            k.link_id.as_str(),
+            k.source.as_deref().unwrap_or(""),
+            k.sub1.as_deref().unwrap_or(""),
+            k.country.as_str(),
+            k.device.as_str(),
+            k.os.as_str(),
+            k.browser.as_str(),
+        );
+        let e = sums.entry(key).or_default();
+        e[0] += 1;
+        e[1] += k.unique as i64;
+        e[2] += k.bot as i64;
+        e[3] += k.suspicious as i64;
+    }
+    let mut st = tx.prepare_cached(
+        "INSERT INTO click_rollup (bucket_ms, offer_id, affiliate_id, link_id, source, sub1, country, device, os, browser,
+             clicks, unique_clicks, bot_clicks, suspicious_clicks)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+         ON CONFLICT (bucket_ms, offer_id, affiliate_id, link_id, source, sub1, country, device, os, browser) DO UPDATE SET
+             clicks = clicks + excluded.clicks, unique_clicks = unique_clicks + excluded.unique_clicks,
+             bot_clicks = bot_clicks + excluded.bot_clicks, suspicious_clicks = suspicious_clicks + excluded.suspicious_clicks",
+    )?;
+    for (k, v) in sums {
+        st.execute(params![
+            k.0, k.1, k.2, k.3, k.4, k.5, k.6, k.7, k.8, k.9, v[0], v[1], v[2], v[3]
+        ])?;
+    }
+    Ok(())
 }
 
 /// Restricts a query to what `scope` may see.
@@ -654,7 +699,7 @@ impl Store for SqliteStore {
                 let mut st = tx.prepare_cached(&format!(
                     "INSERT INTO clicks ({CLICK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
                 ))?;
-                for k in &clicks {
+                for k in clicks.iter() {
                     let extra = if k.extra.is_empty() { None } else { Some(json(&k.extra)) };
                     st.execute(params![
                         &k.id.to_bytes()[..],
@@ -683,6 +728,7 @@ impl Store for SqliteStore {
                     ])?;
                 }
             }
+            update_rollup(&tx, &clicks)?;
             tx.commit()
         })
         .await
@@ -712,77 +758,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<(Decision, Option<Conversion>)> {
         self.write(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let conv = &attempt.conversion;
-            let select = |clause: &str, args: &[&dyn ToSql]| -> rusqlite::Result<Option<Conversion>> {
-                tx.prepare_cached(&format!(
-                    "SELECT {CONVERSION_COLUMNS} FROM conversions WHERE {clause} ORDER BY conv_ms LIMIT 1"
-                ))?
-                .query_row(args, conversion_from_row)
-                .optional()
-            };
-            let by_txid = match &conv.txid {
-                Some(t) => select("offer_id = ?1 AND event = ?2 AND txid = ?3", &[&conv.offer_id, &conv.event, t])?,
-                None => None,
-            };
-            let by_click = select("click_id = ?1 AND event = ?2", &[&&conv.click_id.to_bytes()[..], &conv.event])?;
-            let decision = decide(
-                by_txid.as_ref().map(recorded).as_ref(),
-                by_click.as_ref().map(recorded).as_ref(),
-                &attempt.incoming,
-                attempt.repeatable,
-                &attempt.insertable,
-            );
-            let now = attempt.log.ts_ms;
-            let result = match &decision {
-                Decision::Insert => {
-                    let once_key = (!attempt.repeatable)
-                        .then(|| format!("{}:{}", conv.click_id, conv.event));
-                    tx.prepare_cached(&format!(
-                        "INSERT INTO conversions ({CONVERSION_COLUMNS}, once_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
-                    ))?
-                    .execute(params![
-                        conv.id,
-                        &conv.click_id.to_bytes()[..],
-                        conv.offer_id,
-                        conv.advertiser_id,
-                        conv.affiliate_id,
-                        conv.link_id,
-                        conv.event,
-                        conv.txid,
-                        conv.status.as_str(),
-                        conv.status_received,
-                        conv.amount.map(to_micros),
-                        conv.currency.code(),
-                        to_micros(conv.payout),
-                        to_micros(conv.revenue),
-                        conv.payout_currency.code(),
-                        conv.click_ms,
-                        conv.conv_ms,
-                        conv.updated_ms,
-                        conv.too_fast,
-                        conv.test,
-                        once_key
-                    ])?;
-                    Some(conv.clone())
-                }
-                Decision::Update { conversion_id, to, .. } => {
-                    tx.prepare_cached(
-                        "UPDATE conversions SET status = ?1, status_received = ?2, updated_ms = ?3 WHERE id = ?4",
-                    )?
-                    .execute(params![to.as_str(), attempt.conversion.status_received, now, conversion_id])?;
-                    select("id = ?1", &[conversion_id])?
-                }
-                Decision::Refused(_) => None,
-                Decision::Duplicate { conversion_id }
-                | Decision::TxidConflict { conversion_id, .. }
-                | Decision::InvalidTransition { conversion_id, .. } => select("id = ?1", &[conversion_id])?,
-            };
-            if let (Some(notify), Some(conv)) = (&attempt.notify, &result) {
-                let changed = matches!(decision, Decision::Insert | Decision::Update { .. });
-                if changed && !conv.test {
-                    queue_delivery(&tx, notify, conv, now)?;
-                }
-            }
+            let (decision, result) = money_tx::record(&tx, &attempt)?;
             let mut log = attempt.log.clone();
             let (word, code) = decision.answer();
             log.result = word.to_string();
@@ -800,6 +776,7 @@ impl Store for SqliteStore {
     async fn conversions(&self, f: &ConversionFilter) -> StoreResult<Vec<Conversion>> {
         let mut w = Where::default();
         scope_clause(&mut w, &f.scope, "affiliate_id", "advertiser_id = ?");
+        w.add("id = ?", f.id.clone());
         w.add("click_id = ?", f.click_id.map(|c| c.to_bytes().to_vec()));
         w.add("offer_id = ?", f.offer_id.clone());
         w.add("affiliate_id = ?", f.affiliate_id.clone());
@@ -1095,99 +1072,272 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn report_buckets(&self, q: &ReportQuery) -> StoreResult<Vec<BucketRow>> {
-        let dims: Vec<String> = q
-            .dimensions
-            .iter()
-            .map(|d| format!("COALESCE(c.{}, '')", d.column()))
-            .collect();
+    async fn click_buckets(&self, q: &ReportQuery) -> StoreResult<Vec<BucketRow>> {
+        const Q: i64 = 900_000;
+        let aligned = q.from_ms % Q == 0 && q.to_ms % Q == 0;
+        let rollup = aligned
+            && q.dimensions.iter().all(|d| d.in_rollup())
+            && q.filters
+                .iter()
+                .all(|(d, _)| d.in_rollup() && !matches!(d, Dimension::Event | Dimension::Status));
+        let value = |d: &Dimension| match d {
+            Dimension::Event | Dimension::Status => "''".to_string(),
+            d if rollup => d.column().to_string(),
+            d => format!("COALESCE({}, '')", d.column()),
+        };
+        let dims: Vec<String> = q.dimensions.iter().map(value).collect();
         let mut w = Where::default();
         scope_clause(
             &mut w,
             &q.scope,
-            "c.affiliate_id",
-            "c.offer_id IN (SELECT id FROM offers WHERE advertiser_id = ?)",
+            "affiliate_id",
+            "offer_id IN (SELECT id FROM offers WHERE advertiser_id = ?)",
         );
-        w.add("c.test = ?", Some(false));
-        w.add("c.ts_ms >= ?", Some(q.from_ms));
-        w.add("c.ts_ms < ?", Some(q.to_ms));
-        for (d, v) in &q.filters {
-            w.add(
-                &format!("COALESCE(c.{}, '') = ?", d.column()),
-                Some(v.clone()),
-            );
+        for (d, vals) in &q.filters {
+            if matches!(d, Dimension::Event | Dimension::Status) {
+                continue;
+            }
+            w.add_in(&value(d), vals);
         }
-        let group: String = std::iter::once("b".to_string())
-            .chain((0..dims.len()).map(|i| format!("d{i}")))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let (time, source, counts) = if rollup {
+            w.add("bucket_ms >= ?", Some(q.from_ms));
+            w.add("bucket_ms < ?", Some(q.to_ms));
+            (
+                "bucket_ms",
+                "click_rollup",
+                "SUM(clicks), SUM(unique_clicks), SUM(bot_clicks), SUM(suspicious_clicks)",
+            )
+        } else {
+            w.add("test = ?", Some(false));
+            w.add("ts_ms >= ?", Some(q.from_ms));
+            w.add("ts_ms < ?", Some(q.to_ms));
+            (
+                "(ts_ms / 900000) * 900000",
+                "clicks",
+                "COUNT(*), SUM(is_unique), SUM(is_bot), SUM(suspicious)",
+            )
+        };
         let select_dims: String = dims
             .iter()
             .enumerate()
             .map(|(i, d)| format!(", {d} AS d{i}"))
             .collect();
-        let click_sql = format!(
-            "SELECT (c.ts_ms / 900000) * 900000 AS b{select_dims}, COUNT(*), SUM(c.is_unique), SUM(c.is_bot)
-             FROM clicks c {} GROUP BY {group}",
-            w.sql()
-        );
-        let conv_sql = format!(
-            "SELECT (c.ts_ms / 900000) * 900000 AS b{select_dims}, COUNT(*),
-                    SUM(v.status = 'approved'), v.payout_currency AS cur,
-                    SUM(CASE WHEN v.status = 'approved' THEN v.payout_micros ELSE 0 END),
-                    SUM(CASE WHEN v.status = 'approved' THEN v.revenue_micros ELSE 0 END)
-             FROM conversions v JOIN clicks c ON c.id = v.click_id {} GROUP BY {group}, cur",
+        let group: String = std::iter::once("b".to_string())
+            .chain((0..dims.len()).map(|i| format!("d{i}")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {time} AS b{select_dims}, {counts} FROM {source} {} GROUP BY {group}",
             w.sql()
         );
         let n = dims.len();
         self.read(move |c| {
-            let mut rows: Vec<BucketRow> = Vec::new();
-            let key = |r: &Row| -> rusqlite::Result<(i64, Vec<String>)> {
+            let mut st = c.prepare(&sql)?;
+            let rows = st.query_map(w.params().as_slice(), |r| {
                 let mut values = Vec::with_capacity(n);
                 for i in 0..n {
                     values.push(r.get(1 + i)?);
                 }
-                Ok((r.get(0)?, values))
-            };
-            let mut st = c.prepare(&click_sql)?;
-            let mut q1 = st.query(w.params().as_slice())?;
-            while let Some(r) = q1.next()? {
-                let (b, values) = key(r)?;
-                let mut row = empty(b, values);
-                row.clicks = r.get(1 + n)?;
-                row.unique_clicks = r.get(2 + n)?;
-                row.bot_clicks = r.get(3 + n)?;
-                rows.push(row);
-            }
-            let mut st = c.prepare(&conv_sql)?;
-            let mut q2 = st.query(w.params().as_slice())?;
-            while let Some(r) = q2.next()? {
-                let (b, values) = key(r)?;
-                let mut row = empty(b, values);
-                row.conversions = r.get(1 + n)?;
-                row.approved = r.get(2 + n)?;
-                row.currency = r.get(3 + n)?;
-                row.payout_micros = r.get(4 + n)?;
-                row.revenue_micros = r.get(5 + n)?;
-                rows.push(row);
-            }
-            Ok(rows)
+                Ok(BucketRow {
+                    bucket_ms: r.get(0)?,
+                    values,
+                    clicks: r.get(1 + n)?,
+                    unique_clicks: r.get(2 + n)?,
+                    bot_clicks: r.get(3 + n)?,
+                    suspicious_clicks: r.get(4 + n)?,
+                })
+            })?;
+            rows.collect()
         })
         .await
     }
-}
 
-fn empty(bucket_ms: i64, values: Vec<String>) -> BucketRow {
-    BucketRow {
-        bucket_ms,
-        values,
-        clicks: 0,
-        unique_clicks: 0,
-        bot_clicks: 0,
-        currency: String::new(),
-        conversions: 0,
-        approved: 0,
-        payout_micros: 0,
-        revenue_micros: 0,
+    async fn conversion_facts(&self, q: &ReportQuery) -> StoreResult<Vec<ConversionFact>> {
+        let time = if q.by_conversion_time {
+            "conv_ms"
+        } else {
+            "click_ms"
+        };
+        let value = |d: &Dimension| format!("COALESCE({}, '')", d.column());
+        let dims: String = q
+            .dimensions
+            .iter()
+            .map(|d| format!("{}, ", value(d)))
+            .collect();
+        let mut w = Where::default();
+        scope_clause(&mut w, &q.scope, "affiliate_id", "advertiser_id = ?");
+        w.add("test = ?", Some(false));
+        w.add(&format!("{time} >= ?"), Some(q.from_ms));
+        w.add(&format!("{time} < ?"), Some(q.to_ms));
+        for (d, vals) in &q.filters {
+            w.add_in(&value(d), vals);
+        }
+        let sql = format!(
+            "SELECT {time}, {dims}event, status, payout_base_micros, revenue_base_micros, conv_ms - click_ms, duplicates,
+                    parent_id IS NOT NULL, capped
+             FROM conversions {}",
+            w.sql()
+        );
+        let n = q.dimensions.len();
+        self.read(move |c| {
+            let mut st = c.prepare(&sql)?;
+            let rows = st.query_map(w.params().as_slice(), |r| {
+                let mut values = Vec::with_capacity(n);
+                for i in 0..n {
+                    values.push(r.get(1 + i)?);
+                }
+                let status: String = r.get(n + 2)?;
+                Ok(ConversionFact {
+                    time_ms: r.get(0)?,
+                    values,
+                    event: r.get(n + 1)?,
+                    status: Status::parse(&status).unwrap_or(Status::Pending),
+                    payout_base_micros: r.get(n + 3)?,
+                    revenue_base_micros: r.get(n + 4)?,
+                    delay_seconds: r.get::<_, i64>(n + 5)? / 1000,
+                    duplicates: r.get(n + 6)?,
+                    refund: r.get(n + 7)?,
+                    capped: r.get(n + 8)?,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn failed_postbacks(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<Vec<(i64, String, i64)>> {
+        self.read(move |c| {
+            let mut st = c.prepare(
+                "SELECT (ts_ms / 900000) * 900000 AS b, COALESCE(offer_id, '') AS o, COUNT(*) FROM postback_log
+                 WHERE result = 'rejected' AND ts_ms >= ?1 AND ts_ms < ?2 GROUP BY b, o",
+            )?;
+            let rows = st.query_map(params![from_ms, to_ms], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn ledger(
+        &self,
+        affiliate_id: &str,
+        until_ms: Option<i64>,
+    ) -> StoreResult<Vec<LedgerEntry>> {
+        let aff = affiliate_id.to_string();
+        self.read(move |c| {
+            let mut st = c.prepare(
+                "SELECT id, affiliate_id, ts_ms, kind, amount_micros, currency, amount_base_micros, conversion_id, reason
+                 FROM ledger WHERE affiliate_id = ?1 AND ts_ms < ?2 ORDER BY id",
+            )?;
+            let rows = st.query_map(params![aff, until_ms.unwrap_or(i64::MAX)], |r| {
+                let kind: String = r.get(3)?;
+                let currency: String = r.get(5)?;
+                Ok(LedgerEntry {
+                    id: r.get(0)?,
+                    affiliate_id: r.get(1)?,
+                    ts_ms: r.get(2)?,
+                    kind: LedgerKind::parse(&kind).unwrap_or(LedgerKind::Adjustment),
+                    amount: from_micros(r.get(4)?),
+                    currency: parse_currency(currency)?,
+                    amount_base: r.get::<_, Option<i64>>(6)?.map(from_micros),
+                    conversion_id: r.get(7)?,
+                    reason: r.get(8)?,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn add_ledger_entry(&self, entry: &LedgerEntry, change: &AuditEntry) -> StoreResult<()> {
+        let (e, change) = (entry.clone(), change.clone());
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            money_tx::insert_ledger(&tx, &e)?;
+            tx.execute(
+                "INSERT INTO audit (ts_ms, key_id, action, entity_kind, entity_id, before, after) VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6)",
+                params![change.ts_ms, change.key_id, change.action, change.entity_kind, change.entity_id, change.after.as_ref().map(json)],
+            )?;
+            tx.commit()
+        })
+        .await
+    }
+
+    async fn put_fx_rates(&self, rates: &[FxRate]) -> StoreResult<()> {
+        let rates = rates.to_vec();
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            {
+                let mut st = tx.prepare_cached(
+                    "INSERT OR REPLACE INTO fx_rates (currency, date, rate) VALUES (?1, ?2, ?3)",
+                )?;
+                for r in &rates {
+                    st.execute(params![r.currency.code(), r.date, r.rate.to_string()])?;
+                }
+            }
+            tx.commit()
+        })
+        .await
+    }
+
+    async fn fx_rates(&self) -> StoreResult<Vec<FxRate>> {
+        self.read(|c| {
+            let mut st =
+                c.prepare("SELECT currency, date, rate FROM fx_rates ORDER BY date, currency")?;
+            let rows = st.query_map([], |r| {
+                let cur: String = r.get(0)?;
+                let rate: String = r.get(2)?;
+                Ok(FxRate {
+                    currency: parse_currency(cur)?,
+                    date: r.get(1)?,
+                    rate: rust_decimal::Decimal::from_str_exact(&rate).unwrap_or_default(),
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn due_holds(&self, now_ms: i64, limit: u32) -> StoreResult<Vec<String>> {
+        self.read(move |c| {
+            let mut st = c.prepare(
+                "SELECT id FROM conversions WHERE hold_until_ms IS NOT NULL AND hold_until_ms <= ?1 AND status = 'pending'
+                 ORDER BY hold_until_ms LIMIT ?2",
+            )?;
+            let rows = st.query_map(params![now_ms, limit], |r| r.get(0))?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn release_hold(
+        &self,
+        id: &str,
+        now_ms: i64,
+        notify: Option<Notify>,
+        base: Currency,
+    ) -> StoreResult<Option<Conversion>> {
+        let id = id.to_string();
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = money_tx::release_hold(&tx, &id, now_ms, notify.as_ref(), base)?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn cap_usage(
+        &self,
+        offer_id: &str,
+        affiliate_id: Option<&str>,
+        since_ms: i64,
+    ) -> StoreResult<(i64, rust_decimal::Decimal)> {
+        let (o, a) = (offer_id.to_string(), affiliate_id.map(str::to_string));
+        self.read(move |c| money_tx::cap_usage(c, &o, a.as_deref(), since_ms))
+            .await
     }
 }

@@ -1,0 +1,320 @@
+//! Reports against a naive recount of the raw records, on random data,
+//! across timezones (half-hour, 45-minute and DST-changing ones).
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use clickledger_domain::ClickId;
+use clickledger_server::util::now_ms;
+use clickledger_store::Click;
+use common::*;
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+use rand::{Rng, SeedableRng};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+const DAY: i64 = 86_400_000;
+
+fn label(ms: i64, tz: &TimeZone, group: &str) -> String {
+    let z = Timestamp::from_millisecond(ms)
+        .unwrap()
+        .to_zoned(tz.clone());
+    let d = z.date();
+    match group {
+        "hour" => format!("{d} {:02}:00", z.hour()),
+        "day" => d.to_string(),
+        "month" => format!("{:04}-{:02}", d.year(), d.month()),
+        _ => unreachable!(),
+    }
+}
+
+#[tokio::test]
+async fn report_rows_and_totals_equal_a_recount_of_raw_rows() {
+    let app = TestApp::spawn().await;
+    let s = app.setup().await;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let now = now_ms();
+    let subs = ["a", "b", "c"];
+    let countries = ["DE", "IN", "US", ""];
+    let devices = ["mobile", "desktop", "tablet"];
+    let mut clicks = Vec::new();
+    for i in 0..3000u128 {
+        let ts = now - rng.random_range(0..40 * DAY);
+        clicks.push(Click {
+            id: ClickId::new(ts as u64, i),
+            ts_ms: ts,
+            link_id: s.link_id.clone(),
+            offer_id: s.offer_id.clone(),
+            affiliate_id: s.affiliate_id.clone(),
+            sub1: Some(subs[rng.random_range(0..3)].to_string()),
+            sub2: Some(format!("x{}", rng.random_range(0..4))),
+            sub3: None,
+            sub4: None,
+            sub5: None,
+            source: None,
+            extra: Default::default(),
+            ip: "192.0.2.1".into(),
+            country: countries[rng.random_range(0..4)].into(),
+            user_agent: String::new(),
+            device: devices[rng.random_range(0..3)].into(),
+            os: "ios".into(),
+            browser: "safari".into(),
+            referer_host: String::new(),
+            unique: rng.random_bool(0.7),
+            bot: rng.random_bool(0.1),
+            suspicious: false,
+            test: rng.random_bool(0.05),
+        });
+    }
+    for chunk in clicks.chunks(500) {
+        app.store.insert_clicks(chunk).await.unwrap();
+    }
+    // conversions on a random fifth of the real clicks within the window
+    let mut converted = Vec::new();
+    for c in clicks
+        .iter()
+        .filter(|c| !c.test && now - c.ts_ms < 29 * DAY)
+    {
+        if rng.random_bool(0.2) {
+            let amount = format!(
+                "{}.{:02}",
+                rng.random_range(1..200),
+                rng.random_range(0..100)
+            );
+            let (_, v) = app
+                .postback(&[
+                    ("token", &s.token),
+                    ("click_id", &c.id.encode()),
+                    ("event", "sale"),
+                    ("txid", &c.id.encode()),
+                    ("amount", &amount),
+                ])
+                .await;
+            assert_eq!(v["result"], "accepted", "{v}");
+            converted.push((c, v["payout"].as_str().unwrap().to_string()));
+        }
+    }
+    assert!(converted.len() > 200);
+
+    for tz_name in [
+        "UTC",
+        "Asia/Kolkata",
+        "Asia/Kathmandu",
+        "America/New_York",
+        "Europe/London",
+    ] {
+        let tz = TimeZone::get(tz_name).unwrap();
+        let from = label(now - 45 * DAY, &tz, "day");
+        let to = label(now + DAY, &tz, "day");
+        for (group, dim) in [
+            ("day", "sub1"),
+            ("hour", "country"),
+            ("month", "device"),
+            ("day", "sub2"),
+        ] {
+            let path = format!("/api/v1/reports?group_by={group},{dim}&tz={tz_name}&from={from}&to={to}&limit=100000");
+            let (st, r) = app.get(&path).await;
+            assert_eq!(st, StatusCode::OK, "{r}");
+            // the naive recount
+            let mut expect: BTreeMap<(String, String), (i64, i64, i64)> = BTreeMap::new();
+            for c in clicks.iter().filter(|c| !c.test) {
+                let v = match dim {
+                    "sub1" => c.sub1.clone().unwrap(),
+                    "sub2" => c.sub2.clone().unwrap(),
+                    "country" => c.country.clone(),
+                    _ => c.device.clone(),
+                };
+                let e = expect.entry((label(c.ts_ms, &tz, group), v)).or_default();
+                e.0 += 1;
+                e.1 += c.unique as i64;
+            }
+            let mut payout_by_key: BTreeMap<(String, String), rust_decimal::Decimal> =
+                BTreeMap::new();
+            for (c, payout) in &converted {
+                let v = match dim {
+                    "sub1" => c.sub1.clone().unwrap(),
+                    "sub2" => c.sub2.clone().unwrap(),
+                    "country" => c.country.clone(),
+                    _ => c.device.clone(),
+                };
+                let key = (label(c.ts_ms, &tz, group), v);
+                expect.entry(key.clone()).or_default().2 += 1;
+                *payout_by_key.entry(key).or_default() +=
+                    rust_decimal::Decimal::from_str_exact(payout).unwrap();
+            }
+            let rows = r["rows"].as_array().unwrap();
+            assert_eq!(rows.len(), expect.len(), "{tz_name} {group},{dim}");
+            let (mut sum_clicks, mut sum_conv, mut sum_payout) =
+                (0, 0, rust_decimal::Decimal::ZERO);
+            for row in rows {
+                let key = (
+                    row[group].as_str().unwrap().to_string(),
+                    row[dim].as_str().unwrap().to_string(),
+                );
+                let e = expect
+                    .get(&key)
+                    .unwrap_or_else(|| panic!("unexpected row {row}"));
+                assert_eq!(row["clicks"], e.0, "{tz_name} {key:?}");
+                assert_eq!(row["unique_clicks"], e.1, "{tz_name} {key:?}");
+                assert_eq!(row["conversions"], e.2, "{tz_name} {key:?}");
+                let payout =
+                    rust_decimal::Decimal::from_str_exact(row["payout"].as_str().unwrap()).unwrap();
+                assert_eq!(
+                    payout,
+                    payout_by_key.get(&key).copied().unwrap_or_default(),
+                    "{tz_name} {key:?}"
+                );
+                sum_clicks += row["clicks"].as_i64().unwrap();
+                sum_conv += row["conversions"].as_i64().unwrap();
+                sum_payout += payout;
+            }
+            let t = &r["totals"];
+            assert_eq!(t["clicks"], sum_clicks);
+            assert_eq!(t["conversions"], sum_conv);
+            assert_eq!(
+                rust_decimal::Decimal::from_str_exact(t["payout"].as_str().unwrap()).unwrap(),
+                sum_payout
+            );
+            assert_eq!(sum_clicks, clicks.iter().filter(|c| !c.test).count() as i64);
+            assert_eq!(sum_conv, converted.len() as i64);
+        }
+    }
+}
+
+#[tokio::test]
+async fn report_metrics_formats_sorting_and_refusals() {
+    let app = TestApp::spawn().await;
+    let s = app.setup().await;
+    let mut cids = Vec::new();
+    for i in 0..6 {
+        let loc = app
+            .click_location(&s.link_id, &format!("sub1=s{}", i % 2))
+            .await;
+        cids.push(click_id_of(&loc));
+    }
+    for (i, cid) in cids.iter().enumerate().take(3) {
+        let (_, v) = app
+            .postback(&[
+                ("token", &s.token),
+                ("click_id", cid),
+                ("event", "sale"),
+                ("txid", &format!("t{i}")),
+                ("amount", "10.01"),
+            ])
+            .await;
+        assert_eq!(v["result"], "accepted");
+    }
+    app.postback(&[
+        ("token", &s.token),
+        ("click_id", &cids[0]),
+        ("event", "sale"),
+        ("txid", "t0"),
+        ("amount", "10.01"),
+    ])
+    .await;
+    app.postback(&[
+        ("token", &s.token),
+        ("click_id", &cids[0]),
+        ("event", "lead"),
+        ("payout", "4"),
+    ])
+    .await;
+    app.postback(&[("token", &s.token), ("click_id", "nonsense")])
+        .await;
+
+    let (st, r) = app
+        .get("/api/v1/reports?group_by=sub1&sort=-conversions")
+        .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    let rows = r["rows"].as_array().unwrap();
+    assert_eq!(rows[0]["sub1"], "s0");
+    let s0 = &rows[0];
+    assert_eq!(s0["clicks"], 3);
+    assert_eq!(s0["conversions"], 3);
+    assert_eq!(s0["conversions_by_event"], json!({"lead": 1, "sale": 2}));
+    assert_eq!(s0["approved"], 2);
+    assert_eq!(s0["pending"], 1);
+    assert_eq!(s0["payout"], "6.00"); // 2 x 3.003, rounded per conversion
+    assert_eq!(s0["pending_payout"], "4.00");
+    assert_eq!(s0["revenue"], "8.00");
+    assert_eq!(s0["profit"], "2.00");
+    assert_eq!(s0["cr"], "100");
+    assert_eq!(s0["approval_rate"], "66.67");
+    assert_eq!(s0["duplicate_rate"], "25");
+    assert_eq!(s0["epc"], "2");
+    assert!(s0["median_delay_seconds"].as_i64().is_some());
+    assert_eq!(
+        s0["failed_postbacks"],
+        Value::Null,
+        "postback failures do not split by sub1"
+    );
+    assert_eq!(r["totals"]["payout"], "9.00");
+    assert_eq!(r["totals"]["clicks"], 6);
+
+    let (_, r) = app
+        .get("/api/v1/reports?group_by=day,offer&date_basis=conversion")
+        .await;
+    assert_eq!(r["rows"][0]["failed_postbacks"], 1, "{r}");
+    assert_eq!(r["totals"]["failed_postbacks"], 1);
+    let (_, r) = app
+        .get(&format!(
+            "/api/v1/reports?group_by=advertiser&advertiser={}",
+            s.advertiser_id
+        ))
+        .await;
+    assert_eq!(r["rows"][0]["advertiser"], s.advertiser_id.as_str());
+    let (_, r) = app.get("/api/v1/reports?group_by=sub1&sub1=s1").await;
+    assert_eq!(r["rows"].as_array().unwrap().len(), 1);
+    let (_, r) = app
+        .get("/api/v1/reports?group_by=sub1&limit=1&offset=1")
+        .await;
+    assert_eq!(
+        (
+            r["total_rows"].as_u64(),
+            r["rows"].as_array().unwrap().len()
+        ),
+        (Some(2), 1)
+    );
+    assert_eq!(r["rows"][0]["sub1"], "s1");
+    let (_, r) = app.get("/api/v1/reports?group_by=event,status").await;
+    let events: Vec<&str> = r["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["event"].as_str().unwrap())
+        .collect();
+    assert!(events.contains(&"sale") && events.contains(&"lead"), "{r}");
+
+    let csv = app
+        .client
+        .get(app.url("/api/v1/reports?group_by=sub1&format=csv"))
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("sub1,clicks,unique_clicks"), "{csv}");
+    assert_eq!(lines.len(), 4, "{csv}");
+    assert!(lines[3].starts_with("TOTAL,6,"), "{csv}");
+    assert!(lines[1].contains("lead:1;sale:2"), "{csv}");
+
+    for (q, field) in [
+        ("tz=Mars/Olympus", "tz"),
+        ("group_by=colour", "group_by"),
+        ("date_basis=now", "date_basis"),
+        ("sort=zzz", "sort"),
+        ("from=2026-02-30", "from"),
+    ] {
+        let (st, v) = app.get(&format!("/api/v1/reports?{q}")).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{q}");
+        assert!(
+            v["message"].as_str().unwrap().starts_with(field),
+            "{q}: {v}"
+        );
+    }
+}
