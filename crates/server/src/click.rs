@@ -149,10 +149,12 @@ pub async fn click(
         .affiliates
         .get(&link.affiliate_id)
         .is_some_and(|a| a.status == EntityStatus::Active);
-    if link.status != EntityStatus::Active
+    let paused = link.status != EntityStatus::Active
         || entry.offer.status != EntityStatus::Active
-        || !affiliate_active
-    {
+        || !affiliate_active;
+    // over a cap, traffic goes to the fallback when the offer has one
+    let capped = entry.fallback.is_some() && app.caps.is_capped(&link.offer_id, &link.affiliate_id);
+    if paused || capped {
         // Paused traffic is not recorded as a click: it earns nothing, so the
         // fallback gets the sub ids but no click id.
         return match &entry.fallback {

@@ -126,6 +126,8 @@ pub struct Inbound {
     /// Set by the test-postback endpoint, which authenticates the admin
     /// instead of the advertiser.
     pub test_advertiser: Option<String>,
+    /// Set by bulk uploads: the caller's key was checked instead of a token.
+    pub authenticated_advertiser: Option<String>,
 }
 
 impl Inbound {
@@ -154,6 +156,7 @@ impl Inbound {
             body,
             path_token,
             test_advertiser: None,
+            authenticated_advertiser: None,
         }
     }
 }
@@ -400,7 +403,11 @@ fn authenticate<'c>(
     ctx: &mut Context,
     now: i64,
 ) -> Result<&'c Advertiser, Refusal> {
-    if let Some(id) = &inbound.test_advertiser {
+    if let Some(id) = inbound
+        .test_advertiser
+        .as_ref()
+        .or(inbound.authenticated_advertiser.as_ref())
+    {
         return cfg
             .advertisers
             .get(id)

@@ -434,6 +434,7 @@ pub async fn test_postback(
         body: serde_json::to_vec(&fields).unwrap_or_default().into(),
         path_token: None,
         test_advertiser: Some(adv),
+        authenticated_advertiser: None,
     };
     let answer = process(&app, inbound).await;
     (answer.status, Json(answer.body)).into_response()

@@ -67,8 +67,8 @@ pub fn conversion_from_row(r: &Row) -> rusqlite::Result<Conversion> {
         test: r.get(19)?,
         capped: r.get(20)?,
         parent_id: r.get(21)?,
-        payout_base: r.get::<_, Option<i64>>(22)?.map(from_micros),
-        revenue_base: r.get::<_, Option<i64>>(23)?.map(from_micros),
+        payout_base: r.get::<_, Option<i64>>(22)?.map(cents),
+        revenue_base: r.get::<_, Option<i64>>(23)?.map(cents),
         fx_missing: r.get(24)?,
         hold_until_ms: r.get(25)?,
         duplicates: r.get(26)?,
@@ -85,6 +85,15 @@ pub fn conversion_from_row(r: &Row) -> rusqlite::Result<Conversion> {
             browser: r.get(36)?,
         },
     })
+}
+
+/// A base-currency amount shown with at least two decimals.
+fn cents(micros: i64) -> Decimal {
+    let mut d = from_micros(micros);
+    if d.scale() < 2 {
+        d.rescale(2);
+    }
+    d
 }
 
 fn recorded(c: &Conversion) -> Recorded {
