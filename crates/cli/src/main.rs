@@ -140,6 +140,10 @@ struct ServeArgs {
     /// Consecutive failures after which a destination is suspended.
     #[arg(long, default_value_t = 25)]
     delivery_suspend_after: u32,
+    /// Delete raw clicks after this many days (0: keep). Rollups and
+    /// conversions stay; keep it above every offer's attribution window.
+    #[arg(long, default_value_t = 0)]
+    click_retention_days: u32,
     /// The account's base currency: reports and ledger balances are in it.
     #[arg(long, env = "CLICKLEDGER_BASE_CURRENCY", default_value = "USD")]
     base_currency: String,
@@ -309,6 +313,7 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
         },
         base_currency: clickledger_domain::Currency::parse(&a.base_currency)
             .map_err(|e| format!("--base-currency: {e}"))?,
+        click_retention_days: a.click_retention_days,
     };
     let running = clickledger_server::start(store, settings, listener).await?;
     tracing::info!(addr = %running.addr, db = %a.db, "clickledger listening");

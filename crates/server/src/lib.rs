@@ -75,6 +75,9 @@ pub struct Settings {
     pub delivery: DeliverySettings,
     /// The account's currency: reports and ledger balances are in it.
     pub base_currency: clickledger_domain::Currency,
+    /// Raw clicks older than this many days are deleted (0: kept forever);
+    /// rollups and conversions stay, so reports are unaffected.
+    pub click_retention_days: u32,
 }
 
 impl Default for Settings {
@@ -102,6 +105,7 @@ impl Default for Settings {
             tls: None,
             delivery: DeliverySettings::default(),
             base_currency: clickledger_domain::Currency::parse("USD").expect("USD"),
+            click_retention_days: 0,
         }
     }
 }
@@ -128,6 +132,7 @@ pub struct AppState {
     pub dispatcher: delivery::Dispatcher,
     pub base_currency: clickledger_domain::Currency,
     pub caps: caps::CapState,
+    pub click_retention_days: u32,
     /// True when this server terminates TLS, so every request is HTTPS.
     pub serves_tls: bool,
     openapi: Value,
@@ -486,6 +491,7 @@ pub async fn start(
         dispatcher: Default::default(),
         base_currency: settings.base_currency,
         caps: Default::default(),
+        click_retention_days: settings.click_retention_days,
         serves_tls: settings.tls.is_some(),
         openapi: api::openapi(&docs),
     });
@@ -599,6 +605,12 @@ fn spawn_housekeeping(state: Arc<AppState>) {
                 .prune(state.limits.postback_advertiser, now);
             state.click_ip_limiter.prune(state.limits.click_ip, now);
             release_holds(&state, now).await;
+            if state.click_retention_days > 0 {
+                let before = now - state.click_retention_days as i64 * 86_400_000;
+                if let Err(e) = state.store.expire_clicks(before, 50_000).await {
+                    tracing::warn!(error = %e, "old clicks not expired");
+                }
+            }
             refresh_caps(&state, now).await;
             if let Err(e) = state.reload().await {
                 tracing::warn!(error = %e, "config reload failed; serving the previous config");

@@ -169,6 +169,9 @@ pub trait Store: Send + Sync + 'static {
         notify: Option<Notify>,
         base: Currency,
     ) -> StoreResult<Option<Conversion>>;
+    /// Deletes up to `limit` raw clicks older than `before_ms` (rollups and
+    /// conversions stay); returns how many went.
+    async fn expire_clicks(&self, before_ms: i64, limit: u32) -> StoreResult<u64>;
     /// Counted conversions and payout of an offer (and affiliate) since a time.
     async fn cap_usage(
         &self,

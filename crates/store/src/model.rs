@@ -627,10 +627,7 @@ impl Dimension {
         }
     }
 
-    /// Kept in the click rollup (sub2..sub5 are read from raw clicks).
-    pub fn in_rollup(self) -> bool {
-        !matches!(self, Dimension::Sub(2..=5))
-    }
+
 
     /// The column holding this dimension, in clicks, the click rollup and
     /// conversions alike (event and status exist on conversions only).
