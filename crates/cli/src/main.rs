@@ -1,6 +1,7 @@
 //! The `clickledger` binary.
 
 mod check;
+mod client;
 mod demo;
 
 use std::net::SocketAddr;
@@ -58,6 +59,40 @@ enum Command {
         /// The amount to send with the test postback.
         #[arg(long, default_value = "10.00")]
         amount: String,
+    },
+    /// Print a report as a table (the same as GET /api/v1/reports).
+    Report {
+        #[arg(long, default_value = "http://127.0.0.1:7878")]
+        url: String,
+        #[arg(long, env = "CLICKLEDGER_ADMIN_KEY")]
+        key: String,
+        /// hour, day, week, month, offer, advertiser, affiliate, link,
+        /// source, sub1..sub5, country, device, os, browser, event, status
+        #[arg(long, default_value = "day")]
+        group_by: String,
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long, default_value = "UTC")]
+        tz: String,
+        /// click or conversion
+        #[arg(long, default_value = "click")]
+        date_basis: String,
+        /// Filters as dimension=value, e.g. --filter country=DE
+        #[arg(long = "filter")]
+        filters: Vec<String>,
+        #[arg(long)]
+        sort: Option<String>,
+    },
+    /// Upload a conversions CSV (click_id, event, txid, amount, currency,
+    /// status) in chunks; prints one result per row, progress on a terminal.
+    Import {
+        #[arg(long, default_value = "http://127.0.0.1:7878")]
+        url: String,
+        #[arg(long, env = "CLICKLEDGER_ADMIN_KEY")]
+        key: String,
+        file: String,
     },
 }
 
@@ -239,6 +274,34 @@ async fn main() -> std::process::ExitCode {
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve(args) => serve(*args).await,
+        Command::Report {
+            url,
+            key,
+            group_by,
+            from,
+            to,
+            tz,
+            date_basis,
+            filters,
+            sort,
+        } => {
+            let mut params = vec![
+                ("group_by".to_string(), group_by),
+                ("tz".to_string(), tz),
+                ("date_basis".to_string(), date_basis),
+            ];
+            params.extend(from.map(|f| ("from".to_string(), f)));
+            params.extend(to.map(|t| ("to".to_string(), t)));
+            params.extend(sort.map(|s| ("sort".to_string(), s)));
+            for f in filters {
+                let (k, v) = f
+                    .split_once('=')
+                    .ok_or_else(|| format!("--filter {f}: write dimension=value"))?;
+                params.push((k.to_string(), v.to_string()));
+            }
+            client::report(&url, &key, &params).await
+        }
+        Command::Import { url, key, file } => client::import(&url, &key, &file).await,
         Command::Check {
             url,
             offer,

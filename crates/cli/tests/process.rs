@@ -173,6 +173,64 @@ async fn sigterm_flushes_every_acknowledged_click_and_demo_survives_restart() {
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["result"], "accepted", "{v}");
     assert_eq!(v["payout"], "14.97");
+    // the terminal report shows the clicks
+    let out = Command::new(env!("CARGO_BIN_EXE_clickledger"))
+        .args([
+            "report",
+            "--url",
+            &base,
+            "--key",
+            KEY,
+            "--group-by",
+            "day,sub1",
+        ])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{table}");
+    let total: u64 = table
+        .lines()
+        .find(|l| l.starts_with("TOTAL"))
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(total as usize >= acked.len(), "{table}");
+    assert!(table.contains("flush"), "{table}");
+
+    // a CSV upload through the CLI
+    let csv = dir.0.join("conv.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "click_id,event,txid,amount\n{},sale,csv-1,20\nbad,sale,x,1\n",
+            acked[1]
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_clickledger"))
+        .args(["import", "--url", &base, "--key", KEY])
+        .arg(&csv)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[1].starts_with("1,") && lines[1].contains(",accepted,"),
+        "{text}"
+    );
+    assert!(
+        lines[2].starts_with("2,") && lines[2].contains("unknown_click_id"),
+        "{text}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).is_empty(),
+        "no progress noise off a terminal"
+    );
+
     // the integration check passes on the demo offer...
     let out = Command::new(env!("CARGO_BIN_EXE_clickledger"))
         .args(["check", "--url", &base, "--offer", "off_demo", "--key", KEY])

@@ -13,6 +13,7 @@ pub mod geo;
 pub mod metrics;
 pub mod money;
 pub mod postback;
+pub mod progress;
 pub mod qa;
 pub mod reads;
 pub mod report;

@@ -627,8 +627,6 @@ impl Dimension {
         }
     }
 
-
-
     /// The column holding this dimension, in clicks, the click rollup and
     /// conversions alike (event and status exist on conversions only).
     pub fn column(self) -> &'static str {

@@ -471,8 +471,24 @@ fn update_rollup(tx: &Connection, clicks: &[Click]) -> rusqlite::Result<()> {
         let bucket = k.ts_ms / 900_000 * 900_000;
         let counts = [1, k.unique as i64, k.bot as i64, k.suspicious as i64];
         for (map, key) in [
-            (&mut geo, (bucket, k.link_id.as_str(), k.country.as_str(), k.device.as_str())),
-            (&mut sub, (bucket, k.link_id.as_str(), k.source.as_deref().unwrap_or(""), k.sub1.as_deref().unwrap_or(""))),
+            (
+                &mut geo,
+                (
+                    bucket,
+                    k.link_id.as_str(),
+                    k.country.as_str(),
+                    k.device.as_str(),
+                ),
+            ),
+            (
+                &mut sub,
+                (
+                    bucket,
+                    k.link_id.as_str(),
+                    k.source.as_deref().unwrap_or(""),
+                    k.sub1.as_deref().unwrap_or(""),
+                ),
+            ),
         ] {
             let e = map.entry(key).or_default();
             for (a, b) in e.iter_mut().zip(counts) {
@@ -480,7 +496,10 @@ fn update_rollup(tx: &Connection, clicks: &[Click]) -> rusqlite::Result<()> {
             }
         }
     }
-    for (table, cols, map) in [("rollup_geo", "country, device", geo), ("rollup_sub", "source, sub1", sub)] {
+    for (table, cols, map) in [
+        ("rollup_geo", "country, device", geo),
+        ("rollup_sub", "source, sub1", sub),
+    ] {
         let mut st = tx.prepare_cached(&format!(
             "INSERT INTO {table} (bucket_ms, link_id, {cols}, clicks, unique_clicks, bot_clicks, suspicious_clicks)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
@@ -1070,7 +1089,10 @@ impl Store for SqliteStore {
             .chain(q.filters.iter().map(|(d, _)| *d))
             .filter(|d| !matches!(d, Event | Status))
             .collect();
-        let fits = |extra: &[Dimension]| used.iter().all(|d| matches!(d, Offer | Affiliate | Link) || extra.contains(d));
+        let fits = |extra: &[Dimension]| {
+            used.iter()
+                .all(|d| matches!(d, Offer | Affiliate | Link) || extra.contains(d))
+        };
         let rollup = match () {
             _ if !aligned => None,
             _ if fits(&[Country, Device]) => Some("rollup_geo"),
@@ -1087,8 +1109,17 @@ impl Store for SqliteStore {
         };
         let dims: Vec<String> = q.dimensions.iter().map(value).collect();
         let mut w = Where::default();
-        let (affiliate_col, offer_col) = if rollup.is_some() { ("l.affiliate_id", "l.offer_id") } else { ("r.affiliate_id", "r.offer_id") };
-        scope_clause(&mut w, &q.scope, affiliate_col, &format!("{offer_col} IN (SELECT id FROM offers WHERE advertiser_id = ?)"));
+        let (affiliate_col, offer_col) = if rollup.is_some() {
+            ("l.affiliate_id", "l.offer_id")
+        } else {
+            ("r.affiliate_id", "r.offer_id")
+        };
+        scope_clause(
+            &mut w,
+            &q.scope,
+            affiliate_col,
+            &format!("{offer_col} IN (SELECT id FROM offers WHERE advertiser_id = ?)"),
+        );
         for (d, vals) in &q.filters {
             if !matches!(d, Event | Status) {
                 w.add_in(&value(d), vals);
@@ -1108,12 +1139,26 @@ impl Store for SqliteStore {
                 w.add("r.test = ?", Some(false));
                 w.add("r.ts_ms >= ?", Some(q.from_ms));
                 w.add("r.ts_ms < ?", Some(q.to_ms));
-                ("(r.ts_ms / 900000) * 900000", "clicks r".to_string(), "COUNT(*), SUM(r.is_unique), SUM(r.is_bot), SUM(r.suspicious)")
+                (
+                    "(r.ts_ms / 900000) * 900000",
+                    "clicks r".to_string(),
+                    "COUNT(*), SUM(r.is_unique), SUM(r.is_bot), SUM(r.suspicious)",
+                )
             }
         };
-        let select_dims: String = dims.iter().enumerate().map(|(i, d)| format!(", {d} AS d{i}")).collect();
-        let group: String = std::iter::once("b".to_string()).chain((0..dims.len()).map(|i| format!("d{i}"))).collect::<Vec<_>>().join(", ");
-        let sql = format!("SELECT {time} AS b{select_dims}, {counts} FROM {source} {} GROUP BY {group}", w.sql());
+        let select_dims: String = dims
+            .iter()
+            .enumerate()
+            .map(|(i, d)| format!(", {d} AS d{i}"))
+            .collect();
+        let group: String = std::iter::once("b".to_string())
+            .chain((0..dims.len()).map(|i| format!("d{i}")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {time} AS b{select_dims}, {counts} FROM {source} {} GROUP BY {group}",
+            w.sql()
+        );
         let n = dims.len();
         self.read(move |c| {
             let mut st = c.prepare(&sql)?;
