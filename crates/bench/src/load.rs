@@ -1,0 +1,152 @@
+//! A small HTTP/1.1 load generator: closed loop (as fast as answers come,
+//! like wrk) to find the maximum rate, and open loop at a fixed rate with
+//! latency measured from each request's scheduled time, so a stalled server
+//! cannot hide its queueing (coordinated omission corrected, like wrk2).
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper::{Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+/// Makes the n-th request's path and headers.
+pub type RequestFn = Arc<dyn Fn(u64) -> (String, &'static str) + Send + Sync>;
+
+#[derive(Default)]
+pub struct Outcome {
+    pub latencies_us: Vec<u32>,
+    pub statuses: Vec<(u16, u64)>,
+    pub errors: u64,
+    pub elapsed: Duration,
+    /// A sample of `Location` headers (every 16th), for later phases.
+    pub locations: Vec<String>,
+}
+
+impl Outcome {
+    pub fn requests(&self) -> u64 {
+        self.latencies_us.len() as u64
+    }
+
+    pub fn rate(&self) -> f64 {
+        self.requests() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    pub fn percentile(&self, p: f64) -> f64 {
+        let mut v = self.latencies_us.clone();
+        v.sort_unstable();
+        if v.is_empty() {
+            return 0.0;
+        }
+        let i = ((p / 100.0) * (v.len() - 1) as f64).round() as usize;
+        v[i] as f64 / 1000.0
+    }
+
+    pub fn count(&self, status: u16) -> u64 {
+        self.statuses
+            .iter()
+            .find(|(s, _)| *s == status)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
+    }
+}
+
+/// Runs `connections` connections for `duration`; `rate` (requests per
+/// second over all connections) makes it open loop.
+pub async fn run(
+    addr: SocketAddr,
+    connections: usize,
+    duration: Duration,
+    rate: Option<f64>,
+    make: RequestFn,
+) -> Outcome {
+    let stop = Arc::new(AtomicBool::new(false));
+    let total = Arc::new(Mutex::new(Outcome::default()));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..connections {
+        let (stop, total, make) = (stop.clone(), total.clone(), make.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut out = Outcome::default();
+            let mut statuses: std::collections::BTreeMap<u16, u64> = Default::default();
+            let Ok(stream) = TcpStream::connect(addr).await else {
+                out.errors += 1;
+                return;
+            };
+            let _ = stream.set_nodelay(true);
+            let Ok((mut sender, conn)) =
+                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await
+            else {
+                return;
+            };
+            tokio::spawn(conn);
+            let interval = rate.map(|r| Duration::from_secs_f64(connections as f64 / r));
+            let mut n = c as u64;
+            let mut next = Instant::now()
+                + interval
+                    .map(|i| i.mul_f64(c as f64 / connections as f64))
+                    .unwrap_or_default();
+            while !stop.load(Ordering::Relaxed) {
+                let scheduled = match interval {
+                    Some(i) => {
+                        tokio::time::sleep_until(next.into()).await;
+                        let s = next;
+                        next += i;
+                        s
+                    }
+                    None => Instant::now(),
+                };
+                let (path, ua) = make(n);
+                n += connections as u64;
+                let req = Request::builder()
+                    .uri(path)
+                    .header("host", "bench")
+                    .header("user-agent", ua)
+                    .body(Empty::<Bytes>::new())
+                    .expect("request");
+                match sender.send_request(req).await {
+                    Ok(resp) => {
+                        let status = resp.status();
+                        if status == StatusCode::FOUND && n % 16 == 0 {
+                            if let Some(l) =
+                                resp.headers().get("location").and_then(|v| v.to_str().ok())
+                            {
+                                out.locations.push(l.to_string());
+                            }
+                        }
+                        let _ = resp.into_body().collect().await;
+                        *statuses.entry(status.as_u16()).or_default() += 1;
+                        out.latencies_us
+                            .push(scheduled.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                    }
+                    Err(_) => {
+                        out.errors += 1;
+                        break;
+                    }
+                }
+            }
+            let mut t = total.lock().unwrap();
+            t.latencies_us.extend(out.latencies_us);
+            t.locations.extend(out.locations);
+            t.errors += out.errors;
+            for (s, k) in statuses {
+                match t.statuses.iter_mut().find(|(x, _)| *x == s) {
+                    Some(e) => e.1 += k,
+                    None => t.statuses.push((s, k)),
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(duration).await;
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        let _ = t.await;
+    }
+    let mut out = std::mem::take(&mut *total.lock().unwrap());
+    out.elapsed = started.elapsed();
+    out
+}

@@ -1,0 +1,437 @@
+//! `clickledger-bench`: reproducible measurements of the tracker on this
+//! machine. `all` runs everything and writes docs/BENCHMARKS.md; `--short`
+//! runs a few seconds per endpoint (CI uses it so the harness never rots).
+
+mod load;
+mod reports;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use serde_json::{json, Value};
+
+#[derive(Parser)]
+#[command(
+    name = "clickledger-bench",
+    about = "Clickledger benchmarks on loopback"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Everything: HTTP endpoints against the baseline, then reports.
+    All {
+        #[arg(long)]
+        short: bool,
+        /// Where to write the table (default docs/BENCHMARKS.md; none in short mode).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Redirects, postbacks and the bare-302 baseline.
+    Http {
+        #[arg(long)]
+        short: bool,
+    },
+    /// Load clicks and conversions into a fresh SQLite file and time reports.
+    Reports {
+        #[arg(long, default_value_t = 10_000_000)]
+        clicks: u64,
+        #[arg(long, default_value_t = 200_000)]
+        conversions: u64,
+    },
+    /// Internal: the baseline server, a bare 302 on the same HTTP stack.
+    Baseline {
+        #[arg(long)]
+        listen: SocketAddr,
+    },
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn sibling(name: &str) -> PathBuf {
+    std::env::current_exe().expect("exe").with_file_name(name)
+}
+
+async fn wait_up(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "server on {port} did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Peak resident memory of a process, from /proc.
+fn peak_rss_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
+}
+
+pub fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<f64>().ok())
+        })
+        .map(|kb| format!("{:.0} GiB", kb / 1024.0 / 1024.0))
+        .unwrap_or_default();
+    format!("{cores} cores ({cpu}), {mem} RAM, load generator on the same machine")
+}
+
+struct Row {
+    name: String,
+    out: load::Outcome,
+    note: String,
+}
+
+fn table(rows: &[Row], baseline_rate: f64) -> String {
+    let mut t = String::from("| endpoint | requests/s | vs baseline | p50 ms | p99 ms | p99.9 ms | notes |\n| --- | ---: | ---: | ---: | ---: | ---: | --- |\n");
+    for r in rows {
+        t.push_str(&format!(
+            "| {} | {:.0} | {:.0} % | {:.2} | {:.2} | {:.2} | {} |\n",
+            r.name,
+            r.out.rate(),
+            100.0 * r.out.rate() / baseline_rate,
+            r.out.percentile(50.0),
+            r.out.percentile(99.0),
+            r.out.percentile(99.9),
+            r.note
+        ));
+    }
+    t
+}
+
+const UAS: [&str; 4] = [
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0; rv:121.0) Gecko/20100101 Firefox/121.0",
+];
+
+const KEY: &str = "bench-admin-key";
+
+async fn api(client: &reqwest::Client, base: &str, path: &str, body: Value) -> Value {
+    let r = client
+        .post(format!("{base}{path}"))
+        .bearer_auth(KEY)
+        .json(&body)
+        .send()
+        .await
+        .expect("api");
+    let status = r.status();
+    let v: Value = r.json().await.expect("json");
+    assert!(status.is_success(), "{path}: {status} {v}");
+    v
+}
+
+/// The HTTP benchmarks; returns the markdown section.
+async fn http(short: bool) -> String {
+    let secs = if short { 2 } else { 10 };
+    let duration = Duration::from_secs(secs);
+    let dir = std::env::temp_dir().join(format!("clickledger-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("bench.db");
+    let port = free_port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let base = format!("http://{addr}");
+    let mut tracker: Child = Command::new(sibling("clickledger"))
+        .args(["serve", "--listen", &addr.to_string(), "--db"])
+        .arg(&db)
+        .args([
+            "--postback-rate-ip",
+            "10000000/s",
+            "--postback-rate-advertiser",
+            "10000000/s",
+            "--click-rate-ip",
+            "10000000/s",
+        ])
+        .env("CLICKLEDGER_ADMIN_KEY", KEY)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the release tracker binary (cargo build --release)");
+    let bport = free_port();
+    let baddr: SocketAddr = format!("127.0.0.1:{bport}").parse().unwrap();
+    let mut baseline = Command::new(std::env::current_exe().unwrap())
+        .args(["baseline", "--listen", &baddr.to_string()])
+        .spawn()
+        .expect("baseline");
+    wait_up(port).await;
+    wait_up(bport).await;
+
+    // 1,000 links: 10 offers x 100 affiliates
+    let client = reqwest::Client::new();
+    let adv = api(
+        &client,
+        &base,
+        "/api/v1/advertisers",
+        json!({"name": "Bench"}),
+    )
+    .await;
+    let token = adv["postback_token"].as_str().unwrap().to_string();
+    let mut offers = Vec::new();
+    for i in 0..10 {
+        let o = api(&client, &base, "/api/v1/offers", json!({"advertiser_id": adv["id"], "name": format!("Offer {i}"),
+            "destination_url": "https://landing.example/lp?cid={click_id}&s1={sub1}&s2={sub2}&src={source}", "currency": "USD",
+            "events": [{"name": "registration", "payout": {"type": "fixed", "amount": "2.00"}},
+                       {"name": "deposit", "payout": {"type": "fixed", "amount": "10.00"}, "repeatable": true}]})).await;
+        offers.push(o["id"].as_str().unwrap().to_string());
+    }
+    let mut links = Vec::new();
+    for a in 0..100 {
+        let aff = api(
+            &client,
+            &base,
+            "/api/v1/affiliates",
+            json!({"name": format!("Aff {a}")}),
+        )
+        .await;
+        for o in &offers {
+            let l = api(
+                &client,
+                &base,
+                "/api/v1/links",
+                json!({"offer_id": o, "affiliate_id": aff["id"]}),
+            )
+            .await;
+            links.push(l["id"].as_str().unwrap().to_string());
+        }
+    }
+    let links = Arc::new(links);
+    let click_fn = {
+        let links = links.clone();
+        Arc::new(move |n: u64| {
+            let link = &links[(n.wrapping_mul(2654435761) % links.len() as u64) as usize];
+            (
+                format!(
+                    "/c/{link}?sub1=camp{}&sub2=ad{}&source=src{}",
+                    n % 50,
+                    n % 200,
+                    n % 5
+                ),
+                UAS[(n % 4) as usize],
+            )
+        }) as load::RequestFn
+    };
+    let base_fn: load::RequestFn = Arc::new(|n: u64| (format!("/c/x?sub1={}", n % 50), UAS[0]));
+    let conns = 32;
+
+    // warm up both
+    load::run(addr, conns, Duration::from_secs(1), None, click_fn.clone()).await;
+    load::run(baddr, conns, Duration::from_secs(1), None, base_fn.clone()).await;
+
+    let base_out = load::run(baddr, conns, duration, None, base_fn.clone()).await;
+    let clicks = load::run(addr, conns, duration, None, click_fn.clone()).await;
+    let click_ids: Vec<String> = clicks
+        .locations
+        .iter()
+        .filter_map(|l| {
+            l.split("cid=")
+                .nth(1)
+                .map(|r| r.split('&').next().unwrap_or("").to_string())
+        })
+        .collect();
+    let click_ids = Arc::new(click_ids);
+    let token = Arc::new(token);
+    // half new conversions (unique txids), half resends of earlier ones
+    let pb_fn = {
+        let (ids, token) = (click_ids.clone(), token.clone());
+        Arc::new(move |n: u64| {
+            let cid = &ids[(n % ids.len() as u64) as usize];
+            let tx = if n % 2 == 0 { n } else { n.saturating_sub(1) };
+            (
+                format!(
+                    "/postback?token={token}&click_id={cid}&event=deposit&txid=t{tx}&amount=25.00"
+                ),
+                UAS[0],
+            )
+        }) as load::RequestFn
+    };
+    let postbacks = load::run(addr, conns, duration, None, pb_fn).await;
+    let half = clicks.rate() / 2.0;
+    let at_half = load::run(addr, conns, duration, Some(half), click_fn.clone()).await;
+    let base_half = load::run(baddr, conns, duration, Some(base_out.rate() / 2.0), base_fn).await;
+
+    let rss = peak_rss_mb(tracker.id()).unwrap_or(0.0);
+    let metrics = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let committed: f64 = metrics
+        .lines()
+        .find(|l| l.starts_with("clickledger_clicks_total{result=\"redirected\"}"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    let _ = Command::new("kill")
+        .args(["-TERM", &tracker.id().to_string()])
+        .status();
+    let _ = tracker.wait();
+    let _ = baseline.kill();
+    let _ = baseline.wait();
+    let bytes: u64 = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    let per_click = bytes as f64 / committed.max(1.0);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let ok = |o: &load::Outcome, s: u16| {
+        format!(
+            "{} × {s}, {} other, {} errors",
+            o.count(s),
+            o.requests() - o.count(s),
+            o.errors
+        )
+    };
+    let rows = vec![
+        Row {
+            name: "baseline: bare 302 (axum, closed loop)".into(),
+            note: ok(&base_out, 302),
+            out: base_out,
+        },
+        Row {
+            name: "`/c/{link}` durable redirect (closed loop)".into(),
+            note: ok(&clicks, 302),
+            out: clicks,
+        },
+        Row {
+            name: "`/postback` (token, half new / half duplicate txids)".into(),
+            note: ok(&postbacks, 200),
+            out: postbacks,
+        },
+        Row {
+            name: format!("`/c/{{link}}` open loop at 50 % of its max ({half:.0}/s)"),
+            note: ok(&at_half, 302),
+            out: at_half,
+        },
+        Row {
+            name: "baseline open loop at 50 % of its max".into(),
+            note: ok(&base_half, 302),
+            out: base_half,
+        },
+    ];
+    let baseline_rate = rows[0].out.rate();
+    let mode = if short {
+        "short mode (2 s per run)"
+    } else {
+        "full run (10 s per run)"
+    };
+    format!(
+        "## HTTP on loopback — {mode}\n\n{} connections, one generator thread; latencies from the scheduled send time in open-loop runs.\n\n{}\n\
+         - Peak RSS of the tracker: **{rss:.1} MB**\n- Disk: **{per_click:.0} bytes per click** ({committed:.0} clicks committed; file, WAL and rollups together)\n",
+        conns,
+        table(&rows, baseline_rate)
+    )
+}
+
+async fn baseline(listen: SocketAddr) {
+    let app = axum::Router::new().fallback(|| async {
+        axum::response::Response::builder()
+            .status(302)
+            .header("location", "https://landing.example/lp")
+            .body(axum::body::Body::empty())
+            .unwrap()
+    });
+    let listener = tokio::net::TcpListener::bind(listen).await.unwrap();
+    axum::serve(listener, app).await.unwrap();
+}
+
+fn write_doc(path: &Path, sections: &[String]) {
+    let doc = format!(
+        "# Benchmarks\n\nMeasured with `cargo run --release -p clickledger-bench -- all` (see the README). Machine: {}.\n\n{}\n",
+        machine(),
+        sections.join("\n")
+    );
+    std::fs::write(path, doc).expect("write the benchmark document");
+    println!("wrote {}", path.display());
+}
+
+fn main() {
+    let cli = Cli::parse();
+    match cli.command {
+        Cmd::Baseline { listen } => {
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(baseline(listen));
+        }
+        command => {
+            // one generator thread, like wrk -t1
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                match command {
+                    Cmd::Http { short } => println!("{}", http(short).await),
+                    Cmd::Reports {
+                        clicks,
+                        conversions,
+                    } => println!("{}", reports::run(clicks, conversions).await),
+                    Cmd::All { short, out } => {
+                        let h = http(short).await;
+                        println!("{h}");
+                        let (c, v) = if short {
+                            (200_000, 4_000)
+                        } else {
+                            (10_000_000, 200_000)
+                        };
+                        let r = reports::run(c, v).await;
+                        println!("{r}");
+                        let out =
+                            out.or_else(|| (!short).then(|| PathBuf::from("docs/BENCHMARKS.md")));
+                        if let Some(p) = out {
+                            write_doc(&p, &[h, r]);
+                        }
+                    }
+                    Cmd::Baseline { .. } => unreachable!(),
+                }
+            });
+        }
+    }
+}
