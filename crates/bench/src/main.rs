@@ -184,6 +184,10 @@ async fn http(short: bool) -> String {
         ])
         .env("CLICKLEDGER_ADMIN_KEY", KEY)
         .env("RUST_LOG", "warn")
+        .env(
+            "CLICKLEDGER_SQLITE_SYNC",
+            std::env::var("CLICKLEDGER_SQLITE_SYNC").unwrap_or_default(),
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -115,6 +115,7 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub cache: ConfigCache,
     pub writer: ClickWriter,
+    pub postback_writer: writer::PostbackWriter,
     pub metrics: Arc<Metrics>,
     pub geo: Option<Geo>,
     pub uniques: Uniques,
@@ -427,6 +428,7 @@ pub struct Running {
     pub state: Arc<AppState>,
     server: JoinHandle<std::io::Result<()>>,
     writer: JoinHandle<()>,
+    postback_writer: JoinHandle<()>,
     dispatcher: JoinHandle<()>,
     stop: tokio::sync::watch::Sender<bool>,
 }
@@ -439,6 +441,8 @@ impl Running {
         let _ = self.server.await;
         self.state.writer.close();
         let _ = self.writer.await;
+        self.state.postback_writer.close();
+        let _ = self.postback_writer.await;
         let _ = self.dispatcher.await;
     }
 
@@ -466,11 +470,14 @@ pub async fn start(
         settings.queue_capacity,
         settings.batch_max,
     );
+    let (postback_writer, postback_task) =
+        writer::PostbackWriter::spawn(store.clone(), settings.queue_capacity, 512);
     let (router, docs) = routes().into_parts();
     let state = Arc::new(AppState {
         store: store.clone(),
         cache: ConfigCache::default(),
         writer,
+        postback_writer,
         metrics,
         geo,
         uniques: Uniques::default(),
@@ -526,6 +533,7 @@ pub async fn start(
         state,
         server,
         writer: writer_task,
+        postback_writer: postback_task,
         dispatcher,
         stop,
     })

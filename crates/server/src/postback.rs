@@ -27,6 +27,7 @@ use clickledger_domain::signature::{verify_query_signature, verify_webhook};
 use clickledger_domain::status::{Decision, Incoming};
 use clickledger_domain::Status;
 use clickledger_domain::{ClickId, ClickIdError, ErrorCode};
+use clickledger_store::PostbackWrite;
 use clickledger_store::{
     Advertiser, ClickDims, Conversion, ConversionAttempt, Notify, PostbackLogEntry, Scope,
 };
@@ -340,8 +341,12 @@ async fn decide_and_record(
             attempt.conversion.affiliate_id.clone(),
         )
     });
-    match app.store.record_conversion(attempt).await {
-        Ok((decision, conversion)) => {
+    match app
+        .postback_writer
+        .write(PostbackWrite::Conversion(Box::new(attempt)))
+        .await
+    {
+        Ok(Some((decision, conversion))) => {
             if attempt_notifies {
                 app.dispatcher.wake.notify_one();
             }
@@ -358,6 +363,7 @@ async fn decide_and_record(
             }
             answer(app, decision, conversion)
         }
+        Ok(None) => unreachable!("a conversion write answers with its decision"),
         Err(e) => {
             tracing::error!(error = %e, "postback not recorded");
             app.metrics
@@ -379,7 +385,11 @@ async fn refuse(app: &AppState, mut log: PostbackLogEntry, r: Refusal) -> Answer
     log.message = r.message.clone();
     log.http_status = r.code.http_status();
     app.metrics.postback("rejected", Some(r.code.as_str()));
-    if let Err(e) = app.store.log_postback(&log).await {
+    if let Err(e) = app
+        .postback_writer
+        .write(PostbackWrite::Log(log.clone()))
+        .await
+    {
         tracing::error!(error = %e, "postback log entry not written");
     }
     let mut body = json!({"error": r.code.as_str(), "message": r.message});

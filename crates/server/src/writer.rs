@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clickledger_store::{Click, Store};
+use clickledger_store::{Click, PostbackWrite, Recorded, Store};
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
 
@@ -118,6 +118,108 @@ async fn run(
         for done in waiting.drain(..) {
             // The handler may have gone (client hung up); the click is stored anyway.
             let _ = done.send(());
+        }
+    }
+}
+
+struct PostbackJob {
+    item: PostbackWrite,
+    done: oneshot::Sender<Result<Recorded, String>>,
+}
+
+/// Group commit for the postback path: conversions and refusal log entries
+/// queue up and are written, decided in arrival order, one transaction per
+/// batch. The caller answers only after its batch committed.
+#[derive(Clone)]
+pub struct PostbackWriter {
+    tx: mpsc::Sender<PostbackJob>,
+    stop: Arc<Notify>,
+}
+
+impl PostbackWriter {
+    pub fn spawn(
+        store: Arc<dyn Store>,
+        capacity: usize,
+        batch_max: usize,
+    ) -> (PostbackWriter, JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(capacity);
+        let stop = Arc::new(Notify::new());
+        let handle = tokio::spawn(run_postbacks(store, rx, batch_max, stop.clone()));
+        (PostbackWriter { tx, stop }, handle)
+    }
+
+    /// Queues a write and waits for its commit.
+    pub async fn write(&self, item: PostbackWrite) -> Result<Recorded, String> {
+        let (done, wait) = oneshot::channel();
+        self.tx
+            .try_send(PostbackJob { item, done })
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => {
+                    "too many postbacks are waiting to be stored".to_string()
+                }
+                mpsc::error::TrySendError::Closed(_) => "the tracker is shutting down".to_string(),
+            })?;
+        wait.await.map_err(|_| "the writer stopped".to_string())?
+    }
+
+    pub fn close(&self) {
+        self.stop.notify_one();
+    }
+}
+
+async fn run_postbacks(
+    store: Arc<dyn Store>,
+    mut rx: mpsc::Receiver<PostbackJob>,
+    batch_max: usize,
+    stop: Arc<Notify>,
+) {
+    loop {
+        let first = tokio::select! {
+            job = rx.recv() => job,
+            _ = stop.notified() => {
+                rx.close();
+                continue;
+            }
+        };
+        let Some(first) = first else { break };
+        let mut items = vec![first.item];
+        let mut waiting = vec![first.done];
+        while items.len() < batch_max {
+            match rx.try_recv() {
+                Ok(job) => {
+                    items.push(job.item);
+                    waiting.push(job.done);
+                }
+                Err(_) => break,
+            }
+        }
+        // a store that is briefly away gets a few tries; after that the
+        // postbacks are answered 503 (not acknowledged, so nothing is lost)
+        let mut outcome = Err(String::new());
+        for attempt in 0..4u32 {
+            match store.record_batch(items.clone()).await {
+                Ok(results) => {
+                    outcome = Ok(results);
+                    break;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, postbacks = items.len(), "postback batch not committed");
+                    outcome = Err(e.to_string());
+                    tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+                }
+            }
+        }
+        match outcome {
+            Ok(results) => {
+                for (done, r) in waiting.into_iter().zip(results) {
+                    let _ = done.send(r);
+                }
+            }
+            Err(e) => {
+                for done in waiting {
+                    let _ = done.send(Err(e.clone()));
+                }
+            }
         }
     }
 }

@@ -51,6 +51,18 @@ pub struct ConversionAttempt {
     pub original_txid: Option<String>,
 }
 
+/// One write of the postback path.
+#[derive(Clone, Debug)]
+pub enum PostbackWrite {
+    Conversion(Box<ConversionAttempt>),
+    /// A refused postback's log entry.
+    Log(PostbackLogEntry),
+}
+
+/// What a batch item became: for a conversion, the decision and the
+/// conversion as it now stands; nothing for a log entry.
+pub type Recorded = Option<(Decision, Option<Conversion>)>;
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Succeeds when the store accepts writes.
@@ -93,6 +105,14 @@ pub trait Store: Send + Sync + 'static {
         &self,
         attempt: ConversionAttempt,
     ) -> StoreResult<(Decision, Option<Conversion>)>;
+    /// Group commit for the postback path: many conversion attempts and
+    /// refusal log entries in one transaction, decided in order. Each item
+    /// runs in its own savepoint, so one failing item does not sink the
+    /// others; its slot carries the error.
+    async fn record_batch(
+        &self,
+        items: Vec<PostbackWrite>,
+    ) -> StoreResult<Vec<Result<Recorded, String>>>;
     async fn conversions(&self, filter: &ConversionFilter) -> StoreResult<Vec<Conversion>>;
 
     async fn log_postback(&self, entry: &PostbackLogEntry) -> StoreResult<()>;

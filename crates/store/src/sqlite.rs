@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 
 use crate::model::*;
 use crate::money_tx::{self, conversion_from_row, CONVERSION_COLUMNS};
-use crate::{ConversionAttempt, Store, StoreError, StoreResult};
+use crate::{ConversionAttempt, PostbackWrite, Recorded, Store, StoreError, StoreResult};
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
@@ -32,12 +32,14 @@ CREATE TABLE IF NOT EXISTS clicks (
     id BLOB PRIMARY KEY, ts_ms INTEGER NOT NULL,
     link_id TEXT NOT NULL, offer_id TEXT NOT NULL, affiliate_id TEXT NOT NULL,
     sub1 TEXT, sub2 TEXT, sub3 TEXT, sub4 TEXT, sub5 TEXT, source TEXT, extra TEXT,
-    ip TEXT NOT NULL, country TEXT NOT NULL, user_agent TEXT NOT NULL,
+    ip TEXT NOT NULL, country TEXT NOT NULL, ua_id INTEGER NOT NULL,
     device TEXT NOT NULL, os TEXT NOT NULL, browser TEXT NOT NULL, referer_host TEXT NOT NULL,
     is_unique INTEGER NOT NULL, is_bot INTEGER NOT NULL,
     suspicious INTEGER NOT NULL, test INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS clicks_ts ON clicks (ts_ms);
+-- no time index: click ids begin with their time, so a time range is an id range
+-- user agents repeat endlessly; each is stored once
+CREATE TABLE IF NOT EXISTS user_agents (id INTEGER PRIMARY KEY, ua TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS conversions (
     id TEXT PRIMARY KEY, click_id BLOB NOT NULL, offer_id TEXT NOT NULL,
     advertiser_id TEXT NOT NULL, affiliate_id TEXT NOT NULL, link_id TEXT NOT NULL,
@@ -121,6 +123,8 @@ CREATE TABLE IF NOT EXISTS template_versions (
 
 pub struct SqliteStore {
     path: PathBuf,
+    /// user agent -> row id, so repeated agents cost no lookup
+    ua_ids: Arc<Mutex<std::collections::HashMap<String, i64>>>,
     writer: Arc<Mutex<Connection>>,
     readers: Arc<Mutex<Vec<Connection>>>,
 }
@@ -137,6 +141,11 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;
          PRAGMA busy_timeout=5000; PRAGMA cache_size=-32000;",
     )?;
+    // Measurement aid only: CLICKLEDGER_SQLITE_SYNC=normal trades power-loss
+    // durability (a process crash still loses nothing) for speed.
+    if std::env::var("CLICKLEDGER_SQLITE_SYNC").is_ok_and(|v| v.eq_ignore_ascii_case("normal")) {
+        conn.execute_batch("PRAGMA synchronous=NORMAL;")?;
+    }
     Ok(conn)
 }
 
@@ -146,6 +155,7 @@ impl SqliteStore {
         let conn = open(&path).map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
         Ok(SqliteStore {
+            ua_ids: Default::default(),
             path,
             writer: Arc::new(Mutex::new(conn)),
             readers: Arc::new(Mutex::new(Vec::new())),
@@ -307,7 +317,9 @@ fn click_id_from(b: Vec<u8>) -> rusqlite::Result<ClickId> {
     Ok(ClickId::from_bytes(arr))
 }
 
-const CLICK_COLUMNS: &str = "id, ts_ms, link_id, offer_id, affiliate_id, sub1, sub2, sub3, sub4, sub5, source, extra, ip, country, user_agent, device, os, browser, referer_host, is_unique, is_bot, suspicious, test";
+const CLICK_COLUMNS: &str = "id, ts_ms, link_id, offer_id, affiliate_id, sub1, sub2, sub3, sub4, sub5, source, extra, ip, country, ua_id, device, os, browser, referer_host, is_unique, is_bot, suspicious, test";
+/// The same columns as read back, with the user agent's text.
+const CLICK_SELECT: &str = "id, ts_ms, link_id, offer_id, affiliate_id, sub1, sub2, sub3, sub4, sub5, source, extra, ip, country, (SELECT ua FROM user_agents WHERE user_agents.id = clicks.ua_id), device, os, browser, referer_host, is_unique, is_bot, suspicious, test";
 
 fn click_from_row(r: &Row) -> rusqlite::Result<Click> {
     let extra: Option<String> = r.get(11)?;
@@ -338,6 +350,23 @@ fn click_from_row(r: &Row) -> rusqlite::Result<Click> {
         suspicious: r.get(21)?,
         test: r.get(22)?,
     })
+}
+
+/// Decides and records one postback, and logs it with its outcome.
+fn record_and_log(
+    tx: &Connection,
+    attempt: &ConversionAttempt,
+) -> rusqlite::Result<(Decision, Option<Conversion>)> {
+    let (decision, result) = money_tx::record(tx, attempt)?;
+    let mut log = attempt.log.clone();
+    let (word, code) = decision.answer();
+    log.result = word.to_string();
+    log.error = code.map(|c| c.as_str().to_string());
+    log.http_status = code.map(|c| c.http_status()).unwrap_or(200);
+    log.message = decision.message();
+    log.conversion_id = result.as_ref().map(|r| r.id.clone());
+    insert_log(tx, &log)?;
+    Ok((decision, result))
 }
 
 fn insert_log(conn: &Connection, e: &PostbackLogEntry) -> rusqlite::Result<()> {
@@ -718,14 +747,30 @@ impl Store for SqliteStore {
 
     async fn insert_clicks(&self, clicks: &[Click]) -> StoreResult<()> {
         let clicks = clicks.to_vec();
+        let ua_ids = self.ua_ids.clone();
         self.write(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut ua_ids = ua_ids.lock().unwrap_or_else(|p| p.into_inner());
+            if ua_ids.len() > 100_000 {
+                ua_ids.clear();
+            }
             {
                 let mut st = tx.prepare_cached(&format!(
                     "INSERT INTO clicks ({CLICK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
                 ))?;
                 for k in clicks.iter() {
                     let extra = if k.extra.is_empty() { None } else { Some(json(&k.extra)) };
+                    let ua_id = match ua_ids.get(&k.user_agent) {
+                        Some(id) => *id,
+                        None => {
+                            tx.prepare_cached("INSERT OR IGNORE INTO user_agents (ua) VALUES (?1)")?.execute([&k.user_agent])?;
+                            let id: i64 = tx
+                                .prepare_cached("SELECT id FROM user_agents WHERE ua = ?1")?
+                                .query_row([&k.user_agent], |r| r.get(0))?;
+                            ua_ids.insert(k.user_agent.clone(), id);
+                            id
+                        }
+                    };
                     st.execute(params![
                         &k.id.to_bytes()[..],
                         k.ts_ms,
@@ -741,7 +786,7 @@ impl Store for SqliteStore {
                         extra,
                         k.ip,
                         k.country,
-                        k.user_agent,
+                        ua_id,
                         k.device,
                         k.os,
                         k.browser,
@@ -754,7 +799,12 @@ impl Store for SqliteStore {
                 }
             }
             update_rollup(&tx, &clicks)?;
-            tx.commit()
+            let committed = tx.commit();
+            if committed.is_err() {
+                // ids of user agents inserted in a rolled-back transaction are void
+                ua_ids.clear();
+            }
+            committed
         })
         .await
     }
@@ -768,7 +818,7 @@ impl Store for SqliteStore {
             "affiliate_id",
             "offer_id IN (SELECT id FROM offers WHERE advertiser_id = ?)",
         );
-        let sql = format!("SELECT {CLICK_COLUMNS} FROM clicks {}", w.sql());
+        let sql = format!("SELECT {CLICK_SELECT} FROM clicks {}", w.sql());
         self.read(move |c| {
             c.prepare_cached(&sql)?
                 .query_row(w.params().as_slice(), click_from_row)
@@ -783,17 +833,37 @@ impl Store for SqliteStore {
     ) -> StoreResult<(Decision, Option<Conversion>)> {
         self.write(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let (decision, result) = money_tx::record(&tx, &attempt)?;
-            let mut log = attempt.log.clone();
-            let (word, code) = decision.answer();
-            log.result = word.to_string();
-            log.error = code.map(|c| c.as_str().to_string());
-            log.http_status = code.map(|c| c.http_status()).unwrap_or(200);
-            log.message = decision.message();
-            log.conversion_id = result.as_ref().map(|r| r.id.clone());
-            insert_log(&tx, &log)?;
+            let out = record_and_log(&tx, &attempt)?;
             tx.commit()?;
-            Ok((decision, result))
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn record_batch(
+        &self,
+        items: Vec<PostbackWrite>,
+    ) -> StoreResult<Vec<Result<Recorded, String>>> {
+        self.write(move |c| {
+            let mut tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut out = Vec::with_capacity(items.len());
+            for item in &items {
+                let sp = tx.savepoint()?;
+                let done = match item {
+                    PostbackWrite::Conversion(a) => record_and_log(&sp, a).map(Some),
+                    PostbackWrite::Log(e) => insert_log(&sp, e).map(|_| None),
+                };
+                match done {
+                    Ok(r) => {
+                        sp.commit()?;
+                        out.push(Ok(r));
+                    }
+                    // dropping the savepoint rolls this item back only
+                    Err(e) => out.push(Err(e.to_string())),
+                }
+            }
+            tx.commit()?;
+            Ok(out)
         })
         .await
     }
@@ -1156,8 +1226,14 @@ impl Store for SqliteStore {
             }
             None => {
                 w.add("r.test = ?", Some(false));
-                w.add("r.ts_ms >= ?", Some(q.from_ms));
-                w.add("r.ts_ms < ?", Some(q.to_ms));
+                w.add(
+                    "r.id >= ?",
+                    Some(ClickId::new(q.from_ms.max(0) as u64, 0).to_bytes().to_vec()),
+                );
+                w.add(
+                    "r.id < ?",
+                    Some(ClickId::new(q.to_ms.max(0) as u64, 0).to_bytes().to_vec()),
+                );
                 (
                     "(r.ts_ms / 900000) * 900000",
                     "clicks r".to_string(),
@@ -1382,8 +1458,8 @@ impl Store for SqliteStore {
         self.write(move |c| {
             // click ids start with their time, so this is a range delete
             let n = c.execute(
-                "DELETE FROM clicks WHERE id IN (SELECT id FROM clicks WHERE ts_ms < ?1 ORDER BY id LIMIT ?2)",
-                params![before_ms, limit],
+                "DELETE FROM clicks WHERE id IN (SELECT id FROM clicks WHERE id < ?1 ORDER BY id LIMIT ?2)",
+                params![&ClickId::new(before_ms.max(0) as u64, 0).to_bytes()[..], limit],
             )?;
             Ok(n as u64)
         })
