@@ -111,7 +111,7 @@ pub async fn run(
                 match sender.send_request(req).await {
                     Ok(resp) => {
                         let status = resp.status();
-                        if status == StatusCode::FOUND && n % 16 == 0 {
+                        if status == StatusCode::FOUND && n.is_multiple_of(16) {
                             if let Some(l) =
                                 resp.headers().get("location").and_then(|v| v.to_str().ok())
                             {

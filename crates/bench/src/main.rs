@@ -279,8 +279,13 @@ async fn http(short: bool) -> String {
     let pb_fn = {
         let (ids, token) = (click_ids.clone(), token.clone());
         Arc::new(move |n: u64| {
-            let cid = &ids[(n % ids.len() as u64) as usize];
-            let tx = if n % 2 == 0 { n } else { n.saturating_sub(1) };
+            // odd requests resend the previous txid on the same click
+            let tx = if n.is_multiple_of(2) {
+                n
+            } else {
+                n.saturating_sub(1)
+            };
+            let cid = &ids[(tx % ids.len() as u64) as usize];
             (
                 format!(
                     "/postback?token={token}&click_id={cid}&event=deposit&txid=t{tx}&amount=25.00"
@@ -290,6 +295,24 @@ async fn http(short: bool) -> String {
         }) as load::RequestFn
     };
     let postbacks = load::run(addr, conns, duration, None, pb_fn).await;
+    let pb_metrics = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let count = |needle: &str| -> u64 {
+        pb_metrics
+            .lines()
+            .find(|l| l.starts_with(needle))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    let pb_new = count("clickledger_postbacks_total{result=\"accepted\"");
+    let pb_dup = count("clickledger_postbacks_total{result=\"duplicate\"");
     let half = clicks.rate() / 2.0;
     let at_half = load::run(addr, conns, duration, Some(half), click_fn.clone()).await;
     let base_half = load::run(baddr, conns, duration, Some(base_out.rate() / 2.0), base_fn).await;
@@ -344,7 +367,10 @@ async fn http(short: bool) -> String {
         },
         Row {
             name: "`/postback` (token, half new / half duplicate txids)".into(),
-            note: ok(&postbacks, 200),
+            note: format!(
+                "{}; {pb_new} accepted, {pb_dup} duplicate",
+                ok(&postbacks, 200)
+            ),
             out: postbacks,
         },
         Row {

@@ -387,7 +387,7 @@ async fn refuse(app: &AppState, mut log: PostbackLogEntry, r: Refusal) -> Answer
     app.metrics.postback("rejected", Some(r.code.as_str()));
     if let Err(e) = app
         .postback_writer
-        .write(PostbackWrite::Log(log.clone()))
+        .write(PostbackWrite::Log(Box::new(log.clone())))
         .await
     {
         tracing::error!(error = %e, "postback log entry not written");

@@ -56,7 +56,7 @@ pub struct ConversionAttempt {
 pub enum PostbackWrite {
     Conversion(Box<ConversionAttempt>),
     /// A refused postback's log entry.
-    Log(PostbackLogEntry),
+    Log(Box<PostbackLogEntry>),
 }
 
 /// What a batch item became: for a conversion, the decision and the
