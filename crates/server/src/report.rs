@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use clickledger_domain::money::from_micros;
 use clickledger_domain::{Currency, ErrorCode, Status};
-use clickledger_store::{ConversionFact, Dimension, ReportQuery, Scope};
+use clickledger_store::{ConversionFact, Dimension, Grain, ReportQuery, Scope};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan, Zoned};
@@ -397,8 +397,54 @@ pub async fn run(app: &AppState, spec: &Spec, scope: Scope) -> Result<Report, Ap
         dimensions: spec.dims.clone(),
         filters: spec.filters.clone(),
         by_conversion_time: spec.by_conversion_time,
+        grain: Grain::Quarter,
+        ranges: Vec::new(),
     };
-    let clicks = app.store.click_buckets(&query).await?;
+    // Whole UTC days whose rows share one time label are read from the day
+    // rollups; the rest (edges, and days a local boundary cuts) from the
+    // 15-minute ones.
+    const DAY: i64 = 86_400_000;
+    let mut day_ranges: Vec<(i64, i64)> = Vec::new();
+    let mut quarter_ranges: Vec<(i64, i64)> = Vec::new();
+    let push = |v: &mut Vec<(i64, i64)>, a: i64, b: i64| match v.last_mut() {
+        Some(last) if last.1 == a => last.1 = b,
+        _ => v.push((a, b)),
+    };
+    let mut t = spec.from_ms;
+    while t < spec.to_ms {
+        let day_start = t.div_euclid(DAY) * DAY;
+        let day_end = day_start + DAY;
+        let whole = day_start == t && day_end <= spec.to_ms;
+        let one_label = match spec.time {
+            None => true,
+            Some(g) => {
+                let at = |ms: i64| {
+                    Timestamp::from_millisecond(ms)
+                        .map(|ts| label(&ts.to_zoned(spec.tz.clone()), g))
+                        .ok()
+                };
+                at(day_start) == at(day_end - 1)
+            }
+        };
+        let end = day_end.min(spec.to_ms);
+        if whole && one_label {
+            push(&mut day_ranges, t, end);
+        } else {
+            push(&mut quarter_ranges, t, end);
+        }
+        t = end;
+    }
+    let mut clicks = Vec::new();
+    for (grain, ranges) in [(Grain::Day, day_ranges), (Grain::Quarter, quarter_ranges)] {
+        if !ranges.is_empty() {
+            let q = ReportQuery {
+                grain,
+                ranges,
+                ..query.clone()
+            };
+            clicks.extend(app.store.click_buckets(&q).await?);
+        }
+    }
     let facts = app.store.conversion_facts(&query).await?;
     let mut labels: HashMap<i64, String> = HashMap::new();
     let mut label_of = |ms: i64| -> Result<String, ApiError> {

@@ -648,9 +648,20 @@ pub struct ReportQuery {
     pub filters: Vec<(Dimension, Vec<String>)>,
     /// Conversions counted at their click's time (default) or their own.
     pub by_conversion_time: bool,
+    /// For clicks: read whole-UTC-day rollups (`Day`) or 15-minute ones,
+    /// over `ranges` (empty: `from_ms..to_ms`).
+    pub grain: Grain,
+    pub ranges: Vec<(i64, i64)>,
 }
 
-/// Clicks in one 15-minute bucket for one combination of dimension values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Grain {
+    #[default]
+    Quarter,
+    Day,
+}
+
+/// Clicks in one bucket (15 minutes, or a UTC day) for one combination for one combination of dimension values.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BucketRow {
     pub bucket_ms: i64,

@@ -68,19 +68,29 @@ CREATE TABLE IF NOT EXISTS ledger (
 );
 CREATE INDEX IF NOT EXISTS ledger_affiliate ON ledger (affiliate_id, ts_ms);
 CREATE TABLE IF NOT EXISTS fx_rates (currency TEXT NOT NULL, date TEXT NOT NULL, rate TEXT NOT NULL, PRIMARY KEY (currency, date));
--- clicks per 15 minutes, kept in the click batch's transaction; reports read
--- these instead of raw clicks. Two narrow rollups compress far better than
--- one wide one; offer and affiliate follow from the link.
-CREATE TABLE IF NOT EXISTS rollup_geo (
-    bucket_ms INTEGER NOT NULL, link_id TEXT NOT NULL, country TEXT NOT NULL, device TEXT NOT NULL,
+-- clicks per 15 minutes (_q) and per UTC day (_d), kept in the click batch's
+-- transaction; reports read these instead of raw clicks. Narrow rollups, one
+-- per common report shape, compress far better than one wide one: by link
+-- (offer and affiliate follow from it) and source; by offer, country and
+-- device; by offer, affiliate and sub1.
+CREATE TABLE IF NOT EXISTS rollup_link_q (bucket_ms INTEGER NOT NULL, link_id TEXT NOT NULL, source TEXT NOT NULL,
     clicks INTEGER NOT NULL, unique_clicks INTEGER NOT NULL, bot_clicks INTEGER NOT NULL, suspicious_clicks INTEGER NOT NULL,
-    PRIMARY KEY (bucket_ms, link_id, country, device)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS rollup_sub (
-    bucket_ms INTEGER NOT NULL, link_id TEXT NOT NULL, source TEXT NOT NULL, sub1 TEXT NOT NULL,
+    PRIMARY KEY (bucket_ms, link_id, source)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rollup_link_d (bucket_ms INTEGER NOT NULL, link_id TEXT NOT NULL, source TEXT NOT NULL,
     clicks INTEGER NOT NULL, unique_clicks INTEGER NOT NULL, bot_clicks INTEGER NOT NULL, suspicious_clicks INTEGER NOT NULL,
-    PRIMARY KEY (bucket_ms, link_id, source, sub1)
-) WITHOUT ROWID;
+    PRIMARY KEY (bucket_ms, link_id, source)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rollup_geo_q (bucket_ms INTEGER NOT NULL, offer_id TEXT NOT NULL, country TEXT NOT NULL, device TEXT NOT NULL,
+    clicks INTEGER NOT NULL, unique_clicks INTEGER NOT NULL, bot_clicks INTEGER NOT NULL, suspicious_clicks INTEGER NOT NULL,
+    PRIMARY KEY (bucket_ms, offer_id, country, device)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rollup_geo_d (bucket_ms INTEGER NOT NULL, offer_id TEXT NOT NULL, country TEXT NOT NULL, device TEXT NOT NULL,
+    clicks INTEGER NOT NULL, unique_clicks INTEGER NOT NULL, bot_clicks INTEGER NOT NULL, suspicious_clicks INTEGER NOT NULL,
+    PRIMARY KEY (bucket_ms, offer_id, country, device)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rollup_sub_q (bucket_ms INTEGER NOT NULL, offer_id TEXT NOT NULL, affiliate_id TEXT NOT NULL, sub1 TEXT NOT NULL,
+    clicks INTEGER NOT NULL, unique_clicks INTEGER NOT NULL, bot_clicks INTEGER NOT NULL, suspicious_clicks INTEGER NOT NULL,
+    PRIMARY KEY (bucket_ms, offer_id, affiliate_id, sub1)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rollup_sub_d (bucket_ms INTEGER NOT NULL, offer_id TEXT NOT NULL, affiliate_id TEXT NOT NULL, sub1 TEXT NOT NULL,
+    clicks INTEGER NOT NULL, unique_clicks INTEGER NOT NULL, bot_clicks INTEGER NOT NULL, suspicious_clicks INTEGER NOT NULL,
+    PRIMARY KEY (bucket_ms, offer_id, affiliate_id, sub1)) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS conversions_txid ON conversions (offer_id, event, txid) WHERE txid IS NOT NULL;
 CREATE INDEX IF NOT EXISTS conversions_click ON conversions (click_id, event);
 CREATE INDEX IF NOT EXISTS conversions_time ON conversions (conv_ms);
@@ -509,54 +519,71 @@ fn delivery_from_row(r: &Row) -> rusqlite::Result<Delivery> {
     })
 }
 
-/// Adds a batch's clicks to the rollups, one upsert per distinct
-/// combination rather than per click.
-fn update_rollup(tx: &Connection, clicks: &[Click]) -> rusqlite::Result<()> {
-    type Key<'a> = (i64, &'a str, &'a str, &'a str);
-    let mut geo: std::collections::HashMap<Key, [i64; 4]> = std::collections::HashMap::new();
-    let mut sub: std::collections::HashMap<Key, [i64; 4]> = std::collections::HashMap::new();
-    for k in clicks.iter().filter(|k| !k.test) {
-        let bucket = k.ts_ms / 900_000 * 900_000;
-        let counts = [1, k.unique as i64, k.bot as i64, k.suspicious as i64];
-        for (map, key) in [
-            (
-                &mut geo,
-                (
-                    bucket,
-                    k.link_id.as_str(),
-                    k.country.as_str(),
-                    k.device.as_str(),
-                ),
-            ),
-            (
-                &mut sub,
-                (
-                    bucket,
-                    k.link_id.as_str(),
-                    k.source.as_deref().unwrap_or(""),
-                    k.sub1.as_deref().unwrap_or(""),
-                ),
-            ),
-        ] {
-            let e = map.entry(key).or_default();
-            for (a, b) in e.iter_mut().zip(counts) {
-                *a += b;
-            }
-        }
+/// The rollups: table stem, key columns, and how a click fills them.
+type RollupKey<'a> = [&'a str; 3];
+const ROLLUPS: [(&str, &str); 3] = [
+    ("rollup_link", "link_id, source, ''"),
+    ("rollup_geo", "offer_id, country, device"),
+    ("rollup_sub", "offer_id, affiliate_id, sub1"),
+];
+
+fn rollup_key(which: usize, k: &Click) -> RollupKey<'_> {
+    match which {
+        0 => [k.link_id.as_str(), k.source.as_deref().unwrap_or(""), ""],
+        1 => [k.offer_id.as_str(), k.country.as_str(), k.device.as_str()],
+        _ => [
+            k.offer_id.as_str(),
+            k.affiliate_id.as_str(),
+            k.sub1.as_deref().unwrap_or(""),
+        ],
     }
-    for (table, cols, map) in [
-        ("rollup_geo", "country, device", geo),
-        ("rollup_sub", "source, sub1", sub),
-    ] {
-        let mut st = tx.prepare_cached(&format!(
-            "INSERT INTO {table} (bucket_ms, link_id, {cols}, clicks, unique_clicks, bot_clicks, suspicious_clicks)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-             ON CONFLICT (bucket_ms, link_id, {cols}) DO UPDATE SET
-                 clicks = clicks + excluded.clicks, unique_clicks = unique_clicks + excluded.unique_clicks,
-                 bot_clicks = bot_clicks + excluded.bot_clicks, suspicious_clicks = suspicious_clicks + excluded.suspicious_clicks"
-        ))?;
-        for (k, v) in map {
-            st.execute(params![k.0, k.1, k.2, k.3, v[0], v[1], v[2], v[3]])?;
+}
+
+/// Adds a batch's clicks to every rollup at both grains, one upsert per
+/// distinct combination rather than per click.
+fn update_rollup(tx: &Connection, clicks: &[Click]) -> rusqlite::Result<()> {
+    const DAY: i64 = 86_400_000;
+    for (which, (stem, cols)) in ROLLUPS.iter().enumerate() {
+        let cols: Vec<&str> = cols.split(", ").filter(|c| *c != "''").collect();
+        for (suffix, width) in [("q", 900_000), ("d", DAY)] {
+            let mut sums: std::collections::HashMap<(i64, RollupKey), [i64; 4]> =
+                std::collections::HashMap::new();
+            for k in clicks.iter().filter(|k| !k.test) {
+                let e = sums
+                    .entry((k.ts_ms.div_euclid(width) * width, rollup_key(which, k)))
+                    .or_default();
+                for (a, b) in
+                    e.iter_mut()
+                        .zip([1, k.unique as i64, k.bot as i64, k.suspicious as i64])
+                {
+                    *a += b;
+                }
+            }
+            let col_list = cols.join(", ");
+            let marks: Vec<String> = (0..cols.len()).map(|i| format!("?{}", i + 2)).collect();
+            let n = cols.len();
+            let mut st = tx.prepare_cached(&format!(
+                "INSERT INTO {stem}_{suffix} (bucket_ms, {col_list}, clicks, unique_clicks, bot_clicks, suspicious_clicks)
+                 VALUES (?1, {}, ?{}, ?{}, ?{}, ?{})
+                 ON CONFLICT (bucket_ms, {col_list}) DO UPDATE SET
+                     clicks = clicks + excluded.clicks, unique_clicks = unique_clicks + excluded.unique_clicks,
+                     bot_clicks = bot_clicks + excluded.bot_clicks, suspicious_clicks = suspicious_clicks + excluded.suspicious_clicks",
+                marks.join(", "),
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5
+            ))?;
+            for ((bucket, key), v) in sums {
+                let mut args: Vec<&dyn ToSql> = vec![&bucket];
+                for part in key.iter().take(n) {
+                    args.push(part);
+                }
+                for c in &v {
+                    args.push(c);
+                }
+                st.execute(args.as_slice())?;
+            }
         }
     }
     Ok(())
@@ -1170,43 +1197,58 @@ impl Store for SqliteStore {
     async fn click_buckets(&self, q: &ReportQuery) -> StoreResult<Vec<BucketRow>> {
         const Q: i64 = 900_000;
         use Dimension::*;
-        let aligned = q.from_ms % Q == 0 && q.to_ms % Q == 0;
-        let used: Vec<Dimension> = q
+        let ranges: Vec<(i64, i64)> = if q.ranges.is_empty() {
+            vec![(q.from_ms, q.to_ms)]
+        } else {
+            q.ranges.clone()
+        };
+        if ranges.is_empty() || ranges.iter().all(|(a, b)| a >= b) {
+            return Ok(Vec::new());
+        }
+        let width = if q.grain == Grain::Day { 86_400_000 } else { Q };
+        let aligned = ranges.iter().all(|(a, b)| a % width == 0 && b % width == 0);
+        let mut used: Vec<Dimension> = q
             .dimensions
             .iter()
             .copied()
             .chain(q.filters.iter().map(|(d, _)| *d))
             .filter(|d| !matches!(d, Event | Status))
             .collect();
-        let fits = |extra: &[Dimension]| {
-            used.iter()
-                .all(|d| matches!(d, Offer | Affiliate | Link) || extra.contains(d))
-        };
+        if let Scope::Affiliate(_) = q.scope {
+            used.push(Affiliate);
+        }
+        let fits = |has: &[Dimension]| used.iter().all(|d| *d == Offer || has.contains(d));
+        let suffix = if q.grain == Grain::Day { "d" } else { "q" };
+        // (table, whether offer/affiliate come from the links join)
         let rollup = match () {
             _ if !aligned => None,
-            _ if fits(&[Country, Device]) => Some("rollup_geo"),
-            _ if fits(&[Source, Sub(1)]) => Some("rollup_sub"),
+            _ if fits(&[Affiliate, Link, Source]) => Some(("rollup_link", true)),
+            _ if fits(&[Country, Device]) => Some(("rollup_geo", false)),
+            _ if fits(&[Affiliate, Sub(1)]) => Some(("rollup_sub", false)),
             _ => None,
         };
-        // in a rollup, offer and affiliate come from the link
+        if rollup.is_none() && q.grain == Grain::Day {
+            // no day rollup has these dimensions: read raw clicks instead
+            let mut raw = q.clone();
+            raw.grain = Grain::Quarter;
+            return self.click_buckets(&raw).await;
+        }
+        let joined = matches!(rollup, Some((_, true)));
         let value = |d: &Dimension| match (d, rollup) {
             (Event | Status, _) => "''".to_string(),
-            (Offer, Some(_)) => "l.offer_id".to_string(),
-            (Affiliate, Some(_)) => "l.affiliate_id".to_string(),
+            (Offer, Some(_)) if joined => "l.offer_id".to_string(),
+            (Affiliate, Some(_)) if joined => "l.affiliate_id".to_string(),
             (d, Some(_)) => format!("r.{}", d.column()),
             (d, None) => format!("COALESCE(r.{}, '')", d.column()),
         };
         let dims: Vec<String> = q.dimensions.iter().map(value).collect();
         let mut w = Where::default();
-        let (affiliate_col, offer_col) = if rollup.is_some() {
-            ("l.affiliate_id", "l.offer_id")
-        } else {
-            ("r.affiliate_id", "r.offer_id")
-        };
+        let affiliate_col = value(&Affiliate);
+        let offer_col = value(&Offer);
         scope_clause(
             &mut w,
             &q.scope,
-            affiliate_col,
+            &affiliate_col,
             &format!("{offer_col} IN (SELECT id FROM offers WHERE advertiser_id = ?)"),
         );
         for (d, vals) in &q.filters {
@@ -1214,26 +1256,46 @@ impl Store for SqliteStore {
                 w.add_in(&value(d), vals);
             }
         }
-        let (time, source, counts) = match rollup {
-            Some(table) => {
-                w.add("r.bucket_ms >= ?", Some(q.from_ms));
-                w.add("r.bucket_ms < ?", Some(q.to_ms));
-                (
-                    "r.bucket_ms",
-                    format!("{table} r JOIN links l ON l.id = r.link_id"),
-                    "SUM(r.clicks), SUM(r.unique_clicks), SUM(r.bot_clicks), SUM(r.suspicious_clicks)",
-                )
+        let mut spans = Vec::new();
+        for (a, b) in &ranges {
+            match rollup {
+                Some(_) => {
+                    w.args.push(Box::new(*a));
+                    w.args.push(Box::new(*b));
+                    spans.push(format!(
+                        "(r.bucket_ms >= ?{} AND r.bucket_ms < ?{})",
+                        w.args.len() - 1,
+                        w.args.len()
+                    ));
+                }
+                None => {
+                    w.args.push(Box::new(
+                        ClickId::new((*a).max(0) as u64, 0).to_bytes().to_vec(),
+                    ));
+                    w.args.push(Box::new(
+                        ClickId::new((*b).max(0) as u64, 0).to_bytes().to_vec(),
+                    ));
+                    spans.push(format!(
+                        "(r.id >= ?{} AND r.id < ?{})",
+                        w.args.len() - 1,
+                        w.args.len()
+                    ));
+                }
             }
+        }
+        w.clauses.push(format!("({})", spans.join(" OR ")));
+        let (time, source, counts) = match rollup {
+            Some((table, joined)) => (
+                "r.bucket_ms",
+                if joined {
+                    format!("{table}_{suffix} r JOIN links l ON l.id = r.link_id")
+                } else {
+                    format!("{table}_{suffix} r")
+                },
+                "SUM(r.clicks), SUM(r.unique_clicks), SUM(r.bot_clicks), SUM(r.suspicious_clicks)",
+            ),
             None => {
                 w.add("r.test = ?", Some(false));
-                w.add(
-                    "r.id >= ?",
-                    Some(ClickId::new(q.from_ms.max(0) as u64, 0).to_bytes().to_vec()),
-                );
-                w.add(
-                    "r.id < ?",
-                    Some(ClickId::new(q.to_ms.max(0) as u64, 0).to_bytes().to_vec()),
-                );
                 (
                     "(r.ts_ms / 900000) * 900000",
                     "clicks r".to_string(),
