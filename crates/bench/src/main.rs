@@ -410,12 +410,24 @@ async fn baseline(listen: SocketAddr) {
     axum::serve(listener, app).await.unwrap();
 }
 
+/// Writes the measured sections; in an existing document only the part
+/// between the `generated` markers is replaced, so the analysis around it
+/// stays.
 fn write_doc(path: &Path, sections: &[String]) {
-    let doc = format!(
-        "# Benchmarks\n\nMeasured with `cargo run --release -p clickledger-bench -- all` (see the README). Machine: {}.\n\n{}\n",
-        machine(),
-        sections.join("\n")
-    );
+    const START: &str = "<!-- generated:start (clickledger-bench all rewrites this part) -->";
+    const END: &str = "<!-- generated:end -->";
+    let generated = format!("{START}\n{}\n{END}", sections.join("\n"));
+    let doc = match std::fs::read_to_string(path) {
+        Ok(old) if old.contains(START) && old.contains(END) => {
+            let a = old.find(START).unwrap_or(0);
+            let b = old.find(END).map(|i| i + END.len()).unwrap_or(old.len());
+            format!("{}{generated}{}", &old[..a], &old[b..])
+        }
+        _ => format!(
+            "# Benchmarks\n\nMeasured with `./target/release/clickledger-bench all`. Machine: {}.\n\n{generated}\n",
+            machine()
+        ),
+    };
     std::fs::write(path, doc).expect("write the benchmark document");
     println!("wrote {}", path.display());
 }
