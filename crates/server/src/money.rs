@@ -378,22 +378,7 @@ pub async fn import_conversions(
                     .filter(|(_, v)| !v.is_empty())
                     .map(|(k, v)| (k.clone(), json!(v)))
                     .collect();
-                let mut headers = HeaderMap::new();
-                headers.insert(
-                    header::CONTENT_TYPE,
-                    "application/json".parse().expect("static"),
-                );
-                let inbound = Inbound {
-                    ip: std::net::IpAddr::from([127, 0, 0, 1]),
-                    https: true,
-                    method: "CSV".into(),
-                    query: None,
-                    headers,
-                    body: serde_json::to_vec(&fields).unwrap_or_default().into(),
-                    path_token: None,
-                    test_advertiser: None,
-                    authenticated_advertiser: Some(adv),
-                };
+                let inbound = Inbound::internal("CSV", &Value::Object(fields), adv, false);
                 process(&app, inbound).await.body
             }
             None => {

@@ -132,6 +132,28 @@ pub struct Inbound {
 }
 
 impl Inbound {
+    /// A postback made inside the tracker (test postbacks, bulk uploads):
+    /// JSON fields from loopback over a trusted path, the advertiser
+    /// already authenticated by the caller's API key.
+    pub fn internal(method: &str, fields: &Value, advertiser: String, test: bool) -> Inbound {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/json"),
+        );
+        Inbound {
+            ip: IpAddr::from([127, 0, 0, 1]),
+            https: true,
+            method: method.to_string(),
+            query: None,
+            headers,
+            body: serde_json::to_vec(fields).unwrap_or_default().into(),
+            path_token: None,
+            test_advertiser: test.then(|| advertiser.clone()),
+            authenticated_advertiser: (!test).then_some(advertiser),
+        }
+    }
+
     fn from_http(
         app: &AppState,
         peer: SocketAddr,

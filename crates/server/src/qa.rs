@@ -420,22 +420,7 @@ pub async fn test_postback(
     else {
         return ApiError::not_found("offer", &id).into_response();
     };
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        header::CONTENT_TYPE,
-        "application/json".parse().expect("static"),
-    );
-    let inbound = Inbound {
-        ip: std::net::IpAddr::from([127, 0, 0, 1]),
-        https: true,
-        method: "POST".into(),
-        query: None,
-        headers,
-        body: serde_json::to_vec(&fields).unwrap_or_default().into(),
-        path_token: None,
-        test_advertiser: Some(adv),
-        authenticated_advertiser: None,
-    };
+    let inbound = Inbound::internal("POST", &fields, adv, true);
     let answer = process(&app, inbound).await;
     (answer.status, Json(answer.body)).into_response()
 }
