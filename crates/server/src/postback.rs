@@ -325,9 +325,7 @@ pub async fn process(app: &AppState, inbound: Inbound) -> Answer {
         log.http_status = first.status.as_u16();
         log.message = "webhook-id already processed; answered as the first time".into();
         app.metrics.postback("duplicate", Some("webhook_replay"));
-        if let Err(e) = app.store.log_postback(&log).await {
-            tracing::error!(error = %e, "postback log entry not written");
-        }
+        write_log(app, log).await;
         return first;
     }
     let answer = decide_and_record(app, evaluated, log, ctx.retry_after).await;
@@ -402,18 +400,24 @@ async fn decide_and_record(
     }
 }
 
+/// A log entry for a postback that records no conversion, through the
+/// same group-commit writer as conversions.
+async fn write_log(app: &AppState, log: PostbackLogEntry) {
+    if let Err(e) = app
+        .postback_writer
+        .write(PostbackWrite::Log(Box::new(log)))
+        .await
+    {
+        tracing::error!(error = %e, "postback log entry not written");
+    }
+}
+
 async fn refuse(app: &AppState, mut log: PostbackLogEntry, r: Refusal) -> Answer {
     log.error = Some(r.code.as_str().to_string());
     log.message = r.message.clone();
     log.http_status = r.code.http_status();
     app.metrics.postback("rejected", Some(r.code.as_str()));
-    if let Err(e) = app
-        .postback_writer
-        .write(PostbackWrite::Log(Box::new(log.clone())))
-        .await
-    {
-        tracing::error!(error = %e, "postback log entry not written");
-    }
+    write_log(app, log.clone()).await;
     let mut body = json!({"error": r.code.as_str(), "message": r.message});
     if let Some(h) = &log.hint {
         body["hint"] = json!(h);

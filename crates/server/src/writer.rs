@@ -87,13 +87,9 @@ async fn run(
             }
         };
         let Some(first) = first else { break };
-        let mut next = Some(first);
-        while let Some(job) = next.take() {
+        for job in take_batch(&mut rx, first, batch_max) {
             clicks.push(job.click);
             waiting.push(job.done);
-            if waiting.len() < batch_max {
-                next = rx.try_recv().ok();
-            }
         }
         let mut backoff = Duration::from_millis(50);
         loop {
@@ -120,6 +116,19 @@ async fn run(
             let _ = done.send(());
         }
     }
+}
+
+/// `first` and whatever else is already queued, up to `max`: the batch a
+/// group commit writes in one transaction.
+fn take_batch<J>(rx: &mut mpsc::Receiver<J>, first: J, max: usize) -> Vec<J> {
+    let mut batch = vec![first];
+    while batch.len() < max {
+        match rx.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
+        }
+    }
+    batch
 }
 
 struct PostbackJob {
@@ -182,17 +191,10 @@ async fn run_postbacks(
             }
         };
         let Some(first) = first else { break };
-        let mut items = vec![first.item];
-        let mut waiting = vec![first.done];
-        while items.len() < batch_max {
-            match rx.try_recv() {
-                Ok(job) => {
-                    items.push(job.item);
-                    waiting.push(job.done);
-                }
-                Err(_) => break,
-            }
-        }
+        let (items, waiting): (Vec<PostbackWrite>, Vec<_>) = take_batch(&mut rx, first, batch_max)
+            .into_iter()
+            .map(|j| (j.item, j.done))
+            .unzip();
         // a store that is briefly away gets a few tries; after that the
         // postbacks are answered 503 (not acknowledged, so nothing is lost)
         let mut outcome = Err(String::new());

@@ -115,7 +115,6 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<Result<Recorded, String>>>;
     async fn conversions(&self, filter: &ConversionFilter) -> StoreResult<Vec<Conversion>>;
 
-    async fn log_postback(&self, entry: &PostbackLogEntry) -> StoreResult<()>;
     async fn postback_log(&self, filter: &PostbackFilter) -> StoreResult<Vec<PostbackLogEntry>>;
 
     /// Takes up to `limit` due jobs (pending, time reached, not leased, the

@@ -20,7 +20,7 @@ pub const CONVERSION_COLUMNS: &str = "id, click_id, offer_id, advertiser_id, aff
      updated_ms, too_fast, test, capped, parent_id, payout_base_micros, revenue_base_micros, fx_missing, hold_until_ms, \
      duplicates, source, sub1, sub2, sub3, sub4, sub5, country, device, os, browser";
 
-fn parse_currency(s: String) -> rusqlite::Result<Currency> {
+pub(crate) fn parse_currency(s: String) -> rusqlite::Result<Currency> {
     Currency::parse(&s).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
     })

@@ -17,7 +17,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, ToSql, TransactionBeh
 use serde::de::DeserializeOwned;
 
 use crate::model::*;
-use crate::money_tx::{self, conversion_from_row, CONVERSION_COLUMNS};
+use crate::money_tx::{self, conversion_from_row, parse_currency, CONVERSION_COLUMNS};
 use crate::{ConversionAttempt, PostbackWrite, Recorded, Store, StoreError, StoreResult};
 
 const SCHEMA: &str = r#"
@@ -308,12 +308,6 @@ fn parse_secrets<T: DeserializeOwned>(r: &Row) -> rusqlite::Result<T> {
 
 fn no_fill<T>(_: &mut T, _: &Row) -> rusqlite::Result<()> {
     Ok(())
-}
-
-fn parse_currency(s: String) -> rusqlite::Result<Currency> {
-    Currency::parse(&s).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-    })
 }
 
 fn click_id_from(b: Vec<u8>) -> rusqlite::Result<ClickId> {
@@ -916,11 +910,6 @@ impl Store for SqliteStore {
             rows.collect()
         })
         .await
-    }
-
-    async fn log_postback(&self, entry: &PostbackLogEntry) -> StoreResult<()> {
-        let entry = entry.clone();
-        self.write(move |c| insert_log(c, &entry)).await
     }
 
     async fn postback_log(&self, f: &PostbackFilter) -> StoreResult<Vec<PostbackLogEntry>> {
