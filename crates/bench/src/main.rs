@@ -191,7 +191,7 @@ async fn http(short: bool) -> String {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("the release tracker binary (cargo build --release)");
+        .expect("the release tracker binary (cargo build --release --workspace)");
     let bport = free_port();
     let baddr: SocketAddr = format!("127.0.0.1:{bport}").parse().unwrap();
     let mut baseline = Command::new(std::env::current_exe().unwrap())
