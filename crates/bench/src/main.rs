@@ -38,6 +38,10 @@ enum Cmd {
     Http {
         #[arg(long)]
         short: bool,
+        /// Only the tracker's closed-loop redirects and postbacks (no
+        /// baseline, no open loop): a quick before/after while optimizing.
+        #[arg(long)]
+        quick: bool,
     },
     /// Load clicks and conversions into a fresh SQLite file and time reports.
     Reports {
@@ -161,7 +165,7 @@ async fn api(client: &reqwest::Client, base: &str, path: &str, body: Value) -> V
 }
 
 /// The HTTP benchmarks; returns the markdown section.
-async fn http(short: bool) -> String {
+async fn http(short: bool, quick: bool) -> String {
     let secs = if short { 2 } else { 10 };
     let duration = Duration::from_secs(secs);
     let dir = std::env::temp_dir().join(format!("clickledger-bench-{}", std::process::id()));
@@ -256,13 +260,18 @@ async fn http(short: bool) -> String {
         }) as load::RequestFn
     };
     let base_fn: load::RequestFn = Arc::new(|n: u64| (format!("/c/x?sub1={}", n % 50), UAS[0]));
-    let conns = 32;
+    let conns: usize = std::env::var("CLICKLEDGER_BENCH_CONNECTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(32);
 
     // warm up both
     load::run(addr, conns, Duration::from_secs(1), None, click_fn.clone()).await;
-    load::run(baddr, conns, Duration::from_secs(1), None, base_fn.clone()).await;
-
-    let base_out = load::run(baddr, conns, duration, None, base_fn.clone()).await;
+    let mut base_out = load::Outcome::default();
+    if !quick {
+        load::run(baddr, conns, Duration::from_secs(1), None, base_fn.clone()).await;
+        base_out = load::run(baddr, conns, duration, None, base_fn.clone()).await;
+    }
     let clicks = load::run(addr, conns, duration, None, click_fn.clone()).await;
     let click_ids: Vec<String> = clicks
         .locations
@@ -314,8 +323,11 @@ async fn http(short: bool) -> String {
     let pb_new = count("clickledger_postbacks_total{result=\"accepted\"");
     let pb_dup = count("clickledger_postbacks_total{result=\"duplicate\"");
     let half = clicks.rate() / 2.0;
-    let at_half = load::run(addr, conns, duration, Some(half), click_fn.clone()).await;
-    let base_half = load::run(baddr, conns, duration, Some(base_out.rate() / 2.0), base_fn).await;
+    let (mut at_half, mut base_half) = Default::default();
+    if !quick {
+        at_half = load::run(addr, conns, duration, Some(half), click_fn.clone()).await;
+        base_half = load::run(baddr, conns, duration, Some(base_out.rate() / 2.0), base_fn).await;
+    }
 
     let rss = peak_rss_mb(tracker.id()).unwrap_or(0.0);
     let metrics = client
@@ -354,7 +366,7 @@ async fn http(short: bool) -> String {
             o.errors
         )
     };
-    let rows = vec![
+    let mut rows = vec![
         Row {
             name: "baseline: bare 302 (axum, closed loop)".into(),
             note: ok(&base_out, 302),
@@ -385,6 +397,9 @@ async fn http(short: bool) -> String {
         },
     ];
     let baseline_rate = rows[0].out.rate();
+    if quick {
+        rows.retain(|r| r.out.requests() > 0);
+    }
     let mode = if short {
         "short mode (2 s per run)"
     } else {
@@ -450,13 +465,13 @@ fn main() {
                 .unwrap();
             rt.block_on(async move {
                 match command {
-                    Cmd::Http { short } => println!("{}", http(short).await),
+                    Cmd::Http { short, quick } => println!("{}", http(short, quick).await),
                     Cmd::Reports {
                         clicks,
                         conversions,
                     } => println!("{}", reports::run(clicks, conversions).await),
                     Cmd::All { short, out } => {
-                        let h = http(short).await;
+                        let h = http(short, false).await;
                         println!("{h}");
                         let (c, v) = if short {
                             (200_000, 4_000)

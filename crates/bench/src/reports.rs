@@ -192,12 +192,12 @@ pub async fn run(n_clicks: u64, n_conversions: u64) -> String {
         }
         batch.push(click);
         if batch.len() == 10_000 {
-            store.insert_clicks(&batch).await.unwrap();
+            store.insert_clicks(&batch).unwrap();
             progress.add(batch.len() as u64);
             batch.clear();
         }
     }
-    store.insert_clicks(&batch).await.unwrap();
+    store.insert_clicks(&batch).unwrap();
     progress.add(batch.len() as u64);
     progress.finish();
     let click_load = started.elapsed();

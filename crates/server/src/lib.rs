@@ -439,8 +439,11 @@ impl Running {
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.server.await;
-        self.state.writer.close();
+        self.state.writer.close().await;
         let _ = self.writer.await;
+        if let Err(e) = self.state.store.flush_rollups().await {
+            tracing::warn!(error = %e, "click rollups not flushed; rebuilt on the next start");
+        }
         self.state.postback_writer.close();
         let _ = self.postback_writer.await;
         let _ = self.dispatcher.await;
@@ -614,6 +617,9 @@ fn spawn_housekeeping(state: Arc<AppState>) {
                 .prune(state.limits.postback_advertiser, now);
             state.click_ip_limiter.prune(state.limits.click_ip, now);
             release_holds(&state, now).await;
+            if let Err(e) = state.store.flush_rollups().await {
+                tracing::warn!(error = %e, "click rollups not flushed");
+            }
             if state.click_retention_days > 0 {
                 let before = now - state.click_retention_days as i64 * 86_400_000;
                 if let Err(e) = state.store.expire_clicks(before, 50_000).await {

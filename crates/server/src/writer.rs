@@ -1,14 +1,20 @@
 //! The group-commit click writer.
 //!
-//! Handlers put a click on a bounded queue and wait; one task takes whatever
-//! has queued up (up to `batch_max`), commits it in one transaction, and then
-//! answers every waiting handler. Under load, batches grow and the cost of a
-//! commit is shared; at rest a batch is one click and adds no delay. A full
-//! queue is refused at once (the handler answers 503), never dropped. When
-//! the store fails, the batch is retried with backoff until it commits: a
-//! click that was queued is never lost while the process lives.
+//! Handlers put a click on a bounded queue and wait; one thread takes
+//! whatever has queued up (up to `batch_max`), commits it in one
+//! transaction, and then answers every waiting handler. Under load, batches
+//! grow and the cost of a commit is shared; at rest a batch is one click and
+//! adds no delay. A full queue is refused at once (the handler answers 503),
+//! never dropped. When the store fails, the batch is retried with backoff
+//! until it commits: a click that was queued is never lost while the process
+//! lives.
+//!
+//! The writer is a thread of its own that calls the store's blocking
+//! `insert_clicks` directly: a click costs one hand-off to the writer and one
+//! back, with no async task and no blocking-pool hop in between.
 
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,16 +24,20 @@ use tokio::task::JoinHandle;
 
 use crate::metrics::Metrics;
 
-struct Job {
-    click: Click,
-    done: oneshot::Sender<()>,
+// Nearly every message is a click; boxing it would add an allocation per
+// click for no gain.
+#[allow(clippy::large_enum_variant)]
+enum Msg {
+    Click(Click, oneshot::Sender<()>),
+    /// Stop taking clicks; commit what is queued, then end.
+    Close,
 }
 
 #[derive(Clone)]
 pub struct ClickWriter {
-    tx: mpsc::Sender<Job>,
+    tx: mpsc::Sender<Msg>,
+    closed: Arc<AtomicBool>,
     metrics: Arc<Metrics>,
-    stop: Arc<Notify>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -46,55 +56,70 @@ impl ClickWriter {
         batch_max: usize,
     ) -> (ClickWriter, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(capacity);
-        let stop = Arc::new(Notify::new());
-        let handle = tokio::spawn(run(store, metrics.clone(), rx, batch_max, stop.clone()));
-        (ClickWriter { tx, metrics, stop }, handle)
+        let m = metrics.clone();
+        // a long-lived blocking task: in effect the writer's own thread
+        let handle = tokio::task::spawn_blocking(move || run(store, m, rx, batch_max));
+        let closed = Arc::new(AtomicBool::new(false));
+        (
+            ClickWriter {
+                tx,
+                closed,
+                metrics,
+            },
+            handle,
+        )
     }
 
     /// Queues a click and waits until its batch is committed.
     pub async fn submit(&self, click: Click) -> Result<(), SubmitError> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(SubmitError::Closed);
+        }
         let (done, wait) = oneshot::channel();
-        self.tx.try_send(Job { click, done }).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => SubmitError::Full,
-            mpsc::error::TrySendError::Closed(_) => SubmitError::Closed,
-        })?;
+        self.tx
+            .try_send(Msg::Click(click, done))
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => SubmitError::Full,
+                mpsc::error::TrySendError::Closed(_) => SubmitError::Closed,
+            })?;
         self.metrics.queue_depth.fetch_add(1, Relaxed);
         wait.await.map_err(|_| SubmitError::Closed)
     }
 
     /// Stops taking clicks; everything already queued is still committed.
-    pub fn close(&self) {
-        self.stop.notify_one();
+    pub async fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        let _ = self.tx.send(Msg::Close).await;
     }
 }
 
-async fn run(
+fn run(
     store: Arc<dyn Store>,
     metrics: Arc<Metrics>,
-    mut rx: mpsc::Receiver<Job>,
+    mut rx: mpsc::Receiver<Msg>,
     batch_max: usize,
-    stop: Arc<Notify>,
 ) {
     let mut waiting: Vec<oneshot::Sender<()>> = Vec::with_capacity(batch_max);
     let mut clicks: Vec<Click> = Vec::with_capacity(batch_max);
-    loop {
-        let first = tokio::select! {
-            job = rx.recv() => job,
-            _ = stop.notified() => {
-                // Refuse new clicks; recv() still yields what is queued.
-                rx.close();
-                continue;
+    while let Some(first) = rx.blocking_recv() {
+        for msg in take_batch(&mut rx, first, batch_max) {
+            match msg {
+                Msg::Click(click, done) => {
+                    clicks.push(click);
+                    waiting.push(done);
+                }
+                // a click sent after this is refused; recv still yields
+                // what is queued, then None
+                Msg::Close => rx.close(),
             }
-        };
-        let Some(first) = first else { break };
-        for job in take_batch(&mut rx, first, batch_max) {
-            clicks.push(job.click);
-            waiting.push(job.done);
+        }
+        if clicks.is_empty() {
+            continue;
         }
         let mut backoff = Duration::from_millis(50);
         loop {
             let started = Instant::now();
-            match store.insert_clicks(&clicks).await {
+            match store.insert_clicks(&clicks) {
                 Ok(()) => {
                     metrics
                         .commit_seconds
@@ -103,7 +128,7 @@ async fn run(
                 }
                 Err(e) => {
                     tracing::error!(error = %e, clicks = clicks.len(), "click batch not committed; retrying");
-                    tokio::time::sleep(backoff).await;
+                    std::thread::sleep(backoff);
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
             }

@@ -69,7 +69,7 @@ async fn report_rows_and_totals_equal_a_recount_of_raw_rows() {
         });
     }
     for chunk in clicks.chunks(500) {
-        app.store.insert_clicks(chunk).await.unwrap();
+        app.store.insert_clicks(chunk).unwrap();
     }
     // conversions on a random fifth of the real clicks within the window
     let mut converted = Vec::new();

@@ -254,7 +254,6 @@ async fn every_postback_answer_code() {
             suspicious: false,
             test: false,
         }])
-        .await
         .unwrap();
     let old_cid = old_id.encode();
 

@@ -5,6 +5,7 @@
 
 pub mod model;
 mod money_tx;
+mod rollup;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -93,9 +94,14 @@ pub trait Store: Send + Sync + 'static {
         entity_id: &str,
     ) -> StoreResult<Vec<TemplateVersion>>;
 
-    /// Commits a batch of clicks in one transaction: all or none.
-    async fn insert_clicks(&self, clicks: &[Click]) -> StoreResult<()>;
+    /// Commits a batch of clicks in one transaction: all or none. Blocks
+    /// the calling thread: the click writer calls it from a thread of its
+    /// own, so the hot path has no hop through an async task.
+    fn insert_clicks(&self, clicks: &[Click]) -> StoreResult<()>;
     /// The click, if it exists and `scope` may see it.
+    /// Folds click counts held in memory into the rollup tables (reports
+    /// do this themselves; called when idle and at shutdown).
+    async fn flush_rollups(&self) -> StoreResult<()>;
     async fn click(&self, id: ClickId, scope: &Scope) -> StoreResult<Option<Click>>;
 
     /// Decides what the postback does against what is recorded, carries it

@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 
 use crate::model::*;
 use crate::money_tx::{self, conversion_from_row, parse_currency, CONVERSION_COLUMNS};
+use crate::rollup;
 use crate::{ConversionAttempt, PostbackWrite, Recorded, Store, StoreError, StoreResult};
 
 const SCHEMA: &str = r#"
@@ -133,10 +134,28 @@ CREATE TABLE IF NOT EXISTS template_versions (
 
 pub struct SqliteStore {
     path: PathBuf,
-    /// user agent -> row id, so repeated agents cost no lookup
-    ua_ids: Arc<Mutex<std::collections::HashMap<String, i64>>>,
-    writer: Arc<Mutex<Connection>>,
+    writer: Arc<Mutex<Writer>>,
     readers: Arc<Mutex<Vec<Connection>>>,
+}
+
+impl Drop for SqliteStore {
+    /// A clean stop leaves no rollup repair for the next start.
+    fn drop(&mut self) {
+        let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let Writer { conn, rollups, .. } = &mut *w;
+        if let Err(e) = rollups.flush(conn) {
+            tracing::warn!(error = %e, "click rollups not flushed at stop; rebuilt on the next start");
+        }
+    }
+}
+
+/// The one write connection and what only the writer touches.
+struct Writer {
+    conn: Connection,
+    /// user agent -> row id, so repeated agents cost no lookup
+    ua_ids: std::collections::HashMap<String, i64>,
+    /// click counts committed but not yet folded into the rollup tables
+    rollups: rollup::Pending,
 }
 
 fn err(e: impl std::fmt::Display) -> StoreError {
@@ -162,12 +181,21 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
 impl SqliteStore {
     pub fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
         let path = path.as_ref().to_path_buf();
-        let conn = open(&path).map_err(err)?;
+        let mut conn = open(&path).map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
+        if let Some(day) = rollup::repair(&mut conn).map_err(err)? {
+            tracing::warn!(
+                from_ms = day,
+                "click rollups were not flushed before the last stop; rebuilt them from the raw clicks"
+            );
+        }
         Ok(SqliteStore {
-            ua_ids: Default::default(),
             path,
-            writer: Arc::new(Mutex::new(conn)),
+            writer: Arc::new(Mutex::new(Writer {
+                conn,
+                ua_ids: Default::default(),
+                rollups: Default::default(),
+            })),
             readers: Arc::new(Mutex::new(Vec::new())),
         })
     }
@@ -180,6 +208,7 @@ impl SqliteStore {
             .writer
             .lock()
             .unwrap_or_else(|p| p.into_inner())
+            .conn
             .execute_batch("PRAGMA synchronous=OFF;")
             .map_err(err)?;
         Ok(store)
@@ -187,6 +216,7 @@ impl SqliteStore {
 
     /// Folds the WAL into the main file (for measuring its size).
     pub async fn checkpoint(&self) -> StoreResult<()> {
+        self.flush_rollups().await?;
         self.write(|c| c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);"))
             .await
     }
@@ -195,10 +225,17 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> StoreResult<T> {
+        self.with_writer(move |w| f(&mut w.conn)).await
+    }
+
+    async fn with_writer<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Writer) -> rusqlite::Result<T> + Send + 'static,
+    ) -> StoreResult<T> {
         let writer = self.writer.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = writer.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut conn)
+            let mut w = writer.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut w)
         })
         .await
         .map_err(err)?
@@ -513,74 +550,83 @@ fn delivery_from_row(r: &Row) -> rusqlite::Result<Delivery> {
     })
 }
 
-/// The rollups: table stem, key columns, and how a click fills them.
-type RollupKey<'a> = [&'a str; 3];
-const ROLLUPS: [(&str, &str); 3] = [
-    ("rollup_link", "link_id, source, ''"),
-    ("rollup_geo", "offer_id, country, device"),
-    ("rollup_sub", "offer_id, affiliate_id, sub1"),
-];
-
-fn rollup_key(which: usize, k: &Click) -> RollupKey<'_> {
-    match which {
-        0 => [k.link_id.as_str(), k.source.as_deref().unwrap_or(""), ""],
-        1 => [k.offer_id.as_str(), k.country.as_str(), k.device.as_str()],
-        _ => [
-            k.offer_id.as_str(),
-            k.affiliate_id.as_str(),
-            k.sub1.as_deref().unwrap_or(""),
-        ],
+/// One group-commit batch: the clicks in one transaction; their rollup
+/// counts are kept in memory and folded in about once a second.
+fn insert_clicks(w: &mut Writer, clicks: &[Click]) -> rusqlite::Result<()> {
+    let Writer {
+        conn,
+        ua_ids,
+        rollups,
+    } = w;
+    if ua_ids.len() > 100_000 {
+        ua_ids.clear();
     }
-}
-
-/// Adds a batch's clicks to every rollup at both grains, one upsert per
-/// distinct combination rather than per click.
-fn update_rollup(tx: &Connection, clicks: &[Click]) -> rusqlite::Result<()> {
-    const DAY: i64 = 86_400_000;
-    for (which, (stem, cols)) in ROLLUPS.iter().enumerate() {
-        let cols: Vec<&str> = cols.split(", ").filter(|c| *c != "''").collect();
-        for (suffix, width) in [("q", 900_000), ("d", DAY)] {
-            let mut sums: std::collections::HashMap<(i64, RollupKey), [i64; 4]> =
-                std::collections::HashMap::new();
-            for k in clicks.iter().filter(|k| !k.test) {
-                let e = sums
-                    .entry((k.ts_ms.div_euclid(width) * width, rollup_key(which, k)))
-                    .or_default();
-                for (a, b) in
-                    e.iter_mut()
-                        .zip([1, k.unique as i64, k.bot as i64, k.suspicious as i64])
-                {
-                    *a += b;
-                }
-            }
-            let col_list = cols.join(", ");
-            let marks: Vec<String> = (0..cols.len()).map(|i| format!("?{}", i + 2)).collect();
-            let n = cols.len();
+    let written = (|| {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
             let mut st = tx.prepare_cached(&format!(
-                "INSERT INTO {stem}_{suffix} (bucket_ms, {col_list}, clicks, unique_clicks, bot_clicks, suspicious_clicks)
-                 VALUES (?1, {}, ?{}, ?{}, ?{}, ?{})
-                 ON CONFLICT (bucket_ms, {col_list}) DO UPDATE SET
-                     clicks = clicks + excluded.clicks, unique_clicks = unique_clicks + excluded.unique_clicks,
-                     bot_clicks = bot_clicks + excluded.bot_clicks, suspicious_clicks = suspicious_clicks + excluded.suspicious_clicks",
-                marks.join(", "),
-                n + 2,
-                n + 3,
-                n + 4,
-                n + 5
-            ))?;
-            for ((bucket, key), v) in sums {
-                let mut args: Vec<&dyn ToSql> = vec![&bucket];
-                for part in key.iter().take(n) {
-                    args.push(part);
-                }
-                for c in &v {
-                    args.push(c);
-                }
-                st.execute(args.as_slice())?;
+            "INSERT INTO clicks ({CLICK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
+        ))?;
+            for k in clicks {
+                let extra = if k.extra.is_empty() {
+                    None
+                } else {
+                    Some(json(&k.extra))
+                };
+                let ua_id = match ua_ids.get(&k.user_agent) {
+                    Some(id) => *id,
+                    None => {
+                        tx.prepare_cached("INSERT OR IGNORE INTO user_agents (ua) VALUES (?1)")?
+                            .execute([&k.user_agent])?;
+                        let id: i64 = tx
+                            .prepare_cached("SELECT id FROM user_agents WHERE ua = ?1")?
+                            .query_row([&k.user_agent], |r| r.get(0))?;
+                        ua_ids.insert(k.user_agent.clone(), id);
+                        id
+                    }
+                };
+                st.execute(params![
+                    &k.id.to_bytes()[..],
+                    k.ts_ms,
+                    k.link_id,
+                    k.offer_id,
+                    k.affiliate_id,
+                    k.sub1,
+                    k.sub2,
+                    k.sub3,
+                    k.sub4,
+                    k.sub5,
+                    k.source,
+                    extra,
+                    k.ip,
+                    k.country,
+                    ua_id,
+                    k.device,
+                    k.os,
+                    k.browser,
+                    k.referer_host,
+                    k.unique,
+                    k.bot,
+                    k.suspicious,
+                    k.test
+                ])?;
             }
         }
+        let step = rollups.stage(&tx, rollup::sums_of(clicks))?;
+        tx.commit()?;
+        Ok(step)
+    })();
+    match written {
+        Ok(step) => {
+            rollups.apply(step);
+            Ok(())
+        }
+        Err(e) => {
+            // ids of user agents inserted in a rolled-back transaction are void
+            ua_ids.clear();
+            Err(e)
+        }
     }
-    Ok(())
 }
 
 /// Restricts a query to what `scope` may see.
@@ -766,68 +812,13 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn insert_clicks(&self, clicks: &[Click]) -> StoreResult<()> {
-        let clicks = clicks.to_vec();
-        let ua_ids = self.ua_ids.clone();
-        self.write(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let mut ua_ids = ua_ids.lock().unwrap_or_else(|p| p.into_inner());
-            if ua_ids.len() > 100_000 {
-                ua_ids.clear();
-            }
-            {
-                let mut st = tx.prepare_cached(&format!(
-                    "INSERT INTO clicks ({CLICK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
-                ))?;
-                for k in clicks.iter() {
-                    let extra = if k.extra.is_empty() { None } else { Some(json(&k.extra)) };
-                    let ua_id = match ua_ids.get(&k.user_agent) {
-                        Some(id) => *id,
-                        None => {
-                            tx.prepare_cached("INSERT OR IGNORE INTO user_agents (ua) VALUES (?1)")?.execute([&k.user_agent])?;
-                            let id: i64 = tx
-                                .prepare_cached("SELECT id FROM user_agents WHERE ua = ?1")?
-                                .query_row([&k.user_agent], |r| r.get(0))?;
-                            ua_ids.insert(k.user_agent.clone(), id);
-                            id
-                        }
-                    };
-                    st.execute(params![
-                        &k.id.to_bytes()[..],
-                        k.ts_ms,
-                        k.link_id,
-                        k.offer_id,
-                        k.affiliate_id,
-                        k.sub1,
-                        k.sub2,
-                        k.sub3,
-                        k.sub4,
-                        k.sub5,
-                        k.source,
-                        extra,
-                        k.ip,
-                        k.country,
-                        ua_id,
-                        k.device,
-                        k.os,
-                        k.browser,
-                        k.referer_host,
-                        k.unique,
-                        k.bot,
-                        k.suspicious,
-                        k.test
-                    ])?;
-                }
-            }
-            update_rollup(&tx, &clicks)?;
-            let committed = tx.commit();
-            if committed.is_err() {
-                // ids of user agents inserted in a rolled-back transaction are void
-                ua_ids.clear();
-            }
-            committed
-        })
-        .await
+    fn insert_clicks(&self, clicks: &[Click]) -> StoreResult<()> {
+        let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        insert_clicks(&mut w, clicks).map_err(err)
+    }
+
+    async fn flush_rollups(&self) -> StoreResult<()> {
+        self.with_writer(|w| w.rollups.flush(&mut w.conn)).await
     }
 
     async fn click(&self, id: ClickId, scope: &Scope) -> StoreResult<Option<Click>> {
@@ -1186,6 +1177,8 @@ impl Store for SqliteStore {
     async fn click_buckets(&self, q: &ReportQuery) -> StoreResult<Vec<BucketRow>> {
         const Q: i64 = 900_000;
         use Dimension::*;
+        // a report counts every committed click
+        self.flush_rollups().await?;
         let ranges: Vec<(i64, i64)> = if q.ranges.is_empty() {
             vec![(q.from_ms, q.to_ms)]
         } else {

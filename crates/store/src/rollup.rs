@@ -1,0 +1,267 @@
+//! Click rollups: counts per 15 minutes (`_q`) and per UTC day (`_d`) for
+//! three report shapes, so reports never scan 10^7 raw clicks.
+//!
+//! Rollups are derived data: every count in them can be recomputed from the
+//! clicks table. So they are *not* updated in each click batch's transaction
+//! (that dirtied up to six rollup pages per click and wrote each of them to
+//! the WAL once per batch). Instead the writer adds each committed batch to
+//! in-memory sums and folds them into the tables about once a second, in the
+//! transaction of a later batch. Reads flush first, so a report always sees
+//! every committed click.
+//!
+//! A crash between flushes would lose the in-memory sums, so the first batch
+//! after a flush records `rollups_pending_since` (the earliest unflushed
+//! click time) in `meta`, in its own transaction; a flush deletes it. On open,
+//! a marker that is still there means sums were lost: the rollups from that
+//! UTC day on are rebuilt from the raw clicks.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use clickledger_domain::ClickId;
+use rusqlite::{params, Connection, OptionalExtension, ToSql};
+
+use crate::model::Click;
+
+const QUARTER: i64 = 900_000;
+const DAY: i64 = 86_400_000;
+const MARKER: &str = "rollups_pending_since";
+/// Flush at least this often, or when this many distinct rows are pending.
+const FLUSH_EVERY: Duration = Duration::from_secs(1);
+const FLUSH_ROWS: usize = 50_000;
+
+/// A rollup: its table stem, its key columns, and the SQL for each key
+/// column when rebuilding from raw clicks.
+struct Rollup {
+    stem: &'static str,
+    columns: &'static [&'static str],
+    from_clicks: &'static [&'static str],
+}
+
+const ROLLUPS: [Rollup; 3] = [
+    Rollup {
+        stem: "rollup_link",
+        columns: &["link_id", "source"],
+        from_clicks: &["link_id", "COALESCE(source, '')"],
+    },
+    Rollup {
+        stem: "rollup_geo",
+        columns: &["offer_id", "country", "device"],
+        from_clicks: &["offer_id", "country", "device"],
+    },
+    Rollup {
+        stem: "rollup_sub",
+        columns: &["offer_id", "affiliate_id", "sub1"],
+        from_clicks: &["offer_id", "affiliate_id", "COALESCE(sub1, '')"],
+    },
+];
+
+fn key_of(which: usize, k: &Click) -> [&str; 3] {
+    match which {
+        0 => [&k.link_id, k.source.as_deref().unwrap_or(""), ""],
+        1 => [&k.offer_id, &k.country, &k.device],
+        _ => [
+            &k.offer_id,
+            &k.affiliate_id,
+            k.sub1.as_deref().unwrap_or(""),
+        ],
+    }
+}
+
+/// (rollup, 15-minute bucket, key) -> clicks, unique, bot, suspicious.
+pub(crate) type Sums = HashMap<(usize, i64, [String; 3]), [i64; 4]>;
+
+/// A batch's contribution to the rollups (test clicks count nowhere).
+pub(crate) fn sums_of(clicks: &[Click]) -> Sums {
+    let mut sums = Sums::new();
+    for k in clicks.iter().filter(|k| !k.test) {
+        let bucket = k.ts_ms.div_euclid(QUARTER) * QUARTER;
+        let counts = [1, k.unique as i64, k.bot as i64, k.suspicious as i64];
+        for which in 0..ROLLUPS.len() {
+            let key = key_of(which, k).map(str::to_string);
+            add(sums.entry((which, bucket, key)).or_default(), &counts);
+        }
+    }
+    sums
+}
+
+fn add(into: &mut [i64; 4], counts: &[i64; 4]) {
+    for (a, b) in into.iter_mut().zip(counts) {
+        *a += b;
+    }
+}
+
+fn earliest(sums: &Sums) -> Option<i64> {
+    sums.keys().map(|(_, bucket, _)| *bucket).min()
+}
+
+/// What the writer holds between flushes.
+pub(crate) struct Pending {
+    sums: Sums,
+    /// The marker as written in `meta` (None: no unflushed clicks on disk).
+    since: Option<i64>,
+    last_flush: Instant,
+}
+
+impl Default for Pending {
+    fn default() -> Self {
+        Pending {
+            sums: Sums::new(),
+            since: None,
+            last_flush: Instant::now(),
+        }
+    }
+}
+
+/// What a batch's transaction did to the rollups, to apply to `Pending`
+/// once (and only if) it commits.
+pub(crate) enum Step {
+    Flushed,
+    Kept { batch: Sums, since: Option<i64> },
+}
+
+impl Pending {
+    /// Inside a click batch's transaction: flush everything (pending and
+    /// this batch) when due, else record the marker if it moves.
+    pub fn stage(&self, tx: &Connection, batch: Sums) -> rusqlite::Result<Step> {
+        if self.last_flush.elapsed() >= FLUSH_EVERY || self.sums.len() >= FLUSH_ROWS {
+            return fold(tx, self.sums.iter().chain(batch.iter()));
+        }
+        let since = match (self.since, earliest(&batch)) {
+            (Some(s), Some(b)) if b >= s => None,
+            (_, Some(b)) => {
+                tx.execute(
+                    "INSERT INTO meta (k, v) VALUES (?1, ?2) ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+                    params![MARKER, b.to_string()],
+                )?;
+                Some(b)
+            }
+            (_, None) => None,
+        };
+        Ok(Step::Kept { batch, since })
+    }
+
+    /// After the transaction committed.
+    pub fn apply(&mut self, step: Step) {
+        match step {
+            Step::Flushed => {
+                self.sums.clear();
+                self.since = None;
+                self.last_flush = Instant::now();
+            }
+            Step::Kept { batch, since } => {
+                for (key, counts) in batch {
+                    add(self.sums.entry(key).or_default(), &counts);
+                }
+                if since.is_some() {
+                    self.since = since;
+                }
+            }
+        }
+    }
+
+    /// A flush on its own (before a report reads the rollups).
+    pub fn flush(&mut self, conn: &mut Connection) -> rusqlite::Result<()> {
+        if self.sums.is_empty() {
+            return Ok(());
+        }
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let step = fold(&tx, self.sums.iter())?;
+        tx.commit()?;
+        self.apply(step);
+        Ok(())
+    }
+}
+
+/// Adds sums to the 15-minute rows and, summed again per UTC day, to the
+/// day rows (one upsert per distinct row), and clears the marker.
+fn fold<'a>(
+    tx: &Connection,
+    sums: impl Iterator<Item = (&'a (usize, i64, [String; 3]), &'a [i64; 4])>,
+) -> rusqlite::Result<Step> {
+    let mut days: HashMap<(usize, i64, &[String; 3]), [i64; 4]> = HashMap::new();
+    for ((which, bucket, key), counts) in sums {
+        upsert(tx, *which, "q", *bucket, key, counts)?;
+        add(
+            days.entry((*which, bucket.div_euclid(DAY) * DAY, key))
+                .or_default(),
+            counts,
+        );
+    }
+    for ((which, day, key), counts) in days {
+        upsert(tx, which, "d", day, key, &counts)?;
+    }
+    tx.execute("DELETE FROM meta WHERE k = ?1", [MARKER])?;
+    Ok(Step::Flushed)
+}
+
+fn upsert(
+    tx: &Connection,
+    which: usize,
+    grain: &str,
+    bucket: i64,
+    key: &[String; 3],
+    counts: &[i64; 4],
+) -> rusqlite::Result<()> {
+    let r = &ROLLUPS[which];
+    let n = r.columns.len();
+    let cols = r.columns.join(", ");
+    let marks: Vec<String> = (2..n + 6).map(|i| format!("?{i}")).collect();
+    let mut st = tx.prepare_cached(&format!(
+        "INSERT INTO {}_{grain} (bucket_ms, {cols}, clicks, unique_clicks, bot_clicks, suspicious_clicks)
+         VALUES (?1, {})
+         ON CONFLICT (bucket_ms, {cols}) DO UPDATE SET
+             clicks = clicks + excluded.clicks, unique_clicks = unique_clicks + excluded.unique_clicks,
+             bot_clicks = bot_clicks + excluded.bot_clicks, suspicious_clicks = suspicious_clicks + excluded.suspicious_clicks",
+        r.stem,
+        marks.join(", ")
+    ))?;
+    let mut args: Vec<&dyn ToSql> = vec![&bucket];
+    for part in key.iter().take(n) {
+        args.push(part);
+    }
+    for c in counts {
+        args.push(c);
+    }
+    st.execute(args.as_slice())?;
+    Ok(())
+}
+
+/// On open: when sums were lost (a crash between flushes), rebuild every
+/// rollup from the marker's UTC day on from the raw clicks. Returns the day
+/// rebuilt from, if any.
+pub(crate) fn repair(conn: &mut Connection) -> rusqlite::Result<Option<i64>> {
+    let since: Option<String> = conn
+        .query_row("SELECT v FROM meta WHERE k = ?1", [MARKER], |r| r.get(0))
+        .optional()?;
+    let Some(since) = since.and_then(|s| s.parse::<i64>().ok()) else {
+        return Ok(None);
+    };
+    let day = since.div_euclid(DAY) * DAY;
+    let first_id = ClickId::new(day.max(0) as u64, 0).to_bytes().to_vec();
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    for r in &ROLLUPS {
+        let cols = r.columns.join(", ");
+        let exprs = r.from_clicks.join(", ");
+        let groups: Vec<String> = (1..=r.columns.len() + 1).map(|i| i.to_string()).collect();
+        for (grain, width) in [("q", QUARTER), ("d", DAY)] {
+            tx.execute(
+                &format!("DELETE FROM {}_{grain} WHERE bucket_ms >= ?1", r.stem),
+                [day],
+            )?;
+            tx.execute(
+                &format!(
+                    "INSERT INTO {}_{grain} (bucket_ms, {cols}, clicks, unique_clicks, bot_clicks, suspicious_clicks)
+                     SELECT (ts_ms / {width}) * {width}, {exprs}, COUNT(*), SUM(is_unique), SUM(is_bot), SUM(suspicious)
+                     FROM clicks WHERE id >= ?1 AND test = 0 GROUP BY {}",
+                    r.stem,
+                    groups.join(", ")
+                ),
+                [&first_id],
+            )?;
+        }
+    }
+    tx.execute("DELETE FROM meta WHERE k = ?1", [MARKER])?;
+    tx.commit()?;
+    Ok(Some(day))
+}
