@@ -70,15 +70,12 @@ fn raw_totals(path: &std::path::Path) -> [i64; 4] {
         .unwrap()
 }
 
+type LinkDay = (i64, String, String, i64);
+
 /// Per (day, link, source) counts from the rollup vs from the raw clicks.
-fn link_days(
-    path: &std::path::Path,
-) -> (
-    Vec<(i64, String, String, i64)>,
-    Vec<(i64, String, String, i64)>,
-) {
+fn link_days(path: &std::path::Path) -> (Vec<LinkDay>, Vec<LinkDay>) {
     let c = Connection::open(path).unwrap();
-    let q = |sql: &str| -> Vec<(i64, String, String, i64)> {
+    let q = |sql: &str| -> Vec<LinkDay> {
         let mut st = c.prepare(sql).unwrap();
         st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
             .unwrap()
