@@ -444,7 +444,7 @@ impl Running {
         if let Err(e) = self.state.store.flush_rollups().await {
             tracing::warn!(error = %e, "click rollups not flushed; rebuilt on the next start");
         }
-        self.state.postback_writer.close();
+        self.state.postback_writer.close().await;
         let _ = self.postback_writer.await;
         let _ = self.dispatcher.await;
     }

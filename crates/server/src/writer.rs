@@ -1,17 +1,15 @@
-//! The group-commit click writer.
+//! Group commit: the click writer and the postback writer.
 //!
-//! Handlers put a click on a bounded queue and wait; one thread takes
+//! Handlers put an item on a bounded queue and wait; one thread takes
 //! whatever has queued up (up to `batch_max`), commits it in one
 //! transaction, and then answers every waiting handler. Under load, batches
-//! grow and the cost of a commit is shared; at rest a batch is one click and
+//! grow and the cost of a commit is shared; at rest a batch is one item and
 //! adds no delay. A full queue is refused at once (the handler answers 503),
-//! never dropped. When the store fails, the batch is retried with backoff
-//! until it commits: a click that was queued is never lost while the process
-//! lives.
+//! never dropped.
 //!
-//! The writer is a thread of its own that calls the store's blocking
-//! `insert_clicks` directly: a click costs one hand-off to the writer and one
-//! back, with no async task and no blocking-pool hop in between.
+//! Each writer is a thread of its own that calls the store's blocking batch
+//! write directly: an item costs one hand-off to the writer and one back,
+//! with no async task and no blocking-pool hop in between.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,26 +17,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clickledger_store::{Click, PostbackWrite, Recorded, Store};
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::metrics::Metrics;
-
-// Nearly every message is a click; boxing it would add an allocation per
-// click for no gain.
-#[allow(clippy::large_enum_variant)]
-enum Msg {
-    Click(Click, oneshot::Sender<()>),
-    /// Stop taking clicks; commit what is queued, then end.
-    Close,
-}
-
-#[derive(Clone)]
-pub struct ClickWriter {
-    tx: mpsc::Sender<Msg>,
-    closed: Arc<AtomicBool>,
-    metrics: Arc<Metrics>,
-}
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum SubmitError {
@@ -48,98 +30,89 @@ pub enum SubmitError {
     Closed,
 }
 
-impl ClickWriter {
+// Nearly every message is an item; boxing it would add an allocation per
+// item for no gain.
+#[allow(clippy::large_enum_variant)]
+enum Msg<I, R> {
+    Item(I, oneshot::Sender<R>),
+    /// Stop taking items; commit what is queued, then end.
+    Close,
+}
+
+/// A queue in front of a thread that commits what queued up as one batch.
+pub struct GroupCommit<I, R> {
+    tx: mpsc::Sender<Msg<I, R>>,
+    closed: Arc<AtomicBool>,
+}
+
+impl<I, R> Clone for GroupCommit<I, R> {
+    fn clone(&self) -> Self {
+        GroupCommit {
+            tx: self.tx.clone(),
+            closed: self.closed.clone(),
+        }
+    }
+}
+
+impl<I: Send + 'static, R: Send + 'static> GroupCommit<I, R> {
+    /// `commit` writes a batch and answers each item, in order.
     pub fn spawn(
-        store: Arc<dyn Store>,
-        metrics: Arc<Metrics>,
         capacity: usize,
         batch_max: usize,
-    ) -> (ClickWriter, JoinHandle<()>) {
-        let (tx, rx) = mpsc::channel(capacity);
-        let m = metrics.clone();
+        mut commit: impl FnMut(&mut Vec<I>) -> Vec<R> + Send + 'static,
+    ) -> (Self, JoinHandle<()>) {
+        let (tx, mut rx) = mpsc::channel::<Msg<I, R>>(capacity);
         // a long-lived blocking task: in effect the writer's own thread
-        let handle = tokio::task::spawn_blocking(move || run(store, m, rx, batch_max));
+        let handle = tokio::task::spawn_blocking(move || {
+            let mut items = Vec::with_capacity(batch_max);
+            let mut waiting = Vec::with_capacity(batch_max);
+            while let Some(first) = rx.blocking_recv() {
+                for msg in take_batch(&mut rx, first, batch_max) {
+                    match msg {
+                        Msg::Item(item, done) => {
+                            items.push(item);
+                            waiting.push(done);
+                        }
+                        // an item sent after this is refused; recv still
+                        // yields what is queued, then None
+                        Msg::Close => rx.close(),
+                    }
+                }
+                if items.is_empty() {
+                    continue;
+                }
+                let answers = commit(&mut items);
+                items.clear();
+                for (done, answer) in waiting.drain(..).zip(answers) {
+                    // the handler may have gone (client hung up); the item
+                    // is stored anyway
+                    let _ = done.send(answer);
+                }
+            }
+        });
         let closed = Arc::new(AtomicBool::new(false));
-        (
-            ClickWriter {
-                tx,
-                closed,
-                metrics,
-            },
-            handle,
-        )
+        (GroupCommit { tx, closed }, handle)
     }
 
-    /// Queues a click and waits until its batch is committed.
-    pub async fn submit(&self, click: Click) -> Result<(), SubmitError> {
+    /// Queues an item and waits until its batch is committed.
+    pub async fn submit(&self, item: I) -> Result<R, SubmitError> {
         if self.closed.load(Ordering::Acquire) {
             return Err(SubmitError::Closed);
         }
         let (done, wait) = oneshot::channel();
         self.tx
-            .try_send(Msg::Click(click, done))
+            .try_send(Msg::Item(item, done))
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => SubmitError::Full,
                 mpsc::error::TrySendError::Closed(_) => SubmitError::Closed,
             })?;
-        self.metrics.queue_depth.fetch_add(1, Relaxed);
         wait.await.map_err(|_| SubmitError::Closed)
     }
 
-    /// Stops taking clicks; everything already queued is still committed.
+    /// Stops taking items; everything already queued is still committed.
     pub async fn close(&self) {
         self.closed.store(true, Ordering::Release);
         let _ = self.tx.send(Msg::Close).await;
-    }
-}
-
-fn run(
-    store: Arc<dyn Store>,
-    metrics: Arc<Metrics>,
-    mut rx: mpsc::Receiver<Msg>,
-    batch_max: usize,
-) {
-    let mut waiting: Vec<oneshot::Sender<()>> = Vec::with_capacity(batch_max);
-    let mut clicks: Vec<Click> = Vec::with_capacity(batch_max);
-    while let Some(first) = rx.blocking_recv() {
-        for msg in take_batch(&mut rx, first, batch_max) {
-            match msg {
-                Msg::Click(click, done) => {
-                    clicks.push(click);
-                    waiting.push(done);
-                }
-                // a click sent after this is refused; recv still yields
-                // what is queued, then None
-                Msg::Close => rx.close(),
-            }
-        }
-        if clicks.is_empty() {
-            continue;
-        }
-        let mut backoff = Duration::from_millis(50);
-        loop {
-            let started = Instant::now();
-            match store.insert_clicks(&clicks) {
-                Ok(()) => {
-                    metrics
-                        .commit_seconds
-                        .observe(started.elapsed().as_secs_f64());
-                    break;
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, clicks = clicks.len(), "click batch not committed; retrying");
-                    std::thread::sleep(backoff);
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                }
-            }
-        }
-        metrics.batch_size.observe(clicks.len() as f64);
-        metrics.queue_depth.fetch_sub(clicks.len() as i64, Relaxed);
-        clicks.clear();
-        for done in waiting.drain(..) {
-            // The handler may have gone (client hung up); the click is stored anyway.
-            let _ = done.send(());
-        }
     }
 }
 
@@ -156,18 +129,67 @@ fn take_batch<J>(rx: &mut mpsc::Receiver<J>, first: J, max: usize) -> Vec<J> {
     batch
 }
 
-struct PostbackJob {
-    item: PostbackWrite,
-    done: oneshot::Sender<Result<Recorded, String>>,
+/// Clicks: when the store fails, the batch is retried with backoff until it
+/// commits, so a click that was queued is never lost while the process lives.
+#[derive(Clone)]
+pub struct ClickWriter {
+    queue: GroupCommit<Click, ()>,
+    metrics: Arc<Metrics>,
 }
 
-/// Group commit for the postback path: conversions and refusal log entries
-/// queue up and are written, decided in arrival order, one transaction per
-/// batch. The caller answers only after its batch committed.
+impl ClickWriter {
+    pub fn spawn(
+        store: Arc<dyn Store>,
+        metrics: Arc<Metrics>,
+        capacity: usize,
+        batch_max: usize,
+    ) -> (ClickWriter, JoinHandle<()>) {
+        let m = metrics.clone();
+        let (queue, handle) = GroupCommit::spawn(capacity, batch_max, move |clicks| {
+            let mut backoff = Duration::from_millis(50);
+            loop {
+                let started = Instant::now();
+                match store.insert_clicks(clicks) {
+                    Ok(()) => {
+                        m.commit_seconds.observe(started.elapsed().as_secs_f64());
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, clicks = clicks.len(), "click batch not committed; retrying");
+                        std::thread::sleep(backoff);
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                    }
+                }
+            }
+            m.batch_size.observe(clicks.len() as f64);
+            m.queue_depth.fetch_sub(clicks.len() as i64, Relaxed);
+            vec![(); clicks.len()]
+        });
+        (ClickWriter { queue, metrics }, handle)
+    }
+
+    /// Queues a click and waits until its batch is committed.
+    pub async fn submit(&self, click: Click) -> Result<(), SubmitError> {
+        self.metrics.queue_depth.fetch_add(1, Relaxed);
+        let out = self.queue.submit(click).await;
+        if out.is_err() {
+            self.metrics.queue_depth.fetch_sub(1, Relaxed);
+        }
+        out
+    }
+
+    pub async fn close(&self) {
+        self.queue.close().await
+    }
+}
+
+/// Conversions and refusal log entries, decided in arrival order, one
+/// transaction per batch. A store that is briefly away gets a few tries;
+/// after that the postbacks are answered 503 (not acknowledged, so nothing
+/// is lost).
 #[derive(Clone)]
 pub struct PostbackWriter {
-    tx: mpsc::Sender<PostbackJob>,
-    stop: Arc<Notify>,
+    queue: GroupCommit<PostbackWrite, Result<Recorded, String>>,
 }
 
 impl PostbackWriter {
@@ -176,77 +198,32 @@ impl PostbackWriter {
         capacity: usize,
         batch_max: usize,
     ) -> (PostbackWriter, JoinHandle<()>) {
-        let (tx, rx) = mpsc::channel(capacity);
-        let stop = Arc::new(Notify::new());
-        let handle = tokio::spawn(run_postbacks(store, rx, batch_max, stop.clone()));
-        (PostbackWriter { tx, stop }, handle)
+        let (queue, handle) = GroupCommit::spawn(capacity, batch_max, move |items| {
+            let mut last = String::new();
+            for attempt in 0..4u32 {
+                match store.record_batch(items) {
+                    Ok(results) => return results,
+                    Err(e) => {
+                        tracing::error!(error = %e, postbacks = items.len(), "postback batch not committed");
+                        last = e.to_string();
+                        std::thread::sleep(Duration::from_millis(50 << attempt));
+                    }
+                }
+            }
+            vec![Err(last); items.len()]
+        });
+        (PostbackWriter { queue }, handle)
     }
 
     /// Queues a write and waits for its commit.
     pub async fn write(&self, item: PostbackWrite) -> Result<Recorded, String> {
-        let (done, wait) = oneshot::channel();
-        self.tx
-            .try_send(PostbackJob { item, done })
-            .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => {
-                    "too many postbacks are waiting to be stored".to_string()
-                }
-                mpsc::error::TrySendError::Closed(_) => "the tracker is shutting down".to_string(),
-            })?;
-        wait.await.map_err(|_| "the writer stopped".to_string())?
+        self.queue.submit(item).await.map_err(|e| match e {
+            SubmitError::Full => "too many postbacks are waiting to be stored".to_string(),
+            SubmitError::Closed => "the tracker is shutting down".to_string(),
+        })?
     }
 
-    pub fn close(&self) {
-        self.stop.notify_one();
-    }
-}
-
-async fn run_postbacks(
-    store: Arc<dyn Store>,
-    mut rx: mpsc::Receiver<PostbackJob>,
-    batch_max: usize,
-    stop: Arc<Notify>,
-) {
-    loop {
-        let first = tokio::select! {
-            job = rx.recv() => job,
-            _ = stop.notified() => {
-                rx.close();
-                continue;
-            }
-        };
-        let Some(first) = first else { break };
-        let (items, waiting): (Vec<PostbackWrite>, Vec<_>) = take_batch(&mut rx, first, batch_max)
-            .into_iter()
-            .map(|j| (j.item, j.done))
-            .unzip();
-        // a store that is briefly away gets a few tries; after that the
-        // postbacks are answered 503 (not acknowledged, so nothing is lost)
-        let mut outcome = Err(String::new());
-        for attempt in 0..4u32 {
-            match store.record_batch(items.clone()).await {
-                Ok(results) => {
-                    outcome = Ok(results);
-                    break;
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, postbacks = items.len(), "postback batch not committed");
-                    outcome = Err(e.to_string());
-                    tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
-                }
-            }
-        }
-        match outcome {
-            Ok(results) => {
-                for (done, r) in waiting.into_iter().zip(results) {
-                    let _ = done.send(r);
-                }
-            }
-            Err(e) => {
-                for done in waiting {
-                    let _ = done.send(Err(e.clone()));
-                }
-            }
-        }
+    pub async fn close(&self) {
+        self.queue.close().await
     }
 }

@@ -112,13 +112,10 @@ pub trait Store: Send + Sync + 'static {
         attempt: ConversionAttempt,
     ) -> StoreResult<(Decision, Option<Conversion>)>;
     /// Group commit for the postback path: many conversion attempts and
-    /// refusal log entries in one transaction, decided in order. Each item
-    /// runs in its own savepoint, so one failing item does not sink the
-    /// others; its slot carries the error.
-    async fn record_batch(
-        &self,
-        items: Vec<PostbackWrite>,
-    ) -> StoreResult<Vec<Result<Recorded, String>>>;
+    /// refusal log entries in one transaction, decided in order. One failing
+    /// item does not sink the others; its slot carries the error. Blocks the
+    /// calling thread (the postback writer's own).
+    fn record_batch(&self, items: &[PostbackWrite]) -> StoreResult<Vec<Result<Recorded, String>>>;
     async fn conversions(&self, filter: &ConversionFilter) -> StoreResult<Vec<Conversion>>;
 
     async fn postback_log(&self, filter: &PostbackFilter) -> StoreResult<Vec<PostbackLogEntry>>;
