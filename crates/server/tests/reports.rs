@@ -42,6 +42,8 @@ async fn report_rows_and_totals_equal_a_recount_of_raw_rows() {
     let mut clicks = Vec::new();
     for i in 0..3000u128 {
         let ts = now - rng.random_range(0..40 * DAY);
+        // device, OS and browser follow from the user agent
+        let device = devices[rng.random_range(0..3)];
         clicks.push(Click {
             id: ClickId::new(ts as u64, i),
             ts_ms: ts,
@@ -57,8 +59,8 @@ async fn report_rows_and_totals_equal_a_recount_of_raw_rows() {
             extra: Default::default(),
             ip: "192.0.2.1".into(),
             country: countries[rng.random_range(0..4)].into(),
-            user_agent: String::new(),
-            device: devices[rng.random_range(0..3)].into(),
+            user_agent: format!("agent of a {device}"),
+            device: device.into(),
             os: "ios".into(),
             browser: "safari".into(),
             referer_host: String::new(),

@@ -42,17 +42,17 @@ const ROLLUPS: [Rollup; 3] = [
     Rollup {
         stem: "rollup_link",
         columns: &["link_id", "source"],
-        from_clicks: &["link_id", "COALESCE(source, '')"],
+        from_clicks: &["r.link_id", "COALESCE(r.source, '')"],
     },
     Rollup {
         stem: "rollup_geo",
         columns: &["offer_id", "country", "device"],
-        from_clicks: &["offer_id", "country", "device"],
+        from_clicks: &["l.offer_id", "r.country", "u.device"],
     },
     Rollup {
         stem: "rollup_sub",
         columns: &["offer_id", "affiliate_id", "sub1"],
-        from_clicks: &["offer_id", "affiliate_id", "COALESCE(sub1, '')"],
+        from_clicks: &["l.offer_id", "l.affiliate_id", "COALESCE(r.sub1, '')"],
     },
 ];
 
@@ -252,8 +252,9 @@ pub(crate) fn repair(conn: &mut Connection) -> rusqlite::Result<Option<i64>> {
             tx.execute(
                 &format!(
                     "INSERT INTO {}_{grain} (bucket_ms, {cols}, clicks, unique_clicks, bot_clicks, suspicious_clicks)
-                     SELECT (ts_ms / {width}) * {width}, {exprs}, COUNT(*), SUM(is_unique), SUM(is_bot), SUM(suspicious)
-                     FROM clicks WHERE id >= ?1 AND test = 0 GROUP BY {}",
+                     SELECT (r.ts_ms / {width}) * {width}, {exprs}, COUNT(*), SUM(r.is_unique), SUM(r.is_bot), SUM(r.suspicious)
+                     FROM clicks r JOIN links l ON l.id = r.link_id JOIN user_agents u ON u.id = r.ua_id
+                     WHERE r.id >= ?1 AND r.test = 0 GROUP BY {}",
                     r.stem,
                     groups.join(", ")
                 ),

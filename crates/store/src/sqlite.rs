@@ -30,17 +30,19 @@ CREATE TABLE IF NOT EXISTS offers (id TEXT PRIMARY KEY, advertiser_id TEXT NOT N
 CREATE TABLE IF NOT EXISTS affiliates (id TEXT PRIMARY KEY, secrets TEXT NOT NULL, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS links (id TEXT PRIMARY KEY, offer_id TEXT NOT NULL, affiliate_id TEXT NOT NULL, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS clicks (
-    id BLOB PRIMARY KEY, ts_ms INTEGER NOT NULL,
-    link_id TEXT NOT NULL, offer_id TEXT NOT NULL, affiliate_id TEXT NOT NULL,
+    id BLOB PRIMARY KEY, ts_ms INTEGER NOT NULL, link_id TEXT NOT NULL,
     sub1 TEXT, sub2 TEXT, sub3 TEXT, sub4 TEXT, sub5 TEXT, source TEXT, extra TEXT,
-    ip TEXT NOT NULL, country TEXT NOT NULL, ua_id INTEGER NOT NULL,
-    device TEXT NOT NULL, os TEXT NOT NULL, browser TEXT NOT NULL, referer_host TEXT NOT NULL,
+    ip TEXT NOT NULL, country TEXT NOT NULL, ua_id INTEGER NOT NULL, referer_host TEXT NOT NULL,
     is_unique INTEGER NOT NULL, is_bot INTEGER NOT NULL,
     suspicious INTEGER NOT NULL, test INTEGER NOT NULL
 ) WITHOUT ROWID;
--- no time index: click ids begin with their time, so a time range is an id range
--- user agents repeat endlessly; each is stored once
-CREATE TABLE IF NOT EXISTS user_agents (id INTEGER PRIMARY KEY, ua TEXT NOT NULL UNIQUE);
+-- Bytes per click matter at 10^8 clicks, so a click keeps only what cannot
+-- be derived: no time index (click ids begin with their time, so a time
+-- range is an id range); no offer or affiliate (a link's never change: they
+-- come from `links`); no device, OS or browser (they follow from the user
+-- agent, which is stored once, with them, in `user_agents`).
+CREATE TABLE IF NOT EXISTS user_agents (
+    id INTEGER PRIMARY KEY, ua TEXT NOT NULL UNIQUE, device TEXT NOT NULL, os TEXT NOT NULL, browser TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS conversions (
     id TEXT PRIMARY KEY, click_id BLOB NOT NULL, offer_id TEXT NOT NULL,
     advertiser_id TEXT NOT NULL, affiliate_id TEXT NOT NULL, link_id TEXT NOT NULL,
@@ -183,10 +185,44 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// Brings a file written by an earlier version to the current schema.
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    // the first version's clicks carried offer, affiliate, device, OS and
+    // browser on every row
+    if conn.prepare("SELECT offer_id FROM clicks LIMIT 0").is_err() {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(
+        "ALTER TABLE user_agents ADD COLUMN device TEXT NOT NULL DEFAULT '';
+         ALTER TABLE user_agents ADD COLUMN os TEXT NOT NULL DEFAULT '';
+         ALTER TABLE user_agents ADD COLUMN browser TEXT NOT NULL DEFAULT '';",
+    )?;
+    let agents: Vec<(i64, String)> = tx
+        .prepare("SELECT id, ua FROM user_agents")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, ua) in agents {
+        // the same classification the click path applies
+        let p = clickledger_domain::user_agent::parse(&ua);
+        tx.execute(
+            "UPDATE user_agents SET device = ?1, os = ?2, browser = ?3 WHERE id = ?4",
+            params![p.device, p.os, p.browser, id],
+        )?;
+    }
+    tx.execute_batch("ALTER TABLE clicks RENAME TO clicks_v1;")?;
+    tx.execute_batch(SCHEMA)?;
+    tx.execute_batch(&format!(
+        "INSERT INTO clicks ({CLICK_COLUMNS}) SELECT {CLICK_COLUMNS} FROM clicks_v1; DROP TABLE clicks_v1;"
+    ))?;
+    tx.commit()
+}
+
 impl SqliteStore {
     pub fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
         let path = path.as_ref().to_path_buf();
         let mut conn = open(&path).map_err(err)?;
+        migrate(&mut conn).map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
         if let Some(day) = rollup::repair(&mut conn).map_err(err)? {
             tracing::warn!(
@@ -368,9 +404,12 @@ fn click_id_from(b: Vec<u8>) -> rusqlite::Result<ClickId> {
     Ok(ClickId::from_bytes(arr))
 }
 
-const CLICK_COLUMNS: &str = "id, ts_ms, link_id, offer_id, affiliate_id, sub1, sub2, sub3, sub4, sub5, source, extra, ip, country, ua_id, device, os, browser, referer_host, is_unique, is_bot, suspicious, test";
+const CLICK_COLUMNS: &str = "id, ts_ms, link_id, sub1, sub2, sub3, sub4, sub5, source, extra, ip, country, ua_id, referer_host, is_unique, is_bot, suspicious, test";
 /// The same columns as read back, with the user agent's text.
-const CLICK_SELECT: &str = "id, ts_ms, link_id, offer_id, affiliate_id, sub1, sub2, sub3, sub4, sub5, source, extra, ip, country, (SELECT ua FROM user_agents WHERE user_agents.id = clicks.ua_id), device, os, browser, referer_host, is_unique, is_bot, suspicious, test";
+const CLICK_SELECT: &str = "r.id, r.ts_ms, r.link_id, l.offer_id, l.affiliate_id, r.sub1, r.sub2, r.sub3, r.sub4, r.sub5, r.source, r.extra, r.ip, r.country, u.ua, u.device, u.os, u.browser, r.referer_host, r.is_unique, r.is_bot, r.suspicious, r.test";
+/// Where a click's derived fields come from.
+const CLICK_FROM: &str =
+    "clicks r JOIN links l ON l.id = r.link_id JOIN user_agents u ON u.id = r.ua_id";
 
 fn click_from_row(r: &Row) -> rusqlite::Result<Click> {
     let extra: Option<String> = r.get(11)?;
@@ -582,7 +621,7 @@ fn insert_clicks(w: &mut Writer, clicks: &[Click]) -> rusqlite::Result<()> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
             let mut st = tx.prepare_cached(&format!(
-            "INSERT INTO clicks ({CLICK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
+            "INSERT INTO clicks ({CLICK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
         ))?;
             for k in clicks {
                 let extra = if k.extra.is_empty() {
@@ -593,8 +632,10 @@ fn insert_clicks(w: &mut Writer, clicks: &[Click]) -> rusqlite::Result<()> {
                 let ua_id = match ua_ids.get(&k.user_agent) {
                     Some(id) => *id,
                     None => {
-                        tx.prepare_cached("INSERT OR IGNORE INTO user_agents (ua) VALUES (?1)")?
-                            .execute([&k.user_agent])?;
+                        tx.prepare_cached(
+                            "INSERT OR IGNORE INTO user_agents (ua, device, os, browser) VALUES (?1, ?2, ?3, ?4)",
+                        )?
+                        .execute([&k.user_agent, &k.device, &k.os, &k.browser])?;
                         let id: i64 = tx
                             .prepare_cached("SELECT id FROM user_agents WHERE ua = ?1")?
                             .query_row([&k.user_agent], |r| r.get(0))?;
@@ -606,8 +647,6 @@ fn insert_clicks(w: &mut Writer, clicks: &[Click]) -> rusqlite::Result<()> {
                     &k.id.to_bytes()[..],
                     k.ts_ms,
                     k.link_id,
-                    k.offer_id,
-                    k.affiliate_id,
                     k.sub1,
                     k.sub2,
                     k.sub3,
@@ -618,9 +657,6 @@ fn insert_clicks(w: &mut Writer, clicks: &[Click]) -> rusqlite::Result<()> {
                     k.ip,
                     k.country,
                     ua_id,
-                    k.device,
-                    k.os,
-                    k.browser,
                     k.referer_host,
                     k.unique,
                     k.bot,
@@ -840,14 +876,14 @@ impl Store for SqliteStore {
 
     async fn click(&self, id: ClickId, scope: &Scope) -> StoreResult<Option<Click>> {
         let mut w = Where::default();
-        w.add("id = ?", Some(id.to_bytes().to_vec()));
+        w.add("r.id = ?", Some(id.to_bytes().to_vec()));
         scope_clause(
             &mut w,
             scope,
-            "affiliate_id",
-            "offer_id IN (SELECT id FROM offers WHERE advertiser_id = ?)",
+            "l.affiliate_id",
+            "l.offer_id IN (SELECT id FROM offers WHERE advertiser_id = ?)",
         );
-        let sql = format!("SELECT {CLICK_SELECT} FROM clicks {}", w.sql());
+        let sql = format!("SELECT {CLICK_SELECT} FROM {CLICK_FROM} {}", w.sql());
         self.read(move |c| {
             c.prepare_cached(&sql)?
                 .query_row(w.params().as_slice(), click_from_row)
@@ -1240,12 +1276,15 @@ impl Store for SqliteStore {
             raw.grain = Grain::Quarter;
             return self.click_buckets(&raw).await;
         }
-        let joined = matches!(rollup, Some((_, true)));
+        // raw clicks take offer and affiliate from their link, device, OS
+        // and browser from their user agent
+        let joined = matches!(rollup, Some((_, true)) | None);
         let value = |d: &Dimension| match (d, rollup) {
             (Event | Status, _) => "''".to_string(),
-            (Offer, Some(_)) if joined => "l.offer_id".to_string(),
-            (Affiliate, Some(_)) if joined => "l.affiliate_id".to_string(),
+            (Offer, _) if joined => "l.offer_id".to_string(),
+            (Affiliate, _) if joined => "l.affiliate_id".to_string(),
             (d, Some(_)) => format!("r.{}", d.column()),
+            (Device | Os | Browser, None) => format!("u.{}", d.column()),
             (d, None) => format!("COALESCE(r.{}, '')", d.column()),
         };
         let dims: Vec<String> = q.dimensions.iter().map(value).collect();
@@ -1305,7 +1344,9 @@ impl Store for SqliteStore {
                 w.add("r.test = ?", Some(false));
                 (
                     "(r.ts_ms / 900000) * 900000",
-                    "clicks r".to_string(),
+                    // LEFT JOINs on unique keys: SQLite drops the ones a
+                    // query does not use
+                    "clicks r LEFT JOIN links l ON l.id = r.link_id LEFT JOIN user_agents u ON u.id = r.ua_id".to_string(),
                     "COUNT(*), SUM(r.is_unique), SUM(r.is_bot), SUM(r.suspicious)",
                 )
             }

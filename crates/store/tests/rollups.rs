@@ -9,13 +9,40 @@ use rusqlite::Connection;
 
 const DAY: i64 = 86_400_000;
 
+const LINKS: i64 = 7;
+
+/// A link's offer and affiliate never change; clicks take them from it.
+fn link(k: i64) -> (String, String, String) {
+    (
+        format!("lnk_{k}"),
+        format!("off_{}", k % 3),
+        format!("aff_{}", k % 5),
+    )
+}
+
+/// Opens the store and adds the links the clicks use.
+fn open_with_links(path: &std::path::Path) -> SqliteStore {
+    let store = SqliteStore::open(path).unwrap();
+    let c = Connection::open(path).unwrap();
+    for k in 0..LINKS {
+        let (l, o, a) = link(k);
+        c.execute(
+            "INSERT OR IGNORE INTO links (id, offer_id, affiliate_id, doc) VALUES (?1, ?2, ?3, '{}')",
+            [l, o, a],
+        )
+        .unwrap();
+    }
+    store
+}
+
 fn click(n: i64, ts_ms: i64) -> Click {
+    let (link_id, offer_id, affiliate_id) = link(n % LINKS);
     Click {
         id: ClickId::new(ts_ms as u64, n as u128),
         ts_ms,
-        link_id: format!("lnk_{}", n % 7),
-        offer_id: format!("off_{}", n % 3),
-        affiliate_id: format!("aff_{}", n % 5),
+        link_id,
+        offer_id,
+        affiliate_id,
         sub1: (n % 4 != 0).then(|| format!("s{}", n % 11)),
         sub2: None,
         sub3: None,
@@ -103,7 +130,7 @@ fn a_crash_between_flushes_is_repaired_from_raw_clicks() {
     let path = temp_db("crash");
     let t0 = 1_750_000_000_000 - 3 * DAY;
     {
-        let store = SqliteStore::open(&path).unwrap();
+        let store = open_with_links(&path);
         // three days of clicks, in batches, all within a second: nothing is
         // due to be flushed yet
         let clicks: Vec<Click> = (0..900).map(|n| click(n, t0 + n * (DAY / 300))).collect();
@@ -154,7 +181,7 @@ async fn flushes_keep_counts_exact_and_a_clean_stop_leaves_no_marker() {
     let path = temp_db("clean");
     let t0 = 1_750_000_000_000;
     {
-        let store = SqliteStore::open(&path).unwrap();
+        let store = open_with_links(&path);
         for (i, batch) in (0..600)
             .map(|n| click(n, t0 + n * 1000))
             .collect::<Vec<_>>()

@@ -1,0 +1,78 @@
+//! A file written by the first version (clicks carrying offer, affiliate,
+//! device, OS and browser on every row) opens with its clicks intact.
+
+use clickledger_domain::ClickId;
+use clickledger_store::{Scope, SqliteStore, Store};
+use rusqlite::{params, Connection};
+
+const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+
+#[tokio::test]
+async fn first_version_clicks_survive_the_migration() {
+    let dir = std::env::temp_dir().join(format!("clickledger-migrate-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("v1.db");
+    let id = ClickId::new(1_760_000_000_000, 7);
+    {
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE links (id TEXT PRIMARY KEY, offer_id TEXT NOT NULL, affiliate_id TEXT NOT NULL, doc TEXT NOT NULL);
+             CREATE TABLE clicks (
+                id BLOB PRIMARY KEY, ts_ms INTEGER NOT NULL,
+                link_id TEXT NOT NULL, offer_id TEXT NOT NULL, affiliate_id TEXT NOT NULL,
+                sub1 TEXT, sub2 TEXT, sub3 TEXT, sub4 TEXT, sub5 TEXT, source TEXT, extra TEXT,
+                ip TEXT NOT NULL, country TEXT NOT NULL, ua_id INTEGER NOT NULL,
+                device TEXT NOT NULL, os TEXT NOT NULL, browser TEXT NOT NULL, referer_host TEXT NOT NULL,
+                is_unique INTEGER NOT NULL, is_bot INTEGER NOT NULL,
+                suspicious INTEGER NOT NULL, test INTEGER NOT NULL
+             ) WITHOUT ROWID;
+             CREATE TABLE user_agents (id INTEGER PRIMARY KEY, ua TEXT NOT NULL UNIQUE);
+             INSERT INTO links VALUES ('lnk_a', 'off_a', 'aff_a', '{}');",
+        )
+        .unwrap();
+        c.execute("INSERT INTO user_agents (id, ua) VALUES (1, ?1)", [IPHONE])
+            .unwrap();
+        c.execute(
+            "INSERT INTO clicks VALUES (?1, ?2, 'lnk_a', 'off_a', 'aff_a', 'camp', NULL, NULL, NULL, NULL, 'fb',
+                 '{\"gclid\":\"g1\"}', '203.0.113.9', 'DE', 1, 'mobile', 'ios', 'safari', 'news.example', 1, 0, 0, 0)",
+            params![&id.to_bytes()[..], 1_760_000_000_000i64],
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let k = store
+        .click(id, &Scope::All)
+        .await
+        .unwrap()
+        .expect("the click is still there");
+    assert_eq!(
+        (
+            k.link_id.as_str(),
+            k.offer_id.as_str(),
+            k.affiliate_id.as_str()
+        ),
+        ("lnk_a", "off_a", "aff_a")
+    );
+    assert_eq!(
+        (k.device.as_str(), k.os.as_str(), k.browser.as_str()),
+        ("mobile", "ios", "safari")
+    );
+    assert_eq!(k.user_agent, IPHONE);
+    assert_eq!(k.sub1.as_deref(), Some("camp"));
+    assert_eq!(k.source.as_deref(), Some("fb"));
+    assert_eq!(k.extra.get("gclid").map(String::as_str), Some("g1"));
+    assert_eq!((k.ip.as_str(), k.country.as_str()), ("203.0.113.9", "DE"));
+    assert!(k.unique && !k.bot && !k.test);
+    // and the affiliate scope still finds it through its link
+    let scoped = store
+        .click(id, &Scope::Affiliate("aff_a".into()))
+        .await
+        .unwrap();
+    assert!(scoped.is_some());
+    let other = store
+        .click(id, &Scope::Affiliate("aff_b".into()))
+        .await
+        .unwrap();
+    assert!(other.is_none());
+}
