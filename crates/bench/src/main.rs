@@ -95,6 +95,18 @@ pub fn click_bytes(db: &Path) -> u64 {
     .expect("dbstat") as u64
 }
 
+/// Bytes per table (indexes under their own names), largest first.
+pub fn table_bytes(db: &Path) -> Vec<(String, u64)> {
+    let c = rusqlite::Connection::open(db).expect("open the benchmark file");
+    let mut st = c
+        .prepare("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC")
+        .expect("dbstat");
+    st.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))
+        .expect("dbstat")
+        .map(|r| r.expect("dbstat row"))
+        .collect()
+}
+
 /// Peak resident memory of a process, from /proc.
 fn peak_rss_mb(pid: u32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;

@@ -127,9 +127,33 @@ async fn setup(store: &dyn Store) -> Vec<Link> {
 const COUNTRIES: [&str; 12] = [
     "US", "DE", "IN", "BR", "GB", "FR", "ES", "IT", "PL", "NP", "ID", "",
 ];
-const DEVICES: [&str; 3] = ["mobile", "desktop", "tablet"];
+/// User agents with the device, OS and browser the classifier gives them.
+const AGENTS: [(&str, &str, &str, &str); 3] = [
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
+        "mobile",
+        "ios",
+        "safari",
+    ),
+    (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
+        "desktop",
+        "windows",
+        "chrome",
+    ),
+    (
+        "Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
+        "tablet",
+        "ios",
+        "safari",
+    ),
+];
 
 pub async fn run(n_clicks: u64, n_conversions: u64) -> String {
+    for (ua, device, os, browser) in AGENTS {
+        let p = clickledger_domain::user_agent::parse(ua);
+        assert_eq!((p.device, p.os, p.browser), (device, os, browser), "{ua}");
+    }
     let dir = std::env::temp_dir().join(format!("clickledger-reports-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -147,8 +171,9 @@ pub async fn run(n_clicks: u64, n_conversions: u64) -> String {
         // a few links get most traffic
         let li = ((rng.random::<f64>().powi(3)) * links.len() as f64) as usize;
         let link = &links[li.min(links.len() - 1)];
-        let ts = now - rng.random_range(0..30 * DAY);
-        let device = DEVICES[(rng.random::<f64>().powi(2) * 3.0) as usize % 3];
+        // clicks arrive in time order, as they do in production
+        let ts = now - 30 * DAY + (i as i64) * (30 * DAY) / n_clicks as i64;
+        let device = (rng.random::<f64>().powi(2) * 3.0) as usize % 3;
         let click = Click {
             id: ClickId::new(ts as u64, rng.random()),
             ts_ms: ts,
@@ -171,16 +196,11 @@ pub async fn run(n_clicks: u64, n_conversions: u64) -> String {
                 rng.random_range(1..255)
             ),
             country: COUNTRIES[(rng.random::<f64>().powi(2) * 12.0) as usize % 12].into(),
-            user_agent:
-                "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 Safari/604.1"
-                    .into(),
-            device: device.into(),
-            os: if device == "desktop" {
-                "windows".into()
-            } else {
-                "ios".into()
-            },
-            browser: "safari".into(),
+            // device, OS and browser follow from the user agent
+            user_agent: AGENTS[device].0.into(),
+            device: AGENTS[device].1.into(),
+            os: AGENTS[device].2.into(),
+            browser: AGENTS[device].3.into(),
             referer_host: String::new(),
             unique: rng.random_bool(0.8),
             bot: rng.random_bool(0.02),
@@ -270,6 +290,11 @@ pub async fn run(n_clicks: u64, n_conversions: u64) -> String {
     store.checkpoint().await.unwrap();
     let bytes = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
     let clicks_bytes = crate::click_bytes(&db);
+    let tables: Vec<String> = crate::table_bytes(&db)
+        .into_iter()
+        .take(10)
+        .map(|(t, b)| format!("`{t}` {:.0}", b as f64 / n_clicks as f64))
+        .collect();
     drop(store);
 
     // time the reports through the real endpoint
@@ -333,7 +358,7 @@ pub async fn run(n_clicks: u64, n_conversions: u64) -> String {
     let _ = std::fs::remove_dir_all(&dir);
     format!(
         "## Reports on {} clicks and {} conversions\n\nLoaded through the store (rollups, ledger and all): clicks in {:.1} s ({}/s), conversions in {:.1} s. \
-         File after a checkpoint: {:.1} MB; clicks, user agents and rollups take **{:.0} bytes per click** ({:.0} MB per million clicks).\n\n\
+         File after a checkpoint: {:.1} MB; clicks, user agents and rollups take **{:.0} bytes per click** ({:.0} MB per million clicks). Bytes per click by table: {}.\n\n\
          | report | rows | clicks counted | best of 3 |\n| --- | ---: | ---: | ---: |\n{lines}",
         group(n_clicks),
         group(sample.len() as u64),
@@ -343,5 +368,6 @@ pub async fn run(n_clicks: u64, n_conversions: u64) -> String {
         bytes as f64 / 1e6,
         clicks_bytes as f64 / n_clicks as f64,
         clicks_bytes as f64 / n_clicks as f64,
+        tables.join(", "),
     )
 }

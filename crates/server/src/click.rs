@@ -113,6 +113,30 @@ impl Uniques {
     }
 }
 
+/// User agents repeat endlessly; each is classified once (a few dozen
+/// substring searches) and remembered, up to a bound.
+#[derive(Default)]
+pub struct AgentCache {
+    seen: Mutex<HashMap<String, user_agent::UserAgent>>,
+}
+
+impl AgentCache {
+    const MAX: usize = 10_000;
+
+    pub fn classify(&self, ua: &str) -> user_agent::UserAgent {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(known) = seen.get(ua) {
+            return *known;
+        }
+        let parsed = user_agent::parse(ua);
+        if seen.len() >= Self::MAX {
+            seen.clear();
+        }
+        seen.insert(ua.to_string(), parsed);
+        parsed
+    }
+}
+
 fn redirect(url: String) -> Response {
     Response::builder()
         .status(StatusCode::FOUND)
@@ -224,7 +248,7 @@ pub async fn record(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let ua = &ua[..ua.floor_char_boundary(512)];
-    let parsed = user_agent::parse(ua);
+    let parsed = app.agents.classify(ua);
     let ip_text = ip.to_string();
     let referer_host = headers
         .get(header::REFERER)
@@ -304,6 +328,19 @@ mod tests {
         let e = parse_click_params(Some(&long)).unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidField);
         assert!(e.message.starts_with("sub2"));
+    }
+
+    #[test]
+    fn agent_cache_answers_as_the_classifier_and_stays_bounded() {
+        let c = AgentCache::default();
+        for i in 0..AgentCache::MAX + 5 {
+            let ua = format!("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) Mobile/{i}");
+            assert_eq!(c.classify(&ua), user_agent::parse(&ua));
+        }
+        assert!(c.seen.lock().unwrap().len() <= AgentCache::MAX);
+        let bot = "curl/8.5.0";
+        assert!(c.classify(bot).bot);
+        assert_eq!(c.classify(bot), user_agent::parse(bot));
     }
 
     #[test]

@@ -119,6 +119,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub geo: Option<Geo>,
     pub uniques: Uniques,
+    pub agents: click::AgentCache,
     pub public_url: String,
     /// Serializes admin changes (read-modify-write of cached records).
     pub admin_lock: tokio::sync::Mutex<()>,
@@ -484,6 +485,7 @@ pub async fn start(
         metrics,
         geo,
         uniques: Uniques::default(),
+        agents: Default::default(),
         public_url: settings.public_url.trim_end_matches('/').to_string(),
         admin_lock: tokio::sync::Mutex::new(()),
         vault: settings.vault.clone(),

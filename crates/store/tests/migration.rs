@@ -75,4 +75,6 @@ async fn first_version_clicks_survive_the_migration() {
         .await
         .unwrap();
     assert!(other.is_none());
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -174,6 +174,7 @@ fn a_crash_between_flushes_is_repaired_from_raw_clicks() {
         )
         .ok();
     assert_eq!(left, None);
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }
 
 #[tokio::test]
@@ -214,4 +215,5 @@ async fn flushes_keep_counts_exact_and_a_clean_stop_leaves_no_marker() {
         )
         .ok();
     assert_eq!(marker, None);
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }
