@@ -353,7 +353,42 @@ async fn http(short: bool, quick: bool) -> String {
     let (mut at_half, mut base_half) = Default::default();
     if !quick {
         at_half = load::run(addr, conns, duration, Some(half), click_fn.clone()).await;
-        base_half = load::run(baddr, conns, duration, Some(base_out.rate() / 2.0), base_fn).await;
+        base_half = load::run(
+            baddr,
+            conns,
+            duration,
+            Some(base_out.rate() / 2.0),
+            base_fn.clone(),
+        )
+        .await;
+    }
+    // Group commit shares each commit among the clicks waiting for it, and
+    // a closed loop of n connections never has more than n waiting: the
+    // same runs at higher concurrency, each against the baseline at the
+    // same concurrency.
+    let mut sweep_runs: Vec<load::Outcome> = Vec::new();
+    let mut sweep = String::new();
+    if !quick {
+        sweep.push_str("\n| connections | baseline req/s | durable redirects/s | vs baseline | redirect p50 ms | redirect p99 ms |\n| ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        for n in [conns, 128, 256] {
+            let (b, r) = if n == conns {
+                (base_out.rate(), &clicks)
+            } else {
+                let b = load::run(baddr, n, duration, None, base_fn.clone())
+                    .await
+                    .rate();
+                let r = load::run(addr, n, duration, None, click_fn.clone()).await;
+                sweep_runs.push(r);
+                (b, sweep_runs.last().expect("just pushed"))
+            };
+            sweep.push_str(&format!(
+                "| {n} | {b:.0} | {:.0} | {:.0} % | {:.2} | {:.2} |\n",
+                r.rate(),
+                100.0 * r.rate() / b,
+                r.percentile(50.0),
+                r.percentile(99.0)
+            ));
+        }
     }
 
     let rss = peak_rss_mb(tracker.id()).unwrap_or(0.0);
@@ -440,7 +475,7 @@ async fn http(short: bool, quick: bool) -> String {
         "full run (10 s per run)"
     };
     format!(
-        "## HTTP on loopback — {mode}\n\n{} connections, one generator thread; latencies from the scheduled send time in open-loop runs.\n\n{}\n\
+        "## HTTP on loopback — {mode}\n\n{} connections, one generator thread; latencies from the scheduled send time in open-loop runs.\n\n{}{sweep}\n\
          - Peak RSS of the tracker: **{rss:.1} MB**\n- Disk: **{per_click:.0} bytes per click** ({committed:.0} clicks committed; clicks, user agents and rollups with their indexes, after a checkpoint; the whole file, postbacks included, is {:.1} MB)\n",
         conns,
         table(&rows, baseline_rate),
