@@ -619,9 +619,6 @@ fn spawn_housekeeping(state: Arc<AppState>) {
                 .prune(state.limits.postback_advertiser, now);
             state.click_ip_limiter.prune(state.limits.click_ip, now);
             release_holds(&state, now).await;
-            if let Err(e) = state.store.flush_rollups().await {
-                tracing::warn!(error = %e, "click rollups not flushed");
-            }
             if state.click_retention_days > 0 {
                 let before = now - state.click_retention_days as i64 * 86_400_000;
                 if let Err(e) = state.store.expire_clicks(before, 50_000).await {

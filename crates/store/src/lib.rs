@@ -98,10 +98,10 @@ pub trait Store: Send + Sync + 'static {
     /// the calling thread: the click writer calls it from a thread of its
     /// own, so the hot path has no hop through an async task.
     fn insert_clicks(&self, clicks: &[Click]) -> StoreResult<()>;
-    /// The click, if it exists and `scope` may see it.
     /// Folds click counts held in memory into the rollup tables (reports
-    /// do this themselves; called when idle and at shutdown).
+    /// do this themselves; called at shutdown).
     async fn flush_rollups(&self) -> StoreResult<()>;
+    /// The click, if it exists and `scope` may see it.
     async fn click(&self, id: ClickId, scope: &Scope) -> StoreResult<Option<Click>>;
 
     /// Decides what the postback does against what is recorded, carries it

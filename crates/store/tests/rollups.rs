@@ -217,3 +217,77 @@ async fn flushes_keep_counts_exact_and_a_clean_stop_leaves_no_marker() {
     assert_eq!(marker, None);
     let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }
+
+fn marker(path: &std::path::Path) -> Option<String> {
+    Connection::open(path)
+        .unwrap()
+        .query_row(
+            "SELECT v FROM meta WHERE k = 'rollups_pending_since'",
+            [],
+            |r| r.get(0),
+        )
+        .ok()
+}
+
+#[test]
+fn a_due_flush_folds_in_slices_and_a_crash_half_way_is_repaired() {
+    let path = temp_db("slices");
+    let t0 = 1_750_000_000_000;
+    let mut n = 0;
+    let mut next = |sub: bool| {
+        n += 1;
+        let mut k = click(n, t0 + n);
+        k.test = false;
+        if sub {
+            // a distinct sub1: a rollup row of its own
+            k.sub1 = Some(format!("distinct-{n}"));
+        }
+        k
+    };
+    let store = open_with_links(&path);
+    let many: Vec<Click> = (0..1000).map(|_| next(true)).collect();
+    store.insert_clicks(&many).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    // the flush is due: this batch folds one slice of the rows, not all
+    store.insert_clicks(&[next(false)]).unwrap();
+    let raw = raw_totals(&path);
+    let sub = |p: &std::path::Path| {
+        rollup_totals(p)
+            .into_iter()
+            .find(|(t, _)| t == "rollup_sub_q")
+            .unwrap()
+            .1[0]
+    };
+    let partial = sub(&path);
+    assert!(partial > 0 && partial < raw[0], "{partial} of {}", raw[0]);
+    assert!(marker(&path).is_some());
+    // later batches fold the rest, without any explicit flush (what they
+    // bring themselves waits for the next flush)
+    for _ in 0..10 {
+        store.insert_clicks(&[next(false)]).unwrap();
+    }
+    let folded: i64 = Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT COUNT(*), SUM(clicks) FROM rollup_sub_q WHERE sub1 LIKE 'distinct-%'",
+            [],
+            |r| Ok(r.get::<_, i64>(0)? + r.get::<_, i64>(1)?),
+        )
+        .unwrap();
+    assert_eq!(folded, 2000, "every distinct row, once");
+    assert!(sub(&path) >= 1001);
+
+    // again, and a crash half way through the slices
+    let many: Vec<Click> = (0..1000).map(|_| next(true)).collect();
+    store.insert_clicks(&many).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    store.insert_clicks(&[next(false)]).unwrap();
+    std::mem::forget(store);
+    let raw = raw_totals(&path);
+    assert!(sub(&path) < raw[0]);
+    drop(SqliteStore::open(&path).unwrap());
+    for (t, v) in rollup_totals(&path) {
+        assert_eq!(v, raw, "{t} after the repair");
+    }
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+}
