@@ -56,7 +56,11 @@ impl Outcome {
 }
 
 /// Runs `connections` connections for `duration`; `rate` (requests per
-/// second over all connections) makes it open loop.
+/// second over all connections) makes it open loop: request k is due at
+/// `start + k / rate`, and goes out at that time on the first connection
+/// that is free (visitors do not queue behind each other's connections);
+/// its latency counts from when it was due, so a server that stalls cannot
+/// hide the requests that waited.
 pub async fn run(
     addr: SocketAddr,
     connections: usize,
@@ -66,42 +70,51 @@ pub async fn run(
 ) -> Outcome {
     let stop = Arc::new(AtomicBool::new(false));
     let total = Arc::new(Mutex::new(Outcome::default()));
-    let started = Instant::now();
+    let due = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    // the clock starts once every connection is open, so connecting is not
+    // counted as latency
+    let ready = Arc::new(tokio::sync::Barrier::new(connections + 1));
+    let start = Arc::new(std::sync::OnceLock::<Instant>::new());
     let mut tasks = Vec::new();
     for c in 0..connections {
-        let (stop, total, make) = (stop.clone(), total.clone(), make.clone());
+        let (stop, total, make, due) = (stop.clone(), total.clone(), make.clone(), due.clone());
+        let (ready, start) = (ready.clone(), start.clone());
         tasks.push(tokio::spawn(async move {
             let mut out = Outcome::default();
             let mut statuses: std::collections::BTreeMap<u16, u64> = Default::default();
-            let Ok(stream) = TcpStream::connect(addr).await else {
-                out.errors += 1;
-                return;
+            let connected = match TcpStream::connect(addr).await {
+                Ok(stream) => {
+                    let _ = stream.set_nodelay(true);
+                    hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                        .await
+                        .ok()
+                }
+                Err(_) => None,
             };
-            let _ = stream.set_nodelay(true);
-            let Ok((mut sender, conn)) =
-                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await
-            else {
+            ready.wait().await;
+            let Some((mut sender, conn)) = connected else {
+                total.lock().unwrap().errors += 1;
                 return;
             };
             tokio::spawn(conn);
-            let interval = rate.map(|r| Duration::from_secs_f64(connections as f64 / r));
+            let started = *start.get_or_init(Instant::now);
+            let period = rate.map(|r| Duration::from_secs_f64(1.0 / r));
             let mut n = c as u64;
-            let mut next = Instant::now()
-                + interval
-                    .map(|i| i.mul_f64(c as f64 / connections as f64))
-                    .unwrap_or_default();
             while !stop.load(Ordering::Relaxed) {
-                let scheduled = match interval {
-                    Some(i) => {
-                        tokio::time::sleep_until(next.into()).await;
-                        let s = next;
-                        next += i;
-                        s
+                let scheduled = match period {
+                    Some(p) => {
+                        let k = due.fetch_add(1, Ordering::Relaxed);
+                        let at = started + p.mul_f64(k as f64);
+                        tokio::time::sleep_until(at.into()).await;
+                        n = k;
+                        at
                     }
                     None => Instant::now(),
                 };
                 let (path, ua) = make(n);
-                n += connections as u64;
+                if period.is_none() {
+                    n += connections as u64;
+                }
                 let req = Request::builder()
                     .uri(path)
                     .header("host", "bench")
@@ -141,6 +154,8 @@ pub async fn run(
             }
         }));
     }
+    ready.wait().await;
+    let started = *start.get_or_init(Instant::now);
     tokio::time::sleep(duration).await;
     stop.store(true, Ordering::Relaxed);
     for t in tasks {

@@ -176,6 +176,9 @@ const UAS: [&str; 4] = [
 ];
 
 const KEY: &str = "bench-admin-key";
+/// Connections an open-loop run may use: enough that a request due now
+/// rarely waits for a connection still busy with an earlier one.
+const OPEN_LOOP_CONNECTIONS: usize = 128;
 
 async fn api(client: &reqwest::Client, base: &str, path: &str, body: Value) -> Value {
     let r = client
@@ -475,7 +478,7 @@ async fn http(short: bool, quick: bool) -> String {
         "full run (10 s per run)"
     };
     format!(
-        "## HTTP on loopback — {mode}\n\n{} connections, one generator thread; latencies from the scheduled send time in open-loop runs.\n\n{}{sweep}\n\
+        "## HTTP on loopback — {mode}\n\n{} connections in closed loops, one generator thread. Open loops: requests due at a fixed rate go out on the first free of {OPEN_LOOP_CONNECTIONS} connections, latency counted from when each was due.\n\n{}{sweep}\n\
          - Peak RSS of the tracker: **{rss:.1} MB**\n- Disk: **{per_click:.0} bytes per click** ({committed:.0} clicks committed; clicks, user agents and rollups with their indexes, after a checkpoint; the whole file, postbacks included, is {:.1} MB)\n",
         conns,
         table(&rows, baseline_rate),
