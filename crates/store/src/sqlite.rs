@@ -1342,11 +1342,21 @@ impl Store for SqliteStore {
             ),
             None => {
                 w.add("r.test = ?", Some(false));
+                // join only what the query reads: a join costs a lookup
+                // per click (SQLite kept unused LEFT JOINs: 7.5 → 9.5 s on
+                // 10M clicks)
+                let mut source = "clicks r".to_string();
+                if !matches!(q.scope, Scope::All)
+                    || used.iter().any(|d| matches!(d, Offer | Affiliate))
+                {
+                    source.push_str(" JOIN links l ON l.id = r.link_id");
+                }
+                if used.iter().any(|d| matches!(d, Device | Os | Browser)) {
+                    source.push_str(" JOIN user_agents u ON u.id = r.ua_id");
+                }
                 (
                     "(r.ts_ms / 900000) * 900000",
-                    // LEFT JOINs on unique keys: SQLite drops the ones a
-                    // query does not use
-                    "clicks r LEFT JOIN links l ON l.id = r.link_id LEFT JOIN user_agents u ON u.id = r.ua_id".to_string(),
+                    source,
                     "COUNT(*), SUM(r.is_unique), SUM(r.is_bot), SUM(r.suspicious)",
                 )
             }
