@@ -117,6 +117,18 @@ fn link_days(path: &std::path::Path) -> (Vec<LinkDay>, Vec<LinkDay>) {
     )
 }
 
+/// The crash marker: the earliest click time not yet in the rollups.
+fn marker(path: &std::path::Path) -> Option<String> {
+    Connection::open(path)
+        .unwrap()
+        .query_row(
+            "SELECT v FROM meta WHERE k = 'rollups_pending_since'",
+            [],
+            |r| r.get(0),
+        )
+        .ok()
+}
+
 fn temp_db(name: &str) -> std::path::PathBuf {
     let dir =
         std::env::temp_dir().join(format!("clickledger-rollups-{name}-{}", std::process::id()));
@@ -146,17 +158,8 @@ fn a_crash_between_flushes_is_repaired_from_raw_clicks() {
     for (t, v) in rollup_totals(&path) {
         assert!(v[0] < raw[0], "{t} already holds every click: {v:?}");
     }
-    let marker: i64 = Connection::open(&path)
-        .unwrap()
-        .query_row(
-            "SELECT v FROM meta WHERE k = 'rollups_pending_since'",
-            [],
-            |r| r.get::<_, String>(0),
-        )
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(marker <= t0, "{marker} > {t0}");
+    let since: i64 = marker(&path).expect("a marker").parse().unwrap();
+    assert!(since <= t0, "{since} > {t0}");
 
     // the next open rebuilds them from the raw clicks
     drop(SqliteStore::open(&path).unwrap());
@@ -165,15 +168,7 @@ fn a_crash_between_flushes_is_repaired_from_raw_clicks() {
     }
     let (rolled, recounted) = link_days(&path);
     assert_eq!(rolled, recounted);
-    let left: Option<String> = Connection::open(&path)
-        .unwrap()
-        .query_row(
-            "SELECT v FROM meta WHERE k = 'rollups_pending_since'",
-            [],
-            |r| r.get(0),
-        )
-        .ok();
-    assert_eq!(left, None);
+    assert_eq!(marker(&path), None);
     let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }
 
@@ -206,27 +201,8 @@ async fn flushes_keep_counts_exact_and_a_clean_stop_leaves_no_marker() {
     }
     let (rolled, recounted) = link_days(&path);
     assert_eq!(rolled, recounted);
-    let marker: Option<String> = Connection::open(&path)
-        .unwrap()
-        .query_row(
-            "SELECT v FROM meta WHERE k = 'rollups_pending_since'",
-            [],
-            |r| r.get(0),
-        )
-        .ok();
-    assert_eq!(marker, None);
+    assert_eq!(marker(&path), None);
     let _ = std::fs::remove_dir_all(path.parent().unwrap());
-}
-
-fn marker(path: &std::path::Path) -> Option<String> {
-    Connection::open(path)
-        .unwrap()
-        .query_row(
-            "SELECT v FROM meta WHERE k = 'rollups_pending_since'",
-            [],
-            |r| r.get(0),
-        )
-        .ok()
 }
 
 #[test]
