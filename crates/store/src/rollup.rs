@@ -244,6 +244,56 @@ fn write_rows<'a>(
     Ok(())
 }
 
+/// The tables: per rollup a 15-minute (`_q`) and a UTC-day (`_d`) table,
+/// keyed by bucket and the rollup's columns. Narrow rollups, one per common
+/// report shape, compress far better than one wide one.
+pub(crate) fn schema() -> String {
+    let mut sql = String::new();
+    for r in &ROLLUPS {
+        let keys: String = r
+            .columns
+            .iter()
+            .map(|c| format!("{c} TEXT NOT NULL, "))
+            .collect();
+        for grain in ["q", "d"] {
+            sql.push_str(&format!(
+                "CREATE TABLE IF NOT EXISTS {}_{grain} (bucket_ms INTEGER NOT NULL, {keys}
+                    clicks INTEGER NOT NULL, unique_clicks INTEGER NOT NULL, bot_clicks INTEGER NOT NULL, suspicious_clicks INTEGER NOT NULL,
+                    PRIMARY KEY (bucket_ms, {})) WITHOUT ROWID;\n",
+                r.stem,
+                r.columns.join(", ")
+            ));
+        }
+    }
+    sql
+}
+
+/// The upsert adding counts to one row of a rollup's table, per rollup and
+/// grain, built once.
+fn upsert_sql(which: usize, grain: &str) -> &'static str {
+    static SQL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let all = SQL.get_or_init(|| {
+        let mut all = Vec::new();
+        for r in &ROLLUPS {
+            let cols = r.columns.join(", ");
+            let marks: Vec<String> = (2..r.columns.len() + 6).map(|i| format!("?{i}")).collect();
+            for g in ["q", "d"] {
+                all.push(format!(
+                    "INSERT INTO {}_{g} (bucket_ms, {cols}, clicks, unique_clicks, bot_clicks, suspicious_clicks)
+                     VALUES (?1, {})
+                     ON CONFLICT (bucket_ms, {cols}) DO UPDATE SET
+                         clicks = clicks + excluded.clicks, unique_clicks = unique_clicks + excluded.unique_clicks,
+                         bot_clicks = bot_clicks + excluded.bot_clicks, suspicious_clicks = suspicious_clicks + excluded.suspicious_clicks",
+                    r.stem,
+                    marks.join(", ")
+                ));
+            }
+        }
+        all
+    });
+    &all[which * 2 + usize::from(grain == "d")]
+}
+
 fn upsert(
     tx: &Connection,
     which: usize,
@@ -252,21 +302,9 @@ fn upsert(
     key: &[String; 3],
     counts: &[i64; 4],
 ) -> rusqlite::Result<()> {
-    let r = &ROLLUPS[which];
-    let n = r.columns.len();
-    let cols = r.columns.join(", ");
-    let marks: Vec<String> = (2..n + 6).map(|i| format!("?{i}")).collect();
-    let mut st = tx.prepare_cached(&format!(
-        "INSERT INTO {}_{grain} (bucket_ms, {cols}, clicks, unique_clicks, bot_clicks, suspicious_clicks)
-         VALUES (?1, {})
-         ON CONFLICT (bucket_ms, {cols}) DO UPDATE SET
-             clicks = clicks + excluded.clicks, unique_clicks = unique_clicks + excluded.unique_clicks,
-             bot_clicks = bot_clicks + excluded.bot_clicks, suspicious_clicks = suspicious_clicks + excluded.suspicious_clicks",
-        r.stem,
-        marks.join(", ")
-    ))?;
+    let mut st = tx.prepare_cached(upsert_sql(which, grain))?;
     let mut args: Vec<&dyn ToSql> = vec![&bucket];
-    for part in key.iter().take(n) {
+    for part in key.iter().take(ROLLUPS[which].columns.len()) {
         args.push(part);
     }
     for c in counts {

@@ -3,7 +3,8 @@
 //! One write connection behind a mutex serializes writers (SQLite allows one
 //! at a time anyway; queuing here instead of in SQLite avoids `database is
 //! locked`), and a small pool of read connections serves queries alongside.
-//! Every call runs on tokio's blocking pool.
+//! Async calls run on tokio's blocking pool; the two batch writes
+//! (`insert_clicks`, `record_batch`) block the writer thread that calls them.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -71,29 +72,7 @@ CREATE TABLE IF NOT EXISTS ledger (
 );
 CREATE INDEX IF NOT EXISTS ledger_affiliate ON ledger (affiliate_id, ts_ms);
 CREATE TABLE IF NOT EXISTS fx_rates (currency TEXT NOT NULL, date TEXT NOT NULL, rate TEXT NOT NULL, PRIMARY KEY (currency, date));
--- clicks per 15 minutes (_q) and per UTC day (_d), kept in the click batch's
--- transaction; reports read these instead of raw clicks. Narrow rollups, one
--- per common report shape, compress far better than one wide one: by link
--- (offer and affiliate follow from it) and source; by offer, country and
--- device; by offer, affiliate and sub1.
-CREATE TABLE IF NOT EXISTS rollup_link_q (bucket_ms INTEGER NOT NULL, link_id TEXT NOT NULL, source TEXT NOT NULL,
-    clicks INTEGER NOT NULL, unique_clicks INTEGER NOT NULL, bot_clicks INTEGER NOT NULL, suspicious_clicks INTEGER NOT NULL,
-    PRIMARY KEY (bucket_ms, link_id, source)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS rollup_link_d (bucket_ms INTEGER NOT NULL, link_id TEXT NOT NULL, source TEXT NOT NULL,
-    clicks INTEGER NOT NULL, unique_clicks INTEGER NOT NULL, bot_clicks INTEGER NOT NULL, suspicious_clicks INTEGER NOT NULL,
-    PRIMARY KEY (bucket_ms, link_id, source)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS rollup_geo_q (bucket_ms INTEGER NOT NULL, offer_id TEXT NOT NULL, country TEXT NOT NULL, device TEXT NOT NULL,
-    clicks INTEGER NOT NULL, unique_clicks INTEGER NOT NULL, bot_clicks INTEGER NOT NULL, suspicious_clicks INTEGER NOT NULL,
-    PRIMARY KEY (bucket_ms, offer_id, country, device)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS rollup_geo_d (bucket_ms INTEGER NOT NULL, offer_id TEXT NOT NULL, country TEXT NOT NULL, device TEXT NOT NULL,
-    clicks INTEGER NOT NULL, unique_clicks INTEGER NOT NULL, bot_clicks INTEGER NOT NULL, suspicious_clicks INTEGER NOT NULL,
-    PRIMARY KEY (bucket_ms, offer_id, country, device)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS rollup_sub_q (bucket_ms INTEGER NOT NULL, offer_id TEXT NOT NULL, affiliate_id TEXT NOT NULL, sub1 TEXT NOT NULL,
-    clicks INTEGER NOT NULL, unique_clicks INTEGER NOT NULL, bot_clicks INTEGER NOT NULL, suspicious_clicks INTEGER NOT NULL,
-    PRIMARY KEY (bucket_ms, offer_id, affiliate_id, sub1)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS rollup_sub_d (bucket_ms INTEGER NOT NULL, offer_id TEXT NOT NULL, affiliate_id TEXT NOT NULL, sub1 TEXT NOT NULL,
-    clicks INTEGER NOT NULL, unique_clicks INTEGER NOT NULL, bot_clicks INTEGER NOT NULL, suspicious_clicks INTEGER NOT NULL,
-    PRIMARY KEY (bucket_ms, offer_id, affiliate_id, sub1)) WITHOUT ROWID;
+-- the click rollups' tables are made by `rollup::schema`
 CREATE UNIQUE INDEX IF NOT EXISTS conversions_txid ON conversions (offer_id, event, txid) WHERE txid IS NOT NULL;
 CREATE INDEX IF NOT EXISTS conversions_click ON conversions (click_id, event);
 CREATE INDEX IF NOT EXISTS conversions_time ON conversions (conv_ms);
@@ -224,6 +203,7 @@ impl SqliteStore {
         let mut conn = open(&path).map_err(err)?;
         migrate(&mut conn).map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
+        conn.execute_batch(&rollup::schema()).map_err(err)?;
         if let Some(day) = rollup::repair(&mut conn).map_err(err)? {
             tracing::warn!(
                 from_ms = day,
