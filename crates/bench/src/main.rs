@@ -194,6 +194,24 @@ async fn api(client: &reqwest::Client, base: &str, path: &str, body: Value) -> V
     v
 }
 
+/// A counter from the tracker's `/metrics` (0 when absent).
+async fn metric(client: &reqwest::Client, base: &str, name: &str) -> u64 {
+    let text = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find(|l| l.starts_with(name))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<f64>().ok())
+        .map(|v| v as u64)
+        .unwrap_or(0)
+}
+
 /// The HTTP benchmarks; returns the markdown section.
 async fn http(short: bool, quick: bool) -> String {
     let secs = if short { 2 } else { 10 };
@@ -334,31 +352,32 @@ async fn http(short: bool, quick: bool) -> String {
         }) as load::RequestFn
     };
     let postbacks = load::run(addr, conns, duration, None, pb_fn).await;
-    let pb_metrics = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let count = |needle: &str| -> u64 {
-        pb_metrics
-            .lines()
-            .find(|l| l.starts_with(needle))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    let pb_new = count("clickledger_postbacks_total{result=\"accepted\"");
-    let pb_dup = count("clickledger_postbacks_total{result=\"duplicate\"");
+    let pb_new = metric(
+        &client,
+        &base,
+        "clickledger_postbacks_total{result=\"accepted\"",
+    )
+    .await;
+    let pb_dup = metric(
+        &client,
+        &base,
+        "clickledger_postbacks_total{result=\"duplicate\"",
+    )
+    .await;
     let half = clicks.rate() / 2.0;
     let (mut at_half, mut base_half) = Default::default();
     if !quick {
-        at_half = load::run(addr, conns, duration, Some(half), click_fn.clone()).await;
+        at_half = load::run(
+            addr,
+            OPEN_LOOP_CONNECTIONS,
+            duration,
+            Some(half),
+            click_fn.clone(),
+        )
+        .await;
         base_half = load::run(
             baddr,
-            conns,
+            OPEN_LOOP_CONNECTIONS,
             duration,
             Some(base_out.rate() / 2.0),
             base_fn.clone(),
@@ -369,46 +388,33 @@ async fn http(short: bool, quick: bool) -> String {
     // a closed loop of n connections never has more than n waiting: the
     // same runs at higher concurrency, each against the baseline at the
     // same concurrency.
-    let mut sweep_runs: Vec<load::Outcome> = Vec::new();
     let mut sweep = String::new();
     if !quick {
-        sweep.push_str("\n| connections | baseline req/s | durable redirects/s | vs baseline | redirect p50 ms | redirect p99 ms |\n| ---: | ---: | ---: | ---: | ---: | ---: |\n");
-        for n in [conns, 128, 256] {
-            let (b, r) = if n == conns {
-                (base_out.rate(), &clicks)
-            } else {
-                let b = load::run(baddr, n, duration, None, base_fn.clone())
-                    .await
-                    .rate();
-                let r = load::run(addr, n, duration, None, click_fn.clone()).await;
-                sweep_runs.push(r);
-                (b, sweep_runs.last().expect("just pushed"))
-            };
-            sweep.push_str(&format!(
+        let row = |n: usize, b: f64, r: &load::Outcome| {
+            format!(
                 "| {n} | {b:.0} | {:.0} | {:.0} % | {:.2} | {:.2} |\n",
                 r.rate(),
                 100.0 * r.rate() / b,
                 r.percentile(50.0),
                 r.percentile(99.0)
-            ));
+            )
+        };
+        sweep.push_str("\n| connections | baseline req/s | durable redirects/s | vs baseline | redirect p50 ms | redirect p99 ms |\n| ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        sweep.push_str(&row(conns, base_out.rate(), &clicks));
+        for n in [128, 256] {
+            let b = load::run(baddr, n, duration, None, base_fn.clone()).await;
+            let r = load::run(addr, n, duration, None, click_fn.clone()).await;
+            sweep.push_str(&row(n, b.rate(), &r));
         }
     }
 
     let rss = peak_rss_mb(tracker.id()).unwrap_or(0.0);
-    let metrics = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let committed: f64 = metrics
-        .lines()
-        .find(|l| l.starts_with("clickledger_clicks_total{result=\"redirected\"}"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
+    let committed = metric(
+        &client,
+        &base,
+        "clickledger_clicks_total{result=\"redirected\"}",
+    )
+    .await as f64;
     let _ = Command::new("kill")
         .args(["-TERM", &tracker.id().to_string()])
         .status();

@@ -661,7 +661,8 @@ pub enum Grain {
     Day,
 }
 
-/// Clicks in one bucket (15 minutes, or a UTC day) for one combination for one combination of dimension values.
+/// Clicks in one bucket (15 minutes, or a UTC day) for one combination of
+/// dimension values.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BucketRow {
     pub bucket_ms: i64,
