@@ -54,6 +54,11 @@ enum Cmd {
     Baseline {
         #[arg(long)]
         listen: SocketAddr,
+        /// The durable baseline: before each 302, the request line is
+        /// appended to this file and fdatasync'd, through the tracker's own
+        /// group commit. The ceiling for any redirect that waits for disk.
+        #[arg(long)]
+        durable: Option<PathBuf>,
     },
 }
 
@@ -250,8 +255,16 @@ async fn http(short: bool, quick: bool) -> String {
         .args(["baseline", "--listen", &baddr.to_string()])
         .spawn()
         .expect("baseline");
+    let dport = free_port();
+    let daddr: SocketAddr = format!("127.0.0.1:{dport}").parse().unwrap();
+    let mut durable = Command::new(std::env::current_exe().unwrap())
+        .args(["baseline", "--listen", &daddr.to_string(), "--durable"])
+        .arg(dir.join("durable-baseline.log"))
+        .spawn()
+        .expect("durable baseline");
     wait_up(port).await;
     wait_up(bport).await;
+    wait_up(dport).await;
 
     // 1,000 links: 10 offers x 100 affiliates
     let client = reqwest::Client::new();
@@ -315,10 +328,12 @@ async fn http(short: bool, quick: bool) -> String {
 
     // warm up both
     load::run(addr, conns, Duration::from_secs(1), None, click_fn.clone()).await;
-    let mut base_out = load::Outcome::default();
+    let (mut base_out, mut durable_out) = Default::default();
     if !quick {
         load::run(baddr, conns, Duration::from_secs(1), None, base_fn.clone()).await;
         base_out = load::run(baddr, conns, duration, None, base_fn.clone()).await;
+        load::run(daddr, conns, Duration::from_secs(1), None, base_fn.clone()).await;
+        durable_out = load::run(daddr, conns, duration, None, base_fn.clone()).await;
     }
     let clicks = load::run(addr, conns, duration, None, click_fn.clone()).await;
     let click_ids: Vec<String> = clicks
@@ -390,21 +405,23 @@ async fn http(short: bool, quick: bool) -> String {
     // same concurrency.
     let mut sweep = String::new();
     if !quick {
-        let row = |n: usize, b: f64, r: &load::Outcome| {
+        let row = |n: usize, b: f64, d: f64, r: &load::Outcome| {
             format!(
-                "| {n} | {b:.0} | {:.0} | {:.0} % | {:.2} | {:.2} |\n",
+                "| {n} | {b:.0} | {d:.0} | {:.0} | {:.0} % | {:.0} % | {:.2} | {:.2} |\n",
                 r.rate(),
                 100.0 * r.rate() / b,
+                100.0 * r.rate() / d,
                 r.percentile(50.0),
                 r.percentile(99.0)
             )
         };
-        sweep.push_str("\n| connections | baseline req/s | durable redirects/s | vs baseline | redirect p50 ms | redirect p99 ms |\n| ---: | ---: | ---: | ---: | ---: | ---: |\n");
-        sweep.push_str(&row(conns, base_out.rate(), &clicks));
+        sweep.push_str("\n| connections | baseline req/s | durable baseline req/s | durable redirects/s | vs baseline | vs durable baseline | redirect p50 ms | redirect p99 ms |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        sweep.push_str(&row(conns, base_out.rate(), durable_out.rate(), &clicks));
         for n in [128, 256] {
             let b = load::run(baddr, n, duration, None, base_fn.clone()).await;
+            let d = load::run(daddr, n, duration, None, base_fn.clone()).await;
             let r = load::run(addr, n, duration, None, click_fn.clone()).await;
-            sweep.push_str(&row(n, b.rate(), &r));
+            sweep.push_str(&row(n, b.rate(), d.rate(), &r));
         }
     }
 
@@ -419,8 +436,10 @@ async fn http(short: bool, quick: bool) -> String {
         .args(["-TERM", &tracker.id().to_string()])
         .status();
     let _ = tracker.wait();
-    let _ = baseline.kill();
-    let _ = baseline.wait();
+    for server in [&mut baseline, &mut durable] {
+        let _ = server.kill();
+        let _ = server.wait();
+    }
     // fold the WAL into the file, so what is measured is the data, not a
     // WAL sized by the last burst
     clickledger_store::SqliteStore::open(&db)
@@ -449,6 +468,11 @@ async fn http(short: bool, quick: bool) -> String {
             name: "baseline: bare 302 (axum, closed loop)".into(),
             note: ok(&base_out, 302),
             out: base_out,
+        },
+        Row {
+            name: "durable baseline: bare 302 once its request line is appended and fdatasync'd (same group commit)".into(),
+            note: ok(&durable_out, 302),
+            out: durable_out,
         },
         Row {
             name: "`/c/{link}` durable redirect (closed loop)".into(),
@@ -492,8 +516,31 @@ async fn http(short: bool, quick: bool) -> String {
     )
 }
 
-async fn baseline(listen: SocketAddr) {
-    let app = axum::Router::new().fallback(|| async {
+async fn baseline(listen: SocketAddr, durable: Option<PathBuf>) {
+    use clickledger_server::writer::GroupCommit;
+    use std::io::Write;
+    let log = durable.map(|path| {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .expect("the durable baseline's file");
+        // the tracker's queue size and batch limit
+        GroupCommit::spawn(16_384, 1024, move |lines: &mut Vec<String>| {
+            for l in lines.iter() {
+                file.write_all(l.as_bytes()).expect("append");
+            }
+            file.sync_data().expect("fdatasync");
+            vec![(); lines.len()]
+        })
+        .0
+    });
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri| async move {
+        if let Some(log) = &log {
+            log.submit(format!("{uri}\n"))
+                .await
+                .expect("durable append");
+        }
         axum::response::Response::builder()
             .status(302)
             .header("location", "https://landing.example/lp")
@@ -529,12 +576,12 @@ fn write_doc(path: &Path, sections: &[String]) {
 fn main() {
     let cli = Cli::parse();
     match cli.command {
-        Cmd::Baseline { listen } => {
+        Cmd::Baseline { listen, durable } => {
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
                 .unwrap()
-                .block_on(baseline(listen));
+                .block_on(baseline(listen, durable));
         }
         command => {
             // one generator thread, like wrk -t1
