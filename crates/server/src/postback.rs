@@ -36,7 +36,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 use crate::cache::Config;
-use crate::util::{now_ms, random_id, sha256_hex};
+use crate::util::{now_ms, sha256_hex, time_ordered_id};
 use crate::AppState;
 
 const MAX_FIELDS: usize = 64;
@@ -266,7 +266,7 @@ pub fn notify_for(cfg: &Config, conv: &Conversion) -> Option<Notify> {
         values.insert(name, v.clone().unwrap_or_default());
     }
     Some(Notify {
-        delivery_id: random_id("dl", 16),
+        delivery_id: time_ordered_id("dl", conv.conv_ms),
         template,
         values,
     })
@@ -696,7 +696,7 @@ async fn evaluate(
         fields.status.unwrap_or(event.default_status)
     };
     let conversion = Conversion {
-        id: random_id("cv", 16),
+        id: time_ordered_id("cv", now),
         click_id,
         offer_id: offer.id.clone(),
         advertiser_id: adv.id.clone(),
