@@ -25,6 +25,8 @@ pub struct Outcome {
     pub elapsed: Duration,
     /// A sample of `Location` headers (every 16th), for later phases.
     pub locations: Vec<String>,
+    /// CPU time (user + system) the server used during the run, when known.
+    pub server_cpu: Option<Duration>,
 }
 
 impl Outcome {

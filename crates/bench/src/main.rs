@@ -112,6 +112,35 @@ pub fn table_bytes(db: &Path) -> Vec<(String, u64)> {
         .collect()
 }
 
+/// CPU time (user + system) a process has used so far, from /proc.
+fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // after the command name: state is field 3, utime and stime 14 and 15
+    let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // USER_HZ, 100 on every Linux architecture this runs on
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// A load run that also records the CPU time the server spent on it: CPU
+/// per request is steadier than requests per second on a machine whose
+/// speed drifts, and says where a ratio to the baseline comes from.
+async fn run_on(
+    server: u32,
+    addr: SocketAddr,
+    connections: usize,
+    duration: Duration,
+    rate: Option<f64>,
+    make: load::RequestFn,
+) -> load::Outcome {
+    let before = cpu_time(server);
+    let mut out = load::run(addr, connections, duration, rate, make).await;
+    out.server_cpu = before
+        .zip(cpu_time(server))
+        .map(|(b, a)| a.saturating_sub(b));
+    out
+}
+
 /// Peak resident memory of a process, from /proc.
 fn peak_rss_mb(pid: u32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -157,10 +186,20 @@ struct Row {
 }
 
 fn table(rows: &[Row], baseline_rate: f64) -> String {
-    let mut t = String::from("| endpoint | requests/s | vs baseline | p50 ms | p99 ms | p99.9 ms | notes |\n| --- | ---: | ---: | ---: | ---: | ---: | --- |\n");
+    let mut t = String::from("| endpoint | requests/s | vs baseline | p50 ms | p99 ms | p99.9 ms | server CPU µs/request | notes |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n");
     for r in rows {
+        let cpu = r
+            .out
+            .server_cpu
+            .map(|c| {
+                format!(
+                    "{:.0}",
+                    c.as_secs_f64() * 1e6 / r.out.requests().max(1) as f64
+                )
+            })
+            .unwrap_or_default();
         t.push_str(&format!(
-            "| {} | {:.0} | {:.0} % | {:.2} | {:.2} | {:.2} | {} |\n",
+            "| {} | {:.0} | {:.0} % | {:.2} | {:.2} | {:.2} | {cpu} | {} |\n",
             r.name,
             r.out.rate(),
             100.0 * r.out.rate() / baseline_rate,
@@ -331,11 +370,11 @@ async fn http(short: bool, quick: bool) -> String {
     let (mut base_out, mut durable_out) = Default::default();
     if !quick {
         load::run(baddr, conns, Duration::from_secs(1), None, base_fn.clone()).await;
-        base_out = load::run(baddr, conns, duration, None, base_fn.clone()).await;
+        base_out = run_on(baseline.id(), baddr, conns, duration, None, base_fn.clone()).await;
         load::run(daddr, conns, Duration::from_secs(1), None, base_fn.clone()).await;
-        durable_out = load::run(daddr, conns, duration, None, base_fn.clone()).await;
+        durable_out = run_on(durable.id(), daddr, conns, duration, None, base_fn.clone()).await;
     }
-    let clicks = load::run(addr, conns, duration, None, click_fn.clone()).await;
+    let clicks = run_on(tracker.id(), addr, conns, duration, None, click_fn.clone()).await;
     let click_ids: Vec<String> = clicks
         .locations
         .iter()
@@ -366,7 +405,7 @@ async fn http(short: bool, quick: bool) -> String {
             )
         }) as load::RequestFn
     };
-    let postbacks = load::run(addr, conns, duration, None, pb_fn).await;
+    let postbacks = run_on(tracker.id(), addr, conns, duration, None, pb_fn).await;
     let pb_new = metric(
         &client,
         &base,
@@ -382,7 +421,8 @@ async fn http(short: bool, quick: bool) -> String {
     let half = clicks.rate() / 2.0;
     let (mut at_half, mut base_half) = Default::default();
     if !quick {
-        at_half = load::run(
+        at_half = run_on(
+            tracker.id(),
             addr,
             OPEN_LOOP_CONNECTIONS,
             duration,
@@ -390,7 +430,8 @@ async fn http(short: bool, quick: bool) -> String {
             click_fn.clone(),
         )
         .await;
-        base_half = load::run(
+        base_half = run_on(
+            baseline.id(),
             baddr,
             OPEN_LOOP_CONNECTIONS,
             duration,
