@@ -20,7 +20,6 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use clickledger_domain::ClickId;
 use rusqlite::{params, Connection, OptionalExtension, ToSql};
 
 use crate::model::Click;
@@ -325,7 +324,7 @@ pub(crate) fn repair(conn: &mut Connection) -> rusqlite::Result<Option<i64>> {
         return Ok(None);
     };
     let day = since.div_euclid(DAY) * DAY;
-    let first_id = ClickId::new(day.max(0) as u64, 0).to_bytes().to_vec();
+    let first_id = crate::sqlite::first_click_id_at(day);
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     for r in &ROLLUPS {
         let cols = r.columns.join(", ");

@@ -61,7 +61,8 @@ CREATE TABLE IF NOT EXISTS conversions (
     source TEXT, sub1 TEXT, sub2 TEXT, sub3 TEXT, sub4 TEXT, sub5 TEXT,
     country TEXT NOT NULL, device TEXT NOT NULL, os TEXT NOT NULL, browser TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS conversions_click_time ON conversions (click_ms);
+-- (click-time ranges use conversions_click: click ids begin with their time)
+DROP INDEX IF EXISTS conversions_click_time;
 CREATE INDEX IF NOT EXISTS conversions_parent ON conversions (parent_id) WHERE parent_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS conversions_hold ON conversions (hold_until_ms) WHERE hold_until_ms IS NOT NULL;
 CREATE INDEX IF NOT EXISTS conversions_offer_time ON conversions (offer_id, conv_ms);
@@ -142,6 +143,12 @@ struct Writer {
     ua_ids: std::collections::HashMap<String, i64>,
     /// click counts committed but not yet folded into the rollup tables
     rollups: rollup::Pending,
+}
+
+/// The smallest click id issued at `ms`: click ids begin with their time,
+/// so a range of click times is a range of ids (no time index needed).
+pub(crate) fn first_click_id_at(ms: i64) -> Vec<u8> {
+    ClickId::new(ms.max(0) as u64, 0).to_bytes().to_vec()
 }
 
 fn err(e: impl std::fmt::Display) -> StoreError {
@@ -1295,12 +1302,8 @@ impl Store for SqliteStore {
                     ));
                 }
                 None => {
-                    w.args.push(Box::new(
-                        ClickId::new((*a).max(0) as u64, 0).to_bytes().to_vec(),
-                    ));
-                    w.args.push(Box::new(
-                        ClickId::new((*b).max(0) as u64, 0).to_bytes().to_vec(),
-                    ));
+                    w.args.push(Box::new(first_click_id_at(*a)));
+                    w.args.push(Box::new(first_click_id_at(*b)));
                     spans.push(format!(
                         "(r.id >= ?{} AND r.id < ?{})",
                         w.args.len() - 1,
@@ -1391,8 +1394,15 @@ impl Store for SqliteStore {
         let mut w = Where::default();
         scope_clause(&mut w, &q.scope, "affiliate_id", "advertiser_id = ?");
         w.add("test = ?", Some(false));
-        w.add(&format!("{time} >= ?"), Some(q.from_ms));
-        w.add(&format!("{time} < ?"), Some(q.to_ms));
+        if q.by_conversion_time {
+            w.add("conv_ms >= ?", Some(q.from_ms));
+            w.add("conv_ms < ?", Some(q.to_ms));
+        } else {
+            // by click time, through the click-id index: a conversion's own
+            // index on click time would cost a random page per new row
+            w.add("click_id >= ?", Some(first_click_id_at(q.from_ms)));
+            w.add("click_id < ?", Some(first_click_id_at(q.to_ms)));
+        }
         for (d, vals) in &q.filters {
             w.add_in(&value(d), vals);
         }
@@ -1559,7 +1569,7 @@ impl Store for SqliteStore {
             // click ids start with their time, so this is a range delete
             let n = c.execute(
                 "DELETE FROM clicks WHERE id IN (SELECT id FROM clicks WHERE id < ?1 ORDER BY id LIMIT ?2)",
-                params![&ClickId::new(before_ms.max(0) as u64, 0).to_bytes()[..], limit],
+                params![first_click_id_at(before_ms), limit],
             )?;
             Ok(n as u64)
         })
