@@ -29,7 +29,7 @@ use clickledger_domain::Status;
 use clickledger_domain::{ClickId, ClickIdError, ErrorCode};
 use clickledger_store::PostbackWrite;
 use clickledger_store::{
-    Advertiser, ClickDims, Conversion, ConversionAttempt, Notify, PostbackLogEntry, Scope,
+    Advertiser, Click, ClickDims, Conversion, ConversionAttempt, Notify, PostbackLogEntry, Scope,
 };
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
@@ -102,6 +102,41 @@ pub struct Answer {
     pub status: StatusCode,
     pub body: Value,
     pub retry_after: Option<u64>,
+}
+
+/// Clicks that postbacks asked for lately. Postbacks for one click come
+/// together (a registration, then a deposit; status updates; an advertiser
+/// resending), and a stored click never changes, so the ones after the
+/// first need no read of the store. Bounded; an entry lives an hour, so a
+/// click that retention removes is not answered from here for long.
+#[derive(Default)]
+pub struct RecentClicks {
+    seen: std::sync::Mutex<std::collections::HashMap<ClickId, (i64, Arc<Click>)>>,
+}
+
+impl RecentClicks {
+    const MAX: usize = 20_000;
+    const TTL_MS: i64 = 3_600_000;
+
+    pub fn get(&self, id: ClickId, now: i64) -> Option<Arc<Click>> {
+        let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        seen.get(&id)
+            .filter(|(at, _)| now - at < Self::TTL_MS)
+            .map(|(_, c)| c.clone())
+    }
+
+    pub fn put(&self, click: Click, now: i64) -> Arc<Click> {
+        let click = Arc::new(click);
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.len() >= Self::MAX {
+            seen.retain(|_, (at, _)| now - *at < Self::TTL_MS);
+            if seen.len() >= Self::MAX {
+                seen.clear();
+            }
+        }
+        seen.insert(click.id, (now, click.clone()));
+        click
+    }
 }
 
 fn respond(a: Answer) -> Response {
@@ -567,22 +602,28 @@ async fn evaluate(
     })?;
 
     // 4. click known
-    let click = app
-        .store
-        .click(click_id, &Scope::All)
-        .await
-        .map_err(|_| {
-            Refusal::new(
-                ErrorCode::StoreUnavailable,
-                "clicks cannot be read right now; retry shortly",
-            )
-        })?
-        .ok_or_else(|| {
-            Refusal::new(
-                ErrorCode::UnknownClickId,
-                format!("click_id `{}` was never issued here", fields.click_id),
-            )
-        })?;
+    let click = match app.recent_clicks.get(click_id, now) {
+        Some(c) => c,
+        None => {
+            let stored = app
+                .store
+                .click(click_id, &Scope::All)
+                .await
+                .map_err(|_| {
+                    Refusal::new(
+                        ErrorCode::StoreUnavailable,
+                        "clicks cannot be read right now; retry shortly",
+                    )
+                })?
+                .ok_or_else(|| {
+                    Refusal::new(
+                        ErrorCode::UnknownClickId,
+                        format!("click_id `{}` was never issued here", fields.click_id),
+                    )
+                })?;
+            app.recent_clicks.put(stored, now)
+        }
+    };
     ctx.offer_id = Some(click.offer_id.clone());
     let entry = cfg.offers.get(&click.offer_id).ok_or_else(|| {
         Refusal::new(
@@ -779,5 +820,57 @@ fn answer(app: &AppState, decision: Decision, conversion: Option<Conversion>) ->
         status,
         body,
         retry_after: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn click(n: u128) -> Click {
+        Click {
+            id: ClickId::new(1_764_000_000_000, n),
+            ts_ms: 1_764_000_000_000,
+            link_id: "lnk_1".into(),
+            offer_id: "off_1".into(),
+            affiliate_id: "aff_1".into(),
+            sub1: Some(format!("s{n}")),
+            sub2: None,
+            sub3: None,
+            sub4: None,
+            sub5: None,
+            source: None,
+            extra: Default::default(),
+            ip: "192.0.2.1".into(),
+            country: String::new(),
+            user_agent: "agent".into(),
+            device: "desktop".into(),
+            os: "other".into(),
+            browser: "other".into(),
+            referer_host: String::new(),
+            unique: true,
+            bot: false,
+            suspicious: false,
+            test: false,
+        }
+    }
+
+    #[test]
+    fn recent_clicks_answer_for_an_hour_and_stay_bounded() {
+        let recent = RecentClicks::default();
+        let now = 1_764_000_000_000;
+        assert!(recent.get(click(1).id, now).is_none());
+        recent.put(click(1), now);
+        assert_eq!(*recent.get(click(1).id, now + 1).unwrap(), click(1));
+        assert!(recent.get(click(2).id, now + 1).is_none());
+        let hour = RecentClicks::TTL_MS;
+        assert!(recent.get(click(1).id, now + hour - 1).is_some());
+        assert!(recent.get(click(1).id, now + hour).is_none());
+        for n in 0..RecentClicks::MAX as u128 + 10 {
+            recent.put(click(n), now);
+        }
+        assert!(recent.seen.lock().unwrap().len() <= RecentClicks::MAX);
+        let last = RecentClicks::MAX as u128 + 9;
+        assert_eq!(*recent.get(click(last).id, now).unwrap(), click(last));
     }
 }
