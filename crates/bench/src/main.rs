@@ -567,13 +567,18 @@ async fn baseline(listen: SocketAddr, durable: Option<PathBuf>) {
             .open(path)
             .expect("the durable baseline's file");
         // the tracker's queue size and batch limit
-        GroupCommit::spawn(16_384, 1024, move |lines: &mut Vec<String>| {
-            for l in lines.iter() {
-                file.write_all(l.as_bytes()).expect("append");
-            }
-            file.sync_data().expect("fdatasync");
-            vec![(); lines.len()]
-        })
+        let tracker = clickledger_server::Settings::default();
+        GroupCommit::spawn(
+            tracker.queue_capacity,
+            tracker.batch_max,
+            move |lines: &mut Vec<String>| {
+                for l in lines.iter() {
+                    file.write_all(l.as_bytes()).expect("append");
+                }
+                file.sync_data().expect("fdatasync");
+                vec![(); lines.len()]
+            },
+        )
         .0
     });
     let app = axum::Router::new().fallback(move |uri: axum::http::Uri| async move {

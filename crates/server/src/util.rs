@@ -36,13 +36,17 @@ pub fn random_id(prefix: &str, len: usize) -> String {
     let mut s = String::with_capacity(prefix.len() + 1 + len);
     s.push_str(prefix);
     s.push('_');
+    push_random(&mut s, len);
+    s
+}
+
+fn push_random(s: &mut String, len: usize) {
     RNG.with(|r| {
         let mut r = r.borrow_mut();
         for _ in 0..len {
             s.push(ID_ALPHABET[r.random_range(0..32)] as char);
         }
     });
-    s
 }
 
 /// `prefix_` followed by 16 characters: the time in milliseconds (9 base32
@@ -58,7 +62,7 @@ pub fn time_ordered_id(prefix: &str, now_ms: i64) -> String {
     for i in (0..9).rev() {
         s.push(ID_ALPHABET[((t >> (5 * i)) & 31) as usize] as char);
     }
-    s.push_str(&random_id("", 7)[1..]);
+    push_random(&mut s, 7);
     s
 }
 
