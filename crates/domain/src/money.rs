@@ -187,15 +187,14 @@ pub struct UnknownCurrency(pub String);
 
 impl Currency {
     pub fn parse(s: &str) -> Result<Self, UnknownCurrency> {
-        let upper = s.trim().to_ascii_uppercase();
+        let unknown = || UnknownCurrency(s.to_string());
+        let code: [u8; 3] = s.trim().as_bytes().try_into().map_err(|_| unknown())?;
+        let upper = code.map(|b| b.to_ascii_uppercase());
+        // every postback parses one or two codes: a binary search, no allocation
         ISO_4217
-            .iter()
-            .find(|(code, _)| *code == upper)
-            .map(|(code, _)| {
-                let b = code.as_bytes();
-                Currency([b[0], b[1], b[2]])
-            })
-            .ok_or_else(|| UnknownCurrency(s.to_string()))
+            .binary_search_by(|(c, _)| c.as_bytes().cmp(&upper[..]))
+            .map(|_| Currency(upper))
+            .map_err(|_| unknown())
     }
 
     pub fn code(&self) -> &str {
@@ -204,9 +203,8 @@ impl Currency {
 
     pub fn minor_units(&self) -> u32 {
         ISO_4217
-            .iter()
-            .find(|(code, _)| code.as_bytes() == self.0)
-            .map(|(_, m)| *m)
+            .binary_search_by(|(c, _)| c.as_bytes().cmp(&self.0[..]))
+            .map(|i| ISO_4217[i].1)
             .expect("currencies are only built from the table")
     }
 
@@ -323,6 +321,19 @@ mod tests {
 
     fn d(s: &str) -> Decimal {
         Decimal::from_str_exact(s).unwrap()
+    }
+
+    #[test]
+    fn the_currency_table_is_sorted_for_binary_search_and_every_code_parses() {
+        assert!(ISO_4217.windows(2).all(|w| w[0].0 < w[1].0));
+        for (code, minor) in ISO_4217 {
+            let c = Currency::parse(&code.to_ascii_lowercase()).unwrap();
+            assert_eq!((c.code(), c.minor_units()), (*code, *minor));
+        }
+        for bad in ["", "US", "USDX", "XXQ", "ÜSD", " usd x"] {
+            assert!(Currency::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(Currency::parse(" jpy ").unwrap().minor_units(), 0);
     }
 
     #[test]

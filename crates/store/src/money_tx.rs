@@ -33,17 +33,9 @@ pub fn conversion_from_row(r: &Row) -> rusqlite::Result<Conversion> {
     let currency = parse_currency(r.get(11)?)?;
     let payout_currency = parse_currency(r.get(14)?)?;
     let money = |m: i64| payout_currency.display(from_micros(m));
-    let id_bytes: Vec<u8> = r.get(1)?;
-    let id_arr: [u8; 16] = id_bytes.try_into().map_err(|_| {
-        rusqlite::Error::FromSqlConversionFailure(
-            1,
-            rusqlite::types::Type::Blob,
-            "click id is not 16 bytes".into(),
-        )
-    })?;
     Ok(Conversion {
         id: r.get(0)?,
-        click_id: clickledger_domain::ClickId::from_bytes(id_arr),
+        click_id: click_id_column(r, 1)?,
         offer_id: r.get(2)?,
         advertiser_id: r.get(3)?,
         affiliate_id: r.get(4)?,
@@ -87,6 +79,17 @@ pub fn conversion_from_row(r: &Row) -> rusqlite::Result<Conversion> {
     })
 }
 
+fn click_id_column(r: &Row, idx: usize) -> rusqlite::Result<clickledger_domain::ClickId> {
+    let bytes: [u8; 16] = r.get_ref(idx)?.as_blob()?.try_into().map_err(|_| {
+        rusqlite::Error::FromSqlConversionFailure(
+            idx,
+            rusqlite::types::Type::Blob,
+            "click id is not 16 bytes".into(),
+        )
+    })?;
+    Ok(clickledger_domain::ClickId::from_bytes(bytes))
+}
+
 /// A base-currency amount shown with at least two decimals.
 fn cents(micros: i64) -> Decimal {
     let mut d = from_micros(micros);
@@ -96,15 +99,39 @@ fn cents(micros: i64) -> Decimal {
     d
 }
 
-fn recorded(c: &Conversion) -> Recorded {
-    Recorded {
-        conversion_id: c.id.clone(),
-        click_id: c.click_id.as_u128(),
-        txid: c.txid.clone(),
-        status: c.status,
-        amount: c.amount,
-        currency: c.currency,
+/// What the dedup decision needs of the earliest matching conversion: six
+/// columns, not the whole row (two of these are read for every postback).
+/// `min(conv_ms)` instead of `ORDER BY conv_ms LIMIT 1`: SQLite takes a bare
+/// column's value from the row holding the min, and an aggregate needs no
+/// sorter (the ORDER BY opened a temporary b-tree, a pager of its own, on
+/// every call). With no match the one row it answers is all NULL.
+fn select_recorded(
+    tx: &Connection,
+    clause: &str,
+    args: &[&dyn ToSql],
+) -> rusqlite::Result<Option<Recorded>> {
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT id, click_id, txid, status, amount_micros, currency, min(conv_ms) \
+         FROM conversions WHERE {clause}"
+    ))?;
+    let mut rows = stmt.query(args)?;
+    let Some(r) = rows.next()? else {
+        return Ok(None);
+    };
+    if r.get_ref(0)?.data_type() == rusqlite::types::Type::Null {
+        return Ok(None);
     }
+    let currency = parse_currency(r.get(5)?)?;
+    Ok(Some(Recorded {
+        conversion_id: r.get(0)?,
+        click_id: click_id_column(r, 1)?.as_u128(),
+        txid: r.get(2)?,
+        status: Status::parse(r.get_ref(3)?.as_str()?).unwrap_or(Status::Pending),
+        amount: r
+            .get::<_, Option<i64>>(4)?
+            .map(|m| currency.display(from_micros(m))),
+        currency,
+    }))
 }
 
 pub fn select_one(
@@ -275,21 +302,26 @@ pub fn record(
     let base = attempt.base_currency;
     let now = attempt.log.ts_ms;
     let by_txid = match &conv.txid {
-        Some(t) => select_one(
+        Some(t) => select_recorded(
             tx,
             "offer_id = ?1 AND event = ?2 AND txid = ?3",
             &[&conv.offer_id, &conv.event, t],
         )?,
         None => None,
     };
-    let by_click = select_one(
-        tx,
-        "click_id = ?1 AND event = ?2",
-        &[&&conv.click_id.to_bytes()[..], &conv.event],
-    )?;
+    // `decide` consults the click's earlier conversion only for an event
+    // that counts once per click and when the txid found nothing
+    let by_click = match by_txid.is_none() && !attempt.repeatable {
+        true => select_recorded(
+            tx,
+            "click_id = ?1 AND event = ?2",
+            &[&&conv.click_id.to_bytes()[..], &conv.event],
+        )?,
+        false => None,
+    };
     let mut decision = decide(
-        by_txid.as_ref().map(recorded).as_ref(),
-        by_click.as_ref().map(recorded).as_ref(),
+        by_txid.as_ref(),
+        by_click.as_ref(),
         &attempt.incoming,
         attempt.repeatable,
         &attempt.insertable,
@@ -332,9 +364,10 @@ pub fn record(
             from,
             to,
         } => {
-            tx.prepare_cached("UPDATE conversions SET status = ?1, status_received = ?2, updated_ms = ?3, hold_until_ms = NULL WHERE id = ?4")?
-                .execute(params![to.as_str(), attempt.conversion.status_received, now, conversion_id])?;
-            let updated = select_one(tx, "id = ?1", &[conversion_id])?;
+            let updated = tx.prepare_cached(&format!("UPDATE conversions SET status = ?1, status_received = ?2, updated_ms = ?3, \
+                 hold_until_ms = NULL WHERE id = ?4 RETURNING {CONVERSION_COLUMNS}"))?
+                .query_row(params![to.as_str(), attempt.conversion.status_received, now, conversion_id], conversion_from_row)
+                .optional()?;
             if let Some(u) = &updated {
                 post_transition(tx, u, *from, *to, now, base)?;
             }
@@ -342,9 +375,11 @@ pub fn record(
         }
         Decision::Refused(_) => None,
         Decision::Duplicate { conversion_id } => {
-            tx.prepare_cached("UPDATE conversions SET duplicates = duplicates + 1 WHERE id = ?1")?
-                .execute([conversion_id])?;
-            select_one(tx, "id = ?1", &[conversion_id])?
+            tx.prepare_cached(&format!(
+                "UPDATE conversions SET duplicates = duplicates + 1 WHERE id = ?1 RETURNING {CONVERSION_COLUMNS}"
+            ))?
+            .query_row([conversion_id], conversion_from_row)
+            .optional()?
         }
         Decision::TxidConflict { conversion_id, .. }
         | Decision::InvalidTransition { conversion_id, .. } => {
@@ -418,10 +453,11 @@ fn prepare_refund(
 }
 
 fn insert_conversion(tx: &Connection, c: &Conversion, repeatable: bool) -> rusqlite::Result<()> {
-    let once_key = (!repeatable).then(|| format!("{}:{}", c.click_id, c.event));
+    // see `once` in the schema: NULL lets a repeatable event recur
+    let once = (!repeatable).then_some(1);
     let d = &c.dims;
     tx.prepare_cached(&format!(
-        "INSERT INTO conversions ({CONVERSION_COLUMNS}, once_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,
+        "INSERT INTO conversions ({CONVERSION_COLUMNS}, once) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,
          ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38)"
     ))?
     .execute(rusqlite::params![
@@ -462,7 +498,7 @@ fn insert_conversion(tx: &Connection, c: &Conversion, repeatable: bool) -> rusql
         d.device,
         d.os,
         d.browser,
-        once_key
+        once
     ])?;
     Ok(())
 }

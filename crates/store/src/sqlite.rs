@@ -48,8 +48,11 @@ CREATE TABLE IF NOT EXISTS conversions (
     id TEXT PRIMARY KEY, click_id BLOB NOT NULL, offer_id TEXT NOT NULL,
     advertiser_id TEXT NOT NULL, affiliate_id TEXT NOT NULL, link_id TEXT NOT NULL,
     event TEXT NOT NULL, txid TEXT,
-    -- set for events that count once per click; makes that rule a constraint
-    once_key TEXT UNIQUE,
+    -- 1 for an event that counts once per click, NULL for a repeatable one:
+    -- the unique index conversions_click_once (click_id, event, once) makes
+    -- the once-per-click rule a constraint (NULLs never collide) and serves
+    -- every lookup by click as well
+    once INTEGER,
     status TEXT NOT NULL, status_received TEXT,
     amount_micros INTEGER, currency TEXT NOT NULL,
     payout_micros INTEGER NOT NULL, revenue_micros INTEGER NOT NULL, payout_currency TEXT NOT NULL,
@@ -61,7 +64,7 @@ CREATE TABLE IF NOT EXISTS conversions (
     source TEXT, sub1 TEXT, sub2 TEXT, sub3 TEXT, sub4 TEXT, sub5 TEXT,
     country TEXT NOT NULL, device TEXT NOT NULL, os TEXT NOT NULL, browser TEXT NOT NULL
 );
--- (click-time ranges use conversions_click: click ids begin with their time)
+-- (click-time ranges use conversions_click_once: click ids begin with their time)
 DROP INDEX IF EXISTS conversions_click_time;
 CREATE INDEX IF NOT EXISTS conversions_parent ON conversions (parent_id) WHERE parent_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS conversions_hold ON conversions (hold_until_ms) WHERE hold_until_ms IS NOT NULL;
@@ -75,7 +78,7 @@ CREATE INDEX IF NOT EXISTS ledger_affiliate ON ledger (affiliate_id, ts_ms);
 CREATE TABLE IF NOT EXISTS fx_rates (currency TEXT NOT NULL, date TEXT NOT NULL, rate TEXT NOT NULL, PRIMARY KEY (currency, date));
 -- the click rollups' tables are made by `rollup::schema`
 CREATE UNIQUE INDEX IF NOT EXISTS conversions_txid ON conversions (offer_id, event, txid) WHERE txid IS NOT NULL;
-CREATE INDEX IF NOT EXISTS conversions_click ON conversions (click_id, event);
+CREATE UNIQUE INDEX IF NOT EXISTS conversions_click_once ON conversions (click_id, event, once);
 CREATE INDEX IF NOT EXISTS conversions_time ON conversions (conv_ms);
 CREATE TABLE IF NOT EXISTS postback_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT, ts_ms INTEGER NOT NULL, source_ip TEXT NOT NULL,
@@ -173,8 +176,43 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
 
 /// Brings a file written by an earlier version to the current schema.
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
-    // the first version's clicks carried offer, affiliate, device, OS and
-    // browser on every row
+    // conversions first: the clicks step runs the current schema, whose
+    // indexes name the new conversions columns
+    migrate_once_key(conn)?;
+    migrate_wide_clicks(conn)
+}
+
+/// Conversions up to 2026-11 enforced once-per-click with a text column
+/// `once_key` ("click:event") under a UNIQUE index of its own, beside a
+/// (click_id, event) index: two random-page index writes per conversion
+/// where one serves. The table is rebuilt, since SQLite cannot drop a
+/// column's UNIQUE constraint in place.
+fn migrate_once_key(conn: &mut Connection) -> rusqlite::Result<()> {
+    if conn
+        .prepare("SELECT once_key FROM conversions LIMIT 0")
+        .is_err()
+    {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(
+        "ALTER TABLE conversions RENAME TO conversions_v1;
+         DROP INDEX IF EXISTS conversions_parent; DROP INDEX IF EXISTS conversions_hold;
+         DROP INDEX IF EXISTS conversions_offer_time; DROP INDEX IF EXISTS conversions_txid;
+         DROP INDEX IF EXISTS conversions_click; DROP INDEX IF EXISTS conversions_time;",
+    )?;
+    tx.execute_batch(SCHEMA)?;
+    tx.execute_batch(&format!(
+        "INSERT INTO conversions ({CONVERSION_COLUMNS}, once)
+         SELECT {CONVERSION_COLUMNS}, CASE WHEN once_key IS NULL THEN NULL ELSE 1 END FROM conversions_v1;
+         DROP TABLE conversions_v1;"
+    ))?;
+    tx.commit()
+}
+
+/// The first version's clicks carried offer, affiliate, device, OS and
+/// browser on every row.
+fn migrate_wide_clicks(conn: &mut Connection) -> rusqlite::Result<()> {
     if conn.prepare("SELECT offer_id FROM clicks LIMIT 0").is_err() {
         return Ok(());
     }

@@ -78,3 +78,98 @@ async fn first_version_clicks_survive_the_migration() {
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Conversions written while once-per-click was a text `once_key` column
+/// with its own UNIQUE index keep every row and the rule itself.
+#[test]
+fn once_key_conversions_survive_the_migration() {
+    let dir = std::env::temp_dir().join(format!("clickledger-migrate-once-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("once.db");
+    let click = ClickId::new(1_760_000_000_000, 9);
+    // `once` as SQL: the old text key, the new 1, or NULL
+    let insert = |id: &str, event: &str, once: &str| {
+        format!(
+            "INSERT INTO conversions VALUES ('{id}', x'{click}', 'off_a', 'adv_a', 'aff_a', 'lnk_a', '{event}', NULL, {once},
+             'approved', NULL, NULL, 'USD', 2000000, 3000000, 'USD', 1, 2, 2, 0, 0, 0, NULL, NULL, NULL, 0, NULL, 0,
+             NULL, NULL, NULL, NULL, NULL, NULL, 'DE', 'mobile', 'ios', 'safari');",
+            click = hex(&click.to_bytes()),
+        )
+    };
+    {
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(&format!(
+            "CREATE TABLE conversions (
+                id TEXT PRIMARY KEY, click_id BLOB NOT NULL, offer_id TEXT NOT NULL,
+                advertiser_id TEXT NOT NULL, affiliate_id TEXT NOT NULL, link_id TEXT NOT NULL,
+                event TEXT NOT NULL, txid TEXT,
+                once_key TEXT UNIQUE,
+                status TEXT NOT NULL, status_received TEXT,
+                amount_micros INTEGER, currency TEXT NOT NULL,
+                payout_micros INTEGER NOT NULL, revenue_micros INTEGER NOT NULL, payout_currency TEXT NOT NULL,
+                click_ms INTEGER NOT NULL, conv_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,
+                too_fast INTEGER NOT NULL, test INTEGER NOT NULL, capped INTEGER NOT NULL, parent_id TEXT,
+                payout_base_micros INTEGER, revenue_base_micros INTEGER, fx_missing INTEGER NOT NULL,
+                hold_until_ms INTEGER, duplicates INTEGER NOT NULL,
+                source TEXT, sub1 TEXT, sub2 TEXT, sub3 TEXT, sub4 TEXT, sub5 TEXT,
+                country TEXT NOT NULL, device TEXT NOT NULL, os TEXT NOT NULL, browser TEXT NOT NULL);
+             CREATE INDEX conversions_click ON conversions (click_id, event);
+             CREATE INDEX conversions_time ON conversions (conv_ms);
+             {}{}{}",
+            insert("cv_reg", "registration", &format!("'{click}:registration'")),
+            insert("cv_dep1", "deposit", "NULL"),
+            insert("cv_dep2", "deposit", "NULL"),
+        ))
+        .unwrap();
+    }
+    drop(SqliteStore::open(&path).unwrap());
+    let c = Connection::open(&path).unwrap();
+    let rows: Vec<(String, Option<i64>)> = c
+        .prepare("SELECT id, once FROM conversions ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        rows,
+        [
+            ("cv_dep1".to_string(), None),
+            ("cv_dep2".to_string(), None),
+            ("cv_reg".to_string(), Some(1))
+        ]
+    );
+    let indexes: Vec<String> = c
+        .prepare("SELECT name FROM pragma_index_list('conversions') ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        indexes.contains(&"conversions_click_once".to_string()),
+        "{indexes:?}"
+    );
+    assert!(
+        indexes.contains(&"conversions_time".to_string()),
+        "{indexes:?}"
+    );
+    assert!(
+        !indexes.contains(&"conversions_click".to_string()),
+        "{indexes:?}"
+    );
+    // the rule still holds: a second registration on the click is refused,
+    // a third deposit is not
+    let err = c
+        .execute_batch(&insert("cv_reg2", "registration", "1"))
+        .unwrap_err();
+    assert!(err.to_string().contains("UNIQUE"), "{err}");
+    c.execute_batch(&insert("cv_dep3", "deposit", "NULL"))
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
