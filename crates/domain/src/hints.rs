@@ -5,6 +5,14 @@
 use crate::click_id::{is_id_alphabet, ClickId, ENCODED_LEN};
 
 pub fn click_id_hint(raw: &str) -> Option<&'static str> {
+    // an id as issued (full length, lowercase, id alphabet) needs no hint:
+    // every postback asks, so it is answered in one pass, no allocation
+    if raw.len() == ENCODED_LEN
+        && !raw.bytes().any(|b| b.is_ascii_uppercase())
+        && is_id_alphabet(raw)
+    {
+        return None;
+    }
     let lower = raw.to_ascii_lowercase();
     let looks_like_macro = lower.contains('{')
         || lower.contains('}')

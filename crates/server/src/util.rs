@@ -66,11 +66,15 @@ pub fn time_ordered_id(prefix: &str, now_ms: i64) -> String {
     s
 }
 
+/// Every token-authenticated postback hashes its token to find the
+/// advertiser, so the hex is written by table, not by 32 `format!` calls.
 pub fn sha256_hex(s: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(s.as_bytes());
     let mut out = String::with_capacity(64);
     for b in digest {
-        out.push_str(&format!("{b:02x}"));
+        out.push(HEX[(b >> 4) as usize] as char);
+        out.push(HEX[(b & 15) as usize] as char);
     }
     out
 }
@@ -78,6 +82,15 @@ pub fn sha256_hex(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sha256_hex_is_the_lowercase_digest() {
+        // FIPS 180-2's "abc" example
+        assert_eq!(
+            sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
 
     #[test]
     fn ids_are_random_and_shaped() {
