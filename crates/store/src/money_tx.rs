@@ -311,13 +311,14 @@ pub fn record(
     };
     // `decide` consults the click's earlier conversion only for an event
     // that counts once per click and when the txid found nothing
-    let by_click = match by_txid.is_none() && !attempt.repeatable {
-        true => select_recorded(
+    let by_click = if by_txid.is_none() && !attempt.repeatable {
+        select_recorded(
             tx,
             "click_id = ?1 AND event = ?2",
             &[&&conv.click_id.to_bytes()[..], &conv.event],
-        )?,
-        false => None,
+        )?
+    } else {
+        None
     };
     let mut decision = decide(
         by_txid.as_ref(),
