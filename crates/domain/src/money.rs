@@ -185,16 +185,23 @@ pub struct Currency([u8; 3]);
 #[error("`{0}` is not an ISO 4217 currency code")]
 pub struct UnknownCurrency(pub String);
 
+/// Where an upper-case code stands in `ISO_4217`. Every postback parses a
+/// code or two and asks for minor units: a binary search over the sorted
+/// table, no allocation.
+fn table_index(code: [u8; 3]) -> Option<usize> {
+    ISO_4217
+        .binary_search_by(|(c, _)| c.as_bytes().cmp(&code[..]))
+        .ok()
+}
+
 impl Currency {
     pub fn parse(s: &str) -> Result<Self, UnknownCurrency> {
         let unknown = || UnknownCurrency(s.to_string());
         let code: [u8; 3] = s.trim().as_bytes().try_into().map_err(|_| unknown())?;
         let upper = code.map(|b| b.to_ascii_uppercase());
-        // every postback parses one or two codes: a binary search, no allocation
-        ISO_4217
-            .binary_search_by(|(c, _)| c.as_bytes().cmp(&upper[..]))
+        table_index(upper)
             .map(|_| Currency(upper))
-            .map_err(|_| unknown())
+            .ok_or_else(unknown)
     }
 
     pub fn code(&self) -> &str {
@@ -202,8 +209,7 @@ impl Currency {
     }
 
     pub fn minor_units(&self) -> u32 {
-        ISO_4217
-            .binary_search_by(|(c, _)| c.as_bytes().cmp(&self.0[..]))
+        table_index(self.0)
             .map(|i| ISO_4217[i].1)
             .expect("currencies are only built from the table")
     }
