@@ -167,8 +167,8 @@ mod tests {
     fn table_aligns_and_totals() {
         let v = serde_json::json!({
             "group_by": ["day"],
-            "rows": [{"day": "2026-11-24", "clicks": 10, "unique_clicks": 9, "conversions": 1, "cr": "10", "approved": 1, "payout": "2.00", "revenue": "3.00", "profit": "1.00", "epc": "0.2"}],
-            "totals": {"clicks": 10, "unique_clicks": 9, "conversions": 1, "cr": "10", "approved": 1, "payout": "2.00", "revenue": "3.00", "profit": "1.00", "epc": "0.2"}
+            "rows": [{"day": "2026-11-24", "clicks": 10, "unique_clicks": 9, "conversions": 1, "cr": "10.00", "approved": 1, "payout": "2.00", "revenue": "3.00", "profit": "1.00", "epc": "0.2000"}],
+            "totals": {"clicks": 10, "unique_clicks": 9, "conversions": 1, "cr": "10.00", "approved": 1, "payout": "2.00", "revenue": "3.00", "profit": "1.00", "epc": "0.2000"}
         });
         let t = render_table(&v);
         let lines: Vec<&str> = t.lines().collect();

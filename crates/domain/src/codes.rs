@@ -47,6 +47,7 @@ pub enum ErrorCode {
     UnknownOriginal,
     RefundExceedsOriginal,
     CapReached,
+    InsufficientBalance,
     // 429
     RateLimited,
     // 503
@@ -78,7 +79,8 @@ impl ErrorCode {
             | TooFast
             | UnknownOriginal
             | RefundExceedsOriginal
-            | CapReached => 422,
+            | CapReached
+            | InsufficientBalance => 422,
             RateLimited => 429,
             Overloaded | StoreUnavailable => 503,
         }
@@ -123,6 +125,7 @@ impl ErrorCode {
             UnknownOriginal => "unknown_original_txid",
             RefundExceedsOriginal => "refund_exceeds_original",
             CapReached => "cap_reached",
+            InsufficientBalance => "insufficient_balance",
             RateLimited => "rate_limited",
             Overloaded => "overloaded",
             StoreUnavailable => "store_unavailable",
@@ -171,6 +174,9 @@ impl ErrorCode {
                 "refunds would take back more than the original conversion paid"
             }
             CapReached => "the offer's cap is reached and it refuses conversions over it",
+            InsufficientBalance => {
+                "a payout is more than the balance available, and is not marked as an advance"
+            }
             RateLimited => "too many requests; retry after the Retry-After seconds",
             Overloaded => "the tracker is saturated; retry after the Retry-After seconds",
             StoreUnavailable => "the database is briefly unavailable; retry",
@@ -215,6 +221,7 @@ impl ErrorCode {
         ErrorCode::UnknownOriginal,
         ErrorCode::RefundExceedsOriginal,
         ErrorCode::CapReached,
+        ErrorCode::InsufficientBalance,
         ErrorCode::RateLimited,
         ErrorCode::Overloaded,
         ErrorCode::StoreUnavailable,

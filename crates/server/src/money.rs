@@ -10,7 +10,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use clickledger_domain::money::parse_amount;
 use clickledger_domain::{ClickId, Currency, ErrorCode};
-use clickledger_store::{ConversionFilter, FxRate, LedgerEntry, LedgerKind, Scope};
+use clickledger_store::{ConversionFilter, FxRate, LedgerEntry, LedgerKind, LedgerWrite, Scope};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -118,8 +118,14 @@ pub async fn ledger(
         q.at.as_deref()
             .map(|a| parse_time("at", a, &jiff::tz::TimeZone::UTC, true))
             .transpose()?;
-    let entries = app.store.ledger(&id, until).await?;
     let base = app.base_currency;
+    let entries: Vec<LedgerEntry> = app
+        .store
+        .ledger(&id, until)
+        .await?
+        .into_iter()
+        .map(|e| shown(e, base))
+        .collect();
     let mut balances: BTreeMap<String, Decimal> = BTreeMap::new();
     let mut balance = Decimal::ZERO;
     let mut unconverted = 0;
@@ -175,13 +181,30 @@ pub async fn ledger(
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewEntry {
+    /// `adjustment` (either sign, with a reason) or `payout` (the positive
+    /// sum paid out).
     kind: String,
+    /// A decimal string, e.g. "25.00" or "-3.10" for an adjustment.
     amount: String,
+    /// ISO 4217; the base currency when absent.
     currency: Option<String>,
     reason: Option<String>,
+    /// A payout over the balance available in its currency is refused
+    /// unless it is an advance: `true` lets the balance go negative, and
+    /// the audit log records that it was allowed.
+    #[serde(default)]
+    allow_negative: bool,
+}
+
+/// An entry as the API shows it: amounts in their currency's format
+/// ("30.00", not "30"), the same as conversions and reports show money.
+pub fn shown(mut e: LedgerEntry, base: Currency) -> LedgerEntry {
+    e.amount = e.currency.display(e.amount);
+    e.amount_base = e.amount_base.map(|b| base.display(b));
+    e
 }
 
 /// Adjustments (either sign, with a reason) and payouts (money paid out,
@@ -256,16 +279,34 @@ pub async fn add_entry(
         conversion_id: None,
         reason,
     };
+    let entry = shown(entry, app.base_currency);
+    let mut after = serde_json::to_value(&entry).expect("serializable");
+    if kind == LedgerKind::Payout && b.allow_negative {
+        after["allow_negative"] = json!(true);
+    }
     let audit = change(
         &key,
         &format!("ledger_{}", kind.as_str()),
         "affiliate",
         &id,
         None,
-        Some(serde_json::to_value(&entry).expect("serializable")),
+        Some(after),
     );
-    app.store.add_ledger_entry(&entry, &audit).await?;
-    ok(StatusCode::CREATED, entry)
+    // Only a payout is bounded: an adjustment is a correction either way.
+    let floor = (kind == LedgerKind::Payout && !b.allow_negative).then_some(Decimal::ZERO);
+    match app.store.add_ledger_entry(&entry, &audit, floor).await? {
+        LedgerWrite::Added(entry) => ok(StatusCode::CREATED, entry),
+        LedgerWrite::BelowFloor { available } => Err(ApiError::new(
+            ErrorCode::InsufficientBalance,
+            format!(
+                "amount: a payout of {} {cur} is more than the {} {cur} available; \
+                 send \"allow_negative\": true to pay it as an advance",
+                currency.display(magnitude),
+                currency.display(available),
+                cur = currency.code(),
+            ),
+        )),
+    }
 }
 
 // ---------- FX ----------

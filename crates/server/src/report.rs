@@ -331,26 +331,11 @@ impl Agg {
     /// The metrics, in a fixed order (the CSV columns).
     pub fn metrics(&self, base: Currency) -> Vec<(&'static str, Value)> {
         let money = |m: i64| json!(base.display(from_micros(m)).to_string());
-        let pct = |a: i64, b: i64| {
-            if b == 0 {
-                json!("0")
-            } else {
-                json!((Decimal::from(a * 100) / Decimal::from(b))
-                    .round_dp(2)
-                    .normalize()
-                    .to_string())
-            }
-        };
-        let epc = if self.clicks == 0 {
-            json!("0")
-        } else {
-            json!(
-                (from_micros(self.payout_micros) / Decimal::from(self.clicks))
-                    .round_dp(4)
-                    .normalize()
-                    .to_string()
-            )
-        };
+        let pct = |a: i64, b: i64| json!(fixed(ratio(Decimal::from(a * 100), b), PERCENT_DP));
+        let epc = json!(fixed(
+            ratio(from_micros(self.payout_micros), self.clicks),
+            EPC_DP
+        ));
         vec![
             ("clicks", json!(self.clicks)),
             ("unique_clicks", json!(self.unique_clicks)),
@@ -380,6 +365,30 @@ impl Agg {
             ("median_delay_seconds", json!(self.median_delay())),
         ]
     }
+}
+
+/// Rates (cr, approval_rate, duplicate_rate) are percentages with this
+/// many decimals, always written out ("12.50", "0.00"), so a column of
+/// them lines up and a client can compare strings of one report.
+pub const PERCENT_DP: u32 = 2;
+/// EPC (payout per click, base currency) keeps more decimals than money:
+/// a cent over a hundred clicks is 0.0001 a click.
+pub const EPC_DP: u32 = 4;
+
+/// `a / b`, or zero when there is nothing to divide by.
+fn ratio(a: Decimal, b: i64) -> Decimal {
+    if b == 0 {
+        Decimal::ZERO
+    } else {
+        a / Decimal::from(b)
+    }
+}
+
+/// Rounded half to even and written with exactly `dp` decimals.
+fn fixed(d: Decimal, dp: u32) -> String {
+    let mut r = d.round_dp_with_strategy(dp, rust_decimal::RoundingStrategy::MidpointNearestEven);
+    r.rescale(dp);
+    r.to_string()
 }
 
 pub struct Report {

@@ -86,6 +86,7 @@ async fn the_ledger_balances_on_random_sequences_of_postbacks() {
     let mut txids: Vec<(String, String)> = Vec::new();
     let mut updated = 0;
     let mut manual = Decimal::ZERO;
+    let (mut paid, mut refused) = (0, 0);
     for step in 0..500 {
         let cid = clicks[rng.random_range(0..clicks.len())].clone();
         match rng.random_range(0..7) {
@@ -154,17 +155,28 @@ async fn the_ledger_balances_on_random_sequences_of_postbacks() {
                 app.postback(&q).await;
             }
             _ => {
-                let (kind, amount) = if rng.random_bool(0.5) {
-                    ("adjustment", "-1.25")
+                let path = format!("/api/v1/affiliates/{}/ledger", s.affiliate_id);
+                let body = if rng.random_bool(0.5) {
+                    json!({"kind": "adjustment", "amount": "-1.25", "reason": "test"})
                 } else {
-                    ("payout", "3.50")
+                    // A payout is bounded by the balance unless it is an advance.
+                    let l = ledger(&app, &s.affiliate_id).await;
+                    let available = l["balances"].get("USD").map_or(Decimal::ZERO, d);
+                    let (st, e) = app
+                        .post(&path, json!({"kind": "payout", "amount": "3.50"}))
+                        .await;
+                    if available >= Decimal::new(350, 2) {
+                        assert_eq!(st, StatusCode::CREATED, "{e}");
+                        manual += d(&e["amount"]);
+                        paid += 1;
+                        continue;
+                    }
+                    refused += 1;
+                    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+                    assert_eq!(e["error"], "insufficient_balance", "{e}");
+                    json!({"kind": "payout", "amount": "3.50", "allow_negative": true})
                 };
-                let (st, e) = app
-                    .post(
-                        &format!("/api/v1/affiliates/{}/ledger", s.affiliate_id),
-                        json!({"kind": kind, "amount": amount, "reason": "test"}),
-                    )
-                    .await;
+                let (st, e) = app.post(&path, body).await;
                 assert_eq!(st, StatusCode::CREATED, "{e}");
                 manual += d(&e["amount"]);
             }
@@ -176,6 +188,10 @@ async fn the_ledger_balances_on_random_sequences_of_postbacks() {
     assert!(
         updated > 15,
         "too few status changes to prove anything: {updated}"
+    );
+    assert!(
+        paid > 0 && refused > 0,
+        "payouts within ({paid}) and over ({refused}) the balance"
     );
     let l = ledger(&app, &s.affiliate_id).await;
     let kinds: std::collections::HashSet<&str> = l["entries"]
@@ -576,4 +592,119 @@ async fn bulk_upload_and_reconciliation() {
     assert_eq!(v["missing_there"].as_array().unwrap().len(), 0, "{v}");
     let (st, _, _) = app.anon("/api/v1/postbacks", Some(&s.affiliate_key)).await;
     assert_eq!(st, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn ledger_entries_answer_their_id_in_the_currency_format_and_payouts_are_bounded() {
+    let app = TestApp::spawn().await;
+    let s = app.setup().await;
+    let path = format!("/api/v1/affiliates/{}/ledger", s.affiliate_id);
+    // a deposit accrues 10.00 USD
+    let cid = app.click(&s.link_id).await;
+    let (_, v) = app
+        .postback(&[
+            ("token", &s.token),
+            ("click_id", &cid),
+            ("event", "deposit"),
+            ("txid", "d1"),
+        ])
+        .await;
+    assert_eq!(v["result"], "accepted", "{v}");
+    let (st, adj) = app
+        .post(
+            &path,
+            json!({"kind": "adjustment", "amount": "7.5", "reason": "bonus"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{adj}");
+    assert_eq!(
+        adj["amount"], "7.50",
+        "money in the currency's format: {adj}"
+    );
+    let adj_id = adj["id"].as_i64().unwrap();
+    assert!(adj_id > 0, "the real id, not 0: {adj}");
+
+    // over the 17.50 available: refused, nothing written
+    let (st, e) = app
+        .post(&path, json!({"kind": "payout", "amount": "20"}))
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(e["error"], "insufficient_balance");
+    let msg = e["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with("amount:") && msg.contains("20.00 USD") && msg.contains("17.50 USD"),
+        "{msg}"
+    );
+    assert!(msg.contains("allow_negative"), "{msg}");
+    let l = ledger(&app, &s.affiliate_id).await;
+    assert_eq!(l["balance"], "17.50");
+    assert_eq!(l["entries"].as_array().unwrap().len(), 2);
+
+    // exactly the balance is allowed; then an advance takes it below zero
+    let (st, p1) = app
+        .post(&path, json!({"kind": "payout", "amount": "17.5"}))
+        .await;
+    assert_eq!(
+        (st, &p1["amount"]),
+        (StatusCode::CREATED, &json!("-17.50")),
+        "{p1}"
+    );
+    let (st, p2) = app
+        .post(
+            &path,
+            json!({"kind": "payout", "amount": "5", "allow_negative": true}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{p2}");
+    let ids: Vec<i64> = [&adj, &p1, &p2]
+        .iter()
+        .map(|e| e["id"].as_i64().unwrap())
+        .collect();
+    assert!(ids[0] < ids[1] && ids[1] < ids[2], "{ids:?}");
+
+    let l = ledger(&app, &s.affiliate_id).await;
+    assert_eq!(l["balance"], "-5.00");
+    assert_eq!(l["balances"]["USD"], "-5.00");
+    let shown: Vec<(&str, &str)> = l["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["kind"].as_str().unwrap(), e["amount"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("accrual", "10.00"),
+            ("adjustment", "7.50"),
+            ("payout", "-17.50"),
+            ("payout", "-5.00")
+        ]
+    );
+    // the ids the API answered are the ledger's ids
+    let listed: Vec<i64> = l["entries"].as_array().unwrap()[1..]
+        .iter()
+        .map(|e| e["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(listed, ids);
+
+    // the audit log records the same ids, and that the advance was allowed
+    let (_, audit) = app
+        .get(&format!("/api/v1/audit?entity_id={}", s.affiliate_id))
+        .await;
+    let ledger_changes: Vec<&Value> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action"].as_str().unwrap().starts_with("ledger_"))
+        .collect();
+    assert_eq!(ledger_changes.len(), 3, "{audit}");
+    for a in &ledger_changes {
+        let id = a["after"]["id"].as_i64().unwrap();
+        assert!(
+            ids.contains(&id),
+            "audit records id {id}, the API answered {ids:?}"
+        );
+        let advance = a["after"]["allow_negative"] == json!(true);
+        assert_eq!(advance, id == ids[2], "{a}");
+    }
 }

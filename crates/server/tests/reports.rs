@@ -242,10 +242,10 @@ async fn report_metrics_formats_sorting_and_refusals() {
     assert_eq!(s0["pending_payout"], "4.00");
     assert_eq!(s0["revenue"], "8.00");
     assert_eq!(s0["profit"], "2.00");
-    assert_eq!(s0["cr"], "100");
+    assert_eq!(s0["cr"], "100.00");
     assert_eq!(s0["approval_rate"], "66.67");
-    assert_eq!(s0["duplicate_rate"], "25");
-    assert_eq!(s0["epc"], "2");
+    assert_eq!(s0["duplicate_rate"], "25.00");
+    assert_eq!(s0["epc"], "2.0000");
     assert!(s0["median_delay_seconds"].as_i64().is_some());
     assert_eq!(
         s0["failed_postbacks"],

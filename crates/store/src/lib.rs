@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use clickledger_domain::codes::Refusal;
 use clickledger_domain::status::{Decision, Incoming};
 use clickledger_domain::{ClickId, Currency};
+use rust_decimal::Decimal;
 
 pub use model::*;
 pub use sqlite::SqliteStore;
@@ -178,7 +179,17 @@ pub trait Store: Send + Sync + 'static {
         affiliate_id: &str,
         until_ms: Option<i64>,
     ) -> StoreResult<Vec<LedgerEntry>>;
-    async fn add_ledger_entry(&self, entry: &LedgerEntry, change: &AuditEntry) -> StoreResult<()>;
+    /// Appends an adjustment or payout with its audit record in one
+    /// transaction and answers the entry with its id (the audit's
+    /// after-image gets the same id). With `floor`, an entry that would take
+    /// the affiliate's balance in the entry's currency below it is not
+    /// written: the answer is the balance available.
+    async fn add_ledger_entry(
+        &self,
+        entry: &LedgerEntry,
+        change: &AuditEntry,
+        floor: Option<Decimal>,
+    ) -> StoreResult<LedgerWrite>;
     async fn put_fx_rates(&self, rates: &[FxRate]) -> StoreResult<()>;
     async fn fx_rates(&self) -> StoreResult<Vec<FxRate>>;
 

@@ -443,6 +443,16 @@ pub struct LedgerEntry {
     pub reason: Option<String>,
 }
 
+/// What became of an adjustment or payout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LedgerWrite {
+    /// Written; the entry carries its id.
+    Added(LedgerEntry),
+    /// Not written: it would take the balance in its currency below the
+    /// floor. `available` is that balance.
+    BelowFloor { available: Decimal },
+}
+
 /// A dated FX rate: one unit of `currency` is `rate` units of the base.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FxRate {

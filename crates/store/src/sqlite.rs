@@ -15,6 +15,7 @@ use clickledger_domain::outbound::{self, Method};
 use clickledger_domain::status::Decision;
 use clickledger_domain::{ClickId, Currency, Status};
 use rusqlite::{params, Connection, OptionalExtension, Row, ToSql, TransactionBehavior};
+use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 
 use crate::model::*;
@@ -1524,16 +1525,38 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn add_ledger_entry(&self, entry: &LedgerEntry, change: &AuditEntry) -> StoreResult<()> {
-        let (e, change) = (entry.clone(), change.clone());
+    async fn add_ledger_entry(
+        &self,
+        entry: &LedgerEntry,
+        change: &AuditEntry,
+        floor: Option<Decimal>,
+    ) -> StoreResult<LedgerWrite> {
+        let (mut e, mut change) = (entry.clone(), change.clone());
         self.write(move |c| {
+            // IMMEDIATE: the balance read and the insert see no other writer
+            // between them, so two payouts cannot both spend the same money.
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if let Some(floor) = floor {
+                let available = from_micros(tx.query_row(
+                    "SELECT COALESCE(SUM(amount_micros), 0) FROM ledger WHERE affiliate_id = ?1 AND currency = ?2",
+                    params![e.affiliate_id, e.currency.code()],
+                    |r| r.get(0),
+                )?);
+                if available + e.amount < floor {
+                    return Ok(LedgerWrite::BelowFloor { available });
+                }
+            }
             money_tx::insert_ledger(&tx, &e)?;
+            e.id = tx.last_insert_rowid();
+            if let Some(after) = change.after.as_mut().and_then(|a| a.as_object_mut()) {
+                after.insert("id".into(), e.id.into());
+            }
             tx.execute(
                 "INSERT INTO audit (ts_ms, key_id, action, entity_kind, entity_id, before, after) VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6)",
                 params![change.ts_ms, change.key_id, change.action, change.entity_kind, change.entity_id, change.after.as_ref().map(json)],
             )?;
-            tx.commit()
+            tx.commit()?;
+            Ok(LedgerWrite::Added(e))
         })
         .await
     }
