@@ -171,6 +171,31 @@ impl Rule {
     }
 }
 
+impl Rule {
+    /// Money amounts written as the offer's currency writes them.
+    fn in_currency_format(&mut self, c: Currency) {
+        match self {
+            Rule::Fixed { amount } => *amount = c.display(*amount),
+            Rule::FromPostback { max } => *max = c.display(*max),
+            Rule::Revshare { .. } => {}
+        }
+    }
+}
+
+impl EventDef {
+    /// The event's money (fixed payouts, bounds) in the offer currency's
+    /// format, so an offer saved with `"2"` shows `"2.00"` like the
+    /// conversions it prices. Percentages are not money and keep their form.
+    pub fn in_currency_format(&mut self, c: Currency) {
+        self.payout.in_currency_format(c);
+        if let Some(r) = &mut self.revenue {
+            r.in_currency_format(c);
+        }
+        self.max_amount = self.max_amount.map(|m| c.display(m));
+        self.max_payout = self.max_payout.map(|m| c.display(m));
+    }
+}
+
 /// Checks a list of events as saved on an offer.
 pub fn validate_events(events: &[EventDef]) -> Result<(), String> {
     if events.is_empty() {
@@ -212,6 +237,26 @@ mod tests {
     }
     fn c(s: &str) -> Currency {
         Currency::parse(s).unwrap()
+    }
+
+    #[test]
+    fn event_money_takes_the_currency_format_and_percentages_keep_theirs() {
+        let mut e: EventDef = serde_json::from_str(
+            r#"{"name": "sale", "payout": {"type": "fixed", "amount": "2"},
+                "revenue": {"type": "revshare", "percent": "30"}, "max_amount": "500.5"}"#,
+        )
+        .unwrap();
+        e.in_currency_format(c("USD"));
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["payout"]["amount"], "2.00");
+        assert_eq!(v["revenue"]["percent"], "30");
+        assert_eq!(v["max_amount"], "500.50");
+        let mut e: EventDef = serde_json::from_str(
+            r#"{"name": "lead", "payout": {"type": "from_postback", "max": "50.0"}}"#,
+        )
+        .unwrap();
+        e.in_currency_format(c("JPY"));
+        assert_eq!(serde_json::to_value(&e).unwrap()["payout"]["max"], "50");
     }
 
     #[test]

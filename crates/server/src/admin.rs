@@ -443,7 +443,9 @@ pub struct OfferPatch {
     refuse_over_cap: Option<bool>,
 }
 
-fn check_offer(o: &Offer) -> Result<(), ApiError> {
+/// Checks an offer before it is saved, and writes its event money in the
+/// offer currency's format.
+fn check_offer(o: &mut Offer) -> Result<(), ApiError> {
     template("destination_url", &o.destination_url, CLICK_MACROS)?;
     if let Some(f) = &o.fallback_url {
         template("fallback_url", f, CLICK_MACROS)?;
@@ -469,7 +471,11 @@ fn check_offer(o: &Offer) -> Result<(), ApiError> {
             )));
         }
     }
-    validate_events(&o.events).map_err(ApiError::validation)
+    validate_events(&o.events).map_err(ApiError::validation)?;
+    for e in &mut o.events {
+        e.in_currency_format(o.currency);
+    }
+    Ok(())
 }
 
 pub async fn create_offer(
@@ -479,7 +485,7 @@ pub async fn create_offer(
 ) -> ApiResult {
     let currency = Currency::parse(&b.currency)
         .map_err(|e| ApiError::new(ErrorCode::InvalidCurrency, format!("currency: {e}")))?;
-    let offer = Offer {
+    let mut offer = Offer {
         id: random_id("off", 10),
         advertiser_id: b.advertiser_id,
         name: name_ok("name", &b.name)?,
@@ -497,7 +503,7 @@ pub async fn create_offer(
         refuse_over_cap: b.refuse_over_cap,
         created_ms: now_ms(),
     };
-    check_offer(&offer)?;
+    check_offer(&mut offer)?;
     let _guard = app.admin_lock.lock().await;
     if !app
         .cache
@@ -549,7 +555,7 @@ pub async fn patch_offer(
     o.caps = p.caps.unwrap_or(o.caps);
     o.cap_timezone = p.cap_timezone.unwrap_or(o.cap_timezone);
     o.refuse_over_cap = p.refuse_over_cap.unwrap_or(o.refuse_over_cap);
-    check_offer(&o)?;
+    check_offer(&mut o)?;
     let audit = change(
         &key,
         "update",

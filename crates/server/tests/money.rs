@@ -708,3 +708,28 @@ async fn ledger_entries_answer_their_id_in_the_currency_format_and_payouts_are_b
         assert_eq!(advance, id == ids[2], "{a}");
     }
 }
+
+#[tokio::test]
+async fn an_offer_shows_its_event_money_as_its_conversions_do() {
+    let app = TestApp::spawn().await;
+    let s = app.setup().await;
+    let (st, offer) = app
+        .patch(
+            &format!("/api/v1/offers/{}", s.offer_id),
+            json!({"events": [
+                {"name": "lead", "payout": {"type": "fixed", "amount": "2"}, "max_payout": "5.5"},
+                {"name": "sale", "payout": {"type": "revshare", "percent": "30"}}]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{offer}");
+    assert_eq!(offer["events"][0]["payout"]["amount"], "2.00", "{offer}");
+    assert_eq!(offer["events"][0]["max_payout"], "5.50", "{offer}");
+    assert_eq!(offer["events"][1]["payout"]["percent"], "30", "{offer}");
+    let cid = app.click(&s.link_id).await;
+    let (_, v) = app
+        .postback(&[("token", &s.token), ("click_id", &cid), ("event", "lead")])
+        .await;
+    assert_eq!(v["payout"], "2.00", "{v}");
+    let (_, got) = app.get(&format!("/api/v1/offers/{}", s.offer_id)).await;
+    assert_eq!(got["events"][0]["payout"]["amount"], "2.00", "{got}");
+}
