@@ -190,6 +190,7 @@ pub async fn run(n_clicks: u64, n_conversions: u64) -> String {
             sub5: None,
             source: Some(format!("src{}", rng.random_range(0..5))),
             extra: Default::default(),
+            params_cut: 0,
             ip: format!(
                 "198.51.{}.{}",
                 rng.random_range(0..255),

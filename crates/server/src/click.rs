@@ -4,6 +4,7 @@
 //! storage work is handing the click to the group-commit writer and waiting
 //! for the batch to commit.
 
+use std::borrow::Cow;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
@@ -25,7 +26,9 @@ use crate::util::{new_click_id, now_ms};
 use crate::writer::SubmitError;
 use crate::AppState;
 
-/// Bounds on what a click URL may carry beyond the known parameters.
+/// Bounds on what a click keeps of its URL. They protect storage, not the
+/// visitor's path: over a bound, the click keeps what fits and still
+/// redirects (see `parse_click_params`).
 pub const MAX_EXTRA_PARAMS: usize = 20;
 pub const MAX_PARAM_KEY: usize = 64;
 pub const MAX_PARAM_VALUE: usize = 512;
@@ -36,22 +39,28 @@ pub struct ClickParams {
     pub subs: [Option<String>; 5],
     pub source: Option<String>,
     pub extra: BTreeMap<String, String>,
+    /// How many parameters were shortened to a bound or left out.
+    pub cut: u32,
 }
 
-/// Splits the query into known and extra parameters; over a bound is a
-/// refusal naming the parameter, never a silent cut.
-pub fn parse_click_params(query: Option<&str>) -> Result<ClickParams, ApiError> {
+/// The value cut to `MAX_PARAM_VALUE` bytes on a character boundary; owned
+/// only when kept, so a dropped parameter costs no allocation.
+fn bounded(v: Cow<'_, str>, cut: &mut u32) -> String {
+    if v.len() <= MAX_PARAM_VALUE {
+        return v.into_owned();
+    }
+    *cut += 1;
+    v[..v.floor_char_boundary(MAX_PARAM_VALUE)].to_string()
+}
+
+/// Splits the query into known and extra parameters. A visitor is never
+/// refused for what an ad platform appended: a value over its bound is cut
+/// (on a character boundary), a name over its bound and the extras past the
+/// first `MAX_EXTRA_PARAMS` (in URL order) are left out, and `cut` counts
+/// every parameter so treated.
+pub fn parse_click_params(query: Option<&str>) -> ClickParams {
     let mut p = ClickParams::default();
     for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-        if v.len() > MAX_PARAM_VALUE {
-            return Err(ApiError::new(
-                ErrorCode::InvalidField,
-                format!(
-                    "{k}: the value is {} bytes long, at most {MAX_PARAM_VALUE} are allowed",
-                    v.len()
-                ),
-            ));
-        }
         let slot = match k.as_ref() {
             "sub1" => &mut p.subs[0],
             "sub2" => &mut p.subs[1],
@@ -60,29 +69,22 @@ pub fn parse_click_params(query: Option<&str>) -> Result<ClickParams, ApiError> 
             "sub5" => &mut p.subs[4],
             "source" => &mut p.source,
             _ => {
-                if k.len() > MAX_PARAM_KEY {
-                    return Err(ApiError::new(
-                        ErrorCode::InvalidField,
-                        format!("a parameter name is {} bytes long, at most {MAX_PARAM_KEY} are allowed", k.len()),
-                    ));
-                }
-                if !p.extra.contains_key(k.as_ref()) {
-                    if p.extra.len() == MAX_EXTRA_PARAMS {
-                        return Err(ApiError::new(
-                            ErrorCode::TooManyParams,
-                            format!("{k}: at most {MAX_EXTRA_PARAMS} parameters besides sub1..sub5 and source are kept"),
-                        ));
-                    }
-                    p.extra.insert(k.into_owned(), v.into_owned());
+                if k.len() > MAX_PARAM_KEY
+                    || (p.extra.len() == MAX_EXTRA_PARAMS && !p.extra.contains_key(k.as_ref()))
+                {
+                    p.cut += 1;
+                } else if !p.extra.contains_key(k.as_ref()) {
+                    let v = bounded(v, &mut p.cut);
+                    p.extra.insert(k.into_owned(), v);
                 }
                 continue;
             }
         };
         if slot.is_none() && !v.is_empty() {
-            *slot = Some(v.into_owned());
+            *slot = Some(bounded(v, &mut p.cut));
         }
     }
-    Ok(p)
+    p
 }
 
 /// Remembers (link, IP, user agent) for 24 hours to flag unique clicks.
@@ -162,13 +164,10 @@ pub async fn click(
         app.metrics.click(ClickResult::NotFound);
         return ApiError::not_found("link", &link_id).into_response();
     };
-    let params = match parse_click_params(query.as_deref()) {
-        Ok(p) => p,
-        Err(e) => {
-            app.metrics.click(ClickResult::BadRequest);
-            return e.into_response();
-        }
-    };
+    let params = parse_click_params(query.as_deref());
+    if params.cut > 0 {
+        app.metrics.params_cut();
+    }
     let affiliate_active = cfg
         .affiliates
         .get(&link.affiliate_id)
@@ -278,6 +277,7 @@ pub async fn record(
         sub5,
         source: params.source,
         extra: params.extra,
+        params_cut: params.cut,
         ip: ip_text,
         country,
         user_agent: ua.to_string(),
@@ -309,25 +309,51 @@ mod tests {
 
     #[test]
     fn known_params_and_extras_are_split() {
-        let p =
-            parse_click_params(Some("sub1=a%20b&sub3=c&source=fb&gclid=xyz&sub1=ignored")).unwrap();
+        let p = parse_click_params(Some("sub1=a%20b&sub3=c&source=fb&gclid=xyz&sub1=ignored"));
         assert_eq!(p.subs[0].as_deref(), Some("a b"));
         assert_eq!(p.subs[1], None);
         assert_eq!(p.subs[2].as_deref(), Some("c"));
         assert_eq!(p.source.as_deref(), Some("fb"));
         assert_eq!(p.extra.get("gclid").map(String::as_str), Some("xyz"));
+        assert_eq!(p.cut, 0);
     }
 
     #[test]
-    fn bounds_are_refusals_naming_the_parameter() {
-        let many: String = (0..=MAX_EXTRA_PARAMS).map(|i| format!("p{i}=1&")).collect();
-        let e = parse_click_params(Some(&many)).unwrap_err();
-        assert_eq!(e.code, ErrorCode::TooManyParams);
-        assert!(e.message.contains("p20"));
-        let long = format!("sub2={}", "x".repeat(MAX_PARAM_VALUE + 1));
-        let e = parse_click_params(Some(&long)).unwrap_err();
-        assert_eq!(e.code, ErrorCode::InvalidField);
-        assert!(e.message.starts_with("sub2"));
+    fn over_the_bounds_keeps_what_fits_and_counts_the_cut() {
+        // the first 20 extras in URL order are kept, the rest left out
+        let many: String = (0..MAX_EXTRA_PARAMS + 5)
+            .map(|i| format!("p{i}=1&"))
+            .collect();
+        let p = parse_click_params(Some(&many));
+        assert_eq!(p.extra.len(), MAX_EXTRA_PARAMS);
+        assert!(p.extra.contains_key("p19") && !p.extra.contains_key("p20"));
+        assert_eq!(p.cut, 5);
+        // a repeated kept name is no new parameter
+        let p = parse_click_params(Some(&format!("{many}p3=2")));
+        assert_eq!((p.extra["p3"].as_str(), p.cut), ("1", 5));
+        // a value is cut at the bound, on a character boundary
+        let long = format!(
+            "sub2=a{}&source={}",
+            "é".repeat(MAX_PARAM_VALUE),
+            "x".repeat(MAX_PARAM_VALUE)
+        );
+        let p = parse_click_params(Some(&long));
+        let sub2 = p.subs[1].as_deref().unwrap();
+        assert_eq!(sub2.len(), MAX_PARAM_VALUE - 1);
+        assert!(sub2.starts_with("aé") && sub2.ends_with('é'));
+        assert_eq!(p.source.as_deref().map(str::len), Some(MAX_PARAM_VALUE));
+        assert_eq!(p.cut, 1);
+        // a name over its bound is left out; its neighbours stay
+        let q = format!(
+            "{}=v&utm_source=x&gclid={}",
+            "n".repeat(MAX_PARAM_KEY + 1),
+            "g".repeat(MAX_PARAM_VALUE + 9)
+        );
+        let p = parse_click_params(Some(&q));
+        assert_eq!(p.extra.len(), 2);
+        assert_eq!(p.extra["utm_source"], "x");
+        assert_eq!(p.extra["gclid"].len(), MAX_PARAM_VALUE);
+        assert_eq!(p.cut, 2);
     }
 
     #[test]

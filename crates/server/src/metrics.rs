@@ -56,23 +56,23 @@ pub enum ClickResult {
     Fallback,
     NotFound,
     Gone,
-    BadRequest,
     Overloaded,
     Failed,
 }
 
-const CLICK_RESULTS: [&str; 7] = [
+const CLICK_RESULTS: [&str; 6] = [
     "redirected",
     "fallback",
     "not_found",
     "gone",
-    "bad_request",
     "overloaded",
     "failed",
 ];
 
 pub struct Metrics {
-    clicks: [AtomicU64; 7],
+    clicks: [AtomicU64; 6],
+    /// Clicks that kept only part of their parameters.
+    params_cut: AtomicU64,
     deliveries: Mutex<BTreeMap<&'static str, u64>>,
     postbacks: Mutex<BTreeMap<(String, String), u64>>,
     pub queue_depth: AtomicI64,
@@ -84,6 +84,7 @@ impl Default for Metrics {
     fn default() -> Self {
         Metrics {
             clicks: Default::default(),
+            params_cut: AtomicU64::new(0),
             deliveries: Mutex::new(BTreeMap::new()),
             postbacks: Mutex::new(BTreeMap::new()),
             queue_depth: AtomicI64::new(0),
@@ -100,6 +101,11 @@ impl Default for Metrics {
 impl Metrics {
     pub fn click(&self, r: ClickResult) {
         self.clicks[r as usize].fetch_add(1, Relaxed);
+    }
+
+    /// A click whose parameters were cut to the bounds (it still redirects).
+    pub fn params_cut(&self) {
+        self.params_cut.fetch_add(1, Relaxed);
     }
 
     pub fn postback(&self, result: &str, error: Option<&str>) {
@@ -127,6 +133,11 @@ impl Metrics {
                 c.load(Relaxed)
             );
         }
+        let _ = writeln!(
+            out,
+            "# HELP clickledger_click_params_cut_total Clicks that kept only part of their query parameters (values cut to the bound, long names or extras past the limit left out).\n# TYPE clickledger_click_params_cut_total counter\nclickledger_click_params_cut_total {}",
+            self.params_cut.load(Relaxed)
+        );
         out.push_str("# HELP clickledger_postbacks_total Postbacks by result and error code.\n# TYPE clickledger_postbacks_total counter\n");
         for ((result, error), n) in self
             .postbacks
@@ -179,11 +190,13 @@ mod tests {
         let m = Metrics::default();
         m.click(ClickResult::Redirected);
         m.click(ClickResult::Redirected);
+        m.params_cut();
         m.postback("rejected", Some("invalid_token"));
         m.batch_size.observe(3.0);
         m.commit_seconds.observe(0.002);
         let text = m.render();
         assert!(text.contains("clickledger_clicks_total{result=\"redirected\"} 2"));
+        assert!(text.contains("clickledger_click_params_cut_total 1\n"));
         assert!(text.contains(
             "clickledger_postbacks_total{result=\"rejected\",error=\"invalid_token\"} 1"
         ));

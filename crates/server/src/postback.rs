@@ -841,6 +841,7 @@ mod tests {
             sub5: None,
             source: None,
             extra: Default::default(),
+            params_cut: 0,
             ip: "192.0.2.1".into(),
             country: String::new(),
             user_agent: "agent".into(),

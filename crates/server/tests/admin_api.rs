@@ -279,15 +279,7 @@ async fn health_metrics_and_request_ids() {
     ])
     .await;
     app.postback(&[("token", "bad"), ("click_id", &cid)]).await;
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     for needle in [
         "clickledger_clicks_total{result=\"redirected\"} 1",
         "clickledger_postbacks_total{result=\"accepted\",error=\"\"} 1",

@@ -261,15 +261,7 @@ async fn fails_twice_then_succeeds_signed_and_idempotent() {
     let gap2 = hits[2].at - hits[1].at;
     assert!(gap1 >= Duration::from_millis(85), "{gap1:?}");
     assert!(gap2 >= Duration::from_millis(175), "{gap2:?}");
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("clickledger_delivery_attempts_total{outcome=\"retry\"} 2"),
         "{metrics}"

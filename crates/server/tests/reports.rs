@@ -57,6 +57,7 @@ async fn report_rows_and_totals_equal_a_recount_of_raw_rows() {
             sub5: None,
             source: None,
             extra: Default::default(),
+            params_cut: 0,
             ip: "192.0.2.1".into(),
             country: countries[rng.random_range(0..4)].into(),
             user_agent: format!("agent of a {device}"),

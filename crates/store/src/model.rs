@@ -265,6 +265,10 @@ pub struct Click {
     pub source: Option<String>,
     /// Query parameters beyond the known ones, bounded at the edge.
     pub extra: BTreeMap<String, String>,
+    /// How many of the click's query parameters were cut to fit the bounds
+    /// (a value shortened, or a parameter left out: a name too long, or an
+    /// extra past the limit); 0 when it kept them all.
+    pub params_cut: u32,
     pub ip: String,
     /// ISO 3166 alpha-2 from the GeoIP database; empty without one.
     pub country: String,

@@ -36,7 +36,9 @@ CREATE TABLE IF NOT EXISTS clicks (
     sub1 TEXT, sub2 TEXT, sub3 TEXT, sub4 TEXT, sub5 TEXT, source TEXT, extra TEXT,
     ip TEXT NOT NULL, country TEXT NOT NULL, ua_id INTEGER NOT NULL, referer_host TEXT NOT NULL,
     is_unique INTEGER NOT NULL, is_bot INTEGER NOT NULL,
-    suspicious INTEGER NOT NULL, test INTEGER NOT NULL
+    suspicious INTEGER NOT NULL, test INTEGER NOT NULL,
+    -- parameters cut to the bounds; NULL (one header byte) when none were
+    params_cut INTEGER
 ) WITHOUT ROWID;
 -- Bytes per click matter at 10^8 clicks, so a click keeps only what cannot
 -- be derived: no time index (click ids begin with their time, so a time
@@ -180,7 +182,8 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     // conversions first: the clicks step runs the current schema, whose
     // indexes name the new conversions columns
     migrate_once_key(conn)?;
-    migrate_wide_clicks(conn)
+    migrate_wide_clicks(conn)?;
+    migrate_params_cut(conn)
 }
 
 /// Conversions up to 2026-11 enforced once-per-click with a text column
@@ -238,9 +241,23 @@ fn migrate_wide_clicks(conn: &mut Connection) -> rusqlite::Result<()> {
     tx.execute_batch("ALTER TABLE clicks RENAME TO clicks_v1;")?;
     tx.execute_batch(SCHEMA)?;
     tx.execute_batch(&format!(
-        "INSERT INTO clicks ({CLICK_COLUMNS}) SELECT {CLICK_COLUMNS} FROM clicks_v1; DROP TABLE clicks_v1;"
+        "INSERT INTO clicks ({CLICK_COLUMNS_V1}) SELECT {CLICK_COLUMNS_V1} FROM clicks_v1; DROP TABLE clicks_v1;"
     ))?;
     tx.commit()
+}
+
+/// Clicks before 2026-12 refused what was over the bounds instead of
+/// cutting it, so they had no column saying what was cut.
+fn migrate_params_cut(conn: &mut Connection) -> rusqlite::Result<()> {
+    let has_clicks = conn.prepare("SELECT id FROM clicks LIMIT 0").is_ok();
+    if !has_clicks
+        || conn
+            .prepare("SELECT params_cut FROM clicks LIMIT 0")
+            .is_ok()
+    {
+        return Ok(());
+    }
+    conn.execute_batch("ALTER TABLE clicks ADD COLUMN params_cut INTEGER")
 }
 
 impl SqliteStore {
@@ -430,9 +447,11 @@ fn click_id_from(b: Vec<u8>) -> rusqlite::Result<ClickId> {
     Ok(ClickId::from_bytes(arr))
 }
 
-const CLICK_COLUMNS: &str = "id, ts_ms, link_id, sub1, sub2, sub3, sub4, sub5, source, extra, ip, country, ua_id, referer_host, is_unique, is_bot, suspicious, test";
+/// The click columns every version since the first has had.
+const CLICK_COLUMNS_V1: &str = "id, ts_ms, link_id, sub1, sub2, sub3, sub4, sub5, source, extra, ip, country, ua_id, referer_host, is_unique, is_bot, suspicious, test";
+const CLICK_COLUMNS: &str = "id, ts_ms, link_id, sub1, sub2, sub3, sub4, sub5, source, extra, ip, country, ua_id, referer_host, is_unique, is_bot, suspicious, test, params_cut";
 /// The same columns as read back, with the user agent's text.
-const CLICK_SELECT: &str = "r.id, r.ts_ms, r.link_id, l.offer_id, l.affiliate_id, r.sub1, r.sub2, r.sub3, r.sub4, r.sub5, r.source, r.extra, r.ip, r.country, u.ua, u.device, u.os, u.browser, r.referer_host, r.is_unique, r.is_bot, r.suspicious, r.test";
+const CLICK_SELECT: &str = "r.id, r.ts_ms, r.link_id, l.offer_id, l.affiliate_id, r.sub1, r.sub2, r.sub3, r.sub4, r.sub5, r.source, r.extra, r.ip, r.country, u.ua, u.device, u.os, u.browser, r.referer_host, r.is_unique, r.is_bot, r.suspicious, r.test, r.params_cut";
 /// Where a click's derived fields come from.
 const CLICK_FROM: &str =
     "clicks r JOIN links l ON l.id = r.link_id JOIN user_agents u ON u.id = r.ua_id";
@@ -465,6 +484,7 @@ fn click_from_row(r: &Row) -> rusqlite::Result<Click> {
         bot: r.get(20)?,
         suspicious: r.get(21)?,
         test: r.get(22)?,
+        params_cut: r.get::<_, Option<u32>>(23)?.unwrap_or(0),
     })
 }
 
@@ -647,7 +667,7 @@ fn insert_clicks(w: &mut Writer, clicks: &[Click]) -> rusqlite::Result<()> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
             let mut st = tx.prepare_cached(&format!(
-            "INSERT INTO clicks ({CLICK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+            "INSERT INTO clicks ({CLICK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
         ))?;
             for k in clicks {
                 let extra = if k.extra.is_empty() {
@@ -687,7 +707,8 @@ fn insert_clicks(w: &mut Writer, clicks: &[Click]) -> rusqlite::Result<()> {
                     k.unique,
                     k.bot,
                     k.suspicious,
-                    k.test
+                    k.test,
+                    (k.params_cut > 0).then_some(k.params_cut)
                 ])?;
             }
         }

@@ -64,6 +64,7 @@ async fn first_version_clicks_survive_the_migration() {
     assert_eq!(k.extra.get("gclid").map(String::as_str), Some("g1"));
     assert_eq!((k.ip.as_str(), k.country.as_str()), ("203.0.113.9", "DE"));
     assert!(k.unique && !k.bot && !k.test);
+    assert_eq!(k.params_cut, 0);
     // and the affiliate scope still finds it through its link
     let scoped = store
         .click(id, &Scope::Affiliate("aff_a".into()))
@@ -167,6 +168,71 @@ fn once_key_conversions_survive_the_migration() {
     assert!(err.to_string().contains("UNIQUE"), "{err}");
     c.execute_batch(&insert("cv_dep3", "deposit", "NULL"))
         .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Clicks written before over-long parameters were cut (when they were
+/// refused) have no `params_cut` column: the file opens, its clicks read
+/// as uncut, and new clicks record their cut.
+#[tokio::test]
+async fn clicks_from_before_the_cut_column_open_uncut() {
+    let dir = std::env::temp_dir().join(format!("clickledger-migrate-cut-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("cut.db");
+    let old = ClickId::new(1_760_000_000_000, 1);
+    let new = ClickId::new(1_760_000_000_001, 2);
+    {
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE links (id TEXT PRIMARY KEY, offer_id TEXT NOT NULL, affiliate_id TEXT NOT NULL, doc TEXT NOT NULL);
+             CREATE TABLE clicks (
+                id BLOB PRIMARY KEY, ts_ms INTEGER NOT NULL, link_id TEXT NOT NULL,
+                sub1 TEXT, sub2 TEXT, sub3 TEXT, sub4 TEXT, sub5 TEXT, source TEXT, extra TEXT,
+                ip TEXT NOT NULL, country TEXT NOT NULL, ua_id INTEGER NOT NULL, referer_host TEXT NOT NULL,
+                is_unique INTEGER NOT NULL, is_bot INTEGER NOT NULL,
+                suspicious INTEGER NOT NULL, test INTEGER NOT NULL
+             ) WITHOUT ROWID;
+             CREATE TABLE user_agents (
+                id INTEGER PRIMARY KEY, ua TEXT NOT NULL UNIQUE, device TEXT NOT NULL, os TEXT NOT NULL, browser TEXT NOT NULL);
+             INSERT INTO links VALUES ('lnk_a', 'off_a', 'aff_a', '{}');",
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO user_agents (id, ua, device, os, browser) VALUES (1, ?1, 'mobile', 'ios', 'safari')",
+            [IPHONE],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO clicks VALUES (?1, ?2, 'lnk_a', 'camp', NULL, NULL, NULL, NULL, 'fb', NULL,
+                 '203.0.113.9', 'DE', 1, '', 1, 0, 0, 0)",
+            params![&old.to_bytes()[..], 1_760_000_000_000i64],
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let k = store.click(old, &Scope::All).await.unwrap().unwrap();
+    assert_eq!((k.sub1.as_deref(), k.params_cut), (Some("camp"), 0));
+    let mut cut = k.clone();
+    cut.id = new;
+    cut.ts_ms += 1;
+    cut.params_cut = 3;
+    store.insert_clicks(&[cut]).unwrap();
+    let k = store.click(new, &Scope::All).await.unwrap().unwrap();
+    assert_eq!(k.params_cut, 3);
+    drop(store);
+    // and a second start finds nothing left to do
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(
+        store
+            .click(new, &Scope::All)
+            .await
+            .unwrap()
+            .unwrap()
+            .params_cut,
+        3
+    );
+    drop(store);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

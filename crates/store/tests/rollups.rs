@@ -50,6 +50,7 @@ fn click(n: i64, ts_ms: i64) -> Click {
         sub5: None,
         source: (n % 2 == 0).then(|| "fb".to_string()),
         extra: Default::default(),
+        params_cut: 0,
         ip: "192.0.2.1".into(),
         country: ["DE", "IN", "US"][(n % 3) as usize].into(),
         user_agent: format!("agent {}", n % 2),

@@ -136,6 +136,12 @@ impl TestApp {
         )
     }
 
+    /// The Prometheus metrics text.
+    pub async fn metrics(&self) -> String {
+        let r = self.client.get(self.url("/metrics")).send().await.unwrap();
+        r.text().await.unwrap()
+    }
+
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
         self.admin(reqwest::Method::GET, path, None).await
     }
