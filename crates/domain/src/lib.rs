@@ -20,6 +20,7 @@ pub mod status;
 pub mod template;
 pub mod time;
 pub mod user_agent;
+pub mod wording;
 
 pub use click_id::{ClickId, ClickIdError};
 pub use codes::ErrorCode;

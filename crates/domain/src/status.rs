@@ -144,6 +144,9 @@ pub fn decide(
 
 impl Decision {
     /// The answer's `result` word and, for refusals, the error code.
+    /// Every word `answer` gives: what the postback log's `result` holds.
+    pub const RESULTS: [&'static str; 4] = ["accepted", "duplicate", "updated", "rejected"];
+
     pub fn answer(&self) -> (&'static str, Option<ErrorCode>) {
         match self {
             Decision::Insert => ("accepted", None),

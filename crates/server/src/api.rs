@@ -6,13 +6,15 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::handler::Handler;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post, MethodRouter};
 use axum::Router;
 use clickledger_domain::codes::Refusal;
+use clickledger_domain::wording::all;
 use clickledger_domain::ErrorCode;
 use clickledger_store::StoreError;
 use serde::de::DeserializeOwned;
@@ -93,6 +95,54 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             .map(JsonBody)
             .map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("body: {e}")))
     }
+}
+
+/// Query parameters as `T`, a struct whose fields are the endpoint's
+/// parameters (its JSON Schema lists them). An empty value (`?status=`) is
+/// the same as none. A parameter the endpoint does not take, one given
+/// twice, or an impossible value is a 400 `invalid_field` naming it.
+pub struct Params<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + schemars::JsonSchema> FromRequestParts<S>
+    for Params<T>
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parse_params(parts.uri.query().unwrap_or("")).map(Params)
+    }
+}
+
+pub fn parse_params<T: DeserializeOwned + schemars::JsonSchema>(
+    query: &str,
+) -> Result<T, ApiError> {
+    let schema = schemars::SchemaGenerator::default().into_root_schema_for::<T>();
+    let known: Vec<&str> = schema
+        .as_object()
+        .and_then(|o| o.get("properties"))
+        .and_then(Value::as_object)
+        .map(|p| p.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    let refuse = |m: String| ApiError::new(ErrorCode::InvalidField, m);
+    let mut seen = Vec::new();
+    let mut kept = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        if !known.contains(&k.as_ref()) {
+            return Err(refuse(format!(
+                "{k}: no such parameter here; the parameters are {}",
+                all(&known)
+            )));
+        }
+        if seen.contains(&k) {
+            return Err(refuse(format!("{k}: given twice; give it once")));
+        }
+        if !v.is_empty() {
+            kept.append_pair(&k, &v);
+        }
+        seen.push(k);
+    }
+    // the values' own types refuse with sentences naming their parameter
+    serde_urlencoded::from_str(&kept.finish()).map_err(|e| refuse(e.to_string()))
 }
 
 pub struct RouteDoc {

@@ -9,6 +9,7 @@ pub mod cache;
 pub mod caps;
 pub mod click;
 pub mod delivery;
+pub mod filters;
 pub mod geo;
 pub mod metrics;
 pub mod money;
@@ -258,18 +259,19 @@ fn routes() -> Api {
         .get("/api/v1/links", "List links (partners see theirs)", list_links)
         .get("/api/v1/links/{id}", "Get a link", get_link)
         .patch("/api/v1/links/{id}", "Change a link's status", patch_link)
+        .get("/api/v1/clicks", "List clicks, newest first (offer_id, affiliate_id, link_id, source, sub1..sub5, country, from, to, limit); partners see theirs", list_clicks)
         .get("/api/v1/clicks/{click_id}", "Get a click", get_click)
-        .get("/api/v1/conversions", "List conversions (click_id, offer_id, affiliate_id, advertiser_id, from, to, limit)", list_conversions)
-        .get("/api/v1/postbacks", "The inbound postback log with expected fields and differences (result, error, advertiser_id, offer_id, from, to, limit)", list_postbacks)
+        .get("/api/v1/conversions", "List conversions, newest first (status, event, txid, click_id, offer_id, advertiser_id, affiliate_id, link_id, source, from, to, limit); partners see theirs", list_conversions)
+        .get("/api/v1/postbacks", "The inbound postback log with expected fields and differences, newest first (result, error, advertiser_id, offer_id, click_id, txid, from, to, limit)", list_postbacks)
         .get("/api/v1/reports", "Report (group_by, from, to, tz, format=json|csv, dimension filters)", report::report)
-        .get("/api/v1/audit", "Every admin change: who, when, what, before and after", list_audit)
+        .get("/api/v1/audit", "Every admin change: who, when, what, before and after, newest first (entity_id, key_id, action, from, to, limit)", list_audit)
         .get("/api/v1/affiliates/{id}/ledger", "The affiliate's ledger: balance (base currency), balances per currency, entries (?at=date, format=csv)", money::ledger)
         .post("/api/v1/affiliates/{id}/ledger", "Add an adjustment (with a reason) or a payout", money::add_entry)
         .get("/api/v1/fx-rates", "Dated FX rates into the base currency", money::list_fx)
         .post("/api/v1/fx-rates", "Store FX rates: JSON [{currency, date, rate}] or CSV", money::put_fx)
         .post("/api/v1/conversions/import", "Upload conversions as CSV (click_id, event, txid, amount, currency, status); answers a CSV result per row", money::import_conversions)
         .post("/api/v1/reconciliation", "Compare an advertiser's CSV (txid, amount, status) with what was recorded (?advertiser_id, from, to)", money::reconcile)
-        .get("/api/v1/deliveries", "Outbound postbacks (affiliate_id, state=pending|delivered|failed|suspended, from, to, limit)", list_deliveries)
+        .get("/api/v1/deliveries", "Outbound postbacks, newest first (affiliate_id, state=pending|delivered|failed|suspended, conversion_id, from, to, limit)", list_deliveries)
         .get("/api/v1/deliveries/{id}", "One outbound postback with every attempt", get_delivery)
         .post("/api/v1/deliveries/{id}/retry", "Send a delivery again now, with a fresh schedule", retry_delivery)
         .post("/api/v1/deliveries/replay", "Queue again every delivery created in a time range ({affiliate_id?, from, to})", replay_deliveries)

@@ -313,6 +313,8 @@ struct Context {
     advertiser_id: Option<String>,
     offer_id: Option<String>,
     click_raw: Option<String>,
+    /// As received, so the log can be searched by it.
+    txid: Option<String>,
     hint: Option<&'static str>,
     retry_after: Option<u64>,
     /// `advertiser:webhook-id` of a verified Standard Webhooks message.
@@ -349,6 +351,7 @@ pub async fn process(app: &AppState, inbound: Inbound) -> Answer {
     log.advertiser_id = ctx.advertiser_id.take();
     log.offer_id = ctx.offer_id.take();
     log.click_id = ctx.click_raw.take();
+    log.txid = ctx.txid.take();
     log.hint = ctx.hint.map(str::to_string);
     let Some(replay_key) = ctx.webhook_key.take() else {
         return decide_and_record(app, evaluated, log, ctx.retry_after).await;
@@ -586,10 +589,12 @@ async fn evaluate(
         Err(e) => {
             // keep the click id for the log even when another field is bad
             ctx.click_raw = find(pairs, &adv.alias_map, PostbackField::ClickId).map(str::to_string);
+            ctx.txid = find(pairs, &adv.alias_map, PostbackField::Txid).map(str::to_string);
             return Err(e);
         }
     };
     ctx.click_raw = Some(fields.click_id.clone());
+    ctx.txid = fields.txid.clone();
     ctx.hint = click_id_hint(&fields.click_id);
 
     // 3. click id decodes

@@ -6,19 +6,24 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use clickledger_domain::postback::Field;
 use clickledger_domain::{ClickId, ErrorCode};
 use clickledger_store::{
-    Advertiser, AuditFilter, ConversionFilter, PostbackFilter, PostbackLogEntry, Scope,
+    Advertiser, AuditFilter, ClickFilter, ConversionFilter, PostbackFilter, PostbackLogEntry,
+    Scope,
 };
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::admin::{items, ok, postback_url_template, ApiResult};
-use crate::api::ApiError;
+use crate::api::{ApiError, Params};
 use crate::auth::{Admin, Caller};
+use crate::filters::{
+    Country, DeliveryStateChoice, ErrorChoice, Limit, OneOf, ResultChoice, StatusChoice,
+};
 use crate::report::parse_time_opt;
 use crate::AppState;
 
@@ -41,27 +46,95 @@ pub async fn get_click(
     ok(StatusCode::OK, click)
 }
 
-fn nonempty(s: Option<String>) -> Option<String> {
-    s.filter(|s| !s.is_empty())
+/// `GET /api/v1/clicks`: every filter must match.
+#[derive(Deserialize, JsonSchema, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClickQuery {
+    /// Only clicks on this offer's links.
+    offer_id: Option<String>,
+    /// Only this affiliate's clicks.
+    affiliate_id: Option<String>,
+    /// Only clicks on this tracking link.
+    link_id: Option<String>,
+    /// Only clicks whose `source` is exactly this.
+    source: Option<String>,
+    /// Only clicks whose `sub1` is exactly this.
+    sub1: Option<String>,
+    /// Only clicks whose `sub2` is exactly this.
+    sub2: Option<String>,
+    /// Only clicks whose `sub3` is exactly this.
+    sub3: Option<String>,
+    /// Only clicks whose `sub4` is exactly this.
+    sub4: Option<String>,
+    /// Only clicks whose `sub5` is exactly this.
+    sub5: Option<String>,
+    /// Only clicks from this country (ISO 3166 alpha-2, e.g. `DE`).
+    country: Option<Country>,
+    /// Clicks at or after this time: a date (`2026-11-25`, UTC), an RFC 3339 time or unix milliseconds.
+    from: Option<String>,
+    /// Clicks before this time; a date includes that whole day.
+    to: Option<String>,
+    /// How many clicks to answer, newest first (1 to 10000; default 100).
+    limit: Limit,
 }
 
-#[derive(Deserialize, Default)]
+pub async fn list_clicks(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    Params(q): Params<ClickQuery>,
+) -> ApiResult {
+    let filter = ClickFilter {
+        scope: caller.scope(),
+        offer_id: q.offer_id,
+        affiliate_id: q.affiliate_id,
+        link_id: q.link_id,
+        source: q.source,
+        subs: [q.sub1, q.sub2, q.sub3, q.sub4, q.sub5],
+        country: q.country.map(|c| c.0),
+        from_ms: parse_time_opt("from", q.from.as_deref())?,
+        to_ms: parse_time_opt("to", q.to.as_deref())?,
+        limit: q.limit.0,
+    };
+    items(app.store.clicks(&filter).await?)
+}
+
+/// `GET /api/v1/conversions`: every filter must match.
+#[derive(Deserialize, JsonSchema, Default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ConversionQuery {
+    /// Only conversions in this status.
+    status: Option<OneOf<StatusChoice>>,
+    /// Only conversions of this event (as named on the offer).
+    event: Option<String>,
+    /// Only conversions with this txid (the advertiser's order id).
+    txid: Option<String>,
+    /// Only conversions of this click.
     click_id: Option<String>,
+    /// Only conversions on this offer.
     offer_id: Option<String>,
-    affiliate_id: Option<String>,
+    /// Only conversions of this advertiser's offers.
     advertiser_id: Option<String>,
+    /// Only this affiliate's conversions.
+    affiliate_id: Option<String>,
+    /// Only conversions through this tracking link.
+    link_id: Option<String>,
+    /// Only conversions whose click's `source` is exactly this.
+    source: Option<String>,
+    /// Conversions at or after this time: a date (`2026-11-25`, UTC), an RFC 3339 time or unix milliseconds.
     from: Option<String>,
+    /// Conversions before this time; a date includes that whole day.
     to: Option<String>,
-    limit: Option<u32>,
+    /// How many conversions to answer, newest first (1 to 10000; default 100).
+    limit: Limit,
 }
 
 pub async fn list_conversions(
     State(app): State<Arc<AppState>>,
     caller: Caller,
-    Query(q): Query<ConversionQuery>,
+    Params(q): Params<ConversionQuery>,
 ) -> ApiResult {
-    let click_id = nonempty(q.click_id)
+    let click_id = q
+        .click_id
         .map(|c| {
             ClickId::parse(&c)
                 .map_err(|e| ApiError::new(ErrorCode::CorruptedClickId, format!("click_id: {e}")))
@@ -71,25 +144,43 @@ pub async fn list_conversions(
         scope: caller.scope(),
         id: None,
         click_id,
-        offer_id: nonempty(q.offer_id),
-        affiliate_id: nonempty(q.affiliate_id),
-        advertiser_id: nonempty(q.advertiser_id),
+        offer_id: q.offer_id,
+        affiliate_id: q.affiliate_id,
+        advertiser_id: q.advertiser_id,
+        link_id: q.link_id,
+        status: q.status.map(|s| s.status()),
+        event: q.event,
+        txid: q.txid,
+        source: q.source,
         from_ms: parse_time_opt("from", q.from.as_deref())?,
         to_ms: parse_time_opt("to", q.to.as_deref())?,
-        limit: q.limit.unwrap_or(100),
+        limit: q.limit.0,
     };
     items(app.store.conversions(&filter).await?)
 }
 
-#[derive(Deserialize, Default)]
+/// `GET /api/v1/postbacks`: every filter must match.
+#[derive(Deserialize, JsonSchema, Default)]
+#[serde(default, deny_unknown_fields)]
 pub struct PostbackQuery {
-    result: Option<String>,
-    error: Option<String>,
+    /// Only postbacks that ended so.
+    result: Option<OneOf<ResultChoice>>,
+    /// Only refused postbacks with this error code.
+    error: Option<OneOf<ErrorChoice>>,
+    /// Only this advertiser's postbacks.
     advertiser_id: Option<String>,
+    /// Only postbacks for this offer's clicks.
     offer_id: Option<String>,
+    /// Only postbacks that carried this click id, exactly as received.
+    click_id: Option<String>,
+    /// Only postbacks that carried this txid (under its name or an alias).
+    txid: Option<String>,
+    /// Postbacks at or after this time: a date (`2026-11-25`, UTC), an RFC 3339 time or unix milliseconds.
     from: Option<String>,
+    /// Postbacks before this time; a date includes that whole day.
     to: Option<String>,
-    limit: Option<u32>,
+    /// How many entries to answer, newest first (1 to 10000; default 100).
+    limit: Limit,
 }
 
 /// What the advertiser was expected to send, and how the entry differs.
@@ -148,20 +239,22 @@ pub fn explain(
 pub async fn list_postbacks(
     State(app): State<Arc<AppState>>,
     caller: Caller,
-    Query(q): Query<PostbackQuery>,
+    Params(q): Params<PostbackQuery>,
 ) -> ApiResult {
     if let Scope::Affiliate(_) = caller.scope() {
         return Err(caller.forbid("read the advertisers' postback log"));
     }
     let filter = PostbackFilter {
         scope: caller.scope(),
-        result: nonempty(q.result),
-        error: nonempty(q.error),
-        advertiser_id: nonempty(q.advertiser_id),
-        offer_id: nonempty(q.offer_id),
+        result: q.result.map(|r| r.0.to_string()),
+        error: q.error.map(|e| e.0.to_string()),
+        advertiser_id: q.advertiser_id,
+        offer_id: q.offer_id,
+        click_id: q.click_id,
+        txid: q.txid,
         from_ms: parse_time_opt("from", q.from.as_deref())?,
         to_ms: parse_time_opt("to", q.to.as_deref())?,
-        limit: q.limit.unwrap_or(100),
+        limit: q.limit.0,
     };
     let cfg = app.cache.get();
     let entries = app.store.postback_log(&filter).await?;
@@ -178,26 +271,36 @@ pub async fn list_postbacks(
     }))
 }
 
-#[derive(Deserialize, Default)]
+/// `GET /api/v1/audit`: every filter must match.
+#[derive(Deserialize, JsonSchema, Default)]
+#[serde(default, deny_unknown_fields)]
 pub struct AuditQuery {
+    /// Only changes to this record (an advertiser, offer, affiliate or link id).
     entity_id: Option<String>,
+    /// Only changes made with this API key (its id; `system` for the server itself).
     key_id: Option<String>,
+    /// Only this kind of change, e.g. `create`, `update`, `rotate_token`.
+    action: Option<String>,
+    /// Changes at or after this time: a date (`2026-11-25`, UTC), an RFC 3339 time or unix milliseconds.
     from: Option<String>,
+    /// Changes before this time; a date includes that whole day.
     to: Option<String>,
-    limit: Option<u32>,
+    /// How many changes to answer, newest first (1 to 10000; default 100).
+    limit: Limit,
 }
 
 pub async fn list_audit(
     State(app): State<Arc<AppState>>,
     _: Admin,
-    Query(q): Query<AuditQuery>,
+    Params(q): Params<AuditQuery>,
 ) -> ApiResult {
     let filter = AuditFilter {
-        entity_id: nonempty(q.entity_id),
-        key_id: nonempty(q.key_id),
+        entity_id: q.entity_id,
+        key_id: q.key_id,
+        action: q.action,
         from_ms: parse_time_opt("from", q.from.as_deref())?,
         to_ms: parse_time_opt("to", q.to.as_deref())?,
-        limit: q.limit.unwrap_or(100),
+        limit: q.limit.0,
     };
     items(app.store.audit(&filter).await?)
 }
@@ -316,36 +419,37 @@ fn delivery_view(d: &clickledger_store::Delivery) -> Value {
     v
 }
 
-#[derive(Deserialize, Default)]
+/// `GET /api/v1/deliveries`: every filter must match.
+#[derive(Deserialize, JsonSchema, Default)]
+#[serde(default, deny_unknown_fields)]
 pub struct DeliveryQuery {
+    /// Only deliveries to this affiliate.
     affiliate_id: Option<String>,
-    state: Option<String>,
+    /// Only deliveries in this state (`suspended`: pending behind a suspended destination).
+    state: Option<OneOf<DeliveryStateChoice>>,
+    /// Only deliveries announcing this conversion.
+    conversion_id: Option<String>,
+    /// Deliveries created at or after this time: a date (`2026-11-25`, UTC), an RFC 3339 time or unix milliseconds.
     from: Option<String>,
+    /// Deliveries created before this time; a date includes that whole day.
     to: Option<String>,
-    limit: Option<u32>,
+    /// How many deliveries to answer, newest first (1 to 10000; default 100).
+    limit: Limit,
 }
 
 pub async fn list_deliveries(
     State(app): State<Arc<AppState>>,
     caller: Caller,
-    Query(q): Query<DeliveryQuery>,
+    Params(q): Params<DeliveryQuery>,
 ) -> ApiResult {
-    let state = nonempty(q.state);
-    if let Some(s) = &state {
-        if !["pending", "delivered", "failed", "suspended"].contains(&s.as_str()) {
-            return Err(ApiError::new(
-                ErrorCode::InvalidField,
-                format!("state: `{s}` is not pending, delivered, failed or suspended"),
-            ));
-        }
-    }
     let filter = clickledger_store::DeliveryFilter {
         scope: caller.scope(),
-        affiliate_id: nonempty(q.affiliate_id),
-        state,
+        affiliate_id: q.affiliate_id,
+        conversion_id: q.conversion_id,
+        state: q.state.map(|s| s.0.to_string()),
         from_ms: parse_time_opt("from", q.from.as_deref())?,
         to_ms: parse_time_opt("to", q.to.as_deref())?,
-        limit: q.limit.unwrap_or(100),
+        limit: q.limit.0,
     };
     let list = app.store.deliveries(&filter).await?;
     items(list.iter().map(delivery_view))

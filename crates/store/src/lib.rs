@@ -104,6 +104,8 @@ pub trait Store: Send + Sync + 'static {
     async fn flush_rollups(&self) -> StoreResult<()>;
     /// The click, if it exists and `scope` may see it.
     async fn click(&self, id: ClickId, scope: &Scope) -> StoreResult<Option<Click>>;
+    /// Clicks matching the filter that `filter.scope` may see, newest first.
+    async fn clicks(&self, filter: &ClickFilter) -> StoreResult<Vec<Click>>;
 
     /// Decides what the postback does against what is recorded, carries it
     /// out and logs it, all in one transaction. Returns the decision and the

@@ -499,6 +499,8 @@ pub struct PostbackLogEntry {
     /// accepted, duplicate, updated or rejected.
     pub result: String,
     pub error: Option<String>,
+    /// The txid as received (under its name or an alias), when one was.
+    pub txid: Option<String>,
     pub message: String,
     pub hint: Option<String>,
     pub conversion_id: Option<String>,
@@ -551,11 +553,13 @@ pub struct TemplateVersion {
 pub struct AuditFilter {
     pub entity_id: Option<String>,
     pub key_id: Option<String>,
+    pub action: Option<String>,
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
     pub limit: u32,
 }
 
+/// Which conversions a list returns; every `Some` must match.
 #[derive(Clone, Debug, Default)]
 pub struct ConversionFilter {
     pub scope: Scope,
@@ -564,11 +568,18 @@ pub struct ConversionFilter {
     pub offer_id: Option<String>,
     pub affiliate_id: Option<String>,
     pub advertiser_id: Option<String>,
+    pub link_id: Option<String>,
+    pub status: Option<Status>,
+    pub event: Option<String>,
+    pub txid: Option<String>,
+    pub source: Option<String>,
+    /// Conversion time, `[from, to)`.
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
     pub limit: u32,
 }
 
+/// Which postback log entries a list returns; every `Some` must match.
 #[derive(Clone, Debug, Default)]
 pub struct PostbackFilter {
     pub scope: Scope,
@@ -576,6 +587,25 @@ pub struct PostbackFilter {
     pub error: Option<String>,
     pub advertiser_id: Option<String>,
     pub offer_id: Option<String>,
+    /// The click id exactly as received.
+    pub click_id: Option<String>,
+    pub txid: Option<String>,
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    pub limit: u32,
+}
+
+/// Which clicks a list returns, newest first; every `Some` must match.
+#[derive(Clone, Debug, Default)]
+pub struct ClickFilter {
+    pub scope: Scope,
+    pub offer_id: Option<String>,
+    pub affiliate_id: Option<String>,
+    pub link_id: Option<String>,
+    pub source: Option<String>,
+    /// `sub1..sub5`, by position.
+    pub subs: [Option<String>; 5],
+    pub country: Option<String>,
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
     pub limit: u32,
@@ -776,6 +806,7 @@ pub struct Destination {
 pub struct DeliveryFilter {
     pub scope: Scope,
     pub affiliate_id: Option<String>,
+    pub conversion_id: Option<String>,
     /// pending, delivered, failed, or suspended (pending behind a suspended
     /// destination).
     pub state: Option<String>,

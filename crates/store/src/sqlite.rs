@@ -87,7 +87,7 @@ CREATE TABLE IF NOT EXISTS postback_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT, ts_ms INTEGER NOT NULL, source_ip TEXT NOT NULL,
     method TEXT NOT NULL, advertiser_id TEXT, offer_id TEXT, click_id TEXT, fields TEXT NOT NULL,
     result TEXT NOT NULL, error TEXT, message TEXT NOT NULL, hint TEXT, conversion_id TEXT,
-    http_status INTEGER NOT NULL, pii_removed INTEGER NOT NULL
+    http_status INTEGER NOT NULL, pii_removed INTEGER NOT NULL, txid TEXT
 );
 CREATE INDEX IF NOT EXISTS postback_log_time ON postback_log (ts_ms);
 CREATE TABLE IF NOT EXISTS audit (
@@ -183,7 +183,7 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     // indexes name the new conversions columns
     migrate_once_key(conn)?;
     migrate_wide_clicks(conn)?;
-    migrate_params_cut(conn)
+    add_missing_columns(conn)
 }
 
 /// Conversions up to 2026-11 enforced once-per-click with a text column
@@ -246,18 +246,27 @@ fn migrate_wide_clicks(conn: &mut Connection) -> rusqlite::Result<()> {
     tx.commit()
 }
 
-/// Clicks before 2026-12 refused what was over the bounds instead of
-/// cutting it, so they had no column saying what was cut.
-fn migrate_params_cut(conn: &mut Connection) -> rusqlite::Result<()> {
-    let has_clicks = conn.prepare("SELECT id FROM clicks LIMIT 0").is_ok();
-    if !has_clicks
-        || conn
-            .prepare("SELECT params_cut FROM clicks LIMIT 0")
-            .is_ok()
-    {
-        return Ok(());
+/// Columns added after their table first shipped: added in place (NULL
+/// in older rows) when a file lacks them.
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    // clicks before 2026-12 refused what was over the bounds instead of
+    // cutting it, so nothing was ever cut
+    ("clicks", "params_cut", "INTEGER"),
+    // the postback log before 2026-12 kept the txid only among its fields
+    ("postback_log", "txid", "TEXT"),
+];
+
+fn add_missing_columns(conn: &mut Connection) -> rusqlite::Result<()> {
+    for (table, column, kind) in ADDED_COLUMNS {
+        let table_exists = conn.prepare(&format!("SELECT 1 FROM {table} LIMIT 0")).is_ok();
+        let column_exists = conn
+            .prepare(&format!("SELECT {column} FROM {table} LIMIT 0"))
+            .is_ok();
+        if table_exists && !column_exists {
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
+        }
     }
-    conn.execute_batch("ALTER TABLE clicks ADD COLUMN params_cut INTEGER")
+    Ok(())
 }
 
 impl SqliteStore {
@@ -514,8 +523,8 @@ fn record_item(tx: &Connection, item: &PostbackWrite) -> rusqlite::Result<Record
 
 fn insert_log(conn: &Connection, e: &PostbackLogEntry) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "INSERT INTO postback_log (ts_ms, source_ip, method, advertiser_id, offer_id, click_id, fields, result, error, message, hint, conversion_id, http_status, pii_removed)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        "INSERT INTO postback_log (ts_ms, source_ip, method, advertiser_id, offer_id, click_id, fields, result, error, message, hint, conversion_id, http_status, pii_removed, txid)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?
     .execute(params![
         e.ts_ms,
@@ -531,7 +540,8 @@ fn insert_log(conn: &Connection, e: &PostbackLogEntry) -> rusqlite::Result<()> {
         e.hint,
         e.conversion_id,
         e.http_status,
-        e.pii_removed
+        e.pii_removed,
+        e.txid
     ])?;
     Ok(())
 }
@@ -854,6 +864,7 @@ impl Store for SqliteStore {
         let mut w = Where::default();
         w.add("entity_id = ?", f.entity_id.clone());
         w.add("key_id = ?", f.key_id.clone());
+        w.add("action = ?", f.action.clone());
         w.add("ts_ms >= ?", f.from_ms);
         w.add("ts_ms < ?", f.to_ms);
         let sql = format!(
@@ -939,6 +950,39 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn clicks(&self, f: &ClickFilter) -> StoreResult<Vec<Click>> {
+        let mut w = Where::default();
+        scope_clause(
+            &mut w,
+            &f.scope,
+            "l.affiliate_id",
+            "l.offer_id IN (SELECT id FROM offers WHERE advertiser_id = ?)",
+        );
+        w.add("l.offer_id = ?", f.offer_id.clone());
+        w.add("l.affiliate_id = ?", f.affiliate_id.clone());
+        w.add("r.link_id = ?", f.link_id.clone());
+        w.add("r.source = ?", f.source.clone());
+        for (n, sub) in f.subs.iter().enumerate() {
+            w.add(&format!("r.sub{} = ?", n + 1), sub.clone());
+        }
+        w.add("r.country = ?", f.country.clone());
+        // click ids begin with their time: a time range is an id range,
+        // which bounds the newest-first scan of the primary key
+        w.add("r.id >= ?", f.from_ms.map(first_click_id_at));
+        w.add("r.id < ?", f.to_ms.map(first_click_id_at));
+        let sql = format!(
+            "SELECT {CLICK_SELECT} FROM {CLICK_FROM} {} ORDER BY r.id DESC LIMIT {}",
+            w.sql(),
+            limit(f.limit)
+        );
+        self.read(move |c| {
+            let mut st = c.prepare(&sql)?;
+            let rows = st.query_map(w.params().as_slice(), click_from_row)?;
+            rows.collect()
+        })
+        .await
+    }
+
     async fn record_conversion(
         &self,
         attempt: ConversionAttempt,
@@ -996,6 +1040,11 @@ impl Store for SqliteStore {
         w.add("offer_id = ?", f.offer_id.clone());
         w.add("affiliate_id = ?", f.affiliate_id.clone());
         w.add("advertiser_id = ?", f.advertiser_id.clone());
+        w.add("link_id = ?", f.link_id.clone());
+        w.add("status = ?", f.status.map(|s| s.as_str()));
+        w.add("event = ?", f.event.clone());
+        w.add("txid = ?", f.txid.clone());
+        w.add("source = ?", f.source.clone());
         w.add("conv_ms >= ?", f.from_ms);
         w.add("conv_ms < ?", f.to_ms);
         let sql = format!(
@@ -1024,10 +1073,12 @@ impl Store for SqliteStore {
         w.add("error = ?", f.error.clone());
         w.add("advertiser_id = ?", f.advertiser_id.clone());
         w.add("offer_id = ?", f.offer_id.clone());
+        w.add("click_id = ?", f.click_id.clone());
+        w.add("txid = ?", f.txid.clone());
         w.add("ts_ms >= ?", f.from_ms);
         w.add("ts_ms < ?", f.to_ms);
         let sql = format!(
-            "SELECT id, ts_ms, source_ip, method, advertiser_id, offer_id, click_id, fields, result, error, message, hint, conversion_id, http_status, pii_removed
+            "SELECT id, ts_ms, source_ip, method, advertiser_id, offer_id, click_id, fields, result, error, message, hint, conversion_id, http_status, pii_removed, txid
              FROM postback_log {} ORDER BY id DESC LIMIT {}",
             w.sql(),
             limit(f.limit)
@@ -1052,6 +1103,7 @@ impl Store for SqliteStore {
                     conversion_id: r.get(12)?,
                     http_status: r.get(13)?,
                     pii_removed: r.get(14)?,
+                    txid: r.get(15)?,
                 })
             })?;
             rows.collect()
@@ -1149,6 +1201,7 @@ impl Store for SqliteStore {
             "conversion_id IN (SELECT id FROM conversions WHERE advertiser_id = ?)",
         );
         w.add("affiliate_id = ?", f.affiliate_id.clone());
+        w.add("conversion_id = ?", f.conversion_id.clone());
         match f.state.as_deref() {
             Some("suspended") => {
                 w.clauses.push("state = 'pending' AND affiliate_id IN (SELECT affiliate_id FROM destinations WHERE suspended = 1)".into())
