@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::request::Parts;
 use axum::handler::Handler;
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post, MethodRouter};
@@ -103,9 +103,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 /// twice, or an impossible value is a 400 `invalid_field` naming it.
 pub struct Params<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned + schemars::JsonSchema> FromRequestParts<S>
-    for Params<T>
-{
+impl<S: Send + Sync, T: DeserializeOwned + schemars::JsonSchema> FromRequestParts<S> for Params<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
@@ -266,4 +264,32 @@ pub fn openapi(docs: &[RouteDoc]) -> Value {
                                "message": {"type": "string"}}}}
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, schemars::JsonSchema, Debug)]
+    #[serde(deny_unknown_fields)]
+    struct Q {
+        /// a name
+        name: Option<String>,
+        /// a count
+        n: Option<u32>,
+    }
+
+    #[test]
+    fn params_refuse_naming_the_parameter_and_empty_is_absent() {
+        let q: Q = parse_params("name=x&n=").unwrap();
+        assert_eq!((q.name.as_deref(), q.n), (Some("x"), None));
+        let e = parse_params::<Q>("nmae=x").unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidField);
+        assert_eq!(
+            e.message,
+            "nmae: no such parameter here; the parameters are n and name"
+        );
+        let e = parse_params::<Q>("name=a&name=b").unwrap_err();
+        assert_eq!(e.message, "name: given twice; give it once");
+    }
 }

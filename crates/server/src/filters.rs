@@ -205,7 +205,10 @@ mod tests {
         assert_eq!(q.status.unwrap().status(), Status::Approved);
         assert_eq!(q.country.unwrap().0, "DE");
         for (bad, says) in [
-            ("limit=0", "limit: `0` is not a whole number from 1 to 10000"),
+            (
+                "limit=0",
+                "limit: `0` is not a whole number from 1 to 10000",
+            ),
             ("limit=10001", "limit: `10001` is not"),
             ("limit=-1", "limit: `-1` is not"),
             ("limit=ten", "limit: `ten` is not"),

@@ -11,8 +11,7 @@ use axum::http::StatusCode;
 use clickledger_domain::postback::Field;
 use clickledger_domain::{ClickId, ErrorCode};
 use clickledger_store::{
-    Advertiser, AuditFilter, ClickFilter, ConversionFilter, PostbackFilter, PostbackLogEntry,
-    Scope,
+    Advertiser, AuditFilter, ClickFilter, ConversionFilter, PostbackFilter, PostbackLogEntry, Scope,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -136,8 +135,10 @@ pub async fn list_conversions(
     let click_id = q
         .click_id
         .map(|c| {
+            // a filter value that cannot be a click id is a bad request,
+            // not an unknown click
             ClickId::parse(&c)
-                .map_err(|e| ApiError::new(ErrorCode::CorruptedClickId, format!("click_id: {e}")))
+                .map_err(|e| ApiError::new(ErrorCode::InvalidField, format!("click_id: {e}")))
         })
         .transpose()?;
     let filter = ConversionFilter {

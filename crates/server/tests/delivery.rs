@@ -106,16 +106,10 @@ fn fast_settings() -> Settings {
 /// An affiliate posting back to `url`, with a link on the setup's offer;
 /// returns the link id and the affiliate's webhook secret.
 async fn affiliate_with(app: &TestApp, s: &Setup, url: String) -> (String, String) {
-    let aff = app
-        .create(
-            "/api/v1/affiliates",
+    let (aff, link) = app
+        .affiliate_with_link(
+            &s.offer_id,
             json!({"name": "Receiver", "postback_url": url}),
-        )
-        .await;
-    let link = app
-        .create(
-            "/api/v1/links",
-            json!({"offer_id": s.offer_id, "affiliate_id": aff["id"]}),
         )
         .await;
     (

@@ -258,7 +258,9 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
 
 fn add_missing_columns(conn: &mut Connection) -> rusqlite::Result<()> {
     for (table, column, kind) in ADDED_COLUMNS {
-        let table_exists = conn.prepare(&format!("SELECT 1 FROM {table} LIMIT 0")).is_ok();
+        let table_exists = conn
+            .prepare(&format!("SELECT 1 FROM {table} LIMIT 0"))
+            .is_ok();
         let column_exists = conn
             .prepare(&format!("SELECT {column} FROM {table} LIMIT 0"))
             .is_ok();

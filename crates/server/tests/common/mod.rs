@@ -205,6 +205,19 @@ impl TestApp {
         }
     }
 
+    /// An affiliate made from `body` and a link of it on `offer_id`: both
+    /// records as created.
+    pub async fn affiliate_with_link(&self, offer_id: &str, body: Value) -> (Value, Value) {
+        let aff = self.create("/api/v1/affiliates", body).await;
+        let link = self
+            .create(
+                "/api/v1/links",
+                json!({"offer_id": offer_id, "affiliate_id": aff["id"]}),
+            )
+            .await;
+        (aff, link)
+    }
+
     /// Follows a tracking link; returns the redirect's Location.
     pub async fn click_location(&self, link_id: &str, query: &str) -> String {
         let resp = self
