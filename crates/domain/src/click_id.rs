@@ -9,6 +9,8 @@
 
 use std::fmt;
 
+use crate::wording::count;
+
 const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 const BODY_LEN: usize = 26;
 const CHECK_LEN: usize = 4;
@@ -25,9 +27,10 @@ pub struct ClickId(u128);
 pub enum ClickIdError {
     #[error("the click id is empty")]
     Empty,
-    #[error("the click id has {0} characters, a click id has {ENCODED_LEN}")]
+    #[error("the click id has {}, a click id has {ENCODED_LEN}", count(*.0 as u64, "character"))]
     WrongLength(usize),
-    #[error("the click id has a character that is not base32 at position {0}")]
+    /// At this index (counted from 0; the message counts from 1).
+    #[error("character {} of the click id is not a digit or a letter of its alphabet", .0 + 1)]
     InvalidChar(usize),
     #[error("the click id fails its check: it was altered in transit")]
     CheckFailed,
@@ -85,7 +88,12 @@ impl ClickId {
             return Err(ClickIdError::Empty);
         }
         if s.len() != ENCODED_LEN {
-            return Err(ClickIdError::WrongLength(s.chars().count()));
+            // as many characters as an id but more bytes: a character is
+            // not ASCII, which is what is wrong, not the length
+            return Err(match s.chars().position(|c| !c.is_ascii()) {
+                Some(i) if s.chars().count() == ENCODED_LEN => ClickIdError::InvalidChar(i),
+                _ => ClickIdError::WrongLength(s.chars().count()),
+            });
         }
         let mut body: u128 = 0;
         let mut check: u128 = 0;
@@ -235,6 +243,32 @@ mod tests {
             Err(ClickIdError::WrongLength(31))
         );
         assert_eq!(ClickId::parse(""), Err(ClickIdError::Empty));
+        assert_eq!(
+            ClickIdError::WrongLength(1).to_string(),
+            "the click id has 1 character, a click id has 30"
+        );
+        assert_eq!(
+            ClickIdError::WrongLength(29).to_string(),
+            "the click id has 29 characters, a click id has 30"
+        );
+    }
+
+    #[test]
+    fn a_non_ascii_character_is_not_reported_as_a_length() {
+        // 30 characters, 31 bytes: never "has 30 characters, a click id has 30"
+        let s = sample().encode();
+        let with_e = format!("{}é{}", &s[..4], &s[5..]);
+        assert_eq!(with_e.chars().count(), 30);
+        assert_eq!(ClickId::parse(&with_e), Err(ClickIdError::InvalidChar(4)));
+        assert_eq!(
+            ClickIdError::InvalidChar(4).to_string(),
+            "character 5 of the click id is not a digit or a letter of its alphabet"
+        );
+        // a longer id with one is still a wrong length
+        assert_eq!(
+            ClickId::parse(&format!("{s}é")),
+            Err(ClickIdError::WrongLength(31))
+        );
     }
 
     #[test]

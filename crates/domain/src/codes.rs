@@ -160,7 +160,7 @@ impl ErrorCode {
             CorruptedClickId => "the click id was altered or truncated in transit",
             NotFound => "no such record",
             TxidConflict => "this txid was recorded with different content",
-            Gone => "the link or offer is paused",
+            Gone => "the link, its offer, its affiliate or its advertiser is paused",
             ClickExpired => "the click is older than the offer's attribution window",
             UnknownEvent => "the event is not defined on the offer",
             InvalidTransition => "the status change is not allowed",

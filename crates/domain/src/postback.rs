@@ -12,6 +12,7 @@ use rust_decimal::Decimal;
 use crate::codes::{ErrorCode, Refusal};
 use crate::money::{parse_amount, Currency};
 use crate::status::Status;
+use crate::wording::count;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Field {
@@ -181,10 +182,10 @@ pub fn parse_fields(
             Some(v) if v.len() > f.max_len() => Err(Refusal::new(
                 ErrorCode::InvalidField,
                 format!(
-                    "{} is {} bytes long, at most {} are allowed",
+                    "{} is {} long, at most {} are allowed",
                     f.name(),
-                    v.len(),
-                    f.max_len()
+                    count(v.len() as u64, "byte"),
+                    count(f.max_len() as u64, "byte")
                 ),
             )),
             Some(v) => Ok(Some(v.trim().to_string())),

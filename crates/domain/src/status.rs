@@ -5,6 +5,7 @@ use rust_decimal::Decimal;
 
 use crate::codes::{ErrorCode, Refusal};
 use crate::money::Currency;
+use crate::wording::a;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -171,8 +172,8 @@ impl Decision {
             Decision::TxidConflict { reason, .. } => format!("txid: {reason}"),
             Decision::Refused(r) => r.message.clone(),
             Decision::InvalidTransition { from, to, .. } => format!(
-                "status: a {} conversion cannot become {}",
-                from.as_str(),
+                "status: {} conversion cannot become {}",
+                a(from.as_str()),
                 to.as_str()
             ),
         }
@@ -221,6 +222,23 @@ fn resend(rec: &Recorded, incoming: &Incoming) -> Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transition_refusals_read_as_sentences() {
+        let d = |from| Decision::InvalidTransition {
+            conversion_id: "cv".into(),
+            from,
+            to: Status::Pending,
+        };
+        assert_eq!(
+            d(Status::Approved).message(),
+            "status: an approved conversion cannot become pending"
+        );
+        assert_eq!(
+            d(Status::Rejected).message(),
+            "status: a rejected conversion cannot become pending"
+        );
+    }
 
     fn usd() -> Currency {
         Currency::parse("USD").unwrap()

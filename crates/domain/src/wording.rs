@@ -5,8 +5,7 @@
 /// `count` and the noun, pluralised: "1 character", "3 characters". The
 /// plural adds "s" (or "es" after s, x, ch and sh), which covers the nouns
 /// messages count.
-pub fn count(n: impl Into<u64>, noun: &str) -> String {
-    let n = n.into();
+pub fn count(n: u64, noun: &str) -> String {
     if n == 1 {
         return format!("1 {noun}");
     }
@@ -52,11 +51,11 @@ mod tests {
 
     #[test]
     fn counts_are_pluralised() {
-        assert_eq!(count(1u32, "character"), "1 character");
-        assert_eq!(count(0u32, "character"), "0 characters");
-        assert_eq!(count(64u32, "byte"), "64 bytes");
-        assert_eq!(count(2u32, "match"), "2 matches");
-        assert_eq!(count(3u32, "prefix"), "3 prefixes");
+        assert_eq!(count(1, "character"), "1 character");
+        assert_eq!(count(0, "character"), "0 characters");
+        assert_eq!(count(64, "byte"), "64 bytes");
+        assert_eq!(count(2, "match"), "2 matches");
+        assert_eq!(count(3, "prefix"), "3 prefixes");
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
+use clickledger_domain::wording::a;
 use clickledger_domain::ErrorCode;
 use clickledger_store::{ApiKey, Role, Scope};
 
@@ -36,7 +37,7 @@ impl Caller {
     pub fn forbid(&self, what: &str) -> ApiError {
         ApiError::new(
             ErrorCode::Forbidden,
-            format!("a {} key cannot {what}", self.0.role.as_str()),
+            format!("{} key cannot {what}", a(self.0.role.as_str())),
         )
     }
 }
@@ -88,5 +89,28 @@ impl FromRequestParts<Arc<AppState>> for Admin {
             return Err(caller.forbid("change configuration or use this endpoint"));
         }
         Ok(Admin(caller.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_name_the_role_with_its_article() {
+        let caller = |role| {
+            Caller(ApiKey {
+                id: "key_x".into(),
+                key_hash: String::new(),
+                role,
+                partner_id: Some("p".into()),
+                created_ms: 0,
+                expires_ms: None,
+            })
+        };
+        let e = caller(Role::Affiliate).forbid("read the postback log");
+        assert_eq!(e.message, "an affiliate key cannot read the postback log");
+        let e = caller(Role::Advertiser).forbid("create offers");
+        assert_eq!(e.message, "an advertiser key cannot create offers");
     }
 }

@@ -168,16 +168,28 @@ pub async fn click(
     if params.cut > 0 {
         app.metrics.params_cut();
     }
-    let affiliate_active = cfg
-        .affiliates
-        .get(&link.affiliate_id)
-        .is_some_and(|a| a.status == EntityStatus::Active);
-    let paused = link.status != EntityStatus::Active
-        || entry.offer.status != EntityStatus::Active
-        || !affiliate_active;
+    let offer = &entry.offer;
+    let active = |s: Option<EntityStatus>| s == Some(EntityStatus::Active);
+    // what is paused, named as the one who paused it would name it
+    let paused = [
+        ("link", &link.id, active(Some(link.status))),
+        ("offer", &offer.id, active(Some(offer.status))),
+        (
+            "affiliate",
+            &link.affiliate_id,
+            active(cfg.affiliates.get(&link.affiliate_id).map(|a| a.status)),
+        ),
+        (
+            "advertiser",
+            &offer.advertiser_id,
+            active(cfg.advertisers.get(&offer.advertiser_id).map(|a| a.status)),
+        ),
+    ]
+    .into_iter()
+    .find(|(_, _, active)| !active);
     // over a cap, traffic goes to the fallback when the offer has one
     let capped = entry.fallback.is_some() && app.caps.is_capped(&link.offer_id, &link.affiliate_id);
-    if paused || capped {
+    if paused.is_some() || capped {
         // Paused traffic is not recorded as a click: it earns nothing, so the
         // fallback gets the sub ids but no click id.
         return match &entry.fallback {
@@ -187,8 +199,8 @@ pub async fn click(
             }
             None => {
                 app.metrics.click(ClickResult::Gone);
-                ApiError::new(ErrorCode::Gone, format!("link `{link_id}` is paused"))
-                    .into_response()
+                let (kind, id, _) = paused.expect("capped traffic has a fallback");
+                ApiError::new(ErrorCode::Gone, format!("{kind} `{id}` is paused")).into_response()
             }
         };
     }

@@ -195,23 +195,25 @@ pub async fn ensure_admin_key(
 fn routes() -> Api {
     use admin::*;
     use reads::*;
-    let status_routes =
-        |api: Api, kind: &'static str, pause: &'static str, resume: &'static str| {
-            api.post(
-                pause,
-                "Pause (same as PATCH status=paused)",
-                move |State(app): State<Arc<AppState>>, a: Admin, Path(id): Path<String>| {
-                    set_status(app, a, kind, id, EntityStatus::Paused)
-                },
-            )
-            .post(
-                resume,
-                "Resume (same as PATCH status=active)",
-                move |State(app): State<Arc<AppState>>, a: Admin, Path(id): Path<String>| {
-                    set_status(app, a, kind, id, EntityStatus::Active)
-                },
-            )
-        };
+    let status_routes = |api: Api,
+                         kind: &'static str,
+                         pause: (&'static str, &'static str),
+                         resume: (&'static str, &'static str)| {
+        api.post(
+            pause.0,
+            pause.1,
+            move |State(app): State<Arc<AppState>>, a: Admin, Path(id): Path<String>| {
+                set_status(app, a, kind, id, EntityStatus::Paused)
+            },
+        )
+        .post(
+            resume.0,
+            resume.1,
+            move |State(app): State<Arc<AppState>>, a: Admin, Path(id): Path<String>| {
+                set_status(app, a, kind, id, EntityStatus::Active)
+            },
+        )
+    };
     let rotation = |api: Api, path: &'static str, summary: &'static str, what: Rotation| {
         api.post(
             path,
@@ -311,26 +313,50 @@ fn routes() -> Api {
     let api = status_routes(
         api,
         "advertisers",
-        "/api/v1/advertisers/{id}/pause",
-        "/api/v1/advertisers/{id}/resume",
+        (
+            "/api/v1/advertisers/{id}/pause",
+            "Pause an advertiser: the links of its offers redirect to the offer's fallback_url, or answer 410 naming the advertiser (same as PATCH status=paused)",
+        ),
+        (
+            "/api/v1/advertisers/{id}/resume",
+            "Resume an advertiser (same as PATCH status=active)",
+        ),
     );
     let api = status_routes(
         api,
         "offers",
-        "/api/v1/offers/{id}/pause",
-        "/api/v1/offers/{id}/resume",
+        (
+            "/api/v1/offers/{id}/pause",
+            "Pause an offer: its links redirect to the offer's fallback_url, or answer 410 naming the offer (same as PATCH status=paused)",
+        ),
+        (
+            "/api/v1/offers/{id}/resume",
+            "Resume an offer (same as PATCH status=active)",
+        ),
     );
     let api = status_routes(
         api,
         "affiliates",
-        "/api/v1/affiliates/{id}/pause",
-        "/api/v1/affiliates/{id}/resume",
+        (
+            "/api/v1/affiliates/{id}/pause",
+            "Pause an affiliate: its links redirect to the offer's fallback_url, or answer 410 naming the affiliate (same as PATCH status=paused)",
+        ),
+        (
+            "/api/v1/affiliates/{id}/resume",
+            "Resume an affiliate (same as PATCH status=active)",
+        ),
     );
     let api = status_routes(
         api,
         "links",
-        "/api/v1/links/{id}/pause",
-        "/api/v1/links/{id}/resume",
+        (
+            "/api/v1/links/{id}/pause",
+            "Pause a link: it redirects to the offer's fallback_url, or answers 410 naming the link (same as PATCH status=paused)",
+        ),
+        (
+            "/api/v1/links/{id}/resume",
+            "Resume a link (same as PATCH status=active)",
+        ),
     );
     let public = Api::new()
         .tag("public")

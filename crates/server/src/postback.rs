@@ -25,6 +25,7 @@ use clickledger_domain::postback::{
 };
 use clickledger_domain::signature::{verify_query_signature, verify_webhook};
 use clickledger_domain::status::{Decision, Incoming};
+use clickledger_domain::wording::count;
 use clickledger_domain::Status;
 use clickledger_domain::{ClickId, ClickIdError, ErrorCode};
 use clickledger_store::PostbackWrite;
@@ -269,8 +270,8 @@ fn collect_fields(
         return Err(Refusal::new(
             ErrorCode::TooManyParams,
             format!(
-                "{} fields received, at most {MAX_FIELDS} are read",
-                pairs.len()
+                "{} received, at most {MAX_FIELDS} are read",
+                count(pairs.len() as u64, "field")
             ),
         ));
     }
@@ -674,10 +675,10 @@ async fn evaluate(
         return Err(Refusal::new(
             ErrorCode::ClickExpired,
             format!(
-                "click_id is {} days old; offer {} attributes conversions for {} days",
-                (now - click.ts_ms) / DAY_MS,
+                "click_id is {} old; offer {} attributes conversions for {}",
+                count(((now - click.ts_ms) / DAY_MS) as u64, "day"),
                 offer.id,
-                offer.attribution_window_days
+                count(offer.attribution_window_days.into(), "day")
             ),
         ));
     }

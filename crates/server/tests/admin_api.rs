@@ -291,3 +291,35 @@ async fn health_metrics_and_request_ids() {
         assert!(text.contains(needle), "{needle} not in\n{text}");
     }
 }
+
+/// Pausing an advertiser, an offer, an affiliate or a link stops the link's
+/// traffic, and the visitor's answer names what was paused.
+#[tokio::test]
+async fn pausing_each_kind_names_it() {
+    let app = TestApp::spawn().await;
+    let s = app.setup().await;
+    for (path, kind, id) in [
+        ("advertisers", "advertiser", &s.advertiser_id),
+        ("offers", "offer", &s.offer_id),
+        ("affiliates", "affiliate", &s.affiliate_id),
+        ("links", "link", &s.link_id),
+    ] {
+        let (st, v) = app
+            .post(&format!("/api/v1/{path}/{id}/pause"), json!({}))
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        assert_eq!(
+            (v["id"].as_str(), v["status"].as_str()),
+            (Some(id.as_str()), Some("paused"))
+        );
+        let (st, _, v) = app.anon(&format!("/c/{}", s.link_id), None).await;
+        assert_eq!(st, StatusCode::GONE, "{kind}: {v}");
+        assert_eq!(v["error"], "gone");
+        assert_eq!(v["message"], format!("{kind} `{id}` is paused"));
+        let (st, _) = app
+            .post(&format!("/api/v1/{path}/{id}/resume"), json!({}))
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        app.click(&s.link_id).await;
+    }
+}
