@@ -91,13 +91,13 @@ async fn signatures_accepted_and_forgeries_refused() {
     let stale = signed(
         adv_id,
         &secret,
-        now_s() - 301,
+        now_s() - 330,
         &[("click_id", &cid), ("event", "registration")],
     );
     let future = signed(
         adv_id,
         &secret,
-        now_s() + 301,
+        now_s() + 330,
         &[("click_id", &cid), ("event", "registration")],
     );
     let foreign = signed(
