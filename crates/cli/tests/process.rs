@@ -216,19 +216,26 @@ async fn sigterm_flushes_every_acknowledged_click_and_demo_survives_restart() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // a refused row fails the command, with a summary
+    assert!(!out.status.success(), "{text}");
     let lines: Vec<&str> = text.lines().collect();
     assert!(
         lines[1].starts_with("1,") && lines[1].contains(",accepted,"),
         "{text}"
     );
     assert!(
-        lines[2].starts_with("2,") && lines[2].contains("unknown_click_id"),
+        lines[2].starts_with("2,") && lines[2].contains("corrupted_click_id"),
         "{text}"
     );
     assert!(
-        String::from_utf8_lossy(&out.stderr).is_empty(),
-        "no progress noise off a terminal"
+        stderr.contains("2 rows: 1 accepted, 1 rejected")
+            && stderr.contains("1 of 2 rows refused"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains('\r') && !stderr.contains("\x1b["),
+        "no progress noise off a terminal: {stderr}"
     );
 
     // the integration check passes on the demo offer...

@@ -66,7 +66,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             .get()
             .keys
             .get(&sha256_hex(key))
-            .filter(|k| k.expires_ms.is_none_or(|e| now_ms() < e))
+            .filter(|k| k.valid_at(now_ms()))
             .cloned()
             .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "the API key is not valid"))?;
         Ok(Caller(found))
