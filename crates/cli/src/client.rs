@@ -249,15 +249,17 @@ pub async fn import(url: &str, key: &str, path: &str) -> Result<(), String> {
         .map(|(r, n)| format!("{n} {r}"))
         .collect::<Vec<_>>()
         .join(", ");
+    let rows_n = |n: usize| format!("{n} row{}", if n == 1 { "" } else { "s" });
     eprintln!(
-        "{} rows: {}",
-        rows.len(),
+        "{}: {}",
+        rows_n(rows.len()),
         if summary.is_empty() { "none" } else { &summary }
     );
     if refused > 0 {
         return Err(format!(
-            "{refused} of {} rows refused; each refused row says why above",
-            rows.len()
+            "{refused} of {} {} refused; each refused row says why in its error and message",
+            rows_n(rows.len()),
+            if refused == 1 { "was" } else { "were" }
         ));
     }
     Ok(())
