@@ -54,8 +54,12 @@ pub async fn run(db: &str, action: Action) -> Result<(), String> {
             let (key, record) = keys::create(&store, &name, "cli")
                 .await
                 .map_err(|e| e.to_string())?;
-            println!("Created admin key {} ({}).", record.id, record.name);
-            print_key(&key, "http://127.0.0.1:7878");
+            println!(
+                "Created admin key {} ({}):\n\n    {key}\n\n{}",
+                record.id,
+                record.name,
+                usage(&key, "http://127.0.0.1:7878")
+            );
             Ok(())
         }
         Action::Revoke { id } => {
@@ -71,29 +75,27 @@ pub async fn run(db: &str, action: Action) -> Result<(), String> {
     }
 }
 
-/// The one time a key is shown: what it is and how to use it.
-fn print_key(key: &str, url: &str) {
-    println!(
-        "\n    {key}\n\n\
-         It is shown only now (the store keeps its SHA-256). Use it as\n    \
+/// How to use a key, shown with it the one time it is shown.
+fn usage(key: &str, url: &str) -> String {
+    format!(
+        "  It is shown only now (the store keeps its SHA-256). Use it as\n    \
          export CLICKLEDGER_ADMIN_KEY={key}\n    \
          curl -H \"Authorization: Bearer $CLICKLEDGER_ADMIN_KEY\" {url}/api/v1/offers\n"
-    );
+    )
 }
 
-/// What `serve` says about admin keys once it is listening, on stdout so
-/// it stands apart from build output and logs (stderr).
+/// What `serve` says about admin keys once it is listening, so the key
+/// comes after any build output, framed, with how to replace it. On stderr,
+/// as the contract says; the demo's instructions go to stdout.
 pub fn announce(start: &AdminKeyStart, db: &str, url: &str) {
     match start {
-        AdminKeyStart::Generated(key) => {
-            println!("\nNo admin key existed, so one was generated:");
-            print_key(key, url);
-            println!(
-                "Lost it? Make another (the server may keep running):\n    \
-                 clickledger admin-key create --db {db} --name laptop\n"
-            );
-        }
-        AdminKeyStart::Added => println!(
+        AdminKeyStart::Generated(key) => eprintln!(
+            "\nAdmin API key (shown once, stored hashed): {key}\n\n{}  \
+             Lost it? Make another (the server may keep running):\n    \
+             clickledger admin-key create --db {db} --name laptop\n",
+            usage(key, url)
+        ),
+        AdminKeyStart::Added => eprintln!(
             "CLICKLEDGER_ADMIN_KEY is now an admin key; keys created before keep working \
              (`clickledger admin-key list --db {db}`)."
         ),

@@ -501,21 +501,23 @@ fn start_captured(db: &Path, port: u16) -> Captured {
     }
 }
 
+/// What a stream has shown once it contains `needle`.
+async fn wait_for(stream: &std::sync::Mutex<String>, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = stream.lock().unwrap().clone();
+        if out.contains(needle) {
+            return out;
+        }
+        assert!(Instant::now() < deadline, "never printed `{needle}`: {out}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 impl Captured {
     /// The demo's printed text, once it is complete.
     async fn demo_text(&self) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let out = self.stdout.lock().unwrap().clone();
-            if out.contains("/api/v1/conversions?click_id=") {
-                return out;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the demo printed no instructions: {out}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        wait_for(&self.stdout, "/api/v1/conversions?click_id=").await
     }
 
     fn stop(mut self) -> (String, String) {
@@ -586,14 +588,21 @@ async fn the_demo_run_twice_accepts_its_printed_postback_and_keys_are_managed() 
     let server = start_captured(&db, port);
     wait_healthy(&client, &base).await;
     let text = server.demo_text().await;
-    let key = text
+    let announced = wait_for(&server.stderr, "Admin API key").await;
+    let key = announced
         .lines()
-        .find_map(|l| l.trim().strip_prefix("export CLICKLEDGER_ADMIN_KEY="))
-        .unwrap_or_else(|| panic!("no key announced: {text}"))
+        .find_map(|l| l.strip_prefix("Admin API key (shown once, stored hashed): "))
+        .unwrap_or_else(|| panic!("no key announced: {announced}"))
         .to_string();
     assert!(
-        text.contains("shown only now") && text.contains("clickledger admin-key create"),
-        "{text}"
+        announced.contains(&format!("export CLICKLEDGER_ADMIN_KEY={key}"))
+            && announced.contains("clickledger admin-key create"),
+        "{announced}"
+    );
+    // after the server's own start-up lines, not lost among them
+    assert!(
+        announced.find("listening").unwrap() < announced.find(&key).unwrap(),
+        "{announced}"
     );
     let v = try_printed_postback(&client, &text).await;
     assert_eq!(v["result"], "accepted", "first run: {v}");
@@ -607,14 +616,19 @@ async fn the_demo_run_twice_accepts_its_printed_postback_and_keys_are_managed() 
     assert_eq!(r.status(), 200, "the announced key opens the API");
     let (_, err) = server.stop();
     assert!(!err.contains("\x1b["), "no colour codes into a pipe: {err}");
-    assert!(!err.contains(&key), "the key is not in the logs");
+    assert_eq!(
+        err.matches(&key).count(),
+        2,
+        "shown once, with its usage: {err}"
+    );
 
     // second run on the same file: no new key, and the printed postback is
     // again a new conversion, not a duplicate or a txid conflict
     let server = start_captured(&db, port);
     wait_healthy(&client, &base).await;
     let text = server.demo_text().await;
-    assert!(!text.contains("export CLICKLEDGER_ADMIN_KEY="), "{text}");
+    let err = wait_for(&server.stderr, "listening").await;
+    assert!(!err.contains("Admin API key"), "no second key: {err}");
     let v = try_printed_postback(&client, &text).await;
     assert_eq!(v["result"], "accepted", "second run: {v}");
     assert_ne!(v["conversion_id"].as_str().unwrap(), first_conversion);
