@@ -24,10 +24,10 @@ async fn call(
     req: reqwest::RequestBuilder,
 ) -> Result<(StatusCode, Value), String> {
     let _ = client;
-    let resp = req
-        .send()
-        .await
-        .map_err(|e| format!("request failed: {e}"))?;
+    let resp = req.send().await.map_err(|e| {
+        let origin = e.url().map(|u| u.origin().ascii_serialization());
+        crate::client::unreachable(origin.as_deref().unwrap_or("the tracker"), &e)
+    })?;
     let status = resp.status();
     let text = resp.text().await.map_err(|e| e.to_string())?;
     Ok((

@@ -3,23 +3,79 @@
 use reqwest::Client;
 use serde_json::Value;
 
+use clickledger_server::money::parse_csv;
 use clickledger_server::progress::Progress;
 
-/// Prints a report as an aligned table.
-pub async fn report(url: &str, key: &str, params: &[(String, String)]) -> Result<(), String> {
+/// Why a request did not get an answer, in a sentence: for an unreachable
+/// tracker the innermost cause (connection refused, no such host, timed
+/// out) and what to check, instead of reqwest's "error sending request".
+pub fn unreachable(url: &str, e: &reqwest::Error) -> String {
+    let base = url.trim_end_matches('/');
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    let mut why = cause.to_string();
+    if let Some(i) = why.find(" (os error") {
+        why.truncate(i);
+    }
+    let why = why.to_lowercase();
+    if e.is_connect() {
+        format!("cannot reach {base}: {why} — is `clickledger serve` running there?")
+    } else if e.is_timeout() {
+        format!("{base} did not answer in time: {why}")
+    } else {
+        format!("request to {base} failed: {why}")
+    }
+}
+
+/// A refusal's sentence from the server's JSON body, else the body.
+fn refusal(status: reqwest::StatusCode, body: &str) -> String {
+    let message = serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| v["message"].as_str().map(String::from))
+        .unwrap_or_else(|| body.trim().to_string());
+    format!("{status}: {message}")
+}
+
+/// GETs a report as JSON.
+async fn fetch_report(url: &str, key: &str, params: &[(String, String)]) -> Result<Value, String> {
     let resp = Client::new()
         .get(format!("{}/api/v1/reports", url.trim_end_matches('/')))
         .bearer_auth(key)
         .query(params)
         .send()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| unreachable(url, &e))?;
     let status = resp.status();
-    let v: Value = resp.json().await.map_err(|e| e.to_string())?;
+    let body = resp.text().await.map_err(|e| unreachable(url, &e))?;
     if !status.is_success() {
-        return Err(format!("{status}: {}", v["message"].as_str().unwrap_or("")));
+        return Err(refusal(status, &body));
     }
+    serde_json::from_str(&body).map_err(|e| format!("the report is not JSON: {e}"))
+}
+
+/// Prints a report as an aligned table. Refused postbacks are logged per
+/// offer, so the report splits them only by time, offer or advertiser; for
+/// any other grouping the period's count is asked for separately and
+/// printed under the table.
+pub async fn report(url: &str, key: &str, params: &[(String, String)]) -> Result<(), String> {
+    let v = fetch_report(url, key, params).await?;
     print!("{}", render_table(&v));
+    if v["totals"]["failed_postbacks"].is_null() {
+        let period: Vec<(String, String)> = params
+            .iter()
+            .filter(|(k, _)| ["from", "to", "tz"].contains(&k.as_str()))
+            .cloned()
+            .chain([("group_by".to_string(), "day".to_string())])
+            .collect();
+        // a partner key cannot see the postback log: then there is no count
+        if let Ok(all) = fetch_report(url, key, &period).await {
+            if let Some(n) = all["totals"]["failed_postbacks"].as_i64() {
+                println!("failed postbacks in the period (not split by these groups): {n}");
+            }
+        }
+    }
     Ok(())
 }
 
@@ -33,6 +89,7 @@ const COLUMNS: &[&str] = &[
     "revenue",
     "profit",
     "epc",
+    "failed_postbacks",
 ];
 
 pub fn render_table(v: &Value) -> String {
@@ -56,7 +113,17 @@ pub fn render_table(v: &Value) -> String {
     };
     let mut lines: Vec<Vec<String>> = vec![header.clone()];
     for row in v["rows"].as_array().into_iter().flatten() {
-        lines.push(header.iter().map(|k| cell(row, k)).collect());
+        lines.push(
+            header
+                .iter()
+                .enumerate()
+                .map(|(i, k)| match cell(row, k) {
+                    // e.g. postbacks refused before their offer was known
+                    empty if empty.is_empty() && i < groups.len() => format!("(no {k})"),
+                    c => c,
+                })
+                .collect(),
+        );
     }
     let totals = &v["totals"];
     lines.push(
@@ -72,7 +139,15 @@ pub fn render_table(v: &Value) -> String {
             })
             .collect(),
     );
-    let widths: Vec<usize> = (0..header.len())
+    table(&lines, groups.len(), true)
+}
+
+/// Aligns rows into columns: the first `left` columns to the left, the rest
+/// to the right (numbers); a rule under the header and, with `totals`,
+/// above the last row.
+pub fn table(lines: &[Vec<String>], left: usize, totals: bool) -> String {
+    let columns = lines.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..columns)
         .map(|i| {
             lines
                 .iter()
@@ -81,13 +156,18 @@ pub fn render_table(v: &Value) -> String {
                 .unwrap_or(0)
         })
         .collect();
+    let rule = widths
+        .iter()
+        .map(|w| "-".repeat(*w))
+        .collect::<Vec<_>>()
+        .join("  ");
     let mut out = String::new();
     for (n, l) in lines.iter().enumerate() {
         let cells: Vec<String> = l
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                if i < groups.len() {
+                if i < left {
                     format!("{c:<w$}", w = widths[i])
                 } else {
                     format!("{c:>w$}", w = widths[i])
@@ -96,32 +176,34 @@ pub fn render_table(v: &Value) -> String {
             .collect();
         out.push_str(cells.join("  ").trim_end());
         out.push('\n');
-        if n == 0 || n == lines.len() - 2 {
-            out.push_str(
-                &widths
-                    .iter()
-                    .map(|w| "-".repeat(*w))
-                    .collect::<Vec<_>>()
-                    .join("  "),
-            );
+        if n == 0 || totals && n + 2 == lines.len() {
+            out.push_str(&rule);
             out.push('\n');
         }
     }
     out
 }
 
-/// Uploads a conversions CSV in chunks, prints the per-row results.
+/// Uploads a conversions CSV in chunks, prints the per-row results (CSV on
+/// stdout) and a summary on stderr; fails when any row was refused, so a
+/// script notices.
 pub async fn import(url: &str, key: &str, path: &str) -> Result<(), String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let header = lines.next().ok_or("the file is empty")?.to_string();
+    let header = lines.next().ok_or(format!("{path}: the file is empty"))?;
     let rows: Vec<&str> = lines.collect();
     let client = Client::new();
     let mut progress = Progress::new("rows", rows.len() as u64);
-    println!("row,click_id,txid,result,error,message,conversion_id");
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
     let mut offset = 0;
-    for chunk in rows.chunks(500) {
-        let body = std::iter::once(header.as_str())
+    // a header-only file still goes up once, so its header is checked
+    let chunks: Vec<&[&str]> = if rows.is_empty() {
+        vec![&[]]
+    } else {
+        rows.chunks(500).collect()
+    };
+    for chunk in chunks {
+        let body = std::iter::once(header)
             .chain(chunk.iter().copied())
             .collect::<Vec<_>>()
             .join("\n");
@@ -135,27 +217,51 @@ pub async fn import(url: &str, key: &str, path: &str) -> Result<(), String> {
             .body(body)
             .send()
             .await
-            .map_err(|e| e.to_string())?;
-        if !resp.status().is_success() {
-            return Err(format!(
-                "{}: {}",
-                resp.status(),
-                resp.text().await.unwrap_or_default()
-            ));
+            .map_err(|e| unreachable(url, &e))?;
+        let status = resp.status();
+        let out = resp.text().await.map_err(|e| unreachable(url, &e))?;
+        if !status.is_success() {
+            return Err(format!("{path}: {}", refusal(status, &out)));
         }
-        let out = resp.text().await.map_err(|e| e.to_string())?;
-        for line in out.lines().skip(1) {
+        let mut out_lines = out.lines();
+        let out_header = out_lines.next().unwrap_or("");
+        if offset == 0 {
+            println!("{out_header}");
+        }
+        for line in out_lines {
             // renumber rows across chunks
             let (n, rest) = line.split_once(',').unwrap_or((line, ""));
             println!(
                 "{},{rest}",
                 n.parse::<usize>().map(|n| n + offset).unwrap_or(0)
             );
+            let fields = parse_csv(line).into_iter().next().unwrap_or_default();
+            let result = fields.get(3).cloned().unwrap_or_default();
+            *counts.entry(result).or_default() += 1;
         }
         offset += chunk.len();
         progress.add(chunk.len() as u64);
     }
     progress.finish();
+    let refused = counts.get("rejected").copied().unwrap_or(0);
+    let summary = counts
+        .iter()
+        .map(|(r, n)| format!("{n} {r}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows_n = |n: usize| format!("{n} row{}", if n == 1 { "" } else { "s" });
+    eprintln!(
+        "{}: {}",
+        rows_n(rows.len()),
+        if summary.is_empty() { "none" } else { &summary }
+    );
+    if refused > 0 {
+        return Err(format!(
+            "{refused} of {} {} refused; each refused row says why in its error and message",
+            rows_n(rows.len()),
+            if refused == 1 { "was" } else { "were" }
+        ));
+    }
     Ok(())
 }
 

@@ -1,9 +1,11 @@
 //! The `clickledger` binary.
 
+mod admin_key;
 mod check;
 mod client;
 mod demo;
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -39,7 +41,22 @@ enum LogFormat {
 #[derive(Subcommand)]
 enum Command {
     /// Start the tracker.
+    #[command(after_help = SERVE_HELP)]
     Serve(Box<ServeArgs>),
+    /// Manage admin API keys on the store file: list, create (the key is
+    /// printed once), revoke. Works while the server runs.
+    AdminKey {
+        #[command(subcommand)]
+        action: admin_key::Action,
+        /// The store `serve` uses.
+        #[arg(
+            long,
+            env = "CLICKLEDGER_DB",
+            default_value = "./clickledger.db",
+            global = true
+        )]
+        db: String,
+    },
     /// Check an offer's integration against a running tracker: a test click,
     /// the click id in the destination, a test postback, its log entry and
     /// its conversion. Prints a pass/fail checklist; exits 1 on a failure.
@@ -95,6 +112,15 @@ enum Command {
         file: String,
     },
 }
+
+const SERVE_HELP: &str = "\
+Admin API key:
+  CLICKLEDGER_ADMIN_KEY=<key>  makes <key> an admin key if it is not one yet.
+                               Admin keys already in the store keep working;
+                               a revoked key stays revoked.
+  Without it, a key is generated on the first start (when no admin key
+  exists) and printed once on stdout. Lost it? `clickledger admin-key create`
+  prints a new one; `clickledger admin-key list|revoke` manage the rest.";
 
 #[derive(Args)]
 struct ServeArgs {
@@ -232,8 +258,10 @@ fn limit(flag: &str, v: &str) -> Result<Limit, String> {
 fn init_logs(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // colour codes only for a person at a terminal, never into a file or pipe
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Human => builder.init(),
@@ -302,6 +330,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             client::report(&url, &key, &params).await
         }
         Command::Import { url, key, file } => client::import(&url, &key, &file).await,
+        Command::AdminKey { action, db } => admin_key::run(&db, action).await,
         Command::Check {
             url,
             offer,
@@ -326,11 +355,9 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
     let fixed = std::env::var("CLICKLEDGER_ADMIN_KEY")
         .ok()
         .filter(|k| !k.is_empty());
-    if let Some(key) =
-        clickledger_server::ensure_admin_key(store.as_ref(), fixed.as_deref()).await?
-    {
-        eprintln!("Admin API key (shown once, stored hashed): {key}");
-    }
+    let admin_key = clickledger_server::ensure_admin_key(store.as_ref(), fixed.as_deref())
+        .await
+        .map_err(|e| format!("{}: {e}", a.db))?;
     let tls = match (a.tls_cert, a.tls_key) {
         (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
         _ => None,
@@ -380,6 +407,7 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
     };
     let running = clickledger_server::start(store, settings, listener).await?;
     tracing::info!(addr = %running.addr, db = %a.db, "clickledger listening");
+    admin_key::announce(&admin_key, &a.db, &public_url);
     if a.demo {
         demo::print(&public_url);
     }

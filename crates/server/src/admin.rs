@@ -21,8 +21,8 @@ use clickledger_domain::rate::Limit;
 use clickledger_domain::template::{CLICK_MACROS, OUTBOUND_MACROS};
 use clickledger_domain::{Currency, ErrorCode, EventDef, UrlTemplate};
 use clickledger_store::{
-    rotate, Advertiser, AdvertiserSecrets, Affiliate, AffiliateSecrets, ApiKey, AuditEntry, Cap,
-    EntityStatus, Expiring, Link, Offer, Role, Scope,
+    key_hint, rotate, Advertiser, AdvertiserSecrets, Affiliate, AffiliateSecrets, ApiKey,
+    AuditEntry, Cap, EntityStatus, Expiring, Link, Offer, Role, Scope,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -123,6 +123,9 @@ fn new_api_key(role: Role, partner_id: &str) -> (String, ApiKey) {
         partner_id: Some(partner_id.to_string()),
         created_ms: now_ms(),
         expires_ms: None,
+        name: String::new(),
+        hint: key_hint(&key),
+        revoked_ms: None,
     };
     (key, record)
 }

@@ -67,7 +67,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             .get()
             .keys
             .get(&sha256_hex(key))
-            .filter(|k| k.expires_ms.is_none_or(|e| now_ms() < e))
+            .filter(|k| k.valid_at(now_ms()))
             .cloned()
             .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "the API key is not valid"))?;
         Ok(Caller(found))
@@ -106,6 +106,9 @@ mod tests {
                 partner_id: Some("p".into()),
                 created_ms: 0,
                 expires_ms: None,
+                name: String::new(),
+                hint: String::new(),
+                revoked_ms: None,
             })
         };
         let e = caller(Role::Affiliate).forbid("read the postback log");

@@ -11,6 +11,7 @@ pub mod click;
 pub mod delivery;
 pub mod filters;
 pub mod geo;
+pub mod keys;
 pub mod metrics;
 pub mod money;
 pub mod postback;
@@ -34,7 +35,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
-use clickledger_store::{ApiKey, EntityStatus, Role, Store};
+use clickledger_store::{EntityStatus, Store};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -155,42 +156,7 @@ impl AppState {
     }
 }
 
-/// Makes sure an admin key exists. Returns a newly generated key, which the
-/// caller prints once; `fixed` (from CLICKLEDGER_ADMIN_KEY) is registered if
-/// it is not yet known.
-pub async fn ensure_admin_key(
-    store: &dyn Store,
-    fixed: Option<&str>,
-) -> Result<Option<String>, String> {
-    let keys = store.api_keys().await.map_err(|e| e.to_string())?;
-    let (key, generated) = match fixed {
-        Some(k)
-            if keys
-                .iter()
-                .any(|x| x.key_hash == util::sha256_hex(k) && x.role == Role::Admin) =>
-        {
-            return Ok(None)
-        }
-        Some(k) => (k.to_string(), false),
-        None if keys.iter().any(|k| k.role == Role::Admin) => return Ok(None),
-        None => (util::random_id("ck", 40), true),
-    };
-    store
-        .put_api_key(
-            &ApiKey {
-                id: util::random_id("key", 10),
-                key_hash: util::sha256_hex(&key),
-                role: Role::Admin,
-                partner_id: None,
-                created_ms: util::now_ms(),
-                expires_ms: None,
-            },
-            None,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(generated.then_some(key))
-}
+pub use keys::{ensure_admin_key, AdminKeyStart};
 
 fn routes() -> Api {
     use admin::*;
@@ -267,6 +233,10 @@ fn routes() -> Api {
         .get("/api/v1/postbacks", "The inbound postback log with expected fields and differences, newest first (result, error, advertiser_id, offer_id, click_id, txid, from, to, limit)", list_postbacks)
         .get("/api/v1/reports", "Report (group_by, from, to, tz, format=json|csv, dimension filters)", report::report)
         .get("/api/v1/audit", "Every admin change: who, when, what, before and after, newest first (entity_id, key_id, action, from, to, limit)", list_audit)
+        .get("/api/v1/admin-keys", "Admin keys: id, name, hint (prefix and last characters), created, revoked; never the key", keys::list_admin_keys)
+        .post("/api/v1/admin-keys", "Create an admin key ({name}); answers the key once", keys::create_admin_key)
+        .post("/api/v1/admin-keys/{id}/revoke", "Revoke an admin key for good (not the last one, not the caller's own)", keys::revoke_admin_key)
+        .delete("/api/v1/admin-keys/{id}", "Revoke an admin key (same as POST …/revoke)", keys::revoke_admin_key)
         .get("/api/v1/affiliates/{id}/ledger", "The affiliate's ledger: balance (base currency), balances per currency, entries (?at=date, format=csv)", money::ledger)
         .post("/api/v1/affiliates/{id}/ledger", "Add an adjustment (with a reason) or a payout", money::add_entry)
         .get("/api/v1/fx-rates", "Dated FX rates into the base currency", money::list_fx)

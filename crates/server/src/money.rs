@@ -8,8 +8,10 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use clickledger_domain::hints::click_id_hint;
 use clickledger_domain::money::parse_amount;
-use clickledger_domain::{ClickId, Currency, ErrorCode};
+use clickledger_domain::postback::{find, Field};
+use clickledger_domain::{Currency, ErrorCode};
 use clickledger_store::{ConversionFilter, FxRate, LedgerEntry, LedgerKind, LedgerWrite, Scope};
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -18,7 +20,7 @@ use serde_json::{json, Value};
 use crate::admin::{change, ok, ApiResult};
 use crate::api::{ApiError, JsonBody};
 use crate::auth::{Admin, Caller};
-use crate::postback::{process, Inbound};
+use crate::postback::{decode_click_id, process, refusal_body, unknown_click_id, Inbound};
 use crate::report::parse_time;
 use crate::util::now_ms;
 use crate::AppState;
@@ -387,9 +389,57 @@ pub async fn list_fx(State(app): State<Arc<AppState>>, _: Caller) -> ApiResult {
 
 // ---------- bulk upload ----------
 
+/// The separators a spreadsheet may save "CSV" with, and their names.
+const SEPARATORS: [(char, &str); 4] = [
+    (',', "commas"),
+    (';', "semicolons (;)"),
+    ('\t', "tabs"),
+    ('|', "vertical bars (|)"),
+];
+
+/// Refuses an upload whose header cannot be read as the import's: not
+/// comma-separated (a spreadsheet set to another locale saves `;`), or
+/// without a click id column.
+fn check_import_header(text: &str) -> Result<(), ApiError> {
+    let header = text.lines().find(|l| !l.trim().is_empty()).ok_or_else(|| {
+        ApiError::validation("body: the CSV is empty; the first line names the columns")
+    })?;
+    let count = |sep: char| header.chars().filter(|c| *c == sep).count();
+    let (sep, name) = SEPARATORS
+        .into_iter()
+        .max_by_key(|(sep, _)| count(*sep))
+        .expect("separators");
+    if sep != ',' && count(sep) > count(',') {
+        return Err(ApiError::validation(format!(
+            "body: the columns are separated by {name}; the import reads comma-separated files \
+             (save the file as CSV with commas)"
+        )));
+    }
+    let names: Vec<(String, String)> = parse_csv(header)
+        .into_iter()
+        .next()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|h| (h.trim().to_ascii_lowercase(), String::new()))
+        .collect();
+    if find(&names, &BTreeMap::new(), Field::ClickId).is_none() {
+        return Err(ApiError::validation(format!(
+            "body: the header has no click_id column (nor {}); it names {}",
+            Field::ClickId.default_aliases().join(", "),
+            names
+                .iter()
+                .map(|(n, _)| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    Ok(())
+}
+
 /// CSV of conversions (`click_id, event, txid, amount, currency, status`),
 /// each row through the same validation as a postback; answers a CSV with
-/// one result per row.
+/// one result per row, with the postback path's codes and hints (a click id
+/// cut short is `corrupted_click_id`, with why).
 pub async fn import_conversions(
     State(app): State<Arc<AppState>>,
     caller: Caller,
@@ -398,22 +448,33 @@ pub async fn import_conversions(
     if let Scope::Affiliate(_) = caller.scope() {
         return Err(caller.forbid("upload conversions"));
     }
-    let rows = records(&String::from_utf8_lossy(&body))?;
-    let mut out = String::from("row,click_id,txid,result,error,message,conversion_id\n");
+    let text = String::from_utf8_lossy(&body);
+    check_import_header(&text)?;
+    let rows = records(&text)?;
+    let mut out = String::from("row,click_id,txid,result,error,message,conversion_id,hint\n");
     let cfg = app.cache.get();
     for (i, row) in rows.iter().enumerate() {
-        let get = |k: &str| row.get(k).cloned().unwrap_or_default();
+        let pairs: Vec<(String, String)> =
+            row.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let raw = find(&pairs, &BTreeMap::new(), Field::ClickId).unwrap_or("");
+        let txid = find(&pairs, &BTreeMap::new(), Field::Txid).unwrap_or("");
         // the click names its advertiser, who must be the caller (or an admin)
-        let adv = match ClickId::parse(&get("click_id")) {
-            Ok(id) => app.store.click(id, &caller.scope()).await?.and_then(|c| {
-                cfg.offers
-                    .get(&c.offer_id)
-                    .map(|o| o.offer.advertiser_id.clone())
-            }),
-            Err(_) => None,
+        let click = match decode_click_id(raw) {
+            Ok(id) => app
+                .store
+                .click(id, &caller.scope())
+                .await?
+                .ok_or_else(|| unknown_click_id(raw)),
+            Err(r) => Err(r),
         };
+        let adv = click.and_then(|c| {
+            cfg.offers
+                .get(&c.offer_id)
+                .map(|o| o.offer.advertiser_id.clone())
+                .ok_or_else(|| unknown_click_id(raw))
+        });
         let answer = match adv {
-            Some(adv) => {
+            Ok(adv) => {
                 let fields: serde_json::Map<String, Value> = row
                     .iter()
                     .filter(|(_, v)| !v.is_empty())
@@ -422,18 +483,18 @@ pub async fn import_conversions(
                 let inbound = Inbound::internal("CSV", &Value::Object(fields), adv, false);
                 process(&app, inbound).await.body
             }
-            None => {
-                json!({"error": ErrorCode::UnknownClickId.as_str(), "message": format!("click_id `{}` is not a click of yours", get("click_id"))})
-            }
+            Err(r) => refusal_body(&r, click_id_hint(raw)),
         };
+        let text = |k: &str| answer[k].as_str().unwrap_or("").to_string();
         out.push_str(&csv_line(&[
             (i + 1).to_string(),
-            get("click_id"),
-            get("txid"),
+            raw.to_string(),
+            txid.to_string(),
             answer["result"].as_str().unwrap_or("rejected").to_string(),
-            answer["error"].as_str().unwrap_or("").to_string(),
-            answer["message"].as_str().unwrap_or("").to_string(),
-            answer["conversion_id"].as_str().unwrap_or("").to_string(),
+            text("error"),
+            text("message"),
+            text("conversion_id"),
+            text("hint"),
         ]));
         out.push('\n');
     }

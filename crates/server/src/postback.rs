@@ -451,16 +451,45 @@ async fn write_log(app: &AppState, log: PostbackLogEntry) {
     }
 }
 
+/// A received click id as a `ClickId`: an empty one is `missing_click_id`,
+/// any other that does not decode (cut short, altered, lengthened) is
+/// `corrupted_click_id` — never `unknown_click_id`, which means a well-formed
+/// id that was never issued. Bulk uploads decide the same way.
+pub fn decode_click_id(raw: &str) -> Result<ClickId, Refusal> {
+    ClickId::parse(raw).map_err(|e| {
+        let code = match e {
+            ClickIdError::Empty => ErrorCode::MissingClickId,
+            _ => ErrorCode::CorruptedClickId,
+        };
+        Refusal::new(code, format!("click_id `{raw}`: {e}"))
+    })
+}
+
+/// A well-formed click id this tracker has no click for.
+pub fn unknown_click_id(raw: &str) -> Refusal {
+    Refusal::new(
+        ErrorCode::UnknownClickId,
+        format!("click_id `{raw}` was never issued here"),
+    )
+}
+
+/// The answer body of a refused postback: the code, the sentence and,
+/// when the click id shows a likely cause, its hint.
+pub fn refusal_body(r: &Refusal, hint: Option<&str>) -> Value {
+    let mut body = json!({"error": r.code.as_str(), "message": r.message});
+    if let Some(h) = hint {
+        body["hint"] = json!(h);
+    }
+    body
+}
+
 async fn refuse(app: &AppState, mut log: PostbackLogEntry, r: Refusal) -> Answer {
     log.error = Some(r.code.as_str().to_string());
     log.message = r.message.clone();
     log.http_status = r.code.http_status();
     app.metrics.postback("rejected", Some(r.code.as_str()));
     write_log(app, log.clone()).await;
-    let mut body = json!({"error": r.code.as_str(), "message": r.message});
-    if let Some(h) = &log.hint {
-        body["hint"] = json!(h);
-    }
+    let body = refusal_body(&r, log.hint.as_deref());
     Answer {
         status: StatusCode::from_u16(r.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST),
         body,
@@ -599,13 +628,7 @@ async fn evaluate(
     ctx.hint = click_id_hint(&fields.click_id);
 
     // 3. click id decodes
-    let click_id = ClickId::parse(&fields.click_id).map_err(|e| {
-        let code = match e {
-            ClickIdError::Empty => ErrorCode::MissingClickId,
-            _ => ErrorCode::CorruptedClickId,
-        };
-        Refusal::new(code, format!("click_id `{}`: {e}", fields.click_id))
-    })?;
+    let click_id = decode_click_id(&fields.click_id)?;
 
     // 4. click known
     let click = match app.recent_clicks.get(click_id, now) {
@@ -621,12 +644,7 @@ async fn evaluate(
                         "clicks cannot be read right now; retry shortly",
                     )
                 })?
-                .ok_or_else(|| {
-                    Refusal::new(
-                        ErrorCode::UnknownClickId,
-                        format!("click_id `{}` was never issued here", fields.click_id),
-                    )
-                })?;
+                .ok_or_else(|| unknown_click_id(&fields.click_id))?;
             app.recent_clicks.put(stored, now)
         }
     };

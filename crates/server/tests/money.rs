@@ -558,7 +558,7 @@ async fn bulk_upload_and_reconciliation() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
         lines[0],
-        "row,click_id,txid,result,error,message,conversion_id"
+        "row,click_id,txid,result,error,message,conversion_id,hint"
     );
     assert!(lines[1].contains(",accepted,"), "{out}");
     assert!(
@@ -566,7 +566,8 @@ async fn bulk_upload_and_reconciliation() {
         "{out}"
     );
     assert!(lines[3].contains(",accepted,"), "{out}");
-    assert!(lines[4].contains("unknown_click_id"), "{out}");
+    // not a click id at all: the postback path's code, not unknown_click_id
+    assert!(lines[4].contains("corrupted_click_id"), "{out}");
     assert!(lines[5].contains(",duplicate,"), "{out}");
     let (_, log) = app.get("/api/v1/postbacks?limit=20").await;
     assert!(log["items"]

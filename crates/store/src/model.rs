@@ -46,6 +46,42 @@ pub struct ApiKey {
     /// Set when the key was rotated: it works until then.
     #[serde(default)]
     pub expires_ms: Option<i64>,
+    /// What the key is for, given when it was created (empty for keys made
+    /// before keys had names).
+    #[serde(default)]
+    pub name: String,
+    /// The key's prefix and last characters (`ck_…x7k2`), so a listed key
+    /// can be recognized without being shown; empty for keys made before.
+    #[serde(default)]
+    pub hint: String,
+    /// Set when the key was revoked: it stopped working then, for good.
+    #[serde(default)]
+    pub revoked_ms: Option<i64>,
+}
+
+impl ApiKey {
+    /// Whether the key opens the API at `now_ms`: not revoked, and not
+    /// past the end of a rotation's grace period.
+    pub fn valid_at(&self, now_ms: i64) -> bool {
+        self.revoked_ms.is_none() && self.expires_ms.is_none_or(|e| now_ms < e)
+    }
+}
+
+/// How a key is shown once it has been issued: its prefix (up to the first
+/// `_`) and its last 4 characters. A short key shows nothing of itself.
+pub fn key_hint(key: &str) -> String {
+    let chars: Vec<char> = key.chars().collect();
+    if chars.len() < 16 {
+        return "…".into();
+    }
+    let prefix = key.split_once('_').map_or("", |(p, _)| p);
+    let prefix = if prefix.len() <= 4 && !prefix.is_empty() {
+        format!("{prefix}_")
+    } else {
+        String::new()
+    };
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{prefix}…{tail}")
 }
 
 /// A secret (or its hash, or its sealed form) with the time it stops

@@ -273,12 +273,29 @@ fn add_missing_columns(conn: &mut Connection) -> rusqlite::Result<()> {
 
 impl SqliteStore {
     pub fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
-        let path = path.as_ref().to_path_buf();
+        Self::open_with(path.as_ref(), true)
+    }
+
+    /// For tools that may run beside a live server on the same file
+    /// (`clickledger admin-key`): everything `open` does except the rollup
+    /// repair, because a live server's pending-rollups marker means counts
+    /// still in its memory, not lost ones; rebuilding would count them twice.
+    pub fn open_beside_server(path: impl AsRef<Path>) -> StoreResult<Self> {
+        Self::open_with(path.as_ref(), false)
+    }
+
+    fn open_with(path: &Path, repair: bool) -> StoreResult<Self> {
+        let path = path.to_path_buf();
         let mut conn = open(&path).map_err(err)?;
         migrate(&mut conn).map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
         conn.execute_batch(&rollup::schema()).map_err(err)?;
-        if let Some(day) = rollup::repair(&mut conn).map_err(err)? {
+        let repaired = if repair {
+            rollup::repair(&mut conn).map_err(err)?
+        } else {
+            None
+        };
+        if let Some(day) = repaired {
             tracing::warn!(
                 from_ms = day,
                 "click rollups were not flushed before the last stop; rebuilt them from the raw clicks"

@@ -239,3 +239,31 @@ async fn clicks_from_before_the_cut_column_open_uncut() {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[tokio::test]
+async fn api_keys_from_before_names_and_revocation_still_open_the_api() {
+    let dir = std::env::temp_dir().join(format!("clickledger-keys-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("keys.db");
+    {
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE api_keys (id TEXT PRIMARY KEY, key_hash TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
+             INSERT INTO api_keys VALUES ('key_old', 'h1',
+                '{\"id\":\"key_old\",\"key_hash\":\"h1\",\"role\":\"admin\",\"partner_id\":null,\"created_ms\":1760000000000}');",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let keys = store.api_keys().await.unwrap();
+    assert_eq!(keys.len(), 1);
+    let k = &keys[0];
+    assert_eq!(
+        (k.id.as_str(), k.name.as_str(), k.hint.as_str()),
+        ("key_old", "", "")
+    );
+    assert_eq!(k.revoked_ms, None);
+    assert!(k.valid_at(1_770_000_000_000), "an old key keeps working");
+    let _ = std::fs::remove_dir_all(&dir);
+}
