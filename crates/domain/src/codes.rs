@@ -16,6 +16,8 @@ pub enum ErrorCode {
     InvalidField,
     InvalidJson,
     TooManyParams,
+    /// The request line, path or headers do not parse.
+    InvalidRequest,
     // 401
     InvalidToken,
     InvalidSignature,
@@ -31,6 +33,8 @@ pub enum ErrorCode {
     UnknownClickId,
     CorruptedClickId,
     NotFound,
+    // 405
+    MethodNotAllowed,
     // 409
     TxidConflict,
     // 410
@@ -48,8 +52,15 @@ pub enum ErrorCode {
     RefundExceedsOriginal,
     CapReached,
     InsufficientBalance,
+    // 413, 414, 415, 431: refused by the HTTP layer before any handler
+    PayloadTooLarge,
+    UriTooLong,
+    UnsupportedMediaType,
+    HeadersTooLarge,
     // 429
     RateLimited,
+    // 500
+    Internal,
     // 503
     Overloaded,
     StoreUnavailable,
@@ -61,12 +72,13 @@ impl ErrorCode {
         match self {
             MissingClickId | MissingTxid | MissingAmount | MissingPayout | InvalidAmount
             | InvalidPayout | InvalidCurrency | InvalidStatus | InvalidField | InvalidJson
-            | TooManyParams => 400,
+            | TooManyParams | InvalidRequest => 400,
             InvalidToken | InvalidSignature | StaleTimestamp | SignatureRequired | Unauthorized => {
                 401
             }
             Forbidden | WrongAdvertiser | IpNotAllowed | HttpsRequired => 403,
             UnknownClickId | CorruptedClickId | NotFound => 404,
+            MethodNotAllowed => 405,
             TxidConflict => 409,
             Gone => 410,
             ClickExpired
@@ -81,7 +93,12 @@ impl ErrorCode {
             | RefundExceedsOriginal
             | CapReached
             | InsufficientBalance => 422,
+            PayloadTooLarge => 413,
+            UriTooLong => 414,
+            UnsupportedMediaType => 415,
+            HeadersTooLarge => 431,
             RateLimited => 429,
+            Internal => 500,
             Overloaded | StoreUnavailable => 503,
         }
     }
@@ -100,6 +117,13 @@ impl ErrorCode {
             InvalidField => "invalid_field",
             InvalidJson => "invalid_json",
             TooManyParams => "too_many_params",
+            InvalidRequest => "invalid_request",
+            MethodNotAllowed => "method_not_allowed",
+            PayloadTooLarge => "payload_too_large",
+            UriTooLong => "uri_too_long",
+            UnsupportedMediaType => "unsupported_media_type",
+            HeadersTooLarge => "headers_too_large",
+            Internal => "internal_error",
             InvalidToken => "invalid_token",
             InvalidSignature => "invalid_signature",
             StaleTimestamp => "stale_timestamp",
@@ -147,6 +171,15 @@ impl ErrorCode {
             InvalidField => "a field is too long or malformed",
             InvalidJson => "the JSON body does not parse",
             TooManyParams => "too many fields or parameters",
+            InvalidRequest => "the request's path, query string or headers do not parse",
+            MethodNotAllowed => {
+                "the endpoint does not take this HTTP method (see the Allow header)"
+            }
+            PayloadTooLarge => "the request body is over the endpoint's size limit",
+            UriTooLong => "the URL is over 64 KiB, the most the tracker reads",
+            UnsupportedMediaType => "the body's Content-Type is not one the endpoint reads",
+            HeadersTooLarge => "the request headers are too large",
+            Internal => "an unexpected error in the tracker; it is logged",
             InvalidToken => "the token is missing or wrong",
             InvalidSignature => "sig does not match the fields and the signing secret",
             StaleTimestamp => "ts is missing or more than 300 s from the server's clock",
@@ -183,6 +216,29 @@ impl ErrorCode {
         }
     }
 
+    /// The code for an answer the HTTP layer made without a handler's
+    /// refusal (a rejected body, method or URL), by its status.
+    pub fn for_status(status: u16) -> ErrorCode {
+        use ErrorCode::*;
+        match status {
+            401 => Unauthorized,
+            403 => Forbidden,
+            404 => NotFound,
+            405 => MethodNotAllowed,
+            409 => TxidConflict,
+            410 => Gone,
+            413 => PayloadTooLarge,
+            414 => UriTooLong,
+            415 => UnsupportedMediaType,
+            422 => Validation,
+            429 => RateLimited,
+            431 => HeadersTooLarge,
+            503 => Overloaded,
+            400..=499 => InvalidRequest,
+            _ => Internal,
+        }
+    }
+
     /// Every code, for documentation and the setup pages.
     pub const ALL: &'static [ErrorCode] = &[
         ErrorCode::MissingClickId,
@@ -196,6 +252,7 @@ impl ErrorCode {
         ErrorCode::InvalidField,
         ErrorCode::InvalidJson,
         ErrorCode::TooManyParams,
+        ErrorCode::InvalidRequest,
         ErrorCode::InvalidToken,
         ErrorCode::InvalidSignature,
         ErrorCode::StaleTimestamp,
@@ -208,6 +265,7 @@ impl ErrorCode {
         ErrorCode::UnknownClickId,
         ErrorCode::CorruptedClickId,
         ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
         ErrorCode::TxidConflict,
         ErrorCode::Gone,
         ErrorCode::ClickExpired,
@@ -222,7 +280,12 @@ impl ErrorCode {
         ErrorCode::RefundExceedsOriginal,
         ErrorCode::CapReached,
         ErrorCode::InsufficientBalance,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::UriTooLong,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::HeadersTooLarge,
         ErrorCode::RateLimited,
+        ErrorCode::Internal,
         ErrorCode::Overloaded,
         ErrorCode::StoreUnavailable,
     ];
@@ -271,6 +334,19 @@ mod tests {
     }
 
     #[test]
+    fn the_code_for_a_status_carries_that_status() {
+        for code in ErrorCode::ALL {
+            let s = code.http_status();
+            assert_eq!(
+                ErrorCode::for_status(s).http_status(),
+                s,
+                "{}",
+                code.as_str()
+            );
+        }
+    }
+
+    #[test]
     fn statuses_follow_the_contract_table() {
         assert_eq!(ErrorCode::MissingClickId.http_status(), 400);
         assert_eq!(ErrorCode::InvalidToken.http_status(), 401);
@@ -280,5 +356,17 @@ mod tests {
         assert_eq!(ErrorCode::ClickExpired.http_status(), 422);
         assert_eq!(ErrorCode::TxidConflict.http_status(), 409);
         assert_eq!(ErrorCode::RateLimited.http_status(), 429);
+        assert_eq!(ErrorCode::MethodNotAllowed.http_status(), 405);
+        assert_eq!(ErrorCode::PayloadTooLarge.http_status(), 413);
+        assert_eq!(ErrorCode::UriTooLong.http_status(), 414);
+    }
+
+    #[test]
+    fn codes_are_found_by_status() {
+        assert_eq!(ErrorCode::for_status(413), ErrorCode::PayloadTooLarge);
+        assert_eq!(ErrorCode::for_status(405), ErrorCode::MethodNotAllowed);
+        assert_eq!(ErrorCode::for_status(400), ErrorCode::InvalidRequest);
+        assert_eq!(ErrorCode::for_status(599), ErrorCode::Internal);
+        assert_eq!(ErrorCode::for_status(418), ErrorCode::InvalidRequest);
     }
 }

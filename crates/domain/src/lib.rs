@@ -15,6 +15,7 @@ pub mod outbound;
 pub mod pii;
 pub mod postback;
 pub mod rate;
+pub mod schema;
 pub mod signature;
 pub mod status;
 pub mod template;

@@ -8,27 +8,30 @@ use crate::money::{Currency, MAX_AMOUNT};
 use crate::status::Status;
 
 /// How an amount owed is computed for one conversion.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Rule {
     /// A fixed amount in the offer's currency.
     Fixed {
         #[serde(with = "rust_decimal::serde::str")]
+        #[schemars(with = "crate::schema::DecimalString")]
         amount: Decimal,
     },
     /// A percentage of the postback's `amount`.
     Revshare {
         #[serde(with = "rust_decimal::serde::str")]
+        #[schemars(with = "crate::schema::DecimalString")]
         percent: Decimal,
     },
     /// The `payout` the advertiser states in the postback, up to `max`.
     FromPostback {
         #[serde(with = "rust_decimal::serde::str")]
+        #[schemars(with = "crate::schema::DecimalString")]
         max: Decimal,
     },
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventDef {
     pub name: String,
@@ -50,6 +53,7 @@ pub struct EventDef {
         with = "rust_decimal::serde::str_option",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(with = "Option<crate::schema::DecimalString>")]
     pub max_amount: Option<Decimal>,
     /// The largest payout this event may compute to.
     #[serde(
@@ -57,6 +61,7 @@ pub struct EventDef {
         with = "rust_decimal::serde::str_option",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(with = "Option<crate::schema::DecimalString>")]
     pub max_payout: Option<Decimal>,
 }
 

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::status::Status;
 use crate::template::{UrlTemplate, OUTBOUND_MACROS};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, schemars::JsonSchema,
+)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Method {
     #[default]
@@ -19,7 +21,7 @@ pub enum Method {
 
 /// One of an affiliate's postback templates: global (no offer, no event),
 /// per offer, per event, or per offer and event.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OutboundTemplate {
     pub url: String,

@@ -64,6 +64,8 @@ pub enum TemplateError {
     InvalidUrl(String),
     #[error("the URL must start with http:// or https://")]
     Scheme,
+    #[error("must be an absolute http(s) URL, like https://example.com/landing")]
+    NotAbsolute,
     #[error("macros may not stand in the scheme or host of the URL")]
     MacroInHost,
     #[error("the URL is longer than 2048 characters")]
@@ -117,7 +119,12 @@ impl UrlTemplate {
     fn check_url(&self) -> Result<(), TemplateError> {
         const PROBE: &str = "zzmacrozz";
         let sample = self.render(|_| PROBE.to_string());
-        let url = url::Url::parse(&sample).map_err(|e| TemplateError::InvalidUrl(e.to_string()))?;
+        let url = url::Url::parse(&sample).map_err(|e| match e {
+            // `/landing` or `example.com/landing`: say what is wanted, not
+            // the parser's term for it
+            url::ParseError::RelativeUrlWithoutBase => TemplateError::NotAbsolute,
+            e => TemplateError::InvalidUrl(e.to_string()),
+        })?;
         if url.scheme() != "http" && url.scheme() != "https" {
             return Err(TemplateError::Scheme);
         }
@@ -254,7 +261,12 @@ mod tests {
             t("https://{sub1}.example/"),
             Err(TemplateError::MacroInHost)
         );
-        assert!(matches!(t("not a url"), Err(TemplateError::InvalidUrl(_))));
+        assert_eq!(t("not a url"), Err(TemplateError::NotAbsolute));
+        assert_eq!(t("/landing?x={sub1}"), Err(TemplateError::NotAbsolute));
+        assert!(matches!(
+            t("https://a ex.example/"),
+            Err(TemplateError::InvalidUrl(_))
+        ));
         assert_eq!(
             t(&format!("https://a.example/{}", "x".repeat(2100))),
             Err(TemplateError::TooLong)

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use base64::Engine;
@@ -27,7 +27,8 @@ use clickledger_store::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::api::{ApiError, JsonBody};
+use crate::answers::{AdvertiserCreated, AffiliateCreated, Items, LinkView, Rotated};
+use crate::api::{ApiError, JsonBody, Path};
 use crate::auth::{Admin, Caller};
 use crate::util::{now_ms, random_id, random_u128, sha256_hex};
 use crate::AppState;
@@ -40,7 +41,7 @@ pub fn ok(status: StatusCode, v: impl serde::Serialize) -> ApiResult {
 
 pub fn items<T: serde::Serialize>(list: impl IntoIterator<Item = T>) -> ApiResult {
     let items: Vec<T> = list.into_iter().collect();
-    ok(StatusCode::OK, json!({ "items": items }))
+    ok(StatusCode::OK, Items { items })
 }
 
 fn name_ok(field: &str, name: &str) -> Result<String, ApiError> {
@@ -132,7 +133,7 @@ fn new_api_key(role: Role, partner_id: &str) -> (String, ApiKey) {
 
 // ---------- advertisers ----------
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAdvertiser {
     name: String,
@@ -149,7 +150,7 @@ pub struct NewAdvertiser {
     rate_limit: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdvertiserPatch {
     name: Option<String>,
@@ -223,12 +224,16 @@ pub async fn create_advertiser(
     app.store.put_advertiser(&adv, &audit).await?;
     app.store.put_api_key(&key_record, None).await?;
     app.reload().await?;
-    let mut v = view(&adv);
-    v["postback_token"] = json!(token);
-    v["signing_secret"] = json!(signing_secret);
-    v["api_key"] = json!(api_key);
-    v["postback_url"] = json!(postback_url_template(&app, &token));
-    ok(StatusCode::CREATED, v)
+    ok(
+        StatusCode::CREATED,
+        AdvertiserCreated {
+            advertiser: &adv,
+            postback_url: postback_url_template(&app, &token),
+            postback_token: token,
+            signing_secret,
+            api_key,
+        },
+    )
 }
 
 pub async fn patch_advertiser(
@@ -310,7 +315,11 @@ pub async fn rotate_advertiser(
             app.reload().await?;
             return ok(
                 StatusCode::OK,
-                json!({"api_key": secret, "previous_valid_for_seconds": grace / 1000}),
+                Rotated {
+                    api_key: Some(secret),
+                    previous_valid_for_seconds: grace / 1000,
+                    ..Default::default()
+                },
             );
         }
     };
@@ -324,12 +333,17 @@ pub async fn rotate_advertiser(
     );
     app.store.put_advertiser(&a, &audit).await?;
     app.reload().await?;
-    let mut v = json!({ "previous_valid_for_seconds": grace / 1000 });
-    v[field] = json!(secret);
+    let mut answer = Rotated {
+        previous_valid_for_seconds: grace / 1000,
+        ..Default::default()
+    };
     if let Rotation::Token = what {
-        v["postback_url"] = json!(postback_url_template(&app, &secret));
+        answer.postback_url = Some(postback_url_template(&app, &secret));
+        answer.postback_token = Some(secret);
+    } else {
+        answer.signing_secret = Some(secret);
     }
-    ok(StatusCode::OK, v)
+    ok(StatusCode::OK, answer)
 }
 
 async fn rotate_partner_key(
@@ -405,7 +419,7 @@ pub async fn list_advertisers(State(app): State<Arc<AppState>>, caller: Caller) 
 
 // ---------- offers ----------
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOffer {
     advertiser_id: String,
@@ -428,7 +442,7 @@ pub struct NewOffer {
     refuse_over_cap: bool,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OfferPatch {
     name: Option<String>,
@@ -614,7 +628,7 @@ pub async fn list_offers(State(app): State<Arc<AppState>>, caller: Caller) -> Ap
 
 // ---------- affiliates ----------
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAffiliate {
     name: String,
@@ -625,7 +639,7 @@ pub struct NewAffiliate {
     allow_http: bool,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AffiliatePatch {
     name: Option<String>,
@@ -689,10 +703,14 @@ pub async fn create_affiliate(
     app.store.put_affiliate(&aff, &audit).await?;
     app.store.put_api_key(&key_record, None).await?;
     app.reload().await?;
-    let mut v = view(&aff);
-    v["api_key"] = json!(api_key);
-    v["webhook_secret"] = json!(webhook_secret);
-    ok(StatusCode::CREATED, v)
+    ok(
+        StatusCode::CREATED,
+        AffiliateCreated {
+            affiliate: &aff,
+            api_key,
+            webhook_secret,
+        },
+    )
 }
 
 pub async fn patch_affiliate(
@@ -752,7 +770,11 @@ pub async fn rotate_affiliate_webhook_secret(
     app.reload().await?;
     ok(
         StatusCode::OK,
-        json!({"webhook_secret": secret, "previous_valid_for_seconds": app.secret_grace_ms / 1000}),
+        Rotated {
+            webhook_secret: Some(secret),
+            previous_valid_for_seconds: app.secret_grace_ms / 1000,
+            ..Default::default()
+        },
     )
 }
 
@@ -769,7 +791,11 @@ pub async fn rotate_affiliate_key(
     app.reload().await?;
     ok(
         StatusCode::OK,
-        json!({"api_key": secret, "previous_valid_for_seconds": app.secret_grace_ms / 1000}),
+        Rotated {
+            api_key: Some(secret),
+            previous_valid_for_seconds: app.secret_grace_ms / 1000,
+            ..Default::default()
+        },
     )
 }
 
@@ -809,23 +835,24 @@ pub async fn list_affiliates(State(app): State<Arc<AppState>>, caller: Caller) -
 
 // ---------- links ----------
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewLink {
     offer_id: String,
     affiliate_id: String,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkPatch {
     status: Option<EntityStatus>,
 }
 
-fn link_view(app: &AppState, l: &Link) -> Value {
-    let mut v = view(l);
-    v["url"] = json!(format!("{}/c/{}", app.public_url, l.id));
-    v
+fn link_view<'a>(app: &AppState, l: &'a Link) -> LinkView<'a> {
+    LinkView {
+        link: l,
+        url: format!("{}/c/{}", app.public_url, l.id),
+    }
 }
 
 pub async fn create_link(

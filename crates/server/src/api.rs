@@ -1,15 +1,19 @@
-//! The HTTP plumbing shared by every endpoint: the error body, a JSON body
-//! extractor whose refusals name the field, and a route builder that records
-//! each route so the OpenAPI document is generated from the same list that
-//! builds the router.
+//! The HTTP plumbing shared by every endpoint: the error body, extractors
+//! whose refusals name the field (JSON bodies, query parameters, path
+//! segments), the last-resort layer that gives every other error answer the
+//! same JSON shape, and a route builder that records each route with its
+//! parameters, body and answers, so the OpenAPI document is generated from
+//! the same list (and the same Rust types) that builds the router.
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequest, Request};
 use axum::handler::Handler;
 use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post, MethodRouter};
 use axum::Router;
@@ -17,15 +21,30 @@ use clickledger_domain::codes::Refusal;
 use clickledger_domain::wording::all;
 use clickledger_domain::ErrorCode;
 use clickledger_store::StoreError;
+use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
-use serde_json::{json, Value};
+use serde::Serialize;
 
+use crate::openapi::{inline_schema_fn, schema_fn, Answer, Body, RouteDoc};
 use crate::AppState;
+
+/// The largest request body any endpoint reads (CSV uploads included);
+/// anything larger is a 413 `payload_too_large`.
+pub const BODY_LIMIT: usize = 1024 * 1024;
 
 #[derive(Debug)]
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
+}
+
+/// The body of every refusal.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "Error")]
+pub struct ErrorBody<'a> {
+    pub error: ErrorCode,
+    /// A sentence naming the field and what is wrong with it.
+    pub message: &'a str,
 }
 
 impl ApiError {
@@ -61,8 +80,12 @@ impl From<StoreError> for ApiError {
     }
 }
 
-pub fn error_body(code: ErrorCode, message: &str) -> Value {
-    json!({"error": code.as_str(), "message": message})
+pub fn error_body(code: ErrorCode, message: &str) -> serde_json::Value {
+    serde_json::to_value(ErrorBody {
+        error: code,
+        message,
+    })
+    .expect("serializable")
 }
 
 impl IntoResponse for ApiError {
@@ -75,13 +98,16 @@ impl IntoResponse for ApiError {
             ErrorCode::Overloaded | ErrorCode::StoreUnavailable | ErrorCode::RateLimited
         ) {
             resp.headers_mut()
-                .insert("retry-after", axum::http::HeaderValue::from_static("1"));
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         resp
     }
 }
 
-/// A JSON body; a malformed one is a 400 naming the field serde stumbled on.
+// ---------- JSON bodies ----------
+
+/// A JSON object body; a malformed one is a 400 naming the field serde
+/// stumbled on, in words a user knows (never a Rust type name).
 pub struct JsonBody<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
@@ -90,20 +116,155 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = Bytes::from_request(req, state)
             .await
-            .map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("body: {e}")))?;
-        serde_json::from_slice(&bytes)
-            .map(JsonBody)
-            .map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("body: {e}")))
+            .map_err(body_refusal)?;
+        parse_json_object(&bytes).map(JsonBody)
     }
 }
+
+/// An optional JSON body: no body (or only whitespace) is `None`.
+impl<S: Send + Sync, T: DeserializeOwned> OptionalFromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Option<Self>, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(body_refusal)?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        parse_json_object(&bytes).map(|v| Some(JsonBody(v)))
+    }
+}
+
+/// A body that could not be read: over the limit, or cut off.
+pub fn body_refusal(e: BytesRejection) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large()
+    } else {
+        ApiError::new(
+            ErrorCode::InvalidRequest,
+            "body: the request body could not be read to its end",
+        )
+    }
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        format!("body: larger than the limit of {BODY_LIMIT} bytes (1 MiB)"),
+    )
+}
+
+/// What a JSON value is, in words, from its first character.
+fn json_kind(first: u8) -> &'static str {
+    match first {
+        b'[' => "a JSON array",
+        b'"' => "a string",
+        b't' | b'f' => "a boolean",
+        b'n' => "null",
+        b'-' | b'0'..=b'9' => "a number",
+        _ => "not JSON",
+    }
+}
+
+/// Parses a body that must be one JSON object.
+pub fn parse_json_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let invalid = |m: String| ApiError::new(ErrorCode::InvalidJson, m);
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => return Err(invalid("body: a JSON object is required".into())),
+        Some(b'{') => {}
+        Some(&other) => {
+            return Err(invalid(format!(
+                "body: expected a JSON object, got {}",
+                json_kind(other)
+            )))
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let mut path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.to_string().starts_with("unknown field") {
+            // the path ends with the unknown name, which the message says
+            path = path
+                .rsplit_once('.')
+                .map_or(".".into(), |(p, _)| p.to_string());
+        }
+        if inner.is_syntax() || inner.is_eof() {
+            invalid(format!("body: the JSON does not parse: {inner}"))
+        } else if path == "." {
+            invalid(format!("body: {}", humanize(&inner.to_string())))
+        } else {
+            invalid(format!("body: {path}: {}", humanize(&inner.to_string())))
+        }
+    })?;
+    de.end()
+        .map_err(|e| invalid(format!("body: text after the JSON object: {e}")))?;
+    Ok(value)
+}
+
+/// Rewrites serde's wording for users: its names for JSON kinds, and the
+/// Rust type names it puts in "expected ..." (`struct NewAdvertiser with 7
+/// elements`, `internally tagged enum Rule`).
+pub fn humanize(msg: &str) -> String {
+    if msg.starts_with("invalid length") && msg.contains("expected struct") {
+        // a JSON array given where an object belongs
+        let at = msg.find(" at line ").map(|i| &msg[i..]).unwrap_or("");
+        return format!("expected a JSON object, got a JSON array{at}");
+    }
+    let mut out = msg
+        .replace("invalid type: map", "invalid type: a JSON object")
+        .replace("invalid type: sequence", "invalid type: a JSON array")
+        .replace("expected a sequence", "expected a JSON array")
+        .replace("expected a map", "expected a JSON object");
+    const KINDS: [(&str, &str); 8] = [
+        ("internally tagged enum ", "a JSON object"),
+        ("adjacently tagged enum ", "a JSON object"),
+        ("untagged enum ", "one of the documented forms"),
+        ("struct variant ", "a JSON object"),
+        ("tuple struct ", "a JSON array"),
+        ("unit struct ", "null"),
+        ("struct ", "a JSON object"),
+        ("enum ", "one of the documented values"),
+    ];
+    for (kind, words) in KINDS {
+        let mut from = 0;
+        while let Some(i) = out[from..].find(kind).map(|i| i + from) {
+            let name_start = i + kind.len();
+            let name_len = out[name_start..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+                .unwrap_or(out.len() - name_start);
+            let name = &out[name_start..name_start + name_len];
+            if !name.starts_with(|c: char| c.is_ascii_uppercase()) {
+                from = name_start;
+                continue;
+            }
+            let mut end = name_start + name_len;
+            // " with 7 elements" follows struct names in length errors
+            if let Some(rest) = out[end..].strip_prefix(" with ") {
+                if let Some(n) = rest.find(" element") {
+                    let tail = &rest[n + " element".len()..];
+                    let s = usize::from(tail.starts_with('s'));
+                    end += " with ".len() + n + " element".len() + s;
+                }
+            }
+            out.replace_range(i..end, words);
+            from = i + words.len();
+        }
+    }
+    out
+}
+
+// ---------- query parameters ----------
 
 /// Query parameters as `T`, a struct whose fields are the endpoint's
 /// parameters (its JSON Schema lists them). An empty value (`?status=`) is
 /// the same as none. A parameter the endpoint does not take, one given
-/// twice, or an impossible value is a 400 `invalid_field` naming it.
+/// twice, a missing required one or an impossible value is a 400
+/// `invalid_field` naming it.
 pub struct Params<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned + schemars::JsonSchema> FromRequestParts<S> for Params<T> {
+impl<S: Send + Sync, T: DeserializeOwned + JsonSchema> FromRequestParts<S> for Params<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
@@ -111,14 +272,12 @@ impl<S: Send + Sync, T: DeserializeOwned + schemars::JsonSchema> FromRequestPart
     }
 }
 
-pub fn parse_params<T: DeserializeOwned + schemars::JsonSchema>(
-    query: &str,
-) -> Result<T, ApiError> {
+pub fn parse_params<T: DeserializeOwned + JsonSchema>(query: &str) -> Result<T, ApiError> {
     let schema = schemars::SchemaGenerator::default().into_root_schema_for::<T>();
     let known: Vec<&str> = schema
         .as_object()
         .and_then(|o| o.get("properties"))
-        .and_then(Value::as_object)
+        .and_then(serde_json::Value::as_object)
         .map(|p| p.keys().map(String::as_str).collect())
         .unwrap_or_default();
     let refuse = |m: String| ApiError::new(ErrorCode::InvalidField, m);
@@ -126,10 +285,13 @@ pub fn parse_params<T: DeserializeOwned + schemars::JsonSchema>(
     let mut kept = form_urlencoded::Serializer::new(String::new());
     for (k, v) in form_urlencoded::parse(query.as_bytes()) {
         if !known.contains(&k.as_ref()) {
-            return Err(refuse(format!(
-                "{k}: no such parameter here; the parameters are {}",
-                all(&known)
-            )));
+            return Err(refuse(match known.is_empty() {
+                true => format!("{k}: no such parameter here; this endpoint takes none"),
+                false => format!(
+                    "{k}: no such parameter here; the parameters are {}",
+                    all(&known)
+                ),
+            }));
         }
         if seen.contains(&k) {
             return Err(refuse(format!("{k}: given twice; give it once")));
@@ -139,18 +301,164 @@ pub fn parse_params<T: DeserializeOwned + schemars::JsonSchema>(
         }
         seen.push(k);
     }
-    // the values' own types refuse with sentences naming their parameter
-    serde_urlencoded::from_str(&kept.finish()).map_err(|e| refuse(e.to_string()))
+    let kept = kept.finish();
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(kept.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        refuse(value_message(&kept, &path, &e.into_inner().to_string()))
+    })
 }
 
-pub struct RouteDoc {
-    pub method: &'static str,
-    pub path: &'static str,
-    pub summary: &'static str,
-    pub tag: &'static str,
+/// The name between the first pair of backticks of serde's message.
+fn quoted(msg: &str) -> Option<&str> {
+    let start = msg.find('`')? + 1;
+    let len = msg[start..].find('`')?;
+    Some(&msg[start..start + len])
 }
 
-/// Builds the router and its documentation together.
+/// A sentence for a value serde refused, naming its parameter.
+fn value_message(query: &str, path: &str, msg: &str) -> String {
+    // the values' own types (filters.rs) already name their parameter
+    if msg.starts_with(&format!("{path}: ")) {
+        return msg.to_string();
+    }
+    if msg.starts_with("missing field") {
+        return format!("{}: required here", quoted(msg).unwrap_or("?"));
+    }
+    if path == "." || path.is_empty() {
+        return format!("the query string does not parse: {}", humanize(msg));
+    }
+    let value = form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == path)
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    let why = match msg {
+        "invalid digit found in string" | "cannot parse integer from empty string" => {
+            "is not a whole number".to_string()
+        }
+        "number too large to fit in target type" | "number too small to fit in target type" => {
+            "is out of range".to_string()
+        }
+        "provided string was not `true` or `false`" => "is not true or false".to_string(),
+        other if other.starts_with("unknown variant") => {
+            let expected = other.split_once("expected ").map_or("", |(_, e)| e);
+            let names: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+            format!("is not {}", clickledger_domain::wording::either(&names))
+        }
+        other => humanize(other),
+    };
+    format!("{path}: `{value}` {why}")
+}
+
+/// `format=json|csv` on the endpoints that can answer either.
+#[derive(serde::Deserialize, Serialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    #[default]
+    Json,
+    Csv,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Csv => "csv",
+        }
+    }
+}
+
+// ---------- path segments ----------
+
+/// Path parameters; a segment that does not decode is a 400 naming it.
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Path(v)),
+            Err(e) => Err(path_refusal(e)),
+        }
+    }
+}
+
+fn path_refusal(e: PathRejection) -> ApiError {
+    use axum::extract::path::ErrorKind;
+    let message = match e {
+        PathRejection::FailedToDeserializePathParams(d) => match d.into_kind() {
+            ErrorKind::InvalidUtf8InPathParam { key } => {
+                format!("path: `{key}` is not valid UTF-8 once percent-decoded")
+            }
+            ErrorKind::ParseErrorAtKey { key, value, .. }
+            | ErrorKind::DeserializeError { key, value, .. } => {
+                format!("path: `{key}` = `{value}` is not valid")
+            }
+            ErrorKind::ParseError { value, .. } => format!("path: `{value}` is not valid"),
+            _ => "path: a segment does not parse".to_string(),
+        },
+        _ => "path: a segment does not parse".to_string(),
+    };
+    ApiError::new(ErrorCode::InvalidRequest, message)
+}
+
+// ---------- the last resort ----------
+
+fn is_json(resp: &Response) -> bool {
+    resp.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/json"))
+}
+
+/// Gives every error answer that is not already our JSON (axum's plain-text
+/// rejections, an empty 405) the `{"error", "message"}` shape, keeping its
+/// status and the headers that explain it (`Allow`, `Retry-After`).
+pub async fn json_errors(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if status.as_u16() < 400 || is_json(&resp) {
+        return resp;
+    }
+    let code = ErrorCode::for_status(status.as_u16());
+    let allow = resp
+        .headers()
+        .get(header::ALLOW)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let message = match (status, &allow) {
+        (StatusCode::METHOD_NOT_ALLOWED, Some(allow)) => {
+            format!("{method} is not allowed on {path}; allowed: {allow}")
+        }
+        (StatusCode::METHOD_NOT_ALLOWED, None) => format!("{method} is not allowed on {path}"),
+        (StatusCode::PAYLOAD_TOO_LARGE, _) => too_large().message,
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, _) => {
+            "the body's Content-Type is not one this endpoint reads".to_string()
+        }
+        _ => code.meaning().to_string(),
+    };
+    tracing::debug!(
+        status = status.as_u16(),
+        "framework refusal answered as JSON"
+    );
+    let mut out = ApiError::new(code, message).into_response();
+    *out.status_mut() = status;
+    for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+        if let Some(v) = resp.headers().get(&name) {
+            out.headers_mut().insert(name, v.clone());
+        }
+    }
+    out
+}
+
+// ---------- the route builder ----------
+
+/// Builds the router and its documentation together. Each route is added
+/// with its method, path, summary and handler; the calls after it
+/// (`query`, `body`, `answer`, `refuses`) describe that route.
 pub struct Api {
     router: Router<Arc<AppState>>,
     pub docs: Vec<RouteDoc>,
@@ -197,12 +505,59 @@ impl Api {
         mr: MethodRouter<Arc<AppState>>,
     ) -> Self {
         self.router = self.router.route(path, mr);
-        self.docs.push(RouteDoc {
-            method,
-            path,
-            summary,
-            tag: self.tag,
-        });
+        self.docs
+            .push(RouteDoc::new(method, path, summary, self.tag));
+        self
+    }
+
+    fn last(&mut self) -> &mut RouteDoc {
+        self.docs
+            .last_mut()
+            .expect("a route before its description")
+    }
+
+    /// The route reads its query string into `T` (through `Params<T>`).
+    pub fn query<T: JsonSchema>(mut self) -> Self {
+        self.last().query = Some(inline_schema_fn::<T>());
+        self
+    }
+
+    /// The route reads a JSON body into `T` (through `JsonBody<T>`).
+    pub fn body<T: JsonSchema>(mut self) -> Self {
+        self.last().body = Some(Body::Json(schema_fn::<T>(), true));
+        self
+    }
+
+    /// Like `body`, for a route whose body may be left out.
+    pub fn optional_body<T: JsonSchema>(mut self) -> Self {
+        self.last().body = Some(Body::Json(schema_fn::<T>(), false));
+        self
+    }
+
+    /// Any other body description (CSV, forms, several content types).
+    pub fn body_as(mut self, body: Body) -> Self {
+        self.last().body = Some(body);
+        self
+    }
+
+    /// A JSON answer of type `T` with `status`.
+    pub fn answer<T: JsonSchema>(mut self, status: u16, description: &'static str) -> Self {
+        self.last()
+            .answers
+            .push(Answer::json(status, description, schema_fn::<T>()));
+        self
+    }
+
+    /// Any other answer (text, CSV, a redirect).
+    pub fn answer_as(mut self, answer: Answer) -> Self {
+        self.last().answers.push(answer);
+        self
+    }
+
+    /// Error statuses this route can answer besides the ones its
+    /// authentication, parameters and body imply.
+    pub fn refuses(mut self, statuses: &[u16]) -> Self {
+        self.last().errors.extend_from_slice(statuses);
         self
     }
 
@@ -222,57 +577,117 @@ impl Api {
     }
 }
 
-/// The OpenAPI 3 document for the recorded routes.
-pub fn openapi(docs: &[RouteDoc]) -> Value {
-    let mut paths = serde_json::Map::new();
-    for d in docs {
-        let params: Vec<Value> = d
-            .path
-            .split('/')
-            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
-            .collect();
-        let mut op = json!({
-            "summary": d.summary,
-            "tags": [d.tag],
-            "parameters": params,
-            "responses": {
-                "200": {"description": "success", "content": {"application/json": {}}},
-                "4XX": {"description": "refused; body is {\"error\": code, \"message\": sentence}",
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-            }
-        });
-        if d.tag == "admin" {
-            op["security"] = json!([{"bearer": []}]);
-        }
-        paths
-            .entry(d.path.to_string())
-            .or_insert_with(|| json!({}))
-            .as_object_mut()
-            .expect("object")
-            .insert(d.method.to_string(), op);
-    }
-    json!({
-        "openapi": "3.0.3",
-        "info": {"title": "Clickledger", "version": env!("CARGO_PKG_VERSION"),
-                 "description": "Click and conversion tracker. See CONTRACT.md for the fields and answer codes."},
-        "paths": paths,
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": {"type": "object", "required": ["error", "message"],
-                "properties": {"error": {"type": "string", "enum": ErrorCode::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>()},
-                               "message": {"type": "string"}}}}
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::Deserialize;
+    use serde_json::Value;
+
+    #[derive(Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Sample {
+        name: String,
+        #[serde(default)]
+        flag: bool,
+        caps: Option<Vec<Inner>>,
+    }
+
+    #[derive(Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Inner {
+        limit: u32,
+    }
+
+    #[derive(Deserialize, schemars::JsonSchema, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Q {
+        from: i64,
+        limit: Option<u32>,
+        format: Option<Format>,
+    }
+
+    fn body_err(s: &str) -> String {
+        parse_json_object::<Sample>(s.as_bytes())
+            .unwrap_err()
+            .message
+    }
+
+    #[test]
+    fn json_refusals_name_the_field_and_no_rust_type() {
+        assert_eq!(
+            body_err("[1, 2]"),
+            "body: expected a JSON object, got a JSON array"
+        );
+        assert_eq!(body_err(""), "body: a JSON object is required");
+        let m = body_err(r#"{"name": "x", "caps": [[]]}"#);
+        assert!(
+            m.starts_with("body: caps[0]: expected a JSON object, got a JSON array"),
+            "{m}"
+        );
+        let m = body_err(r#"{"name": "x", "caps": [{"limit": "7"}]}"#);
+        assert!(
+            m.starts_with("body: caps[0].limit: invalid type: string \"7\""),
+            "{m}"
+        );
+        let m = body_err(r#"{"name": "x", "caps": ["a"]}"#);
+        assert!(m.contains("expected a JSON object"), "{m}");
+        assert!(!m.contains("Inner") && !m.contains("struct"), "{m}");
+        let m = body_err(r#"{"name": 5}"#);
+        assert!(
+            m.starts_with("body: name: invalid type: integer `5`, expected a string"),
+            "{m}"
+        );
+        let m = body_err(r#"{"name": "x", "nope": 1}"#);
+        assert!(m.starts_with("body: unknown field `nope`"), "{m}");
+        let m = body_err(r#"{"name": "x""#);
+        assert!(m.starts_with("body: the JSON does not parse"), "{m}");
+        let m = body_err(r#"{"name": "x"} {}"#);
+        assert!(m.starts_with("body: text after the JSON object"), "{m}");
+        assert!(parse_json_object::<Sample>(br#" {"name": "x"} "#).is_ok());
+    }
+
+    #[test]
+    fn humanize_replaces_type_names_only() {
+        assert_eq!(
+            humanize("invalid type: sequence, expected internally tagged enum Rule"),
+            "invalid type: a JSON array, expected a JSON object"
+        );
+        assert_eq!(
+            humanize("invalid type: map, expected a string"),
+            "invalid type: a JSON object, expected a string"
+        );
+        assert_eq!(
+            humanize("invalid length 0, expected struct NewAdvertiser with 7 elements"),
+            "expected a JSON object, got a JSON array"
+        );
+        assert_eq!(humanize("the struct of things"), "the struct of things");
+    }
+
+    #[test]
+    fn query_refusals_name_the_parameter() {
+        let err = |q: &str| parse_params::<Q>(q).unwrap_err().message;
+        assert_eq!(
+            err("from=1&x=2"),
+            "x: no such parameter here; the parameters are format, from and limit"
+        );
+        assert_eq!(err("limit=3"), "from: required here");
+        assert_eq!(err("from=abc"), "from: `abc` is not a whole number");
+        assert_eq!(err("from=1&limit=-1"), "limit: `-1` is not a whole number");
+        assert_eq!(err("from=1&format=xml"), "format: `xml` is not json or csv");
+        assert_eq!(err("from=1&from=2"), "from: given twice; give it once");
+        let q: Q = parse_params("from=5&format=csv&limit=").unwrap();
+        assert_eq!((q.from, q.format, q.limit), (5, Some(Format::Csv), None));
+        assert_eq!(
+            parse_params::<Q>("x=1").unwrap_err().code,
+            ErrorCode::InvalidField
+        );
+    }
 
     #[derive(serde::Deserialize, schemars::JsonSchema, Debug)]
     #[serde(deny_unknown_fields)]
-    struct Q {
+    struct Named {
         /// a name
         name: Option<String>,
         /// a count
@@ -281,15 +696,15 @@ mod tests {
 
     #[test]
     fn params_refuse_naming_the_parameter_and_empty_is_absent() {
-        let q: Q = parse_params("name=x&n=").unwrap();
+        let q: Named = parse_params("name=x&n=").unwrap();
         assert_eq!((q.name.as_deref(), q.n), (Some("x"), None));
-        let e = parse_params::<Q>("nmae=x").unwrap_err();
+        let e = parse_params::<Named>("nmae=x").unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidField);
         assert_eq!(
             e.message,
             "nmae: no such parameter here; the parameters are n and name"
         );
-        let e = parse_params::<Q>("name=a&name=b").unwrap_err();
+        let e = parse_params::<Named>("name=a&name=b").unwrap_err();
         assert_eq!(e.message, "name: given twice; give it once");
     }
 }

@@ -12,14 +12,14 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use clickledger_domain::net::client_ip;
 use clickledger_domain::{user_agent, ClickId, ErrorCode};
 use clickledger_store::{Click, EntityStatus, Link};
 
-use crate::api::ApiError;
+use crate::api::{ApiError, Path};
 use crate::cache::OfferEntry;
 use crate::metrics::ClickResult;
 use crate::util::{new_click_id, now_ms};

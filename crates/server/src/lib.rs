@@ -3,6 +3,7 @@
 //! for decisions and the store for records.
 
 pub mod admin;
+pub mod answers;
 pub mod api;
 pub mod auth;
 pub mod cache;
@@ -14,11 +15,13 @@ pub mod geo;
 pub mod keys;
 pub mod metrics;
 pub mod money;
+pub mod openapi;
 pub mod postback;
 pub mod progress;
 pub mod qa;
 pub mod reads;
 pub mod report;
+pub mod requests;
 pub mod security;
 pub mod tls;
 pub mod util;
@@ -30,7 +33,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -39,9 +42,10 @@ use clickledger_store::{EntityStatus, Store};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+use tower_layer::Layer;
 use tracing::Instrument;
 
-use crate::api::{Api, ApiError};
+use crate::api::{Api, ApiError, Params, Path};
 use crate::auth::{Admin, Caller};
 use crate::cache::ConfigCache;
 use crate::click::Uniques;
@@ -158,28 +162,44 @@ impl AppState {
 
 pub use keys::{ensure_admin_key, AdminKeyStart};
 
+/// Pause and resume routes for one kind of record, each `(path,
+/// summary)`; they answer the record.
+fn status_routes<T: schemars::JsonSchema>(
+    api: Api,
+    kind: &'static str,
+    pause: (&'static str, &'static str),
+    resume: (&'static str, &'static str),
+) -> Api {
+    use admin::set_status;
+    api.post(
+        pause.0,
+        pause.1,
+        move |State(app): State<Arc<AppState>>, a: Admin, Path(id): Path<String>| {
+            set_status(app, a, kind, id, EntityStatus::Paused)
+        },
+    )
+    .answer::<T>(200, "the record, paused")
+    .refuses(&[422])
+    .post(
+        resume.0,
+        resume.1,
+        move |State(app): State<Arc<AppState>>, a: Admin, Path(id): Path<String>| {
+            set_status(app, a, kind, id, EntityStatus::Active)
+        },
+    )
+    .answer::<T>(200, "the record, active")
+    .refuses(&[422])
+}
+
 fn routes() -> Api {
     use admin::*;
-    use reads::*;
-    let status_routes = |api: Api,
-                         kind: &'static str,
-                         pause: (&'static str, &'static str),
-                         resume: (&'static str, &'static str)| {
-        api.post(
-            pause.0,
-            pause.1,
-            move |State(app): State<Arc<AppState>>, a: Admin, Path(id): Path<String>| {
-                set_status(app, a, kind, id, EntityStatus::Paused)
-            },
-        )
-        .post(
-            resume.0,
-            resume.1,
-            move |State(app): State<Arc<AppState>>, a: Admin, Path(id): Path<String>| {
-                set_status(app, a, kind, id, EntityStatus::Active)
-            },
-        )
+    use answers::*;
+    use clickledger_store::{
+        Advertiser, Affiliate, AuditEntry, Click, Conversion, Destination, FxRate, LedgerEntry,
+        Offer, TemplateVersion,
     };
+    use openapi::{Answer, Body};
+    use reads::*;
     let rotation = |api: Api, path: &'static str, summary: &'static str, what: Rotation| {
         api.post(
             path,
@@ -188,6 +208,7 @@ fn routes() -> Api {
                 rotate_advertiser(app, key, id, what)
             },
         )
+        .answer::<Rotated>(200, "the new secret, shown once")
     };
     let version_routes = |api: Api, kind: &'static str, list: &'static str, diff: &'static str| {
         api.get(
@@ -197,59 +218,113 @@ fn routes() -> Api {
                 versions(app, c, kind, id)
             },
         )
+        .answer::<Items<TemplateVersion>>(200, "the versions")
         .get(
             diff,
             "Differences between two template versions (?from=&to=)",
             move |State(app): State<Arc<AppState>>,
                   c: Caller,
                   Path(id): Path<String>,
-                  Query(q): Query<DiffQuery>| { versions_diff(app, c, kind, id, q) },
+                  Params(q): Params<DiffQuery>| { versions_diff(app, c, kind, id, q) },
         )
+        .query::<DiffQuery>()
+        .answer::<VersionDiff>(200, "both versions and the changed paths")
     };
+    let csv = "text/csv";
     let api = Api::new()
         .post("/api/v1/advertisers", "Create an advertiser; returns its postback token, signing secret and API key once", create_advertiser)
+        .body::<NewAdvertiser>().answer::<AdvertiserCreated>(201, "the advertiser with its secrets").refuses(&[422])
         .get("/api/v1/advertisers", "List advertisers (an advertiser key sees itself)", list_advertisers)
+        .answer::<Items<Advertiser>>(200, "the advertisers")
         .get("/api/v1/advertisers/{id}", "Get an advertiser", get_advertiser)
+        .answer::<Advertiser>(200, "the advertiser")
         .patch("/api/v1/advertisers/{id}", "Change name, status, alias_map, status_map, ip_allowlist, require_signature, require_https, rate_limit", patch_advertiser)
+        .body::<AdvertiserPatch>().answer::<Advertiser>(200, "the changed advertiser").refuses(&[422])
         .post("/api/v1/offers", "Create an offer with its destination template and events", create_offer)
+        .body::<NewOffer>().answer::<Offer>(201, "the offer").refuses(&[422])
         .get("/api/v1/offers", "List offers (partners see theirs)", list_offers)
+        .answer::<Items<Offer>>(200, "the offers")
         .get("/api/v1/offers/{id}", "Get an offer", get_offer)
+        .answer::<Offer>(200, "the offer")
         .patch("/api/v1/offers/{id}", "Change name, status, URLs, window, events, too-fast rules", patch_offer)
+        .body::<OfferPatch>().answer::<Offer>(200, "the changed offer").refuses(&[422])
         .get("/api/v1/offers/{id}/setup", "The offer's integration setup document (?format=md|html)", qa::setup)
+        .query::<qa::SetupQuery>()
+        .answer_as(Answer::text(200, "text/markdown", "the setup document").or_text("text/html"))
         .post("/api/v1/offers/{id}/test-click", "Record a test click; answers the click id and the destination", qa::test_click)
+        .optional_body::<qa::TestClick>().answer::<TestClicked>(201, "the test click").refuses(&[422])
         .post("/api/v1/offers/{id}/test-postback", "Fire a postback for a test click through full validation (JSON fields)", qa::test_postback)
+        .body::<requests::PostbackFields>().answer::<PostbackAnswer>(200, "the postback's answer").refuses(&[409, 422, 429])
         .post("/api/v1/affiliates", "Create an affiliate; returns its API key once", create_affiliate)
+        .body::<NewAffiliate>().answer::<AffiliateCreated>(201, "the affiliate with its secrets").refuses(&[422])
         .get("/api/v1/affiliates", "List affiliates (an affiliate key sees itself)", list_affiliates)
+        .answer::<Items<Affiliate>>(200, "the affiliates")
         .get("/api/v1/affiliates/{id}", "Get an affiliate", get_affiliate)
+        .answer::<Affiliate>(200, "the affiliate")
         .patch("/api/v1/affiliates/{id}", "Change name, status or postback_url", patch_affiliate)
+        .body::<AffiliatePatch>().answer::<Affiliate>(200, "the changed affiliate").refuses(&[422])
         .post("/api/v1/affiliates/{id}/rotate-api-key", "Issue a new API key; the old one works for the grace period", rotate_affiliate_key)
+        .answer::<Rotated>(200, "the new key, shown once")
         .post("/api/v1/links", "Create a tracking link for an offer and an affiliate", create_link)
+        .body::<NewLink>().answer::<LinkView>(201, "the link with its tracking URL").refuses(&[422])
         .get("/api/v1/links", "List links (partners see theirs)", list_links)
+        .answer::<Items<LinkView>>(200, "the links")
         .get("/api/v1/links/{id}", "Get a link", get_link)
+        .answer::<LinkView>(200, "the link")
         .patch("/api/v1/links/{id}", "Change a link's status", patch_link)
+        .body::<LinkPatch>().answer::<LinkView>(200, "the changed link")
         .get("/api/v1/clicks", "List clicks, newest first (offer_id, affiliate_id, link_id, source, sub1..sub5, country, from, to, limit); partners see theirs", list_clicks)
+        .query::<ClickQuery>().answer::<Items<Click>>(200, "the clicks, newest first")
         .get("/api/v1/clicks/{click_id}", "Get a click", get_click)
+        .answer::<Click>(200, "the click")
         .get("/api/v1/conversions", "List conversions, newest first (status, event, txid, click_id, offer_id, advertiser_id, affiliate_id, link_id, source, from, to, limit); partners see theirs", list_conversions)
+        .query::<ConversionQuery>().answer::<Items<Conversion>>(200, "the conversions, newest first")
         .get("/api/v1/postbacks", "The inbound postback log with expected fields and differences, newest first (result, error, advertiser_id, offer_id, click_id, txid, from, to, limit)", list_postbacks)
+        .query::<PostbackQuery>().answer::<Items<PostbackLogView>>(200, "the log entries, newest first")
         .get("/api/v1/reports", "Report (group_by, from, to, tz, format=json|csv, dimension filters)", report::report)
+        .query::<report::ReportParams>()
+        .answer_as(Answer::json(200, "the report (format=json), or CSV with a TOTAL row (format=csv)", openapi::schema_fn::<Report>()).or_text(csv))
         .get("/api/v1/audit", "Every admin change: who, when, what, before and after, newest first (entity_id, key_id, action, from, to, limit)", list_audit)
+        .query::<AuditQuery>().answer::<Items<AuditEntry>>(200, "the audit entries, newest first")
         .get("/api/v1/admin-keys", "Admin keys: id, name, hint (prefix and last characters), created, revoked; never the key", keys::list_admin_keys)
+        .answer::<Items<AdminKeyView>>(200, "the admin keys")
         .post("/api/v1/admin-keys", "Create an admin key ({name}); answers the key once", keys::create_admin_key)
+        .body::<keys::NewAdminKey>().answer::<AdminKeyCreated>(201, "the key's record and the key, shown once").refuses(&[422])
         .post("/api/v1/admin-keys/{id}/revoke", "Revoke an admin key for good (not the last one, not the caller's own)", keys::revoke_admin_key)
+        .answer::<AdminKeyView>(200, "the revoked key's record").refuses(&[409, 422])
         .delete("/api/v1/admin-keys/{id}", "Revoke an admin key (same as POST …/revoke)", keys::revoke_admin_key)
+        .answer::<AdminKeyView>(200, "the revoked key's record").refuses(&[409, 422])
         .get("/api/v1/affiliates/{id}/ledger", "The affiliate's ledger: balance (base currency), balances per currency, entries (?at=date, format=csv)", money::ledger)
+        .query::<money::LedgerQuery>()
+        .answer_as(Answer::json(200, "the ledger (JSON), or its entries as CSV (format=csv)", openapi::schema_fn::<Ledger>()).or_text(csv))
         .post("/api/v1/affiliates/{id}/ledger", "Add an adjustment (with a reason) or a payout", money::add_entry)
+        .body::<money::NewEntry>().answer::<LedgerEntry>(201, "the entry").refuses(&[422])
         .get("/api/v1/fx-rates", "Dated FX rates into the base currency", money::list_fx)
+        .answer::<Items<FxRate>>(200, "the rates")
         .post("/api/v1/fx-rates", "Store FX rates: JSON [{currency, date, rate}] or CSV", money::put_fx)
+        .body_as(Body::Content(vec![("application/json", Some(openapi::schema_fn::<Vec<FxRate>>())), (csv, None)], true))
+        .answer::<FxStored>(200, "how many rates were stored").refuses(&[422])
         .post("/api/v1/conversions/import", "Upload conversions as CSV (click_id, event, txid, amount, currency, status); answers a CSV result per row", money::import_conversions)
+        .body_as(Body::Content(vec![(csv, None)], true))
+        .answer_as(Answer::text(200, csv, "one result line per row")).refuses(&[422])
         .post("/api/v1/reconciliation", "Compare an advertiser's CSV (txid, amount, status) with what was recorded (?advertiser_id, from, to)", money::reconcile)
+        .query::<money::ReconcileQuery>()
+        .body_as(Body::Content(vec![(csv, None)], true))
+        .answer::<Reconciliation>(200, "matches, rows missing on either side, and differences").refuses(&[422])
         .get("/api/v1/deliveries", "Outbound postbacks, newest first (affiliate_id, state=pending|delivered|failed|suspended, conversion_id, from, to, limit)", list_deliveries)
+        .query::<DeliveryQuery>().answer::<Items<DeliveryView>>(200, "the deliveries, newest first")
         .get("/api/v1/deliveries/{id}", "One outbound postback with every attempt", get_delivery)
+        .answer::<DeliveryDetail>(200, "the delivery and its attempts")
         .post("/api/v1/deliveries/{id}/retry", "Send a delivery again now, with a fresh schedule", retry_delivery)
+        .answer::<Retried>(200, "the delivery, pending again")
         .post("/api/v1/deliveries/replay", "Queue again every delivery created in a time range ({affiliate_id?, from, to})", replay_deliveries)
+        .body::<Replay>().answer::<Requeued>(200, "how many were queued again").refuses(&[422])
         .get("/api/v1/destinations", "Affiliates' endpoint health: consecutive failures, suspension and reason", list_destinations)
+        .answer::<Items<Destination>>(200, "the destinations")
         .post("/api/v1/affiliates/{id}/resume-deliveries", "Lift a destination's suspension; waiting jobs are sent in order", resume_destination)
-        .post("/api/v1/affiliates/{id}/rotate-webhook-secret", "Issue a new outbound signing secret; both sign during the grace period", rotate_affiliate_webhook_secret);
+        .answer::<Resumed>(200, "the destination, no longer suspended")
+        .post("/api/v1/affiliates/{id}/rotate-webhook-secret", "Issue a new outbound signing secret; both sign during the grace period", rotate_affiliate_webhook_secret)
+        .answer::<Rotated>(200, "the new secret, shown once");
     let api = rotation(
         api,
         "/api/v1/advertisers/{id}/rotate-token",
@@ -280,7 +355,7 @@ fn routes() -> Api {
         "/api/v1/affiliates/{id}/versions",
         "/api/v1/affiliates/{id}/versions/diff",
     );
-    let api = status_routes(
+    let api = status_routes::<Advertiser>(
         api,
         "advertisers",
         (
@@ -292,7 +367,7 @@ fn routes() -> Api {
             "Resume an advertiser (same as PATCH status=active)",
         ),
     );
-    let api = status_routes(
+    let api = status_routes::<Offer>(
         api,
         "offers",
         (
@@ -304,7 +379,7 @@ fn routes() -> Api {
             "Resume an offer (same as PATCH status=active)",
         ),
     );
-    let api = status_routes(
+    let api = status_routes::<Affiliate>(
         api,
         "affiliates",
         (
@@ -316,7 +391,7 @@ fn routes() -> Api {
             "Resume an affiliate (same as PATCH status=active)",
         ),
     );
-    let api = status_routes(
+    let api = status_routes::<LinkView>(
         api,
         "links",
         (
@@ -328,6 +403,22 @@ fn routes() -> Api {
             "Resume a link (same as PATCH status=active)",
         ),
     );
+    let postback_body = || {
+        Body::Content(
+            vec![
+                (
+                    "application/x-www-form-urlencoded",
+                    Some(openapi::schema_fn::<requests::PostbackFields>()),
+                ),
+                (
+                    "application/json",
+                    Some(openapi::schema_fn::<requests::PostbackFields>()),
+                ),
+            ],
+            false,
+        )
+    };
+    let postback_refusals = [401, 403, 404, 409, 422, 429, 503];
     let public = Api::new()
         .tag("public")
         .get(
@@ -335,50 +426,81 @@ fn routes() -> Api {
             "Tracking link: records the click and redirects (302)",
             click::click,
         )
+        .query::<requests::TrackingLinkQuery>()
+        .answer_as(Answer::redirect(
+            302,
+            "to the offer's destination (or its fallback when paused)",
+        ))
+        .refuses(&[410, 503])
         .get(
             "/postback",
             "Advertiser postback (query fields)",
             postback::postback,
         )
+        .query::<requests::PostbackFields>()
+        .answer::<PostbackAnswer>(200, "recorded, duplicate or updated")
+        .refuses(&postback_refusals)
         .post(
             "/postback",
             "Advertiser postback (form or JSON body)",
             postback::postback,
         )
+        .query::<requests::PostbackFields>()
+        .body_as(postback_body())
+        .answer::<PostbackAnswer>(200, "recorded, duplicate or updated")
+        .refuses(&postback_refusals)
         .get(
             "/postback/{token}",
             "Advertiser postback with the token in the path",
             postback::postback_with_token,
         )
+        .query::<requests::PostbackFields>()
+        .answer::<PostbackAnswer>(200, "recorded, duplicate or updated")
+        .refuses(&postback_refusals)
         .post(
             "/postback/{token}",
             "Advertiser postback with the token in the path",
             postback::postback_with_token,
         )
+        .query::<requests::PostbackFields>()
+        .body_as(postback_body())
+        .answer::<PostbackAnswer>(200, "recorded, duplicate or updated")
+        .refuses(&postback_refusals)
         .get(
             "/healthz",
             "200 when the store is writable, 503 otherwise",
             healthz,
         )
+        .answer::<Health>(200, "the store takes writes")
+        .refuses(&[503])
         .get("/metrics", "Prometheus metrics", metrics_text)
-        .get("/api/v1/openapi.json", "This document", openapi_doc);
+        .answer_as(Answer::text(
+            200,
+            "text/plain",
+            "the Prometheus text format",
+        ))
+        .get("/api/v1/openapi.json", "This document", openapi_doc)
+        .answer::<serde_json::Map<String, Value>>(200, "the OpenAPI 3.1 document");
     api.merge(public)
 }
 
 /// The OpenAPI document of every route the server serves.
 pub fn openapi() -> Value {
     let (_, docs) = routes().into_parts();
-    api::openapi(&docs)
+    openapi::document(&docs)
 }
 
 async fn healthz(State(app): State<Arc<AppState>>) -> Response {
     match app.store.check_writable().await {
-        Ok(()) => (StatusCode::OK, Json(json!({"status": "ok"}))).into_response(),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "unavailable", "message": e.to_string()})),
-        )
-            .into_response(),
+        Ok(()) => (StatusCode::OK, Json(answers::Health { status: "ok" })).into_response(),
+        Err(e) => {
+            let mut body = api::error_body(
+                clickledger_domain::ErrorCode::StoreUnavailable,
+                &format!("the store does not take writes: {e}"),
+            );
+            body["status"] = json!("unavailable");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+        }
     }
 }
 
@@ -506,14 +628,19 @@ pub async fn start(
         caps: Default::default(),
         click_retention_days: settings.click_retention_days,
         serves_tls: settings.tls.is_some(),
-        openapi: api::openapi(&docs),
+        openapi: openapi::document(&docs),
     });
     state.reload().await.map_err(|e| e.to_string())?;
     spawn_housekeeping(state.clone());
-    let app: Router = router
+    let routed: Router = router
         .fallback(fallback)
-        .layer(middleware::from_fn(request_id))
+        .layer(DefaultBodyLimit::max(api::BODY_LIMIT))
         .with_state(state.clone());
+    // Outside the routes, so it sees answers as they leave the router
+    // (a 405 with its Allow header) and nothing can bypass it.
+    let app: Router = Router::new()
+        .fallback_service(middleware::from_fn(api::json_errors).layer(routed))
+        .layer(middleware::from_fn(request_id));
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
     let dispatcher = tokio::spawn(delivery::run(state.clone(), stop.subscribe()));

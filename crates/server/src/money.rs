@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use clickledger_domain::hints::click_id_hint;
@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::admin::{change, ok, ApiResult};
-use crate::api::{ApiError, JsonBody};
+use crate::api::{ApiError, Format, JsonBody, Params, Path};
 use crate::auth::{Admin, Caller};
 use crate::postback::{decode_click_id, process, refusal_body, unknown_click_id, Inbound};
 use crate::report::parse_time;
@@ -96,17 +96,18 @@ fn records(text: &str) -> Result<Vec<BTreeMap<String, String>>, ApiError> {
 
 // ---------- ledger ----------
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LedgerQuery {
     at: Option<String>,
-    format: Option<String>,
+    format: Option<Format>,
 }
 
 pub async fn ledger(
     State(app): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(q): Query<LedgerQuery>,
+    Params(q): Params<LedgerQuery>,
 ) -> Result<Response, ApiError> {
     let visible = match caller.scope() {
         Scope::All => app.cache.get().affiliates.contains_key(&id),
@@ -138,7 +139,7 @@ pub async fn ledger(
             None => unconverted += 1,
         }
     }
-    if q.format.as_deref() == Some("csv") {
+    if q.format == Some(Format::Csv) {
         let mut out =
             String::from("id,time,kind,amount,currency,amount_base,conversion_id,reason\n");
         for e in &entries {
@@ -329,8 +330,12 @@ pub async fn put_fx(
     let raw: Vec<BTreeMap<String, String>> = if is_csv {
         records(&String::from_utf8_lossy(&body))?
     } else {
-        let v: Vec<BTreeMap<String, Value>> = serde_json::from_slice(&body)
-            .map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("body: {e}")))?;
+        let v: Vec<BTreeMap<String, Value>> = serde_json::from_slice(&body).map_err(|e| {
+            ApiError::new(
+                ErrorCode::InvalidJson,
+                format!("body: {}", crate::api::humanize(&e.to_string())),
+            )
+        })?;
         v.into_iter()
             .map(|m| {
                 m.into_iter()
@@ -501,7 +506,8 @@ pub async fn import_conversions(
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ReconcileQuery {
     advertiser_id: Option<String>,
     from: String,
@@ -515,7 +521,7 @@ pub struct ReconcileQuery {
 pub async fn reconcile(
     State(app): State<Arc<AppState>>,
     caller: Caller,
-    Query(q): Query<ReconcileQuery>,
+    Params(q): Params<ReconcileQuery>,
     body: Bytes,
 ) -> ApiResult {
     let advertiser = match caller.scope() {

@@ -11,7 +11,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -36,6 +36,7 @@ use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
+use crate::api::Path;
 use crate::cache::Config;
 use crate::util::{now_ms, sha256_hex, time_ordered_id};
 use crate::AppState;
@@ -231,8 +232,8 @@ fn collect_fields(
         .collect();
     if body.len() > MAX_BODY {
         return Err(Refusal::new(
-            ErrorCode::InvalidField,
-            format!("body is over {MAX_BODY} bytes"),
+            ErrorCode::PayloadTooLarge,
+            format!("body: larger than the limit of {MAX_BODY} bytes (64 KiB) for postbacks"),
         ));
     }
     let is_json = headers

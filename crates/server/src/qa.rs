@@ -5,7 +5,7 @@
 use std::fmt::Write;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::admin::{ok, ApiResult};
-use crate::api::ApiError;
+use crate::api::{ApiError, JsonBody, Params, Path};
 use crate::auth::{Admin, Caller};
 use crate::click::ClickParams;
 use crate::postback::{process, Inbound};
@@ -300,16 +300,26 @@ pub fn markdown_to_html(md: &str, title: &str) -> String {
     html
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SetupQuery {
-    format: Option<String>,
+    format: Option<SetupFormat>,
+}
+
+#[derive(Deserialize, schemars::JsonSchema, Clone, Copy, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SetupFormat {
+    /// Markdown (the default).
+    #[default]
+    Md,
+    Html,
 }
 
 pub async fn setup(
     State(app): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(q): Query<SetupQuery>,
+    Params(q): Params<SetupQuery>,
 ) -> Result<Response, ApiError> {
     let cfg = app.cache.get();
     let visible = cfg.offers.get(&id).is_some_and(|e| match caller.scope() {
@@ -321,21 +331,19 @@ pub async fn setup(
         .then(|| setup_markdown(&app, &id))
         .flatten()
         .ok_or_else(|| ApiError::not_found("offer", &id))?;
-    match q.format.as_deref().unwrap_or("md") {
-        "md" => Ok(([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], md).into_response()),
-        "html" => Ok((
+    match q.format.unwrap_or_default() {
+        SetupFormat::Md => {
+            Ok(([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], md).into_response())
+        }
+        SetupFormat::Html => Ok((
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
             markdown_to_html(&md, &format!("Setup {id}")),
         )
             .into_response()),
-        other => Err(ApiError::new(
-            ErrorCode::InvalidField,
-            format!("format: `{other}` is not md or html"),
-        )),
     }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TestClick {
     link_id: Option<String>,
@@ -347,13 +355,9 @@ pub async fn test_click(
     State(app): State<Arc<AppState>>,
     _: Admin,
     Path(id): Path<String>,
-    body: Option<Json<Value>>,
+    body: Option<JsonBody<TestClick>>,
 ) -> ApiResult {
-    let b: TestClick = match body {
-        Some(Json(v)) => serde_json::from_value(v)
-            .map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("body: {e}")))?,
-        None => TestClick::default(),
-    };
+    let b = body.map(|JsonBody(b)| b).unwrap_or_default();
     let cfg = app.cache.get();
     let entry = cfg
         .offers
@@ -409,7 +413,7 @@ pub async fn test_postback(
     State(app): State<Arc<AppState>>,
     _: Admin,
     Path(id): Path<String>,
-    Json(fields): Json<Value>,
+    JsonBody(fields): JsonBody<serde_json::Map<String, Value>>,
 ) -> Response {
     let Some(adv) = app
         .cache
@@ -420,7 +424,7 @@ pub async fn test_postback(
     else {
         return ApiError::not_found("offer", &id).into_response();
     };
-    let inbound = Inbound::internal("POST", &fields, adv, true);
+    let inbound = Inbound::internal("POST", &Value::Object(fields), adv, true);
     let answer = process(&app, inbound).await;
     (answer.status, Json(answer.body)).into_response()
 }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use clickledger_domain::postback::Field;
 use clickledger_domain::{ClickId, ErrorCode};
@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::admin::{items, ok, postback_url_template, ApiResult};
-use crate::api::{ApiError, Params};
+use crate::api::{ApiError, Params, Path};
 use crate::auth::{Admin, Caller};
 use crate::filters::{
     Country, DeliveryStateChoice, ErrorChoice, Limit, OneOf, ResultChoice, StatusChoice,
@@ -330,9 +330,12 @@ pub async fn versions(
     items(list)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DiffQuery {
+    /// The version to compare from.
     from: i64,
+    /// The version to compare to.
     to: i64,
 }
 
@@ -483,7 +486,7 @@ pub async fn retry_delivery(
     ok(StatusCode::OK, json!({"id": id, "state": "pending"}))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Replay {
     affiliate_id: Option<String>,

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -26,7 +26,7 @@ use jiff::{Timestamp, ToSpan, Zoned};
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 
-use crate::api::ApiError;
+use crate::api::{ApiError, Format, Params};
 use crate::auth::Caller;
 use crate::util::now_ms;
 use crate::AppState;
@@ -573,11 +573,72 @@ pub async fn run(app: &AppState, spec: &Spec, scope: Scope) -> Result<Report, Ap
     Ok(Report { rows, totals })
 }
 
+/// The report's parameters. Every dimension name is also a filter taking
+/// comma-separated values (`country=DE,FR`); `advertiser` filters by the
+/// advertiser's offers.
+#[derive(serde::Deserialize, serde::Serialize, schemars::JsonSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ReportParams {
+    /// Comma-separated: at most one of hour, day (default), week, month, and
+    /// any of the dimensions (advertiser, offer, affiliate, link, source,
+    /// sub1..sub5, country, device, os, browser, event, status).
+    group_by: Option<String>,
+    /// A date (2026-11-25), an RFC 3339 time or unix milliseconds; default 30 days before `to`.
+    from: Option<String>,
+    /// The end (a date includes that day); default: now.
+    to: Option<String>,
+    /// An IANA timezone for dates and time groups (default UTC).
+    tz: Option<String>,
+    format: Option<Format>,
+    /// A group or metric name; `-name` sorts descending.
+    sort: Option<String>,
+    /// Rows per page (default 1000, at most 100000).
+    limit: Option<u64>,
+    offset: Option<u64>,
+    /// `click` (default: conversions at their click's time) or `conversion`.
+    date_basis: Option<String>,
+    /// Seconds after which a conversion counts as delayed (default 86400).
+    delayed_after: Option<i64>,
+    advertiser: Option<String>,
+    offer: Option<String>,
+    affiliate: Option<String>,
+    link: Option<String>,
+    source: Option<String>,
+    sub1: Option<String>,
+    sub2: Option<String>,
+    sub3: Option<String>,
+    sub4: Option<String>,
+    sub5: Option<String>,
+    country: Option<String>,
+    device: Option<String>,
+    os: Option<String>,
+    browser: Option<String>,
+    event: Option<String>,
+    status: Option<String>,
+}
+
+impl ReportParams {
+    /// The given parameters by name, as `Spec::parse` reads them.
+    fn to_map(&self) -> BTreeMap<String, String> {
+        let Ok(Value::Object(m)) = serde_json::to_value(self) else {
+            return BTreeMap::new();
+        };
+        m.into_iter()
+            .filter_map(|(k, v)| match v {
+                Value::Null => None,
+                Value::String(s) => Some((k, s)),
+                other => Some((k, other.to_string())),
+            })
+            .collect()
+    }
+}
+
 pub async fn report(
     State(app): State<Arc<AppState>>,
     caller: Caller,
-    Query(params): Query<BTreeMap<String, String>>,
+    Params(query): Params<ReportParams>,
 ) -> Result<Response, ApiError> {
+    let params = query.to_map();
     let cfg = app.cache.get();
     let spec = Spec::parse(&params, &cfg)?;
     if let Some((field, _)) = &spec.sort {
@@ -602,9 +663,9 @@ pub async fn report(
         .skip(spec.offset)
         .take(spec.limit)
         .collect();
-    match params.get("format").map(String::as_str).unwrap_or("json") {
-        "csv" => Ok(csv(&spec.names, &page, &report.totals, base)),
-        "json" => {
+    match query.format.unwrap_or_default() {
+        Format::Csv => Ok(csv(&spec.names, &page, &report.totals, base)),
+        Format::Json => {
             let row = |key: &[String], a: &Agg| {
                 let mut m = Map::new();
                 for (n, v) in spec.names.iter().zip(key) {
@@ -631,7 +692,6 @@ pub async fn report(
             )
                 .into_response())
         }
-        other => Err(invalid("format", format!("`{other}` is not json or csv"))),
     }
 }
 

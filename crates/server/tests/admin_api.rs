@@ -207,7 +207,7 @@ async fn openapi_lists_every_contract_route() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let doc: Value = r.json().await.unwrap();
-    assert_eq!(doc["openapi"], "3.0.3");
+    assert_eq!(doc["openapi"], "3.1.0");
     let contract = [
         ("post", "/api/v1/advertisers"),
         ("patch", "/api/v1/advertisers/{id}"),

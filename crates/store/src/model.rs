@@ -8,7 +8,9 @@ use clickledger_domain::{ClickId, Currency, EventDef, Status};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum EntityStatus {
     #[default]
@@ -16,7 +18,7 @@ pub enum EntityStatus {
     Paused,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Admin,
@@ -125,7 +127,7 @@ pub struct AdvertiserSecrets {
     pub signing: Vec<Expiring>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Advertiser {
     pub id: String,
     pub name: String,
@@ -145,12 +147,13 @@ pub struct Advertiser {
         deserialize_with = "from_rfc3339",
         rename = "created_at"
     )]
+    #[schemars(with = "clickledger_domain::schema::Rfc3339")]
     pub created_ms: i64,
     #[serde(skip)]
     pub secrets: AdvertiserSecrets,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Offer {
     pub id: String,
     pub advertiser_id: String,
@@ -185,6 +188,7 @@ pub struct Offer {
         deserialize_with = "from_rfc3339",
         rename = "created_at"
     )]
+    #[schemars(with = "clickledger_domain::schema::Rfc3339")]
     pub created_ms: i64,
 }
 
@@ -192,7 +196,7 @@ fn utc() -> String {
     "UTC".into()
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CapPeriod {
     Day,
@@ -201,7 +205,7 @@ pub enum CapPeriod {
     Total,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CapMetric {
     Conversions,
@@ -210,12 +214,13 @@ pub enum CapMetric {
 
 /// A limit on an offer's conversions or payout per period, for the whole
 /// offer or for each affiliate on it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Cap {
     pub period: CapPeriod,
     pub metric: CapMetric,
     #[serde(with = "rust_decimal::serde::str")]
+    #[schemars(with = "clickledger_domain::schema::DecimalString")]
     pub limit: Decimal,
     #[serde(default)]
     pub per_affiliate: bool,
@@ -248,7 +253,7 @@ pub struct AffiliateSecrets {
     pub webhook: Vec<Expiring>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Affiliate {
     pub id: String,
     pub name: String,
@@ -268,10 +273,11 @@ pub struct Affiliate {
         deserialize_with = "from_rfc3339",
         rename = "created_at"
     )]
+    #[schemars(with = "clickledger_domain::schema::Rfc3339")]
     pub created_ms: i64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Link {
     pub id: String,
     pub offer_id: String,
@@ -282,13 +288,15 @@ pub struct Link {
         deserialize_with = "from_rfc3339",
         rename = "created_at"
     )]
+    #[schemars(with = "clickledger_domain::schema::Rfc3339")]
     pub created_ms: i64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Click {
     pub id: ClickId,
     #[serde(serialize_with = "rfc3339", rename = "time")]
+    #[schemars(with = "clickledger_domain::schema::Rfc3339")]
     pub ts_ms: i64,
     pub link_id: String,
     pub offer_id: String,
@@ -346,7 +354,7 @@ impl Click {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Conversion {
     pub id: String,
     pub click_id: ClickId,
@@ -360,19 +368,25 @@ pub struct Conversion {
     /// The status word the advertiser sent, when it sent one.
     pub status_received: Option<String>,
     #[serde(with = "rust_decimal::serde::str_option")]
+    #[schemars(with = "Option<clickledger_domain::schema::DecimalString>")]
     pub amount: Option<Decimal>,
     pub currency: Currency,
     #[serde(with = "rust_decimal::serde::str")]
+    #[schemars(with = "clickledger_domain::schema::DecimalString")]
     pub payout: Decimal,
     #[serde(with = "rust_decimal::serde::str")]
+    #[schemars(with = "clickledger_domain::schema::DecimalString")]
     pub revenue: Decimal,
     /// The offer's currency, in which payout and revenue are counted.
     pub payout_currency: Currency,
     #[serde(serialize_with = "rfc3339", rename = "click_time")]
+    #[schemars(with = "clickledger_domain::schema::Rfc3339")]
     pub click_ms: i64,
     #[serde(serialize_with = "rfc3339", rename = "conversion_time")]
+    #[schemars(with = "clickledger_domain::schema::Rfc3339")]
     pub conv_ms: i64,
     #[serde(serialize_with = "rfc3339", rename = "updated_at")]
+    #[schemars(with = "clickledger_domain::schema::Rfc3339")]
     pub updated_ms: i64,
     /// Seconds from click to conversion.
     pub delay_seconds: i64,
@@ -388,8 +402,10 @@ pub struct Conversion {
     /// Payout and revenue in the account's base currency at the FX rate of
     /// the conversion's date; `None` (and `fx_missing`) without a rate.
     #[serde(with = "rust_decimal::serde::str_option")]
+    #[schemars(with = "Option<clickledger_domain::schema::DecimalString>")]
     pub payout_base: Option<Decimal>,
     #[serde(with = "rust_decimal::serde::str_option")]
+    #[schemars(with = "Option<clickledger_domain::schema::DecimalString>")]
     pub revenue_base: Option<Decimal>,
     pub fx_missing: bool,
     /// Pending until then, then approved unless rejected first.
@@ -402,7 +418,7 @@ pub struct Conversion {
 }
 
 /// The click's report dimensions, copied onto its conversions.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Default, schemars::JsonSchema)]
 pub struct ClickDims {
     pub source: Option<String>,
     pub sub1: Option<String>,
@@ -433,7 +449,7 @@ impl ClickDims {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LedgerKind {
     Accrual,
@@ -466,18 +482,21 @@ impl LedgerKind {
 
 /// One append-only entry of an affiliate's account. Positive amounts are
 /// owed to the affiliate; reversals and payouts are negative.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct LedgerEntry {
     pub id: i64,
     pub affiliate_id: String,
     #[serde(serialize_with = "rfc3339", rename = "time")]
+    #[schemars(with = "clickledger_domain::schema::Rfc3339")]
     pub ts_ms: i64,
     pub kind: LedgerKind,
     #[serde(with = "rust_decimal::serde::str")]
+    #[schemars(with = "clickledger_domain::schema::DecimalString")]
     pub amount: Decimal,
     pub currency: Currency,
     /// In the base currency at the entry's date, when a rate is known.
     #[serde(with = "rust_decimal::serde::str_option")]
+    #[schemars(with = "Option<clickledger_domain::schema::DecimalString>")]
     pub amount_base: Option<Decimal>,
     pub conversion_id: Option<String>,
     pub reason: Option<String>,
@@ -494,12 +513,13 @@ pub enum LedgerWrite {
 }
 
 /// A dated FX rate: one unit of `currency` is `rate` units of the base.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FxRate {
     pub currency: Currency,
     /// `YYYY-MM-DD` (UTC).
     pub date: String,
     #[serde(with = "rust_decimal::serde::str")]
+    #[schemars(with = "clickledger_domain::schema::DecimalString")]
     pub rate: Decimal,
 }
 
@@ -519,10 +539,11 @@ pub struct ConversionFact {
     pub capped: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Default, schemars::JsonSchema)]
 pub struct PostbackLogEntry {
     pub id: i64,
     #[serde(serialize_with = "rfc3339", rename = "time")]
+    #[schemars(with = "clickledger_domain::schema::Rfc3339")]
     pub ts_ms: i64,
     pub source_ip: String,
     pub method: String,
@@ -555,10 +576,11 @@ pub enum Scope {
 }
 
 /// One admin change, written in the same transaction as the change.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct AuditEntry {
     pub id: i64,
     #[serde(serialize_with = "rfc3339", rename = "time")]
+    #[schemars(with = "clickledger_domain::schema::Rfc3339")]
     pub ts_ms: i64,
     /// The API key that made the change (`system` for the server itself).
     pub key_id: String,
@@ -574,12 +596,13 @@ pub struct AuditEntry {
     pub template: Option<serde_json::Value>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct TemplateVersion {
     pub entity_kind: String,
     pub entity_id: String,
     pub version: i64,
     #[serde(serialize_with = "rfc3339", rename = "time")]
+    #[schemars(with = "clickledger_domain::schema::Rfc3339")]
     pub ts_ms: i64,
     pub key_id: String,
     pub template: serde_json::Value,
@@ -753,7 +776,7 @@ pub struct BucketRow {
     pub suspicious_clicks: i64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DeliveryState {
     Pending,
@@ -783,7 +806,7 @@ impl DeliveryState {
 
 /// An outbound postback job, written in the same transaction as the
 /// conversion change it announces. Its id is the `webhook-id`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Delivery {
     pub id: String,
     pub affiliate_id: String,
@@ -798,19 +821,23 @@ pub struct Delivery {
     pub state: DeliveryState,
     pub attempts: u32,
     #[serde(serialize_with = "rfc3339", rename = "next_attempt_at")]
+    #[schemars(with = "clickledger_domain::schema::Rfc3339")]
     pub next_attempt_ms: i64,
     #[serde(serialize_with = "rfc3339", rename = "created_at")]
+    #[schemars(with = "clickledger_domain::schema::Rfc3339")]
     pub created_ms: i64,
     #[serde(serialize_with = "rfc3339", rename = "updated_at")]
+    #[schemars(with = "clickledger_domain::schema::Rfc3339")]
     pub updated_ms: i64,
     pub last_error: Option<String>,
     pub last_status: Option<u16>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct DeliveryAttempt {
     pub delivery_id: String,
     #[serde(serialize_with = "rfc3339", rename = "time")]
+    #[schemars(with = "clickledger_domain::schema::Rfc3339")]
     pub ts_ms: i64,
     /// With secret-looking query values masked.
     pub url: String,
@@ -830,7 +857,7 @@ pub enum AttemptOutcome {
 }
 
 /// An affiliate's endpoint health: consecutive failures and suspension.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Destination {
     pub affiliate_id: String,
     pub consecutive_failures: u32,
