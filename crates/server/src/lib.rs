@@ -7,6 +7,7 @@ pub mod answers;
 pub mod api;
 pub mod auth;
 pub mod cache;
+pub mod canned;
 pub mod caps;
 pub mod click;
 pub mod delivery;
@@ -23,6 +24,7 @@ pub mod reads;
 pub mod report;
 pub mod requests;
 pub mod security;
+pub mod serve;
 pub mod tls;
 pub mod util;
 pub mod writer;
@@ -642,24 +644,10 @@ pub async fn start(
         .fallback_service(middleware::from_fn(api::json_errors).layer(routed))
         .layer(middleware::from_fn(request_id));
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     let dispatcher = tokio::spawn(delivery::run(state.clone(), stop.subscribe()));
-    let server = match &settings.tls {
-        Some(files) => {
-            let acceptor = tls::acceptor(files)?;
-            tokio::spawn(tls::serve(listener, app, acceptor, stopped))
-        }
-        None => tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            })
-            .await
-        }),
-    };
+    let tls = settings.tls.as_ref().map(tls::acceptor).transpose()?;
+    let server = tokio::spawn(serve::serve(listener, app, tls, stopped));
     Ok(Running {
         addr,
         state,

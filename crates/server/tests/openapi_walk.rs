@@ -684,3 +684,49 @@ async fn path_and_credential_refusals_are_json() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"], "not_found");
 }
+
+/// Writes raw bytes on a fresh connection; answers the status line's code,
+/// the head and the JSON body. (A client library refuses to send a URL
+/// over 64 KiB, and a malformed request line, at all.)
+async fn raw(app: &TestApp, request: &[u8]) -> (String, String, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(request).await.unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).await.unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").expect("a head");
+    let status = head.get(9..12).unwrap_or("").to_string();
+    (
+        status,
+        head.to_string(),
+        serde_json::from_str(body).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn a_url_over_hypers_bound_is_414_json_and_a_broken_request_line_400_json() {
+    let app = TestApp::spawn().await;
+    let s = app.setup().await;
+    // thousands of parameters: past the 64 KiB of URL that hyper reads
+    let query: String = (0..8000).map(|i| format!("p{i}=vvvvvvvv&")).collect();
+    let request = format!("GET /c/{}?{query} HTTP/1.1\r\nhost: x\r\n\r\n", s.link_id);
+    let (status, head, body) = raw(&app, request.as_bytes()).await;
+    assert_eq!(status, "414", "{head}");
+    assert!(head.contains("content-type: application/json"), "{head}");
+    assert_eq!(body["error"], "uri_too_long");
+    assert!(
+        body["message"].as_str().unwrap().contains("64 KiB"),
+        "{body}"
+    );
+
+    let (status, head, body) = raw(&app, b"NOT-HTTP\r\n\r\n").await;
+    assert_eq!(status, "400", "{head}");
+    assert!(head.contains("content-type: application/json"), "{head}");
+    assert_eq!(body["error"], "invalid_request");
+    assert!(body["message"].is_string());
+
+    // the connection-level rewrite leaves ordinary answers alone
+    let loc = app.click_location(&s.link_id, "sub1=after").await;
+    assert!(loc.contains("s1=after"), "{loc}");
+}
