@@ -514,6 +514,8 @@ async fn query_refusals_name_the_parameter() {
             ),
             "from: `one` is not a whole number",
         ),
+        // found by schemathesis: a malformed filter value was a 404
+        ("/api/v1/conversions?click_id=abc".to_string(), "click_id: "),
     ];
     for (path, expected) in cases {
         let (status, body) =
