@@ -581,7 +581,6 @@ impl Api {
 mod tests {
     use super::*;
     use serde::Deserialize;
-    use serde_json::Value;
 
     #[derive(Deserialize, Debug)]
     #[serde(deny_unknown_fields)]
