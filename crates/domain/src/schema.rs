@@ -15,14 +15,24 @@ impl JsonSchema for ClickId {
         "ClickId".into()
     }
 
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "type": "string",
-            "description": "A click id as issued by the tracking link: URL-safe, self-checking, case-insensitive.",
-            "minLength": 1,
-            "maxLength": 40,
-            "pattern": "^[0-9A-Za-z]+$",
-        })
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        if generator.contract().is_serialize() {
+            // as written: 30 characters of Crockford base32, lower case
+            json_schema!({
+                "type": "string",
+                "description": "A click id as issued by the tracking link: URL-safe and self-checking.",
+                "pattern": "^[0-9a-hjkmnp-tv-z]{30}$",
+            })
+        } else {
+            // as read: any case, with the look-alikes (i, l, o) accepted
+            json_schema!({
+                "type": "string",
+                "description": "A click id as issued by the tracking link; case-insensitive.",
+                "minLength": 1,
+                "maxLength": 40,
+                "pattern": "^[0-9A-Za-z]+$",
+            })
+        }
     }
 }
 

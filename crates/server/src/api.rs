@@ -416,8 +416,9 @@ fn is_json(resp: &Response) -> bool {
 /// rejections, an empty 405) the `{"error", "message"}` shape, keeping its
 /// status and the headers that explain it (`Allow`, `Retry-After`).
 pub async fn json_errors(req: Request, next: Next) -> Response {
+    // cheap clones (shared bytes): this runs on every request, clicks too
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
+    let uri = req.uri().clone();
     let resp = next.run(req).await;
     let status = resp.status();
     if status.as_u16() < 400 || is_json(&resp) {
@@ -431,9 +432,14 @@ pub async fn json_errors(req: Request, next: Next) -> Response {
         .map(str::to_string);
     let message = match (status, &allow) {
         (StatusCode::METHOD_NOT_ALLOWED, Some(allow)) => {
-            format!("{method} is not allowed on {path}; allowed: {allow}")
+            format!(
+                "{method} is not allowed on {}; allowed: {allow}",
+                uri.path()
+            )
         }
-        (StatusCode::METHOD_NOT_ALLOWED, None) => format!("{method} is not allowed on {path}"),
+        (StatusCode::METHOD_NOT_ALLOWED, None) => {
+            format!("{method} is not allowed on {}", uri.path())
+        }
         (StatusCode::PAYLOAD_TOO_LARGE, _) => too_large().message,
         (StatusCode::UNSUPPORTED_MEDIA_TYPE, _) => {
             "the body's Content-Type is not one this endpoint reads".to_string()
