@@ -136,6 +136,8 @@ fn new_api_key(role: Role, partner_id: &str) -> (String, ApiKey) {
 #[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAdvertiser {
+    /// 1 to 200 characters, not blank.
+    #[schemars(length(min = 1, max = 200), regex(pattern = r"\S"))]
     name: String,
     #[serde(default)]
     require_signature: bool,
@@ -153,6 +155,8 @@ pub struct NewAdvertiser {
 #[derive(Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdvertiserPatch {
+    /// 1 to 200 characters, not blank.
+    #[schemars(length(min = 1, max = 200), regex(pattern = r"\S"))]
     name: Option<String>,
     status: Option<EntityStatus>,
     require_signature: Option<bool>,
@@ -423,10 +427,20 @@ pub async fn list_advertisers(State(app): State<Arc<AppState>>, caller: Caller) 
 #[serde(deny_unknown_fields)]
 pub struct NewOffer {
     advertiser_id: String,
+    /// 1 to 200 characters, not blank.
+    #[schemars(length(min = 1, max = 200), regex(pattern = r"\S"))]
     name: String,
+    /// An absolute http(s) URL; macros: {click_id}, {offer_id}, {affiliate_id}, {link_id}, {sub1}..{sub5}, {source}.
+    #[schemars(length(max = 2048), regex(pattern = r"^https?://"))]
     destination_url: String,
+    /// Where paused or capped traffic goes (same macros).
+    #[schemars(length(max = 2048))]
     fallback_url: Option<String>,
+    /// ISO 4217, e.g. USD.
+    #[schemars(regex(pattern = r"^[A-Za-z]{3}$"))]
     currency: String,
+    /// 1 to 365 (default 30).
+    #[schemars(range(min = 1, max = 365))]
     attribution_window_days: Option<u32>,
     events: Vec<EventDef>,
     #[serde(default)]
@@ -434,6 +448,7 @@ pub struct NewOffer {
     #[serde(default)]
     reject_too_fast: bool,
     #[serde(default)]
+    #[schemars(range(max = 8760))]
     hold_hours: u32,
     #[serde(default)]
     caps: Vec<Cap>,
@@ -445,15 +460,20 @@ pub struct NewOffer {
 #[derive(Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OfferPatch {
+    /// 1 to 200 characters, not blank.
+    #[schemars(length(min = 1, max = 200), regex(pattern = r"\S"))]
     name: Option<String>,
     status: Option<EntityStatus>,
+    #[schemars(length(max = 2048), regex(pattern = r"^https?://"))]
     destination_url: Option<String>,
     /// An empty string removes the fallback.
     fallback_url: Option<String>,
+    #[schemars(range(min = 1, max = 365))]
     attribution_window_days: Option<u32>,
     events: Option<Vec<EventDef>>,
     min_conversion_seconds: Option<u32>,
     reject_too_fast: Option<bool>,
+    #[schemars(range(max = 8760))]
     hold_hours: Option<u32>,
     caps: Option<Vec<Cap>>,
     cap_timezone: Option<String>,
@@ -631,7 +651,11 @@ pub async fn list_offers(State(app): State<Arc<AppState>>, caller: Caller) -> Ap
 #[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAffiliate {
+    /// 1 to 200 characters, not blank.
+    #[schemars(length(min = 1, max = 200), regex(pattern = r"\S"))]
     name: String,
+    /// The postback template fired for approved conversions and reversals.
+    #[schemars(length(max = 2048))]
     postback_url: Option<String>,
     #[serde(default)]
     postbacks: Vec<OutboundTemplate>,
@@ -642,6 +666,8 @@ pub struct NewAffiliate {
 #[derive(Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AffiliatePatch {
+    /// 1 to 200 characters, not blank.
+    #[schemars(length(min = 1, max = 200), regex(pattern = r"\S"))]
     name: Option<String>,
     status: Option<EntityStatus>,
     /// An empty string removes the postback URL.
