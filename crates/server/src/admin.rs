@@ -28,7 +28,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::answers::{AdvertiserCreated, AffiliateCreated, Items, LinkView, Rotated};
-use crate::api::{ApiError, JsonBody, Path};
+use crate::api::{ApiError, JsonBody, Params, Path};
 use crate::auth::{Admin, Caller};
 use crate::util::{now_ms, random_id, random_u128, sha256_hex};
 use crate::AppState;
@@ -409,13 +409,60 @@ fn visible_advertiser(scope: &Scope, a: &Advertiser) -> bool {
     }
 }
 
-pub async fn list_advertisers(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResult {
+/// Filters of the configuration lists (advertisers, offers, affiliates,
+/// links), read from the in-memory cache. A parameter a list does not take
+/// is refused, like every list's.
+#[derive(Deserialize, Default, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerListQuery {
+    /// `active` or `paused`.
+    status: Option<EntityStatus>,
+    /// Part of the name, any case.
+    q: Option<String>,
+}
+
+#[derive(Deserialize, Default, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OfferListQuery {
+    /// `active` or `paused`.
+    status: Option<EntityStatus>,
+    /// Part of the name, any case.
+    q: Option<String>,
+    advertiser_id: Option<String>,
+}
+
+#[derive(Deserialize, Default, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkListQuery {
+    /// `active` or `paused`.
+    status: Option<EntityStatus>,
+    offer_id: Option<String>,
+    affiliate_id: Option<String>,
+}
+
+/// Whether a record passes a list's `status` and `q` (name) filters.
+fn listed(
+    status: EntityStatus,
+    name: &str,
+    want: Option<EntityStatus>,
+    q: &Option<String>,
+) -> bool {
+    want.is_none_or(|w| w == status)
+        && q.as_ref()
+            .is_none_or(|q| name.to_lowercase().contains(&q.to_lowercase()))
+}
+
+pub async fn list_advertisers(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    Params(f): Params<PartnerListQuery>,
+) -> ApiResult {
     let cfg = app.cache.get();
     let scope = caller.scope();
     let mut v: Vec<&Advertiser> = cfg
         .advertisers
         .values()
-        .filter(|a| visible_advertiser(&scope, a))
+        .filter(|a| visible_advertiser(&scope, a) && listed(a.status, &a.name, f.status, &f.q))
         .collect();
     v.sort_by_key(|a| (a.created_ms, a.id.clone()));
     items(v)
@@ -633,14 +680,24 @@ pub async fn get_offer(
     ok(StatusCode::OK, &e.offer)
 }
 
-pub async fn list_offers(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResult {
+pub async fn list_offers(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    Params(f): Params<OfferListQuery>,
+) -> ApiResult {
     let cfg = app.cache.get();
     let scope = caller.scope();
     let mut v: Vec<&Offer> = cfg
         .offers
         .values()
         .map(|e| &e.offer)
-        .filter(|o| visible_offer(&cfg, &scope, o))
+        .filter(|o| {
+            visible_offer(&cfg, &scope, o)
+                && listed(o.status, &o.name, f.status, &f.q)
+                && f.advertiser_id
+                    .as_ref()
+                    .is_none_or(|a| *a == o.advertiser_id)
+        })
         .collect();
     v.sort_by_key(|o| (o.created_ms, o.id.clone()));
     items(v)
@@ -847,13 +904,17 @@ pub async fn get_affiliate(
     ok(StatusCode::OK, a)
 }
 
-pub async fn list_affiliates(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResult {
+pub async fn list_affiliates(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    Params(f): Params<PartnerListQuery>,
+) -> ApiResult {
     let cfg = app.cache.get();
     let scope = caller.scope();
     let mut v: Vec<&Affiliate> = cfg
         .affiliates
         .values()
-        .filter(|a| visible_affiliate(&scope, a))
+        .filter(|a| visible_affiliate(&scope, a) && listed(a.status, &a.name, f.status, &f.q))
         .collect();
     v.sort_by_key(|a| (a.created_ms, a.id.clone()));
     items(v)
@@ -961,13 +1022,22 @@ pub async fn get_link(
     ok(StatusCode::OK, link_view(&app, l))
 }
 
-pub async fn list_links(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResult {
+pub async fn list_links(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    Params(f): Params<LinkListQuery>,
+) -> ApiResult {
     let cfg = app.cache.get();
     let scope = caller.scope();
     let mut v: Vec<&Link> = cfg
         .links
         .values()
-        .filter(|l| visible_link(&cfg, &scope, l))
+        .filter(|l| {
+            visible_link(&cfg, &scope, l)
+                && f.status.is_none_or(|s| s == l.status)
+                && f.offer_id.as_ref().is_none_or(|o| *o == l.offer_id)
+                && f.affiliate_id.as_ref().is_none_or(|a| *a == l.affiliate_id)
+        })
         .collect();
     v.sort_by_key(|l| (l.created_ms, l.id.clone()));
     items(v.into_iter().map(|l| link_view(&app, l)))

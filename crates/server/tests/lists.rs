@@ -477,3 +477,104 @@ async fn audit_filters_by_entity_key_and_action() {
     refuses_the_common_mistakes(&app, base).await;
     refused(&app, base, &[("entity=x", "entity")]).await;
 }
+
+#[tokio::test]
+async fn configuration_lists_filter_by_status_name_and_parent() {
+    let app = TestApp::spawn().await;
+    let s = app.setup().await;
+    let (aff2, _key2, link2) = second_affiliate(&app, &s).await;
+    let adv2 = app
+        .create("/api/v1/advertisers", json!({"name": "Northwind Media"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let offer2 = app
+        .create(
+            "/api/v1/offers",
+            json!({"advertiser_id": adv2, "name": "Winter Sale", "destination_url": "https://w.example/?c={click_id}",
+                   "currency": "EUR", "events": [{"name": "sale", "payout": {"type": "fixed", "amount": "1"}}]}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for path in [
+        format!("/api/v1/affiliates/{aff2}/pause"),
+        format!("/api/v1/offers/{offer2}/pause"),
+        format!("/api/v1/links/{link2}/pause"),
+    ] {
+        let (st, v) = app.post(&path, json!({})).await;
+        assert_eq!(st, StatusCode::OK, "{path}: {v}");
+    }
+    assert_eq!(
+        list(&app, "/api/v1/advertisers?q=NORTHWIND").await,
+        [adv2.clone()]
+    );
+    assert_eq!(
+        list(&app, "/api/v1/advertisers?q=zzz").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        list(&app, "/api/v1/offers?status=paused").await,
+        [offer2.clone()]
+    );
+    assert_eq!(
+        list(&app, "/api/v1/offers?status=active").await,
+        [s.offer_id.clone()]
+    );
+    assert_eq!(
+        list(&app, &format!("/api/v1/offers?advertiser_id={adv2}")).await,
+        [offer2.clone()]
+    );
+    assert_eq!(
+        list(&app, "/api/v1/offers?q=winter&status=active").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        list(&app, "/api/v1/affiliates?status=paused").await,
+        [aff2.clone()]
+    );
+    assert_eq!(
+        list(&app, "/api/v1/links?status=paused").await,
+        [link2.clone()]
+    );
+    assert_eq!(
+        list(
+            &app,
+            &format!("/api/v1/links?affiliate_id={}", s.affiliate_id)
+        )
+        .await,
+        [s.link_id.clone()]
+    );
+    assert_eq!(
+        list(&app, &format!("/api/v1/links?offer_id={}", s.offer_id))
+            .await
+            .len(),
+        2
+    );
+    // a partner's filters narrow what it may see, never widen it
+    assert_eq!(
+        list_as(
+            &app,
+            &format!("/api/v1/links?affiliate_id={aff2}"),
+            &s.affiliate_key
+        )
+        .await,
+        Vec::<String>::new()
+    );
+    for base in [
+        "/api/v1/advertisers",
+        "/api/v1/offers",
+        "/api/v1/affiliates",
+        "/api/v1/links",
+    ] {
+        refused(
+            &app,
+            base,
+            &[("bogus=1", "bogus"), ("status=sleeping", "status")],
+        )
+        .await;
+    }
+    refused(&app, "/api/v1/links", &[("q=x", "q")]).await;
+}
