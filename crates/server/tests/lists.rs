@@ -509,7 +509,7 @@ async fn configuration_lists_filter_by_status_name_and_parent() {
     }
     assert_eq!(
         list(&app, "/api/v1/advertisers?q=NORTHWIND").await,
-        [adv2.clone()]
+        [adv2.as_str()]
     );
     assert_eq!(
         list(&app, "/api/v1/advertisers?q=zzz").await,
@@ -517,15 +517,15 @@ async fn configuration_lists_filter_by_status_name_and_parent() {
     );
     assert_eq!(
         list(&app, "/api/v1/offers?status=paused").await,
-        [offer2.clone()]
+        [offer2.as_str()]
     );
     assert_eq!(
         list(&app, "/api/v1/offers?status=active").await,
-        [s.offer_id.clone()]
+        [s.offer_id.as_str()]
     );
     assert_eq!(
         list(&app, &format!("/api/v1/offers?advertiser_id={adv2}")).await,
-        [offer2.clone()]
+        [offer2.as_str()]
     );
     assert_eq!(
         list(&app, "/api/v1/offers?q=winter&status=active").await,
@@ -533,11 +533,11 @@ async fn configuration_lists_filter_by_status_name_and_parent() {
     );
     assert_eq!(
         list(&app, "/api/v1/affiliates?status=paused").await,
-        [aff2.clone()]
+        [aff2.as_str()]
     );
     assert_eq!(
         list(&app, "/api/v1/links?status=paused").await,
-        [link2.clone()]
+        [link2.as_str()]
     );
     assert_eq!(
         list(
@@ -545,7 +545,7 @@ async fn configuration_lists_filter_by_status_name_and_parent() {
             &format!("/api/v1/links?affiliate_id={}", s.affiliate_id)
         )
         .await,
-        [s.link_id.clone()]
+        [s.link_id.as_str()]
     );
     assert_eq!(
         list(&app, &format!("/api/v1/links?offer_id={}", s.offer_id))
