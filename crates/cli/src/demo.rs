@@ -188,10 +188,11 @@ pub async fn ensure(store: &dyn Store, vault: &Vault) -> Result<(), String> {
 /// `txid_conflict` (the same order on another click).
 pub fn print(public_url: &str) {
     let txid = format!("demo-{}", now_ms());
+    let template = clickledger_domain::postback::url_template(public_url, DEMO_TOKEN);
     println!(
         "\nDemo ready.\n\
          \n  Tracking link:\n    {public_url}/c/lnk_demo?sub1=spring&source=newsletter\n\
-         \n  Advertiser postback URL template:\n    {public_url}/postback?token={DEMO_TOKEN}&click_id={{click_id}}&event={{event}}&txid={{txid}}&amount={{amount}}&status={{status}}\n\
+         \n  Advertiser postback URL template:\n    {template}\n\
          \n  Try it:\n    CID=$(curl -s -o /dev/null -w '%{{redirect_url}}' '{public_url}/c/lnk_demo?sub1=spring' | sed 's/.*click_id=\\([^&]*\\).*/\\1/')\n    curl -s \"{public_url}/postback?token={DEMO_TOKEN}&click_id=$CID&event=sale&txid={txid}&amount=49.90\"\n\
          \n  Each order has its own txid: to record another sale, send another txid.\n\
          \n  The conversion, through the admin API:\n    curl -s -H \"Authorization: Bearer $CLICKLEDGER_ADMIN_KEY\" \"{public_url}/api/v1/conversions?click_id=$CID\"\n"

@@ -119,7 +119,7 @@ Admin API key:
                                Admin keys already in the store keep working;
                                a revoked key stays revoked.
   Without it, a key is generated on the first start (when no admin key
-  exists) and printed once on stdout. Lost it? `clickledger admin-key create`
+  exists) and printed once on stderr. Lost it? `clickledger admin-key create`
   prints a new one; `clickledger admin-key list|revoke` manage the rest.";
 
 #[derive(Args)]

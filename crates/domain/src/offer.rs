@@ -4,7 +4,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::codes::{ErrorCode, Refusal};
-use crate::money::{Currency, MAX_AMOUNT};
+use crate::money::{Currency, MAX_AMOUNT, STORAGE_SCALE};
 use crate::status::Status;
 
 /// How an amount owed is computed for one conversion.
@@ -102,6 +102,17 @@ fn default_status() -> Status {
 impl Rule {
     fn validate(&self, field: &str) -> Result<(), String> {
         let neg = |d: &Decimal| d.is_sign_negative() && !d.is_zero();
+        // Money is stored in millionths: more decimals could not be kept.
+        let (name, value) = match self {
+            Rule::Fixed { amount } => ("amount", amount),
+            Rule::Revshare { percent } => ("percent", percent),
+            Rule::FromPostback { max } => ("max", max),
+        };
+        if value.normalize().scale() > STORAGE_SCALE {
+            return Err(format!(
+                "{field}.{name}: `{value}` has more than {STORAGE_SCALE} decimal places"
+            ));
+        }
         match self {
             Rule::Fixed { amount } if neg(amount) || *amount > Decimal::from(MAX_AMOUNT) => {
                 Err(format!("{field}.amount must be between 0 and {MAX_AMOUNT}"))
@@ -225,6 +236,13 @@ pub fn validate_events(events: &[EventDef]) -> Result<(), String> {
         if !seen.insert(e.name.as_str()) {
             return Err(format!("events[{i}].name `{}` appears twice", e.name));
         }
+        for (name, bound) in [("max_amount", e.max_amount), ("max_payout", e.max_payout)] {
+            if let Some(b) = bound.filter(|b| b.normalize().scale() > STORAGE_SCALE) {
+                return Err(format!(
+                    "events[{i}].{name}: `{b}` has more than {STORAGE_SCALE} decimal places"
+                ));
+            }
+        }
         e.payout.validate(&format!("events[{i}].payout"))?;
         if let Some(r) = &e.revenue {
             r.validate(&format!("events[{i}].revenue"))?;
@@ -242,6 +260,31 @@ mod tests {
     }
     fn c(s: &str) -> Currency {
         Currency::parse(s).unwrap()
+    }
+
+    #[test]
+    fn rules_refuse_more_decimals_than_are_stored() {
+        let events: Vec<EventDef> = serde_json::from_str(
+            r#"[{"name": "sale", "payout": {"type": "fixed", "amount": "2.1234567"}}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            validate_events(&events).unwrap_err(),
+            "events[0].payout.amount: `2.1234567` has more than 6 decimal places"
+        );
+        let events: Vec<EventDef> = serde_json::from_str(
+            r#"[{"name": "sale", "payout": {"type": "fixed", "amount": "2.123456"}, "max_payout": "1.00000001"}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            validate_events(&events).unwrap_err(),
+            "events[0].max_payout: `1.00000001` has more than 6 decimal places"
+        );
+        let ok: Vec<EventDef> = serde_json::from_str(
+            r#"[{"name": "sale", "payout": {"type": "revshare", "percent": "12.500000"}}]"#,
+        )
+        .unwrap();
+        assert!(validate_events(&ok).is_ok());
     }
 
     #[test]

@@ -98,6 +98,15 @@ impl Field {
 
 /// An advertiser's alias map, `their_name -> canonical field`, checked when
 /// it is saved.
+/// The postback URL an advertiser is given: every field as its macro, in
+/// the order the setup document explains them. One place, so the demo, the
+/// API and the setup document never disagree.
+pub fn url_template(base: &str, token: &str) -> String {
+    format!(
+        "{base}/postback?token={token}&click_id={{click_id}}&event={{event}}&txid={{txid}}&amount={{amount}}&currency={{currency}}&status={{status}}"
+    )
+}
+
 pub fn validate_alias_map(map: &BTreeMap<String, String>) -> Result<(), String> {
     for (theirs, ours) in map {
         if Field::parse(ours).is_none() {

@@ -46,9 +46,15 @@ pub fn items<T: serde::Serialize>(list: impl IntoIterator<Item = T>) -> ApiResul
 
 fn name_ok(field: &str, name: &str) -> Result<String, ApiError> {
     let n = name.trim();
-    if n.is_empty() || n.len() > 200 {
+    if n.is_empty() {
         return Err(ApiError::validation(format!(
-            "{field} must be 1-200 characters"
+            "{field}: is blank; give a name of 1 to 200 characters"
+        )));
+    }
+    if n.chars().count() > 200 {
+        return Err(ApiError::validation(format!(
+            "{field}: has {} characters, at most 200 are allowed",
+            n.chars().count()
         )));
     }
     Ok(n.to_string())
@@ -181,10 +187,7 @@ fn check_advertiser(a: &Advertiser) -> Result<(), ApiError> {
 }
 
 pub fn postback_url_template(app: &AppState, token: &str) -> String {
-    format!(
-        "{}/postback?token={token}&click_id={{click_id}}&event={{event}}&txid={{txid}}&amount={{amount}}&currency={{currency}}&status={{status}}",
-        app.public_url
-    )
+    clickledger_domain::postback::url_template(&app.public_url, token)
 }
 
 pub async fn create_advertiser(
@@ -750,12 +753,28 @@ fn check_affiliate(app: &AppState, a: &Affiliate) -> Result<(), ApiError> {
         let t = template("postback_url", u, OUTBOUND_MACROS)?;
         check_scheme("postback_url", &t)?;
     }
+    let cfg = app.cache.get();
     for (i, p) in a.postbacks.iter().enumerate() {
         let field = format!("postbacks[{i}]");
         let t = p
             .validate(&field)
             .map_err(|e| ApiError::new(ErrorCode::InvalidTemplate, e))?;
         check_scheme(&field, &t)?;
+        // a template for an offer or event that does not exist would never fire
+        if let Some(offer_id) = &p.offer_id {
+            let entry = cfg.offers.get(offer_id).ok_or_else(|| {
+                ApiError::validation(format!("{field}.offer_id: no offer with id `{offer_id}`"))
+            })?;
+            if let Some(event) = p
+                .event
+                .as_ref()
+                .filter(|e| entry.offer.event(Some(e.as_str())).is_none())
+            {
+                return Err(ApiError::validation(format!(
+                    "{field}.event: offer `{offer_id}` has no event `{event}`"
+                )));
+            }
+        }
     }
     Ok(())
 }

@@ -156,14 +156,17 @@ fn too_large() -> ApiError {
 }
 
 /// What a JSON value is, in words, from its first character.
-fn json_kind(first: u8) -> &'static str {
-    match first {
-        b'[' => "a JSON array",
-        b'"' => "a string",
-        b't' | b'f' => "a boolean",
-        b'n' => "null",
-        b'-' | b'0'..=b'9' => "a number",
-        _ => "not JSON",
+/// What a body that is not a JSON object is, read whole: a first letter
+/// `n` may begin `null` or `name=x`.
+fn json_kind(bytes: &[u8]) -> &'static str {
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(serde_json::Value::Array(_)) => "a JSON array",
+        Ok(serde_json::Value::String(_)) => "a JSON string",
+        Ok(serde_json::Value::Bool(_)) => "a JSON boolean",
+        Ok(serde_json::Value::Null) => "JSON null",
+        Ok(serde_json::Value::Number(_)) => "a JSON number",
+        Ok(serde_json::Value::Object(_)) => "a JSON object",
+        Err(_) => "text that is not JSON (a form or plain text?)",
     }
 }
 
@@ -173,10 +176,10 @@ pub fn parse_json_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
     match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
         None => return Err(invalid("body: a JSON object is required".into())),
         Some(b'{') => {}
-        Some(&other) => {
+        Some(_) => {
             return Err(invalid(format!(
                 "body: expected a JSON object, got {}",
-                json_kind(other)
+                json_kind(bytes)
             )))
         }
     }
@@ -213,6 +216,11 @@ pub fn humanize(msg: &str) -> String {
         return format!("expected a JSON object, got a JSON array{at}");
     }
     let mut out = msg
+        // rust_decimal's own words for what it reads
+        .replace(
+            "a Decimal type representing a fixed-point number",
+            "a decimal string such as \"2.00\"",
+        )
         .replace("invalid type: map", "invalid type: a JSON object")
         .replace("invalid type: sequence", "invalid type: a JSON array")
         .replace("expected a sequence", "expected a JSON array")
@@ -668,6 +676,10 @@ mod tests {
             "expected a JSON object, got a JSON array"
         );
         assert_eq!(humanize("the struct of things"), "the struct of things");
+        assert_eq!(
+            humanize("invalid type: integer `2`, expected a Decimal type representing a fixed-point number"),
+            "invalid type: integer `2`, expected a decimal string such as \"2.00\""
+        );
     }
 
     #[test]

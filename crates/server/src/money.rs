@@ -336,20 +336,25 @@ pub async fn put_fx(
                 format!("body: {}", crate::api::humanize(&e.to_string())),
             )
         })?;
+        // Every field is a string: a JSON number is read as a float, and a
+        // rate must arrive exactly as written.
         v.into_iter()
-            .map(|m| {
+            .enumerate()
+            .map(|(i, m)| {
                 m.into_iter()
-                    .map(|(k, v)| {
-                        (
-                            k,
-                            v.as_str()
-                                .map(str::to_string)
-                                .unwrap_or_else(|| v.to_string()),
-                        )
+                    .map(|(k, v)| match v {
+                        Value::String(s) => Ok((k, s)),
+                        other => Err(ApiError::new(
+                            ErrorCode::InvalidJson,
+                            format!(
+                                "rates[{i}].{k}: `{other}` is not a string; write it in quotes, \
+                                 like \"1.08\" or \"2026-11-25\""
+                            ),
+                        )),
                     })
                     .collect()
             })
-            .collect()
+            .collect::<Result<_, _>>()?
     };
     let mut rates = Vec::new();
     for (i, r) in raw.iter().enumerate() {

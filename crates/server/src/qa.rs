@@ -77,7 +77,11 @@ pub fn setup_markdown(app: &AppState, offer_id: &str) -> Option<String> {
     }
 
     let _ = writeln!(md, "\n## 2. Postback URL\n\nThe advertiser's server calls, for every conversion and status change:\n");
-    let _ = writeln!(md, "```\n{base}/postback?token=<POSTBACK_TOKEN>&click_id={{click_id}}&event={{event}}&txid={{txid}}&amount={{amount}}&currency={{currency}}&status={{status}}\n```\n");
+    let _ = writeln!(
+        md,
+        "```\n{}\n```\n",
+        clickledger_domain::postback::url_template(base, "<POSTBACK_TOKEN>")
+    );
     let _ = writeln!(md, "GET, or POST as a form or a JSON object. The token may also go in the path: `{base}/postback/<POSTBACK_TOKEN>`.\n");
     let _ = writeln!(
         md,

@@ -195,9 +195,12 @@ impl Spec {
             }
         };
         let delayed_after_s = match params.get("delayed_after") {
-            Some(v) => v
-                .parse()
-                .map_err(|_| invalid("delayed_after", "seconds, as a whole number"))?,
+            Some(v) => v.parse().ok().filter(|s: &i64| *s >= 0).ok_or_else(|| {
+                invalid(
+                    "delayed_after",
+                    format!("`{v}` is not a number of seconds (0 or more)"),
+                )
+            })?,
             None => 86_400,
         };
         let sort =
@@ -208,10 +211,22 @@ impl Spec {
                     Some(k) => (k.to_string(), true),
                     None => (s.clone(), false),
                 });
-        let num = |k: &str, default: usize| -> Result<usize, ApiError> {
+        // Out of range is refused, never clamped: a page of 0 rows, or more
+        // than the bound, is not what anyone asked for.
+        let num = |k: &str, default: usize, min: usize, max: usize| -> Result<usize, ApiError> {
             params
                 .get(k)
-                .map(|v| v.parse().map_err(|_| invalid(k, "a whole number")))
+                .map(|v| {
+                    v.parse()
+                        .ok()
+                        .filter(|n| (min..=max).contains(n))
+                        .ok_or_else(|| {
+                            invalid(
+                                k,
+                                format!("`{v}` is not a whole number from {min} to {max}"),
+                            )
+                        })
+                })
                 .transpose()
                 .map(|v| v.unwrap_or(default))
         };
@@ -227,8 +242,8 @@ impl Spec {
             by_conversion_time,
             delayed_after_s,
             sort,
-            limit: num("limit", 1000)?.min(100_000),
-            offset: num("offset", 0)?,
+            limit: num("limit", 1000, 1, 100_000)?,
+            offset: num("offset", 0, 0, usize::MAX)?,
         })
     }
 }
@@ -592,12 +607,14 @@ pub struct ReportParams {
     format: Option<Format>,
     /// A group or metric name; `-name` sorts descending.
     sort: Option<String>,
-    /// Rows per page (default 1000, at most 100000).
+    /// Rows per page: 1 to 100000 (default 1000).
+    #[schemars(range(min = 1, max = 100_000))]
     limit: Option<u64>,
     offset: Option<u64>,
     /// `click` (default: conversions at their click's time) or `conversion`.
     date_basis: Option<String>,
     /// Seconds after which a conversion counts as delayed (default 86400).
+    #[schemars(range(min = 0))]
     delayed_after: Option<i64>,
     advertiser: Option<String>,
     offer: Option<String>,

@@ -323,3 +323,53 @@ async fn pausing_each_kind_names_it() {
         app.click(&s.link_id).await;
     }
 }
+
+#[tokio::test]
+async fn affiliate_postback_templates_name_offers_and_events_that_exist() {
+    let app = TestApp::spawn().await;
+    let s = app.setup().await;
+    let url = "https://aff.example/pb?c={click_id}";
+    for (template, message) in [
+        (
+            json!({"url": url, "offer_id": "off_nosuchoffer"}),
+            "postbacks[0].offer_id: no offer with id `off_nosuchoffer`",
+        ),
+        (
+            json!({"url": url, "offer_id": s.offer_id, "event": "subscription"}),
+            &*format!(
+                "postbacks[0].event: offer `{}` has no event `subscription`",
+                s.offer_id
+            ),
+        ),
+    ] {
+        let (st, v) = app
+            .post(
+                "/api/v1/affiliates",
+                json!({"name": "A", "postbacks": [template]}),
+            )
+            .await;
+        assert_eq!(
+            (st, v["message"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(message)),
+            "{v}"
+        );
+        let (st, v) = app
+            .patch(
+                &format!("/api/v1/affiliates/{}", s.affiliate_id),
+                json!({"postbacks": [template]}),
+            )
+            .await;
+        assert_eq!(
+            (st, v["message"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(message)),
+            "{v}"
+        );
+    }
+    let (st, v) = app
+        .patch(
+            &format!("/api/v1/affiliates/{}", s.affiliate_id),
+            json!({"postbacks": [{"url": url, "offer_id": s.offer_id, "event": "sale"}]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+}

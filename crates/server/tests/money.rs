@@ -407,6 +407,27 @@ async fn fx_rates_convert_and_missing_rates_are_flagged() {
         .as_str()
         .unwrap()
         .starts_with("rates[0].currency"));
+    // a JSON number would be read through a float: refused, nothing stored
+    let (st, v) = app
+        .post(
+            "/api/v1/fx-rates",
+            json!([{"currency": "GBP", "date": today, "rate": 1.0000000000000002}]),
+        )
+        .await;
+    assert_eq!(
+        (st, &v["error"]),
+        (StatusCode::BAD_REQUEST, &json!("invalid_json")),
+        "{v}"
+    );
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("rates[0].rate: `1.0000000000000002` is not a string"),
+        "{v}"
+    );
+    let (_, fx) = app.get("/api/v1/fx-rates").await;
+    assert!(!fx.to_string().contains("GBP"), "{fx}");
 }
 
 #[tokio::test]

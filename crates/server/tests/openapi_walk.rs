@@ -558,6 +558,43 @@ async fn json_bodies_are_refused_in_words_naming_the_field() {
         "body: expected a JSON object, got a JSON array"
     );
 
+    // a form where JSON belongs is not mistaken for `null` by its first letter
+    let (status, body) = send(post("/api/v1/advertisers", "name=x".into()), "form").await;
+    assert_eq!(
+        (status, &body["error"]),
+        (StatusCode::BAD_REQUEST, &json!("invalid_json"))
+    );
+    let msg = body["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with("body: expected a JSON object, got text that is not JSON"),
+        "{msg}"
+    );
+    let (_, body) = send(post("/api/v1/advertisers", "null".into()), "null").await;
+    assert_eq!(
+        body["message"],
+        "body: expected a JSON object, got JSON null"
+    );
+
+    // a number where a decimal string belongs says so in words
+    let (status, body) = send(
+        post(
+            "/api/v1/offers",
+            json!({"advertiser_id": s.advertiser_id, "name": "O",
+                   "destination_url": "https://a.example/?c={click_id}", "currency": "USD",
+                   "events": [{"name": "sale", "payout": {"type": "fixed", "amount": 2}}]})
+            .to_string(),
+        ),
+        "amount as a number",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let msg = body["message"].as_str().unwrap();
+    assert!(
+        msg.contains("expected a decimal string such as \"2.00\""),
+        "{msg}"
+    );
+    assert!(!msg.contains("Decimal type"), "{msg}");
+
     let (status, body) = send(
         post(
             "/api/v1/advertisers",

@@ -321,3 +321,25 @@ async fn report_metrics_formats_sorting_and_refusals() {
         );
     }
 }
+
+#[tokio::test]
+async fn impossible_report_parameters_are_refused_naming_them() {
+    let app = TestApp::spawn().await;
+    for (query, param) in [
+        ("limit=0", "limit"),
+        ("limit=100001", "limit"),
+        ("limit=-1", "limit"),
+        ("delayed_after=-1", "delayed_after"),
+        ("date_basis=sale", "date_basis"),
+        ("from=2026-11-02&to=2026-11-01", "from"),
+        ("bogus=1", "bogus"),
+    ] {
+        let (st, v) = app.get(&format!("/api/v1/reports?{query}")).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{query}: {v}");
+        assert_eq!(v["error"], "invalid_field", "{query}: {v}");
+        let m = v["message"].as_str().unwrap();
+        assert!(m.starts_with(&format!("{param}: ")), "{query}: {m}");
+    }
+    let (st, v) = app.get("/api/v1/reports?limit=1&delayed_after=0").await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+}
