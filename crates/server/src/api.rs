@@ -73,10 +73,18 @@ impl From<Refusal> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "store error");
-        ApiError::new(
-            ErrorCode::StoreUnavailable,
-            "the store is unavailable; retry shortly",
-        )
+        match e {
+            // Retrying will not mend a stored value that does not parse:
+            // say where it is, so an operator can fix the row.
+            StoreError::Corrupt(where_) => ApiError::new(
+                ErrorCode::Internal,
+                format!("stored data does not read back: {where_}"),
+            ),
+            StoreError::Unavailable(_) => ApiError::new(
+                ErrorCode::StoreUnavailable,
+                "the store is unavailable; retry shortly",
+            ),
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! the trait: ids are strings or `ClickId`, money is `Decimal`, time is unix
 //! milliseconds.
 
+mod corrupt;
 pub mod model;
 mod money_tx;
 mod rollup;

@@ -12,6 +12,7 @@ use clickledger_domain::{Currency, Status};
 use rusqlite::{params, Connection, OptionalExtension, Row, ToSql};
 use rust_decimal::Decimal;
 
+use crate::corrupt::parsed;
 use crate::model::*;
 use crate::ConversionAttempt;
 
@@ -42,7 +43,14 @@ pub fn conversion_from_row(r: &Row) -> rusqlite::Result<Conversion> {
         link_id: r.get(5)?,
         event: r.get(6)?,
         txid: r.get(7)?,
-        status: Status::parse(&status).unwrap_or(Status::Pending),
+        status: parsed(
+            Status::parse,
+            &status,
+            "conversions",
+            r.get::<_, String>(0)?,
+            "status",
+            "a status",
+        )?,
         status_received: r.get(9)?,
         amount: r
             .get::<_, Option<i64>>(10)?
@@ -126,7 +134,14 @@ fn select_recorded(
         conversion_id: r.get(0)?,
         click_id: click_id_column(r, 1)?.as_u128(),
         txid: r.get(2)?,
-        status: Status::parse(r.get_ref(3)?.as_str()?).unwrap_or(Status::Pending),
+        status: parsed(
+            Status::parse,
+            r.get_ref(3)?.as_str()?,
+            "conversions",
+            r.get::<_, String>(0)?,
+            "status",
+            "a status",
+        )?,
         amount: r
             .get::<_, Option<i64>>(4)?
             .map(|m| currency.display(from_micros(m))),

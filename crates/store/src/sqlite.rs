@@ -18,6 +18,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, ToSql, TransactionBeh
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 
+use crate::corrupt::{corrupt, parsed, store_error};
 use crate::model::*;
 use crate::money_tx::{self, conversion_from_row, parse_currency, CONVERSION_COLUMNS};
 use crate::rollup;
@@ -352,7 +353,7 @@ impl SqliteStore {
         })
         .await
         .map_err(err)?
-        .map_err(err)
+        .map_err(store_error)
     }
 
     async fn read<T: Send + 'static>(
@@ -380,7 +381,7 @@ impl SqliteStore {
         })
         .await
         .map_err(err)?
-        .map_err(err)
+        .map_err(store_error)
     }
 
     /// Upserts one row and records its audit entry (and template version)
@@ -486,8 +487,9 @@ const CLICK_FROM: &str =
 
 fn click_from_row(r: &Row) -> rusqlite::Result<Click> {
     let extra: Option<String> = r.get(11)?;
+    let id = click_id_from(r.get(0)?)?;
     Ok(Click {
-        id: click_id_from(r.get(0)?)?,
+        id,
         ts_ms: r.get(1)?,
         link_id: r.get(2)?,
         offer_id: r.get(3)?,
@@ -498,9 +500,11 @@ fn click_from_row(r: &Row) -> rusqlite::Result<Click> {
         sub4: r.get(8)?,
         sub5: r.get(9)?,
         source: r.get(10)?,
-        extra: extra
-            .map(|e| serde_json::from_str(&e).unwrap_or_default())
-            .unwrap_or_default(),
+        extra: match extra {
+            Some(e) => serde_json::from_str(&e)
+                .map_err(|_| corrupt("clicks", id, "extra", &e, "a JSON object of parameters"))?,
+            None => Default::default(),
+        },
         ip: r.get(12)?,
         country: r.get(13)?,
         user_agent: r.get(14)?,
@@ -659,19 +663,22 @@ fn delivery_from_row(r: &Row) -> rusqlite::Result<Delivery> {
     let status: String = r.get(3)?;
     let method: String = r.get(4)?;
     let state: String = r.get(7)?;
+    let id: String = r.get(0)?;
+    let column = |name, text: &str, expected| corrupt("deliveries", &id, name, text, expected);
     Ok(Delivery {
-        id: r.get(0)?,
+        status: Status::parse(&status).ok_or_else(|| column("status", &status, "a status"))?,
+        method: match method.as_str() {
+            "GET" => Method::Get,
+            "POST" => Method::Post,
+            _ => return Err(column("method", &method, "GET or POST")),
+        },
+        state: DeliveryState::parse(&state)
+            .ok_or_else(|| column("state", &state, "a delivery state"))?,
+        id,
         affiliate_id: r.get(1)?,
         conversion_id: r.get(2)?,
-        status: Status::parse(&status).unwrap_or(Status::Pending),
-        method: if method == "POST" {
-            Method::Post
-        } else {
-            Method::Get
-        },
         url: r.get(5)?,
         body: r.get(6)?,
-        state: DeliveryState::parse(&state).unwrap_or(DeliveryState::Pending),
         attempts: r.get(8)?,
         next_attempt_ms: r.get(9)?,
         created_ms: r.get(10)?,
@@ -928,13 +935,17 @@ impl Store for SqliteStore {
             )?;
             let rows = st.query_map(params![kind, id], |r| {
                 let t: String = r.get(5)?;
+                let (entity_id, version): (String, i64) = (r.get(1)?, r.get(2)?);
                 Ok(TemplateVersion {
+                    template: serde_json::from_str(&t).map_err(|_| {
+                        let row = format!("{entity_id} v{version}");
+                        corrupt("template_versions", row, "template", &t, "a JSON template")
+                    })?,
                     entity_kind: r.get(0)?,
-                    entity_id: r.get(1)?,
-                    version: r.get(2)?,
+                    entity_id,
+                    version,
                     ts_ms: r.get(3)?,
                     key_id: r.get(4)?,
-                    template: serde_json::from_str(&t).unwrap_or_default(),
                 })
             })?;
             rows.collect()
@@ -1106,15 +1117,24 @@ impl Store for SqliteStore {
             let mut st = c.prepare(&sql)?;
             let rows = st.query_map(w.params().as_slice(), |r| {
                 let fields: String = r.get(7)?;
+                let id: i64 = r.get(0)?;
                 Ok(PostbackLogEntry {
-                    id: r.get(0)?,
+                    id,
                     ts_ms: r.get(1)?,
                     source_ip: r.get(2)?,
                     method: r.get(3)?,
                     advertiser_id: r.get(4)?,
                     offer_id: r.get(5)?,
                     click_id: r.get(6)?,
-                    fields: serde_json::from_str(&fields).unwrap_or_default(),
+                    fields: serde_json::from_str(&fields).map_err(|_| {
+                        corrupt(
+                            "postback_log",
+                            id,
+                            "fields",
+                            &fields,
+                            "a JSON list of fields",
+                        )
+                    })?,
                     result: r.get(8)?,
                     error: r.get(9)?,
                     message: r.get(10)?,
@@ -1553,11 +1573,19 @@ impl Store for SqliteStore {
                     values.push(r.get(1 + i)?);
                 }
                 let status: String = r.get(n + 2)?;
+                let time_ms: i64 = r.get(0)?;
                 Ok(ConversionFact {
-                    time_ms: r.get(0)?,
+                    time_ms,
                     values,
                     event: r.get(n + 1)?,
-                    status: Status::parse(&status).unwrap_or(Status::Pending),
+                    status: parsed(
+                        Status::parse,
+                        &status,
+                        "conversions",
+                        format_args!("at {time_ms} ms"),
+                        "status",
+                        "a status",
+                    )?,
                     payout_base_micros: r.get(n + 3)?,
                     revenue_base_micros: r.get(n + 4)?,
                     delay_seconds: r.get::<_, i64>(n + 5)? / 1000,
@@ -1605,7 +1633,14 @@ impl Store for SqliteStore {
                     id: r.get(0)?,
                     affiliate_id: r.get(1)?,
                     ts_ms: r.get(2)?,
-                    kind: LedgerKind::parse(&kind).unwrap_or(LedgerKind::Adjustment),
+                    kind: parsed(
+                        LedgerKind::parse,
+                        &kind,
+                        "ledger",
+                        r.get::<_, i64>(0)?,
+                        "kind",
+                        "accrual, reversal, adjustment or payout",
+                    )?,
                     amount: from_micros(r.get(4)?),
                     currency: parse_currency(currency)?,
                     amount_base: r.get::<_, Option<i64>>(6)?.map(from_micros),
@@ -1679,9 +1714,20 @@ impl Store for SqliteStore {
                 let cur: String = r.get(0)?;
                 let rate: String = r.get(2)?;
                 Ok(FxRate {
-                    currency: parse_currency(cur)?,
+                    currency: parse_currency(cur.clone())?,
                     date: r.get(1)?,
-                    rate: rust_decimal::Decimal::from_str_exact(&rate).unwrap_or_default(),
+                    rate: parsed(
+                        |s| {
+                            Decimal::from_str_exact(s)
+                                .ok()
+                                .filter(|d| *d > Decimal::ZERO)
+                        },
+                        &rate,
+                        "fx_rates",
+                        format_args!("{cur}/{}", r.get::<_, String>(1)?),
+                        "rate",
+                        "a decimal above 0",
+                    )?,
                 })
             })?;
             rows.collect()
