@@ -280,7 +280,7 @@ pub fn humanize(msg: &str) -> String {
 /// `invalid_field` naming it.
 pub struct Params<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned + JsonSchema> FromRequestParts<S> for Params<T> {
+impl<S: Send + Sync, T: DeserializeOwned + JsonSchema + 'static> FromRequestParts<S> for Params<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
@@ -288,14 +288,44 @@ impl<S: Send + Sync, T: DeserializeOwned + JsonSchema> FromRequestParts<S> for P
     }
 }
 
-pub fn parse_params<T: DeserializeOwned + JsonSchema>(query: &str) -> Result<T, ApiError> {
-    let schema = schemars::SchemaGenerator::default().into_root_schema_for::<T>();
-    let known: Vec<&str> = schema
-        .as_object()
-        .and_then(|o| o.get("properties"))
-        .and_then(serde_json::Value::as_object)
-        .map(|p| p.keys().map(String::as_str).collect())
-        .unwrap_or_default();
+/// A parameter type's names, by type.
+type NameCache =
+    std::sync::Mutex<std::collections::HashMap<std::any::TypeId, Arc<Vec<&'static str>>>>;
+
+/// The parameter names `T` takes, from its JSON Schema: generated once per
+/// type, then shared (a schema is a few allocations too many per request).
+fn parameter_names<T: JsonSchema + 'static>() -> Arc<Vec<&'static str>> {
+    static NAMES: std::sync::OnceLock<NameCache> = std::sync::OnceLock::new();
+    let mut names = NAMES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    names
+        .entry(std::any::TypeId::of::<T>())
+        .or_insert_with(|| {
+            let schema = schemars::SchemaGenerator::default().into_root_schema_for::<T>();
+            let props = schema
+                .as_object()
+                .and_then(|o| o.get("properties"))
+                .and_then(serde_json::Value::as_object);
+            // leaked once per parameter type: a fixed, small set
+            Arc::new(
+                props
+                    .map(|p| {
+                        p.keys()
+                            .map(|k| &*Box::leak(k.clone().into_boxed_str()))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            )
+        })
+        .clone()
+}
+
+pub fn parse_params<T: DeserializeOwned + JsonSchema + 'static>(
+    query: &str,
+) -> Result<T, ApiError> {
+    let known = parameter_names::<T>();
     let refuse = |m: String| ApiError::new(ErrorCode::InvalidField, m);
     let mut seen = Vec::new();
     let mut kept = form_urlencoded::Serializer::new(String::new());
