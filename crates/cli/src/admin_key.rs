@@ -26,13 +26,19 @@ pub enum Action {
     },
 }
 
-pub async fn run(db: &str, action: Action) -> Result<(), String> {
+/// The store file a server may be running on, which must exist already
+/// (a typo would otherwise create an empty database).
+pub fn open_existing(db: &str) -> Result<SqliteStore, String> {
     if !Path::new(db).exists() {
         return Err(format!(
             "no database at {db}; pass the file `clickledger serve` uses with --db or CLICKLEDGER_DB"
         ));
     }
-    let store = SqliteStore::open_beside_server(db).map_err(|e| format!("{db}: {e}"))?;
+    SqliteStore::open_beside_server(db).map_err(|e| format!("{db}: {e}"))
+}
+
+pub async fn run(db: &str, action: Action) -> Result<(), String> {
+    let store = open_existing(db)?;
     match action {
         Action::List => {
             let list = keys::list(&store).await.map_err(|e| e.to_string())?;

@@ -4,6 +4,7 @@ mod admin_key;
 mod check;
 mod client;
 mod demo;
+mod user;
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -48,6 +49,20 @@ enum Command {
     AdminKey {
         #[command(subcommand)]
         action: admin_key::Action,
+        /// The store `serve` uses.
+        #[arg(
+            long,
+            env = "CLICKLEDGER_DB",
+            default_value = "./clickledger.db",
+            global = true
+        )]
+        db: String,
+    },
+    /// Manage dashboard users on the store file: `user add --email E --role
+    /// admin` creates the first admin. Works while the server runs.
+    User {
+        #[command(subcommand)]
+        action: user::Action,
         /// The store `serve` uses.
         #[arg(
             long,
@@ -205,6 +220,18 @@ struct ServeArgs {
     /// conversions stay; keep it above every offer's attribution window.
     #[arg(long, default_value_t = 0)]
     click_retention_days: u32,
+    /// Dashboard sessions end after this many minutes unused.
+    #[arg(long, env = "CLICKLEDGER_SESSION_IDLE_MINUTES", default_value_t = 120)]
+    session_idle_minutes: u32,
+    /// Dashboard sessions end this many hours after login, used or not.
+    #[arg(long, env = "CLICKLEDGER_SESSION_MAX_HOURS", default_value_t = 12)]
+    session_max_hours: u32,
+    /// Failed dashboard logins allowed per client address (rate:burst).
+    #[arg(long, default_value = "120/h:20")]
+    login_rate_ip: String,
+    /// Failed dashboard logins allowed per account (rate:burst).
+    #[arg(long, default_value = "30/h:5")]
+    login_rate_account: String,
     /// The account's base currency: reports and ledger balances are in it.
     #[arg(long, env = "CLICKLEDGER_BASE_CURRENCY", default_value = "USD")]
     base_currency: String,
@@ -331,6 +358,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Import { url, key, file } => client::import(&url, &key, &file).await,
         Command::AdminKey { action, db } => admin_key::run(&db, action).await,
+        Command::User { action, db } => user::run(&db, action).await,
         Command::Check {
             url,
             offer,
@@ -404,6 +432,15 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
         base_currency: clickledger_domain::Currency::parse(&a.base_currency)
             .map_err(|e| format!("--base-currency: {e}"))?,
         click_retention_days: a.click_retention_days,
+        ui: clickledger_server::ui::UiSettings {
+            sessions: clickledger_domain::session::SessionPolicy {
+                idle_ms: i64::from(a.session_idle_minutes.max(1)) * 60_000,
+                absolute_ms: i64::from(a.session_max_hours.max(1)) * 3_600_000,
+                ..Default::default()
+            },
+            login_rate_ip: limit("login-rate-ip", &a.login_rate_ip)?,
+            login_rate_account: limit("login-rate-account", &a.login_rate_account)?,
+        },
     };
     let running = clickledger_server::start(store, settings, listener).await?;
     tracing::info!(addr = %running.addr, db = %a.db, "clickledger listening");

@@ -16,6 +16,7 @@ pub mod pii;
 pub mod postback;
 pub mod rate;
 pub mod schema;
+pub mod session;
 pub mod signature;
 pub mod status;
 pub mod template;

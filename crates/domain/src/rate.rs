@@ -68,6 +68,12 @@ impl Bucket {
         }
     }
 
+    /// What `take` would answer, without taking.
+    pub fn peek(&self, limit: Limit, now_ms: i64) -> Result<(), u64> {
+        let mut copy = *self;
+        copy.take(limit, now_ms)
+    }
+
     /// Full again: nothing to remember.
     pub fn idle(&self, limit: Limit, now_ms: i64) -> bool {
         self.tokens + (now_ms - self.last_ms).max(0) as f64 / 1000.0 * limit.per_second

@@ -451,11 +451,13 @@ fn path_refusal(e: PathRejection) -> ApiError {
 
 // ---------- the last resort ----------
 
+/// Our JSON, or a dashboard page (HTML written for people): either is the
+/// answer as meant, never a framework refusal to rewrite.
 fn is_json(resp: &Response) -> bool {
     resp.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|c| c.starts_with("application/json"))
+        .is_some_and(|c| c.starts_with("application/json") || c.starts_with("text/html"))
 }
 
 /// Gives every error answer that is not already our JSON (axum's plain-text

@@ -26,6 +26,8 @@ pub mod requests;
 pub mod security;
 pub mod serve;
 pub mod tls;
+pub mod ui;
+pub mod users;
 pub mod util;
 pub mod writer;
 
@@ -87,6 +89,8 @@ pub struct Settings {
     /// Raw clicks older than this many days are deleted (0: kept forever);
     /// rollups and conversions stay, so reports are unaffected.
     pub click_retention_days: u32,
+    /// Dashboard sessions and login limits.
+    pub ui: ui::UiSettings,
 }
 
 impl Default for Settings {
@@ -115,6 +119,7 @@ impl Default for Settings {
             delivery: DeliverySettings::default(),
             base_currency: clickledger_domain::Currency::parse("USD").expect("USD"),
             click_retention_days: 0,
+            ui: ui::UiSettings::default(),
         }
     }
 }
@@ -147,6 +152,8 @@ pub struct AppState {
     pub click_retention_days: u32,
     /// True when this server terminates TLS, so every request is HTTPS.
     pub serves_tls: bool,
+    /// The dashboard's sessions policy and login limiters.
+    pub ui: ui::UiState,
     openapi: Value,
 }
 
@@ -483,7 +490,7 @@ fn routes() -> Api {
         ))
         .get("/api/v1/openapi.json", "This document", openapi_doc)
         .answer::<serde_json::Map<String, Value>>(200, "the OpenAPI 3.1 document");
-    api.merge(public)
+    api.merge(users::routes()).merge(public)
 }
 
 /// The OpenAPI document of every route the server serves.
@@ -630,11 +637,13 @@ pub async fn start(
         caps: Default::default(),
         click_retention_days: settings.click_retention_days,
         serves_tls: settings.tls.is_some(),
+        ui: ui::UiState::new(&settings.ui),
         openapi: openapi::document(&docs),
     });
     state.reload().await.map_err(|e| e.to_string())?;
     spawn_housekeeping(state.clone());
     let routed: Router = router
+        .merge(ui::router())
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(api::BODY_LIMIT))
         .with_state(state.clone());
@@ -733,6 +742,7 @@ fn spawn_housekeeping(state: Arc<AppState>) {
                 .postback_adv_limiter
                 .prune(state.limits.postback_advertiser, now);
             state.click_ip_limiter.prune(state.limits.click_ip, now);
+            ui::housekeeping(&state, now).await;
             release_holds(&state, now).await;
             if state.click_retention_days > 0 {
                 let before = now - state.click_retention_days as i64 * 86_400_000;

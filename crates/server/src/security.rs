@@ -91,6 +91,15 @@ impl<K: Hash + Eq> Limiter<K> {
             .take(limit, now_ms)
     }
 
+    /// What `check` would answer, without taking a token: a login is
+    /// refused while the key's failures used up the bucket, and only a
+    /// failure takes from it.
+    pub fn peek(&self, key: &K, limit: Limit, now_ms: i64) -> Result<(), u64> {
+        let b = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        b.get(key)
+            .map_or(Ok(()), |bucket| bucket.peek(limit, now_ms))
+    }
+
     pub fn prune(&self, limit: Limit, now_ms: i64) {
         let mut b = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         b.retain(|_, bucket| !bucket.idle(limit, now_ms));
@@ -127,6 +136,9 @@ mod tests {
         assert!(lim.check("a", l, 0).is_ok());
         assert_eq!(lim.check("a", l, 0), Err(1));
         assert!(lim.check("b", l, 0).is_ok());
+        assert_eq!(lim.peek(&"a", l, 0), Err(1));
+        assert_eq!(lim.peek(&"a", l, 0), Err(1), "peeking takes nothing");
+        assert_eq!(lim.peek(&"c", l, 0), Ok(()));
         lim.prune(l, 10_000);
         assert!(lim.buckets.lock().unwrap().is_empty());
     }

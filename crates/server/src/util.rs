@@ -40,6 +40,14 @@ pub fn random_id(prefix: &str, len: usize) -> String {
     s
 }
 
+/// 52 random base32 characters (260 bits): session ids, CSRF tokens,
+/// one-time links. Only their SHA-256 is stored.
+pub fn random_token() -> String {
+    let mut s = String::with_capacity(52);
+    push_random(&mut s, 52);
+    s
+}
+
 fn push_random(s: &mut String, len: usize) {
     RNG.with(|r| {
         let mut r = r.borrow_mut();

@@ -8,6 +8,7 @@ pub mod model;
 mod money_tx;
 mod rollup;
 pub mod sqlite;
+pub mod users;
 
 use async_trait::async_trait;
 use clickledger_domain::codes::Refusal;
@@ -17,6 +18,7 @@ use rust_decimal::Decimal;
 
 pub use model::*;
 pub use sqlite::SqliteStore;
+pub use users::{parse_role, LinkKind, OneTimeLink, Session, User};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -215,4 +217,36 @@ pub trait Store: Send + Sync + 'static {
         affiliate_id: Option<&str>,
         since_ms: i64,
     ) -> StoreResult<(i64, rust_decimal::Decimal)>;
+
+    /// Inserts or replaces a user (by id); `change` is audited in the same
+    /// transaction. Disabling a user ends its sessions.
+    async fn put_user(&self, user: &User, change: Option<&AuditEntry>) -> StoreResult<()>;
+    async fn users(&self) -> StoreResult<Vec<User>>;
+    /// By id, or by e-mail (case-insensitive) when `by_email`.
+    async fn user(&self, key: &str, by_email: bool) -> StoreResult<Option<User>>;
+    async fn put_session(&self, session: &Session) -> StoreResult<()>;
+    async fn session(&self, id_hash: &str) -> StoreResult<Option<Session>>;
+    async fn touch_session(&self, id_hash: &str, now_ms: i64) -> StoreResult<()>;
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
+    /// Deletes sessions last seen before `idle_before_ms` or created before
+    /// `created_before_ms`; returns how many went.
+    async fn expire_sessions(
+        &self,
+        idle_before_ms: i64,
+        created_before_ms: i64,
+    ) -> StoreResult<u64>;
+    /// Stores a one-time link with its audit entry.
+    async fn put_one_time_link(&self, link: &OneTimeLink, change: &AuditEntry) -> StoreResult<()>;
+    /// The link, if it is still usable at `now_ms`.
+    async fn usable_link(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<OneTimeLink>>;
+    /// Uses a link once: sets the password, ends the user's sessions.
+    /// `None` when it is unknown, used or expired.
+    async fn redeem_link(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+        password_hash: &str,
+    ) -> StoreResult<Option<User>>;
+    /// Records an event that changes nothing else (a failed login).
+    async fn record_audit(&self, entry: &AuditEntry) -> StoreResult<()>;
 }

@@ -22,6 +22,7 @@ use crate::corrupt::{corrupt, parsed, store_error};
 use crate::model::*;
 use crate::money_tx::{self, conversion_from_row, parse_currency, CONVERSION_COLUMNS};
 use crate::rollup;
+use crate::users::{self, OneTimeLink, Session, User};
 use crate::{ConversionAttempt, PostbackWrite, Recorded, Store, StoreError, StoreResult};
 
 const SCHEMA: &str = r#"
@@ -290,6 +291,7 @@ impl SqliteStore {
         let mut conn = open(&path).map_err(err)?;
         migrate(&mut conn).map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
+        conn.execute_batch(crate::users::SCHEMA).map_err(err)?;
         conn.execute_batch(&rollup::schema()).map_err(err)?;
         let repaired = if repair {
             rollup::repair(&mut conn).map_err(err)?
@@ -396,26 +398,7 @@ impl SqliteStore {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             tx.execute(sql, rusqlite::params_from_iter(values.iter()))?;
             if let Some(e) = change {
-                tx.execute(
-                    "INSERT INTO audit (ts_ms, key_id, action, entity_kind, entity_id, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![
-                        e.ts_ms,
-                        e.key_id,
-                        e.action,
-                        e.entity_kind,
-                        e.entity_id,
-                        e.before.as_ref().map(json),
-                        e.after.as_ref().map(json)
-                    ],
-                )?;
-                if let Some(t) = &e.template {
-                    tx.execute(
-                        "INSERT INTO template_versions (entity_kind, entity_id, version, ts_ms, key_id, template)
-                         SELECT ?1, ?2, COALESCE(MAX(version), 0) + 1, ?3, ?4, ?5 FROM template_versions
-                         WHERE entity_kind = ?1 AND entity_id = ?2",
-                        params![e.entity_kind, e.entity_id, e.ts_ms, e.key_id, json(t)],
-                    )?;
-                }
+                insert_audit(&tx, &e)?;
             }
             tx.commit()
         })
@@ -447,6 +430,32 @@ impl SqliteStore {
             .await?;
         Ok(rows)
     }
+}
+
+/// Writes one audit entry (and, when it carries a template, a new template
+/// version); the caller's transaction makes it part of the change.
+pub(crate) fn insert_audit(tx: &Connection, e: &AuditEntry) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO audit (ts_ms, key_id, action, entity_kind, entity_id, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            e.ts_ms,
+            e.key_id,
+            e.action,
+            e.entity_kind,
+            e.entity_id,
+            e.before.as_ref().map(json),
+            e.after.as_ref().map(json)
+        ],
+    )?;
+    if let Some(t) = &e.template {
+        tx.execute(
+            "INSERT INTO template_versions (entity_kind, entity_id, version, ts_ms, key_id, template)
+             SELECT ?1, ?2, COALESCE(MAX(version), 0) + 1, ?3, ?4, ?5 FROM template_versions
+             WHERE entity_kind = ?1 AND entity_id = ?2",
+            params![e.entity_kind, e.entity_id, e.ts_ms, e.key_id, json(t)],
+        )?;
+    }
+    Ok(())
 }
 
 fn json<T: serde::Serialize>(v: &T) -> String {
@@ -1785,5 +1794,94 @@ impl Store for SqliteStore {
         let (o, a) = (offer_id.to_string(), affiliate_id.map(str::to_string));
         self.read(move |c| money_tx::cap_usage(c, &o, a.as_deref(), since_ms))
             .await
+    }
+
+    async fn put_user(&self, user: &User, change: Option<&AuditEntry>) -> StoreResult<()> {
+        let (user, change) = (user.clone(), change.cloned());
+        self.write(move |c| users::put_user(c, &user, change.as_ref()))
+            .await
+    }
+
+    async fn users(&self) -> StoreResult<Vec<User>> {
+        self.read(users::users).await
+    }
+
+    async fn user(&self, key: &str, by_email: bool) -> StoreResult<Option<User>> {
+        let key = key.to_string();
+        self.read(move |c| users::user(c, &key, by_email)).await
+    }
+
+    async fn put_session(&self, session: &Session) -> StoreResult<()> {
+        let session = session.clone();
+        self.write(move |c| users::put_session(c, &session)).await
+    }
+
+    async fn session(&self, id_hash: &str) -> StoreResult<Option<Session>> {
+        let id_hash = id_hash.to_string();
+        self.read(move |c| users::session(c, &id_hash)).await
+    }
+
+    async fn touch_session(&self, id_hash: &str, now_ms: i64) -> StoreResult<()> {
+        let id_hash = id_hash.to_string();
+        self.write(move |c| {
+            c.execute(
+                "UPDATE sessions SET last_seen_ms = ?2 WHERE id_hash = ?1",
+                params![id_hash, now_ms],
+            )
+            .map(drop)
+        })
+        .await
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
+        let id_hash = id_hash.to_string();
+        self.write(move |c| {
+            c.execute("DELETE FROM sessions WHERE id_hash = ?1", [id_hash])
+                .map(drop)
+        })
+        .await
+    }
+
+    async fn expire_sessions(
+        &self,
+        idle_before_ms: i64,
+        created_before_ms: i64,
+    ) -> StoreResult<u64> {
+        self.write(move |c| {
+            c.execute(
+                "DELETE FROM sessions WHERE last_seen_ms < ?1 OR created_ms < ?2",
+                params![idle_before_ms, created_before_ms],
+            )
+            .map(|n| n as u64)
+        })
+        .await
+    }
+
+    async fn put_one_time_link(&self, link: &OneTimeLink, change: &AuditEntry) -> StoreResult<()> {
+        let (link, change) = (link.clone(), change.clone());
+        self.write(move |c| users::put_link(c, &link, &change))
+            .await
+    }
+
+    async fn usable_link(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<OneTimeLink>> {
+        let token_hash = token_hash.to_string();
+        self.read(move |c| users::usable_link(c, &token_hash, now_ms))
+            .await
+    }
+
+    async fn redeem_link(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+        password_hash: &str,
+    ) -> StoreResult<Option<User>> {
+        let (token_hash, password_hash) = (token_hash.to_string(), password_hash.to_string());
+        self.write(move |c| users::redeem_link(c, &token_hash, now_ms, &password_hash))
+            .await
+    }
+
+    async fn record_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
+        let entry = entry.clone();
+        self.write(move |c| insert_audit(c, &entry)).await
     }
 }

@@ -1,0 +1,164 @@
+//! The web dashboard: server-rendered pages (askama templates compiled into
+//! the binary), one stylesheet, vendored htmx and uPlot, served by the same
+//! binary as the tracker. Pages call the API's own handlers with the
+//! session's caller, so a page shows exactly what that caller's API key
+//! would see and refuses what it would refuse, with the same messages.
+
+pub mod assets;
+pub mod format;
+pub mod login;
+pub mod pages;
+pub mod session;
+pub mod view;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use clickledger_domain::rate::Limit;
+use clickledger_domain::session::SessionPolicy;
+
+use crate::security::Limiter;
+use crate::AppState;
+
+/// Dashboard settings.
+#[derive(Clone, Debug)]
+pub struct UiSettings {
+    pub sessions: SessionPolicy,
+    /// Failed logins per client IP.
+    pub login_rate_ip: Limit,
+    /// Failed logins per account (the e-mail tried).
+    pub login_rate_account: Limit,
+}
+
+impl Default for UiSettings {
+    fn default() -> Self {
+        UiSettings {
+            sessions: SessionPolicy::default(),
+            // `120/h:20` and `30/h:5`, as `serve --help` says
+            login_rate_ip: Limit {
+                per_second: 120.0 / 3600.0,
+                burst: 20.0,
+            },
+            login_rate_account: Limit {
+                per_second: 30.0 / 3600.0,
+                burst: 5.0,
+            },
+        }
+    }
+}
+
+/// What the dashboard keeps in the server's state.
+pub struct UiState {
+    pub policy: SessionPolicy,
+    pub settings: UiSettings,
+    pub login_ip: Limiter<IpAddr>,
+    pub login_account: Limiter<String>,
+}
+
+impl UiState {
+    pub fn new(settings: &UiSettings) -> UiState {
+        UiState {
+            policy: settings.sessions,
+            settings: settings.clone(),
+            login_ip: Limiter::default(),
+            login_account: Limiter::default(),
+        }
+    }
+}
+
+/// Periodic work: forget full rate buckets, delete expired sessions.
+pub async fn housekeeping(app: &AppState, now: i64) {
+    let s = &app.ui.settings;
+    app.ui.login_ip.prune(s.login_rate_ip, now);
+    app.ui.login_account.prune(s.login_rate_account, now);
+    let p = app.ui.policy;
+    if let Err(e) = app
+        .store
+        .expire_sessions(now - p.idle_ms, now - p.absolute_ms)
+        .await
+    {
+        tracing::warn!(error = %e, "expired sessions not deleted");
+    }
+}
+
+/// The dashboard's routes, merged into the server's router.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/", get(pages::overview))
+        .route("/login", get(login::form).post(login::submit))
+        .route("/logout", post(login::logout))
+        .route(
+            "/invite/{token}",
+            get(login::invite_form).post(login::invite_submit),
+        )
+        .route("/offers", get(pages::offers).post(pages::create_offer))
+        .route(
+            "/advertisers",
+            get(pages::advertisers).post(pages::create_advertiser),
+        )
+        .route(
+            "/affiliates",
+            get(pages::affiliates).post(pages::create_affiliate),
+        )
+        .route("/links", get(pages::links).post(pages::create_link))
+        .route("/{kind}/{id}/status", post(pages::set_status))
+        .route("/conversions", get(pages::conversions))
+        .route("/postback-log", get(pages::postback_log))
+        .route("/users", get(pages::users).post(pages::invite_user))
+        .route("/users/{id}/reset", post(pages::reset_user))
+        .route("/assets/{version}/{name}", get(assets::serve))
+        .route("/assets/{version}/vendor/{name}", get(assets::serve_vendor))
+        .layer(middleware::from_fn(page_headers))
+}
+
+/// Every page: how long the server took (`Server-Timing`, read by the
+/// browser tests), never cached, never framed, scripts only from here.
+async fn page_headers(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let is_asset = req.uri().path().starts_with("/assets/");
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    if let Ok(v) = HeaderValue::from_str(&format!("app;dur={ms:.2}")) {
+        h.insert("server-timing", v);
+    }
+    if !is_asset {
+        h.entry("cache-control")
+            .or_insert(HeaderValue::from_static("no-store"));
+        h.insert(
+            "content-security-policy",
+            HeaderValue::from_static(
+                "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+            ),
+        );
+        h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+        h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
+        h.insert(
+            "x-content-type-options",
+            HeaderValue::from_static("nosniff"),
+        );
+    }
+    resp
+}
+
+/// A rendered page with its status.
+pub fn html(status: StatusCode, body: Result<String, askama::Error>) -> Response {
+    match body {
+        Ok(b) => (status, Html(b)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "page not rendered");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the page could not be rendered",
+            )
+                .into_response()
+        }
+    }
+}

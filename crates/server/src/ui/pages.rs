@@ -1,0 +1,1102 @@
+//! The dashboard's pages. Each calls the API handler that answers the same
+//! question, with the session's caller, and renders its JSON: a partner
+//! sees what its key sees, a refusal is the API's message (shown next to
+//! the field it names), and no page has a query of its own that could
+//! drift from the API's.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form as Posted;
+use clickledger_domain::ErrorCode;
+use clickledger_store::{EntityStatus, PostbackFilter, Role, Scope};
+use jiff::civil::Date;
+use jiff::ToSpan;
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+
+use super::format::{group, money, time};
+use super::html;
+use super::login::{csrf_refused, field, message, Fields};
+use super::session::Viewer;
+use super::view::*;
+use crate::admin::{self, ApiResult};
+use crate::api::{parse_params, ApiError, JsonBody, Params};
+use crate::auth::Admin;
+use crate::report::{self, Spec};
+use crate::util::now_ms;
+use crate::AppState;
+
+fn value(r: ApiResult) -> Result<Value, ApiError> {
+    r.map(|(_, axum::Json(v))| v)
+}
+
+fn list(v: &Value) -> &[Value] {
+    v["items"].as_array().map(Vec::as_slice).unwrap_or(&[])
+}
+
+fn s(v: &Value, k: &str) -> String {
+    match &v[k] {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// An API refusal as a page, with the API's status and message.
+fn refusal(e: ApiError) -> Response {
+    let status = StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let heading = match status {
+        StatusCode::FORBIDDEN => "Not allowed",
+        StatusCode::NOT_FOUND => "Not found",
+        StatusCode::SERVICE_UNAVAILABLE => "Try again shortly",
+        _ => "Refused",
+    };
+    message(
+        status,
+        heading,
+        &e.message,
+        Some(("/", "Back to the overview")),
+    )
+}
+
+/// Why a page or form was not served.
+enum Denied {
+    Csrf,
+    Api(ApiError),
+}
+
+impl IntoResponse for Denied {
+    fn into_response(self) -> Response {
+        match self {
+            Denied::Csrf => csrf_refused(),
+            Denied::Api(e) => refusal(e),
+        }
+    }
+}
+
+/// The admin a page needs, or why not.
+fn admin(v: &Viewer, what: &str) -> Result<Admin, Denied> {
+    if v.is_admin() {
+        Ok(Admin(v.key.clone()))
+    } else {
+        Err(Denied::Api(v.caller().forbid(what)))
+    }
+}
+
+fn body<T: DeserializeOwned>(v: Value) -> Result<JsonBody<T>, ApiError> {
+    serde_json::from_value(v)
+        .map(JsonBody)
+        .map_err(|e| ApiError::validation(e.to_string()))
+}
+
+fn post_form(
+    id: &'static str,
+    title: &'static str,
+    action: &str,
+    submit: &'static str,
+    csrf: &str,
+    fields: Vec<Field>,
+) -> Form {
+    Form {
+        id,
+        title,
+        action: action.to_string(),
+        method: "post",
+        submit,
+        fields,
+        error: None,
+        csrf: csrf.to_string(),
+    }
+}
+
+fn filter_form(action: &str, fields: Vec<Field>) -> Form {
+    Form {
+        id: "filter",
+        title: "Find",
+        action: action.to_string(),
+        method: "get",
+        submit: "Find",
+        fields,
+        error: None,
+        csrf: String::new(),
+    }
+}
+
+/// What a create form's answer does to its page: a notice, or the form
+/// back with the refusal next to its field.
+enum Outcome {
+    Created(String),
+    Refused(String, Fields),
+    None,
+}
+
+fn apply(outcome: Outcome, form: &mut Option<Form>) -> (Option<String>, StatusCode) {
+    match outcome {
+        Outcome::Created(n) => (Some(n), StatusCode::CREATED),
+        Outcome::Refused(m, values) => {
+            if let Some(f) = form {
+                f.refused(&m, &values);
+            }
+            (None, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Outcome::None => (None, StatusCode::OK),
+    }
+}
+
+// ---------------------------------------------------------------- overview
+
+fn today_utc() -> Date {
+    jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+}
+
+/// Totals (or rows by `group_by`) through the reports' own code.
+async fn report_run(
+    app: &AppState,
+    scope: &Scope,
+    group_by: &str,
+    from: Date,
+    to: Date,
+) -> Result<report::Report, ApiError> {
+    let params: BTreeMap<String, String> = [
+        ("group_by", group_by.to_string()),
+        ("from", from.to_string()),
+        ("to", to.to_string()),
+        ("tz", "UTC".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let spec = Spec::parse(&params, &app.cache.get())?;
+    report::run(app, &spec, scope.clone()).await
+}
+
+fn metric_map(app: &AppState, agg: &report::Agg) -> BTreeMap<&'static str, Value> {
+    agg.metrics(app.base_currency).into_iter().collect()
+}
+
+fn trend(now: &Value, before: &Value) -> &'static str {
+    let n = |v: &Value| match v {
+        Value::String(s) => s.parse::<f64>().unwrap_or(0.0),
+        other => other.as_f64().unwrap_or(0.0),
+    };
+    let (a, b) = (n(now), n(before));
+    if a > b {
+        "up"
+    } else if a < b {
+        "down"
+    } else {
+        "same"
+    }
+}
+
+pub async fn overview(State(app): State<Arc<AppState>>, viewer: Viewer) -> Response {
+    match overview_page(&app, &viewer).await {
+        Ok(r) => r,
+        Err(e) => refusal(e),
+    }
+}
+
+async fn overview_page(app: &AppState, viewer: &Viewer) -> Result<Response, ApiError> {
+    let scope = viewer.caller().scope();
+    let today = today_utc();
+    let yesterday = today.yesterday().unwrap_or(today);
+    let month_start = today.first_of_month();
+    let last_month_end = month_start.yesterday().unwrap_or(month_start);
+    let last_month_start = last_month_end.first_of_month();
+    let ranges = [
+        (today, today),
+        (yesterday, yesterday),
+        (month_start, today),
+        (last_month_start, last_month_end),
+    ];
+    let mut totals = Vec::new();
+    for (from, to) in ranges {
+        totals.push(metric_map(
+            app,
+            &report_run(app, &scope, "", from, to).await?.totals,
+        ));
+    }
+    let currency = app.base_currency.code().to_string();
+    let cards: [(&str, &str, bool); 5] = [
+        ("Clicks", "clicks", false),
+        ("Conversions", "conversions", false),
+        ("Revenue", "revenue", true),
+        ("Payout", "payout", true),
+        ("Profit", "profit", true),
+    ];
+    let show = |m: &BTreeMap<&str, Value>, k: &str, is_money: bool| {
+        let raw = s(&json!(m.get(k)), "");
+        let raw = match m.get(k) {
+            Some(Value::String(s)) => s.clone(),
+            Some(v) => v.to_string(),
+            None => raw,
+        };
+        if is_money {
+            money(&raw, &currency)
+        } else {
+            group(&raw)
+        }
+    };
+    let kpis = cards
+        .iter()
+        .map(|(label, k, is_money)| Kpi {
+            label,
+            today: show(&totals[0], k, *is_money),
+            yesterday: show(&totals[1], k, *is_money),
+            month: show(&totals[2], k, *is_money),
+            last_month: show(&totals[3], k, *is_money),
+            day_trend: trend(&totals[0][k], &totals[1][k]),
+            month_trend: trend(&totals[2][k], &totals[3][k]),
+        })
+        .collect();
+    // the chart: the last 30 days, every day present even when empty
+    let first = today.checked_sub(29.days()).unwrap_or(today);
+    let by_day = report_run(app, &scope, "day", first, today).await?;
+    let counts: BTreeMap<String, (i64, i64)> = by_day
+        .rows
+        .iter()
+        .map(|(key, agg)| {
+            let m = metric_map(app, agg);
+            let n = |k: &str| m.get(k).and_then(Value::as_i64).unwrap_or(0);
+            (
+                key.first().cloned().unwrap_or_default(),
+                (n("clicks"), n("conversions")),
+            )
+        })
+        .collect();
+    let (mut days, mut clicks, mut conversions) = (Vec::new(), Vec::new(), Vec::new());
+    let mut d = first;
+    while d <= today {
+        let (c, v) = counts.get(&d.to_string()).copied().unwrap_or((0, 0));
+        let ts = d
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .map(|z| z.timestamp().as_second())
+            .unwrap_or(0);
+        days.push(ts);
+        clicks.push(c);
+        conversions.push(v);
+        d = match d.tomorrow() {
+            Ok(n) => n,
+            Err(_) => break,
+        };
+    }
+    let chart_json = json!({"days": days, "clicks": clicks, "conversions": conversions})
+        .to_string()
+        .replace('<', "\\u003c");
+    // the month's top rows by each dimension the viewer may group by
+    let dims: &[(&str, &str)] = match viewer.key.role {
+        Role::Admin => &[
+            ("offer", "Top offers this month"),
+            ("affiliate", "Top affiliates this month"),
+            ("sub1", "Top sub ids this month"),
+        ],
+        Role::Advertiser => &[("offer", "Top offers this month")],
+        Role::Affiliate => &[
+            ("offer", "Top offers this month"),
+            ("sub1", "Top sub ids this month"),
+        ],
+    };
+    let mut tops = Vec::new();
+    for (dim, caption) in dims {
+        let r = report_run(app, &scope, dim, month_start, today).await?;
+        let mut rows: Vec<(String, BTreeMap<&str, Value>)> = r
+            .rows
+            .iter()
+            .map(|(k, a)| (k.first().cloned().unwrap_or_default(), metric_map(app, a)))
+            .collect();
+        let clicks_of =
+            |m: &BTreeMap<&str, Value>| m.get("clicks").and_then(Value::as_i64).unwrap_or(0);
+        rows.sort_by_key(|(_, m)| std::cmp::Reverse(clicks_of(m)));
+        tops.push(Table {
+            caption: caption.to_string(),
+            columns: vec![dim_label(dim), "Clicks", "Conversions", "Payout", "Revenue"],
+            rows: rows
+                .iter()
+                .take(5)
+                .map(|(name, m)| {
+                    vec![
+                        Cell::text(if name.is_empty() {
+                            "(none)".to_string()
+                        } else {
+                            name.clone()
+                        }),
+                        Cell::num(show(m, "clicks", false)),
+                        Cell::num(show(m, "conversions", false)),
+                        Cell::num(show(m, "payout", true)),
+                        Cell::num(show(m, "revenue", true)),
+                    ]
+                })
+                .collect(),
+            empty: "Nothing this month yet.",
+        });
+    }
+    let failed_24h = if matches!(scope, Scope::Affiliate(_)) {
+        None
+    } else {
+        let filter = PostbackFilter {
+            scope: scope.clone(),
+            result: Some("rejected".into()),
+            from_ms: Some(now_ms() - 86_400_000),
+            limit: 10_000,
+            ..Default::default()
+        };
+        Some(app.store.postback_log(&filter).await?.len() as i64)
+    };
+    let page = OverviewPage {
+        chrome: Chrome::new(viewer, "Overview", "/"),
+        kpis,
+        currency,
+        chart_json,
+        tops,
+        failed_24h,
+    };
+    Ok(html(StatusCode::OK, page.render()))
+}
+
+fn dim_label(dim: &str) -> &'static str {
+    match dim {
+        "offer" => "Offer",
+        "affiliate" => "Affiliate",
+        _ => "Sub id (sub1)",
+    }
+}
+
+// ------------------------------------------------------------------ lists
+
+fn options(items: &[Value]) -> Vec<(String, String)> {
+    items
+        .iter()
+        .map(|i| (s(i, "id"), format!("{} ({})", s(i, "name"), s(i, "id"))))
+        .collect()
+}
+
+pub async fn offers(State(app): State<Arc<AppState>>, viewer: Viewer) -> Response {
+    offers_page(&app, &viewer, Outcome::None).await
+}
+
+async fn offers_page(app: &Arc<AppState>, viewer: &Viewer, outcome: Outcome) -> Response {
+    let offers = match value(admin::list_offers(State(app.clone()), viewer.caller()).await) {
+        Ok(v) => v,
+        Err(e) => return refusal(e),
+    };
+    let admin_view = viewer.is_admin();
+    let mut create = None;
+    if admin_view {
+        let advertisers = value(admin::list_advertisers(State(app.clone()), viewer.caller()).await)
+            .unwrap_or_default();
+        create = Some(post_form(
+            "new-offer",
+            "New offer",
+            "/offers",
+            "Create the offer",
+            &viewer.csrf,
+            vec![
+                Field::text("advertiser_id", "Advertiser").select(options(list(&advertisers))),
+                Field::text("name", "Name"),
+                Field::text("destination_url", "Destination URL")
+                    .kind("url")
+                    .help("Macros: {click_id}, {sub1}..{sub5}, {source}, {offer_id}, {affiliate_id}, {link_id}"),
+                Field::text("currency", "Currency").value("USD").help("ISO 4217, e.g. USD or EUR"),
+                Field::text("event", "Event name").value("sale"),
+                Field::text("payout_type", "Payout rule").select(vec![
+                    ("fixed".into(), "Fixed amount per conversion".into()),
+                    ("revshare".into(), "Percent of the amount".into()),
+                ]),
+                Field::text("payout", "Payout (amount or percent)").value("10.00"),
+            ],
+        ));
+    }
+    let (notice, status) = apply(outcome, &mut create);
+    let rows = list(&offers)
+        .iter()
+        .map(|o| {
+            let events: Vec<String> = o["events"]
+                .as_array()
+                .map(|es| es.iter().map(|e| s(e, "name")).collect())
+                .unwrap_or_default();
+            vec![
+                Cell::text(s(o, "id")),
+                Cell::text(s(o, "name")),
+                Cell::text(s(o, "advertiser_id")),
+                Cell::text(s(o, "currency")),
+                Cell::text(events.join(", ")),
+                Cell::status(&s(o, "status"), "offers", &s(o, "id"), admin_view),
+            ]
+        })
+        .collect();
+    ListPage {
+        notice,
+        create,
+        ..ListPage::new(
+            viewer,
+            "Offers",
+            "/offers",
+            vec!["Id", "Name", "Advertiser", "Currency", "Events", "Status"],
+            rows,
+            "No offers yet.",
+        )
+    }
+    .answer(status)
+}
+
+fn refused_or(
+    r: Result<Value, ApiError>,
+    fields: Fields,
+    created: impl FnOnce(&Value) -> String,
+) -> Outcome {
+    match r {
+        Ok(v) => Outcome::Created(created(&v)),
+        Err(e) => Outcome::Refused(e.message, fields),
+    }
+}
+
+/// The session, its token checked, and the admin it must be.
+fn checked(viewer: &Viewer, fields: &Fields, what: &str) -> Result<Admin, Denied> {
+    if !viewer.csrf_ok(field(fields, "csrf")) {
+        return Err(Denied::Csrf);
+    }
+    admin(viewer, what)
+}
+
+pub async fn create_offer(
+    State(app): State<Arc<AppState>>,
+    viewer: Viewer,
+    Posted(fields): Posted<Fields>,
+) -> Response {
+    let a = match checked(&viewer, &fields, "create offers") {
+        Ok(a) => a,
+        Err(r) => return r.into_response(),
+    };
+    let f = |k: &str| field(&fields, k).unwrap_or("").trim().to_string();
+    let payout = if f("payout_type") == "revshare" {
+        json!({"type": "revshare", "percent": f("payout")})
+    } else {
+        json!({"type": "fixed", "amount": f("payout")})
+    };
+    let b = json!({
+        "advertiser_id": f("advertiser_id"),
+        "name": f("name"),
+        "destination_url": f("destination_url"),
+        "currency": f("currency"),
+        "events": [{"name": f("event"), "payout": payout}],
+    });
+    let r = match body(b) {
+        Ok(b) => value(admin::create_offer(State(app.clone()), a, b).await),
+        Err(e) => Err(e),
+    };
+    let outcome = refused_or(r, fields.clone(), |v| {
+        format!("Offer {} created.", s(v, "id"))
+    });
+    offers_page(&app, &viewer, outcome).await
+}
+
+pub async fn advertisers(State(app): State<Arc<AppState>>, viewer: Viewer) -> Response {
+    advertisers_page(&app, &viewer, Outcome::None).await
+}
+
+async fn advertisers_page(app: &Arc<AppState>, viewer: &Viewer, outcome: Outcome) -> Response {
+    if let Err(r) = admin(viewer, "open the advertisers page") {
+        return r.into_response();
+    }
+    let all = match value(admin::list_advertisers(State(app.clone()), viewer.caller()).await) {
+        Ok(v) => v,
+        Err(e) => return refusal(e),
+    };
+    let mut create = Some(post_form(
+        "new-advertiser",
+        "New advertiser",
+        "/advertisers",
+        "Create the advertiser",
+        &viewer.csrf,
+        vec![Field::text("name", "Name")],
+    ));
+    let (notice, status) = apply(outcome, &mut create);
+    let rows = list(&all)
+        .iter()
+        .map(|a| {
+            vec![
+                Cell::text(s(a, "id")),
+                Cell::text(s(a, "name")),
+                Cell::text(if a["require_signature"] == json!(true) {
+                    "required"
+                } else {
+                    "optional"
+                }),
+                Cell::text(time(&s(a, "created_at"))),
+                Cell::status(&s(a, "status"), "advertisers", &s(a, "id"), true),
+            ]
+        })
+        .collect();
+    ListPage {
+        intro:
+            "An advertiser's postback token, signing secret and API key are shown once, when it is created."
+                .into(),
+        notice,
+        create,
+        ..ListPage::new(
+            viewer,
+            "Advertisers",
+            "/advertisers",
+            vec!["Id", "Name", "Signature", "Created", "Status"],
+            rows,
+            "No advertisers yet.",
+        )
+    }
+    .answer(status)
+}
+
+pub async fn create_advertiser(
+    State(app): State<Arc<AppState>>,
+    viewer: Viewer,
+    Posted(fields): Posted<Fields>,
+) -> Response {
+    let a = match checked(&viewer, &fields, "create advertisers") {
+        Ok(a) => a,
+        Err(r) => return r.into_response(),
+    };
+    let b = json!({"name": field(&fields, "name").unwrap_or("")});
+    let r = match body(b) {
+        Ok(b) => value(admin::create_advertiser(State(app.clone()), a, b).await),
+        Err(e) => Err(e),
+    };
+    let outcome = refused_or(r, fields.clone(), |v| {
+        format!(
+            "Advertiser {} created. Shown once, keep them: postback URL {} — signing secret {} — API key {}",
+            s(v, "id"),
+            s(v, "postback_url"),
+            s(v, "signing_secret"),
+            s(v, "api_key")
+        )
+    });
+    advertisers_page(&app, &viewer, outcome).await
+}
+
+pub async fn affiliates(State(app): State<Arc<AppState>>, viewer: Viewer) -> Response {
+    affiliates_page(&app, &viewer, Outcome::None).await
+}
+
+async fn affiliates_page(app: &Arc<AppState>, viewer: &Viewer, outcome: Outcome) -> Response {
+    if let Err(r) = admin(viewer, "open the affiliates page") {
+        return r.into_response();
+    }
+    let all = match value(admin::list_affiliates(State(app.clone()), viewer.caller()).await) {
+        Ok(v) => v,
+        Err(e) => return refusal(e),
+    };
+    let mut create = Some(post_form(
+        "new-affiliate",
+        "New affiliate",
+        "/affiliates",
+        "Create the affiliate",
+        &viewer.csrf,
+        vec![
+            Field::text("name", "Name"),
+            Field::text("postback_url", "Postback URL")
+                .kind("url")
+                .optional()
+                .help("Called for approved conversions and reversals; macros such as {click_id}, {payout}"),
+        ],
+    ));
+    let (notice, status) = apply(outcome, &mut create);
+    let rows = list(&all)
+        .iter()
+        .map(|a| {
+            vec![
+                Cell::text(s(a, "id")),
+                Cell::text(s(a, "name")),
+                Cell::text(s(a, "postback_url")),
+                Cell::text(time(&s(a, "created_at"))),
+                Cell::status(&s(a, "status"), "affiliates", &s(a, "id"), true),
+            ]
+        })
+        .collect();
+    ListPage {
+        intro: "An affiliate's API key is shown once, when it is created.".into(),
+        notice,
+        create,
+        ..ListPage::new(
+            viewer,
+            "Affiliates",
+            "/affiliates",
+            vec!["Id", "Name", "Postback URL", "Created", "Status"],
+            rows,
+            "No affiliates yet.",
+        )
+    }
+    .answer(status)
+}
+
+pub async fn create_affiliate(
+    State(app): State<Arc<AppState>>,
+    viewer: Viewer,
+    Posted(fields): Posted<Fields>,
+) -> Response {
+    let a = match checked(&viewer, &fields, "create affiliates") {
+        Ok(a) => a,
+        Err(r) => return r.into_response(),
+    };
+    let url = field(&fields, "postback_url").unwrap_or("").trim();
+    let mut b = json!({"name": field(&fields, "name").unwrap_or("")});
+    if !url.is_empty() {
+        b["postback_url"] = json!(url);
+    }
+    let r = match body(b) {
+        Ok(b) => value(admin::create_affiliate(State(app.clone()), a, b).await),
+        Err(e) => Err(e),
+    };
+    let outcome = refused_or(r, fields.clone(), |v| {
+        format!(
+            "Affiliate {} created. API key (shown once): {}",
+            s(v, "id"),
+            s(v, "api_key")
+        )
+    });
+    affiliates_page(&app, &viewer, outcome).await
+}
+
+pub async fn links(State(app): State<Arc<AppState>>, viewer: Viewer) -> Response {
+    links_page(&app, &viewer, Outcome::None).await
+}
+
+async fn links_page(app: &Arc<AppState>, viewer: &Viewer, outcome: Outcome) -> Response {
+    let all = match value(admin::list_links(State(app.clone()), viewer.caller()).await) {
+        Ok(v) => v,
+        Err(e) => return refusal(e),
+    };
+    let admin_view = viewer.is_admin();
+    let mut create = None;
+    if admin_view {
+        let offers = value(admin::list_offers(State(app.clone()), viewer.caller()).await)
+            .unwrap_or_default();
+        let affiliates = value(admin::list_affiliates(State(app.clone()), viewer.caller()).await)
+            .unwrap_or_default();
+        create = Some(post_form(
+            "new-link",
+            "New tracking link",
+            "/links",
+            "Create the link",
+            &viewer.csrf,
+            vec![
+                Field::text("offer_id", "Offer").select(options(list(&offers))),
+                Field::text("affiliate_id", "Affiliate").select(options(list(&affiliates))),
+            ],
+        ));
+    }
+    let (notice, status) = apply(outcome, &mut create);
+    let rows = list(&all)
+        .iter()
+        .map(|l| {
+            vec![
+                Cell::text(s(l, "id")),
+                Cell::text(s(l, "offer_id")),
+                Cell::text(s(l, "affiliate_id")),
+                Cell::copy(s(l, "url")),
+                Cell::status(&s(l, "status"), "links", &s(l, "id"), admin_view),
+            ]
+        })
+        .collect();
+    ListPage {
+        heading: "Tracking links".into(),
+        intro: "Add sub1..sub5 and source to a link's URL to tell traffic apart: ?sub1=spring&source=newsletter.".into(),
+        notice,
+        create,
+        ..ListPage::new(viewer, "Links", "/links", vec!["Id", "Offer", "Affiliate", "URL", "Status"], rows, "No links yet.")
+    }
+    .answer(status)
+}
+
+pub async fn create_link(
+    State(app): State<Arc<AppState>>,
+    viewer: Viewer,
+    Posted(fields): Posted<Fields>,
+) -> Response {
+    let a = match checked(&viewer, &fields, "create links") {
+        Ok(a) => a,
+        Err(r) => return r.into_response(),
+    };
+    let b = json!({
+        "offer_id": field(&fields, "offer_id").unwrap_or(""),
+        "affiliate_id": field(&fields, "affiliate_id").unwrap_or(""),
+    });
+    let r = match body(b) {
+        Ok(b) => value(admin::create_link(State(app.clone()), a, b).await),
+        Err(e) => Err(e),
+    };
+    let outcome = refused_or(r, fields.clone(), |v| {
+        format!("Link {} created: {}", s(v, "id"), s(v, "url"))
+    });
+    links_page(&app, &viewer, outcome).await
+}
+
+#[derive(serde::Deserialize)]
+pub struct StatusTo {
+    to: String,
+}
+
+pub async fn set_status(
+    State(app): State<Arc<AppState>>,
+    viewer: Viewer,
+    Path((kind, id)): Path<(String, String)>,
+    Query(q): Query<StatusTo>,
+    Posted(fields): Posted<Fields>,
+) -> Response {
+    let a = match checked(&viewer, &fields, "pause or resume") {
+        Ok(a) => a,
+        Err(r) => return r.into_response(),
+    };
+    let kind: &'static str = match kind.as_str() {
+        "advertisers" => "advertisers",
+        "offers" => "offers",
+        "affiliates" => "affiliates",
+        "links" => "links",
+        _ => {
+            return refusal(ApiError::new(
+                ErrorCode::NotFound,
+                format!("no page `/{kind}`"),
+            ))
+        }
+    };
+    let status = if q.to == "resume" {
+        EntityStatus::Active
+    } else {
+        EntityStatus::Paused
+    };
+    match admin::set_status(app, a, kind, id, status).await {
+        Ok(_) => Redirect::to(&format!("/{kind}")).into_response(),
+        Err(e) => refusal(e),
+    }
+}
+
+// ------------------------------------------------------------ conversions
+
+pub async fn conversions(
+    State(app): State<Arc<AppState>>,
+    viewer: Viewer,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let q: BTreeMap<String, String> =
+        serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default();
+    let find = q.get("q").map(|s| s.trim().to_string()).unwrap_or_default();
+    let mut filter = filter_form(
+        "/conversions",
+        vec![Field::text("q", "Click id or txid")
+            .optional()
+            .value(find.clone())
+            .help("A click id (30 characters) or the advertiser's order id")],
+    );
+    // a click id is looked up as one; anything else as a txid
+    let param = if find.is_empty() {
+        String::new()
+    } else if clickledger_domain::ClickId::parse(&find).is_ok() {
+        format!("click_id={}", urlencode(&find))
+    } else {
+        format!("txid={}", urlencode(&find))
+    };
+    let params = match parse_params(&param) {
+        Ok(p) => p,
+        Err(e) => return refusal(e),
+    };
+    let listed = value(
+        crate::reads::list_conversions(State(app.clone()), viewer.caller(), Params(params)).await,
+    );
+    let all = match listed {
+        Ok(v) => v,
+        Err(e) => {
+            filter.refused(&e.message, &[]);
+            json!({"items": []})
+        }
+    };
+    let rows = list(&all)
+        .iter()
+        .map(|c| {
+            vec![
+                Cell::text(time(&s(c, "conversion_time"))),
+                Cell::text(s(c, "id")),
+                Cell::text(s(c, "offer_id")),
+                Cell::text(s(c, "affiliate_id")),
+                Cell::text(s(c, "event")),
+                Cell::text(s(c, "status")),
+                Cell::num(money(&s(c, "payout"), &s(c, "payout_currency"))),
+                Cell::num(money(&s(c, "amount"), &s(c, "currency"))),
+                Cell::text(s(c, "txid")),
+                Cell::copy(s(c, "click_id")),
+            ]
+        })
+        .collect();
+    ListPage {
+        intro: "Newest first (the last 100).".into(),
+        notice: None,
+        filter: Some(filter),
+        ..ListPage::new(
+            &viewer,
+            "Conversions",
+            "/conversions",
+            vec![
+                "Time",
+                "Id",
+                "Offer",
+                "Affiliate",
+                "Event",
+                "Status",
+                "Payout",
+                "Amount",
+                "Txid",
+                "Click id",
+            ],
+            rows,
+            "No conversions match.",
+        )
+    }
+    .answer(StatusCode::OK)
+}
+
+fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+// ------------------------------------------------------------ postback log
+
+pub async fn postback_log(
+    State(app): State<Arc<AppState>>,
+    viewer: Viewer,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let q: BTreeMap<String, String> =
+        serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default();
+    let result = q.get("result").cloned().unwrap_or_default();
+    let choices = ["", "accepted", "duplicate", "updated", "rejected"];
+    let result = if choices.contains(&result.as_str()) {
+        result
+    } else {
+        String::new()
+    };
+    let filter = filter_form(
+        "/postback-log",
+        vec![Field::text("result", "Result")
+            .optional()
+            .value(result.clone())
+            .select(
+                choices
+                    .iter()
+                    .map(|c| {
+                        (
+                            c.to_string(),
+                            if c.is_empty() {
+                                "Any".to_string()
+                            } else {
+                                c.to_string()
+                            },
+                        )
+                    })
+                    .collect(),
+            )],
+    );
+    let param = if result.is_empty() {
+        String::new()
+    } else {
+        format!("result={result}")
+    };
+    let params = match parse_params(&param) {
+        Ok(p) => p,
+        Err(e) => return refusal(e),
+    };
+    let all = match value(
+        crate::reads::list_postbacks(State(app.clone()), viewer.caller(), Params(params)).await,
+    ) {
+        Ok(v) => v,
+        Err(e) => return refusal(e),
+    };
+    let entries = list(&all).iter().map(entry).collect();
+    let page = PostbackPage {
+        chrome: Chrome::new(&viewer, "Postback log", "/postback-log"),
+        filter,
+        entries,
+    };
+    html(StatusCode::OK, page.render())
+}
+
+/// One log entry as the page shows it, from the API's `diff`.
+fn entry(e: &Value) -> PostbackEntry {
+    let recognized = &e["diff"]["recognized"];
+    let received = e["fields"]
+        .as_array()
+        .map(|fs| {
+            fs.iter()
+                .map(|pair| {
+                    let name = pair[0].as_str().unwrap_or("").to_string();
+                    let value = pair[1].as_str().unwrap_or("").to_string();
+                    let read_as = recognized[&name].as_str().map(str::to_string);
+                    let bad = read_as.is_none();
+                    (
+                        name,
+                        value,
+                        read_as.unwrap_or_else(|| "— not a known name".into()),
+                        bad,
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    PostbackEntry {
+        time: time(&s(e, "time")),
+        result: s(e, "result"),
+        error: e["error"].as_str().map(str::to_string),
+        message: s(e, "message"),
+        hint: e["hint"].as_str().map(str::to_string),
+        advertiser: e["advertiser_id"].as_str().unwrap_or("unknown").to_string(),
+        ip: s(e, "source_ip"),
+        received,
+        missing: e["diff"]["missing"]
+            .as_array()
+            .map(|m| {
+                m.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        template: s(&e["expected"], "template"),
+    }
+}
+
+// ------------------------------------------------------------------ users
+
+pub async fn users(State(app): State<Arc<AppState>>, viewer: Viewer) -> Response {
+    users_page(&app, &viewer, Outcome::None).await
+}
+
+async fn users_page(app: &Arc<AppState>, viewer: &Viewer, outcome: Outcome) -> Response {
+    let a = match admin(viewer, "open the users page") {
+        Ok(a) => a,
+        Err(r) => return r.into_response(),
+    };
+    let all = match value(crate::users::list_users(State(app.clone()), a).await) {
+        Ok(v) => v,
+        Err(e) => return refusal(e),
+    };
+    let mut create = Some(post_form(
+        "invite",
+        "Invite a user",
+        "/users",
+        "Create the invitation",
+        &viewer.csrf,
+        vec![
+            Field::text("email", "E-mail").kind("email"),
+            Field::text("role", "Role").select(vec![
+                ("affiliate".into(), "Affiliate".into()),
+                ("advertiser".into(), "Advertiser".into()),
+                ("admin".into(), "Admin".into()),
+            ]),
+            Field::text("partner_id", "Partner id")
+                .optional()
+                .help("The affiliate's or advertiser's id; empty for an admin"),
+        ],
+    ));
+    let (notice, status) = apply(outcome, &mut create);
+    let rows = list(&all)
+        .iter()
+        .map(|u| {
+            let id = s(u, "id");
+            vec![
+                Cell::text(s(u, "email")),
+                Cell::text(s(u, "role")),
+                Cell::text(s(u, "partner_id")),
+                Cell::text(if u["disabled"] == json!(true) {
+                    "disabled"
+                } else {
+                    "active"
+                }),
+                Cell::text(time(&s(u, "created_at"))),
+                Cell {
+                    text: if u["has_password"] == json!(true) {
+                        "set".into()
+                    } else {
+                        "not yet".into()
+                    },
+                    button: Some(Button {
+                        action: format!("/users/{id}/reset"),
+                        label: format!("Reset password of {}", s(u, "email")),
+                    }),
+                    ..Default::default()
+                },
+            ]
+        })
+        .collect();
+    ListPage {
+        intro:
+            "Invitation and reset links work once, for 72 hours; give them to the person yourself."
+                .into(),
+        notice,
+        create,
+        ..ListPage::new(
+            viewer,
+            "Users",
+            "/users",
+            vec!["E-mail", "Role", "Partner", "State", "Created", "Password"],
+            rows,
+            "No users yet.",
+        )
+    }
+    .answer(status)
+}
+
+pub async fn invite_user(
+    State(app): State<Arc<AppState>>,
+    viewer: Viewer,
+    Posted(fields): Posted<Fields>,
+) -> Response {
+    let a = match checked(&viewer, &fields, "invite users") {
+        Ok(a) => a,
+        Err(r) => return r.into_response(),
+    };
+    let f = |k: &str| field(&fields, k).unwrap_or("").trim().to_string();
+    let partner = f("partner_id");
+    let b = crate::users::NewInvitation {
+        email: f("email"),
+        role: f("role"),
+        partner_id: (!partner.is_empty()).then_some(partner),
+    };
+    let r = crate::users::invite(&app, b, &a.0.id)
+        .await
+        .map_err(ApiError::from);
+    let outcome = refused_or(r, fields.clone(), |v| {
+        format!(
+            "Invitation for {} (until {}): {}",
+            s(&v["user"], "email"),
+            time(&s(v, "expires_at")),
+            s(v, "url")
+        )
+    });
+    users_page(&app, &viewer, outcome).await
+}
+
+pub async fn reset_user(
+    State(app): State<Arc<AppState>>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Posted(fields): Posted<Fields>,
+) -> Response {
+    let a = match checked(&viewer, &fields, "reset passwords") {
+        Ok(a) => a,
+        Err(r) => return r.into_response(),
+    };
+    let r = crate::users::password_reset(&app, &id, &a.0.id)
+        .await
+        .map_err(ApiError::from);
+    let outcome = refused_or(r, fields.clone(), |v| {
+        format!(
+            "Password reset link for {} (until {}): {}",
+            s(&v["user"], "email"),
+            time(&s(v, "expires_at")),
+            s(v, "url")
+        )
+    });
+    users_page(&app, &viewer, outcome).await
+}

@@ -1,0 +1,492 @@
+//! The dashboard over real HTTP on a real SQLite file: users and
+//! invitations through the API, login (a new session id every time: no
+//! fixation), CSRF on every form, a partner's pages scoped like its key,
+//! failed logins limited and audited, logout.
+
+mod common;
+
+use common::{TestApp, ADMIN_KEY};
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::StatusCode;
+use serde_json::json;
+
+/// A browser's view of one session: its cookies, kept by hand.
+struct Browser<'a> {
+    app: &'a TestApp,
+    cookies: Vec<(String, String)>,
+}
+
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    body: String,
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Browser {
+            app,
+            cookies: Vec::new(),
+        }
+    }
+
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn keep(&mut self, resp: &reqwest::Response) {
+        for c in resp.headers().get_all(SET_COOKIE) {
+            let c = c.to_str().unwrap();
+            let (pair, attrs) = c.split_once(';').unwrap_or((c, ""));
+            let (k, v) = pair.split_once('=').unwrap();
+            self.cookies.retain(|(n, _)| n != k);
+            if !attrs.contains("Max-Age=0") {
+                self.cookies.push((k.to_string(), v.to_string()));
+            }
+        }
+    }
+
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
+        let header: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let resp = req.header(COOKIE, header.join("; ")).send().await.unwrap();
+        self.keep(&resp);
+        Page {
+            status: resp.status(),
+            location: resp
+                .headers()
+                .get(LOCATION)
+                .map(|v| v.to_str().unwrap().to_string()),
+            body: resp.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let req = self.app.client.get(self.app.url(path));
+        self.send(req).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let req = self.app.client.post(self.app.url(path)).form(form);
+        self.send(req).await
+    }
+
+    /// Logs in through the form (its token first); answers the POST.
+    async fn login(&mut self, fields: &[(&str, &str)]) -> Page {
+        let form = self.get("/login").await;
+        let token = csrf_of(&form.body);
+        let mut all = vec![("csrf", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post("/login", &all).await
+    }
+}
+
+fn csrf_of(html: &str) -> String {
+    let at = html
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with a token")
+        + 19;
+    html[at..].split('"').next().unwrap().to_string()
+}
+
+async fn user(app: &TestApp, email: &str, role: &str, partner: Option<&str>) -> serde_json::Value {
+    let mut b = json!({"email": email, "role": role, "password": "correct horse battery"});
+    if let Some(p) = partner {
+        b["partner_id"] = json!(p);
+    }
+    app.create("/api/v1/users", b).await
+}
+
+#[tokio::test]
+async fn users_are_created_and_listed_through_the_admin_api_without_their_hash() {
+    let app = TestApp::spawn().await;
+    let s = app.setup().await;
+    let u = user(&app, "Ann@Example.com", "affiliate", Some(&s.affiliate_id)).await;
+    assert_eq!(u["email"], "Ann@Example.com");
+    assert_eq!(u["partner_id"], s.affiliate_id.as_str());
+    let (status, list) = app.get("/api/v1/users").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert!(!list.to_string().contains("argon2"), "{list}");
+    // refusals name their field
+    let (status, v) = app
+        .post("/api/v1/users", json!({"email": "ann@example.com", "role": "admin", "password": "correct horse battery"}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        v["message"],
+        "email: a user with `ann@example.com` exists already"
+    );
+    let (_, v) = app
+        .post("/api/v1/users", json!({"email": "b@example.com", "role": "affiliate", "password": "correct horse battery"}))
+        .await;
+    assert_eq!(
+        v["message"],
+        "partner_id: an affiliate user needs the id of its affiliate"
+    );
+    let (_, v) = app
+        .post("/api/v1/users", json!({"email": "b@example.com", "role": "affiliate", "partner_id": "aff_nope", "password": "correct horse battery"}))
+        .await;
+    assert_eq!(v["message"], "partner_id: no affiliate `aff_nope`");
+    let (_, v) = app
+        .post(
+            "/api/v1/users",
+            json!({"email": "b@example.com", "role": "admin", "password": "short"}),
+        )
+        .await;
+    assert_eq!(v["message"], "password must be 10 to 1000 characters long");
+    // a partner key may not
+    let (status, _) = app
+        .call_as(
+            &s.affiliate_key,
+            reqwest::Method::GET,
+            "/api/v1/users",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn login_issues_a_new_session_id_and_logout_ends_it() {
+    let app = TestApp::spawn().await;
+    user(&app, "admin@example.com", "admin", None).await;
+    let mut b = Browser::new(&app);
+    let first = b.get("/").await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER);
+    assert_eq!(first.location.as_deref(), Some("/login"));
+
+    // a session id planted before login is never adopted
+    b.cookies
+        .push(("cl_session".into(), "planted-by-an-attacker".into()));
+    let r = b
+        .login(&[
+            ("email", "admin@example.com"),
+            ("password", "correct horse battery"),
+        ])
+        .await;
+    assert_eq!(
+        (r.status, r.location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/"))
+    );
+    let one = b.cookie("cl_session").unwrap();
+    assert_ne!(one, "planted-by-an-attacker");
+    assert!(one.len() >= 52, "{one}");
+    let home = b.get("/").await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.body.contains("Overview") && home.body.contains("admin@example.com"));
+
+    // logging in again from the same browser (the form fetched in another
+    // tab: with a live session /login sends the browser home): another id,
+    // the first one dead
+    assert_eq!(b.get("/login").await.location.as_deref(), Some("/"));
+    b.cookies.retain(|(k, _)| k != "cl_session");
+    let form = b.get("/login").await;
+    b.cookies.push(("cl_session".into(), one.clone()));
+    let token = csrf_of(&form.body);
+    let r = b
+        .post(
+            "/login",
+            &[
+                ("csrf", &token),
+                ("email", "admin@example.com"),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let two = b.cookie("cl_session").unwrap();
+    assert_ne!(one, two);
+    let mut old = Browser::new(&app);
+    old.cookies.push(("cl_session".into(), one));
+    assert_eq!(old.get("/").await.location.as_deref(), Some("/login"));
+
+    // logout: a POST with the token; afterwards / goes to /login again
+    let home = b.get("/").await;
+    let token = csrf_of(&home.body);
+    let out = b.post("/logout", &[("csrf", &token)]).await;
+    assert_eq!(out.location.as_deref(), Some("/login"));
+    let mut same = Browser::new(&app);
+    same.cookies.push(("cl_session".into(), two));
+    assert_eq!(same.get("/").await.location.as_deref(), Some("/login"));
+}
+
+#[tokio::test]
+async fn forms_without_their_token_are_refused() {
+    let app = TestApp::spawn().await;
+    user(&app, "admin@example.com", "admin", None).await;
+    let mut b = Browser::new(&app);
+    // the login form itself needs the token its cookie carries
+    let r = b
+        .post(
+            "/login",
+            &[
+                ("email", "admin@example.com"),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.body.contains("without its security token"), "{}", r.body);
+    b.login(&[
+        ("email", "admin@example.com"),
+        ("password", "correct horse battery"),
+    ])
+    .await;
+    let r = b.post("/advertisers", &[("name", "Sneaky")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.body.contains("Form refused"));
+    let r = b
+        .post("/advertisers", &[("name", "Sneaky"), ("csrf", "wrong")])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let (_, list) = app.get("/api/v1/advertisers").await;
+    assert!(
+        list["items"].as_array().unwrap().is_empty(),
+        "nothing was created"
+    );
+    // with it: created, and the page shows the secrets once
+    let page = b.get("/advertisers").await;
+    let token = csrf_of(&page.body);
+    let r = b
+        .post("/advertisers", &[("name", "Acme"), ("csrf", &token)])
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert!(r.body.contains("signing secret whsec_"), "{}", r.body);
+    // a refusal is the API's message, next to its field
+    let r = b
+        .post(
+            "/links",
+            &[
+                ("offer_id", "off_nope"),
+                ("affiliate_id", "aff_x"),
+                ("csrf", &token),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body
+            .contains("id=\"new-link-offer_id-error\">offer_id: no offer `off_nope`"),
+        "{}",
+        r.body
+    );
+}
+
+#[tokio::test]
+async fn a_partner_sees_what_its_key_sees_and_no_admin_page() {
+    let app = TestApp::spawn().await;
+    let s = app.setup().await;
+    let other = app
+        .create("/api/v1/affiliates", json!({"name": "Other"}))
+        .await;
+    let other_link = app
+        .create(
+            "/api/v1/links",
+            json!({"offer_id": s.offer_id, "affiliate_id": other["id"]}),
+        )
+        .await;
+    user(&app, "aff@example.com", "affiliate", Some(&s.affiliate_id)).await;
+    let mut b = Browser::new(&app);
+    b.login(&[
+        ("email", "aff@example.com"),
+        ("password", "correct horse battery"),
+    ])
+    .await;
+    let links = b.get("/links").await;
+    assert_eq!(links.status, StatusCode::OK);
+    assert!(links.body.contains(&s.link_id));
+    assert!(
+        !links.body.contains(other_link["id"].as_str().unwrap()),
+        "another affiliate's link"
+    );
+    assert!(
+        !links.body.contains("New tracking link"),
+        "no create form for a partner"
+    );
+    for admin_page in ["/advertisers", "/affiliates", "/users", "/postback-log"] {
+        let p = b.get(admin_page).await;
+        assert_eq!(p.status, StatusCode::FORBIDDEN, "{admin_page}");
+        assert!(
+            p.body.contains("an affiliate key cannot"),
+            "{admin_page}: {}",
+            p.body
+        );
+    }
+    let token = csrf_of(&links.body);
+    let p = b
+        .post(
+            &format!("/links/{}/status?to=pause", s.link_id),
+            &[("csrf", &token)],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+
+    // an API key logs in with its own scope
+    let mut k = Browser::new(&app);
+    let r = k.login(&[("api_key", &s.affiliate_key)]).await;
+    assert_eq!(r.location.as_deref(), Some("/"));
+    let links = k.get("/links").await;
+    assert!(
+        links.body.contains(&s.link_id) && !links.body.contains(other_link["id"].as_str().unwrap())
+    );
+    assert_eq!(k.get("/advertisers").await.status, StatusCode::FORBIDDEN);
+    let mut a = Browser::new(&app);
+    a.login(&[("api_key", ADMIN_KEY)]).await;
+    let links = a.get("/links").await;
+    assert!(links.body.contains(other_link["id"].as_str().unwrap()));
+}
+
+#[tokio::test]
+async fn failed_logins_are_limited_per_account_and_audited() {
+    let app = TestApp::spawn().await;
+    user(&app, "admin@example.com", "admin", None).await;
+    let mut b = Browser::new(&app);
+    for _ in 0..5 {
+        let r = b
+            .login(&[
+                ("email", "admin@example.com"),
+                ("password", "wrong password!"),
+            ])
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert!(r.body.contains("do not match an account"));
+    }
+    // the bucket is empty: even the right password waits
+    let r = b
+        .login(&[
+            ("email", "admin@example.com"),
+            ("password", "correct horse battery"),
+        ])
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert!(r.body.contains("Too many failed logins; try again in"));
+    let (_, audit) = app.get("/api/v1/audit?action=login_failed").await;
+    let items = audit["items"].as_array().unwrap();
+    assert_eq!(items.len(), 5);
+    assert_eq!(items[0]["entity_id"], "admin@example.com");
+    assert_eq!(items[0]["after"]["detail"]["reason"], "wrong password");
+    // another account from the same address is not locked out
+    user(&app, "other@example.com", "admin", None).await;
+    let r = b
+        .login(&[
+            ("email", "other@example.com"),
+            ("password", "correct horse battery"),
+        ])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn an_invitation_sets_the_password_once() {
+    let app = TestApp::spawn().await;
+    let s = app.setup().await;
+    let inv = app
+        .create("/api/v1/invitations", json!({"email": "new@example.com", "role": "advertiser", "partner_id": s.advertiser_id}))
+        .await;
+    let url = inv["url"].as_str().unwrap();
+    let path = &url[url.find("/invite/").unwrap()..];
+    let mut b = Browser::new(&app);
+    // no password yet: no login
+    let r = b
+        .login(&[("email", "new@example.com"), ("password", "")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let form = b.get(path).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains("new@example.com"));
+    let token = csrf_of(&form.body);
+    let r = b
+        .post(path, &[("csrf", &token), ("password", "short")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r
+        .body
+        .contains("password must be 10 to 1000 characters long"));
+    let token = csrf_of(&r.body);
+    let r = b
+        .post(
+            path,
+            &[("csrf", &token), ("password", "a brand new password")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("Password set"));
+    // used: gone
+    let again = b.get(path).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    let r = b
+        .login(&[
+            ("email", "new@example.com"),
+            ("password", "a brand new password"),
+        ])
+        .await;
+    assert_eq!(r.location.as_deref(), Some("/"));
+    // a reset link, made by the admin, works the same way
+    let id = inv["user"]["id"].as_str().unwrap();
+    let reset = app
+        .create(&format!("/api/v1/users/{id}/password-reset"), json!({}))
+        .await;
+    assert_eq!(reset["kind"], "reset");
+    let r = b.get("/").await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "a reset link alone ends no session"
+    );
+    let url = reset["url"].as_str().unwrap();
+    let path = &url[url.find("/invite/").unwrap()..];
+    let mut other = Browser::new(&app);
+    let form = other.get(path).await;
+    let token = csrf_of(&form.body);
+    let r = other
+        .post(
+            path,
+            &[("csrf", &token), ("password", "the reset password")],
+        )
+        .await;
+    assert!(r.body.contains("Password set"));
+    // using it ended the session opened with the old password
+    assert_eq!(b.get("/").await.location.as_deref(), Some("/login"));
+}
+
+#[tokio::test]
+async fn pages_answer_fast_headers_and_assets_are_cached_for_long() {
+    let app = TestApp::spawn().await;
+    user(&app, "admin@example.com", "admin", None).await;
+    let mut b = Browser::new(&app);
+    b.login(&[
+        ("email", "admin@example.com"),
+        ("password", "correct horse battery"),
+    ])
+    .await;
+    let home = b.get("/").await;
+    let css = home
+        .body
+        .split("href=\"")
+        .find(|s| s.contains("/style.css"))
+        .unwrap();
+    let css = css.split('"').next().unwrap();
+    let r = app.client.get(app.url(css)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    let htmx = css.replace("style.css", "vendor/htmx.min.js");
+    let r = app.client.get(app.url(&htmx)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("htmx"));
+    let page = app.client.get(app.url("/login")).send().await.unwrap();
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    assert!(page.headers()["server-timing"]
+        .to_str()
+        .unwrap()
+        .starts_with("app;dur="));
+}
