@@ -490,3 +490,56 @@ async fn pages_answer_fast_headers_and_assets_are_cached_for_long() {
         .unwrap()
         .starts_with("app;dur="));
 }
+
+#[tokio::test]
+async fn the_overview_and_the_postback_log_show_what_happened() {
+    let app = TestApp::spawn().await;
+    let s = app.setup().await;
+    let cid = app.click(&s.link_id).await;
+    let (status, v) = app
+        .postback(&[
+            ("token", &s.token),
+            ("click_id", &cid),
+            ("event", "registration"),
+            ("txid", "t-1"),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let (status, _) = app
+        .postback(&[
+            ("token", &s.token),
+            ("clikid", &cid),
+            ("event", "registration"),
+            ("txid", "t-2"),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let mut b = Browser::new(&app);
+    b.login(&[("api_key", ADMIN_KEY)]).await;
+    let home = b.get("/").await;
+    assert_eq!(home.status, StatusCode::OK);
+    // the registration pays 2.00: today's payout card, with its currency
+    let payout = &home.body[home.body.find("<h2>Payout</h2>").unwrap()..];
+    assert!(
+        payout.contains("<dd class=\"big up\">$2.00</dd>"),
+        "{payout}"
+    );
+    assert!(home
+        .body
+        .contains("Failed postbacks in the last 24 hours: <strong>1</strong>"));
+    let log = b.get("/postback-log?result=rejected").await;
+    assert!(
+        log.body
+            .contains("<tr class=\"diff\"><td><code>clikid</code>"),
+        "{}",
+        log.body
+    );
+    assert!(log.body.contains("Missing: <code>click_id</code>"));
+    assert!(!log.body.contains("t-1"), "only rejected entries");
+    let found = b.get("/conversions?q=t-1").await;
+    assert!(found.body.contains("$2.00") && found.body.contains(&cid));
+    let by_click = b.get(&format!("/conversions?q={cid}")).await;
+    assert!(by_click.body.contains("t-1"));
+    let none = b.get("/conversions?q=nothing-like-it").await;
+    assert!(none.body.contains("No conversions match."));
+}

@@ -313,6 +313,10 @@ async fn overview_page(app: &AppState, viewer: &Viewer) -> Result<Response, ApiE
             .collect();
         let clicks_of =
             |m: &BTreeMap<&str, Value>| m.get("clicks").and_then(Value::as_i64).unwrap_or(0);
+        let conversions_of =
+            |m: &BTreeMap<&str, Value>| m.get("conversions").and_then(Value::as_i64).unwrap_or(0);
+        // refused postbacks make rows of their own (no offer); not a top anything
+        rows.retain(|(_, m)| clicks_of(m) + conversions_of(m) > 0);
         rows.sort_by_key(|(_, m)| std::cmp::Reverse(clicks_of(m)));
         tops.push(Table {
             caption: caption.to_string(),
