@@ -101,7 +101,7 @@ pub async fn run(db: &str, action: Action) -> Result<(), String> {
             ];
             let mut rows = vec![fields.map(String::from).to_vec()];
             for u in &list {
-                let v = users::view(u);
+                let v = serde_json::json!(users::view(u));
                 rows.push(
                     fields
                         .iter()

@@ -12,15 +12,18 @@ use argon2::Argon2;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use clickledger_domain::codes::Refusal;
+use clickledger_domain::schema::Rfc3339;
 use clickledger_domain::time::rfc3339_ms;
 use clickledger_domain::ErrorCode;
 use clickledger_store::{
     parse_role, AuditEntry, LinkKind, OneTimeLink, Role, Store, StoreError, User,
 };
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::admin::{items, ok, ApiResult};
+use crate::answers::Items;
 use crate::api::{Api, ApiError, JsonBody};
 use crate::auth::Admin;
 use crate::util::{now_ms, random_id, random_token, sha256_hex};
@@ -97,19 +100,48 @@ pub fn check_password(password: &str) -> Result<(), UserError> {
 }
 
 /// A user as the API and the dashboard show it (never the hash).
-pub fn view(u: &User) -> Value {
-    json!({
-        "id": u.id,
-        "email": u.email,
-        "role": u.role.as_str(),
-        "partner_id": u.partner_id,
-        "created_at": rfc3339_ms(u.created_ms),
-        "disabled": u.disabled,
-        "has_password": !u.password_hash.is_empty(),
-    })
+#[derive(Serialize, JsonSchema)]
+pub struct UserView {
+    pub id: String,
+    pub email: String,
+    /// `admin`, `advertiser` or `affiliate`.
+    pub role: String,
+    /// The advertiser or affiliate a partner user belongs to.
+    pub partner_id: Option<String>,
+    #[schemars(with = "Rfc3339")]
+    pub created_at: String,
+    /// A disabled user cannot log in.
+    pub disabled: bool,
+    /// False until an invited user has used the invitation.
+    pub has_password: bool,
+}
+
+pub fn view(u: &User) -> UserView {
+    UserView {
+        id: u.id.clone(),
+        email: u.email.clone(),
+        role: u.role.as_str().to_string(),
+        partner_id: u.partner_id.clone(),
+        created_at: rfc3339_ms(u.created_ms),
+        disabled: u.disabled,
+        has_password: !u.password_hash.is_empty(),
+    }
+}
+
+/// An invitation or password-reset link, shown once to the admin who made it.
+#[derive(Serialize, JsonSchema)]
+pub struct LinkIssued {
+    pub user: UserView,
+    /// `invite` or `reset`.
+    pub kind: String,
+    /// The one-time link to give to the person.
+    pub url: String,
+    #[schemars(with = "Rfc3339")]
+    pub expires_at: String,
 }
 
 fn audit(by: &str, action: &str, u: &User, after: Option<Value>) -> AuditEntry {
+    let after = after.or_else(|| serde_json::to_value(view(u)).ok());
     AuditEntry {
         id: 0,
         ts_ms: now_ms(),
@@ -227,10 +259,7 @@ pub async fn create(
         disabled: false,
     };
     store
-        .put_user(
-            &user,
-            Some(&audit(by, "create_user", &user, Some(view(&user)))),
-        )
+        .put_user(&user, Some(&audit(by, "create_user", &user, None)))
         .await?;
     Ok(user)
 }
@@ -264,13 +293,13 @@ pub async fn issue_link(
     Ok((token, link))
 }
 
-fn link_view(app: &AppState, user: &User, token: &str, link: &OneTimeLink) -> Value {
-    json!({
-        "user": view(user),
-        "kind": link.kind.as_str(),
-        "url": format!("{}/invite/{token}", app.public_url),
-        "expires_at": rfc3339_ms(link.expires_ms),
-    })
+fn link_view(app: &AppState, user: &User, token: &str, link: &OneTimeLink) -> LinkIssued {
+    LinkIssued {
+        user: view(user),
+        kind: link.kind.as_str().to_string(),
+        url: format!("{}/invite/{token}", app.public_url),
+        expires_at: rfc3339_ms(link.expires_ms),
+    }
 }
 
 fn partner_exists(app: &AppState) -> impl Fn(Role, &str) -> bool + '_ {
@@ -318,7 +347,7 @@ pub struct NewInvitation {
     pub partner_id: Option<String>,
 }
 
-pub async fn invite(app: &AppState, b: NewInvitation, by: &str) -> Result<Value, UserError> {
+pub async fn invite(app: &AppState, b: NewInvitation, by: &str) -> Result<LinkIssued, UserError> {
     let new = NewUser {
         email: b.email,
         role: b.role,
@@ -340,7 +369,7 @@ pub async fn create_invitation(
     ok(StatusCode::CREATED, v)
 }
 
-pub async fn password_reset(app: &AppState, id: &str, by: &str) -> Result<Value, UserError> {
+pub async fn password_reset(app: &AppState, id: &str, by: &str) -> Result<LinkIssued, UserError> {
     let user = app
         .store
         .user(id, false)
@@ -356,7 +385,7 @@ pub async fn create_password_reset(
     Path(id): Path<String>,
 ) -> ApiResult {
     let v = password_reset(&app, &id, &key.id).await?;
-    ok(StatusCode::CREATED, v)
+    ok(StatusCode::OK, v)
 }
 
 /// `PATCH /api/v1/users/{id}`.
@@ -386,10 +415,7 @@ pub async fn patch_user(
         "enable_user"
     };
     app.store
-        .put_user(
-            &user,
-            Some(&audit(&key.id, action, &user, Some(view(&user)))),
-        )
+        .put_user(&user, Some(&audit(&key.id, action, &user, None)))
         .await?;
     ok(StatusCode::OK, view(&user))
 }
@@ -398,10 +424,20 @@ pub async fn patch_user(
 pub fn routes() -> Api {
     Api::new()
         .post("/api/v1/users", "Create a dashboard user ({email, role, partner_id?, password})", create_user)
+        .body::<NewUser>()
+        .answer::<UserView>(201, "the user (never the password)")
+        .refuses(&[422])
         .get("/api/v1/users", "Dashboard users (never their passwords)", list_users)
+        .answer::<Items<UserView>>(200, "the users")
         .patch("/api/v1/users/{id}", "Disable or enable a user ({disabled}); disabling ends its sessions", patch_user)
+        .body::<UserPatch>()
+        .answer::<UserView>(200, "the changed user")
         .post("/api/v1/users/{id}/password-reset", "A one-time password-reset link for the user (valid 72 hours)", create_password_reset)
+        .answer::<LinkIssued>(200, "the link, shown once")
         .post("/api/v1/invitations", "Invite a user ({email, role, partner_id?}): answers the one-time link that sets the password (valid 72 hours)", create_invitation)
+        .body::<NewInvitation>()
+        .answer::<LinkIssued>(201, "the new user and the link, shown once")
+        .refuses(&[422])
 }
 
 #[cfg(test)]

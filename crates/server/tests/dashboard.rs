@@ -430,9 +430,10 @@ async fn an_invitation_sets_the_password_once() {
     assert_eq!(r.location.as_deref(), Some("/"));
     // a reset link, made by the admin, works the same way
     let id = inv["user"]["id"].as_str().unwrap();
-    let reset = app
-        .create(&format!("/api/v1/users/{id}/password-reset"), json!({}))
+    let (status, reset) = app
+        .post(&format!("/api/v1/users/{id}/password-reset"), json!({}))
         .await;
+    assert_eq!(status, StatusCode::OK, "{reset}");
     assert_eq!(reset["kind"], "reset");
     let r = b.get("/").await;
     assert_eq!(

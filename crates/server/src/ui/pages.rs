@@ -1069,6 +1069,7 @@ pub async fn invite_user(
     };
     let r = crate::users::invite(&app, b, &a.0.id)
         .await
+        .map(|l| json!(l))
         .map_err(ApiError::from);
     let outcome = refused_or(r, fields.clone(), |v| {
         format!(
@@ -1093,6 +1094,7 @@ pub async fn reset_user(
     };
     let r = crate::users::password_reset(&app, &id, &a.0.id)
         .await
+        .map(|l| json!(l))
         .map_err(ApiError::from);
     let outcome = refused_or(r, fields.clone(), |v| {
         format!(
