@@ -165,6 +165,56 @@ test("a click and postbacks show on the overview, the conversions and the postba
   await check(state.admin, "postback-log");
 });
 
+test("reports, deliveries, the audit log, a conversion and the ledger", async () => {
+  const { page } = state.admin;
+  await page.goto(`${BASE}/reports`);
+  await page.getByLabel("Group by", { exact: true }).fill("day,offer");
+  await page.getByLabel("Sort by").selectOption("-clicks");
+  await page.getByRole("button", { name: "Run the report" }).click();
+  await page.waitForURL(/group_by=day%2Coffer/);
+  assert.match(await page.locator("tbody").textContent(), new RegExp(state.offer));
+  await check(state.admin, "reports");
+  const csv = await page.request.get(page.url().replace("/reports?", "/reports.csv?"));
+  assert.match(await csv.text(), /^day,offer,clicks/);
+  // a group the API does not know: its message next to the field
+  await page.getByLabel("Group by", { exact: true }).fill("day,weather");
+  await page.getByRole("button", { name: "Run the report" }).click();
+  assert.match(await page.locator("#filter-group_by-error").textContent(), /^group_by: `weather` is not one of/);
+  await page.goto(`${BASE}/reports`);
+  await page.locator("#chart canvas").waitFor();
+  await check(state.admin, "reports-chart");
+
+  await page.goto(`${BASE}/deliveries`);
+  await check(state.admin, "deliveries");
+  await page.goto(`${BASE}/audit?action=create`);
+  assert.match(await page.locator("tbody").textContent(), new RegExp(state.link));
+  await check(state.admin, "audit");
+
+  await page.goto(`${BASE}/conversions?q=${state.txid}`);
+  await page.getByRole("link", { name: /^cv_/ }).click();
+  await page.getByText(state.txid, { exact: true }).first().waitFor();
+  state.conversion = new URL(page.url()).pathname.split("/").pop();
+  await check(state.admin, "conversion");
+
+  await page.goto(`${BASE}/finance?affiliate=${state.affiliate}`);
+  await page.getByLabel("Amount", { exact: true }).fill("99999.00");
+  await page.getByRole("button", { name: "Add the entry" }).click();
+  assert.match(await page.locator("#entry-amount-error").textContent(), /^amount: a payout of 99999.00 USD is more than the 12.50 USD available/);
+  await check(state.admin, "finance-refused");
+  await page.getByLabel("Kind", { exact: true }).selectOption("payout");
+  await page.getByLabel("Amount", { exact: true }).fill("2.50");
+  await page.getByRole("button", { name: "Add the entry" }).click();
+  assert.match(await notice(state.admin), /^Payout recorded: -\$2\.50 in the ledger\.$/);
+  await check(state.admin, "finance");
+
+  // the demo affiliate's conversion, for the next test's 404
+  const demoClick = await fetch(`${BASE}/c/lnk_demo`, { redirect: "manual" });
+  const demoCid = new URL(demoClick.headers.get("location")).searchParams.get("click_id");
+  const demo = await (await fetch(`${BASE}/postback?token=demo-postback-token&click_id=${demoCid}&event=registration&txid=demo-${run}`)).json();
+  assert.equal(demo.result, "accepted", JSON.stringify(demo));
+  state.otherConversion = demo.conversion_id;
+});
+
 test("an admin pauses and resumes a link", async () => {
   const { page } = state.admin;
   await page.goto(`${BASE}/links`);
@@ -206,7 +256,22 @@ test("an invited affiliate user sees only its rows and no admin page", async () 
   await check(aff, "conversions");
   await aff.page.goto(`${BASE}/offers`);
   await check(aff, "offers");
-  for (const admin of ["/advertisers", "/affiliates", "/users", "/postback-log"]) {
+  await aff.page.goto(`${BASE}/conversions/${state.conversion}`);
+  await check(aff, "conversion");
+  // another affiliate's conversion typed into the URL: as if it did not exist
+  const other = await aff.page.goto(`${BASE}/conversions/${state.otherConversion}`);
+  assert.equal(other.status(), 404);
+  await aff.page.goto(`${BASE}/reports?group_by=sub1`);
+  assert.match(await aff.page.locator("tbody").textContent(), new RegExp(`ui-${run}`));
+  assert.doesNotMatch(await aff.page.locator("tbody").textContent(), /spring/);
+  await check(aff, "reports");
+  await aff.page.goto(`${BASE}/finance`);
+  assert.match(await aff.page.locator(".facts").textContent(), /-?\$\d/);
+  assert.equal(await aff.page.locator("#entry").count(), 0, "no ledger form for an affiliate");
+  await check(aff, "finance");
+  await aff.page.goto(`${BASE}/deliveries`);
+  await check(aff, "deliveries");
+  for (const admin of ["/advertisers", "/affiliates", "/users", "/postback-log", "/audit"]) {
     const r = await aff.page.goto(`${BASE}${admin}`);
     assert.equal(r.status(), 403, admin);
   }

@@ -103,6 +103,18 @@ async fn user(app: &TestApp, email: &str, role: &str, partner: Option<&str>) -> 
     app.create("/api/v1/users", b).await
 }
 
+/// A link of another affiliate on the same offer.
+async fn other_affiliates_link(app: &TestApp, offer_id: &str) -> serde_json::Value {
+    let other = app
+        .create("/api/v1/affiliates", json!({"name": "Other"}))
+        .await;
+    app.create(
+        "/api/v1/links",
+        json!({"offer_id": offer_id, "affiliate_id": other["id"]}),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn users_are_created_and_listed_through_the_admin_api_without_their_hash() {
     let app = TestApp::spawn().await;
@@ -283,15 +295,7 @@ async fn forms_without_their_token_are_refused() {
 async fn a_partner_sees_what_its_key_sees_and_no_admin_page() {
     let app = TestApp::spawn().await;
     let s = app.setup().await;
-    let other = app
-        .create("/api/v1/affiliates", json!({"name": "Other"}))
-        .await;
-    let other_link = app
-        .create(
-            "/api/v1/links",
-            json!({"offer_id": s.offer_id, "affiliate_id": other["id"]}),
-        )
-        .await;
+    let other_link = other_affiliates_link(&app, &s.offer_id).await;
     user(&app, "aff@example.com", "affiliate", Some(&s.affiliate_id)).await;
     let mut b = Browser::new(&app);
     b.login(&[
@@ -543,4 +547,92 @@ async fn the_overview_and_the_postback_log_show_what_happened() {
     assert!(by_click.body.contains("t-1"));
     let none = b.get("/conversions?q=nothing-like-it").await;
     assert!(none.body.contains("No conversions match."));
+}
+
+#[tokio::test]
+async fn reports_conversions_and_the_ledger_keep_the_api_scope_and_messages() {
+    let app = TestApp::spawn().await;
+    let s = app.setup().await;
+    let other_link = other_affiliates_link(&app, &s.offer_id).await;
+    let mine = app.click_location(&s.link_id, "sub1=mine").await;
+    let theirs = app
+        .click_location(other_link["id"].as_str().unwrap(), "sub1=theirs")
+        .await;
+    let mut ids = Vec::new();
+    for (loc, txid) in [(&mine, "t-mine"), (&theirs, "t-theirs")] {
+        let cid = common::click_id_of(loc);
+        let (_, v) = app
+            .postback(&[
+                ("token", &s.token),
+                ("click_id", &cid),
+                ("event", "registration"),
+                ("txid", txid),
+            ])
+            .await;
+        ids.push(v["conversion_id"].as_str().unwrap().to_string());
+    }
+    user(&app, "aff@example.com", "affiliate", Some(&s.affiliate_id)).await;
+    let mut b = Browser::new(&app);
+    b.login(&[
+        ("email", "aff@example.com"),
+        ("password", "correct horse battery"),
+    ])
+    .await;
+    let r = b.get("/reports?group_by=sub1").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.body.contains("mine") && !r.body.contains("theirs"),
+        "{}",
+        r.body
+    );
+    let bad = b.get("/reports?group_by=weather").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad
+        .body
+        .contains("id=\"filter-group_by-error\">group_by: `weather` is not one of"));
+    let csv = b.get("/reports.csv?group_by=sub1").await;
+    assert!(csv.body.starts_with("sub1,clicks"), "{}", csv.body);
+    assert!(!csv.body.contains("theirs"));
+    // its own conversion opens; the other affiliate's is not there for it
+    assert_eq!(
+        b.get(&format!("/conversions/{}", ids[0])).await.status,
+        StatusCode::OK
+    );
+    let hidden = b.get(&format!("/conversions/{}", ids[1])).await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+    assert!(hidden
+        .body
+        .contains(&format!("no conversion with id `{}`", ids[1])));
+    assert_eq!(b.get("/audit").await.status, StatusCode::FORBIDDEN);
+    let ledger = b.get("/finance").await;
+    assert!(ledger.body.contains("$2.00"), "{}", ledger.body);
+    assert!(!ledger.body.contains("Add the entry"));
+
+    let mut a = Browser::new(&app);
+    a.login(&[("api_key", ADMIN_KEY)]).await;
+    let page = a
+        .get(&format!("/finance?affiliate={}", s.affiliate_id))
+        .await;
+    let token = csrf_of(&page.body);
+    let r = a
+        .post(
+            &format!("/finance/{}", s.affiliate_id),
+            &[("csrf", &token), ("kind", "payout"), ("amount", "5.00")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("id=\"entry-amount-error\">amount: a payout of 5.00 USD is more than the 2.00 USD available"), "{}", r.body);
+    let r = a
+        .post(
+            &format!("/finance/{}", s.affiliate_id),
+            &[("csrf", &token), ("kind", "payout"), ("amount", "1.50")],
+        )
+        .await;
+    assert!(
+        r.body.contains("Payout recorded: -$1.50 in the ledger."),
+        "{}",
+        r.body
+    );
+    let audit = a.get("/audit?action=create").await;
+    assert!(audit.body.contains(&s.link_id));
 }

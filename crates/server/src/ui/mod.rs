@@ -7,7 +7,9 @@
 pub mod assets;
 pub mod format;
 pub mod login;
+pub mod operations;
 pub mod pages;
+pub mod reports;
 pub mod session;
 pub mod view;
 
@@ -110,6 +112,15 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/links", get(pages::links).post(pages::create_link))
         .route("/{kind}/{id}/status", post(pages::set_status))
         .route("/conversions", get(pages::conversions))
+        .route("/conversions/{id}", get(operations::conversion))
+        .route("/deliveries", get(operations::deliveries))
+        .route("/deliveries/{id}/retry", post(operations::retry))
+        .route("/destinations/{id}/resume", post(operations::resume))
+        .route("/audit", get(operations::audit))
+        .route("/finance", get(operations::finance))
+        .route("/finance/{id}", post(operations::add_entry))
+        .route("/reports", get(reports::page))
+        .route("/reports.csv", get(reports::csv))
         .route("/postback-log", get(pages::postback_log))
         .route("/users", get(pages::users).post(pages::invite_user))
         .route("/users/{id}/reset", post(pages::reset_user))

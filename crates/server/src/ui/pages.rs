@@ -31,15 +31,15 @@ use crate::report::{self, Spec};
 use crate::util::now_ms;
 use crate::AppState;
 
-fn value(r: ApiResult) -> Result<Value, ApiError> {
+pub(super) fn value(r: ApiResult) -> Result<Value, ApiError> {
     r.map(|(_, axum::Json(v))| v)
 }
 
-fn list(v: &Value) -> &[Value] {
+pub(super) fn list(v: &Value) -> &[Value] {
     v["items"].as_array().map(Vec::as_slice).unwrap_or(&[])
 }
 
-fn s(v: &Value, k: &str) -> String {
+pub(super) fn s(v: &Value, k: &str) -> String {
     match &v[k] {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
@@ -48,7 +48,7 @@ fn s(v: &Value, k: &str) -> String {
 }
 
 /// An API refusal as a page, with the API's status and message.
-fn refusal(e: ApiError) -> Response {
+pub(super) fn refusal(e: ApiError) -> Response {
     let status = StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
     let heading = match status {
         StatusCode::FORBIDDEN => "Not allowed",
@@ -65,7 +65,7 @@ fn refusal(e: ApiError) -> Response {
 }
 
 /// Why a page or form was not served.
-enum Denied {
+pub(super) enum Denied {
     Csrf,
     Api(ApiError),
 }
@@ -80,7 +80,7 @@ impl IntoResponse for Denied {
 }
 
 /// The admin a page needs, or why not.
-fn admin(v: &Viewer, what: &str) -> Result<Admin, Denied> {
+pub(super) fn admin(v: &Viewer, what: &str) -> Result<Admin, Denied> {
     if v.is_admin() {
         Ok(Admin(v.key.clone()))
     } else {
@@ -88,13 +88,13 @@ fn admin(v: &Viewer, what: &str) -> Result<Admin, Denied> {
     }
 }
 
-fn body<T: DeserializeOwned>(v: Value) -> Result<JsonBody<T>, ApiError> {
+pub(super) fn body<T: DeserializeOwned>(v: Value) -> Result<JsonBody<T>, ApiError> {
     serde_json::from_value(v)
         .map(JsonBody)
         .map_err(|e| ApiError::validation(e.to_string()))
 }
 
-fn post_form(
+pub(super) fn post_form(
     id: &'static str,
     title: &'static str,
     action: &str,
@@ -114,7 +114,33 @@ fn post_form(
     }
 }
 
-fn filter_form(action: &str, fields: Vec<Field>) -> Form {
+/// A filter form of one choice (`Any` or one of `choices`); answers the
+/// form and the value chosen, empty for any (or for one not offered).
+pub(super) fn choice_filter(
+    action: &str,
+    (name, label): (&'static str, &'static str),
+    choices: &[&str],
+    given: String,
+) -> (Form, String) {
+    let chosen = if choices.contains(&given.as_str()) {
+        given
+    } else {
+        String::new()
+    };
+    let options = std::iter::once((String::new(), "Any".to_string()))
+        .chain(choices.iter().map(|c| (c.to_string(), c.to_string())))
+        .collect();
+    let form = filter_form(
+        action,
+        vec![Field::text(name, label)
+            .optional()
+            .value(chosen.clone())
+            .select(options)],
+    );
+    (form, chosen)
+}
+
+pub(super) fn filter_form(action: &str, fields: Vec<Field>) -> Form {
     Form {
         id: "filter",
         title: "Find",
@@ -129,13 +155,13 @@ fn filter_form(action: &str, fields: Vec<Field>) -> Form {
 
 /// What a create form's answer does to its page: a notice, or the form
 /// back with the refusal next to its field.
-enum Outcome {
+pub(super) enum Outcome {
     Created(String),
     Refused(String, Fields),
     None,
 }
 
-fn apply(outcome: Outcome, form: &mut Option<Form>) -> (Option<String>, StatusCode) {
+pub(super) fn apply(outcome: Outcome, form: &mut Option<Form>) -> (Option<String>, StatusCode) {
     match outcome {
         Outcome::Created(n) => (Some(n), StatusCode::CREATED),
         Outcome::Refused(m, values) => {
@@ -150,14 +176,14 @@ fn apply(outcome: Outcome, form: &mut Option<Form>) -> (Option<String>, StatusCo
 
 // ---------------------------------------------------------------- overview
 
-fn today_utc() -> Date {
+pub(super) fn today_utc() -> Date {
     jiff::Timestamp::now()
         .to_zoned(jiff::tz::TimeZone::UTC)
         .date()
 }
 
 /// Totals (or rows by `group_by`) through the reports' own code.
-async fn report_run(
+pub(super) async fn report_run(
     app: &AppState,
     scope: &Scope,
     group_by: &str,
@@ -177,7 +203,7 @@ async fn report_run(
     report::run(app, &spec, scope.clone()).await
 }
 
-fn metric_map(app: &AppState, agg: &report::Agg) -> BTreeMap<&'static str, Value> {
+pub(super) fn metric_map(app: &AppState, agg: &report::Agg) -> BTreeMap<&'static str, Value> {
     agg.metrics(app.base_currency).into_iter().collect()
 }
 
@@ -259,37 +285,7 @@ async fn overview_page(app: &AppState, viewer: &Viewer) -> Result<Response, ApiE
     // the chart: the last 30 days, every day present even when empty
     let first = today.checked_sub(29.days()).unwrap_or(today);
     let by_day = report_run(app, &scope, "day", first, today).await?;
-    let counts: BTreeMap<String, (i64, i64)> = by_day
-        .rows
-        .iter()
-        .map(|(key, agg)| {
-            let m = metric_map(app, agg);
-            let n = |k: &str| m.get(k).and_then(Value::as_i64).unwrap_or(0);
-            (
-                key.first().cloned().unwrap_or_default(),
-                (n("clicks"), n("conversions")),
-            )
-        })
-        .collect();
-    let (mut days, mut clicks, mut conversions) = (Vec::new(), Vec::new(), Vec::new());
-    let mut d = first;
-    while d <= today {
-        let (c, v) = counts.get(&d.to_string()).copied().unwrap_or((0, 0));
-        let ts = d
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .map(|z| z.timestamp().as_second())
-            .unwrap_or(0);
-        days.push(ts);
-        clicks.push(c);
-        conversions.push(v);
-        d = match d.tomorrow() {
-            Ok(n) => n,
-            Err(_) => break,
-        };
-    }
-    let chart_json = json!({"days": days, "clicks": clicks, "conversions": conversions})
-        .to_string()
-        .replace('<', "\\u003c");
+    let chart_json = day_chart(app, &by_day.rows, first, today);
     // the month's top rows by each dimension the viewer may group by
     let dims: &[(&str, &str)] = match viewer.key.role {
         Role::Admin => &[
@@ -320,7 +316,9 @@ async fn overview_page(app: &AppState, viewer: &Viewer) -> Result<Response, ApiE
         rows.sort_by_key(|(_, m)| std::cmp::Reverse(clicks_of(m)));
         tops.push(Table {
             caption: caption.to_string(),
-            columns: vec![dim_label(dim), "Clicks", "Conversions", "Payout", "Revenue"],
+            columns: [dim_label(dim), "Clicks", "Conversions", "Payout", "Revenue"]
+                .map(str::to_string)
+                .to_vec(),
             rows: rows
                 .iter()
                 .take(5)
@@ -364,6 +362,47 @@ async fn overview_page(app: &AppState, viewer: &Viewer) -> Result<Response, ApiE
     Ok(html(StatusCode::OK, page.render()))
 }
 
+/// Clicks and conversions per day from `day`-grouped report rows (the day
+/// first in each key), every day from `first` to `last` present, as the
+/// JSON the chart script reads.
+pub(super) fn day_chart(
+    app: &AppState,
+    rows: &[(Vec<String>, report::Agg)],
+    first: Date,
+    last: Date,
+) -> String {
+    let counts: BTreeMap<String, (i64, i64)> = rows
+        .iter()
+        .map(|(key, agg)| {
+            let m = metric_map(app, agg);
+            let n = |k: &str| m.get(k).and_then(Value::as_i64).unwrap_or(0);
+            (
+                key.first().cloned().unwrap_or_default(),
+                (n("clicks"), n("conversions")),
+            )
+        })
+        .collect();
+    let (mut days, mut clicks, mut conversions) = (Vec::new(), Vec::new(), Vec::new());
+    let mut d = first;
+    while d <= last && days.len() < 400 {
+        let (c, v) = counts.get(&d.to_string()).copied().unwrap_or((0, 0));
+        let ts = d
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .map(|z| z.timestamp().as_second())
+            .unwrap_or(0);
+        days.push(ts);
+        clicks.push(c);
+        conversions.push(v);
+        d = match d.tomorrow() {
+            Ok(n) => n,
+            Err(_) => break,
+        };
+    }
+    json!({"days": days, "clicks": clicks, "conversions": conversions})
+        .to_string()
+        .replace('<', "\\u003c")
+}
+
 fn dim_label(dim: &str) -> &'static str {
     match dim {
         "offer" => "Offer",
@@ -374,7 +413,7 @@ fn dim_label(dim: &str) -> &'static str {
 
 // ------------------------------------------------------------------ lists
 
-fn options(items: &[Value]) -> Vec<(String, String)> {
+pub(super) fn options(items: &[Value]) -> Vec<(String, String)> {
     items
         .iter()
         .map(|i| (s(i, "id"), format!("{} ({})", s(i, "name"), s(i, "id"))))
@@ -450,7 +489,7 @@ async fn offers_page(app: &Arc<AppState>, viewer: &Viewer, outcome: Outcome) -> 
     .answer(status)
 }
 
-fn refused_or(
+pub(super) fn refused_or(
     r: Result<Value, ApiError>,
     fields: Fields,
     created: impl FnOnce(&Value) -> String,
@@ -462,7 +501,7 @@ fn refused_or(
 }
 
 /// The session, its token checked, and the admin it must be.
-fn checked(viewer: &Viewer, fields: &Fields, what: &str) -> Result<Admin, Denied> {
+pub(super) fn checked(viewer: &Viewer, fields: &Fields, what: &str) -> Result<Admin, Denied> {
     if !viewer.csrf_ok(field(fields, "csrf")) {
         return Err(Denied::Csrf);
     }
@@ -822,7 +861,11 @@ pub async fn conversions(
         .map(|c| {
             vec![
                 Cell::text(time(&s(c, "conversion_time"))),
-                Cell::text(s(c, "id")),
+                Cell {
+                    text: s(c, "id"),
+                    href: Some(format!("/conversions/{}", s(c, "id"))),
+                    ..Default::default()
+                },
                 Cell::text(s(c, "offer_id")),
                 Cell::text(s(c, "affiliate_id")),
                 Cell::text(s(c, "event")),
@@ -861,7 +904,7 @@ pub async fn conversions(
     .answer(StatusCode::OK)
 }
 
-fn urlencode(s: &str) -> String {
+pub(super) fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
@@ -875,32 +918,11 @@ pub async fn postback_log(
     let q: BTreeMap<String, String> =
         serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default();
     let result = q.get("result").cloned().unwrap_or_default();
-    let choices = ["", "accepted", "duplicate", "updated", "rejected"];
-    let result = if choices.contains(&result.as_str()) {
-        result
-    } else {
-        String::new()
-    };
-    let filter = filter_form(
+    let (filter, result) = choice_filter(
         "/postback-log",
-        vec![Field::text("result", "Result")
-            .optional()
-            .value(result.clone())
-            .select(
-                choices
-                    .iter()
-                    .map(|c| {
-                        (
-                            c.to_string(),
-                            if c.is_empty() {
-                                "Any".to_string()
-                            } else {
-                                c.to_string()
-                            },
-                        )
-                    })
-                    .collect(),
-            )],
+        ("result", "Result"),
+        &["accepted", "duplicate", "updated", "rejected"],
+        result,
     );
     let param = if result.is_empty() {
         String::new()

@@ -35,11 +35,17 @@ impl Chrome {
             items.push(("/affiliates", "Affiliates"));
         }
         items.push(("/links", "Links"));
+        items.push(("/reports", "Reports"));
         items.push(("/conversions", "Conversions"));
         if !affiliate {
             items.push(("/postback-log", "Postback log"));
         }
+        items.push(("/deliveries", "Deliveries"));
+        if v.key.role != clickledger_store::Role::Advertiser {
+            items.push(("/finance", "Finance"));
+        }
         if admin {
+            items.push(("/audit", "Audit log"));
             items.push(("/users", "Users"));
         }
         Chrome {
@@ -222,7 +228,7 @@ impl Cell {
 
 pub struct Table {
     pub caption: String,
-    pub columns: Vec<&'static str>,
+    pub columns: Vec<String>,
     pub rows: Vec<Vec<Cell>>,
     pub empty: &'static str,
 }
@@ -258,7 +264,7 @@ impl ListPage {
             create: None,
             table: Table {
                 caption: title.to_string(),
-                columns,
+                columns: columns.into_iter().map(str::to_string).collect(),
                 rows,
                 empty,
             },
@@ -342,4 +348,28 @@ pub struct PostbackPage {
     pub chrome: Chrome,
     pub filter: Form,
     pub entries: Vec<PostbackEntry>,
+}
+
+#[derive(Template)]
+#[template(path = "reports.html")]
+pub struct ReportPage {
+    pub chrome: Chrome,
+    pub filter: Form,
+    pub currency: String,
+    pub csv_href: Option<String>,
+    pub chart_json: Option<String>,
+    pub table: Table,
+}
+
+/// A record's facts, tables about it, and a form.
+#[derive(Template)]
+#[template(path = "detail.html")]
+pub struct DetailPage {
+    pub chrome: Chrome,
+    pub heading: String,
+    pub notice: Option<String>,
+    pub facts: Vec<(String, String)>,
+    pub filter: Option<Form>,
+    pub tables: Vec<Table>,
+    pub create: Option<Form>,
 }
