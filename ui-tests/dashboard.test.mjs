@@ -215,6 +215,34 @@ test("reports, deliveries, the audit log, a conversion and the ledger", async ()
   state.otherConversion = demo.conversion_id;
 });
 
+test("an offer's page runs the integration check; a link's builder adds sub ids as one types", async () => {
+  const { page } = state.admin;
+  await page.goto(`${BASE}/offers`);
+  await page.getByLabel("Id or name contains").fill(`UI Offer ${run}`);
+  await page.getByRole("button", { name: "Search" }).click();
+  assert.equal(await page.locator("tbody tr").count(), 1, "the search keeps the one offer");
+  await check(state.admin, "offers-search");
+  await page.getByRole("link", { name: state.offer }).click();
+  await page.getByRole("heading", { name: `Offer UI Offer ${run}` }).waitFor();
+  await check(state.admin, "offer");
+  await page.getByRole("button", { name: "Run the integration check" }).click();
+  const steps = page.getByRole("list", { name: "Integration check" });
+  await steps.waitFor();
+  assert.equal(await steps.locator("li.pass").count(), 6, await steps.textContent());
+  await check(state.admin, "offer-check");
+  const setup = await page.request.get(`${BASE}/offers/${state.offer}/setup`);
+  assert.equal(setup.status(), 200);
+  assert.match(await setup.text(), /postback/i);
+
+  await page.goto(`${BASE}/links/${state.link}`);
+  await page.getByLabel("Sub id 1").fill("spring");
+  // htmx refreshes the built link without a submit
+  await page.locator("#built code", { hasText: "sub1=spring" }).waitFor();
+  await page.getByLabel("Source").fill("news letter");
+  await page.locator("#built code", { hasText: "source=news+letter" }).waitFor();
+  await check(state.admin, "link-builder");
+});
+
 test("an admin pauses and resumes a link", async () => {
   const { page } = state.admin;
   await page.goto(`${BASE}/links`);
@@ -271,6 +299,11 @@ test("an invited affiliate user sees only its rows and no admin page", async () 
   await check(aff, "finance");
   await aff.page.goto(`${BASE}/deliveries`);
   await check(aff, "deliveries");
+  await aff.page.goto(`${BASE}/links/${state.link}?sub1=mine`);
+  assert.match(await aff.page.locator("#built code").textContent(), /sub1=mine/);
+  assert.equal(await aff.page.getByRole("button", { name: /^Pause/ }).count(), 0);
+  await check(aff, "link-builder");
+  assert.equal((await aff.page.goto(`${BASE}/links/lnk_demo`)).status(), 404, "the demo affiliate's link");
   for (const admin of ["/advertisers", "/affiliates", "/users", "/postback-log", "/audit"]) {
     const r = await aff.page.goto(`${BASE}${admin}`);
     assert.equal(r.status(), 403, admin);

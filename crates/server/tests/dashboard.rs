@@ -636,3 +636,84 @@ async fn reports_conversions_and_the_ledger_keep_the_api_scope_and_messages() {
     let audit = a.get("/audit?action=create").await;
     assert!(audit.body.contains(&s.link_id));
 }
+
+#[tokio::test]
+async fn the_integration_check_the_link_builder_and_search_work_without_scripts() {
+    let app = TestApp::spawn().await;
+    let s = app.setup().await;
+    let mut a = Browser::new(&app);
+    a.login(&[("api_key", ADMIN_KEY)]).await;
+    let offer = a.get(&format!("/offers/{}", s.offer_id)).await;
+    assert_eq!(offer.status, StatusCode::OK);
+    let token = csrf_of(&offer.body);
+    let r = a
+        .post(
+            &format!("/offers/{}/check", s.offer_id),
+            &[("csrf", &token), ("amount", "10.00")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.body.matches("<li class=\"pass\">").count(),
+        6,
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("flagged test"));
+    let setup = a.get(&format!("/offers/{}/setup", s.offer_id)).await;
+    assert!(setup.body.contains("postback"), "{}", setup.body);
+
+    let built = a
+        .get(&format!(
+            "/links/{}?sub1=spring&source=news+letter&sub2=",
+            s.link_id
+        ))
+        .await;
+    assert!(
+        built.body.contains(&format!(
+            "<code>{}?sub1=spring&#38;source=news+letter</code>",
+            s.link_url
+        )),
+        "{}",
+        built.body
+    );
+    let plain = a.get(&format!("/links/{}", s.link_id)).await;
+    assert!(plain.body.contains(&format!("<code>{}</code>", s.link_url)));
+
+    let other = other_affiliates_link(&app, &s.offer_id).await;
+    let found = a
+        .get(&format!("/links?q={}", s.link_id.to_uppercase()))
+        .await;
+    assert!(found.body.contains(&s.link_id));
+    assert!(
+        !found.body.contains(other["id"].as_str().unwrap()),
+        "search keeps matching rows only"
+    );
+
+    // a partner: its link's builder, not another's, and no check button
+    user(&app, "aff@example.com", "affiliate", Some(&s.affiliate_id)).await;
+    let mut b = Browser::new(&app);
+    b.login(&[
+        ("email", "aff@example.com"),
+        ("password", "correct horse battery"),
+    ])
+    .await;
+    assert_eq!(
+        b.get(&format!("/links/{}", s.link_id)).await.status,
+        StatusCode::OK
+    );
+    let theirs = b
+        .get(&format!("/links/{}", other["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+    let offer = b.get(&format!("/offers/{}", s.offer_id)).await;
+    assert!(!offer.body.contains("Run the integration check"));
+    let token = csrf_of(&offer.body);
+    let r = b
+        .post(
+            &format!("/offers/{}/check", s.offer_id),
+            &[("csrf", &token)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}

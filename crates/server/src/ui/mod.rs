@@ -6,6 +6,7 @@
 
 pub mod assets;
 pub mod format;
+pub mod integration;
 pub mod login;
 pub mod operations;
 pub mod pages;
@@ -110,6 +111,10 @@ pub fn router() -> Router<Arc<AppState>> {
             get(pages::affiliates).post(pages::create_affiliate),
         )
         .route("/links", get(pages::links).post(pages::create_link))
+        .route("/links/{id}", get(integration::link))
+        .route("/offers/{id}", get(integration::offer))
+        .route("/offers/{id}/setup", get(integration::setup))
+        .route("/offers/{id}/check", post(integration::check))
         .route("/{kind}/{id}/status", post(pages::set_status))
         .route("/conversions", get(pages::conversions))
         .route("/conversions/{id}", get(operations::conversion))

@@ -26,7 +26,7 @@ use super::view::{Button, Cell, Chrome, DetailPage, Field, Table};
 use crate::api::{parse_params, ApiError, Params};
 use crate::AppState;
 
-fn page(chrome: Chrome, heading: &str) -> DetailPage {
+pub(super) fn page(chrome: Chrome, heading: &str) -> DetailPage {
     DetailPage {
         chrome,
         heading: heading.to_string(),
@@ -35,10 +35,18 @@ fn page(chrome: Chrome, heading: &str) -> DetailPage {
         filter: None,
         tables: Vec::new(),
         create: None,
+        built: None,
+        steps: Vec::new(),
+        links: Vec::new(),
     }
 }
 
-fn table(caption: &str, columns: &[&str], rows: Vec<Vec<Cell>>, empty: &'static str) -> Table {
+pub(super) fn table(
+    caption: &str,
+    columns: &[&str],
+    rows: Vec<Vec<Cell>>,
+    empty: &'static str,
+) -> Table {
     Table {
         caption: caption.to_string(),
         columns: columns.iter().map(|c| c.to_string()).collect(),
@@ -48,7 +56,7 @@ fn table(caption: &str, columns: &[&str], rows: Vec<Vec<Cell>>, empty: &'static 
 }
 
 /// The query string's values by name (a missing one is empty).
-fn query(q: &Option<String>) -> impl Fn(&str) -> String + '_ {
+pub(super) fn query(q: &Option<String>) -> impl Fn(&str) -> String + '_ {
     move |k| {
         form_urlencoded::parse(q.as_deref().unwrap_or("").as_bytes())
             .find(|(n, _)| n == k)
@@ -158,11 +166,10 @@ pub async fn deliveries(
                 Cell::text(time(&s(d, "created_at"))),
                 Cell::text(id.clone()),
                 Cell::text(s(d, "affiliate_id")),
-                Cell {
-                    text: s(d, "conversion_id"),
-                    href: Some(format!("/conversions/{}", s(d, "conversion_id"))),
-                    ..Default::default()
-                },
+                Cell::link(
+                    s(d, "conversion_id"),
+                    format!("/conversions/{}", s(d, "conversion_id")),
+                ),
                 Cell::text(s(d, "state")),
                 Cell::num(s(d, "attempts")),
                 Cell::text(s(d, "last_error")),

@@ -111,6 +111,7 @@ pub(super) fn post_form(
         fields,
         error: None,
         csrf: csrf.to_string(),
+        live: None,
     }
 }
 
@@ -150,6 +151,7 @@ pub(super) fn filter_form(action: &str, fields: Vec<Field>) -> Form {
         fields,
         error: None,
         csrf: String::new(),
+        live: None,
     }
 }
 
@@ -420,11 +422,20 @@ pub(super) fn options(items: &[Value]) -> Vec<(String, String)> {
         .collect()
 }
 
-pub async fn offers(State(app): State<Arc<AppState>>, viewer: Viewer) -> Response {
-    offers_page(&app, &viewer, Outcome::None).await
+pub async fn offers(
+    State(app): State<Arc<AppState>>,
+    viewer: Viewer,
+    RawQuery(q): RawQuery,
+) -> Response {
+    offers_page(&app, &viewer, Outcome::None, search_words(q)).await
 }
 
-async fn offers_page(app: &Arc<AppState>, viewer: &Viewer, outcome: Outcome) -> Response {
+async fn offers_page(
+    app: &Arc<AppState>,
+    viewer: &Viewer,
+    outcome: Outcome,
+    search: String,
+) -> Response {
     let offers = match value(admin::list_offers(State(app.clone()), viewer.caller()).await) {
         Ok(v) => v,
         Err(e) => return refusal(e),
@@ -465,7 +476,7 @@ async fn offers_page(app: &Arc<AppState>, viewer: &Viewer, outcome: Outcome) -> 
                 .map(|es| es.iter().map(|e| s(e, "name")).collect())
                 .unwrap_or_default();
             vec![
-                Cell::text(s(o, "id")),
+                Cell::link(s(o, "id"), format!("/offers/{}", s(o, "id"))),
                 Cell::text(s(o, "name")),
                 Cell::text(s(o, "advertiser_id")),
                 Cell::text(s(o, "currency")),
@@ -475,6 +486,7 @@ async fn offers_page(app: &Arc<AppState>, viewer: &Viewer, outcome: Outcome) -> 
         })
         .collect();
     ListPage {
+        search: Some(search),
         notice,
         create,
         ..ListPage::new(
@@ -537,14 +549,23 @@ pub async fn create_offer(
     let outcome = refused_or(r, fields.clone(), |v| {
         format!("Offer {} created.", s(v, "id"))
     });
-    offers_page(&app, &viewer, outcome).await
+    offers_page(&app, &viewer, outcome, String::new()).await
 }
 
-pub async fn advertisers(State(app): State<Arc<AppState>>, viewer: Viewer) -> Response {
-    advertisers_page(&app, &viewer, Outcome::None).await
+pub async fn advertisers(
+    State(app): State<Arc<AppState>>,
+    viewer: Viewer,
+    RawQuery(q): RawQuery,
+) -> Response {
+    advertisers_page(&app, &viewer, Outcome::None, search_words(q)).await
 }
 
-async fn advertisers_page(app: &Arc<AppState>, viewer: &Viewer, outcome: Outcome) -> Response {
+async fn advertisers_page(
+    app: &Arc<AppState>,
+    viewer: &Viewer,
+    outcome: Outcome,
+    search: String,
+) -> Response {
     if let Err(r) = admin(viewer, "open the advertisers page") {
         return r.into_response();
     }
@@ -578,6 +599,7 @@ async fn advertisers_page(app: &Arc<AppState>, viewer: &Viewer, outcome: Outcome
         })
         .collect();
     ListPage {
+        search: Some(search),
         intro:
             "An advertiser's postback token, signing secret and API key are shown once, when it is created."
                 .into(),
@@ -618,14 +640,23 @@ pub async fn create_advertiser(
             s(v, "api_key")
         )
     });
-    advertisers_page(&app, &viewer, outcome).await
+    advertisers_page(&app, &viewer, outcome, String::new()).await
 }
 
-pub async fn affiliates(State(app): State<Arc<AppState>>, viewer: Viewer) -> Response {
-    affiliates_page(&app, &viewer, Outcome::None).await
+pub async fn affiliates(
+    State(app): State<Arc<AppState>>,
+    viewer: Viewer,
+    RawQuery(q): RawQuery,
+) -> Response {
+    affiliates_page(&app, &viewer, Outcome::None, search_words(q)).await
 }
 
-async fn affiliates_page(app: &Arc<AppState>, viewer: &Viewer, outcome: Outcome) -> Response {
+async fn affiliates_page(
+    app: &Arc<AppState>,
+    viewer: &Viewer,
+    outcome: Outcome,
+    search: String,
+) -> Response {
     if let Err(r) = admin(viewer, "open the affiliates page") {
         return r.into_response();
     }
@@ -661,6 +692,7 @@ async fn affiliates_page(app: &Arc<AppState>, viewer: &Viewer, outcome: Outcome)
         })
         .collect();
     ListPage {
+        search: Some(search),
         intro: "An affiliate's API key is shown once, when it is created.".into(),
         notice,
         create,
@@ -701,14 +733,23 @@ pub async fn create_affiliate(
             s(v, "api_key")
         )
     });
-    affiliates_page(&app, &viewer, outcome).await
+    affiliates_page(&app, &viewer, outcome, String::new()).await
 }
 
-pub async fn links(State(app): State<Arc<AppState>>, viewer: Viewer) -> Response {
-    links_page(&app, &viewer, Outcome::None).await
+pub async fn links(
+    State(app): State<Arc<AppState>>,
+    viewer: Viewer,
+    RawQuery(q): RawQuery,
+) -> Response {
+    links_page(&app, &viewer, Outcome::None, search_words(q)).await
 }
 
-async fn links_page(app: &Arc<AppState>, viewer: &Viewer, outcome: Outcome) -> Response {
+async fn links_page(
+    app: &Arc<AppState>,
+    viewer: &Viewer,
+    outcome: Outcome,
+    search: String,
+) -> Response {
     let all = match value(admin::list_links(State(app.clone()), viewer.caller()).await) {
         Ok(v) => v,
         Err(e) => return refusal(e),
@@ -737,7 +778,7 @@ async fn links_page(app: &Arc<AppState>, viewer: &Viewer, outcome: Outcome) -> R
         .iter()
         .map(|l| {
             vec![
-                Cell::text(s(l, "id")),
+                Cell::link(s(l, "id"), format!("/links/{}", s(l, "id"))),
                 Cell::text(s(l, "offer_id")),
                 Cell::text(s(l, "affiliate_id")),
                 Cell::copy(s(l, "url")),
@@ -746,6 +787,7 @@ async fn links_page(app: &Arc<AppState>, viewer: &Viewer, outcome: Outcome) -> R
         })
         .collect();
     ListPage {
+        search: Some(search),
         heading: "Tracking links".into(),
         intro: "Add sub1..sub5 and source to a link's URL to tell traffic apart: ?sub1=spring&source=newsletter.".into(),
         notice,
@@ -775,7 +817,7 @@ pub async fn create_link(
     let outcome = refused_or(r, fields.clone(), |v| {
         format!("Link {} created: {}", s(v, "id"), s(v, "url"))
     });
-    links_page(&app, &viewer, outcome).await
+    links_page(&app, &viewer, outcome, String::new()).await
 }
 
 #[derive(serde::Deserialize)]
@@ -861,11 +903,7 @@ pub async fn conversions(
         .map(|c| {
             vec![
                 Cell::text(time(&s(c, "conversion_time"))),
-                Cell {
-                    text: s(c, "id"),
-                    href: Some(format!("/conversions/{}", s(c, "id"))),
-                    ..Default::default()
-                },
+                Cell::link(s(c, "id"), format!("/conversions/{}", s(c, "id"))),
                 Cell::text(s(c, "offer_id")),
                 Cell::text(s(c, "affiliate_id")),
                 Cell::text(s(c, "event")),
@@ -902,6 +940,14 @@ pub async fn conversions(
         )
     }
     .answer(StatusCode::OK)
+}
+
+/// `?q=` of a list page.
+fn search_words(q: Option<String>) -> String {
+    form_urlencoded::parse(q.as_deref().unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "q")
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_default()
 }
 
 pub(super) fn urlencode(s: &str) -> String {

@@ -141,6 +141,9 @@ pub struct Form {
     pub fields: Vec<Field>,
     pub error: Option<String>,
     pub csrf: String,
+    /// A GET form whose results (the element this selects) htmx refreshes
+    /// as the user types; without scripts, the button does the same.
+    pub live: Option<&'static str>,
 }
 
 impl Form {
@@ -184,6 +187,14 @@ impl Cell {
     pub fn text(t: impl Into<String>) -> Cell {
         Cell {
             text: t.into(),
+            ..Default::default()
+        }
+    }
+
+    pub fn link(t: impl Into<String>, href: String) -> Cell {
+        Cell {
+            text: t.into(),
+            href: Some(href),
             ..Default::default()
         }
     }
@@ -237,6 +248,8 @@ pub struct Table {
 #[template(path = "list.html")]
 pub struct ListPage {
     pub chrome: Chrome,
+    /// For a searchable list: the words searched for (empty: all rows).
+    pub search: Option<String>,
     pub heading: String,
     pub intro: String,
     pub notice: Option<String>,
@@ -257,6 +270,7 @@ impl ListPage {
     ) -> ListPage {
         ListPage {
             chrome: Chrome::new(v, title, current),
+            search: None,
             heading: title.to_string(),
             intro: String::new(),
             notice: None,
@@ -271,7 +285,34 @@ impl ListPage {
         }
     }
 
-    pub fn answer(self, status: axum::http::StatusCode) -> axum::response::Response {
+    /// Renders the page; a searchable one gets its search form and keeps
+    /// the rows where some cell contains the words (any case).
+    pub fn answer(mut self, status: axum::http::StatusCode) -> axum::response::Response {
+        if let Some(q) = self.search.clone() {
+            let needle = q.to_lowercase();
+            if !needle.is_empty() {
+                self.table
+                    .rows
+                    .retain(|r| r.iter().any(|c| c.text.to_lowercase().contains(&needle)));
+            }
+            self.filter = Some(Form {
+                id: "search",
+                title: "Search",
+                action: self
+                    .chrome
+                    .nav
+                    .iter()
+                    .find(|n| n.current)
+                    .map(|n| n.href.to_string())
+                    .unwrap_or_default(),
+                method: "get",
+                submit: "Search",
+                fields: vec![Field::text("q", "Id or name contains").optional().value(q)],
+                error: None,
+                csrf: String::new(),
+                live: None,
+            });
+        }
         super::html(status, self.render())
     }
 }
@@ -372,4 +413,9 @@ pub struct DetailPage {
     pub filter: Option<Form>,
     pub tables: Vec<Table>,
     pub create: Option<Form>,
+    /// A built tracking link, with a copy button.
+    pub built: Option<String>,
+    /// Checklist steps: passed, name, detail.
+    pub steps: Vec<(bool, String, String)>,
+    pub links: Vec<(String, String)>,
 }
