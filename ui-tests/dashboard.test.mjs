@@ -243,6 +243,36 @@ test("an offer's page runs the integration check; a link's builder adds sub ids 
   await check(state.admin, "link-builder");
 });
 
+test("an admin changes an advertiser and an affiliate, and reconciles the advertiser's report", async () => {
+  const { page } = state.admin;
+  await page.goto(`${BASE}/advertisers/${state.advertiser}`);
+  await page.getByLabel("Allowed source addresses").fill("10.0.0.0/33");
+  await page.getByRole("button", { name: "Save the changes" }).click();
+  assert.match(await page.locator("#edit-ip_allowlist-error").textContent(), /^ip_allowlist\[0\]: /);
+  await check(state.admin, "advertiser-refused");
+  await page.getByLabel("Allowed source addresses").fill("");
+  await page.getByLabel("Own field names").fill("order_ref=txid");
+  await page.getByRole("button", { name: "Save the changes" }).click();
+  assert.equal(await notice(state.admin), "Saved.");
+  assert.match(await page.locator(".facts").textContent(), /order_ref=txid/);
+  await page.getByLabel("The advertiser's CSV").fill(`txid,amount,status\n${state.txid},,approved\nnever-seen,5.00,approved\n`);
+  await page.getByRole("button", { name: "Compare" }).click();
+  const missing = page.getByRole("region", { name: "In their report, not recorded here" });
+  assert.match(await missing.textContent(), /never-seen/);
+  await check(state.admin, "advertiser");
+
+  await page.goto(`${BASE}/affiliates/${state.affiliate}`);
+  await page.getByLabel("Postback URL").fill("https://aff.example/pb?cid={click_id}&x={nope}");
+  await page.getByRole("button", { name: "Save the changes" }).click();
+  assert.match(await page.locator("#edit-postback_url-error").textContent(), /^postback_url: .*nope/);
+  await page.getByLabel("Postback URL").fill("https://aff.example/pb?cid={click_id}&payout={payout}");
+  await page.getByRole("button", { name: "Save the changes" }).click();
+  assert.equal(await notice(state.admin), "Saved.");
+  const versions = page.getByRole("region", { name: "Postback template versions, newest first" });
+  assert.match(await versions.textContent(), /aff\.example/);
+  await check(state.admin, "affiliate");
+});
+
 test("an admin pauses and resumes a link", async () => {
   const { page } = state.admin;
   await page.goto(`${BASE}/links`);

@@ -717,3 +717,108 @@ async fn the_integration_check_the_link_builder_and_search_work_without_scripts(
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn partners_see_their_settings_and_an_advertiser_reconciles_its_report() {
+    let app = TestApp::spawn().await;
+    let s = app.setup().await;
+    let cid = app.click(&s.link_id).await;
+    app.postback(&[
+        ("token", &s.token),
+        ("click_id", &cid),
+        ("event", "registration"),
+        ("txid", "t-1"),
+    ])
+    .await;
+    user(
+        &app,
+        "adv@example.com",
+        "advertiser",
+        Some(&s.advertiser_id),
+    )
+    .await;
+    let mut b = Browser::new(&app);
+    b.login(&[
+        ("email", "adv@example.com"),
+        ("password", "correct horse battery"),
+    ])
+    .await;
+    let home = b.get("/").await;
+    assert!(
+        home.body
+            .contains(&format!("href=\"/advertisers/{}\"", s.advertiser_id)),
+        "a Settings link"
+    );
+    let mine = b.get(&format!("/advertisers/{}", s.advertiser_id)).await;
+    assert_eq!(mine.status, StatusCode::OK);
+    assert!(
+        !mine.body.contains("Save the changes"),
+        "no edit form for a partner"
+    );
+    let token = csrf_of(&mine.body);
+    let today = jiff::Zoned::now().date();
+    let r = b
+        .post(
+            &format!("/advertisers/{}/reconcile", s.advertiser_id),
+            &[
+                ("csrf", &token),
+                ("from", &today.to_string()),
+                ("to", &today.tomorrow().unwrap().to_string()),
+                (
+                    "csv",
+                    "txid,amount,status\nt-1,,approved\nt-9,5.00,approved\n",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let here = &r.body[r.body.find("In their report, not recorded here").unwrap()..];
+    assert!(here[..here.find("</table>").unwrap()].contains("t-9"));
+    // another advertiser's page is not there for it
+    let other = app
+        .create("/api/v1/advertisers", json!({"name": "Other"}))
+        .await;
+    let theirs = b
+        .get(&format!("/advertisers/{}", other["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+
+    // an admin changes the affiliate's postback URL; the refusal names it
+    let mut a = Browser::new(&app);
+    a.login(&[("api_key", ADMIN_KEY)]).await;
+    let page = a.get(&format!("/affiliates/{}", s.affiliate_id)).await;
+    let token = csrf_of(&page.body);
+    let path = format!("/affiliates/{}", s.affiliate_id);
+    let r = a
+        .post(
+            &path,
+            &[
+                ("csrf", &token),
+                ("name", "Aff"),
+                ("postback_url", "https://aff.example/pb?x={nope}"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body
+            .contains("id=\"edit-postback_url-error\">postback_url: "),
+        "{}",
+        r.body
+    );
+    let r = a
+        .post(
+            &path,
+            &[
+                ("csrf", &token),
+                ("name", "Aff"),
+                ("postback_url", "https://aff.example/pb?cid={click_id}"),
+            ],
+        )
+        .await;
+    assert!(r.body.contains("Saved.") && r.body.contains("aff.example/pb?cid={click_id}"));
+    let (_, v) = app
+        .get(&format!("/api/v1/affiliates/{}", s.affiliate_id))
+        .await;
+    assert_eq!(v["postback_url"], "https://aff.example/pb?cid={click_id}");
+}

@@ -110,7 +110,7 @@ async fn offer_page(
         ));
     }
     if viewer.is_admin() {
-        p.create = Some(Form {
+        p.forms.push(Form {
             id: "check",
             title: "Integration check",
             action: format!("/offers/{id}/check"),

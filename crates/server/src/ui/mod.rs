@@ -10,6 +10,7 @@ pub mod integration;
 pub mod login;
 pub mod operations;
 pub mod pages;
+pub mod partners;
 pub mod reports;
 pub mod session;
 pub mod view;
@@ -112,6 +113,15 @@ pub fn router() -> Router<Arc<AppState>> {
         )
         .route("/links", get(pages::links).post(pages::create_link))
         .route("/links/{id}", get(integration::link))
+        .route(
+            "/advertisers/{id}",
+            get(partners::advertiser).post(partners::edit_advertiser),
+        )
+        .route("/advertisers/{id}/reconcile", post(partners::reconcile))
+        .route(
+            "/affiliates/{id}",
+            get(partners::affiliate).post(partners::edit_affiliate),
+        )
         .route("/offers/{id}", get(integration::offer))
         .route("/offers/{id}/setup", get(integration::setup))
         .route("/offers/{id}/check", post(integration::check))

@@ -34,7 +34,7 @@ pub(super) fn page(chrome: Chrome, heading: &str) -> DetailPage {
         facts: Vec::new(),
         filter: None,
         tables: Vec::new(),
-        create: None,
+        forms: Vec::new(),
         built: None,
         steps: Vec::new(),
         links: Vec::new(),
@@ -142,11 +142,13 @@ pub async fn deliveries(
         "Outbound postbacks",
     );
     p.filter = Some(filter);
-    let param = if state.is_empty() {
-        String::new()
-    } else {
-        format!("state={}", urlencode(&state))
-    };
+    let affiliate = get("affiliate");
+    let param = [("state", &state), ("affiliate_id", &affiliate)]
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
     let params = match parse_params(&param) {
         Ok(p) => p,
         Err(e) => return refusal(e),
@@ -465,12 +467,12 @@ async fn finance_page(
             Outcome::Refused(m, values) => form.refused(&m, &values),
             Outcome::None => {}
         }
-        p.create = Some(form);
+        p.forms.push(form);
     }
     let status = if p
-        .create
-        .as_ref()
-        .is_some_and(|f| f.fields.iter().any(|f| f.error.is_some()) || f.error.is_some())
+        .forms
+        .iter()
+        .any(|f| f.fields.iter().any(|f| f.error.is_some()) || f.error.is_some())
     {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {

@@ -586,7 +586,7 @@ async fn advertisers_page(
         .iter()
         .map(|a| {
             vec![
-                Cell::text(s(a, "id")),
+                Cell::link(s(a, "id"), format!("/advertisers/{}", s(a, "id"))),
                 Cell::text(s(a, "name")),
                 Cell::text(if a["require_signature"] == json!(true) {
                     "required"
@@ -683,7 +683,7 @@ async fn affiliates_page(
         .iter()
         .map(|a| {
             vec![
-                Cell::text(s(a, "id")),
+                Cell::link(s(a, "id"), format!("/affiliates/{}", s(a, "id"))),
                 Cell::text(s(a, "name")),
                 Cell::text(s(a, "postback_url")),
                 Cell::text(time(&s(a, "created_at"))),

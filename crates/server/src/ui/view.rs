@@ -8,7 +8,7 @@ use super::assets;
 use super::session::Viewer;
 
 pub struct NavItem {
-    pub href: &'static str,
+    pub href: String,
     pub label: &'static str,
     pub current: bool,
 }
@@ -48,16 +48,26 @@ impl Chrome {
             items.push(("/audit", "Audit log"));
             items.push(("/users", "Users"));
         }
+        let mut nav: Vec<NavItem> = items
+            .into_iter()
+            .map(|(href, label)| NavItem {
+                href: href.to_string(),
+                label,
+                current: href == current,
+            })
+            .collect();
+        // a partner's own settings: its postback setup, template versions
+        if let (false, Some(me)) = (admin, &v.key.partner_id) {
+            let href = format!("/{}s/{me}", v.key.role.as_str());
+            nav.push(NavItem {
+                current: href == current,
+                href,
+                label: "Settings",
+            });
+        }
         Chrome {
             title: title.to_string(),
-            nav: items
-                .into_iter()
-                .map(|(href, label)| NavItem {
-                    href,
-                    label,
-                    current: href == current,
-                })
-                .collect(),
+            nav,
             who: v.label.clone(),
             role: v.key.role.as_str(),
             csrf: v.csrf.clone(),
@@ -158,7 +168,7 @@ impl Form {
         let named = self.fields.iter_mut().find(|f| {
             message
                 .strip_prefix(f.name)
-                .is_some_and(|rest| rest.starts_with(':') || rest.starts_with(' '))
+                .is_some_and(|rest| rest.starts_with([':', ' ', '[', '.']))
         });
         match named {
             Some(f) => f.error = Some(message.to_string()),
@@ -412,7 +422,8 @@ pub struct DetailPage {
     pub facts: Vec<(String, String)>,
     pub filter: Option<Form>,
     pub tables: Vec<Table>,
-    pub create: Option<Form>,
+    /// Forms after the tables (create, edit, run).
+    pub forms: Vec<Form>,
     /// A built tracking link, with a copy button.
     pub built: Option<String>,
     /// Checklist steps: passed, name, detail.
