@@ -341,6 +341,21 @@ test("an invited affiliate user sees only its rows and no admin page", async () 
   await check(aff, "forbidden");
 });
 
+test("pages read on a phone: nothing wider than the screen but tables, which scroll in their frame", async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const cookies = await state.admin.context.cookies();
+  await context.addCookies(cookies);
+  const page = await context.newPage();
+  const phone = { page, role: "phone" };
+  for (const [path, name] of [["/", "overview"], ["/links", "links"], ["/postback-log?result=rejected", "postback-log"], [`/links/${state.link}`, "link-builder"]]) {
+    await page.goto(`${BASE}${path}`);
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(wide <= 1, `${path}: the page is ${wide}px wider than the phone`);
+    await check(phone, name);
+  }
+  await context.close();
+});
+
 test("a form posted without the CSRF token is refused", async () => {
   const r = await state.admin.page.request.post(`${BASE}/advertisers`, { form: { name: "no token" } });
   assert.equal(r.status(), 403);

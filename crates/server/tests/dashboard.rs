@@ -822,3 +822,55 @@ async fn partners_see_their_settings_and_an_advertiser_reconciles_its_report() {
         .await;
     assert_eq!(v["postback_url"], "https://aff.example/pb?cid={click_id}");
 }
+
+#[tokio::test]
+async fn an_offer_is_changed_through_its_form_and_a_ledger_downloads_as_csv() {
+    let app = TestApp::spawn().await;
+    let s = app.setup().await;
+    let mut a = Browser::new(&app);
+    a.login(&[("api_key", ADMIN_KEY)]).await;
+    let path = format!("/offers/{}", s.offer_id);
+    let token = csrf_of(&a.get(&path).await.body);
+    let r = a
+        .post(
+            &path,
+            &[
+                ("csrf", &token),
+                ("name", "Renamed"),
+                ("destination_url", "ftp://x"),
+                ("fallback_url", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body
+            .contains("id=\"edit-destination_url-error\">destination_url: "),
+        "{}",
+        r.body
+    );
+    let r = a
+        .post(
+            &path,
+            &[
+                ("csrf", &token),
+                ("name", "Renamed"),
+                ("destination_url", "https://adv.example/x?c={click_id}"),
+                ("fallback_url", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("Saved.") && r.body.contains("Offer Renamed"));
+    let (_, v) = app.get(&format!("/api/v1/offers/{}", s.offer_id)).await;
+    assert_eq!(v["destination_url"], "https://adv.example/x?c={click_id}");
+    let csv = a
+        .get(&format!("/finance/{}/ledger.csv", s.affiliate_id))
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(
+        csv.body.lines().next().unwrap_or("").contains("amount"),
+        "{}",
+        csv.body
+    );
+}

@@ -19,7 +19,7 @@ use super::format::time;
 use super::html;
 use super::login::Fields;
 use super::operations::{page, query, table};
-use super::pages::{checked, list, refusal, s, value};
+use super::pages::{body, checked, list, post_form, refusal, s, value};
 use super::session::Viewer;
 use super::view::{Button, Cell, Chrome, DetailPage, Field, Form};
 use crate::api::{JsonBody, Params};
@@ -110,6 +110,24 @@ async fn offer_page(
         ));
     }
     if viewer.is_admin() {
+        p.forms.push(post_form(
+            "edit",
+            "Change the offer",
+            &format!("/offers/{id}"),
+            "Save the changes",
+            &viewer.csrf,
+            vec![
+                Field::text("name", "Name").value(s(&offer, "name")),
+                Field::text("destination_url", "Destination URL")
+                    .kind("url")
+                    .value(s(&offer, "destination_url")),
+                Field::text("fallback_url", "Fallback URL")
+                    .kind("url")
+                    .optional()
+                    .value(s(&offer, "fallback_url"))
+                    .help("Where a paused offer's visitors go; empty: they get 410"),
+            ],
+        ));
         p.forms.push(Form {
             id: "check",
             title: "Integration check",
@@ -134,6 +152,50 @@ pub async fn offer(
         Ok((_, p)) => html(StatusCode::OK, p.render()),
         Err(r) => r,
     }
+}
+
+/// The edit form: the API's PATCH; a refusal goes back next to its field.
+pub async fn edit_offer(
+    State(app): State<Arc<AppState>>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Posted(fields): Posted<Fields>,
+) -> Response {
+    let admin = match checked(&viewer, &fields, "change offers") {
+        Ok(a) => a,
+        Err(r) => return r.into_response(),
+    };
+    let f = |k: &str| {
+        super::login::field(&fields, k)
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    };
+    let b = json!({"name": f("name"), "destination_url": f("destination_url"), "fallback_url": f("fallback_url")});
+    let r = match body(b) {
+        Ok(b) => value(
+            crate::admin::patch_offer(State(app.clone()), admin, crate::api::Path(id.clone()), b)
+                .await,
+        ),
+        Err(e) => Err(e),
+    };
+    let (mut p, status) = match offer_page(&app, &viewer, &id).await {
+        Ok((_, p)) => (p, StatusCode::OK),
+        Err(r) => return r,
+    };
+    let status = match r {
+        Ok(_) => {
+            p.notice = Some("Saved.".into());
+            status
+        }
+        Err(e) => {
+            if let Some(form) = p.forms.iter_mut().find(|f| f.id == "edit") {
+                form.refused(&e.message, &fields);
+            }
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+    };
+    html(status, p.render())
 }
 
 /// The setup document, as the API serves it in HTML.

@@ -122,7 +122,11 @@ pub fn router() -> Router<Arc<AppState>> {
             "/affiliates/{id}",
             get(partners::affiliate).post(partners::edit_affiliate),
         )
-        .route("/offers/{id}", get(integration::offer))
+        .route(
+            "/offers/{id}",
+            get(integration::offer).post(integration::edit_offer),
+        )
+        .route("/finance/{id}/ledger.csv", get(operations::ledger_csv))
         .route("/offers/{id}/setup", get(integration::setup))
         .route("/offers/{id}/check", post(integration::check))
         .route("/{kind}/{id}/status", post(pages::set_status))

@@ -407,6 +407,10 @@ async fn finance_page(
     };
     let base = app.base_currency.code().to_string();
     p.facts.push(("Affiliate".into(), affiliate.clone()));
+    p.links.push((
+        format!("/finance/{affiliate}/ledger.csv"),
+        "Download the ledger as CSV".into(),
+    ));
     p.facts
         .push(("Balance".into(), money(&s(&ledger, "balance"), &base)));
     if let Some(per) = ledger["balances"].as_object() {
@@ -517,4 +521,33 @@ pub async fn add_entry(
         Err(e) => Outcome::Refused(e.message, fields.clone()),
     };
     finance_page(&app, &viewer, id, outcome).await
+}
+
+/// The ledger as the API writes it in CSV.
+pub async fn ledger_csv(
+    State(app): State<Arc<AppState>>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Response {
+    let params = match parse_params("format=csv") {
+        Ok(p) => p,
+        Err(e) => return refusal(e),
+    };
+    match crate::money::ledger(
+        State(app),
+        viewer.caller(),
+        crate::api::Path(id.clone()),
+        Params(params),
+    )
+    .await
+    {
+        Ok(mut r) => {
+            if let Ok(v) = format!("attachment; filename=\"ledger-{id}.csv\"").parse() {
+                r.headers_mut()
+                    .insert(axum::http::header::CONTENT_DISPOSITION, v);
+            }
+            r
+        }
+        Err(e) => refusal(e),
+    }
 }
