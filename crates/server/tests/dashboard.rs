@@ -874,3 +874,63 @@ async fn an_offer_is_changed_through_its_form_and_a_ledger_downloads_as_csv() {
         csv.body
     );
 }
+
+#[tokio::test]
+async fn an_outbound_postback_shows_with_its_attempts_and_versions_say_what_changed() {
+    let app = TestApp::spawn().await;
+    let s = app.setup().await;
+    let (status, _) = app
+        .patch(
+            &format!("/api/v1/affiliates/{}", s.affiliate_id),
+            json!({"postback_url": "https://aff.invalid/pb?cid={click_id}"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let cid = app.click(&s.link_id).await;
+    app.postback(&[
+        ("token", &s.token),
+        ("click_id", &cid),
+        ("event", "registration"),
+        ("txid", "t-1"),
+    ])
+    .await;
+    let mut a = Browser::new(&app);
+    a.login(&[("api_key", ADMIN_KEY)]).await;
+    let list = a.get("/deliveries").await;
+    let at = list
+        .body
+        .find("href=\"/deliveries/")
+        .expect("a delivery row")
+        + 6;
+    let path = list.body[at..].split('"').next().unwrap().to_string();
+    let one = a.get(&path).await;
+    assert_eq!(one.status, StatusCode::OK);
+    assert!(one.body.contains("aff.invalid/pb?cid="), "{}", one.body);
+    assert!(one.body.contains("Every attempt"));
+    let page = a.get(&format!("/affiliates/{}", s.affiliate_id)).await;
+    assert!(
+        page.body
+            .contains("postback_url: (none) → https://aff.invalid/pb?cid={click_id}"),
+        "{}",
+        page.body
+    );
+    // another affiliate's user finds no such delivery
+    let other = other_affiliates_link(&app, &s.offer_id).await;
+    let (_, link) = app
+        .get(&format!("/api/v1/links/{}", other["id"].as_str().unwrap()))
+        .await;
+    user(
+        &app,
+        "other@example.com",
+        "affiliate",
+        link["affiliate_id"].as_str(),
+    )
+    .await;
+    let mut b = Browser::new(&app);
+    b.login(&[
+        ("email", "other@example.com"),
+        ("password", "correct horse battery"),
+    ])
+    .await;
+    assert_eq!(b.get(&path).await.status, StatusCode::NOT_FOUND);
+}

@@ -133,6 +133,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/conversions", get(pages::conversions))
         .route("/conversions/{id}", get(operations::conversion))
         .route("/deliveries", get(operations::deliveries))
+        .route("/deliveries/{id}", get(operations::delivery))
         .route("/deliveries/{id}/retry", post(operations::retry))
         .route("/destinations/{id}/resume", post(operations::resume))
         .route("/audit", get(operations::audit))

@@ -166,7 +166,7 @@ pub async fn deliveries(
             let id = s(d, "id");
             vec![
                 Cell::text(time(&s(d, "created_at"))),
-                Cell::text(id.clone()),
+                Cell::link(id.clone(), format!("/deliveries/{id}")),
                 Cell::text(s(d, "affiliate_id")),
                 Cell::link(
                     s(d, "conversion_id"),
@@ -550,4 +550,77 @@ pub async fn ledger_csv(
         }
         Err(e) => refusal(e),
     }
+}
+
+/// One outbound postback with every attempt.
+pub async fn delivery(
+    State(app): State<Arc<AppState>>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Response {
+    let d = match value(
+        crate::reads::get_delivery(
+            State(app.clone()),
+            viewer.caller(),
+            crate::api::Path(id.clone()),
+        )
+        .await,
+    ) {
+        Ok(v) => v,
+        Err(e) => return refusal(e),
+    };
+    let title = format!("Delivery {id}");
+    let mut p = page(Chrome::new(&viewer, &title, "/deliveries"), &title);
+    p.facts = vec![
+        ("State".into(), s(&d, "state")),
+        ("Affiliate".into(), s(&d, "affiliate_id")),
+        ("Conversion".into(), s(&d, "conversion_id")),
+        ("Method".into(), s(&d, "method")),
+        ("URL".into(), s(&d, "url")),
+        ("Attempts".into(), s(&d, "attempts")),
+        ("Next attempt".into(), time(&s(&d, "next_attempt_at"))),
+    ];
+    let rows = d["attempts_log"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .map(|a| {
+            vec![
+                Cell::text(time(&s(a, "time"))),
+                Cell::text(s(a, "status")),
+                Cell::num(format!("{} ms", s(a, "latency_ms"))),
+                Cell::text(s(a, "error")),
+                Cell::text(s(a, "response")),
+            ]
+        })
+        .collect();
+    p.tables.push(table(
+        "Every attempt",
+        &[
+            "Time",
+            "Status",
+            "Time taken",
+            "Error",
+            "Answer (first bytes)",
+        ],
+        rows,
+        "Not attempted yet.",
+    ));
+    if viewer.is_admin() {
+        p.tables.push(table(
+            "Send it again",
+            &["Retry"],
+            vec![vec![Cell {
+                text: String::new(),
+                button: Some(Button {
+                    action: format!("/deliveries/{id}/retry"),
+                    label: format!("Retry {id}"),
+                }),
+                ..Default::default()
+            }]],
+            "",
+        ));
+    }
+    html(StatusCode::OK, p.render())
 }

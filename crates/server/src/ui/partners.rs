@@ -65,7 +65,8 @@ fn yes_no(v: &Value) -> String {
     if *v == json!(true) { "yes" } else { "no" }.to_string()
 }
 
-/// A template version history as a table.
+/// A template version history as a table, each version with what it
+/// changed from the one before (`path: from → to`).
 async fn versions(
     app: &Arc<AppState>,
     viewer: &Viewer,
@@ -74,24 +75,54 @@ async fn versions(
 ) -> super::view::Table {
     let v = value(crate::reads::versions(app.clone(), viewer.caller(), kind, id.to_string()).await)
         .unwrap_or_default();
-    let rows = list(&v)
+    let all = list(&v);
+    let rows = all
         .iter()
+        .enumerate()
         .rev()
-        .map(|t| {
+        .map(|(i, t)| {
+            let before = if i == 0 {
+                json!({})
+            } else {
+                all[i - 1]["template"].clone()
+            };
+            let changed: Vec<String> = crate::reads::diff_values(&before, &t["template"])
+                .iter()
+                .map(|d| {
+                    format!(
+                        "{}: {} → {}",
+                        s(d, "path"),
+                        short(&d["from"]),
+                        short(&d["to"])
+                    )
+                })
+                .collect();
             vec![
                 Cell::num(s(t, "version")),
                 Cell::text(time(&s(t, "time"))),
                 Cell::text(s(t, "key_id")),
-                Cell::text(t["template"].to_string()),
+                Cell::text(if changed.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    changed.join("; ")
+                }),
             ]
         })
         .collect();
     table(
         "Postback template versions, newest first",
-        &["Version", "Time", "By", "Template"],
+        &["Version", "Time", "By", "Changed"],
         rows,
         "No versions yet.",
     )
+}
+
+fn short(v: &Value) -> String {
+    match v {
+        Value::Null => "(none)".into(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
 }
 
 /// A partner's page: titled with its name; for the partner itself, its
