@@ -19,7 +19,7 @@ use super::format::time;
 use super::html;
 use super::login::Fields;
 use super::operations::{page, query, table};
-use super::pages::{body, checked, list, post_form, refusal, s, value};
+use super::pages::{body, checked, fetch, list, post_form, refusal, s, value};
 use super::session::Viewer;
 use super::view::{Button, Cell, Chrome, DetailPage, Field, Form};
 use crate::api::{JsonBody, Params};
@@ -31,15 +31,7 @@ async fn offer_page(
     viewer: &Viewer,
     id: &str,
 ) -> Result<(Value, DetailPage), Response> {
-    let offer = value(
-        crate::admin::get_offer(
-            State(app.clone()),
-            viewer.caller(),
-            crate::api::Path(id.to_string()),
-        )
-        .await,
-    )
-    .map_err(refusal)?;
+    let offer = fetch(app, viewer, id, crate::admin::get_offer).await?;
     let title = format!("Offer {}", s(&offer, "name"));
     let mut p = page(Chrome::new(viewer, &title, "/offers"), &title);
     p.facts = vec![
@@ -407,16 +399,9 @@ pub async fn link(
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let l = match value(
-        crate::admin::get_link(
-            State(app.clone()),
-            viewer.caller(),
-            crate::api::Path(id.clone()),
-        )
-        .await,
-    ) {
+    let l = match fetch(&app, &viewer, &id, crate::admin::get_link).await {
         Ok(v) => v,
-        Err(e) => return refusal(e),
+        Err(r) => return r,
     };
     let get = query(&q);
     let mut url = url::Url::parse(&s(&l, "url")).ok();

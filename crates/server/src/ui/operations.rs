@@ -18,8 +18,8 @@ use super::format::{money, time};
 use super::html;
 use super::login::{field, Fields};
 use super::pages::{
-    admin, body, checked, choice_filter, filter_form, list, post_form, refusal, s, urlencode,
-    value, Outcome,
+    admin, body, checked, choice_filter, fetch, filter_form, list, post_form, refusal, s,
+    urlencode, value, Outcome,
 };
 use super::session::Viewer;
 use super::view::{Button, Cell, Chrome, DetailPage, Field, Table};
@@ -558,16 +558,9 @@ pub async fn delivery(
     viewer: Viewer,
     Path(id): Path<String>,
 ) -> Response {
-    let d = match value(
-        crate::reads::get_delivery(
-            State(app.clone()),
-            viewer.caller(),
-            crate::api::Path(id.clone()),
-        )
-        .await,
-    ) {
+    let d = match fetch(&app, &viewer, &id, crate::reads::get_delivery).await {
         Ok(v) => v,
-        Err(e) => return refusal(e),
+        Err(r) => return r,
     };
     let title = format!("Delivery {id}");
     let mut p = page(Chrome::new(&viewer, &title, "/deliveries"), &title);

@@ -47,6 +47,30 @@ pub(super) fn s(v: &Value, k: &str) -> String {
     }
 }
 
+/// A record by id through the API's own `GET …/{id}` handler, with the
+/// viewer's key: its JSON, or the refusal as a page (another partner's
+/// record is a 404, as in the API).
+pub(super) async fn fetch<F, Fut>(
+    app: &Arc<AppState>,
+    viewer: &Viewer,
+    id: &str,
+    get: F,
+) -> Result<Value, Response>
+where
+    F: FnOnce(State<Arc<AppState>>, crate::auth::Caller, crate::api::Path<String>) -> Fut,
+    Fut: std::future::Future<Output = ApiResult>,
+{
+    value(
+        get(
+            State(app.clone()),
+            viewer.caller(),
+            crate::api::Path(id.to_string()),
+        )
+        .await,
+    )
+    .map_err(refusal)
+}
+
 /// An API refusal as a page, with the API's status and message.
 pub(super) fn refusal(e: ApiError) -> Response {
     let status = StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);

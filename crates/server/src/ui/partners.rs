@@ -17,7 +17,7 @@ use super::format::time;
 use super::html;
 use super::login::{field, Fields};
 use super::operations::{page, table};
-use super::pages::{body, checked, list, post_form, refusal, s, today_utc, value, Outcome};
+use super::pages::{body, checked, fetch, list, post_form, s, today_utc, value, Outcome};
 use super::session::Viewer;
 use super::view::{Cell, Chrome, DetailPage, Field, Form};
 use crate::api::{parse_params, ApiError, Params};
@@ -168,16 +168,9 @@ async fn advertiser_page(
     outcome: Outcome,
     reconciled: Option<Result<Value, (String, Fields)>>,
 ) -> Response {
-    let a = match value(
-        crate::admin::get_advertiser(
-            State(app.clone()),
-            viewer.caller(),
-            crate::api::Path(id.to_string()),
-        )
-        .await,
-    ) {
+    let a = match fetch(app, viewer, id, crate::admin::get_advertiser).await {
         Ok(v) => v,
-        Err(e) => return refusal(e),
+        Err(r) => return r,
     };
     let mut p = partner_page(viewer, "advertisers", "Advertiser", id, &a);
     p.facts = vec![
@@ -409,16 +402,9 @@ async fn affiliate_page(
     id: &str,
     outcome: Outcome,
 ) -> Response {
-    let a = match value(
-        crate::admin::get_affiliate(
-            State(app.clone()),
-            viewer.caller(),
-            crate::api::Path(id.to_string()),
-        )
-        .await,
-    ) {
+    let a = match fetch(app, viewer, id, crate::admin::get_affiliate).await {
         Ok(v) => v,
-        Err(e) => return refusal(e),
+        Err(r) => return r,
     };
     let mut p = partner_page(viewer, "affiliates", "Affiliate", id, &a);
     p.facts = vec![
