@@ -76,8 +76,15 @@ async fn offer_page(
         events,
         "No events.",
     ));
-    let links = value(crate::admin::list_links(State(app.clone()), viewer.caller()).await)
-        .unwrap_or_default();
+    let links = value(
+        crate::admin::list_links(
+            State(app.clone()),
+            viewer.caller(),
+            crate::api::Params(Default::default()),
+        )
+        .await,
+    )
+    .unwrap_or_default();
     let rows = list(&links)
         .iter()
         .filter(|l| s(l, "offer_id") == id)

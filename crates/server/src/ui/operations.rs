@@ -374,9 +374,15 @@ async fn finance_page(
     };
     let mut p = page(Chrome::new(viewer, "Finance", "/finance"), "Finance");
     if is_admin {
-        let affiliates =
-            value(crate::admin::list_affiliates(State(app.clone()), viewer.caller()).await)
-                .unwrap_or_default();
+        let affiliates = value(
+            crate::admin::list_affiliates(
+                State(app.clone()),
+                viewer.caller(),
+                crate::api::Params(Default::default()),
+            )
+            .await,
+        )
+        .unwrap_or_default();
         p.filter = Some(filter_form(
             "/finance",
             vec![Field::text("affiliate", "Affiliate")

@@ -460,15 +460,29 @@ async fn offers_page(
     outcome: Outcome,
     search: String,
 ) -> Response {
-    let offers = match value(admin::list_offers(State(app.clone()), viewer.caller()).await) {
+    let offers = match value(
+        admin::list_offers(
+            State(app.clone()),
+            viewer.caller(),
+            crate::api::Params(Default::default()),
+        )
+        .await,
+    ) {
         Ok(v) => v,
         Err(e) => return refusal(e),
     };
     let admin_view = viewer.is_admin();
     let mut create = None;
     if admin_view {
-        let advertisers = value(admin::list_advertisers(State(app.clone()), viewer.caller()).await)
-            .unwrap_or_default();
+        let advertisers = value(
+            admin::list_advertisers(
+                State(app.clone()),
+                viewer.caller(),
+                crate::api::Params(Default::default()),
+            )
+            .await,
+        )
+        .unwrap_or_default();
         create = Some(post_form(
             "new-offer",
             "New offer",
@@ -593,7 +607,14 @@ async fn advertisers_page(
     if let Err(r) = admin(viewer, "open the advertisers page") {
         return r.into_response();
     }
-    let all = match value(admin::list_advertisers(State(app.clone()), viewer.caller()).await) {
+    let all = match value(
+        admin::list_advertisers(
+            State(app.clone()),
+            viewer.caller(),
+            crate::api::Params(Default::default()),
+        )
+        .await,
+    ) {
         Ok(v) => v,
         Err(e) => return refusal(e),
     };
@@ -684,7 +705,14 @@ async fn affiliates_page(
     if let Err(r) = admin(viewer, "open the affiliates page") {
         return r.into_response();
     }
-    let all = match value(admin::list_affiliates(State(app.clone()), viewer.caller()).await) {
+    let all = match value(
+        admin::list_affiliates(
+            State(app.clone()),
+            viewer.caller(),
+            crate::api::Params(Default::default()),
+        )
+        .await,
+    ) {
         Ok(v) => v,
         Err(e) => return refusal(e),
     };
@@ -774,17 +802,38 @@ async fn links_page(
     outcome: Outcome,
     search: String,
 ) -> Response {
-    let all = match value(admin::list_links(State(app.clone()), viewer.caller()).await) {
+    let all = match value(
+        admin::list_links(
+            State(app.clone()),
+            viewer.caller(),
+            crate::api::Params(Default::default()),
+        )
+        .await,
+    ) {
         Ok(v) => v,
         Err(e) => return refusal(e),
     };
     let admin_view = viewer.is_admin();
     let mut create = None;
     if admin_view {
-        let offers = value(admin::list_offers(State(app.clone()), viewer.caller()).await)
-            .unwrap_or_default();
-        let affiliates = value(admin::list_affiliates(State(app.clone()), viewer.caller()).await)
-            .unwrap_or_default();
+        let offers = value(
+            admin::list_offers(
+                State(app.clone()),
+                viewer.caller(),
+                crate::api::Params(Default::default()),
+            )
+            .await,
+        )
+        .unwrap_or_default();
+        let affiliates = value(
+            admin::list_affiliates(
+                State(app.clone()),
+                viewer.caller(),
+                crate::api::Params(Default::default()),
+            )
+            .await,
+        )
+        .unwrap_or_default();
         create = Some(post_form(
             "new-link",
             "New tracking link",
