@@ -488,6 +488,15 @@ async fn pages_answer_fast_headers_and_assets_are_cached_for_long() {
     let r = app.client.get(app.url(&htmx)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.text().await.unwrap().contains("htmx"));
+    // the dashboard's routes take no path of the API's
+    let r = app
+        .client
+        .post(app.url("/api/v1/status"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(r.headers()["content-type"], "application/json");
     let page = app.client.get(app.url("/login")).send().await.unwrap();
     assert_eq!(page.headers()["cache-control"], "no-store");
     assert!(page.headers()["server-timing"]

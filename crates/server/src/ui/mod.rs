@@ -92,6 +92,21 @@ pub async fn housekeeping(app: &AppState, now: i64) {
     }
 }
 
+/// The pause/resume route of one kind of record.
+macro_rules! status {
+    ($kind:literal) => {
+        post(
+            |st: axum::extract::State<Arc<AppState>>,
+             viewer: session::Viewer,
+             id: axum::extract::Path<String>,
+             to: axum::extract::Query<pages::StatusTo>,
+             form: axum::Form<login::Fields>| {
+                pages::set_status($kind, st, viewer, id, to, form)
+            },
+        )
+    };
+}
+
 /// The dashboard's routes, merged into the server's router.
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
@@ -129,7 +144,10 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/finance/{id}/ledger.csv", get(operations::ledger_csv))
         .route("/offers/{id}/setup", get(integration::setup))
         .route("/offers/{id}/check", post(integration::check))
-        .route("/{kind}/{id}/status", post(pages::set_status))
+        .route("/advertisers/{id}/status", status!("advertisers"))
+        .route("/offers/{id}/status", status!("offers"))
+        .route("/affiliates/{id}/status", status!("affiliates"))
+        .route("/links/{id}/status", status!("links"))
         .route("/conversions", get(pages::conversions))
         .route("/conversions/{id}", get(operations::conversion))
         .route("/deliveries", get(operations::deliveries))

@@ -12,7 +12,6 @@ use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form as Posted;
-use clickledger_domain::ErrorCode;
 use clickledger_store::{EntityStatus, PostbackFilter, Role, Scope};
 use jiff::civil::Date;
 use jiff::ToSpan;
@@ -898,28 +897,19 @@ pub struct StatusTo {
     to: String,
 }
 
+/// Pause or resume: `POST /{kind}/{id}/status?to=pause|resume`, one
+/// route per kind (so no other path of three segments lands here).
 pub async fn set_status(
+    kind: &'static str,
     State(app): State<Arc<AppState>>,
     viewer: Viewer,
-    Path((kind, id)): Path<(String, String)>,
+    Path(id): Path<String>,
     Query(q): Query<StatusTo>,
     Posted(fields): Posted<Fields>,
 ) -> Response {
     let a = match checked(&viewer, &fields, "pause or resume") {
         Ok(a) => a,
         Err(r) => return r.into_response(),
-    };
-    let kind: &'static str = match kind.as_str() {
-        "advertisers" => "advertisers",
-        "offers" => "offers",
-        "affiliates" => "affiliates",
-        "links" => "links",
-        _ => {
-            return refusal(ApiError::new(
-                ErrorCode::NotFound,
-                format!("no page `/{kind}`"),
-            ))
-        }
     };
     let status = if q.to == "resume" {
         EntityStatus::Active
