@@ -25,6 +25,7 @@ pub mod report;
 pub mod requests;
 pub mod security;
 pub mod serve;
+pub mod status_change;
 pub mod tls;
 pub mod ui;
 pub mod users;
@@ -490,7 +491,9 @@ fn routes() -> Api {
         ))
         .get("/api/v1/openapi.json", "This document", openapi_doc)
         .answer::<serde_json::Map<String, Value>>(200, "the OpenAPI 3.1 document");
-    api.merge(users::routes()).merge(public)
+    api.merge(users::routes())
+        .merge(status_change::routes())
+        .merge(public)
 }
 
 /// The OpenAPI document of every route the server serves.

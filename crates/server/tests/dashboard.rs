@@ -103,6 +103,24 @@ async fn user(app: &TestApp, email: &str, role: &str, partner: Option<&str>) -> 
     app.create("/api/v1/users", b).await
 }
 
+/// A click on the setup's link and its registration postback with `txid`.
+async fn registration(
+    app: &TestApp,
+    s: &common::Setup,
+    txid: &str,
+) -> (String, (StatusCode, serde_json::Value)) {
+    let cid = app.click(&s.link_id).await;
+    let answer = app
+        .postback(&[
+            ("token", &s.token),
+            ("click_id", &cid),
+            ("event", "registration"),
+            ("txid", txid),
+        ])
+        .await;
+    (cid, answer)
+}
+
 /// A link of another affiliate on the same offer.
 async fn other_affiliates_link(app: &TestApp, offer_id: &str) -> serde_json::Value {
     let other = app
@@ -509,15 +527,7 @@ async fn pages_answer_fast_headers_and_assets_are_cached_for_long() {
 async fn the_overview_and_the_postback_log_show_what_happened() {
     let app = TestApp::spawn().await;
     let s = app.setup().await;
-    let cid = app.click(&s.link_id).await;
-    let (status, v) = app
-        .postback(&[
-            ("token", &s.token),
-            ("click_id", &cid),
-            ("event", "registration"),
-            ("txid", "t-1"),
-        ])
-        .await;
+    let (cid, (status, v)) = registration(&app, &s, "t-1").await;
     assert_eq!(status, StatusCode::OK, "{v}");
     let (status, _) = app
         .postback(&[
@@ -942,4 +952,75 @@ async fn an_outbound_postback_shows_with_its_attempts_and_versions_say_what_chan
     ])
     .await;
     assert_eq!(b.get(&path).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_admin_changes_a_conversions_status_with_a_reason() {
+    let app = TestApp::spawn().await;
+    let s = app.setup().await;
+    let (_, (_, v)) = registration(&app, &s, "t-1").await;
+    let id = v["conversion_id"].as_str().unwrap().to_string();
+    // the API: refusals name their field
+    let path = format!("/api/v1/conversions/{id}/status");
+    let (status, v) = app
+        .post(&path, json!({"status": "reversed", "reason": " "}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(v["message"], "reason: say why, in 1 to 500 characters");
+    let (_, v) = app
+        .post(&path, json!({"status": "approvedd", "reason": "x"}))
+        .await;
+    assert_eq!(
+        v["message"],
+        "status: `approvedd` is not pending, approved, rejected or reversed"
+    );
+    let (_, v) = app
+        .post(&path, json!({"status": "approved", "reason": "x"}))
+        .await;
+    assert_eq!(v["message"], "status: the conversion is approved already");
+    // the page: the change goes through the state machine and is audited
+    let mut a = Browser::new(&app);
+    a.login(&[("api_key", ADMIN_KEY)]).await;
+    let page = a.get(&format!("/conversions/{id}")).await;
+    let token = csrf_of(&page.body);
+    let r = a
+        .post(
+            &format!("/conversions/{id}/status"),
+            &[
+                ("csrf", &token),
+                ("status", "reversed"),
+                ("reason", "chargeback from the bank"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        r.body
+            .contains("Status changed: status changed from approved to reversed"),
+        "{}",
+        r.body
+    );
+    let (_, c) = app.get("/api/v1/conversions?txid=t-1").await;
+    assert_eq!(c["items"][0]["status"], "reversed");
+    let (_, audit) = app
+        .get("/api/v1/audit?action=change_conversion_status")
+        .await;
+    assert_eq!(
+        audit["items"][0]["after"]["reason"],
+        "chargeback from the bank"
+    );
+    assert_eq!(audit["items"][0]["before"]["status"], "approved");
+    // reversed is final: the state machine's refusal, next to the field
+    let r = a
+        .post(
+            &format!("/conversions/{id}/status"),
+            &[("csrf", &token), ("status", "approved"), ("reason", "oops")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains("id=\"status-status-error\">status: "),
+        "{}",
+        r.body
+    );
 }

@@ -150,6 +150,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/links/{id}/status", status!("links"))
         .route("/conversions", get(pages::conversions))
         .route("/conversions/{id}", get(operations::conversion))
+        .route("/conversions/{id}/status", post(operations::change_status))
         .route("/deliveries", get(operations::deliveries))
         .route("/deliveries/{id}", get(operations::delivery))
         .route("/deliveries/{id}/retry", post(operations::retry))

@@ -74,6 +74,16 @@ pub async fn conversion(
     viewer: Viewer,
     Path(id): Path<String>,
 ) -> Response {
+    conversion_page(&app, &viewer, &id, Outcome::None).await
+}
+
+async fn conversion_page(
+    app: &Arc<AppState>,
+    viewer: &Viewer,
+    id: &str,
+    outcome: Outcome,
+) -> Response {
+    let id = id.to_string();
     let filter = ConversionFilter {
         scope: viewer.caller().scope(),
         id: Some(id.clone()),
@@ -89,7 +99,7 @@ pub async fn conversion(
     };
     let v = serde_json::to_value(&c).unwrap_or_default();
     let mut p = page(
-        Chrome::new(&viewer, &format!("Conversion {id}"), "/conversions"),
+        Chrome::new(viewer, &format!("Conversion {id}"), "/conversions"),
         &format!("Conversion {id}"),
     );
     let fact = |label: &str, text: String| (label.to_string(), text);
@@ -119,7 +129,56 @@ pub async fn conversion(
         fact("Source", s(&v, "source")),
         fact("Duplicates received", s(&v, "duplicates")),
     ];
-    html(StatusCode::OK, p.render())
+    let mut status = StatusCode::OK;
+    if viewer.is_admin() {
+        let mut form = post_form(
+            "status",
+            "Change the status",
+            &format!("/conversions/{id}/status"),
+            "Change the status",
+            &viewer.csrf,
+            vec![
+                Field::text("status", "New status").select(
+                    clickledger_domain::Status::ALL
+                        .iter()
+                        .map(|st| (st.as_str().to_string(), st.as_str().to_string()))
+                        .collect(),
+                ),
+                Field::text("reason", "Reason").help("Kept in the audit log with the change"),
+            ],
+        );
+        match outcome {
+            Outcome::Created(n) => p.notice = Some(n),
+            Outcome::Refused(m, values) => {
+                form.refused(&m, &values);
+                status = StatusCode::UNPROCESSABLE_ENTITY;
+            }
+            Outcome::None => {}
+        }
+        p.forms.push(form);
+    }
+    html(status, p.render())
+}
+
+pub async fn change_status(
+    State(app): State<Arc<AppState>>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Posted(fields): Posted<Fields>,
+) -> Response {
+    let a = match checked(&viewer, &fields, "change conversions") {
+        Ok(a) => a,
+        Err(r) => return r.into_response(),
+    };
+    let b = crate::status_change::StatusChange {
+        status: field(&fields, "status").unwrap_or("").to_string(),
+        reason: field(&fields, "reason").unwrap_or("").to_string(),
+    };
+    let outcome = match crate::status_change::change(&app, &a.0, &id, b).await {
+        Ok(v) => Outcome::Created(format!("Status changed: {}", s(&v, "message"))),
+        Err(e) => Outcome::Refused(e.message, fields.clone()),
+    };
+    conversion_page(&app, &viewer, &id, outcome).await
 }
 
 // -------------------------------------------------------------- deliveries
