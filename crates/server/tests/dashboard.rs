@@ -600,6 +600,16 @@ async fn reports_conversions_and_the_ledger_keep_the_api_scope_and_messages() {
     let r = b.get("/reports?group_by=sub1").await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(
+        !r.body.contains("<th scope=\"col\">Profit</th>"),
+        "an affiliate sees its earnings, not the network's profit"
+    );
+    let home = b.get("/").await;
+    assert!(
+        home.body.contains("<h2>Payout</h2>")
+            && !home.body.contains("<h2>Profit</h2>")
+            && !home.body.contains("<h2>Revenue</h2>")
+    );
+    assert!(
         r.body.contains("mine") && !r.body.contains("theirs"),
         "{}",
         r.body

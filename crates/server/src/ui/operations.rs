@@ -190,12 +190,19 @@ pub async fn deliveries(
 ) -> Response {
     let get = query(&q);
     let state = get("state");
-    let (filter, state) = choice_filter(
+    let (mut filter, state) = choice_filter(
         "/deliveries",
         ("state", "State"),
         &["pending", "delivered", "failed", "suspended"],
         state,
     );
+    if viewer.is_admin() {
+        filter.fields.push(
+            Field::text("affiliate", "Affiliate id")
+                .optional()
+                .value(get("affiliate")),
+        );
+    }
     let mut p = page(
         Chrome::new(&viewer, "Deliveries", "/deliveries"),
         "Outbound postbacks",

@@ -283,11 +283,10 @@ async fn overview_page(app: &AppState, viewer: &Viewer) -> Result<Response, ApiE
         ("Profit", "profit", true),
     ];
     let show = |m: &BTreeMap<&str, Value>, k: &str, is_money: bool| {
-        let raw = s(&json!(m.get(k)), "");
         let raw = match m.get(k) {
             Some(Value::String(s)) => s.clone(),
             Some(v) => v.to_string(),
-            None => raw,
+            None => String::new(),
         };
         if is_money {
             money(&raw, &currency)
@@ -295,8 +294,12 @@ async fn overview_page(app: &AppState, viewer: &Viewer) -> Result<Response, ApiE
             group(&raw)
         }
     };
+    // an affiliate's page is about its earnings: the advertiser's revenue
+    // and the network's profit are not its business
+    let affiliate = matches!(scope, Scope::Affiliate(_));
     let kpis = cards
         .iter()
+        .filter(|(_, k, _)| !(affiliate && matches!(*k, "revenue" | "profit")))
         .map(|(label, k, is_money)| Kpi {
             label,
             today: show(&totals[0], k, *is_money),
@@ -342,8 +345,10 @@ async fn overview_page(app: &AppState, viewer: &Viewer) -> Result<Response, ApiE
         tops.push(Table {
             caption: caption.to_string(),
             columns: [dim_label(dim), "Clicks", "Conversions", "Payout", "Revenue"]
-                .map(str::to_string)
-                .to_vec(),
+                .iter()
+                .take(if affiliate { 4 } else { 5 })
+                .map(|c| c.to_string())
+                .collect(),
             rows: rows
                 .iter()
                 .take(5)
@@ -359,6 +364,9 @@ async fn overview_page(app: &AppState, viewer: &Viewer) -> Result<Response, ApiE
                         Cell::num(show(m, "payout", true)),
                         Cell::num(show(m, "revenue", true)),
                     ]
+                    .into_iter()
+                    .take(if affiliate { 4 } else { 5 })
+                    .collect()
                 })
                 .collect(),
             empty: "Nothing this month yet.",
@@ -396,36 +404,56 @@ pub(super) fn day_chart(
     first: Date,
     last: Date,
 ) -> String {
-    let counts: BTreeMap<String, (i64, i64)> = rows
+    let by_day: BTreeMap<String, BTreeMap<&'static str, Value>> = rows
         .iter()
         .map(|(key, agg)| {
-            let m = metric_map(app, agg);
-            let n = |k: &str| m.get(k).and_then(Value::as_i64).unwrap_or(0);
             (
                 key.first().cloned().unwrap_or_default(),
-                (n("clicks"), n("conversions")),
+                metric_map(app, agg),
             )
         })
         .collect();
-    let (mut days, mut clicks, mut conversions) = (Vec::new(), Vec::new(), Vec::new());
+    let mut points = Vec::new();
     let mut d = first;
-    while d <= last && days.len() < 400 {
-        let (c, v) = counts.get(&d.to_string()).copied().unwrap_or((0, 0));
+    while d <= last && points.len() < 400 {
         let ts = d
             .to_zoned(jiff::tz::TimeZone::UTC)
             .map(|z| z.timestamp().as_second())
             .unwrap_or(0);
-        days.push(ts);
-        clicks.push(c);
-        conversions.push(v);
+        points.push((ts, by_day.get(&d.to_string())));
         d = match d.tomorrow() {
             Ok(n) => n,
             Err(_) => break,
         };
     }
-    json!({"days": days, "clicks": clicks, "conversions": conversions})
-        .to_string()
-        .replace('<', "\\u003c")
+    chart_json(app, &points)
+}
+
+/// The chart script's JSON: per day, clicks, conversions and payout.
+pub(super) fn chart_json(
+    app: &AppState,
+    points: &[(i64, Option<&BTreeMap<&'static str, Value>>)],
+) -> String {
+    let n = |m: Option<&BTreeMap<&'static str, Value>>, k: &str| {
+        m.and_then(|m| m.get(k))
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+    };
+    let payout = |m: Option<&BTreeMap<&'static str, Value>>| {
+        m.and_then(|m| m.get("payout"))
+            .and_then(Value::as_str)
+            .and_then(|p| p.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    json!({
+        "days": points.iter().map(|(t, _)| *t).collect::<Vec<_>>(),
+        "clicks": points.iter().map(|(_, m)| n(*m, "clicks")).collect::<Vec<_>>(),
+        "conversions": points.iter().map(|(_, m)| n(*m, "conversions")).collect::<Vec<_>>(),
+        "payout": points.iter().map(|(_, m)| payout(*m)).collect::<Vec<_>>(),
+        "currency": app.base_currency.code(),
+    })
+    .to_string()
+    .replace('<', "\\u003c")
 }
 
 fn dim_label(dim: &str) -> &'static str {
@@ -1026,27 +1054,64 @@ pub async fn postback_log(
 ) -> Response {
     let q: BTreeMap<String, String> =
         serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default();
-    let result = q.get("result").cloned().unwrap_or_default();
-    let (filter, result) = choice_filter(
-        "/postback-log",
-        ("result", "Result"),
-        &["accepted", "duplicate", "updated", "rejected"],
-        result,
+    let given = |k: &str| q.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
+    let results = ["accepted", "duplicate", "updated", "rejected"];
+    let mut fields = vec![Field::text("result", "Result")
+        .optional()
+        .value(given("result"))
+        .select(
+            std::iter::once((String::new(), "Any".to_string()))
+                .chain(results.iter().map(|r| (r.to_string(), r.to_string())))
+                .collect(),
+        )];
+    fields.push(
+        Field::text("error", "Error code")
+            .optional()
+            .value(given("error"))
+            .help("e.g. unknown_click_id, invalid_token"),
     );
-    let param = if result.is_empty() {
-        String::new()
-    } else {
-        format!("result={result}")
+    if viewer.is_admin() {
+        fields.push(
+            Field::text("advertiser_id", "Advertiser id")
+                .optional()
+                .value(given("advertiser_id")),
+        );
+    }
+    fields.push(
+        Field::text("offer_id", "Offer id")
+            .optional()
+            .value(given("offer_id")),
+    );
+    fields.push(
+        Field::text("click_id", "Click id")
+            .optional()
+            .value(given("click_id"))
+            .help("exactly as received"),
+    );
+    fields.push(Field::text("txid", "Txid").optional().value(given("txid")));
+    let mut filter = filter_form("/postback-log", fields);
+    let param = {
+        let mut ser = form_urlencoded::Serializer::new(String::new());
+        for f in filter.fields.iter().filter(|f| !f.value.is_empty()) {
+            ser.append_pair(f.name, &f.value);
+        }
+        ser.finish()
     };
-    let params = match parse_params(&param) {
-        Ok(p) => p,
-        Err(e) => return refusal(e),
+    let mut status = StatusCode::OK;
+    let listed = match parse_params(&param) {
+        Ok(params) => value(
+            crate::reads::list_postbacks(State(app.clone()), viewer.caller(), Params(params)).await,
+        ),
+        Err(e) => Err(e),
     };
-    let all = match value(
-        crate::reads::list_postbacks(State(app.clone()), viewer.caller(), Params(params)).await,
-    ) {
+    let all = match listed {
         Ok(v) => v,
-        Err(e) => return refusal(e),
+        Err(e) if e.code.http_status() == 403 => return refusal(e),
+        Err(e) => {
+            status = StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+            filter.refused(&e.message, &[]);
+            json!({"items": []})
+        }
     };
     let entries = list(&all).iter().map(entry).collect();
     let page = PostbackPage {
@@ -1054,7 +1119,7 @@ pub async fn postback_log(
         filter,
         entries,
     };
-    html(StatusCode::OK, page.render())
+    html(status, page.render())
 }
 
 /// One log entry as the page shows it, from the API's `diff`.

@@ -3,17 +3,18 @@
 //! field it names) and answered by the same handler, as a table, a chart
 //! for day groups, and the same report as CSV.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::body::to_bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::format::{group, money};
 use super::html;
-use super::pages::{filter_form, refusal, s, today_utc};
+use super::pages::{chart_json, filter_form, refusal, s, today_utc};
 use super::session::Viewer;
 use super::view::{Cell, Chrome, Field, ReportPage, Table};
 use crate::api::{parse_params, ApiError, Params};
@@ -114,7 +115,7 @@ pub async fn page(
                 .help("Comma-separated: hour, day, week or month, and offer, advertiser, affiliate, link, source, sub1..sub5, country, device, os, browser, event, status"),
             Field::text("from", "From").kind("date").value(value("from", &month_ago.to_string())),
             Field::text("to", "To (included)").kind("date").value(value("to", &today.to_string())),
-            Field::text("tz", "Timezone").value(value("tz", "UTC")).help("An IANA name, e.g. Europe/Berlin"),
+            Field::text("tz", "Timezone").value(value("tz", "UTC")).suggest(timezones()).help("An IANA name, e.g. Europe/Berlin"),
             Field::text("date_basis", "Conversions counted at").value(value("date_basis", "click")).select(vec![
                 ("click".into(), "their click's time".into()),
                 ("conversion".into(), "their own time".into()),
@@ -175,10 +176,16 @@ pub async fn page(
                         .collect()
                 })
                 .unwrap_or_default();
+            // an affiliate's report is about its earnings (see the overview)
+            let affiliate = viewer.key.role == clickledger_store::Role::Affiliate;
+            let metrics: Vec<&(&str, &str, Kind)> = METRICS
+                .iter()
+                .filter(|(k, _, _)| !(affiliate && matches!(*k, "revenue" | "profit")))
+                .collect();
             table.columns = names
                 .iter()
                 .map(|n| group_label(n))
-                .chain(METRICS.iter().map(|(_, label, _)| label.to_string()))
+                .chain(metrics.iter().map(|(_, label, _)| label.to_string()))
                 .collect();
             let row = |r: &Value, first: Option<&str>| {
                 let mut cells: Vec<Cell> = names
@@ -194,7 +201,7 @@ pub async fn page(
                     })
                     .collect();
                 cells.extend(
-                    METRICS
+                    metrics
                         .iter()
                         .map(|(k, _, kind)| cell(&r[*k], *kind, &currency)),
                 );
@@ -213,7 +220,7 @@ pub async fn page(
                 table.rows.push(total);
             }
             if names == ["day"] {
-                chart_json = Some(day_points(&v["rows"]));
+                chart_json = Some(day_points(&app, &v["rows"]));
             }
             csv_href = Some(format!("/reports.csv?{query}"));
         }
@@ -229,6 +236,21 @@ pub async fn page(
     html(status, askama::Template::render(&page))
 }
 
+/// Every IANA timezone the binary knows (its bundled database), sorted.
+fn timezones() -> &'static [String] {
+    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        let mut v: Vec<String> = jiff::tz::db()
+            .available()
+            .map(|n| n.as_str().to_string())
+            .filter(|n| n.contains('/') || n == "UTC")
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    })
+}
+
 fn group_label(name: &str) -> String {
     let mut c = name.chars();
     match c.next() {
@@ -237,24 +259,29 @@ fn group_label(name: &str) -> String {
     }
 }
 
-/// The chart's JSON from rows grouped by day.
-fn day_points(rows: &Value) -> String {
-    let (mut days, mut clicks, mut conversions) = (Vec::new(), Vec::new(), Vec::new());
-    for r in rows.as_array().map(Vec::as_slice).unwrap_or(&[]) {
-        let Ok(d) = s(r, "day").parse::<jiff::civil::Date>() else {
-            continue;
-        };
-        let ts = d
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .map(|z| z.timestamp().as_second())
-            .unwrap_or(0);
-        days.push(ts);
-        clicks.push(r["clicks"].as_i64().unwrap_or(0));
-        conversions.push(r["conversions"].as_i64().unwrap_or(0));
-    }
-    json!({"days": days, "clicks": clicks, "conversions": conversions})
-        .to_string()
-        .replace('<', "\\u003c")
+/// The chart's JSON from the API's rows grouped by day.
+fn day_points(app: &AppState, rows: &Value) -> String {
+    let maps: Vec<(i64, BTreeMap<&'static str, Value>)> = rows
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|r| {
+            let d = s(r, "day").parse::<jiff::civil::Date>().ok()?;
+            let ts = d
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .ok()?
+                .timestamp()
+                .as_second();
+            let m = ["clicks", "conversions", "payout"]
+                .into_iter()
+                .map(|k| (k, r[k].clone()))
+                .collect();
+            Some((ts, m))
+        })
+        .collect();
+    let points: Vec<_> = maps.iter().map(|(t, m)| (*t, Some(m))).collect();
+    chart_json(app, &points)
 }
 
 /// The same report as CSV, named for its range.

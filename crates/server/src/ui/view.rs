@@ -98,6 +98,8 @@ pub struct Field {
     pub required: bool,
     pub help: &'static str,
     pub error: Option<String>,
+    /// Values offered while typing (an HTML datalist), e.g. timezones.
+    pub suggestions: &'static [String],
 }
 
 impl Field {
@@ -111,6 +113,7 @@ impl Field {
             required: true,
             help: "",
             error: None,
+            suggestions: &[],
         }
     }
 
@@ -131,6 +134,11 @@ impl Field {
 
     pub fn value(mut self, v: impl Into<String>) -> Field {
         self.value = v.into();
+        self
+    }
+
+    pub fn suggest(mut self, values: &'static [String]) -> Field {
+        self.suggestions = values;
         self
     }
 
