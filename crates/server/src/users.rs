@@ -9,7 +9,7 @@ use std::sync::Arc;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use clickledger_domain::codes::Refusal;
 use clickledger_domain::schema::Rfc3339;
@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 
 use crate::admin::{items, ok, ApiResult};
 use crate::answers::Items;
-use crate::api::{Api, ApiError, JsonBody};
+use crate::api::{Api, ApiError, JsonBody, Path};
 use crate::auth::Admin;
 use crate::util::{now_ms, random_id, random_token, sha256_hex};
 use crate::AppState;

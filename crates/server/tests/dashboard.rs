@@ -1034,3 +1034,47 @@ async fn an_admin_changes_a_conversions_status_with_a_reason() {
         r.body
     );
 }
+
+#[tokio::test]
+async fn a_disabled_user_is_logged_out_and_cannot_log_in() {
+    let app = TestApp::spawn().await;
+    let u = user(&app, "ann@example.com", "admin", None).await;
+    let mut ann = Browser::new(&app);
+    ann.login(&[
+        ("email", "ann@example.com"),
+        ("password", "correct horse battery"),
+    ])
+    .await;
+    assert_eq!(ann.get("/").await.status, StatusCode::OK);
+    let mut a = Browser::new(&app);
+    a.login(&[("api_key", ADMIN_KEY)]).await;
+    let token = csrf_of(&a.get("/users").await.body);
+    let id = u["id"].as_str().unwrap();
+    let r = a
+        .post(&format!("/users/{id}/disable"), &[("csrf", &token)])
+        .await;
+    assert!(
+        r.body.contains("ann@example.com is disabled now."),
+        "{}",
+        r.body
+    );
+    assert_eq!(ann.get("/").await.location.as_deref(), Some("/login"));
+    let r = ann
+        .login(&[
+            ("email", "ann@example.com"),
+            ("password", "correct horse battery"),
+        ])
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = a
+        .post(&format!("/users/{id}/enable"), &[("csrf", &token)])
+        .await;
+    assert!(r.body.contains("ann@example.com is enabled now."));
+    let r = ann
+        .login(&[
+            ("email", "ann@example.com"),
+            ("password", "correct horse battery"),
+        ])
+        .await;
+    assert_eq!(r.location.as_deref(), Some("/"));
+}

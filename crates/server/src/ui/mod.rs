@@ -163,6 +163,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/postback-log", get(pages::postback_log))
         .route("/users", get(pages::users).post(pages::invite_user))
         .route("/users/{id}/reset", post(pages::reset_user))
+        .route("/users/{id}/{to}", post(pages::set_user_disabled))
         .route("/assets/{version}/{name}", get(assets::serve))
         .route("/assets/{version}/vendor/{name}", get(assets::serve_vendor))
         .layer(middleware::from_fn(page_headers))

@@ -267,13 +267,22 @@ async fn overview_page(app: &AppState, viewer: &Viewer) -> Result<Response, ApiE
         (month_start, today),
         (last_month_start, last_month_end),
     ];
-    let mut totals = Vec::new();
-    for (from, to) in ranges {
-        totals.push(metric_map(
-            app,
-            &report_run(app, &scope, "", from, to).await?.totals,
-        ));
-    }
+    // the four ranges and the chart's days are read at once (the store
+    // serves reads in parallel), so the page waits for the slowest only
+    let first = today.checked_sub(29.days()).unwrap_or(today);
+    let total = |(from, to): (Date, Date)| report_run(app, &scope, "", from, to);
+    let (r0, r1, r2, r3, by_day) = tokio::join!(
+        total(ranges[0]),
+        total(ranges[1]),
+        total(ranges[2]),
+        total(ranges[3]),
+        report_run(app, &scope, "day", first, today),
+    );
+    let totals: Vec<BTreeMap<&'static str, Value>> = [r0?, r1?, r2?, r3?]
+        .iter()
+        .map(|r| metric_map(app, &r.totals))
+        .collect();
+    let by_day = by_day?;
     let currency = app.base_currency.code().to_string();
     let cards: [(&str, &str, bool); 5] = [
         ("Clicks", "clicks", false),
@@ -311,8 +320,6 @@ async fn overview_page(app: &AppState, viewer: &Viewer) -> Result<Response, ApiE
         })
         .collect();
     // the chart: the last 30 days, every day present even when empty
-    let first = today.checked_sub(29.days()).unwrap_or(today);
-    let by_day = report_run(app, &scope, "day", first, today).await?;
     let chart_json = day_chart(app, &by_day.rows, first, today);
     // the month's top rows by each dimension the viewer may group by
     let dims: &[(&str, &str)] = match viewer.key.role {
@@ -1208,11 +1215,23 @@ async fn users_page(app: &Arc<AppState>, viewer: &Viewer, outcome: Outcome) -> R
                 Cell::text(s(u, "email")),
                 Cell::text(s(u, "role")),
                 Cell::text(s(u, "partner_id")),
-                Cell::text(if u["disabled"] == json!(true) {
-                    "disabled"
-                } else {
-                    "active"
-                }),
+                {
+                    let disabled = u["disabled"] == json!(true);
+                    let (label, to) = if disabled {
+                        ("Enable", "enable")
+                    } else {
+                        ("Disable", "disable")
+                    };
+                    Cell {
+                        text: if disabled { "disabled" } else { "active" }.into(),
+                        class: if disabled { "paused" } else { "active" },
+                        button: Some(Button {
+                            action: format!("/users/{id}/{to}"),
+                            label: format!("{label} {}", s(u, "email")),
+                        }),
+                        ..Default::default()
+                    }
+                },
                 Cell::text(time(&s(u, "created_at"))),
                 Cell {
                     text: if u["has_password"] == json!(true) {
@@ -1298,6 +1317,41 @@ pub async fn reset_user(
             s(&v["user"], "email"),
             time(&s(v, "expires_at")),
             s(v, "url")
+        )
+    });
+    users_page(&app, &viewer, outcome).await
+}
+
+/// Disables (its sessions end) or enables a user: the API's PATCH.
+pub async fn set_user_disabled(
+    State(app): State<Arc<AppState>>,
+    viewer: Viewer,
+    Path((id, to)): Path<(String, String)>,
+    Posted(fields): Posted<Fields>,
+) -> Response {
+    let a = match checked(&viewer, &fields, "disable users") {
+        Ok(a) => a,
+        Err(r) => return r.into_response(),
+    };
+    let disabled = match to.as_str() {
+        "disable" => true,
+        "enable" => false,
+        _ => return refusal(ApiError::not_found("page", &format!("/users/{id}/{to}"))),
+    };
+    let r = value(
+        crate::users::patch_user(
+            State(app.clone()),
+            a,
+            crate::api::Path(id),
+            JsonBody(crate::users::UserPatch { disabled }),
+        )
+        .await,
+    );
+    let outcome = refused_or(r, fields.clone(), |v| {
+        format!(
+            "{} is {} now.",
+            s(v, "email"),
+            if disabled { "disabled" } else { "enabled" }
         )
     });
     users_page(&app, &viewer, outcome).await
