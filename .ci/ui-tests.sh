@@ -2,8 +2,9 @@
 # Browser tests of the dashboard: Debian's chromium (installed with apt-get
 # when missing), driven by playwright-core from ui-tests/, against a real
 # `clickledger serve --demo` on a temporary database and a free port.
-# Uses target/release/clickledger when it exists (CI builds it), else the
-# debug binary (built when missing). Screenshots: target/ui-screenshots/.
+# The binary: CLICKLEDGER_BIN, else the newer of target/release and
+# target/debug (built when neither exists). Screenshots and each page's
+# server time: target/ui-screenshots/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -19,11 +20,19 @@ if ! command -v npm >/dev/null 2>&1; then
   apt-get install -y -qq nodejs npm >/dev/null
 fi
 
-bin=target/release/clickledger
-if [ ! -x "$bin" ]; then
-  bin=target/debug/clickledger
-  [ -x "$bin" ] || cargo build -p clickledger
+# CLICKLEDGER_BIN, else the newer of the release and debug binaries (CI
+# builds the release one just before), else a debug build.
+bin="${CLICKLEDGER_BIN:-}"
+if [ -z "$bin" ]; then
+  for b in target/release/clickledger target/debug/clickledger; do
+    if [ -x "$b" ] && { [ -z "$bin" ] || [ "$b" -nt "$bin" ]; }; then bin="$b"; fi
+  done
 fi
+if [ -z "$bin" ]; then
+  cargo build -p clickledger
+  bin=target/debug/clickledger
+fi
+echo "ui-tests: $bin"
 
 (cd ui-tests && npm ci --no-audit --no-fund --silent)
 
