@@ -356,6 +356,21 @@ test("pages read on a phone: nothing wider than the screen but tables, which scr
   await context.close();
 });
 
+test("the keyboard reaches the content first and every control after", async () => {
+  const { page } = state.admin;
+  await page.goto(`${BASE}/links`);
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.textContent.trim()), "Skip to content");
+  await page.keyboard.press("Enter");
+  assert.match(page.url(), /#main$/);
+  // tabbing on from the content reaches the create form's first control
+  for (let i = 0; i < 200; i++) {
+    await page.keyboard.press("Tab");
+    if (await page.evaluate(() => document.activeElement.id) === "new-link-offer_id") break;
+  }
+  assert.equal(await page.evaluate(() => document.activeElement.id), "new-link-offer_id");
+});
+
 test("a form posted without the CSRF token is refused", async () => {
   const r = await state.admin.page.request.post(`${BASE}/advertisers`, { form: { name: "no token" } });
   assert.equal(r.status(), 403);

@@ -1078,3 +1078,56 @@ async fn a_disabled_user_is_logged_out_and_cannot_log_in() {
         .await;
     assert_eq!(r.location.as_deref(), Some("/"));
 }
+
+#[tokio::test]
+async fn sessions_past_their_idle_or_absolute_expiry_send_the_browser_to_login() {
+    use clickledger_store::Session;
+    let app = TestApp::spawn().await;
+    let u = user(&app, "ann@example.com", "admin", None).await;
+    let now = clickledger_server::util::now_ms();
+    let policy = clickledger_domain::session::SessionPolicy::default();
+    // stored as a login at those times would have stored them
+    let cases = [
+        ("fresh", now - 1_000, now - 1_000, true),
+        (
+            "idle",
+            now - policy.idle_ms - 60_000,
+            now - policy.idle_ms - 1_000,
+            false,
+        ),
+        (
+            "absolute",
+            now - policy.absolute_ms - 1_000,
+            now - 1_000,
+            false,
+        ),
+    ];
+    for (name, created, seen, live) in cases {
+        let id = format!("{name}-session-id-of-the-test-0123456789");
+        app.store
+            .put_session(&Session {
+                id_hash: clickledger_server::util::sha256_hex(&id),
+                user_id: Some(u["id"].as_str().unwrap().to_string()),
+                key_hash: None,
+                csrf: "c".into(),
+                created_ms: created,
+                last_seen_ms: seen,
+            })
+            .await
+            .unwrap();
+        let mut b = Browser::new(&app);
+        b.cookies.push(("cl_session".into(), id.clone()));
+        let r = b.get("/").await;
+        if live {
+            assert_eq!(r.status, StatusCode::OK, "{name}");
+        } else {
+            assert_eq!(r.location.as_deref(), Some("/login"), "{name}");
+            let gone = app
+                .store
+                .session(&clickledger_server::util::sha256_hex(&id))
+                .await
+                .unwrap();
+            assert!(gone.is_none(), "{name}: an expired session is deleted");
+        }
+    }
+}
