@@ -49,6 +49,10 @@ enum Cmd {
         clicks: u64,
         #[arg(long, default_value_t = 200_000)]
         conversions: u64,
+        /// Keep the loaded database at this path (e.g. to time the
+        /// dashboard's pages on it) instead of deleting it.
+        #[arg(long)]
+        keep: Option<PathBuf>,
     },
     /// Internal: the baseline server, a bare 302 on the same HTTP stack.
     Baseline {
@@ -641,7 +645,8 @@ fn main() {
                     Cmd::Reports {
                         clicks,
                         conversions,
-                    } => println!("{}", reports::run(clicks, conversions).await),
+                        keep,
+                    } => println!("{}", reports::run(clicks, conversions, keep).await),
                     Cmd::All { short, out } => {
                         let h = http(short, false).await;
                         println!("{h}");
@@ -650,7 +655,7 @@ fn main() {
                         } else {
                             (10_000_000, 200_000)
                         };
-                        let r = reports::run(c, v).await;
+                        let r = reports::run(c, v, None).await;
                         println!("{r}");
                         let out =
                             out.or_else(|| (!short).then(|| PathBuf::from("docs/BENCHMARKS.md")));

@@ -149,7 +149,7 @@ const AGENTS: [(&str, &str, &str, &str); 3] = [
     ),
 ];
 
-pub async fn run(n_clicks: u64, n_conversions: u64) -> String {
+pub async fn run(n_clicks: u64, n_conversions: u64, keep: Option<std::path::PathBuf>) -> String {
     for (ua, device, os, browser) in AGENTS {
         let p = clickledger_domain::user_agent::parse(ua);
         assert_eq!((p.device, p.os, p.browser), (device, os, browser), "{ua}");
@@ -356,6 +356,16 @@ pub async fn run(n_clicks: u64, n_conversions: u64) -> String {
         ));
     }
     running.shutdown().await;
+    if let Some(to) = keep {
+        // the server is stopped; its WAL goes with the file
+        for ext in ["", "-wal", "-shm", ".key"] {
+            let from = dir.join(format!("reports.db{ext}"));
+            if from.exists() {
+                std::fs::copy(&from, to.with_extension(format!("db{ext}"))).expect("kept database");
+            }
+        }
+        eprintln!("kept the database at {}", to.with_extension("db").display());
+    }
     let _ = std::fs::remove_dir_all(&dir);
     format!(
         "## Reports on {} clicks and {} conversions\n\nLoaded through the store (rollups, ledger and all): clicks in {:.1} s ({}/s), conversions in {:.1} s. \
