@@ -549,11 +549,21 @@ async fn request_id(req: Request, next: Next) -> Response {
     resp
 }
 
-async fn fallback() -> ApiError {
+/// No route: a browser asking for a dashboard page gets the dashboard's 404
+/// page; API clients (and every tracker path) get the JSON 404.
+async fn fallback(
+    State(app): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
+    if ui::wants_page(uri.path(), &headers) {
+        return ui::not_found(&app, &headers, uri.path()).await;
+    }
     ApiError::new(
         clickledger_domain::ErrorCode::NotFound,
         "no such endpoint; see /api/v1/openapi.json",
     )
+    .into_response()
 }
 
 /// A running server.

@@ -1131,3 +1131,63 @@ async fn sessions_past_their_idle_or_absolute_expiry_send_the_browser_to_login()
         }
     }
 }
+
+#[tokio::test]
+async fn an_unknown_page_answers_the_dashboards_404_and_api_clients_keep_json() {
+    let app = TestApp::spawn().await;
+    user(&app, "ann@example.com", "admin", None).await;
+    let page = |path: &str| {
+        app.client
+            .get(app.url(path))
+            .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+    };
+    // without a session: the layout without navigation, a way to log in
+    let r = page("/no-such-page").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert_eq!(r.headers()["x-frame-options"], "DENY");
+    let body = r.text().await.unwrap();
+    assert!(body.contains("<h1>Page not found</h1>"), "{body}");
+    assert!(
+        body.contains("There is no page at /no-such-page."),
+        "{body}"
+    );
+    assert!(body.contains("Skip to content") && body.contains("href=\"/login\""));
+    // with one: the same page with the viewer's navigation
+    let mut b = Browser::new(&app);
+    let login = b
+        .login(&[
+            ("email", "ann@example.com"),
+            ("password", "correct horse battery"),
+        ])
+        .await;
+    assert_eq!(login.status, StatusCode::SEE_OTHER);
+    let req = page("/offers/x/nothing");
+    let p = b.send(req).await;
+    assert_eq!(p.status, StatusCode::NOT_FOUND);
+    assert!(p.body.contains("There is no page at /offers/x/nothing."));
+    assert!(p.body.contains("<nav aria-label=\"Main\">") && p.body.contains("Log out"));
+    // API clients, and browsers on the API's and the tracker's paths: JSON
+    for (path, accept) in [
+        ("/no-such-page", "application/json"),
+        ("/no-such-page", "*/*"),
+        ("/api/v1/nothing", "text/html"),
+        ("/postbackx", "text/html"),
+        ("/metrics/x", "text/html"),
+    ] {
+        let r = app
+            .client
+            .get(app.url(path))
+            .header("accept", accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(v["error"], "not_found", "{path} {accept}");
+        assert_eq!(v["message"], "no such endpoint; see /api/v1/openapi.json");
+    }
+}

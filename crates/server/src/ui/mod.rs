@@ -181,21 +181,80 @@ async fn page_headers(req: Request, next: Next) -> Response {
         h.insert("server-timing", v);
     }
     if !is_asset {
-        h.entry("cache-control")
-            .or_insert(HeaderValue::from_static("no-store"));
-        h.insert(
-            "content-security-policy",
-            HeaderValue::from_static(
-                "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-            ),
-        );
-        h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-        h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
-        h.insert(
-            "x-content-type-options",
-            HeaderValue::from_static("nosniff"),
-        );
+        page_policy(h);
     }
+    resp
+}
+
+/// A page's headers: never cached, never framed, scripts only from here.
+fn page_policy(h: &mut axum::http::HeaderMap) {
+    h.entry("cache-control")
+        .or_insert(HeaderValue::from_static("no-store"));
+    h.insert(
+        "content-security-policy",
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        ),
+    );
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+}
+
+/// Paths that belong to the tracker or the API, never to the dashboard:
+/// their unknown paths keep the JSON 404 whatever the client accepts.
+const NOT_PAGES: [&str; 7] = [
+    "/api/",
+    "/c/",
+    "/postback",
+    "/healthz",
+    "/metrics",
+    "/t.js",
+    "/assets/",
+];
+
+/// Whether a request that matched no route should get the dashboard's 404
+/// page: a browser (its `Accept` names `text/html`) asking for a path
+/// outside the API and the tracker.
+pub fn wants_page(path: &str, headers: &axum::http::HeaderMap) -> bool {
+    let html = headers
+        .get_all(axum::http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("text/html"));
+    html && !NOT_PAGES.iter().any(|p| path.starts_with(p))
+}
+
+/// The dashboard's 404 page, with the navigation when the browser has a
+/// live session.
+pub async fn not_found(app: &AppState, headers: &axum::http::HeaderMap, path: &str) -> Response {
+    let viewer = match session::cookie(headers, session::SESSION_COOKIE) {
+        Some(id) => {
+            session::resolve(app, &crate::util::sha256_hex(id), crate::util::now_ms()).await
+        }
+        None => None,
+    };
+    let chrome = match &viewer {
+        Some(v) => view::Chrome::new(v, "Page not found", ""),
+        None => view::Chrome::bare("Page not found"),
+    };
+    let (href, label) = match viewer {
+        Some(_) => ("/", "Back to the overview"),
+        None => ("/login", "Log in"),
+    };
+    let page = view::MessagePage {
+        chrome,
+        heading: "Page not found".to_string(),
+        message: format!(
+            "There is no page at {path}. It may have been moved, or the address was mistyped."
+        ),
+        link: Some((href.to_string(), label.to_string())),
+    };
+    let mut resp = html(StatusCode::NOT_FOUND, askama::Template::render(&page));
+    page_policy(resp.headers_mut());
     resp
 }
 
