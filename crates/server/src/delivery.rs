@@ -233,6 +233,28 @@ pub async fn run(app: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool
 }
 
 async fn send(app: &AppState, client: &reqwest::Client, job: Delivery) {
+    let sent = attempt(app, client, &job, &[]).await;
+    finish(app, &sent.attempt, sent.verdict, &job, sent.retry_after).await;
+}
+
+/// One attempt's outcome, before it is recorded.
+pub struct Sent {
+    pub attempt: DeliveryAttempt,
+    pub verdict: Verdict,
+    pub retry_after: Option<Duration>,
+    /// The headers sent (none when the destination was refused).
+    pub headers: Vec<(String, String)>,
+}
+
+/// Sends a job once: the destination rules, the per-host limit, the
+/// Standard Webhooks headers signed with the affiliate's secrets, `extra`
+/// headers. Records nothing; the test postback uses it as it is.
+pub async fn attempt(
+    app: &AppState,
+    client: &reqwest::Client,
+    job: &Delivery,
+    extra: &[(&str, &str)],
+) -> Sent {
     let cfg = app.cache.get();
     let affiliate = cfg.affiliates.get(&job.affiliate_id);
     let allow_http = affiliate.is_some_and(|a| a.allow_http);
@@ -251,8 +273,12 @@ async fn send(app: &AppState, client: &reqwest::Client, job: Delivery) {
         Ok((host, port)) => format!("{host}:{port}"),
         Err(e) => {
             attempt.error = Some(format!("destination refused: {e}"));
-            finish(app, &attempt, Verdict::Permanent, &job, None).await;
-            return;
+            return Sent {
+                attempt,
+                verdict: Verdict::Permanent,
+                retry_after: None,
+                headers: Vec::new(),
+            };
         }
     };
     let slot = app.dispatcher.host_slot(&host, app.delivery.per_host);
@@ -281,12 +307,17 @@ async fn send(app: &AppState, client: &reqwest::Client, job: Delivery) {
             .header("content-type", "application/json")
             .body(job.body.clone().unwrap_or_default()),
     };
-    req = req
-        .header("webhook-id", &job.id)
-        .header("webhook-timestamp", &timestamp)
-        .header("idempotency-key", &job.id);
+    let mut headers: Vec<(String, String)> = vec![
+        ("webhook-id".into(), job.id.clone()),
+        ("webhook-timestamp".into(), timestamp.clone()),
+        ("idempotency-key".into(), job.id.clone()),
+    ];
     if !signatures.is_empty() {
-        req = req.header("webhook-signature", signatures.join(" "));
+        headers.push(("webhook-signature".into(), signatures.join(" ")));
+    }
+    headers.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    for (k, v) in &headers {
+        req = req.header(k.as_str(), v.as_str());
     }
     let result = req.send().await;
     attempt.latency_ms = started.elapsed().as_millis() as i64;
@@ -337,7 +368,12 @@ async fn send(app: &AppState, client: &reqwest::Client, job: Delivery) {
             )
         }
     };
-    finish(app, &attempt, verdict, &job, retry_after).await;
+    Sent {
+        attempt,
+        verdict,
+        retry_after,
+        headers,
+    }
 }
 
 async fn finish(

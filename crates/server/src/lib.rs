@@ -26,6 +26,7 @@ pub mod requests;
 pub mod security;
 pub mod serve;
 pub mod status_change;
+pub mod test_postback;
 pub mod tls;
 pub mod ui;
 pub mod users;
@@ -333,6 +334,9 @@ fn routes() -> Api {
         .answer::<Items<Destination>>(200, "the destinations")
         .post("/api/v1/affiliates/{id}/resume-deliveries", "Lift a destination's suspension; waiting jobs are sent in order", resume_destination)
         .answer::<Resumed>(200, "the destination, no longer suspended")
+        .post("/api/v1/affiliates/{id}/test-postback", "Send the affiliate's postback once for a made-up approved conversion (test: true; signed, destination rules apply; nothing recorded but the audit entry); answers what was sent and what came back (admin or the affiliate's own key; ?offer_id, event choose the template)", test_postback::test_postback)
+        .query::<test_postback::TestPostbackQuery>()
+        .answer::<test_postback::TestPostback>(200, "the request sent and the answer received (a failed send is an answer too)").refuses(&[422])
         .post("/api/v1/affiliates/{id}/rotate-webhook-secret", "Issue a new outbound signing secret; both sign during the grace period", rotate_affiliate_webhook_secret)
         .answer::<Rotated>(200, "the new secret, shown once");
     let api = rotation(

@@ -103,6 +103,18 @@ async fn user(app: &TestApp, email: &str, role: &str, partner: Option<&str>) -> 
     app.create("/api/v1/users", b).await
 }
 
+/// A user of the affiliate, logged in.
+async fn affiliate_user<'a>(app: &'a TestApp, affiliate_id: &str) -> Browser<'a> {
+    user(app, "aff@example.com", "affiliate", Some(affiliate_id)).await;
+    let mut b = Browser::new(app);
+    b.login(&[
+        ("email", "aff@example.com"),
+        ("password", "correct horse battery"),
+    ])
+    .await;
+    b
+}
+
 /// A click on the setup's link and its registration postback with `txid`.
 async fn registration(
     app: &TestApp,
@@ -314,13 +326,7 @@ async fn a_partner_sees_what_its_key_sees_and_no_admin_page() {
     let app = TestApp::spawn().await;
     let s = app.setup().await;
     let other_link = other_affiliates_link(&app, &s.offer_id).await;
-    user(&app, "aff@example.com", "affiliate", Some(&s.affiliate_id)).await;
-    let mut b = Browser::new(&app);
-    b.login(&[
-        ("email", "aff@example.com"),
-        ("password", "correct horse battery"),
-    ])
-    .await;
+    let mut b = affiliate_user(&app, &s.affiliate_id).await;
     let links = b.get("/links").await;
     assert_eq!(links.status, StatusCode::OK);
     assert!(links.body.contains(&s.link_id));
@@ -590,13 +596,7 @@ async fn reports_conversions_and_the_ledger_keep_the_api_scope_and_messages() {
             .await;
         ids.push(v["conversion_id"].as_str().unwrap().to_string());
     }
-    user(&app, "aff@example.com", "affiliate", Some(&s.affiliate_id)).await;
-    let mut b = Browser::new(&app);
-    b.login(&[
-        ("email", "aff@example.com"),
-        ("password", "correct horse battery"),
-    ])
-    .await;
+    let mut b = affiliate_user(&app, &s.affiliate_id).await;
     let r = b.get("/reports?group_by=sub1").await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(
@@ -720,13 +720,7 @@ async fn the_integration_check_the_link_builder_and_search_work_without_scripts(
     );
 
     // a partner: its link's builder, not another's, and no check button
-    user(&app, "aff@example.com", "affiliate", Some(&s.affiliate_id)).await;
-    let mut b = Browser::new(&app);
-    b.login(&[
-        ("email", "aff@example.com"),
-        ("password", "correct horse battery"),
-    ])
-    .await;
+    let mut b = affiliate_user(&app, &s.affiliate_id).await;
     assert_eq!(
         b.get(&format!("/links/{}", s.link_id)).await.status,
         StatusCode::OK
@@ -1190,4 +1184,90 @@ async fn an_unknown_page_answers_the_dashboards_404_and_api_clients_keep_json() 
         assert_eq!(v["error"], "not_found", "{path} {accept}");
         assert_eq!(v["message"], "no such endpoint; see /api/v1/openapi.json");
     }
+}
+
+#[tokio::test]
+async fn an_affiliate_sends_a_test_postback_from_its_settings_and_sees_the_answer() {
+    // a receiver on loopback that answers every request the same way
+    let hits = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = hits.clone();
+    let rx = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let seen = seen.clone();
+        async move {
+            seen.lock().unwrap().push(uri.to_string());
+            (axum::http::StatusCode::ACCEPTED, "thanks from the receiver")
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let rx_addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, rx).await.unwrap() });
+    let mut settings = clickledger_server::Settings::default();
+    settings.delivery.allow_private = true;
+    let app = TestApp::spawn_with(settings).await;
+    let s = app.setup().await;
+    let (st, _) = app
+        .patch(
+            &format!("/api/v1/affiliates/{}", s.affiliate_id),
+            json!({"postback_url": format!("http://{rx_addr}/pb?cv={{conversion_id}}&st={{status}}")}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let mut b = affiliate_user(&app, &s.affiliate_id).await;
+    let path = format!("/affiliates/{}", s.affiliate_id);
+    let mine = b.get(&path).await;
+    assert!(
+        mine.body.contains("<h2>Send a test postback</h2>"),
+        "{}",
+        mine.body
+    );
+    // without the token nothing is sent
+    let refused = b.post(&format!("{path}/test-postback"), &[]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(hits.lock().unwrap().is_empty());
+    let token = csrf_of(&mine.body);
+    let r = b
+        .post(&format!("{path}/test-postback"), &[("csrf", &token)])
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let sent = hits.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].starts_with("/pb?cv=cv_test-") && sent[0].ends_with("&st=approved"));
+    assert!(
+        r.body.contains("what was sent and what came back"),
+        "{}",
+        r.body
+    );
+    assert!(r
+        .body
+        .contains(&format!("GET http://{rx_addr}/pb?cv=cv_test-")));
+    let text: String = r.body.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        text.contains("Answer </td> <td class=\"\"> HTTP 202 </td>"),
+        "{text}"
+    );
+    assert!(text.contains("<td class=\"\"> thanks from the receiver </td>"));
+    assert!(text.contains("Counts as delivered </td> <td class=\"\"> yes </td>"));
+    assert!(r.body.contains("clickledger-test: true"));
+    // another affiliate's test: as if it did not exist
+    let other = other_affiliates_link(&app, &s.offer_id).await;
+    let r = b
+        .post(
+            &format!(
+                "/affiliates/{}/test-postback",
+                other["affiliate_id"].as_str().unwrap()
+            ),
+            &[("csrf", &token)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(hits.lock().unwrap().len(), 1);
+    // the audit log keeps it, by the user
+    let (_, audit) = app.get("/api/v1/audit?action=test_postback").await;
+    assert!(
+        audit["items"][0]["key_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("user:"),
+        "{audit}"
+    );
 }

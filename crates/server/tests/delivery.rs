@@ -712,3 +712,109 @@ async fn delivery_throughput_to_a_fast_receiver() {
     };
     eprintln!("delivery throughput: 1000 deliveries in {elapsed:?} = {:.0}/s ({build} build, 32 in flight)", 1000.0 / elapsed.as_secs_f64());
 }
+
+#[tokio::test]
+async fn a_test_postback_is_sent_once_signed_and_answers_what_came_back() {
+    let rx = Receiver::start(Arc::new(|_| (200, Duration::ZERO))).await;
+    let app = TestApp::spawn_with(fast_settings()).await;
+    let s = app.setup().await;
+    let (aff, _) = app
+        .affiliate_with_link(
+            &s.offer_id,
+            json!({"name": "Receiver", "postback_url": format!("{}/pb?cv={{conversion_id}}&st={{status}}&p={{payout}}&src={{source}}", rx.base)}),
+        )
+        .await;
+    let id = aff["id"].as_str().unwrap();
+    let key = aff["api_key"].as_str().unwrap();
+    let secret = aff["webhook_secret"].as_str().unwrap();
+    let path = format!("/api/v1/affiliates/{id}/test-postback");
+    // the affiliate's own key may test its postback
+    let (st, v) = app.call_as(key, reqwest::Method::POST, &path, None).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["test"], true);
+    assert_eq!(v["response"]["status"], 200, "{v}");
+    assert_eq!(v["response"]["body"], "ok from receiver");
+    assert_eq!(v["response"]["delivered"], true);
+    assert!(v["response"]["error"].is_null());
+    assert_eq!(v["request"]["method"], "GET");
+    let cv = v["values"]["conversion_id"].as_str().unwrap();
+    assert!(cv.starts_with("cv_test-"), "{v}");
+    assert_eq!(v["values"]["status"], "approved");
+    assert_eq!(v["values"]["source"], "test");
+    assert_eq!(v["request"]["headers"]["clickledger-test"], "true");
+    let hits = rx.hits();
+    assert_eq!(hits.len(), 1, "sent once");
+    let hit = &hits[0];
+    assert_eq!(
+        hit.uri,
+        format!("/pb?cv={cv}&st=approved&p=1.00&src=test"),
+        "the template rendered with the made-up conversion"
+    );
+    assert_eq!(hit.headers["clickledger-test"], "true");
+    assert_eq!(
+        hit.headers["webhook-id"].to_str().unwrap(),
+        v["request"]["headers"]["webhook-id"].as_str().unwrap()
+    );
+    assert!(
+        verify_standard_webhook(secret, hit),
+        "signed like a real delivery"
+    );
+    // nothing was queued; the test is in the audit log, by the affiliate's key
+    let (_, d) = app
+        .get(&format!("/api/v1/deliveries?affiliate_id={id}"))
+        .await;
+    assert_eq!(d["items"], json!([]), "{d}");
+    let (_, audit) = app.get("/api/v1/audit?action=test_postback").await;
+    assert_eq!(audit["items"][0]["entity_id"], id, "{audit}");
+    assert_eq!(audit["items"][0]["after"]["status"], 200);
+    // another affiliate's key, an advertiser's: as if it did not exist
+    for other in [&s.affiliate_key, &s.advertiser_key] {
+        let (st, v) = app.call_as(other, reqwest::Method::POST, &path, None).await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "{v}");
+    }
+    // an admin's test of an affiliate without a postback URL names the field
+    let (st, v) = app
+        .post(
+            &format!("/api/v1/affiliates/{}/test-postback", s.affiliate_id),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v["message"].as_str().unwrap().starts_with("postback_url: "),
+        "{v}"
+    );
+    assert_eq!(rx.hits().len(), 1);
+}
+
+#[tokio::test]
+async fn a_test_postback_keeps_to_the_destination_rules() {
+    let rx = Receiver::start(Arc::new(|_| (200, Duration::ZERO))).await;
+    // internal addresses are refused unless the server allows them
+    let app = TestApp::spawn().await;
+    let s = app.setup().await;
+    let port = rx.base.rsplit(':').next().unwrap();
+    let (aff, _) = app
+        .affiliate_with_link(
+            &s.offer_id,
+            json!({"name": "Inside", "postback_url": format!("https://127.0.0.1:{port}/pb?cv={{conversion_id}}")}),
+        )
+        .await;
+    let (st, v) = app
+        .post(
+            &format!(
+                "/api/v1/affiliates/{}/test-postback",
+                aff["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert!(v["response"]["status"].is_null(), "{v}");
+    assert_eq!(v["response"]["delivered"], false);
+    assert_eq!(
+        v["response"]["error"],
+        "destination refused: 127.0.0.1 is an internal address (refused)"
+    );
+    assert!(rx.hits().is_empty(), "nothing reached the receiver");
+}

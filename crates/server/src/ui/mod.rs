@@ -141,6 +141,10 @@ pub fn router() -> Router<Arc<AppState>> {
             "/offers/{id}",
             get(integration::offer).post(integration::edit_offer),
         )
+        .route(
+            "/affiliates/{id}/test-postback",
+            post(partners::test_postback),
+        )
         .route("/finance/{id}/ledger.csv", get(operations::ledger_csv))
         .route("/offers/{id}/setup", get(integration::setup))
         .route("/offers/{id}/check", post(integration::check))

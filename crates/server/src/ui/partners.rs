@@ -393,7 +393,7 @@ pub async fn affiliate(
     viewer: Viewer,
     Path(id): Path<String>,
 ) -> Response {
-    affiliate_page(&app, &viewer, &id, Outcome::None).await
+    affiliate_page(&app, &viewer, &id, Outcome::None, None).await
 }
 
 async fn affiliate_page(
@@ -401,6 +401,7 @@ async fn affiliate_page(
     viewer: &Viewer,
     id: &str,
     outcome: Outcome,
+    tested: Option<Result<Value, String>>,
 ) -> Response {
     let a = match fetch(app, viewer, id, crate::admin::get_affiliate).await {
         Ok(v) => v,
@@ -443,8 +444,91 @@ async fn affiliate_page(
         status = apply(&mut p, &mut form, outcome);
         p.forms.push(form);
     }
+    let mut test = post_form(
+        "test-postback",
+        "Send a test postback",
+        &format!("/affiliates/{id}/test-postback"),
+        "Send a test postback",
+        &viewer.csrf,
+        Vec::new(),
+    );
+    match tested {
+        Some(Ok(t)) => p.tables.push(test_result(&t)),
+        Some(Err(m)) => {
+            test.error = Some(m);
+            status = StatusCode::UNPROCESSABLE_ENTITY;
+        }
+        None => {}
+    }
+    p.forms.push(test);
     p.tables.push(versions(app, viewer, "affiliate", id).await);
     html(status, p.render())
+}
+
+/// What a test postback sent and what came back, one line each.
+fn test_result(t: &Value) -> super::view::Table {
+    let (req, resp) = (&t["request"], &t["response"]);
+    let headers = req["headers"]
+        .as_object()
+        .map(|h| {
+            h.iter()
+                .map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+        .unwrap_or_default();
+    let answer = match resp["status"].as_u64() {
+        Some(code) => format!("HTTP {code}"),
+        None => "no answer".to_string(),
+    };
+    let rows = [
+        ("Sent", format!("{} {}", s(req, "method"), s(req, "url"))),
+        ("Headers", headers),
+        ("Body", s(req, "body")),
+        ("Answer", answer),
+        ("Answer body", s(resp, "body")),
+        ("Problem", s(resp, "error")),
+        ("Time", format!("{} ms", s(resp, "latency_ms"))),
+        ("Counts as delivered", yes_no(&resp["delivered"])),
+    ]
+    .into_iter()
+    .map(|(k, v)| vec![Cell::text(k), Cell::text(v)])
+    .collect();
+    table(
+        "Test postback (a made-up approved conversion): what was sent and what came back",
+        &["What", "Value"],
+        rows,
+        "Nothing was sent.",
+    )
+}
+
+/// "Send a test postback": the API's test for this affiliate, with the
+/// viewer's rights (an admin, or the affiliate itself).
+pub async fn test_postback(
+    State(app): State<Arc<AppState>>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Posted(fields): Posted<Fields>,
+) -> Response {
+    if !viewer.csrf_ok(field(&fields, "csrf")) {
+        return super::login::csrf_refused();
+    }
+    let r = value(
+        crate::test_postback::test_postback(
+            State(app.clone()),
+            viewer.caller(),
+            crate::api::Path(id.clone()),
+            Params(Default::default()),
+        )
+        .await,
+    );
+    let r = match r {
+        Ok(v) => Ok(v),
+        // another's affiliate: the same 404 page as for its settings
+        Err(e) if e.code.http_status() == 404 => return super::pages::refusal(e),
+        Err(e) => Err(e.message),
+    };
+    affiliate_page(&app, &viewer, &id, Outcome::None, Some(r)).await
 }
 
 pub async fn edit_affiliate(
@@ -470,7 +554,7 @@ pub async fn edit_affiliate(
         Ok(_) => Outcome::Created("Saved.".into()),
         Err(e) => Outcome::Refused(e.message, fields.clone()),
     };
-    affiliate_page(&app, &viewer, &id, outcome).await
+    affiliate_page(&app, &viewer, &id, outcome, None).await
 }
 
 #[cfg(test)]
