@@ -77,6 +77,39 @@ impl<'a> Browser<'a> {
         self.send(req).await
     }
 
+    /// Posts a form as a browser does when it carries a file
+    /// (`multipart/form-data`); `files` are (field, file name, content).
+    async fn post_multipart(
+        &mut self,
+        path: &str,
+        form: &[(&str, &str)],
+        files: &[(&str, &str, &str)],
+    ) -> Page {
+        let boundary = "----clickledgerTestBoundary7MA4YWxk";
+        let mut body = String::new();
+        for (k, v) in form {
+            body.push_str(&format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+            ));
+        }
+        for (k, name, content) in files {
+            body.push_str(&format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"; filename=\"{name}\"\r\nContent-Type: text/csv\r\n\r\n{content}\r\n"
+            ));
+        }
+        body.push_str(&format!("--{boundary}--\r\n"));
+        let req = self
+            .app
+            .client
+            .post(self.app.url(path))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body);
+        self.send(req).await
+    }
+
     /// Logs in through the form (its token first); answers the POST.
     async fn login(&mut self, fields: &[(&str, &str)]) -> Page {
         let form = self.get("/login").await;
@@ -105,13 +138,16 @@ async fn user(app: &TestApp, email: &str, role: &str, partner: Option<&str>) -> 
 
 /// A user of the affiliate, logged in.
 async fn affiliate_user<'a>(app: &'a TestApp, affiliate_id: &str) -> Browser<'a> {
-    user(app, "aff@example.com", "affiliate", Some(affiliate_id)).await;
+    partner_user(app, "affiliate", affiliate_id).await
+}
+
+/// A user of the partner (`advertiser` or `affiliate`), logged in.
+async fn partner_user<'a>(app: &'a TestApp, role: &str, partner_id: &str) -> Browser<'a> {
+    let email = format!("{}@example.com", &role[..3]);
+    user(app, &email, role, Some(partner_id)).await;
     let mut b = Browser::new(app);
-    b.login(&[
-        ("email", "aff@example.com"),
-        ("password", "correct horse battery"),
-    ])
-    .await;
+    b.login(&[("email", &email), ("password", "correct horse battery")])
+        .await;
     b
 }
 
@@ -753,19 +789,7 @@ async fn partners_see_their_settings_and_an_advertiser_reconciles_its_report() {
         ("txid", "t-1"),
     ])
     .await;
-    user(
-        &app,
-        "adv@example.com",
-        "advertiser",
-        Some(&s.advertiser_id),
-    )
-    .await;
-    let mut b = Browser::new(&app);
-    b.login(&[
-        ("email", "adv@example.com"),
-        ("password", "correct horse battery"),
-    ])
-    .await;
+    let mut b = partner_user(&app, "advertiser", &s.advertiser_id).await;
     let home = b.get("/").await;
     assert!(
         home.body
@@ -1270,4 +1294,113 @@ async fn an_affiliate_sends_a_test_postback_from_its_settings_and_sees_the_answe
             .starts_with("user:"),
         "{audit}"
     );
+}
+
+#[tokio::test]
+async fn reconciliation_and_conversion_import_take_a_csv_file() {
+    let app = TestApp::spawn().await;
+    let s = app.setup().await;
+    registration(&app, &s, "t-1").await;
+    let mut b = partner_user(&app, "advertiser", &s.advertiser_id).await;
+    let mine = b.get(&format!("/advertisers/{}", s.advertiser_id)).await;
+    assert!(
+        mine.body.contains("action=\"/advertisers/")
+            && mine.body.contains("enctype=\"multipart/form-data\"")
+            && mine.body.contains("type=\"file\""),
+        "{}",
+        mine.body
+    );
+    let token = csrf_of(&mine.body);
+    let today = jiff::Zoned::now().date();
+    let (from, to) = (today.to_string(), today.tomorrow().unwrap().to_string());
+    // the file wins over an empty text field; a spreadsheet's BOM and CRLF are fine
+    let r = b
+        .post_multipart(
+            &format!("/advertisers/{}/reconcile", s.advertiser_id),
+            &[("csrf", &token), ("from", &from), ("to", &to), ("csv", "")],
+            &[(
+                "csv_file",
+                "report.csv",
+                "\u{feff}txid,amount,status\r\nt-1,,approved\r\nt-9,5.00,approved\r\n",
+            )],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let here = &r.body[r.body.find("In their report, not recorded here").unwrap()..];
+    let here = &here[..here.find("</table>").unwrap()];
+    assert!(here.contains("t-9") && !here.contains("t-1"), "{here}");
+    // a file the API refuses: its sentence next to the CSV field
+    let r = b
+        .post_multipart(
+            &format!("/advertisers/{}/reconcile", s.advertiser_id),
+            &[("csrf", &token), ("from", &from), ("to", &to)],
+            &[("csv_file", "empty.csv", "")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body.contains("id=\"reconcile-csv-error\">csv: "),
+        "{}",
+        r.body
+    );
+    // without the token: refused, multipart or not
+    let r = b
+        .post_multipart(
+            &format!("/advertisers/{}/reconcile", s.advertiser_id),
+            &[("from", &from), ("to", &to)],
+            &[("csv_file", "r.csv", "txid,amount,status\n")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // the conversions page imports a file through the API's import
+    let list = b.get("/conversions").await;
+    assert!(list.body.contains("<h2>Import conversions from a CSV</h2>"));
+    let token = csrf_of(&list.body);
+    let unknown = clickledger_domain::ClickId::new(1_700_000_000_000, 1).encode();
+    let fresh = app.click(&s.link_id).await;
+    let csv = format!(
+        "click_id,event,txid\r\n{fresh},registration,imp-1\r\n{unknown},registration,imp-2\r\n"
+    );
+    let r = b
+        .post_multipart(
+            "/conversions/import",
+            &[("csrf", &token)],
+            &[("csv_file", "conversions.csv", &csv)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        r.body.contains("2 rows read: 1 accepted, 1 rejected."),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("unknown_click_id"));
+    let (_, v) = app.get("/api/v1/conversions?txid=imp-1").await;
+    let conv = v["items"][0]["id"].as_str().unwrap();
+    assert!(r.body.contains(&format!("href=\"/conversions/{conv}\"")));
+    // pasted text works as before; an empty CSV is refused next to the field
+    let r = b
+        .post("/conversions/import", &[("csrf", &token), ("csv", "")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body
+            .contains("id=\"import-csv-error\">csv: the CSV is empty"),
+        "{}",
+        r.body
+    );
+
+    // affiliates have no import form, and the import refuses them
+    let mut f = affiliate_user(&app, &s.affiliate_id).await;
+    let list = f.get("/conversions").await;
+    assert!(!list.body.contains("Import conversions"));
+    let token = csrf_of(&list.body);
+    let r = f
+        .post("/conversions/import", &[("csrf", &token), ("csv", &csv)])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(r
+        .body
+        .contains("an affiliate key cannot upload conversions"));
 }

@@ -6,8 +6,10 @@
 
 pub mod assets;
 pub mod format;
+pub mod import;
 pub mod integration;
 pub mod login;
+pub mod multipart;
 pub mod operations;
 pub mod pages;
 pub mod partners;
@@ -153,6 +155,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/affiliates/{id}/status", status!("affiliates"))
         .route("/links/{id}/status", status!("links"))
         .route("/conversions", get(pages::conversions))
+        .route("/conversions/import", post(import::submit))
         .route("/conversions/{id}", get(operations::conversion))
         .route("/conversions/{id}/status", post(operations::change_status))
         .route("/deliveries", get(operations::deliveries))

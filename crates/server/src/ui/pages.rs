@@ -1017,6 +1017,7 @@ pub async fn conversions(
         intro: "Newest first (the last 100).".into(),
         notice: None,
         filter: Some(filter),
+        create: super::import::form(&viewer),
         ..ListPage::new(
             &viewer,
             "Conversions",

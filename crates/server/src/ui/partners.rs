@@ -16,6 +16,7 @@ use serde_json::{json, Map, Value};
 use super::format::time;
 use super::html;
 use super::login::{field, Fields};
+use super::multipart::Submitted;
 use super::operations::{page, table};
 use super::pages::{body, checked, fetch, list, post_form, s, today_utc, value, Outcome};
 use super::session::Viewer;
@@ -235,8 +236,13 @@ async fn advertiser_page(
             Field::text("to", "To (not included)")
                 .kind("date")
                 .value(today.tomorrow().unwrap_or(today).to_string()),
+            Field::text("csv_file", "The advertiser's CSV file")
+                .kind("file")
+                .optional()
+                .help("Or paste it below"),
             Field::text("csv", "The advertiser's CSV")
                 .kind("textarea")
+                .optional()
                 .help("A header line with txid, amount and status, then one line per conversion"),
         ],
     );
@@ -347,7 +353,7 @@ pub async fn reconcile(
     State(app): State<Arc<AppState>>,
     viewer: Viewer,
     Path(id): Path<String>,
-    Posted(fields): Posted<Fields>,
+    Submitted(fields): Submitted,
 ) -> Response {
     if !viewer.csrf_ok(field(&fields, "csrf")) {
         return super::login::csrf_refused();
@@ -368,7 +374,7 @@ pub async fn reconcile(
                 State(app.clone()),
                 viewer.caller(),
                 Params(params),
-                Bytes::from(f("csv")),
+                Bytes::from(csv_of(&fields)),
             )
             .await,
         ),
@@ -384,6 +390,14 @@ pub async fn reconcile(
         (m, fields.clone())
     });
     advertiser_page(&app, &viewer, &id, Outcome::None, Some(r)).await
+}
+
+/// A form's CSV: the file chosen, else the text pasted.
+pub(super) fn csv_of(fields: &Fields) -> String {
+    match field(fields, "csv_file").filter(|f| !f.trim().is_empty()) {
+        Some(file) => file.to_string(),
+        None => field(fields, "csv").unwrap_or("").to_string(),
+    }
 }
 
 // -------------------------------------------------------------- affiliate

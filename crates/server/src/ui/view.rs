@@ -91,7 +91,8 @@ impl Chrome {
 pub struct Field {
     pub name: &'static str,
     pub label: &'static str,
-    /// `text`, `email`, `password`, `url`, `number`, `select`.
+    /// `text`, `email`, `password`, `url`, `number`, `select`, `textarea`,
+    /// `file` (a CSV file; its form is sent as multipart).
     pub kind: &'static str,
     pub value: String,
     pub options: Vec<(String, String)>,
@@ -165,6 +166,11 @@ pub struct Form {
 }
 
 impl Form {
+    /// A form with a file field is sent as `multipart/form-data`.
+    pub fn multipart(&self) -> bool {
+        self.fields.iter().any(|f| f.kind == "file")
+    }
+
     /// Shows an API refusal next to the field its message names (messages
     /// begin with the field: `offer_id: no offer …`), else above the form.
     pub fn refused(&mut self, message: &str, values: &[(String, String)]) {
