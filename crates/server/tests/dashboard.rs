@@ -1404,3 +1404,79 @@ async fn reconciliation_and_conversion_import_take_a_csv_file() {
         .body
         .contains("an affiliate key cannot upload conversions"));
 }
+
+#[tokio::test]
+async fn an_offers_events_and_caps_are_edited_as_json_with_the_apis_refusals_by_the_field() {
+    let app = TestApp::spawn().await;
+    let s = app.setup().await;
+    let mut a = Browser::new(&app);
+    a.login(&[("api_key", ADMIN_KEY)]).await;
+    let path = format!("/offers/{}", s.offer_id);
+    let form = a.get(&path).await;
+    // the textareas show the offer's events and caps as JSON
+    assert!(form.body.contains("id=\"edit-events\""), "{}", form.body);
+    assert!(
+        form.body.contains("&#34;registration&#34;")
+            || form.body.contains("&quot;registration&quot;")
+    );
+    assert!(form.body.contains("id=\"edit-caps\""));
+    let token = csrf_of(&form.body);
+    let post = |events: &'static str, caps: &'static str| {
+        vec![
+            ("name", "Offer"),
+            ("destination_url", "https://adv.example/x?c={click_id}"),
+            ("fallback_url", ""),
+            ("events", events),
+            ("caps", caps),
+        ]
+    };
+    let send = |fields: Vec<(&'static str, &'static str)>| {
+        let mut all = vec![("csrf", token.clone())];
+        all.extend(fields.into_iter().map(|(k, v)| (k, v.to_string())));
+        all
+    };
+    let refusals: [(&str, &str, &str); 4] = [
+        ("[{\"name\": \"sale\"", "[]", "id=\"edit-events-error\">events: the JSON does not parse: "),
+        (
+            "[{\"name\": \"sale\", \"payout\": {\"type\": \"fixed\", \"amount\": \"lots\"}}]",
+            "[]",
+            "id=\"edit-events-error\">events[0].payout: invalid value: string &#34;lots&#34;, expected a decimal string such as &#34;2.00&#34;</p>",
+        ),
+        (
+            "[{\"name\": \"sale\", \"payout\": {\"type\": \"fixed\", \"amount\": \"3.00\"}}]",
+            "[{\"period\": \"fortnight\", \"metric\": \"conversions\", \"limit\": \"5\"}]",
+            "id=\"edit-caps-error\">caps[0].period: ",
+        ),
+        ("[]", "", "id=\"edit-events-error\">events"),
+    ];
+    for (events, caps, error) in refusals {
+        let fields: Vec<(&str, String)> = send(post(events, caps));
+        let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = a.post(&path, &borrowed).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{events} {caps}"
+        );
+        assert!(r.body.contains(error), "{error}: {}", r.body);
+    }
+    let (_, before) = app.get(&format!("/api/v1/offers/{}", s.offer_id)).await;
+    assert!(
+        before["events"].to_string().contains("registration"),
+        "nothing was saved: {before}"
+    );
+    let fields = send(post(
+        "[{\"name\": \"sale\", \"payout\": {\"type\": \"fixed\", \"amount\": \"3.00\"}, \"repeatable\": true}]",
+        "[{\"period\": \"day\", \"metric\": \"conversions\", \"limit\": \"5\"}]",
+    ));
+    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = a.post(&path, &borrowed).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("Saved."));
+    let (_, v) = app.get(&format!("/api/v1/offers/{}", s.offer_id)).await;
+    assert_eq!(v["events"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["events"][0]["name"], "sale");
+    assert_eq!(v["events"][0]["payout"]["amount"], "3.00");
+    assert_eq!(v["caps"][0]["period"], "day", "{v}");
+    assert_eq!(v["caps"][0]["limit"], "5");
+}

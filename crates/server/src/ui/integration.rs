@@ -19,7 +19,7 @@ use super::format::time;
 use super::html;
 use super::login::Fields;
 use super::operations::{page, query, table};
-use super::pages::{body, checked, fetch, list, post_form, refusal, s, value};
+use super::pages::{checked, fetch, list, post_form, refusal, s, value};
 use super::session::Viewer;
 use super::view::{Button, Cell, Chrome, DetailPage, Field, Form};
 use crate::api::{JsonBody, Params};
@@ -125,6 +125,15 @@ async fn offer_page(
                     .optional()
                     .value(s(&offer, "fallback_url"))
                     .help("Where a paused offer's visitors go; empty: they get 410"),
+                Field::text("events", "Events (JSON)")
+                    .kind("textarea")
+                    .value(pretty(&offer["events"]))
+                    .help("A list of {\"name\", \"payout\": {\"type\": \"fixed\", \"amount\": \"2.00\"} or {\"type\": \"revshare\", \"percent\": \"10\"}, optional \"default_status\", \"repeatable\", \"max_payout\"}, as in the API"),
+                Field::text("caps", "Caps (JSON)")
+                    .kind("textarea")
+                    .optional()
+                    .value(pretty(&offer["caps"]))
+                    .help("A list of {\"period\": \"day\", \"week\", \"month\" or \"total\", \"metric\": \"conversions\" or \"payout\", \"limit\": \"100\", optional \"per_affiliate\"}; empty: no caps"),
             ],
         ));
         p.forms.push(Form {
@@ -170,8 +179,8 @@ pub async fn edit_offer(
             .trim()
             .to_string()
     };
-    let b = json!({"name": f("name"), "destination_url": f("destination_url"), "fallback_url": f("fallback_url")});
-    let r = match body(b) {
+    let mut b = json!({"name": f("name"), "destination_url": f("destination_url"), "fallback_url": f("fallback_url")});
+    let r = match lists(&fields, &mut b).and_then(|()| patch(&b)) {
         Ok(b) => value(
             crate::admin::patch_offer(State(app.clone()), admin, crate::api::Path(id.clone()), b)
                 .await,
@@ -195,6 +204,50 @@ pub async fn edit_offer(
         }
     };
     html(status, p.render())
+}
+
+/// A JSON value as the form's textarea shows it (`[]` for none).
+fn pretty(v: &Value) -> String {
+    match v {
+        Value::Null => "[]".into(),
+        v => serde_json::to_string_pretty(v).unwrap_or_default(),
+    }
+}
+
+/// The form's `events` and `caps` (JSON text, when the form sent them)
+/// into the patch; text that is not JSON is refused by its field's name.
+fn lists(fields: &Fields, b: &mut Value) -> Result<(), crate::api::ApiError> {
+    for name in ["events", "caps"] {
+        let Some(text) = super::login::field(fields, name) else {
+            continue;
+        };
+        let text = if text.trim().is_empty() { "[]" } else { text };
+        let v: Value = serde_json::from_str(text).map_err(|e| {
+            crate::api::ApiError::validation(format!("{name}: the JSON does not parse: {e}"))
+        })?;
+        b[name] = v;
+    }
+    Ok(())
+}
+
+/// The patch read as the API reads its body, so a refusal names the same
+/// path (`events[0].payout.amount: …`), here without the `body: ` prefix.
+fn patch(b: &Value) -> Result<JsonBody<crate::admin::OfferPatch>, crate::api::ApiError> {
+    let bytes = serde_json::to_vec(b).unwrap_or_default();
+    crate::api::parse_json_object(&bytes)
+        .map(JsonBody)
+        .map_err(|mut e| {
+            if let Some(m) = e.message.strip_prefix("body: ") {
+                e.message = m.to_string();
+            }
+            // the position is in the JSON built here, not in the textarea
+            if let Some(at) = e.message.rfind(" at line ") {
+                if e.message[at..].contains(" column ") {
+                    e.message.truncate(at);
+                }
+            }
+            e
+        })
 }
 
 /// The setup document, as the API serves it in HTML.
