@@ -225,6 +225,11 @@ test("an offer's page runs the integration check; a link's builder adds sub ids 
   await page.getByRole("link", { name: state.offer }).click();
   await page.getByRole("heading", { name: `Offer UI Offer ${run}` }).waitFor();
   await check(state.admin, "offer");
+  // caps as JSON: the API's refusal next to the text area, nothing saved
+  await page.getByLabel("Caps (JSON)").fill('[{"period": "fortnight", "metric": "conversions", "limit": "5"}]');
+  await page.getByRole("button", { name: "Save the changes" }).click();
+  assert.match(await page.locator("#edit-caps-error").textContent(), /^caps\[0\]\.period: unknown variant `fortnight`/);
+  await check(state.admin, "offer-refused");
   await page.getByRole("button", { name: "Run the integration check" }).click();
   const steps = page.getByRole("list", { name: "Integration check" });
   await steps.waitFor();
@@ -255,11 +260,20 @@ test("an admin changes an advertiser and an affiliate, and reconciles the advert
   await page.getByRole("button", { name: "Save the changes" }).click();
   assert.equal(await notice(state.admin), "Saved.");
   assert.match(await page.locator(".facts").textContent(), /order_ref=txid/);
-  await page.getByLabel("The advertiser's CSV").fill(`txid,amount,status\n${state.txid},,approved\nnever-seen,5.00,approved\n`);
+  await page.getByLabel("The advertiser's CSV (optional)", { exact: true }).fill(`txid,amount,status\n${state.txid},,approved\nnever-seen,5.00,approved\n`);
   await page.getByRole("button", { name: "Compare" }).click();
   const missing = page.getByRole("region", { name: "In their report, not recorded here" });
   assert.match(await missing.textContent(), /never-seen/);
   await check(state.admin, "advertiser");
+  // the same report as a file (multipart), as a spreadsheet saves it
+  await page.getByLabel("The advertiser's CSV file (optional)", { exact: true }).setInputFiles({
+    name: "report.csv",
+    mimeType: "text/csv",
+    buffer: Buffer.from(`\ufefftxid,amount,status\r\n${state.txid},,approved\r\nfrom-a-file,7.00,approved\r\n`),
+  });
+  await page.getByRole("button", { name: "Compare" }).click();
+  assert.match(await missing.textContent(), /from-a-file/);
+  assert.doesNotMatch(await missing.textContent(), /never-seen/);
 
   await page.goto(`${BASE}/affiliates/${state.affiliate}`);
   await page.getByLabel("Postback URL").fill("https://aff.example/pb?cid={click_id}&x={nope}");
@@ -271,6 +285,34 @@ test("an admin changes an advertiser and an affiliate, and reconciles the advert
   const versions = page.getByRole("region", { name: "Postback template versions, newest first" });
   assert.match(await versions.textContent(), /aff\.example/);
   await check(state.admin, "affiliate");
+  // a test postback: the server's destination rules refuse a loopback URL
+  await page.getByLabel("Postback URL").fill("https://127.0.0.1:9/pb?cid={click_id}&payout={payout}");
+  await page.getByRole("button", { name: "Save the changes" }).click();
+  assert.equal(await notice(state.admin), "Saved.");
+  await page.getByRole("button", { name: "Send a test postback" }).click();
+  const sent = page.getByRole("region", { name: /^Test postback/ });
+  assert.match(await sent.textContent(), /GET https:\/\/127\.0\.0\.1:9\/pb\?cid=/);
+  assert.match(await sent.textContent(), /destination refused: 127\.0\.0\.1 is an internal address/);
+  await check(state.admin, "affiliate-test-postback");
+});
+
+test("an admin imports conversions from a file; an unknown page is the dashboard's 404", async () => {
+  const { page } = state.admin;
+  await page.goto(`${BASE}/conversions`);
+  await page.getByLabel("CSV file (optional)", { exact: true }).setInputFiles({
+    name: "conversions.csv",
+    mimeType: "text/csv",
+    buffer: Buffer.from("click_id,event,txid\nnot-a-click-id,sale,imp-1\n"),
+  });
+  await page.getByRole("button", { name: "Import" }).click();
+  await page.getByRole("heading", { name: "Conversion import" }).waitFor();
+  assert.equal(await notice(state.admin), "1 row read: 1 rejected.");
+  assert.match(await page.getByRole("region", { name: "The import, row by row" }).textContent(), /imp-1/);
+  await check(state.admin, "conversion-import");
+  const missing = await page.goto(`${BASE}/no-such-page`);
+  assert.equal(missing.status(), 404);
+  await page.getByRole("heading", { name: "Page not found" }).waitFor();
+  await check(state.admin, "not-found");
 });
 
 test("an admin pauses and resumes a link", async () => {
@@ -329,6 +371,9 @@ test("an invited affiliate user sees only its rows and no admin page", async () 
   await check(aff, "finance");
   await aff.page.goto(`${BASE}/deliveries`);
   await check(aff, "deliveries");
+  await aff.page.goto(`${BASE}/affiliates/${state.affiliate}`);
+  await aff.page.getByRole("button", { name: "Send a test postback" }).waitFor();
+  await check(aff, "settings");
   await aff.page.goto(`${BASE}/links/${state.link}?sub1=mine`);
   assert.match(await aff.page.locator("#built code").textContent(), /sub1=mine/);
   assert.equal(await aff.page.getByRole("button", { name: /^Pause/ }).count(), 0);
