@@ -49,28 +49,16 @@ enum Command {
     AdminKey {
         #[command(subcommand)]
         action: admin_key::Action,
-        /// The store `serve` uses.
-        #[arg(
-            long,
-            env = "CLICKLEDGER_DB",
-            default_value = "./clickledger.db",
-            global = true
-        )]
-        db: String,
+        #[command(flatten)]
+        store: StoreFile,
     },
     /// Manage dashboard users on the store file: `user add --email E --role
     /// admin` creates the first admin. Works while the server runs.
     User {
         #[command(subcommand)]
         action: user::Action,
-        /// The store `serve` uses.
-        #[arg(
-            long,
-            env = "CLICKLEDGER_DB",
-            default_value = "./clickledger.db",
-            global = true
-        )]
-        db: String,
+        #[command(flatten)]
+        store: StoreFile,
     },
     /// Check an offer's integration against a running tracker: a test click,
     /// the click id in the destination, a test postback, its log entry and
@@ -136,6 +124,20 @@ Admin API key:
   Without it, a key is generated on the first start (when no admin key
   exists) and printed once on stderr. Lost it? `clickledger admin-key create`
   prints a new one; `clickledger admin-key list|revoke` manage the rest.";
+
+/// The store file the commands that work on it directly (`admin-key`,
+/// `user`) open: the one `serve` uses.
+#[derive(Args)]
+struct StoreFile {
+    /// The store `serve` uses.
+    #[arg(
+        long,
+        env = "CLICKLEDGER_DB",
+        default_value = "./clickledger.db",
+        global = true
+    )]
+    db: String,
+}
 
 #[derive(Args)]
 struct ServeArgs {
@@ -357,8 +359,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             client::report(&url, &key, &params).await
         }
         Command::Import { url, key, file } => client::import(&url, &key, &file).await,
-        Command::AdminKey { action, db } => admin_key::run(&db, action).await,
-        Command::User { action, db } => user::run(&db, action).await,
+        Command::AdminKey { action, store } => admin_key::run(&store.db, action).await,
+        Command::User { action, store } => user::run(&store.db, action).await,
         Command::Check {
             url,
             offer,

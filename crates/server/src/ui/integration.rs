@@ -19,7 +19,7 @@ use super::format::time;
 use super::html;
 use super::login::Fields;
 use super::operations::{page, query, table};
-use super::pages::{checked, fetch, list, post_form, refusal, s, value};
+use super::pages::{api_list, checked, fetch, list, post_form, refusal, s, value};
 use super::session::Viewer;
 use super::view::{Button, Cell, Chrome, DetailPage, Field, Form};
 use crate::api::{JsonBody, Params};
@@ -76,15 +76,9 @@ async fn offer_page(
         events,
         "No events.",
     ));
-    let links = value(
-        crate::admin::list_links(
-            State(app.clone()),
-            viewer.caller(),
-            crate::api::Params(Default::default()),
-        )
-        .await,
-    )
-    .unwrap_or_default();
+    let links = api_list(app, viewer, crate::admin::list_links)
+        .await
+        .unwrap_or_default();
     let rows = list(&links)
         .iter()
         .filter(|l| s(l, "offer_id") == id)
@@ -350,29 +344,23 @@ pub async fn check(
         Ok(b) => serde_json::from_slice(&b).unwrap_or_default(),
         Err(_) => Value::Null,
     };
-    if answer["result"] == "accepted" {
-        step(
-            true,
-            "test postback",
-            format!(
-                "accepted as {} (payout {} {})",
-                s(&answer, "conversion_id"),
-                s(&answer, "payout"),
-                s(&answer, "currency")
-            ),
-        );
+    let accepted = answer["result"] == "accepted";
+    let detail = if accepted {
+        format!(
+            "accepted as {} (payout {} {})",
+            s(&answer, "conversion_id"),
+            s(&answer, "payout"),
+            s(&answer, "currency")
+        )
     } else {
-        step(
-            false,
-            "test postback",
-            format!(
-                "{} {}: {}",
-                s(&answer, "result"),
-                s(&answer, "error"),
-                s(&answer, "message")
-            ),
-        );
-    }
+        format!(
+            "{} {}: {}",
+            s(&answer, "result"),
+            s(&answer, "error"),
+            s(&answer, "message")
+        )
+    };
+    step(accepted, "test postback", detail);
     let log = app
         .store
         .postback_log(&PostbackFilter {

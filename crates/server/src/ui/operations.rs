@@ -18,7 +18,7 @@ use super::format::{money, time};
 use super::html;
 use super::login::{field, Fields};
 use super::pages::{
-    admin, body, checked, choice_filter, fetch, filter_form, list, post_form, refusal, s,
+    admin, api_list, body, checked, choice_filter, fetch, filter_form, list, post_form, refusal, s,
     urlencode, value, Outcome,
 };
 use super::session::Viewer;
@@ -440,15 +440,9 @@ async fn finance_page(
     };
     let mut p = page(Chrome::new(viewer, "Finance", "/finance"), "Finance");
     if is_admin {
-        let affiliates = value(
-            crate::admin::list_affiliates(
-                State(app.clone()),
-                viewer.caller(),
-                crate::api::Params(Default::default()),
-            )
-            .await,
-        )
-        .unwrap_or_default();
+        let affiliates = api_list(app, viewer, crate::admin::list_affiliates)
+            .await
+            .unwrap_or_default();
         p.filter = Some(filter_form(
             "/finance",
             vec![Field::text("affiliate", "Affiliate")

@@ -34,6 +34,16 @@ pub(super) fn value(r: ApiResult) -> Result<Value, ApiError> {
     r.map(|(_, axum::Json(v))| v)
 }
 
+/// A configuration list (offers, advertisers, affiliates, links) through
+/// its API handler, unfiltered, as the viewer's key sees it.
+pub(super) async fn api_list<Q: Default, F: std::future::Future<Output = ApiResult>>(
+    app: &Arc<AppState>,
+    viewer: &Viewer,
+    handler: impl FnOnce(State<Arc<AppState>>, crate::auth::Caller, Params<Q>) -> F,
+) -> Result<Value, ApiError> {
+    value(handler(State(app.clone()), viewer.caller(), Params(Q::default())).await)
+}
+
 pub(super) fn list(v: &Value) -> &[Value] {
     v["items"].as_array().map(Vec::as_slice).unwrap_or(&[])
 }
@@ -494,29 +504,16 @@ async fn offers_page(
     outcome: Outcome,
     search: String,
 ) -> Response {
-    let offers = match value(
-        admin::list_offers(
-            State(app.clone()),
-            viewer.caller(),
-            crate::api::Params(Default::default()),
-        )
-        .await,
-    ) {
+    let offers = match api_list(app, viewer, crate::admin::list_offers).await {
         Ok(v) => v,
         Err(e) => return refusal(e),
     };
     let admin_view = viewer.is_admin();
     let mut create = None;
     if admin_view {
-        let advertisers = value(
-            admin::list_advertisers(
-                State(app.clone()),
-                viewer.caller(),
-                crate::api::Params(Default::default()),
-            )
-            .await,
-        )
-        .unwrap_or_default();
+        let advertisers = api_list(app, viewer, crate::admin::list_advertisers)
+            .await
+            .unwrap_or_default();
         create = Some(post_form(
             "new-offer",
             "New offer",
@@ -641,14 +638,7 @@ async fn advertisers_page(
     if let Err(r) = admin(viewer, "open the advertisers page") {
         return r.into_response();
     }
-    let all = match value(
-        admin::list_advertisers(
-            State(app.clone()),
-            viewer.caller(),
-            crate::api::Params(Default::default()),
-        )
-        .await,
-    ) {
+    let all = match api_list(app, viewer, crate::admin::list_advertisers).await {
         Ok(v) => v,
         Err(e) => return refusal(e),
     };
@@ -739,14 +729,7 @@ async fn affiliates_page(
     if let Err(r) = admin(viewer, "open the affiliates page") {
         return r.into_response();
     }
-    let all = match value(
-        admin::list_affiliates(
-            State(app.clone()),
-            viewer.caller(),
-            crate::api::Params(Default::default()),
-        )
-        .await,
-    ) {
+    let all = match api_list(app, viewer, crate::admin::list_affiliates).await {
         Ok(v) => v,
         Err(e) => return refusal(e),
     };
@@ -836,38 +819,19 @@ async fn links_page(
     outcome: Outcome,
     search: String,
 ) -> Response {
-    let all = match value(
-        admin::list_links(
-            State(app.clone()),
-            viewer.caller(),
-            crate::api::Params(Default::default()),
-        )
-        .await,
-    ) {
+    let all = match api_list(app, viewer, crate::admin::list_links).await {
         Ok(v) => v,
         Err(e) => return refusal(e),
     };
     let admin_view = viewer.is_admin();
     let mut create = None;
     if admin_view {
-        let offers = value(
-            admin::list_offers(
-                State(app.clone()),
-                viewer.caller(),
-                crate::api::Params(Default::default()),
-            )
-            .await,
-        )
-        .unwrap_or_default();
-        let affiliates = value(
-            admin::list_affiliates(
-                State(app.clone()),
-                viewer.caller(),
-                crate::api::Params(Default::default()),
-            )
-            .await,
-        )
-        .unwrap_or_default();
+        let offers = api_list(app, viewer, crate::admin::list_offers)
+            .await
+            .unwrap_or_default();
+        let affiliates = api_list(app, viewer, crate::admin::list_affiliates)
+            .await
+            .unwrap_or_default();
         create = Some(post_form(
             "new-link",
             "New tracking link",
