@@ -19,7 +19,7 @@ use clickledger_server::delivery::DeliverySettings;
 use clickledger_server::security::Vault;
 use clickledger_server::tls::TlsFiles;
 use clickledger_server::Settings;
-use clickledger_store::{SqliteStore, Store};
+use clickledger_store::Store;
 use std::time::Duration;
 
 #[derive(Parser)]
@@ -144,9 +144,15 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "CLICKLEDGER_LISTEN", default_value = "127.0.0.1:7878")]
     listen: SocketAddr,
-    /// The store: a SQLite file path (created if missing).
+    /// The store: a SQLite file path (created if missing), or a
+    /// `postgres://user@host:port/db` URL shared by several nodes.
     #[arg(long, env = "CLICKLEDGER_DB", default_value = "./clickledger.db")]
     db: String,
+    /// This node's name among the nodes sharing a PostgreSQL database; it
+    /// names the delivery jobs this node holds. Default: host name and
+    /// listening port, stable across restarts.
+    #[arg(long, env = "CLICKLEDGER_NODE")]
+    node: Option<String>,
     /// Base URL for the tracking and postback URLs the API returns
     /// (default: http(s)://<listen>).
     #[arg(long, env = "CLICKLEDGER_PUBLIC_URL")]
@@ -298,13 +304,10 @@ fn init_logs(format: LogFormat) {
     }
 }
 
-fn open_store(db: &str) -> Result<Arc<dyn Store>, String> {
-    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
-        return Err("PostgreSQL is not supported by this build yet; use a SQLite file path".into());
-    }
-    Ok(Arc::new(
-        SqliteStore::open(db).map_err(|e| format!("{db}: {e}"))?,
-    ))
+async fn open_store(db: &str) -> Result<Arc<dyn Store>, String> {
+    clickledger_store::open(db)
+        .await
+        .map_err(|e| format!("{db}: {e}"))
 }
 
 async fn shutdown_signal() {
@@ -380,7 +383,7 @@ async fn run(cli: Cli) -> Result<(), String> {
 
 async fn serve(a: ServeArgs) -> Result<(), String> {
     init_logs(a.log_format);
-    let store = open_store(&a.db)?;
+    let store = open_store(&a.db).await?;
     let vault = Arc::new(master_key(a.master_key.as_deref(), &a.db)?);
     let fixed = std::env::var("CLICKLEDGER_ADMIN_KEY")
         .ok()
@@ -434,6 +437,7 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
         base_currency: clickledger_domain::Currency::parse(&a.base_currency)
             .map_err(|e| format!("--base-currency: {e}"))?,
         click_retention_days: a.click_retention_days,
+        node: a.node.clone(),
         ui: clickledger_server::ui::UiSettings {
             sessions: clickledger_domain::session::SessionPolicy {
                 idle_ms: i64::from(a.session_idle_minutes.max(1)) * 60_000,

@@ -187,7 +187,7 @@ pub async fn run(app: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool
     let client = client(&settings);
     let slots = Arc::new(Semaphore::new(settings.concurrency));
     let lease_ms = (settings.connect_timeout + settings.timeout).as_millis() as i64 + 5_000;
-    if let Err(e) = app.store.release_leases().await {
+    if let Err(e) = app.store.release_leases(&app.node).await {
         tracing::warn!(error = %e, "could not release delivery leases");
     }
     loop {
@@ -200,7 +200,7 @@ pub async fn run(app: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool
         } else {
             match app
                 .store
-                .claim_deliveries(now_ms(), lease_ms, free as u32)
+                .claim_deliveries(now_ms(), lease_ms, free as u32, &app.node)
                 .await
             {
                 Ok(j) => j,

@@ -93,6 +93,11 @@ pub struct Settings {
     pub click_retention_days: u32,
     /// Dashboard sessions and login limits.
     pub ui: ui::UiSettings,
+    /// This process's name among the nodes sharing a database: it names the
+    /// delivery leases it takes. Stable across restarts (so a restarted
+    /// node takes back its own jobs at once); `None` means host name and
+    /// listening port.
+    pub node: Option<String>,
 }
 
 impl Default for Settings {
@@ -122,12 +127,15 @@ impl Default for Settings {
             base_currency: clickledger_domain::Currency::parse("USD").expect("USD"),
             click_retention_days: 0,
             ui: ui::UiSettings::default(),
+            node: None,
         }
     }
 }
 
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// This node's name (see `Settings::node`).
+    pub node: String,
     pub cache: ConfigCache,
     pub writer: ClickWriter,
     pub postback_writer: writer::PostbackWriter,
@@ -656,6 +664,7 @@ pub async fn start(
         serves_tls: settings.tls.is_some(),
         ui: ui::UiState::new(&settings.ui),
         openapi: openapi::document(&docs),
+        node: node_name(&settings, &listener),
     });
     state.reload().await.map_err(|e| e.to_string())?;
     spawn_housekeeping(state.clone());
@@ -735,6 +744,23 @@ async fn refresh_caps(state: &AppState, now: i64) {
         {
             tracing::warn!(error = %e, "caps not refreshed");
         }
+    }
+}
+
+/// The node's name: as configured, else host name and listening port.
+fn node_name(settings: &Settings, listener: &tokio::net::TcpListener) -> String {
+    if let Some(n) = &settings.node {
+        return n.clone();
+    }
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "node".into());
+    match listener.local_addr() {
+        Ok(a) => format!("{host}:{}", a.port()),
+        Err(_) => host,
     }
 }
 

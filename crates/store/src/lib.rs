@@ -6,6 +6,8 @@
 mod corrupt;
 pub mod model;
 mod money_tx;
+pub mod postgres;
+mod record;
 mod rollup;
 pub mod sqlite;
 pub mod users;
@@ -29,6 +31,27 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Opens the store a `--db` value names: a `postgres://` (or
+/// `postgresql://`) URL, else the path of a SQLite file. The rest of the
+/// program sees only `dyn Store`.
+pub async fn open(db: &str) -> StoreResult<std::sync::Arc<dyn Store>> {
+    if is_postgres_url(db) {
+        Err(StoreError::Unavailable(format!(
+            "{db}: the PostgreSQL backend is being built"
+        )))
+    } else {
+        let path = db.to_string();
+        let store = tokio::task::spawn_blocking(move || SqliteStore::open(path))
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))??;
+        Ok(std::sync::Arc::new(store))
+    }
+}
+
+pub fn is_postgres_url(db: &str) -> bool {
+    db.starts_with("postgres://") || db.starts_with("postgresql://")
+}
 
 /// A postback that passed validation, ready to be decided and recorded in
 /// one transaction.
@@ -127,13 +150,15 @@ pub trait Store: Send + Sync + 'static {
     async fn postback_log(&self, filter: &PostbackFilter) -> StoreResult<Vec<PostbackLogEntry>>;
 
     /// Takes up to `limit` due jobs (pending, time reached, not leased, the
-    /// destination not suspended), oldest first, and leases them until
-    /// `now + lease_ms`; a job whose worker died is due again after that.
+    /// destination not suspended), oldest first, and leases them to `node`
+    /// until `now + lease_ms`; a job whose node died is due again after
+    /// that, on any node. Nodes claiming at once never take the same job.
     async fn claim_deliveries(
         &self,
         now_ms: i64,
         lease_ms: i64,
         limit: u32,
+        node: &str,
     ) -> StoreResult<Vec<Delivery>>;
     /// Records an attempt and its outcome; counts the destination's
     /// consecutive failures and suspends it at `suspend_after` with a reason.
@@ -162,8 +187,20 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<u64>;
     async fn destinations(&self) -> StoreResult<Vec<Destination>>;
     async fn resume_destination(&self, affiliate_id: &str) -> StoreResult<()>;
-    /// Clears every lease, so jobs a crashed process held are due at once.
-    async fn release_leases(&self) -> StoreResult<()>;
+    /// Clears the leases `node` holds, so jobs it held when it crashed are
+    /// due at once when it starts again; other nodes' leases stay.
+    async fn release_leases(&self, node: &str) -> StoreResult<()>;
+
+    /// A number that changes whenever the configuration (keys, partners,
+    /// offers, links, FX rates) changes, on any node: polled to know when
+    /// to reload the cached configuration.
+    async fn config_stamp(&self) -> StoreResult<i64>;
+    /// Wakes when another node changes the configuration, where the
+    /// backend can push that (PostgreSQL's LISTEN); `None` means polling
+    /// `config_stamp` is the only way to know.
+    fn config_changes(&self) -> Option<tokio::sync::broadcast::Receiver<()>> {
+        None
+    }
 
     /// Clicks per 15-minute UTC bucket and the requested dimensions, from
     /// the rollup when it has them all, else from raw clicks. Test clicks

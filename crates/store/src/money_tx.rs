@@ -1,20 +1,17 @@
-//! What happens inside the transaction that records a conversion or changes
-//! its status: the dedup decision, refunds, caps, FX, the ledger entries and
-//! the outbox job. Kept together so that money and notifications can only
-//! ever move with the conversion they belong to.
+//! SQLite's side of recording a conversion: the reads and writes
+//! [`ConversionTx`] asks for, on the writer's open transaction. The
+//! decisions themselves are in `record`, shared with every backend.
 
-use clickledger_domain::codes::{ErrorCode, Refusal};
 use clickledger_domain::money::{from_micros, to_micros};
-use clickledger_domain::offer::refund_share;
-use clickledger_domain::status::{decide, Decision, Recorded};
-use clickledger_domain::time::rfc3339_ms;
-use clickledger_domain::{Currency, Status};
+use clickledger_domain::status::Recorded;
+use clickledger_domain::{ClickId, Currency, Status};
 use rusqlite::{params, Connection, OptionalExtension, Row, ToSql};
 use rust_decimal::Decimal;
 
-use crate::corrupt::parsed;
+use crate::corrupt::{parsed, store_error};
 use crate::model::*;
-use crate::ConversionAttempt;
+use crate::record::{cents, method_str, ConversionTx, NewDelivery};
+use crate::StoreResult;
 
 pub const CONVERSION_COLUMNS: &str = "id, click_id, offer_id, advertiser_id, affiliate_id, link_id, event, txid, status, \
      status_received, amount_micros, currency, payout_micros, revenue_micros, payout_currency, click_ms, conv_ms, \
@@ -98,15 +95,6 @@ fn click_id_column(r: &Row, idx: usize) -> rusqlite::Result<clickledger_domain::
     Ok(clickledger_domain::ClickId::from_bytes(bytes))
 }
 
-/// A base-currency amount shown with at least two decimals.
-fn cents(micros: i64) -> Decimal {
-    let mut d = from_micros(micros);
-    if d.scale() < 2 {
-        d.rescale(2);
-    }
-    d
-}
-
 /// What the dedup decision needs of the earliest matching conversion: six
 /// columns, not the whole row (two of these are read for every postback).
 /// `min(conv_ms)` instead of `ORDER BY conv_ms LIMIT 1`: SQLite takes a bare
@@ -161,72 +149,6 @@ pub fn select_one(
     .optional()
 }
 
-/// The rate of `currency` into `base` on the UTC date of `ms`: 1 for the
-/// base itself, `None` without a rate for that exact date (never guessed).
-pub fn fx_rate(
-    tx: &Connection,
-    currency: Currency,
-    base: Currency,
-    ms: i64,
-) -> rusqlite::Result<Option<Decimal>> {
-    if currency == base {
-        return Ok(Some(Decimal::ONE));
-    }
-    let date = &rfc3339_ms(ms)[..10];
-    let rate: Option<String> = tx
-        .prepare_cached("SELECT rate FROM fx_rates WHERE currency = ?1 AND date = ?2")?
-        .query_row(params![currency.code(), date], |r| r.get(0))
-        .optional()?;
-    Ok(rate.and_then(|r| Decimal::from_str_exact(&r).ok()))
-}
-
-fn base_amounts(tx: &Connection, conv: &mut Conversion, base: Currency) -> rusqlite::Result<()> {
-    match fx_rate(tx, conv.payout_currency, base, conv.conv_ms)? {
-        Some(rate) => {
-            conv.payout_base = Some(base.round(conv.payout * rate));
-            conv.revenue_base = Some(base.round(conv.revenue * rate));
-            conv.fx_missing = false;
-        }
-        None => {
-            conv.payout_base = None;
-            conv.revenue_base = None;
-            conv.fx_missing = true;
-        }
-    }
-    Ok(())
-}
-
-/// Appends a ledger entry for `conv`'s payout (`sign` +1 accrues, -1
-/// reverses), unless the conversion pays nothing.
-fn post(
-    tx: &Connection,
-    conv: &Conversion,
-    kind: LedgerKind,
-    sign: i64,
-    now: i64,
-    base: Currency,
-) -> rusqlite::Result<()> {
-    if conv.test || conv.capped || conv.payout.is_zero() {
-        return Ok(());
-    }
-    let amount = conv.payout * Decimal::from(sign);
-    let amount_base = fx_rate(tx, conv.payout_currency, base, now)?.map(|r| base.round(amount * r));
-    insert_ledger(
-        tx,
-        &LedgerEntry {
-            id: 0,
-            affiliate_id: conv.affiliate_id.clone(),
-            ts_ms: now,
-            kind,
-            amount,
-            currency: conv.payout_currency,
-            amount_base,
-            conversion_id: Some(conv.id.clone()),
-            reason: None,
-        },
-    )
-}
-
 pub fn insert_ledger(tx: &Connection, e: &LedgerEntry) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT INTO ledger (affiliate_id, ts_ms, kind, amount_micros, currency, amount_base_micros, conversion_id, reason)
@@ -245,24 +167,6 @@ pub fn insert_ledger(tx: &Connection, e: &LedgerEntry) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// The ledger moves a status change implies.
-pub fn post_transition(
-    tx: &Connection,
-    conv: &Conversion,
-    from: Status,
-    to: Status,
-    now: i64,
-    base: Currency,
-) -> rusqlite::Result<()> {
-    match (from, to) {
-        (_, Status::Approved) => post(tx, conv, LedgerKind::Accrual, 1, now, base),
-        (Status::Approved, Status::Reversed | Status::Rejected) => {
-            post(tx, conv, LedgerKind::Reversal, -1, now, base)
-        }
-        _ => Ok(()),
-    }
-}
-
 /// Counted conversions and payout of an offer (and affiliate) since a time:
 /// not test, not capped, not refunds, not rejected or reversed.
 pub fn cap_usage(
@@ -279,193 +183,6 @@ pub fn cap_usage(
         )?
         .query_row(params![offer_id, affiliate_id, since_ms], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok((n, from_micros(payout)))
-}
-
-fn over_cap(tx: &Connection, attempt: &ConversionAttempt) -> rusqlite::Result<Option<String>> {
-    let conv = &attempt.conversion;
-    for cap in &attempt.caps {
-        let (n, payout) = cap_usage(
-            tx,
-            &conv.offer_id,
-            cap.affiliate_id.as_deref(),
-            cap.since_ms,
-        )?;
-        let over = match cap.metric {
-            CapMetric::Conversions => Decimal::from(n + 1) > cap.limit,
-            CapMetric::Payout => payout + conv.payout > cap.limit,
-        };
-        if over {
-            let whose = if cap.affiliate_id.is_some() {
-                "this affiliate's"
-            } else {
-                "the offer's"
-            };
-            return Ok(Some(
-                format!("{whose} {:?} cap of {} is reached", cap.metric, cap.limit).to_lowercase(),
-            ));
-        }
-    }
-    Ok(None)
-}
-
-/// Decides and records a postback inside `tx`.
-pub fn record(
-    tx: &Connection,
-    attempt: &ConversionAttempt,
-) -> rusqlite::Result<(Decision, Option<Conversion>)> {
-    let conv = &attempt.conversion;
-    let base = attempt.base_currency;
-    let now = attempt.log.ts_ms;
-    let by_txid = match &conv.txid {
-        Some(t) => select_recorded(
-            tx,
-            "offer_id = ?1 AND event = ?2 AND txid = ?3",
-            &[&conv.offer_id, &conv.event, t],
-        )?,
-        None => None,
-    };
-    // `decide` consults the click's earlier conversion only for an event
-    // that counts once per click and when the txid found nothing
-    let by_click = if by_txid.is_none() && !attempt.repeatable {
-        select_recorded(
-            tx,
-            "click_id = ?1 AND event = ?2",
-            &[&&conv.click_id.to_bytes()[..], &conv.event],
-        )?
-    } else {
-        None
-    };
-    let mut decision = decide(
-        by_txid.as_ref(),
-        by_click.as_ref(),
-        &attempt.incoming,
-        attempt.repeatable,
-        &attempt.insertable,
-    );
-    let mut new = conv.clone();
-    if decision == Decision::Insert && attempt.reverses {
-        // a refund or chargeback: a negative share of its original
-        match prepare_refund(tx, attempt, &mut new)? {
-            Ok(()) => {}
-            Err(r) => decision = Decision::Refused(r),
-        }
-    }
-    if decision == Decision::Insert && !attempt.reverses && !new.test {
-        if let Some(why) = over_cap(tx, attempt)? {
-            if attempt.refuse_over_cap {
-                decision = Decision::Refused(Refusal::new(ErrorCode::CapReached, why));
-            } else {
-                new.capped = true;
-                new.payout = new.payout_currency.round(Decimal::ZERO);
-                new.revenue = new.payout_currency.round(Decimal::ZERO);
-            }
-        }
-    }
-    let result = match &decision {
-        Decision::Insert => {
-            base_amounts(tx, &mut new, base)?;
-            insert_conversion(tx, &new, attempt.repeatable)?;
-            if new.status == Status::Approved {
-                let kind = if new.parent_id.is_some() {
-                    LedgerKind::Reversal
-                } else {
-                    LedgerKind::Accrual
-                };
-                post(tx, &new, kind, 1, now, base)?;
-            }
-            Some(new)
-        }
-        Decision::Update {
-            conversion_id,
-            from,
-            to,
-        } => {
-            let updated = tx.prepare_cached(&format!("UPDATE conversions SET status = ?1, status_received = ?2, updated_ms = ?3, \
-                 hold_until_ms = NULL WHERE id = ?4 RETURNING {CONVERSION_COLUMNS}"))?
-                .query_row(params![to.as_str(), attempt.conversion.status_received, now, conversion_id], conversion_from_row)
-                .optional()?;
-            if let Some(u) = &updated {
-                post_transition(tx, u, *from, *to, now, base)?;
-            }
-            updated
-        }
-        Decision::Refused(_) => None,
-        Decision::Duplicate { conversion_id } => {
-            tx.prepare_cached(&format!(
-                "UPDATE conversions SET duplicates = duplicates + 1 WHERE id = ?1 RETURNING {CONVERSION_COLUMNS}"
-            ))?
-            .query_row([conversion_id], conversion_from_row)
-            .optional()?
-        }
-        Decision::TxidConflict { conversion_id, .. }
-        | Decision::InvalidTransition { conversion_id, .. } => {
-            select_one(tx, "id = ?1", &[conversion_id])?
-        }
-    };
-    if let (Some(notify), Some(c)) = (&attempt.notify, &result) {
-        let changed = matches!(decision, Decision::Insert | Decision::Update { .. });
-        if changed && !c.test && !c.capped {
-            crate::sqlite::queue_delivery(tx, notify, c, now)?;
-        }
-    }
-    Ok((decision, result))
-}
-
-fn prepare_refund(
-    tx: &Connection,
-    attempt: &ConversionAttempt,
-    new: &mut Conversion,
-) -> rusqlite::Result<Result<(), Refusal>> {
-    let Some(orig_txid) = &attempt.original_txid else {
-        return Ok(Err(Refusal::new(
-            ErrorCode::UnknownOriginal,
-            format!(
-                "original_txid is required: event `{}` reverses an earlier conversion",
-                new.event
-            ),
-        )));
-    };
-    let Some(original) = select_one(
-        tx,
-        "offer_id = ?1 AND txid = ?2 AND parent_id IS NULL",
-        &[&new.offer_id, orig_txid],
-    )?
-    else {
-        return Ok(Err(Refusal::new(
-            ErrorCode::UnknownOriginal,
-            format!(
-                "original_txid `{orig_txid}` is not a recorded conversion of offer {}",
-                new.offer_id
-            ),
-        )));
-    };
-    let (paid, earned): (i64, i64) = tx
-        .prepare_cached("SELECT COALESCE(-SUM(payout_micros), 0), COALESCE(-SUM(revenue_micros), 0) FROM conversions WHERE parent_id = ?1")?
-        .query_row([&original.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    let cur = original.payout_currency;
-    let payout = match refund_share(
-        original.payout,
-        original.amount,
-        from_micros(paid),
-        new.amount,
-        cur,
-    ) {
-        Ok(p) => p,
-        Err(r) => return Ok(Err(r)),
-    };
-    let revenue = refund_share(
-        original.revenue,
-        original.amount,
-        from_micros(earned),
-        new.amount,
-        cur,
-    )
-    .unwrap_or(Decimal::ZERO);
-    new.parent_id = Some(original.id.clone());
-    new.payout = -payout;
-    new.revenue = -revenue;
-    new.status = Status::Approved;
-    Ok(Ok(()))
 }
 
 fn insert_conversion(tx: &Connection, c: &Conversion, repeatable: bool) -> rusqlite::Result<()> {
@@ -519,31 +236,178 @@ fn insert_conversion(tx: &Connection, c: &Conversion, repeatable: bool) -> rusql
     Ok(())
 }
 
-/// Approves a held conversion whose hold has ended, with its ledger entry
-/// and notification, unless something changed it first.
-pub fn release_hold(
-    tx: &Connection,
-    id: &str,
-    now: i64,
-    notify: Option<&Notify>,
-    base: Currency,
-) -> rusqlite::Result<Option<Conversion>> {
-    let n = tx.execute(
-        "UPDATE conversions SET status = 'approved', status_received = NULL, updated_ms = ?1, hold_until_ms = NULL
-         WHERE id = ?2 AND status = 'pending' AND hold_until_ms IS NOT NULL AND hold_until_ms <= ?1",
-        params![now, id],
-    )?;
-    if n == 0 {
-        return Ok(None);
+/// The writer's open transaction, as recording sees it. SQLite has one
+/// writer at a time, so nothing here needs a lock of its own.
+pub(crate) struct SqliteTx<'a>(pub &'a Connection);
+
+impl ConversionTx for SqliteTx<'_> {
+    async fn recorded_by_txid(
+        &mut self,
+        offer_id: &str,
+        event: &str,
+        txid: &str,
+    ) -> StoreResult<Option<Recorded>> {
+        select_recorded(
+            self.0,
+            "offer_id = ?1 AND event = ?2 AND txid = ?3",
+            &[&offer_id, &event, &txid],
+        )
+        .map_err(store_error)
     }
-    let conv = select_one(tx, "id = ?1", &[&id])?;
-    if let Some(c) = &conv {
-        post_transition(tx, c, Status::Pending, Status::Approved, now, base)?;
-        if let Some(notify) = notify {
-            if !c.test && !c.capped {
-                crate::sqlite::queue_delivery(tx, notify, c, now)?;
-            }
-        }
+
+    async fn recorded_by_click(
+        &mut self,
+        click_id: ClickId,
+        event: &str,
+    ) -> StoreResult<Option<Recorded>> {
+        select_recorded(
+            self.0,
+            "click_id = ?1 AND event = ?2",
+            &[&&click_id.to_bytes()[..], &event],
+        )
+        .map_err(store_error)
     }
-    Ok(conv)
+
+    async fn conversion(&mut self, id: &str) -> StoreResult<Option<Conversion>> {
+        select_one(self.0, "id = ?1", &[&id]).map_err(store_error)
+    }
+
+    async fn original(&mut self, offer_id: &str, txid: &str) -> StoreResult<Option<Conversion>> {
+        select_one(
+            self.0,
+            "offer_id = ?1 AND txid = ?2 AND parent_id IS NULL",
+            &[&offer_id, &txid],
+        )
+        .map_err(store_error)
+    }
+
+    async fn refunded(&mut self, parent_id: &str) -> StoreResult<(Decimal, Decimal)> {
+        let (paid, earned): (i64, i64) = self
+            .0
+            .prepare_cached("SELECT COALESCE(-SUM(payout_micros), 0), COALESCE(-SUM(revenue_micros), 0) FROM conversions WHERE parent_id = ?1")
+            .and_then(|mut st| st.query_row([parent_id], |r| Ok((r.get(0)?, r.get(1)?))))
+            .map_err(store_error)?;
+        Ok((from_micros(paid), from_micros(earned)))
+    }
+
+    async fn fx_rate(&mut self, currency: Currency, date: &str) -> StoreResult<Option<Decimal>> {
+        let rate: Option<String> = self
+            .0
+            .prepare_cached("SELECT rate FROM fx_rates WHERE currency = ?1 AND date = ?2")
+            .and_then(|mut st| {
+                st.query_row(params![currency.code(), date], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(store_error)?;
+        rate.map(|r| parse_rate(&r, currency, date))
+            .transpose()
+            .map_err(store_error)
+    }
+
+    async fn lock_caps(&mut self, _offer_id: &str) -> StoreResult<()> {
+        Ok(())
+    }
+
+    async fn cap_usage(
+        &mut self,
+        offer_id: &str,
+        affiliate_id: Option<&str>,
+        since_ms: i64,
+    ) -> StoreResult<(i64, Decimal)> {
+        cap_usage(self.0, offer_id, affiliate_id, since_ms).map_err(store_error)
+    }
+
+    async fn insert_conversion(&mut self, c: &Conversion, repeatable: bool) -> StoreResult<()> {
+        insert_conversion(self.0, c, repeatable).map_err(store_error)
+    }
+
+    async fn set_status(
+        &mut self,
+        id: &str,
+        to: Status,
+        received: Option<&str>,
+        now_ms: i64,
+    ) -> StoreResult<Option<Conversion>> {
+        self.0
+            .prepare_cached(&format!(
+                "UPDATE conversions SET status = ?1, status_received = ?2, updated_ms = ?3, \
+                 hold_until_ms = NULL WHERE id = ?4 RETURNING {CONVERSION_COLUMNS}"
+            ))
+            .and_then(|mut st| {
+                st.query_row(
+                    params![to.as_str(), received, now_ms, id],
+                    conversion_from_row,
+                )
+                .optional()
+            })
+            .map_err(store_error)
+    }
+
+    async fn count_duplicate(&mut self, id: &str) -> StoreResult<Option<Conversion>> {
+        self.0
+            .prepare_cached(&format!(
+                "UPDATE conversions SET duplicates = duplicates + 1 WHERE id = ?1 RETURNING {CONVERSION_COLUMNS}"
+            ))
+            .and_then(|mut st| st.query_row([id], conversion_from_row).optional())
+            .map_err(store_error)
+    }
+
+    async fn approve_held(&mut self, id: &str, now_ms: i64) -> StoreResult<Option<Conversion>> {
+        self.0
+            .prepare_cached(&format!(
+                "UPDATE conversions SET status = 'approved', status_received = NULL, updated_ms = ?1, hold_until_ms = NULL
+                 WHERE id = ?2 AND status = 'pending' AND hold_until_ms IS NOT NULL AND hold_until_ms <= ?1
+                 RETURNING {CONVERSION_COLUMNS}"
+            ))
+            .and_then(|mut st| st.query_row(params![now_ms, id], conversion_from_row).optional())
+            .map_err(store_error)
+    }
+
+    async fn insert_ledger(&mut self, e: &LedgerEntry) -> StoreResult<i64> {
+        insert_ledger(self.0, e).map_err(store_error)?;
+        Ok(self.0.last_insert_rowid())
+    }
+
+    async fn insert_delivery(&mut self, job: &NewDelivery) -> StoreResult<()> {
+        self.0
+            .prepare_cached(
+                "INSERT OR IGNORE INTO deliveries (id, affiliate_id, conversion_id, status, method, url, body, state, attempts,
+                     next_attempt_ms, lease_until, created_ms, updated_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', 0, ?8, 0, ?8, ?8)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    job.id,
+                    job.affiliate_id,
+                    job.conversion_id,
+                    job.status.as_str(),
+                    method_str(job.method),
+                    job.url,
+                    job.body,
+                    job.now_ms
+                ])
+            })
+            .map(drop)
+            .map_err(store_error)
+    }
+
+    async fn insert_log(&mut self, e: &PostbackLogEntry) -> StoreResult<()> {
+        crate::sqlite::insert_log(self.0, e).map_err(store_error)
+    }
+}
+
+/// A stored FX rate: a decimal above 0, or an error naming the row.
+pub(crate) fn parse_rate(text: &str, currency: Currency, date: &str) -> rusqlite::Result<Decimal> {
+    parsed(
+        |s| {
+            Decimal::from_str_exact(s)
+                .ok()
+                .filter(|d| *d > Decimal::ZERO)
+        },
+        text,
+        "fx_rates",
+        format_args!("{}/{date}", currency.code()),
+        "rate",
+        "a decimal above 0",
+    )
 }

@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use clickledger_domain::money::from_micros;
-use clickledger_domain::outbound::{self, Method};
 use clickledger_domain::status::Decision;
 use clickledger_domain::{ClickId, Currency, Status};
 use rusqlite::{params, Connection, OptionalExtension, Row, ToSql, TransactionBehavior};
@@ -20,7 +19,8 @@ use serde::de::DeserializeOwned;
 
 use crate::corrupt::{corrupt, parsed, store_error};
 use crate::model::*;
-use crate::money_tx::{self, conversion_from_row, parse_currency, CONVERSION_COLUMNS};
+use crate::money_tx::{self, conversion_from_row, parse_currency, SqliteTx, CONVERSION_COLUMNS};
+use crate::record::{self, parse_method, run_ready, ConversionTx};
 use crate::rollup;
 use crate::users::{self, OneTimeLink, Session, User};
 use crate::{ConversionAttempt, PostbackWrite, Recorded, Store, StoreError, StoreResult};
@@ -102,7 +102,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     id TEXT PRIMARY KEY, affiliate_id TEXT NOT NULL, conversion_id TEXT NOT NULL, status TEXT NOT NULL,
     method TEXT NOT NULL, url TEXT NOT NULL, body TEXT, state TEXT NOT NULL, attempts INTEGER NOT NULL,
     next_attempt_ms INTEGER NOT NULL, lease_until INTEGER NOT NULL, created_ms INTEGER NOT NULL,
-    updated_ms INTEGER NOT NULL, last_error TEXT, last_status INTEGER
+    updated_ms INTEGER NOT NULL, last_error TEXT, last_status INTEGER, leased_by TEXT
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_attempt_ms);
 CREATE INDEX IF NOT EXISTS deliveries_affiliate ON deliveries (affiliate_id, created_ms);
@@ -256,6 +256,8 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("clicks", "params_cut", "INTEGER"),
     // the postback log before 2026-12 kept the txid only among its fields
     ("postback_log", "txid", "TEXT"),
+    // deliveries before 2026-12 had one process draining them
+    ("deliveries", "leased_by", "TEXT"),
 ];
 
 fn add_missing_columns(conn: &mut Connection) -> rusqlite::Result<()> {
@@ -529,31 +531,16 @@ fn click_from_row(r: &Row) -> rusqlite::Result<Click> {
     })
 }
 
-/// Decides and records one postback, and logs it with its outcome.
-fn record_and_log(
-    tx: &Connection,
-    attempt: &ConversionAttempt,
-) -> rusqlite::Result<(Decision, Option<Conversion>)> {
-    let (decision, result) = money_tx::record(tx, attempt)?;
-    let mut log = attempt.log.clone();
-    let (word, code) = decision.answer();
-    log.result = word.to_string();
-    log.error = code.map(|c| c.as_str().to_string());
-    log.http_status = code.map(|c| c.http_status()).unwrap_or(200);
-    log.message = decision.message();
-    log.conversion_id = result.as_ref().map(|r| r.id.clone());
-    insert_log(tx, &log)?;
-    Ok((decision, result))
-}
-
-fn record_item(tx: &Connection, item: &PostbackWrite) -> rusqlite::Result<Recorded> {
+/// Decides, records and logs one item of the postback path.
+fn record_item(tx: &Connection, item: &PostbackWrite) -> StoreResult<Recorded> {
+    let mut tx = SqliteTx(tx);
     match item {
-        PostbackWrite::Conversion(a) => record_and_log(tx, a).map(Some),
-        PostbackWrite::Log(e) => insert_log(tx, e).map(|_| None),
+        PostbackWrite::Conversion(a) => run_ready(record::record_and_log(&mut tx, a)).map(Some),
+        PostbackWrite::Log(e) => run_ready(tx.insert_log(e)).map(|_| None),
     }
 }
 
-fn insert_log(conn: &Connection, e: &PostbackLogEntry) -> rusqlite::Result<()> {
+pub(crate) fn insert_log(conn: &Connection, e: &PostbackLogEntry) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "INSERT INTO postback_log (ts_ms, source_ip, method, advertiser_id, offer_id, click_id, fields, result, error, message, hint, conversion_id, http_status, pii_removed, txid)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
@@ -621,51 +608,6 @@ impl Where {
     }
 }
 
-/// Renders the affiliate's template for the conversion as it now stands and
-/// queues the job, inside the conversion's transaction (the outbox).
-pub(crate) fn queue_delivery(
-    tx: &Connection,
-    notify: &Notify,
-    conv: &Conversion,
-    now: i64,
-) -> rusqlite::Result<()> {
-    let mut values = notify.values.clone();
-    values.insert("conversion_id", conv.id.clone());
-    values.insert("event", conv.event.clone());
-    values.insert("status", conv.status.as_str().to_string());
-    values.insert("payout", conv.payout.to_string());
-    values.insert("currency", conv.payout_currency.code().to_string());
-    values.insert("timestamp", (now / 1000).to_string());
-    let Some(req) = outbound::render(&notify.template, conv.status, &values) else {
-        return Ok(());
-    };
-    // a status change gets its own job (and webhook-id)
-    let id = format!("{}-{}", notify.delivery_id, conv.status.as_str());
-    tx.prepare_cached(
-        "INSERT OR IGNORE INTO deliveries (id, affiliate_id, conversion_id, status, method, url, body, state, attempts,
-             next_attempt_ms, lease_until, created_ms, updated_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', 0, ?8, 0, ?8, ?8)",
-    )?
-    .execute(params![
-        id,
-        conv.affiliate_id,
-        conv.id,
-        conv.status.as_str(),
-        method_str(req.method),
-        req.url,
-        req.body,
-        now
-    ])?;
-    Ok(())
-}
-
-fn method_str(m: Method) -> &'static str {
-    match m {
-        Method::Get => "GET",
-        Method::Post => "POST",
-    }
-}
-
 const DELIVERY_COLUMNS: &str = "id, affiliate_id, conversion_id, status, method, url, body, state, attempts, next_attempt_ms, created_ms, updated_ms, last_error, last_status";
 
 fn delivery_from_row(r: &Row) -> rusqlite::Result<Delivery> {
@@ -676,11 +618,7 @@ fn delivery_from_row(r: &Row) -> rusqlite::Result<Delivery> {
     let column = |name, text: &str, expected| corrupt("deliveries", &id, name, text, expected);
     Ok(Delivery {
         status: Status::parse(&status).ok_or_else(|| column("status", &status, "a status"))?,
-        method: match method.as_str() {
-            "GET" => Method::Get,
-            "POST" => Method::Post,
-            _ => return Err(column("method", &method, "GET or POST")),
-        },
+        method: parse_method(&method).ok_or_else(|| column("method", &method, "GET or POST"))?,
         state: DeliveryState::parse(&state)
             .ok_or_else(|| column("state", &state, "a delivery state"))?,
         id,
@@ -1026,13 +964,19 @@ impl Store for SqliteStore {
         &self,
         attempt: ConversionAttempt,
     ) -> StoreResult<(Decision, Option<Conversion>)> {
-        self.write(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let out = record_and_log(&tx, &attempt)?;
-            tx.commit()?;
+        let writer = self.writer.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut w = writer.lock().unwrap_or_else(|p| p.into_inner());
+            let tx = w
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(store_error)?;
+            let out = run_ready(record::record_and_log(&mut SqliteTx(&tx), &attempt))?;
+            tx.commit().map_err(store_error)?;
             Ok(out)
         })
         .await
+        .map_err(err)?
     }
 
     fn record_batch(&self, items: &[PostbackWrite]) -> StoreResult<Vec<Result<Recorded, String>>> {
@@ -1045,7 +989,7 @@ impl Store for SqliteStore {
             // (Savepoints on every item cost a fifth of the writer's time.)
             {
                 let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let all: rusqlite::Result<Vec<Recorded>> =
+                let all: StoreResult<Vec<Recorded>> =
                     items.iter().map(|item| record_item(&tx, item)).collect();
                 if let Ok(all) = all {
                     tx.commit()?;
@@ -1164,7 +1108,9 @@ impl Store for SqliteStore {
         now_ms: i64,
         lease_ms: i64,
         limit: u32,
+        node: &str,
     ) -> StoreResult<Vec<Delivery>> {
+        let node = node.to_string();
         self.write(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let jobs = {
@@ -1178,9 +1124,9 @@ impl Store for SqliteStore {
                 rows.collect::<rusqlite::Result<Vec<_>>>()?
             };
             {
-                let mut lease = tx.prepare_cached("UPDATE deliveries SET lease_until = ?1 WHERE id = ?2")?;
+                let mut lease = tx.prepare_cached("UPDATE deliveries SET lease_until = ?1, leased_by = ?2 WHERE id = ?3")?;
                 for j in &jobs {
-                    lease.execute(params![now_ms + lease_ms, j.id])?;
+                    lease.execute(params![now_ms + lease_ms, node, j.id])?;
                 }
             }
             tx.commit()?;
@@ -1372,13 +1318,29 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn release_leases(&self) -> StoreResult<()> {
+    async fn release_leases(&self, node: &str) -> StoreResult<()> {
+        // a SQLite file has one server; its leases are its own whatever
+        // name it had when it took them
+        let _ = node;
         self.write(|c| {
             c.execute(
                 "UPDATE deliveries SET lease_until = 0 WHERE state = 'pending'",
                 [],
             )
             .map(|_| ())
+        })
+        .await
+    }
+
+    async fn config_stamp(&self) -> StoreResult<i64> {
+        // every configuration write goes through this process's cache
+        // reload already; the number only has to change with the data
+        self.read(|c| {
+            c.query_row(
+                "SELECT (SELECT COUNT(*) FROM audit) + (SELECT COUNT(*) FROM fx_rates) + (SELECT COUNT(*) FROM api_keys)",
+                [],
+                |r| r.get(0),
+            )
         })
         .await
     }
@@ -1722,21 +1684,12 @@ impl Store for SqliteStore {
             let rows = st.query_map([], |r| {
                 let cur: String = r.get(0)?;
                 let rate: String = r.get(2)?;
+                let currency = parse_currency(cur)?;
+                let date: String = r.get(1)?;
                 Ok(FxRate {
-                    currency: parse_currency(cur.clone())?,
-                    date: r.get(1)?,
-                    rate: parsed(
-                        |s| {
-                            Decimal::from_str_exact(s)
-                                .ok()
-                                .filter(|d| *d > Decimal::ZERO)
-                        },
-                        &rate,
-                        "fx_rates",
-                        format_args!("{cur}/{}", r.get::<_, String>(1)?),
-                        "rate",
-                        "a decimal above 0",
-                    )?,
+                    rate: money_tx::parse_rate(&rate, currency, &date)?,
+                    currency,
+                    date,
                 })
             })?;
             rows.collect()
@@ -1766,11 +1719,19 @@ impl Store for SqliteStore {
         let id = id.to_string();
         self.write(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let out = money_tx::release_hold(&tx, &id, now_ms, notify.as_ref(), base)?;
-            tx.commit()?;
-            Ok(out)
+            let out = run_ready(record::release_hold(
+                &mut SqliteTx(&tx),
+                &id,
+                now_ms,
+                notify.as_ref(),
+                base,
+            ));
+            match out {
+                Ok(out) => tx.commit().map(|_| Ok(out)),
+                Err(e) => Ok(Err(e)),
+            }
         })
-        .await
+        .await?
     }
 
     async fn expire_clicks(&self, before_ms: i64, limit: u32) -> StoreResult<u64> {

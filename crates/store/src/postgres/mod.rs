@@ -1,0 +1,1 @@
+//! PostgreSQL: the shared store for several stateless nodes.
