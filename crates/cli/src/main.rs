@@ -256,6 +256,10 @@ fn master_key(given: Option<&str>, db: &str) -> Result<Vault, String> {
     if let Some(k) = given {
         return Vault::from_hex(k);
     }
+    if clickledger_store::is_postgres_url(db) {
+        // a key file beside one node would differ from the next node's
+        return Err("--master-key (or CLICKLEDGER_MASTER_KEY) is required with PostgreSQL: every node must hold the same key to read the secrets it stores".into());
+    }
     let path = format!("{db}.key");
     let path = Path::new(&path);
     if path.exists() {

@@ -29,6 +29,30 @@ impl fmt::Display for CorruptValue {
 
 impl std::error::Error for CorruptValue {}
 
+impl CorruptValue {
+    pub fn new(
+        table: &'static str,
+        row: impl fmt::Display,
+        column: &'static str,
+        value: impl fmt::Display,
+        expected: &'static str,
+    ) -> Self {
+        let value = value.to_string();
+        // a whole JSON document is not a useful message
+        let value = match value.char_indices().nth(80) {
+            Some((i, _)) => format!("{}…", &value[..i]),
+            None => value,
+        };
+        CorruptValue {
+            table,
+            row: row.to_string(),
+            column,
+            value,
+            expected,
+        }
+    }
+}
+
 /// The error a row reader returns for a value that does not parse.
 pub fn corrupt(
     table: &'static str,
@@ -37,22 +61,10 @@ pub fn corrupt(
     value: impl fmt::Display,
     expected: &'static str,
 ) -> rusqlite::Error {
-    let value = value.to_string();
-    // a whole JSON document is not a useful message
-    let value = match value.char_indices().nth(80) {
-        Some((i, _)) => format!("{}…", &value[..i]),
-        None => value,
-    };
     rusqlite::Error::FromSqlConversionFailure(
         0,
         rusqlite::types::Type::Text,
-        Box::new(CorruptValue {
-            table,
-            row: row.to_string(),
-            column,
-            value,
-            expected,
-        }),
+        Box::new(CorruptValue::new(table, row, column, value, expected)),
     )
 }
 

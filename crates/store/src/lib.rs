@@ -37,9 +37,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// program sees only `dyn Store`.
 pub async fn open(db: &str) -> StoreResult<std::sync::Arc<dyn Store>> {
     if is_postgres_url(db) {
-        Err(StoreError::Unavailable(format!(
-            "{db}: the PostgreSQL backend is being built"
-        )))
+        Ok(std::sync::Arc::new(postgres::PgStore::connect(db).await?))
     } else {
         let path = db.to_string();
         let store = tokio::task::spawn_blocking(move || SqliteStore::open(path))

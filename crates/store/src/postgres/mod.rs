@@ -1,1 +1,387 @@
 //! PostgreSQL: the shared store for several stateless nodes.
+//!
+//! Every node holds a small pool of connections; nothing a node keeps in
+//! memory is needed by another. What SQLite's single writer gave for free
+//! is explicit here: unique constraints and row locks decide races between
+//! nodes (a postback that loses a race on a unique key is decided again and
+//! finds the winner's row), cap checks of an offer take an advisory lock,
+//! delivery jobs are claimed with `FOR UPDATE SKIP LOCKED` under leases
+//! that name their node, rollups are folded in with `n = n + excluded.n`,
+//! and configuration writes bump a stamp and `NOTIFY` every node.
+
+mod clicks;
+mod config;
+mod conversions;
+mod deliveries;
+mod ledger;
+mod listen;
+mod migrate;
+mod reports;
+mod sql;
+mod users;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use clickledger_domain::status::Decision;
+use clickledger_domain::{ClickId, Currency};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use rust_decimal::Decimal;
+use tokio_postgres::NoTls;
+
+use crate::model::*;
+use crate::users::{OneTimeLink, Session, User};
+use crate::{ConversionAttempt, PostbackWrite, Recorded, Store, StoreError, StoreResult};
+
+pub use sql::pg_error;
+
+/// Connections per node: the click and postback writers hold one each per
+/// batch, reads and the delivery loop share the rest.
+const POOL_SIZE: usize = 16;
+
+pub struct PgStore {
+    pool: Pool,
+    /// The runtime the pool was made on: the two batch writes are called
+    /// from writer threads of their own and block on it.
+    runtime: tokio::runtime::Handle,
+    /// user agent -> row id, so repeated agents cost no lookup
+    ua_ids: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+    changes: tokio::sync::broadcast::Sender<()>,
+    /// Ends the LISTEN task when the store goes.
+    alive: Arc<()>,
+}
+
+impl PgStore {
+    /// Connects, runs the migrations (one node at a time, under an advisory
+    /// lock) and starts listening for configuration changes.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let mut pg: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::Unavailable(format!("not a PostgreSQL URL: {e}")))?;
+        // a committed batch is on disk before the 302 or the postback's
+        // answer, whatever the server's default says
+        pg.options("-c synchronous_commit=on");
+        if pg.get_application_name().is_none() {
+            pg.application_name("clickledger");
+        }
+        let manager = Manager::from_config(
+            pg.clone(),
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let store = PgStore {
+            pool,
+            runtime: tokio::runtime::Handle::current(),
+            ua_ids: Default::default(),
+            changes: tokio::sync::broadcast::channel(16).0,
+            alive: Arc::new(()),
+        };
+        {
+            let mut c = store.client().await?;
+            migrate::run(&mut c).await?;
+        }
+        listen::spawn(pg, store.changes.clone(), Arc::downgrade(&store.alive));
+        Ok(store)
+    }
+
+    async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("PostgreSQL: {e}")))
+    }
+
+    /// Runs an async body from a writer thread that is not on the runtime.
+    fn block_on<T>(&self, f: impl std::future::Future<Output = T>) -> T {
+        self.runtime.block_on(f)
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn check_writable(&self) -> StoreResult<()> {
+        let c = self.client().await?;
+        c.execute(
+            "INSERT INTO meta (k, v) VALUES ('health', '1') ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+            &[],
+        )
+        .await
+        .map_err(pg_error)
+        .map(drop)
+    }
+
+    async fn put_api_key(&self, key: &ApiKey, change: Option<&AuditEntry>) -> StoreResult<()> {
+        config::put_api_key(self, key, change).await
+    }
+    async fn api_keys(&self) -> StoreResult<Vec<ApiKey>> {
+        config::api_keys(self).await
+    }
+    async fn put_advertiser(&self, a: &Advertiser, change: &AuditEntry) -> StoreResult<()> {
+        config::put_advertiser(self, a, change).await
+    }
+    async fn advertisers(&self) -> StoreResult<Vec<Advertiser>> {
+        config::advertisers(self).await
+    }
+    async fn put_offer(&self, o: &Offer, change: &AuditEntry) -> StoreResult<()> {
+        config::put_offer(self, o, change).await
+    }
+    async fn offers(&self) -> StoreResult<Vec<Offer>> {
+        config::offers(self).await
+    }
+    async fn put_affiliate(&self, a: &Affiliate, change: &AuditEntry) -> StoreResult<()> {
+        config::put_affiliate(self, a, change).await
+    }
+    async fn affiliates(&self) -> StoreResult<Vec<Affiliate>> {
+        config::affiliates(self).await
+    }
+    async fn put_link(&self, l: &Link, change: &AuditEntry) -> StoreResult<()> {
+        config::put_link(self, l, change).await
+    }
+    async fn links(&self) -> StoreResult<Vec<Link>> {
+        config::links(self).await
+    }
+    async fn audit(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEntry>> {
+        config::audit(self, filter).await
+    }
+    async fn template_versions(
+        &self,
+        entity_kind: &str,
+        entity_id: &str,
+    ) -> StoreResult<Vec<TemplateVersion>> {
+        config::template_versions(self, entity_kind, entity_id).await
+    }
+
+    fn insert_clicks(&self, clicks: &[Click]) -> StoreResult<()> {
+        self.block_on(clicks::insert(self, clicks))
+    }
+    async fn flush_rollups(&self) -> StoreResult<()> {
+        // every batch folds its rollups in its own transaction
+        Ok(())
+    }
+    async fn click(&self, id: ClickId, scope: &Scope) -> StoreResult<Option<Click>> {
+        clicks::click(self, id, scope).await
+    }
+    async fn clicks(&self, filter: &ClickFilter) -> StoreResult<Vec<Click>> {
+        clicks::list(self, filter).await
+    }
+
+    async fn record_conversion(
+        &self,
+        attempt: ConversionAttempt,
+    ) -> StoreResult<(Decision, Option<Conversion>)> {
+        let item = PostbackWrite::Conversion(Box::new(attempt));
+        let mut out = conversions::record_batch(self, std::slice::from_ref(&item)).await?;
+        match out.pop() {
+            Some(Ok(Some(r))) => Ok(r),
+            Some(Err(e)) => Err(StoreError::Unavailable(e)),
+            _ => Err(StoreError::Unavailable("nothing recorded".into())),
+        }
+    }
+    fn record_batch(&self, items: &[PostbackWrite]) -> StoreResult<Vec<Result<Recorded, String>>> {
+        self.block_on(conversions::record_batch(self, items))
+    }
+    async fn conversions(&self, filter: &ConversionFilter) -> StoreResult<Vec<Conversion>> {
+        conversions::list(self, filter).await
+    }
+    async fn postback_log(&self, filter: &PostbackFilter) -> StoreResult<Vec<PostbackLogEntry>> {
+        conversions::postback_log(self, filter).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+        node: &str,
+    ) -> StoreResult<Vec<Delivery>> {
+        deliveries::claim(self, now_ms, lease_ms, limit, node).await
+    }
+    async fn finish_attempt(
+        &self,
+        attempt: &DeliveryAttempt,
+        outcome: AttemptOutcome,
+        suspend_after: u32,
+    ) -> StoreResult<()> {
+        deliveries::finish_attempt(self, attempt, outcome, suspend_after).await
+    }
+    async fn deliveries(&self, filter: &DeliveryFilter) -> StoreResult<Vec<Delivery>> {
+        deliveries::list(self, filter).await
+    }
+    async fn delivery(
+        &self,
+        id: &str,
+        scope: &Scope,
+    ) -> StoreResult<Option<(Delivery, Vec<DeliveryAttempt>)>> {
+        deliveries::one(self, id, scope).await
+    }
+    async fn retry_delivery(&self, id: &str, now_ms: i64) -> StoreResult<bool> {
+        deliveries::retry(self, id, now_ms).await
+    }
+    async fn replay_deliveries(
+        &self,
+        affiliate_id: Option<&str>,
+        from_ms: i64,
+        to_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<u64> {
+        deliveries::replay(self, affiliate_id, from_ms, to_ms, now_ms).await
+    }
+    async fn destinations(&self) -> StoreResult<Vec<Destination>> {
+        deliveries::destinations(self).await
+    }
+    async fn resume_destination(&self, affiliate_id: &str) -> StoreResult<()> {
+        deliveries::resume_destination(self, affiliate_id).await
+    }
+    async fn release_leases(&self, node: &str) -> StoreResult<()> {
+        deliveries::release_leases(self, node).await
+    }
+    async fn config_stamp(&self) -> StoreResult<i64> {
+        config::stamp(self).await
+    }
+    fn config_changes(&self) -> Option<tokio::sync::broadcast::Receiver<()>> {
+        Some(self.changes.subscribe())
+    }
+
+    async fn click_buckets(&self, query: &ReportQuery) -> StoreResult<Vec<BucketRow>> {
+        reports::click_buckets(self, query).await
+    }
+    async fn conversion_facts(&self, query: &ReportQuery) -> StoreResult<Vec<ConversionFact>> {
+        reports::conversion_facts(self, query).await
+    }
+    async fn failed_postbacks(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<Vec<(i64, String, i64)>> {
+        reports::failed_postbacks(self, from_ms, to_ms).await
+    }
+
+    async fn ledger(
+        &self,
+        affiliate_id: &str,
+        until_ms: Option<i64>,
+    ) -> StoreResult<Vec<LedgerEntry>> {
+        ledger::entries(self, affiliate_id, until_ms).await
+    }
+    async fn add_ledger_entry(
+        &self,
+        entry: &LedgerEntry,
+        change: &AuditEntry,
+        floor: Option<Decimal>,
+    ) -> StoreResult<LedgerWrite> {
+        ledger::add_entry(self, entry, change, floor).await
+    }
+    async fn put_fx_rates(&self, rates: &[FxRate]) -> StoreResult<()> {
+        ledger::put_fx_rates(self, rates).await
+    }
+    async fn fx_rates(&self) -> StoreResult<Vec<FxRate>> {
+        ledger::fx_rates(self).await
+    }
+    async fn due_holds(&self, now_ms: i64, limit: u32) -> StoreResult<Vec<String>> {
+        conversions::due_holds(self, now_ms, limit).await
+    }
+    async fn release_hold(
+        &self,
+        id: &str,
+        now_ms: i64,
+        notify: Option<Notify>,
+        base: Currency,
+    ) -> StoreResult<Option<Conversion>> {
+        conversions::release_hold(self, id, now_ms, notify, base).await
+    }
+    async fn expire_clicks(&self, before_ms: i64, limit: u32) -> StoreResult<u64> {
+        clicks::expire(self, before_ms, limit).await
+    }
+    async fn cap_usage(
+        &self,
+        offer_id: &str,
+        affiliate_id: Option<&str>,
+        since_ms: i64,
+    ) -> StoreResult<(i64, Decimal)> {
+        let c = self.client().await?;
+        conversions::cap_usage(&**c, offer_id, affiliate_id, since_ms).await
+    }
+
+    async fn put_user(&self, user: &User, change: Option<&AuditEntry>) -> StoreResult<()> {
+        users::put_user(self, user, change).await
+    }
+    async fn users(&self) -> StoreResult<Vec<User>> {
+        users::users(self).await
+    }
+    async fn user(&self, key: &str, by_email: bool) -> StoreResult<Option<User>> {
+        users::user(&**self.client().await?, key, by_email).await
+    }
+    async fn put_session(&self, session: &Session) -> StoreResult<()> {
+        users::put_session(self, session).await
+    }
+    async fn session(&self, id_hash: &str) -> StoreResult<Option<Session>> {
+        users::session(self, id_hash).await
+    }
+    async fn touch_session(&self, id_hash: &str, now_ms: i64) -> StoreResult<()> {
+        self.execute(
+            "UPDATE sessions SET last_seen_ms = $2 WHERE id_hash = $1",
+            &[&id_hash, &now_ms],
+        )
+        .await
+        .map(drop)
+    }
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
+        self.execute("DELETE FROM sessions WHERE id_hash = $1", &[&id_hash])
+            .await
+            .map(drop)
+    }
+    async fn expire_sessions(
+        &self,
+        idle_before_ms: i64,
+        created_before_ms: i64,
+    ) -> StoreResult<u64> {
+        self.execute(
+            "DELETE FROM sessions WHERE last_seen_ms < $1 OR created_ms < $2",
+            &[&idle_before_ms, &created_before_ms],
+        )
+        .await
+    }
+    async fn put_one_time_link(&self, link: &OneTimeLink, change: &AuditEntry) -> StoreResult<()> {
+        users::put_link(self, link, change).await
+    }
+    async fn usable_link(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<OneTimeLink>> {
+        users::usable_link(&**self.client().await?, token_hash, now_ms).await
+    }
+    async fn redeem_link(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+        password_hash: &str,
+    ) -> StoreResult<Option<User>> {
+        users::redeem_link(self, token_hash, now_ms, password_hash).await
+    }
+    async fn record_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
+        let c = self.client().await?;
+        config::insert_audit(&**c, entry).await
+    }
+}
+
+/// Opens a transaction on a pooled connection (PostgreSQL's own type, so
+/// one helper serves it and a plain connection alike).
+async fn begin(c: &mut deadpool_postgres::Object) -> StoreResult<tokio_postgres::Transaction<'_>> {
+    let client: &mut tokio_postgres::Client = c;
+    client.transaction().await.map_err(pg_error)
+}
+
+impl PgStore {
+    /// One statement on a pooled connection; the rows it touched.
+    async fn execute(
+        &self,
+        sql: &str,
+        args: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> StoreResult<u64> {
+        let c = self.client().await?;
+        c.execute(sql, args).await.map_err(pg_error)
+    }
+}

@@ -1,0 +1,282 @@
+//! Clicks and their rollups. A batch from the click writer is one
+//! transaction: one multi-row INSERT of the clicks (arrays, `UNNEST`) and
+//! one upsert per rollup table that adds the batch's counts to whatever
+//! other nodes folded in (`n = n + excluded.n`).
+
+use std::collections::BTreeMap;
+
+use clickledger_domain::ClickId;
+use tokio_postgres::Row;
+
+use super::sql::{
+    click_id, corrupt, first_click_id_at, json, limit, pg_error, scope_clause, Where,
+};
+use super::PgStore;
+use crate::model::*;
+use crate::{StoreError, StoreResult};
+
+const QUARTER: i64 = 900_000;
+const DAY: i64 = 86_400_000;
+
+/// Each rollup's table stem and key columns, in the order of
+/// `rollup::sums_of`'s keys.
+const ROLLUPS: [(&str, &[&str]); 3] = [
+    ("rollup_link", &["link_id", "source"]),
+    ("rollup_geo", &["offer_id", "country", "device"]),
+    ("rollup_sub", &["offer_id", "affiliate_id", "sub1"]),
+];
+
+pub async fn insert(s: &PgStore, clicks: &[Click]) -> StoreResult<()> {
+    if clicks.is_empty() {
+        return Ok(());
+    }
+    let ua_ids = user_agent_ids(s, clicks).await?;
+    let mut c = s.client().await?;
+    let tx = super::begin(&mut c).await?;
+    let mut ids = Vec::with_capacity(clicks.len());
+    let (mut ts, mut link, mut ip, mut country, mut ua, mut referer) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut subs, mut source, mut extra, mut cut): (
+        [Vec<Option<String>>; 5],
+        Vec<_>,
+        Vec<_>,
+        Vec<_>,
+    ) = (Default::default(), vec![], vec![], vec![]);
+    let (mut uniq, mut bot, mut susp, mut test) = (vec![], vec![], vec![], vec![]);
+    for k in clicks {
+        ids.push(k.id.to_bytes().to_vec());
+        ts.push(k.ts_ms);
+        link.push(k.link_id.as_str());
+        for (i, v) in [&k.sub1, &k.sub2, &k.sub3, &k.sub4, &k.sub5]
+            .into_iter()
+            .enumerate()
+        {
+            subs[i].push(v.clone());
+        }
+        source.push(k.source.as_deref());
+        extra.push((!k.extra.is_empty()).then(|| json(&k.extra)));
+        ip.push(k.ip.as_str());
+        country.push(k.country.as_str());
+        ua.push(ua_ids[&k.user_agent]);
+        referer.push(k.referer_host.as_str());
+        uniq.push(k.unique);
+        bot.push(k.bot);
+        susp.push(k.suspicious);
+        test.push(k.test);
+        cut.push((k.params_cut > 0).then_some(k.params_cut as i32));
+    }
+    tx.execute(
+        "INSERT INTO clicks (id, ts_ms, link_id, sub1, sub2, sub3, sub4, sub5, source, extra, ip, country, ua_id,
+                             referer_host, is_unique, is_bot, suspicious, test, params_cut)
+         SELECT * FROM UNNEST($1::bytea[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                              $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[], $14::text[],
+                              $15::bool[], $16::bool[], $17::bool[], $18::bool[], $19::int[])",
+        &[
+            &ids, &ts, &link, &subs[0], &subs[1], &subs[2], &subs[3], &subs[4], &source, &extra, &ip,
+            &country, &ua, &referer, &uniq, &bot, &susp, &test, &cut,
+        ],
+    )
+    .await
+    .map_err(pg_error)?;
+    fold_rollups(&tx, clicks).await?;
+    tx.commit().await.map_err(pg_error)
+}
+
+/// Row ids of the batch's user agents, inserting the new ones first (in
+/// their own statement: an id is never void because a batch rolled back).
+async fn user_agent_ids(
+    s: &PgStore,
+    clicks: &[Click],
+) -> StoreResult<std::collections::HashMap<String, i64>> {
+    let mut known = std::collections::HashMap::new();
+    let mut missing: BTreeMap<&str, &Click> = BTreeMap::new();
+    {
+        let mut cache = s.ua_ids.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() > 100_000 {
+            cache.clear();
+        }
+        for k in clicks {
+            match cache.get(&k.user_agent) {
+                Some(id) => {
+                    known.insert(k.user_agent.clone(), *id);
+                }
+                None => {
+                    missing.insert(&k.user_agent, k);
+                }
+            }
+        }
+    }
+    if missing.is_empty() {
+        return Ok(known);
+    }
+    let c = s.client().await?;
+    let uas: Vec<&str> = missing.keys().copied().collect();
+    let device: Vec<&str> = missing.values().map(|k| k.device.as_str()).collect();
+    let os: Vec<&str> = missing.values().map(|k| k.os.as_str()).collect();
+    let browser: Vec<&str> = missing.values().map(|k| k.browser.as_str()).collect();
+    c.execute(
+        "INSERT INTO user_agents (ua, device, os, browser)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[]) ON CONFLICT (ua) DO NOTHING",
+        &[&uas, &device, &os, &browser],
+    )
+    .await
+    .map_err(pg_error)?;
+    let rows = c
+        .query("SELECT ua, id FROM user_agents WHERE ua = ANY($1)", &[&uas])
+        .await
+        .map_err(pg_error)?;
+    let mut cache = s.ua_ids.lock().unwrap_or_else(|p| p.into_inner());
+    for r in rows {
+        let (ua, id): (String, i64) = (r.get(0), r.get(1));
+        cache.insert(ua.clone(), id);
+        known.insert(ua, id);
+    }
+    if clicks.iter().any(|k| !known.contains_key(&k.user_agent)) {
+        return Err(StoreError::Unavailable(
+            "a user agent row was not found after its insert".into(),
+        ));
+    }
+    Ok(known)
+}
+
+/// Adds the batch's counts to every rollup table, keys in order so that
+/// two nodes folding at once lock rows in the same order (no deadlock).
+async fn fold_rollups(tx: &tokio_postgres::Transaction<'_>, clicks: &[Click]) -> StoreResult<()> {
+    type Rows = BTreeMap<(i64, [String; 3]), [i64; 4]>;
+    let mut tables: Vec<[Rows; 2]> = (0..ROLLUPS.len()).map(|_| Default::default()).collect();
+    for ((which, bucket, key), counts) in crate::rollup::sums_of(clicks) {
+        for (grain, width) in [(0, QUARTER), (1, DAY)] {
+            let b = bucket.div_euclid(width) * width;
+            let row = tables[which][grain].entry((b, key.clone())).or_default();
+            for (a, n) in row.iter_mut().zip(counts) {
+                *a += n;
+            }
+        }
+    }
+    for (which, grains) in tables.iter().enumerate() {
+        let (stem, columns) = ROLLUPS[which];
+        for (grain, rows) in ["q", "d"].iter().zip(grains) {
+            if rows.is_empty() {
+                continue;
+            }
+            let buckets: Vec<i64> = rows.keys().map(|(b, _)| *b).collect();
+            let keys: Vec<Vec<&str>> = (0..columns.len())
+                .map(|i| rows.keys().map(|(_, k)| k[i].as_str()).collect())
+                .collect();
+            let counts: Vec<Vec<i64>> = (0..4)
+                .map(|i| rows.values().map(|c| c[i]).collect())
+                .collect();
+            let table = format!("{stem}_{grain}");
+            let cols = columns.join(", ");
+            let key_args: Vec<String> = (0..columns.len())
+                .map(|i| format!("${}::text[]", i + 2))
+                .collect();
+            let n = columns.len() + 2;
+            let sql = format!(
+                "INSERT INTO {table} (bucket_ms, {cols}, clicks, unique_clicks, bot_clicks, suspicious_clicks)
+                 SELECT * FROM UNNEST($1::bigint[], {}, ${n}::bigint[], ${}::bigint[], ${}::bigint[], ${}::bigint[])
+                 ON CONFLICT (bucket_ms, {cols}) DO UPDATE SET
+                     clicks = {table}.clicks + excluded.clicks,
+                     unique_clicks = {table}.unique_clicks + excluded.unique_clicks,
+                     bot_clicks = {table}.bot_clicks + excluded.bot_clicks,
+                     suspicious_clicks = {table}.suspicious_clicks + excluded.suspicious_clicks",
+                key_args.join(", "),
+                n + 1,
+                n + 2,
+                n + 3
+            );
+            let mut args: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&buckets];
+            for k in &keys {
+                args.push(k);
+            }
+            for c in &counts {
+                args.push(c);
+            }
+            tx.execute(&sql, &args).await.map_err(pg_error)?;
+        }
+    }
+    Ok(())
+}
+
+/// The same columns as SQLite reads back, with the user agent's text.
+const CLICK_SELECT: &str = "r.id, r.ts_ms, r.link_id, l.offer_id, l.affiliate_id, r.sub1, r.sub2, r.sub3, r.sub4, r.sub5, r.source, r.extra, r.ip, r.country, u.ua, u.device, u.os, u.browser, r.referer_host, r.is_unique, r.is_bot, r.suspicious, r.test, r.params_cut";
+const CLICK_FROM: &str =
+    "clicks r JOIN links l ON l.id = r.link_id JOIN user_agents u ON u.id = r.ua_id";
+const ADVERTISER_OF_LINK: &str = "l.offer_id IN (SELECT id FROM offers WHERE advertiser_id = ?)";
+
+fn click_from_row(r: &Row) -> StoreResult<Click> {
+    let id = click_id(r.get(0), "clicks", "?")?;
+    let extra: Option<&str> = r.get(11);
+    Ok(Click {
+        id,
+        ts_ms: r.get(1),
+        link_id: r.get(2),
+        offer_id: r.get(3),
+        affiliate_id: r.get(4),
+        sub1: r.get(5),
+        sub2: r.get(6),
+        sub3: r.get(7),
+        sub4: r.get(8),
+        sub5: r.get(9),
+        source: r.get(10),
+        extra: match extra {
+            Some(e) => serde_json::from_str(e)
+                .map_err(|_| corrupt("clicks", id, "extra", e, "a JSON object of parameters"))?,
+            None => Default::default(),
+        },
+        ip: r.get(12),
+        country: r.get(13),
+        user_agent: r.get(14),
+        device: r.get(15),
+        os: r.get(16),
+        browser: r.get(17),
+        referer_host: r.get(18),
+        unique: r.get(19),
+        bot: r.get(20),
+        suspicious: r.get(21),
+        test: r.get(22),
+        params_cut: r.get::<_, Option<i32>>(23).unwrap_or(0) as u32,
+    })
+}
+
+pub async fn click(s: &PgStore, id: ClickId, scope: &Scope) -> StoreResult<Option<Click>> {
+    let mut w = Where::default();
+    w.push("r.id = ?", id.to_bytes().to_vec());
+    scope_clause(&mut w, scope, "l.affiliate_id", ADVERTISER_OF_LINK);
+    let sql = format!("SELECT {CLICK_SELECT} FROM {CLICK_FROM} {}", w.sql());
+    let c = s.client().await?;
+    let row = c.query_opt(&sql, &w.params()).await.map_err(pg_error)?;
+    row.as_ref().map(click_from_row).transpose()
+}
+
+pub async fn list(s: &PgStore, f: &ClickFilter) -> StoreResult<Vec<Click>> {
+    let mut w = Where::default();
+    scope_clause(&mut w, &f.scope, "l.affiliate_id", ADVERTISER_OF_LINK);
+    w.add("l.offer_id = ?", f.offer_id.clone());
+    w.add("l.affiliate_id = ?", f.affiliate_id.clone());
+    w.add("r.link_id = ?", f.link_id.clone());
+    w.add("r.source = ?", f.source.clone());
+    for (n, sub) in f.subs.iter().enumerate() {
+        w.add(&format!("r.sub{} = ?", n + 1), sub.clone());
+    }
+    w.add("r.country = ?", f.country.clone());
+    // click ids begin with their time: a time range is an id range
+    w.add("r.id >= ?", f.from_ms.map(first_click_id_at));
+    w.add("r.id < ?", f.to_ms.map(first_click_id_at));
+    let sql = format!(
+        "SELECT {CLICK_SELECT} FROM {CLICK_FROM} {} ORDER BY r.id DESC LIMIT {}",
+        w.sql(),
+        limit(f.limit)
+    );
+    let c = s.client().await?;
+    let rows = c.query(&sql, &w.params()).await.map_err(pg_error)?;
+    rows.iter().map(click_from_row).collect()
+}
+
+pub async fn expire(s: &PgStore, before_ms: i64, limit: u32) -> StoreResult<u64> {
+    s.execute(
+        "DELETE FROM clicks WHERE id IN (SELECT id FROM clicks WHERE id < $1 ORDER BY id LIMIT $2)",
+        &[&first_click_id_at(before_ms), &i64::from(limit)],
+    )
+    .await
+}

@@ -1,0 +1,51 @@
+//! Numbered SQL migrations, run at connect. Several nodes starting at once
+//! take turns on an advisory lock, so each file runs exactly once.
+
+use tokio_postgres::Client;
+
+use super::sql::pg_error;
+use crate::StoreResult;
+
+/// Every migration, in order: (version, name, SQL). A new schema change is
+/// a new file here, never an edit of a shipped one.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("migrations/0001_init.sql"))];
+
+/// The advisory lock key for migrations ("clickledger migrate").
+const LOCK: i64 = 0x636c_6d69_6772_6174;
+
+pub async fn run(c: &mut Client) -> StoreResult<()> {
+    c.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_ms BIGINT NOT NULL)",
+    )
+    .await
+    .map_err(pg_error)?;
+    let tx = c.transaction().await.map_err(pg_error)?;
+    // held until this transaction ends: the next node waits, then finds
+    // the versions recorded
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK])
+        .await
+        .map_err(pg_error)?;
+    let done: Vec<i64> = tx
+        .query("SELECT version FROM schema_migrations", &[])
+        .await
+        .map_err(pg_error)?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for (version, name, sql) in MIGRATIONS {
+        if done.contains(version) {
+            continue;
+        }
+        tx.batch_execute(sql).await.map_err(pg_error)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_ms)
+             VALUES ($1, $2, (extract(epoch FROM now()) * 1000)::bigint)",
+            &[version, name],
+        )
+        .await
+        .map_err(pg_error)?;
+        tracing::info!(version, name, "PostgreSQL migration applied");
+    }
+    tx.commit().await.map_err(pg_error)
+}
