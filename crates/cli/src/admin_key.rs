@@ -1,12 +1,14 @@
 //! `clickledger admin-key list|create|revoke`: admin keys managed on the
-//! store file itself, so a lost key can be replaced without one. A running
-//! server sees the change within 10 s (its configuration reload).
+//! store itself, so a lost key can be replaced without one. Running servers
+//! see the change at their next configuration reload.
 
 use std::path::Path;
 
 use clap::Subcommand;
 use clickledger_server::keys::{self, AdminKeyStart};
-use clickledger_store::SqliteStore;
+use std::sync::Arc;
+
+use clickledger_store::{SqliteStore, Store};
 
 #[derive(Subcommand)]
 pub enum Action {
@@ -26,22 +28,30 @@ pub enum Action {
     },
 }
 
-/// The store file a server may be running on, which must exist already
-/// (a typo would otherwise create an empty database).
-pub fn open_existing(db: &str) -> Result<SqliteStore, String> {
+/// The store a server may be running on, which must exist already (a typo
+/// would otherwise create an empty database; a PostgreSQL URL names one
+/// that exists or fails to connect).
+pub async fn open_existing(db: &str) -> Result<Arc<dyn Store>, String> {
+    if clickledger_store::is_postgres_url(db) {
+        return clickledger_store::open(db)
+            .await
+            .map_err(|e| format!("{db}: {e}"));
+    }
     if !Path::new(db).exists() {
         return Err(format!(
             "no database at {db}; pass the file `clickledger serve` uses with --db or CLICKLEDGER_DB"
         ));
     }
-    SqliteStore::open_beside_server(db).map_err(|e| format!("{db}: {e}"))
+    let store = SqliteStore::open_beside_server(db).map_err(|e| format!("{db}: {e}"))?;
+    Ok(Arc::new(store))
 }
 
 pub async fn run(db: &str, action: Action) -> Result<(), String> {
-    let store = open_existing(db)?;
+    let store = open_existing(db).await?;
+    let store = store.as_ref();
     match action {
         Action::List => {
-            let list = keys::list(&store).await.map_err(|e| e.to_string())?;
+            let list = keys::list(store).await.map_err(|e| e.to_string())?;
             let fields = ["id", "name", "hint", "created_at", "revoked_at"];
             let mut rows = vec![fields.map(String::from).to_vec()];
             for k in &list {
@@ -57,7 +67,7 @@ pub async fn run(db: &str, action: Action) -> Result<(), String> {
             Ok(())
         }
         Action::Create { name } => {
-            let (key, record) = keys::create(&store, &name, "cli")
+            let (key, record) = keys::create(store, &name, "cli")
                 .await
                 .map_err(|e| e.to_string())?;
             println!(
@@ -69,7 +79,7 @@ pub async fn run(db: &str, action: Action) -> Result<(), String> {
             Ok(())
         }
         Action::Revoke { id } => {
-            let k = keys::revoke(&store, &id, None)
+            let k = keys::revoke(store, &id, None)
                 .await
                 .map_err(|e| e.to_string())?;
             println!(

@@ -7,7 +7,7 @@ use std::io::{BufRead, IsTerminal};
 
 use clap::Subcommand;
 use clickledger_server::users::{self, NewUser};
-use clickledger_store::{Role, Store};
+use clickledger_store::Role;
 
 #[derive(Subcommand)]
 pub enum Action {
@@ -55,7 +55,8 @@ fn password(email: &str, from_stdin: bool) -> Result<String, String> {
 }
 
 pub async fn run(db: &str, action: Action) -> Result<(), String> {
-    let store = crate::admin_key::open_existing(db)?;
+    let store = crate::admin_key::open_existing(db).await?;
+    let store = store.as_ref();
     match action {
         Action::Add {
             email,
@@ -78,7 +79,7 @@ pub async fn run(db: &str, action: Action) -> Result<(), String> {
                 partner_id: partner,
                 password: Some(password),
             };
-            let user = users::create(&store, &new, exists, "cli")
+            let user = users::create(store, &new, exists, "cli")
                 .await
                 .map_err(|e| e.to_string())?;
             println!(

@@ -26,13 +26,17 @@ const ROLLUPS: [(&str, &[&str]); 3] = [
     ("rollup_sub", &["offer_id", "affiliate_id", "sub1"]),
 ];
 
-pub async fn insert(s: &PgStore, clicks: &[Click]) -> StoreResult<()> {
+/// Commits a batch on the click writer's own connection.
+pub async fn insert(
+    s: &PgStore,
+    c: &mut tokio_postgres::Client,
+    clicks: &[Click],
+) -> StoreResult<()> {
     if clicks.is_empty() {
         return Ok(());
     }
-    let ua_ids = user_agent_ids(s, clicks).await?;
-    let mut c = s.client().await?;
-    let tx = super::begin(&mut c).await?;
+    let ua_ids = user_agent_ids(s, c, clicks).await?;
+    let tx = c.transaction().await.map_err(pg_error)?;
     let mut ids = Vec::with_capacity(clicks.len());
     let (mut ts, mut link, mut ip, mut country, mut ua, mut referer) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
@@ -86,6 +90,7 @@ pub async fn insert(s: &PgStore, clicks: &[Click]) -> StoreResult<()> {
 /// their own statement: an id is never void because a batch rolled back).
 async fn user_agent_ids(
     s: &PgStore,
+    c: &tokio_postgres::Client,
     clicks: &[Click],
 ) -> StoreResult<std::collections::HashMap<String, i64>> {
     let mut known = std::collections::HashMap::new();
@@ -109,7 +114,6 @@ async fn user_agent_ids(
     if missing.is_empty() {
         return Ok(known);
     }
-    let c = s.client().await?;
     let uas: Vec<&str> = missing.keys().copied().collect();
     let device: Vec<&str> = missing.values().map(|k| k.device.as_str()).collect();
     let os: Vec<&str> = missing.values().map(|k| k.os.as_str()).collect();

@@ -418,12 +418,11 @@ async fn record_item(tx: &mut PgTx<'_>, item: &PostbackWrite) -> StoreResult<Rec
 /// again with a savepoint per item, so the others still commit and a lost
 /// race is decided again.
 pub async fn record_batch(
-    s: &PgStore,
+    c: &mut tokio_postgres::Client,
     items: &[PostbackWrite],
 ) -> StoreResult<Vec<Result<Recorded, String>>> {
-    let mut c = s.client().await?;
     {
-        let tx = super::begin(&mut c).await?;
+        let tx = c.transaction().await.map_err(pg_error)?;
         lock_batch_caps(&tx, items).await?;
         let mut ptx = PgTx {
             tx: &tx,
@@ -446,7 +445,7 @@ pub async fn record_batch(
         }
         // dropping `tx` rolls the whole first pass back
     }
-    let tx = super::begin(&mut c).await?;
+    let tx = c.transaction().await.map_err(pg_error)?;
     lock_batch_caps(&tx, items).await?;
     let mut out = Vec::with_capacity(items.len());
     for item in items {
@@ -608,7 +607,7 @@ pub async fn release_hold(
     base: Currency,
 ) -> StoreResult<Option<Conversion>> {
     let mut c = s.client().await?;
-    let tx = super::begin(&mut c).await?;
+    let tx = c.transaction().await.map_err(pg_error)?;
     // the conditional UPDATE decides: a hold two nodes release at once is
     // approved (and paid) by one of them
     let out = record::release_hold(

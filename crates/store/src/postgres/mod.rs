@@ -41,9 +41,9 @@ const POOL_SIZE: usize = 16;
 
 pub struct PgStore {
     pool: Pool,
-    /// The runtime the pool was made on: the two batch writes are called
-    /// from writer threads of their own and block on it.
-    runtime: tokio::runtime::Handle,
+    pg: tokio_postgres::Config,
+    /// Names the database for the writer threads' own connections.
+    url: String,
     /// user agent -> row id, so repeated agents cost no lookup
     ua_ids: std::sync::Mutex<std::collections::HashMap<String, i64>>,
     changes: tokio::sync::broadcast::Sender<()>,
@@ -77,7 +77,8 @@ impl PgStore {
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         let store = PgStore {
             pool,
-            runtime: tokio::runtime::Handle::current(),
+            pg: pg.clone(),
+            url: url.to_string(),
             ua_ids: Default::default(),
             changes: tokio::sync::broadcast::channel(16).0,
             alive: Arc::new(()),
@@ -97,9 +98,35 @@ impl PgStore {
             .map_err(|e| StoreError::Unavailable(format!("PostgreSQL: {e}")))
     }
 
-    /// Runs an async body from a writer thread that is not on the runtime.
-    fn block_on<T>(&self, f: impl std::future::Future<Output = T>) -> T {
-        self.runtime.block_on(f)
+    /// Runs a batch write on the calling thread's own connection: the click
+    /// and postback writers are threads of their own, each keeping one
+    /// connection on a small runtime of its own, so a batch never waits for
+    /// the pool or for the server's tasks. Called from inside a runtime (a
+    /// test calling the trait directly), it runs on a thread of its own.
+    fn on_own_connection<T: Send>(
+        &self,
+        f: impl AsyncFnOnce(&mut tokio_postgres::Client) -> StoreResult<T> + Send,
+    ) -> StoreResult<T> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return std::thread::scope(|s| {
+                s.spawn(|| self.on_own_connection(f))
+                    .join()
+                    .unwrap_or_else(|_| {
+                        Err(StoreError::Unavailable("batch writer panicked".into()))
+                    })
+            });
+        }
+        OWN.with(|own| {
+            let mut own = own.borrow_mut();
+            if own
+                .as_ref()
+                .is_none_or(|o| o.client.is_closed() || o.url != self.url)
+            {
+                *own = Some(OwnConnection::open(&self.pg, &self.url)?);
+            }
+            let o = own.as_mut().expect("just opened");
+            o.runtime.block_on(f(&mut o.client))
+        })
     }
 }
 
@@ -158,7 +185,7 @@ impl Store for PgStore {
     }
 
     fn insert_clicks(&self, clicks: &[Click]) -> StoreResult<()> {
-        self.block_on(clicks::insert(self, clicks))
+        self.on_own_connection(async |c| clicks::insert(self, c, clicks).await)
     }
     async fn flush_rollups(&self) -> StoreResult<()> {
         // every batch folds its rollups in its own transaction
@@ -176,7 +203,8 @@ impl Store for PgStore {
         attempt: ConversionAttempt,
     ) -> StoreResult<(Decision, Option<Conversion>)> {
         let item = PostbackWrite::Conversion(Box::new(attempt));
-        let mut out = conversions::record_batch(self, std::slice::from_ref(&item)).await?;
+        let mut c = self.client().await?;
+        let mut out = conversions::record_batch(&mut c, std::slice::from_ref(&item)).await?;
         match out.pop() {
             Some(Ok(Some(r))) => Ok(r),
             Some(Err(e)) => Err(StoreError::Unavailable(e)),
@@ -184,7 +212,7 @@ impl Store for PgStore {
         }
     }
     fn record_batch(&self, items: &[PostbackWrite]) -> StoreResult<Vec<Result<Recorded, String>>> {
-        self.block_on(conversions::record_batch(self, items))
+        self.on_own_connection(async |c| conversions::record_batch(c, items).await)
     }
     async fn conversions(&self, filter: &ConversionFilter) -> StoreResult<Vec<Conversion>> {
         conversions::list(self, filter).await
@@ -364,6 +392,40 @@ impl Store for PgStore {
     async fn record_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
         let c = self.client().await?;
         config::insert_audit(&**c, entry).await
+    }
+}
+
+thread_local! {
+    /// A writer thread's own connection (see `PgStore::on_own_connection`).
+    static OWN: std::cell::RefCell<Option<OwnConnection>> = const { std::cell::RefCell::new(None) };
+}
+
+struct OwnConnection {
+    runtime: tokio::runtime::Runtime,
+    client: tokio_postgres::Client,
+    url: String,
+}
+
+impl OwnConnection {
+    fn open(pg: &tokio_postgres::Config, url: &str) -> StoreResult<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let client = runtime.block_on(async {
+            let (client, connection) = pg.connect(NoTls).await.map_err(pg_error)?;
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::warn!(error = %e, "PostgreSQL writer connection closed");
+                }
+            });
+            Ok::<_, StoreError>(client)
+        })?;
+        Ok(OwnConnection {
+            runtime,
+            client,
+            url: url.to_string(),
+        })
     }
 }
 
