@@ -14,18 +14,19 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("migrations/
 const LOCK: i64 = 0x636c_6d69_6772_6174;
 
 pub async fn run(c: &mut Client) -> StoreResult<()> {
-    c.batch_execute(
+    let tx = c.transaction().await.map_err(pg_error)?;
+    // held until this transaction ends: the next node waits, then finds
+    // the versions recorded (even the table itself: two nodes creating it
+    // at once collide in the catalog, IF NOT EXISTS or not)
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK])
+        .await
+        .map_err(pg_error)?;
+    tx.batch_execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
              version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_ms BIGINT NOT NULL)",
     )
     .await
     .map_err(pg_error)?;
-    let tx = c.transaction().await.map_err(pg_error)?;
-    // held until this transaction ends: the next node waits, then finds
-    // the versions recorded
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK])
-        .await
-        .map_err(pg_error)?;
     let done: Vec<i64> = tx
         .query("SELECT version FROM schema_migrations", &[])
         .await

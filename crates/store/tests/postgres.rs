@@ -1,0 +1,357 @@
+//! The PostgreSQL backend's own guarantees, against the real server on
+//! this machine (a fresh database per test, dropped after): migrations run
+//! once when several nodes start together, rollups from several nodes add
+//! up, two nodes claiming deliveries never take the same job, a starting
+//! node releases only its own leases, configuration writes reach the other
+//! nodes, and a stored value that does not parse is an error naming it.
+//!
+//! Skipped (with a line saying so) when CLICKLEDGER_TEST_PG is unset.
+
+use std::sync::Arc;
+
+use clickledger_domain::ClickId;
+use clickledger_store::{Click, ConversionFilter, Grain, ReportQuery, Scope, Store, StoreError};
+use tokio_postgres::NoTls;
+
+/// A fresh database, dropped when the value goes.
+struct Db {
+    base: String,
+    name: String,
+}
+
+impl Db {
+    async fn new() -> Option<Db> {
+        let Ok(base) = std::env::var("CLICKLEDGER_TEST_PG") else {
+            eprintln!("skipped: set CLICKLEDGER_TEST_PG=postgres://root@127.0.0.1:5432 to run the PostgreSQL tests");
+            return None;
+        };
+        let name = format!("cl_store_{}_{}", std::process::id(), rand_suffix());
+        admin(&base)
+            .await
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        Some(Db { base, name })
+    }
+
+    fn url(&self) -> String {
+        format!("{}/{}", self.base.trim_end_matches('/'), self.name)
+    }
+
+    async fn sql(&self) -> tokio_postgres::Client {
+        connect(&self.url()).await
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        let (base, name) = (self.base.clone(), self.name.clone());
+        // a thread of its own: Drop may run inside the test's runtime
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let _ = admin(&base)
+                    .await
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await;
+            });
+        })
+        .join()
+        .unwrap();
+    }
+}
+
+fn rand_suffix() -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    format!("{}", t.as_nanos() % 1_000_000_000_000)
+}
+
+async fn connect(url: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(url, NoTls).await.unwrap();
+    tokio::spawn(conn);
+    client
+}
+
+async fn admin(base: &str) -> tokio_postgres::Client {
+    connect(&format!("{}/postgres", base.trim_end_matches('/'))).await
+}
+
+async fn open(db: &Db) -> Arc<dyn Store> {
+    clickledger_store::open(&db.url()).await.unwrap()
+}
+
+fn click(n: u64, ts_ms: i64, link: &str) -> Click {
+    Click {
+        id: ClickId::new(ts_ms as u64, u128::from(n)),
+        ts_ms,
+        link_id: link.into(),
+        offer_id: "off_1".into(),
+        affiliate_id: "aff_1".into(),
+        sub1: Some(format!("s{}", n % 3)),
+        sub2: None,
+        sub3: None,
+        sub4: None,
+        sub5: None,
+        source: (n % 2 == 0).then(|| "fb".to_string()),
+        extra: Default::default(),
+        params_cut: 0,
+        ip: "192.0.2.1".into(),
+        country: ["DE", "US"][(n % 2) as usize].into(),
+        user_agent: format!("agent {}", n % 4),
+        device: "mobile".into(),
+        os: "other".into(),
+        browser: "other".into(),
+        referer_host: String::new(),
+        unique: n % 3 == 0,
+        bot: false,
+        suspicious: false,
+        test: false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_starting_together_migrate_once() {
+    let Some(db) = Db::new().await else { return };
+    let url = db.url();
+    let starts: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { clickledger_store::open(&url).await.map(drop) })
+        })
+        .collect();
+    for s in starts {
+        s.await.unwrap().unwrap();
+    }
+    let rows = db
+        .sql()
+        .await
+        .query(
+            "SELECT version, name FROM schema_migrations ORDER BY version",
+            &[],
+        )
+        .await
+        .unwrap();
+    let applied: Vec<(i64, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(applied, vec![(1, "init".to_string())]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollups_from_two_nodes_add_up() {
+    let Some(db) = Db::new().await else { return };
+    let (a, b) = (open(&db).await, open(&db).await);
+    db.sql()
+        .await
+        .batch_execute("INSERT INTO links (id, offer_id, affiliate_id, doc) VALUES ('lnk_1', 'off_1', 'aff_1', '{}')")
+        .await
+        .unwrap();
+    let t0 = 1_764_547_200_000; // a UTC midnight
+                                // both nodes write batches with the same rollup keys at the same time
+    let writers: Vec<_> = [a.clone(), b.clone()]
+        .into_iter()
+        .enumerate()
+        .map(|(node, store)| {
+            std::thread::spawn(move || {
+                for batch in 0..20u64 {
+                    let clicks: Vec<Click> = (0..50)
+                        .map(|i| {
+                            click(
+                                node as u64 * 1_000_000 + batch * 100 + i,
+                                t0 + i as i64 * 1000,
+                                "lnk_1",
+                            )
+                        })
+                        .collect();
+                    store.insert_clicks(&clicks).unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let sql = db.sql().await;
+    let raw: i64 = sql
+        .query_one("SELECT COUNT(*) FROM clicks", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(raw, 2 * 20 * 50);
+    for table in [
+        "rollup_link_q",
+        "rollup_link_d",
+        "rollup_geo_q",
+        "rollup_geo_d",
+        "rollup_sub_q",
+        "rollup_sub_d",
+    ] {
+        let (n, u): (i64, i64) = {
+            let r = sql
+                .query_one(
+                    &format!("SELECT SUM(clicks)::bigint, SUM(unique_clicks)::bigint FROM {table}"),
+                    &[],
+                )
+                .await
+                .unwrap();
+            (r.get(0), r.get(1))
+        };
+        let uniques: i64 = sql
+            .query_one("SELECT COUNT(*) FROM clicks WHERE is_unique", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!((n, u), (raw, uniques), "{table}");
+    }
+    // and the report reads them back, by day and by source
+    let q = ReportQuery {
+        scope: Scope::All,
+        from_ms: t0,
+        to_ms: t0 + 86_400_000,
+        dimensions: vec![clickledger_store::Dimension::Source],
+        grain: Grain::Day,
+        ..Default::default()
+    };
+    let rows = b.click_buckets(&q).await.unwrap();
+    let mut by_source: Vec<(String, i64)> = rows
+        .iter()
+        .map(|r| (r.values[0].clone(), r.clicks))
+        .collect();
+    by_source.sort();
+    assert_eq!(
+        by_source,
+        vec![(String::new(), 1000), ("fb".to_string(), 1000)]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_never_claim_the_same_delivery_and_a_start_releases_only_its_own() {
+    let Some(db) = Db::new().await else { return };
+    let (a, b) = (open(&db).await, open(&db).await);
+    let sql = db.sql().await;
+    for i in 0..200 {
+        sql.execute(
+            "INSERT INTO deliveries (id, affiliate_id, conversion_id, status, method, url, body, state, attempts,
+                 next_attempt_ms, lease_until, created_ms, updated_ms)
+             VALUES ($1, 'aff_1', $2, 'approved', 'GET', 'http://x.example/', NULL, 'pending', 0, 0, 0, $3, $3)",
+            &[&format!("d{i:03}"), &format!("cv{i}"), &(i as i64)],
+        )
+        .await
+        .unwrap();
+    }
+    let now = 1_000;
+    let claims: Vec<_> = [(a.clone(), "node-a"), (b.clone(), "node-b")]
+        .into_iter()
+        .flat_map(|(s, node)| (0..5).map(move |_| (s.clone(), node)))
+        .map(|(s, node)| {
+            tokio::spawn(async move {
+                (
+                    node,
+                    s.claim_deliveries(now, 60_000, 30, node).await.unwrap(),
+                )
+            })
+        })
+        .collect();
+    let mut seen = std::collections::HashMap::new();
+    for c in claims {
+        let (node, jobs) = c.await.unwrap();
+        for j in jobs {
+            assert!(
+                seen.insert(j.id.clone(), node).is_none(),
+                "{} claimed twice",
+                j.id
+            );
+        }
+    }
+    assert!(seen.len() > 60, "both nodes claimed: {}", seen.len());
+    let held_by = |node: &'static str| seen.values().filter(|n| **n == node).count() as i64;
+    let (by_a, by_b) = (held_by("node-a"), held_by("node-b"));
+    assert!(by_a > 0 && by_b > 0);
+    // node A restarts: its jobs are due again at once, B's stay leased
+    a.release_leases("node-a").await.unwrap();
+    let leased = |node: &'static str| {
+        let sql = &sql;
+        async move {
+            let r = sql
+                .query_one(
+                    "SELECT COUNT(*) FROM deliveries WHERE leased_by = $1 AND lease_until > $2",
+                    &[&node, &now],
+                )
+                .await
+                .unwrap();
+            r.get::<_, i64>(0)
+        }
+    };
+    assert_eq!((leased("node-a").await, leased("node-b").await), (0, by_b));
+    let again = a
+        .claim_deliveries(now, 60_000, 1000, "node-a")
+        .await
+        .unwrap();
+    assert_eq!(
+        again.len() as i64,
+        200 - by_b,
+        "A takes back its own and the unclaimed, never B's"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configuration_write_reaches_the_other_node() {
+    let Some(db) = Db::new().await else { return };
+    let (a, b) = (open(&db).await, open(&db).await);
+    let mut heard = b.config_changes().expect("PostgreSQL pushes changes");
+    // the LISTEN connection says so once it is up
+    tokio::time::timeout(std::time::Duration::from_secs(5), heard.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let before = b.config_stamp().await.unwrap();
+    a.put_fx_rates(&[clickledger_store::FxRate {
+        currency: clickledger_domain::Currency::parse("EUR").unwrap(),
+        date: "2026-12-01".into(),
+        rate: "1.0825".parse().unwrap(),
+    }])
+    .await
+    .unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(5), heard.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(b.config_stamp().await.unwrap() > before);
+    let rates = b.fx_rates().await.unwrap();
+    assert_eq!(rates.len(), 1);
+    assert_eq!(rates[0].rate.to_string(), "1.0825");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_values_that_do_not_parse_are_errors_naming_table_row_and_column() {
+    let Some(db) = Db::new().await else { return };
+    let store = open(&db).await;
+    let sql = db.sql().await;
+    sql.batch_execute(
+        "INSERT INTO conversions (id, click_id, offer_id, advertiser_id, affiliate_id, link_id, event, txid, once, status,
+             amount_micros, currency, payout_micros, revenue_micros, payout_currency, click_ms, conv_ms, updated_ms,
+             too_fast, test, capped, fx_missing, duplicates, country, device, os, browser)
+         VALUES ('cv_bad', '\\x00000000000000000000000000000001', 'off_1', 'adv_1', 'aff_1', 'lnk_1', 'sale', 't1', TRUE,
+             'aproved', NULL, 'USD', 1000000, 0, 'USD', 0, 0, 0, FALSE, FALSE, FALSE, FALSE, 0, '', '', '', '');
+         INSERT INTO fx_rates (currency, date, rate) VALUES ('EUR', '2026-12-01', 'one point one');",
+    )
+    .await
+    .unwrap();
+    match store.conversions(&ConversionFilter::default()).await {
+        Err(StoreError::Corrupt(m)) => assert_eq!(
+            m,
+            "table `conversions`, row `cv_bad`: column `status` holds `aproved`, which is not a status"
+        ),
+        other => panic!("{other:?}"),
+    }
+    match store.fx_rates().await {
+        Err(StoreError::Corrupt(m)) => assert_eq!(
+            m,
+            "table `fx_rates`, row `EUR/2026-12-01`: column `rate` holds `one point one`, which is not a decimal above 0"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
