@@ -5,12 +5,15 @@
 
 mod corrupt;
 pub mod model;
-mod money_tx;
 pub mod postgres;
 mod record;
 mod rollup;
 pub mod sqlite;
 pub mod users;
+
+// The conversions table's columns, as the PostgreSQL backend imports them
+// (`crate::money_tx::CONVERSION_COLUMNS`): the same in both schemas.
+use sqlite::conversions as money_tx;
 
 use async_trait::async_trait;
 use clickledger_domain::codes::Refusal;

@@ -1,48 +1,25 @@
 //! Click rollups: counts per 15 minutes (`_q`) and per UTC day (`_d`) for
-//! three report shapes, so reports never scan 10^7 raw clicks.
-//!
-//! Rollups are derived data: every count in them can be recomputed from the
-//! clicks table. So they are *not* updated in each click batch's transaction
-//! (that dirtied up to six rollup pages per click and wrote each of them to
-//! the WAL once per batch). Instead the writer adds each committed batch to
-//! in-memory sums and folds them into the tables about once a second, in the
-//! transactions of later batches: 256 rows per batch, so no click waits for
-//! a whole second's worth of upserts (that was an 8 ms stall, visible at
-//! p99). Reads flush everything first, so a report always sees every
-//! committed click.
-//!
-//! A crash between flushes would lose the in-memory sums, so the first batch
-//! after a flush records `rollups_pending_since` (the earliest unflushed
-//! click time) in `meta`, in its own transaction; a flush deletes it. On open,
-//! a marker that is still there means sums were lost: the rollups from that
-//! UTC day on are rebuilt from the raw clicks.
+//! three report shapes, so reports never scan 10^7 raw clicks. What each
+//! rollup is keyed by and what a batch of clicks adds to them is the same
+//! for every backend; how the sums reach the tables is each backend's own
+//! (SQLite's is in `sqlite/rollup.rs`).
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
-
-use rusqlite::{params, Connection, OptionalExtension, ToSql};
 
 use crate::model::Click;
 
-const QUARTER: i64 = 900_000;
-const DAY: i64 = 86_400_000;
-const MARKER: &str = "rollups_pending_since";
-/// Flush at least this often, or when this many distinct rows are pending.
-const FLUSH_EVERY: Duration = Duration::from_secs(1);
-const FLUSH_ROWS: usize = 50_000;
-/// Rows folded per click batch while a flush is in progress (about a
-/// millisecond of upserts).
-const SLICE: usize = 256;
+pub(crate) const QUARTER: i64 = 900_000;
+pub(crate) const DAY: i64 = 86_400_000;
 
 /// A rollup: its table stem, its key columns, and the SQL for each key
 /// column when rebuilding from raw clicks.
-struct Rollup {
-    stem: &'static str,
-    columns: &'static [&'static str],
-    from_clicks: &'static [&'static str],
+pub(crate) struct Rollup {
+    pub(crate) stem: &'static str,
+    pub(crate) columns: &'static [&'static str],
+    pub(crate) from_clicks: &'static [&'static str],
 }
 
-const ROLLUPS: [Rollup; 3] = [
+pub(crate) const ROLLUPS: [Rollup; 3] = [
     Rollup {
         stem: "rollup_link",
         columns: &["link_id", "source"],
@@ -60,6 +37,7 @@ const ROLLUPS: [Rollup; 3] = [
     },
 ];
 
+/// A click's key in rollup `which` (unused places are empty).
 fn key_of(which: usize, k: &Click) -> [&str; 3] {
     match which {
         0 => [&k.link_id, k.source.as_deref().unwrap_or(""), ""],
@@ -71,6 +49,9 @@ fn key_of(which: usize, k: &Click) -> [&str; 3] {
         ],
     }
 }
+
+/// (rollup, 15-minute bucket, key).
+pub(crate) type Key = (usize, i64, [String; 3]);
 
 /// (rollup, 15-minute bucket, key) -> clicks, unique, bot, suspicious.
 pub(crate) type Sums = HashMap<Key, [i64; 4]>;
@@ -89,266 +70,8 @@ pub(crate) fn sums_of(clicks: &[Click]) -> Sums {
     sums
 }
 
-fn add(into: &mut [i64; 4], counts: &[i64; 4]) {
+pub(crate) fn add(into: &mut [i64; 4], counts: &[i64; 4]) {
     for (a, b) in into.iter_mut().zip(counts) {
         *a += b;
     }
-}
-
-fn earliest(sums: &Sums) -> Option<i64> {
-    sums.keys().map(|(_, bucket, _)| *bucket).min()
-}
-
-/// What the writer holds between flushes.
-pub(crate) struct Pending {
-    sums: Sums,
-    /// The marker as written in `meta` (None: no unflushed clicks on disk).
-    since: Option<i64>,
-    last_flush: Instant,
-    /// A flush in progress: each batch folds a slice of the rows, so no
-    /// batch waits for a whole second's worth of them.
-    draining: bool,
-}
-
-impl Default for Pending {
-    fn default() -> Self {
-        Pending {
-            sums: Sums::new(),
-            since: None,
-            last_flush: Instant::now(),
-            draining: false,
-        }
-    }
-}
-
-type Key = (usize, i64, [String; 3]);
-
-/// What a batch's transaction did to the rollups, to apply to `Pending`
-/// once (and only if) it commits.
-pub(crate) enum Step {
-    /// Everything pending, the batch included, is in the tables.
-    Flushed,
-    /// `folded` rows went into the tables; the batch is kept in memory.
-    Kept {
-        folded: Vec<Key>,
-        batch: Sums,
-        since: Option<i64>,
-    },
-}
-
-impl Pending {
-    /// Inside a click batch's transaction: when a flush is due, fold a
-    /// slice of the pending rows (all of them, and the batch, once few are
-    /// left); record the marker if it moves.
-    pub fn stage(&self, tx: &Connection, batch: Sums) -> rusqlite::Result<Step> {
-        let due = self.draining
-            || self.last_flush.elapsed() >= FLUSH_EVERY
-            || self.sums.len() >= FLUSH_ROWS;
-        if due && self.sums.len() <= SLICE {
-            return fold(tx, self.sums.iter().chain(batch.iter()));
-        }
-        let mut folded = Vec::new();
-        if due {
-            let slice: Vec<(&Key, &[i64; 4])> = self.sums.iter().take(SLICE).collect();
-            write_rows(tx, slice.iter().copied())?;
-            folded = slice.into_iter().map(|(k, _)| k.clone()).collect();
-        }
-        let since = match (self.since, earliest(&batch)) {
-            (Some(s), Some(b)) if b >= s => None,
-            (_, Some(b)) => {
-                tx.execute(
-                    "INSERT INTO meta (k, v) VALUES (?1, ?2) ON CONFLICT (k) DO UPDATE SET v = excluded.v",
-                    params![MARKER, b.to_string()],
-                )?;
-                Some(b)
-            }
-            (_, None) => None,
-        };
-        Ok(Step::Kept {
-            folded,
-            batch,
-            since,
-        })
-    }
-
-    /// After the transaction committed.
-    pub fn apply(&mut self, step: Step) {
-        match step {
-            Step::Flushed => {
-                self.sums.clear();
-                self.since = None;
-                self.last_flush = Instant::now();
-                self.draining = false;
-            }
-            Step::Kept {
-                folded,
-                batch,
-                since,
-            } => {
-                self.draining |= !folded.is_empty();
-                for key in &folded {
-                    self.sums.remove(key);
-                }
-                for (key, counts) in batch {
-                    add(self.sums.entry(key).or_default(), &counts);
-                }
-                if since.is_some() {
-                    self.since = since;
-                }
-            }
-        }
-    }
-
-    /// A flush on its own (before a report reads the rollups).
-    pub fn flush(&mut self, conn: &mut Connection) -> rusqlite::Result<()> {
-        if self.sums.is_empty() {
-            return Ok(());
-        }
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let step = fold(&tx, self.sums.iter())?;
-        tx.commit()?;
-        self.apply(step);
-        Ok(())
-    }
-}
-
-/// Writes every row given and clears the marker: nothing is pending after.
-fn fold<'a>(
-    tx: &Connection,
-    sums: impl Iterator<Item = (&'a Key, &'a [i64; 4])>,
-) -> rusqlite::Result<Step> {
-    write_rows(tx, sums)?;
-    tx.execute("DELETE FROM meta WHERE k = ?1", [MARKER])?;
-    Ok(Step::Flushed)
-}
-
-/// Adds sums to the 15-minute rows and, summed again per UTC day, to the
-/// day rows: one upsert per distinct row.
-fn write_rows<'a>(
-    tx: &Connection,
-    sums: impl Iterator<Item = (&'a Key, &'a [i64; 4])>,
-) -> rusqlite::Result<()> {
-    let mut days: HashMap<(usize, i64, &[String; 3]), [i64; 4]> = HashMap::new();
-    for ((which, bucket, key), counts) in sums {
-        upsert(tx, *which, "q", *bucket, key, counts)?;
-        add(
-            days.entry((*which, bucket.div_euclid(DAY) * DAY, key))
-                .or_default(),
-            counts,
-        );
-    }
-    for ((which, day, key), counts) in days {
-        upsert(tx, which, "d", day, key, &counts)?;
-    }
-    Ok(())
-}
-
-/// The tables: per rollup a 15-minute (`_q`) and a UTC-day (`_d`) table,
-/// keyed by bucket and the rollup's columns. Narrow rollups, one per common
-/// report shape, compress far better than one wide one.
-pub(crate) fn schema() -> String {
-    let mut sql = String::new();
-    for r in &ROLLUPS {
-        let keys: String = r
-            .columns
-            .iter()
-            .map(|c| format!("{c} TEXT NOT NULL, "))
-            .collect();
-        for grain in ["q", "d"] {
-            sql.push_str(&format!(
-                "CREATE TABLE IF NOT EXISTS {}_{grain} (bucket_ms INTEGER NOT NULL, {keys}
-                    clicks INTEGER NOT NULL, unique_clicks INTEGER NOT NULL, bot_clicks INTEGER NOT NULL, suspicious_clicks INTEGER NOT NULL,
-                    PRIMARY KEY (bucket_ms, {})) WITHOUT ROWID;\n",
-                r.stem,
-                r.columns.join(", ")
-            ));
-        }
-    }
-    sql
-}
-
-/// The upsert adding counts to one row of a rollup's table, per rollup and
-/// grain, built once.
-fn upsert_sql(which: usize, grain: &str) -> &'static str {
-    static SQL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    let all = SQL.get_or_init(|| {
-        let mut all = Vec::new();
-        for r in &ROLLUPS {
-            let cols = r.columns.join(", ");
-            let marks: Vec<String> = (2..r.columns.len() + 6).map(|i| format!("?{i}")).collect();
-            for g in ["q", "d"] {
-                all.push(format!(
-                    "INSERT INTO {}_{g} (bucket_ms, {cols}, clicks, unique_clicks, bot_clicks, suspicious_clicks)
-                     VALUES (?1, {})
-                     ON CONFLICT (bucket_ms, {cols}) DO UPDATE SET
-                         clicks = clicks + excluded.clicks, unique_clicks = unique_clicks + excluded.unique_clicks,
-                         bot_clicks = bot_clicks + excluded.bot_clicks, suspicious_clicks = suspicious_clicks + excluded.suspicious_clicks",
-                    r.stem,
-                    marks.join(", ")
-                ));
-            }
-        }
-        all
-    });
-    &all[which * 2 + usize::from(grain == "d")]
-}
-
-fn upsert(
-    tx: &Connection,
-    which: usize,
-    grain: &str,
-    bucket: i64,
-    key: &[String; 3],
-    counts: &[i64; 4],
-) -> rusqlite::Result<()> {
-    let mut st = tx.prepare_cached(upsert_sql(which, grain))?;
-    let mut args: Vec<&dyn ToSql> = vec![&bucket];
-    for part in key.iter().take(ROLLUPS[which].columns.len()) {
-        args.push(part);
-    }
-    for c in counts {
-        args.push(c);
-    }
-    st.execute(args.as_slice())?;
-    Ok(())
-}
-
-/// On open: when sums were lost (a crash between flushes), rebuild every
-/// rollup from the marker's UTC day on from the raw clicks. Returns the day
-/// rebuilt from, if any.
-pub(crate) fn repair(conn: &mut Connection) -> rusqlite::Result<Option<i64>> {
-    let since: Option<String> = conn
-        .query_row("SELECT v FROM meta WHERE k = ?1", [MARKER], |r| r.get(0))
-        .optional()?;
-    let Some(since) = since.and_then(|s| s.parse::<i64>().ok()) else {
-        return Ok(None);
-    };
-    let day = since.div_euclid(DAY) * DAY;
-    let first_id = crate::sqlite::first_click_id_at(day);
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    for r in &ROLLUPS {
-        let cols = r.columns.join(", ");
-        let exprs = r.from_clicks.join(", ");
-        let groups: Vec<String> = (1..=r.columns.len() + 1).map(|i| i.to_string()).collect();
-        for (grain, width) in [("q", QUARTER), ("d", DAY)] {
-            tx.execute(
-                &format!("DELETE FROM {}_{grain} WHERE bucket_ms >= ?1", r.stem),
-                [day],
-            )?;
-            tx.execute(
-                &format!(
-                    "INSERT INTO {}_{grain} (bucket_ms, {cols}, clicks, unique_clicks, bot_clicks, suspicious_clicks)
-                     SELECT (r.ts_ms / {width}) * {width}, {exprs}, COUNT(*), SUM(r.is_unique), SUM(r.is_bot), SUM(r.suspicious)
-                     FROM clicks r JOIN links l ON l.id = r.link_id JOIN user_agents u ON u.id = r.ua_id
-                     WHERE r.id >= ?1 AND r.test = 0 GROUP BY {}",
-                    r.stem,
-                    groups.join(", ")
-                ),
-                [&first_id],
-            )?;
-        }
-    }
-    tx.execute("DELETE FROM meta WHERE k = ?1", [MARKER])?;
-    tx.commit()?;
-    Ok(Some(day))
 }

@@ -267,3 +267,86 @@ async fn api_keys_from_before_names_and_revocation_still_open_the_api() {
     assert!(k.valid_at(1_770_000_000_000), "an old key keeps working");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The migrations recorded in a file: (version, name, applied_ms).
+fn recorded(path: &std::path::Path) -> Vec<(i64, String, i64)> {
+    Connection::open(path)
+        .unwrap()
+        .prepare("SELECT version, name, applied_ms FROM schema_migrations ORDER BY version")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// A fresh file records migration 1; opening it again applies nothing
+/// again (same row, same time) and keeps what was written; several opening
+/// a fresh file at once end with one record; a file from before the
+/// numbering is adopted as version 1 with its rows.
+#[tokio::test]
+async fn migrations_are_numbered_and_applied_once() {
+    let dir = std::env::temp_dir().join(format!("clickledger-migrate-num-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+
+    let fresh = dir.join("fresh.db");
+    let store = SqliteStore::open(&fresh).unwrap();
+    store.check_writable().await.unwrap();
+    drop(store);
+    let first = recorded(&fresh);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!((first[0].0, first[0].1.as_str()), (1, "init"));
+    assert!(
+        first[0].2 > 1_700_000_000_000,
+        "applied_ms is a time: {first:?}"
+    );
+    drop(SqliteStore::open(&fresh).unwrap());
+    assert_eq!(recorded(&fresh), first, "nothing applied twice");
+    let health: String = Connection::open(&fresh)
+        .unwrap()
+        .query_row("SELECT v FROM meta WHERE k = 'health'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(health, "1");
+
+    let raced = dir.join("raced.db");
+    let opens: Vec<_> = (0..4)
+        .map(|_| {
+            let path = raced.clone();
+            std::thread::spawn(move || SqliteStore::open(path).map(drop))
+        })
+        .collect();
+    for o in opens {
+        o.join().unwrap().expect("every concurrent open succeeds");
+    }
+    let raced = recorded(&raced);
+    assert_eq!(raced.len(), 1, "{raced:?}");
+
+    let legacy = dir.join("legacy.db");
+    Connection::open(&legacy)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+             INSERT INTO meta VALUES ('kept', 'yes');",
+        )
+        .unwrap();
+    drop(SqliteStore::open(&legacy).unwrap());
+    assert_eq!(
+        recorded(&legacy).iter().map(|r| r.0).collect::<Vec<_>>(),
+        [1]
+    );
+    let c = Connection::open(&legacy).unwrap();
+    let kept: String = c
+        .query_row("SELECT v FROM meta WHERE k = 'kept'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(kept, "yes");
+    let tables: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('clicks', 'conversions', 'users', 'rollup_sub_d')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tables, 4, "0001 created what the file lacked");
+    let _ = std::fs::remove_dir_all(&dir);
+}
