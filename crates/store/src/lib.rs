@@ -6,6 +6,7 @@
 mod corrupt;
 pub mod model;
 pub mod postgres;
+mod query;
 mod record;
 mod rollup;
 pub mod sqlite;
@@ -13,7 +14,6 @@ pub mod users;
 
 // The conversions table's columns, as the PostgreSQL backend imports them
 // (`crate::money_tx::CONVERSION_COLUMNS`): the same in both schemas.
-use sqlite::conversions as money_tx;
 
 use async_trait::async_trait;
 use clickledger_domain::codes::Refusal;

@@ -8,11 +8,10 @@ use std::collections::BTreeMap;
 use clickledger_domain::ClickId;
 use tokio_postgres::Row;
 
-use super::sql::{
-    click_id, corrupt, first_click_id_at, json, limit, pg_error, scope_clause, Where,
-};
+use super::sql::{click_id, corrupt, json, pg_error, rows};
 use super::PgStore;
 use crate::model::*;
+use crate::query::{self, first_click_id_at};
 use crate::{StoreError, StoreResult};
 
 const QUARTER: i64 = 900_000;
@@ -202,12 +201,6 @@ async fn fold_rollups(tx: &tokio_postgres::Transaction<'_>, clicks: &[Click]) ->
     Ok(())
 }
 
-/// The same columns as SQLite reads back, with the user agent's text.
-const CLICK_SELECT: &str = "r.id, r.ts_ms, r.link_id, l.offer_id, l.affiliate_id, r.sub1, r.sub2, r.sub3, r.sub4, r.sub5, r.source, r.extra, r.ip, r.country, u.ua, u.device, u.os, u.browser, r.referer_host, r.is_unique, r.is_bot, r.suspicious, r.test, r.params_cut";
-const CLICK_FROM: &str =
-    "clicks r JOIN links l ON l.id = r.link_id JOIN user_agents u ON u.id = r.ua_id";
-const ADVERTISER_OF_LINK: &str = "l.offer_id IN (SELECT id FROM offers WHERE advertiser_id = ?)";
-
 fn click_from_row(r: &Row) -> StoreResult<Click> {
     let id = click_id(r.get(0), "clicks", "?")?;
     let extra: Option<&str> = r.get(11);
@@ -244,37 +237,18 @@ fn click_from_row(r: &Row) -> StoreResult<Click> {
 }
 
 pub async fn click(s: &PgStore, id: ClickId, scope: &Scope) -> StoreResult<Option<Click>> {
-    let mut w = Where::default();
-    w.push("r.id = ?", id.to_bytes().to_vec());
-    scope_clause(&mut w, scope, "l.affiliate_id", ADVERTISER_OF_LINK);
-    let sql = format!("SELECT {CLICK_SELECT} FROM {CLICK_FROM} {}", w.sql());
     let c = s.client().await?;
-    let row = c.query_opt(&sql, &w.params()).await.map_err(pg_error)?;
-    row.as_ref().map(click_from_row).transpose()
+    let rows = rows(&**c, &query::click(id, scope)).await?;
+    rows.first().map(click_from_row).transpose()
 }
 
 pub async fn list(s: &PgStore, f: &ClickFilter) -> StoreResult<Vec<Click>> {
-    let mut w = Where::default();
-    scope_clause(&mut w, &f.scope, "l.affiliate_id", ADVERTISER_OF_LINK);
-    w.add("l.offer_id = ?", f.offer_id.clone());
-    w.add("l.affiliate_id = ?", f.affiliate_id.clone());
-    w.add("r.link_id = ?", f.link_id.clone());
-    w.add("r.source = ?", f.source.clone());
-    for (n, sub) in f.subs.iter().enumerate() {
-        w.add(&format!("r.sub{} = ?", n + 1), sub.clone());
-    }
-    w.add("r.country = ?", f.country.clone());
-    // click ids begin with their time: a time range is an id range
-    w.add("r.id >= ?", f.from_ms.map(first_click_id_at));
-    w.add("r.id < ?", f.to_ms.map(first_click_id_at));
-    let sql = format!(
-        "SELECT {CLICK_SELECT} FROM {CLICK_FROM} {} ORDER BY r.id DESC LIMIT {}",
-        w.sql(),
-        limit(f.limit)
-    );
     let c = s.client().await?;
-    let rows = c.query(&sql, &w.params()).await.map_err(pg_error)?;
-    rows.iter().map(click_from_row).collect()
+    rows(&**c, &query::clicks(f))
+        .await?
+        .iter()
+        .map(click_from_row)
+        .collect()
 }
 
 pub async fn expire(s: &PgStore, before_ms: i64, limit: u32) -> StoreResult<u64> {

@@ -7,9 +7,10 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{GenericClient, Row};
 
 use super::listen::CHANNEL;
-use super::sql::{corrupt, json, limit, pg_error, Where};
+use super::sql::{corrupt, json, pg_error, rows};
 use super::PgStore;
 use crate::model::*;
+use crate::query;
 use crate::StoreResult;
 
 /// Upserts one row by id, audits the change and tells the other nodes.
@@ -199,19 +200,8 @@ pub async fn links(s: &PgStore) -> StoreResult<Vec<Link>> {
 }
 
 pub async fn audit(s: &PgStore, f: &AuditFilter) -> StoreResult<Vec<AuditEntry>> {
-    let mut w = Where::default();
-    w.add("entity_id = ?", f.entity_id.clone());
-    w.add("key_id = ?", f.key_id.clone());
-    w.add("action = ?", f.action.clone());
-    w.add("ts_ms >= ?", f.from_ms);
-    w.add("ts_ms < ?", f.to_ms);
-    let sql = format!(
-        "SELECT id, ts_ms, key_id, action, entity_kind, entity_id, before, after FROM audit {} ORDER BY id DESC LIMIT {}",
-        w.sql(),
-        limit(f.limit)
-    );
     let c = s.client().await?;
-    let rows = c.query(&sql, &w.params()).await.map_err(pg_error)?;
+    let rows = rows(&**c, &query::audit(f)).await?;
     let value = |r: &Row, i: usize| {
         r.get::<_, Option<&str>>(i)
             .and_then(|t| serde_json::from_str(t).ok())

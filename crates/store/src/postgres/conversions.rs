@@ -10,12 +10,10 @@ use clickledger_domain::{ClickId, Currency, Status};
 use rust_decimal::Decimal;
 use tokio_postgres::{GenericClient, Row, Transaction};
 
-use super::sql::{
-    click_id, corrupt, currency, json, limit, lost_race, pg_error, scope_clause, Where,
-};
+use super::sql::{click_id, corrupt, currency, json, lost_race, pg_error, rows};
 use super::PgStore;
 use crate::model::*;
-use crate::money_tx::CONVERSION_COLUMNS;
+use crate::query::{self, CONVERSION_COLUMNS};
 use crate::record::{self, cents, method_str, ConversionTx, NewDelivery};
 use crate::{PostbackWrite, Recorded, StoreError, StoreResult};
 
@@ -502,56 +500,17 @@ async fn lock_batch_caps(tx: &Transaction<'_>, items: &[PostbackWrite]) -> Store
 }
 
 pub async fn list(s: &PgStore, f: &ConversionFilter) -> StoreResult<Vec<Conversion>> {
-    let mut w = Where::default();
-    scope_clause(&mut w, &f.scope, "affiliate_id", "advertiser_id = ?");
-    w.add("id = ?", f.id.clone());
-    w.add("click_id = ?", f.click_id.map(|c| c.to_bytes().to_vec()));
-    w.add("offer_id = ?", f.offer_id.clone());
-    w.add("affiliate_id = ?", f.affiliate_id.clone());
-    w.add("advertiser_id = ?", f.advertiser_id.clone());
-    w.add("link_id = ?", f.link_id.clone());
-    w.add("status = ?", f.status.map(|s| s.as_str().to_string()));
-    w.add("event = ?", f.event.clone());
-    w.add("txid = ?", f.txid.clone());
-    w.add("source = ?", f.source.clone());
-    w.add("conv_ms >= ?", f.from_ms);
-    w.add("conv_ms < ?", f.to_ms);
-    let sql = format!(
-        "SELECT {CONVERSION_COLUMNS} FROM conversions {} ORDER BY conv_ms DESC, id LIMIT {}",
-        w.sql(),
-        limit(f.limit)
-    );
     let c = s.client().await?;
-    let rows = c.query(&sql, &w.params()).await.map_err(pg_error)?;
-    rows.iter().map(conversion_from_row).collect()
+    rows(&**c, &query::conversions(f))
+        .await?
+        .iter()
+        .map(conversion_from_row)
+        .collect()
 }
 
 pub async fn postback_log(s: &PgStore, f: &PostbackFilter) -> StoreResult<Vec<PostbackLogEntry>> {
-    let mut w = Where::default();
-    // affiliates have no postback log of their own: an impossible clause
-    scope_clause(
-        &mut w,
-        &f.scope,
-        "FALSE AND ?::text IS NOT NULL",
-        "advertiser_id = ?",
-    );
-    w.add("result = ?", f.result.clone());
-    w.add("error = ?", f.error.clone());
-    w.add("advertiser_id = ?", f.advertiser_id.clone());
-    w.add("offer_id = ?", f.offer_id.clone());
-    w.add("click_id = ?", f.click_id.clone());
-    w.add("txid = ?", f.txid.clone());
-    w.add("ts_ms >= ?", f.from_ms);
-    w.add("ts_ms < ?", f.to_ms);
-    let sql = format!(
-        "SELECT id, ts_ms, source_ip, method, advertiser_id, offer_id, click_id, fields, result, error, message, hint,
-                conversion_id, http_status, pii_removed, txid
-         FROM postback_log {} ORDER BY id DESC LIMIT {}",
-        w.sql(),
-        limit(f.limit)
-    );
     let c = s.client().await?;
-    let rows = c.query(&sql, &w.params()).await.map_err(pg_error)?;
+    let rows = rows(&**c, &query::postback_log(f)).await?;
     rows.iter()
         .map(|r| {
             let id: i64 = r.get(0);

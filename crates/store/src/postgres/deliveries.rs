@@ -6,16 +6,12 @@
 use clickledger_domain::Status;
 use tokio_postgres::Row;
 
-use super::sql::{corrupt, limit, pg_error, scope_clause, Where};
+use super::sql::{corrupt, pg_error, rows};
 use super::PgStore;
 use crate::model::*;
+use crate::query::{self, DELIVERY_COLUMNS};
 use crate::record::parse_method;
 use crate::StoreResult;
-
-const DELIVERY_COLUMNS: &str = "id, affiliate_id, conversion_id, status, method, url, body, state, attempts, next_attempt_ms, created_ms, updated_ms, last_error, last_status";
-const SUSPENDED: &str = "SELECT affiliate_id FROM destinations WHERE suspended";
-const ADVERTISER_OF_CONVERSION: &str =
-    "conversion_id IN (SELECT id FROM conversions WHERE advertiser_id = ?)";
 
 fn delivery_from_row(r: &Row) -> StoreResult<Delivery> {
     let id: String = r.get(0);
@@ -54,7 +50,7 @@ pub async fn claim(
                 "UPDATE deliveries SET lease_until = $2, leased_by = $3 WHERE id IN (
                      SELECT id FROM deliveries
                      WHERE state = 'pending' AND next_attempt_ms <= $1 AND lease_until <= $1
-                       AND affiliate_id NOT IN ({SUSPENDED})
+                       AND affiliate_id NOT IN (SELECT affiliate_id FROM destinations WHERE suspended)
                      ORDER BY created_ms, id LIMIT $4 FOR UPDATE SKIP LOCKED)
                  RETURNING {DELIVERY_COLUMNS}"
             ),
@@ -133,29 +129,12 @@ pub async fn finish_attempt(
 }
 
 pub async fn list(s: &PgStore, f: &DeliveryFilter) -> StoreResult<Vec<Delivery>> {
-    let mut w = Where::default();
-    scope_clause(&mut w, &f.scope, "affiliate_id", ADVERTISER_OF_CONVERSION);
-    w.add("affiliate_id = ?", f.affiliate_id.clone());
-    w.add("conversion_id = ?", f.conversion_id.clone());
-    match f.state.as_deref() {
-        Some("suspended") => w.clauses.push(format!(
-            "state = 'pending' AND affiliate_id IN ({SUSPENDED})"
-        )),
-        Some("pending") => w.clauses.push(format!(
-            "state = 'pending' AND affiliate_id NOT IN ({SUSPENDED})"
-        )),
-        other => w.add("state = ?", other.map(str::to_string)),
-    }
-    w.add("created_ms >= ?", f.from_ms);
-    w.add("created_ms < ?", f.to_ms);
-    let sql = format!(
-        "SELECT {DELIVERY_COLUMNS} FROM deliveries {} ORDER BY created_ms DESC, id LIMIT {}",
-        w.sql(),
-        limit(f.limit)
-    );
     let c = s.client().await?;
-    let rows = c.query(&sql, &w.params()).await.map_err(pg_error)?;
-    rows.iter().map(delivery_from_row).collect()
+    rows(&**c, &query::deliveries(f))
+        .await?
+        .iter()
+        .map(delivery_from_row)
+        .collect()
 }
 
 pub async fn one(
@@ -163,17 +142,11 @@ pub async fn one(
     id: &str,
     scope: &Scope,
 ) -> StoreResult<Option<(Delivery, Vec<DeliveryAttempt>)>> {
-    let mut w = Where::default();
-    w.push("id = ?", id.to_string());
-    scope_clause(&mut w, scope, "affiliate_id", ADVERTISER_OF_CONVERSION);
     let c = s.client().await?;
-    let Some(row) = c
-        .query_opt(
-            &format!("SELECT {DELIVERY_COLUMNS} FROM deliveries {}", w.sql()),
-            &w.params(),
-        )
-        .await
-        .map_err(pg_error)?
+    let Some(row) = rows(&**c, &query::delivery(id, scope))
+        .await?
+        .into_iter()
+        .next()
     else {
         return Ok(None);
     };

@@ -1,17 +1,17 @@
-//! What every PostgreSQL area shares: errors, `WHERE` clauses with `$n`
-//! placeholders, corrupt values.
+//! What every PostgreSQL area shares: errors, corrupt values, and running
+//! the shared queries with `$n` marks.
 
 use std::fmt;
 
+use bytes::BytesMut;
 use clickledger_domain::{ClickId, Currency};
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
+use tokio_postgres::{GenericClient, Row};
 
 use crate::corrupt::CorruptValue;
-use crate::model::Scope;
-use crate::StoreError;
-
-pub type Arg = Box<dyn ToSql + Sync + Send>;
+use crate::query::{Query, Value};
+use crate::{StoreError, StoreResult};
 
 /// A PostgreSQL error as the store reports it: the server being away is
 /// `Unavailable`; so is anything else, with its message.
@@ -70,79 +70,35 @@ pub fn click_id(
     Ok(ClickId::from_bytes(arr))
 }
 
-/// The smallest click id issued at `ms`: click ids begin with their time,
-/// so a range of click times is a range of ids.
-pub fn first_click_id_at(ms: i64) -> Vec<u8> {
-    ClickId::new(ms.max(0) as u64, 0).to_bytes().to_vec()
-}
-
 pub fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("records serialize")
 }
 
-/// Builds `WHERE` clauses from optional filters; `?` in a clause becomes
-/// the next `$n`.
-#[derive(Default)]
-pub struct Where {
-    pub clauses: Vec<String>,
-    pub args: Vec<Arg>,
-}
-
-impl Where {
-    pub fn add<T: ToSql + Sync + Send + 'static>(&mut self, clause: &str, v: Option<T>) {
-        if let Some(v) = v {
-            self.push(clause, v);
+impl ToSql for Value {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Value::Int(v) => v.to_sql(ty, out),
+            Value::Text(v) => v.to_sql(ty, out),
+            Value::Bytes(v) => v.to_sql(ty, out),
+            Value::Bool(v) => v.to_sql(ty, out),
         }
     }
 
-    pub fn push<T: ToSql + Sync + Send + 'static>(&mut self, clause: &str, v: T) {
-        self.args.push(Box::new(v));
-        self.clauses
-            .push(clause.replace('?', &format!("${}", self.args.len())));
+    // each variant's own `to_sql` refuses a column of another type
+    fn accepts(_: &Type) -> bool {
+        true
     }
 
-    /// A placeholder for one more argument, for clauses built by hand.
-    pub fn arg<T: ToSql + Sync + Send + 'static>(&mut self, v: T) -> String {
-        self.args.push(Box::new(v));
-        format!("${}", self.args.len())
-    }
-
-    /// `expr = ANY(list)`; nothing for an empty list.
-    pub fn add_in(&mut self, expr: &str, values: &[String]) {
-        if !values.is_empty() {
-            self.push(&format!("{expr} = ANY(?)"), values.to_vec());
-        }
-    }
-
-    pub fn sql(&self) -> String {
-        if self.clauses.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", self.clauses.join(" AND "))
-        }
-    }
-
-    pub fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
-        self.args
-            .iter()
-            .map(|b| b.as_ref() as &(dyn ToSql + Sync))
-            .collect()
-    }
+    to_sql_checked!();
 }
 
-/// Restricts a query to what `scope` may see.
-pub fn scope_clause(w: &mut Where, scope: &Scope, affiliate_column: &str, advertiser_clause: &str) {
-    match scope {
-        Scope::All => {}
-        Scope::Affiliate(id) => w.push(&format!("{affiliate_column} = ?"), id.clone()),
-        Scope::Advertiser(id) => w.push(advertiser_clause, id.clone()),
-    }
-}
-
-pub fn limit(l: u32) -> i64 {
-    if l == 0 {
-        100
-    } else {
-        i64::from(l.min(10_000))
-    }
+/// Runs a shared query with PostgreSQL's `$n` marks.
+pub async fn rows(c: &impl GenericClient, q: &Query) -> StoreResult<Vec<Row>> {
+    let (sql, values) = q.render(|i| format!("${i}"));
+    let args: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| *v as &(dyn ToSql + Sync)).collect();
+    c.query(&sql, &args).await.map_err(pg_error)
 }

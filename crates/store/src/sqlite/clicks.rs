@@ -4,21 +4,15 @@
 use std::collections::HashMap;
 
 use clickledger_domain::ClickId;
-use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{params, Connection, Row, TransactionBehavior};
 
 use super::rollup;
-use super::sql::{first_click_id_at, json, limit, scope_clause, Where};
+use super::sql::{first_click_id_at, json, rows};
 use crate::corrupt::corrupt;
 use crate::model::*;
+use crate::query;
 
 const CLICK_COLUMNS: &str = "id, ts_ms, link_id, sub1, sub2, sub3, sub4, sub5, source, extra, ip, country, ua_id, referer_host, is_unique, is_bot, suspicious, test, params_cut";
-/// The same columns as read back, with the user agent's text.
-const CLICK_SELECT: &str = "r.id, r.ts_ms, r.link_id, l.offer_id, l.affiliate_id, r.sub1, r.sub2, r.sub3, r.sub4, r.sub5, r.source, r.extra, r.ip, r.country, u.ua, u.device, u.os, u.browser, r.referer_host, r.is_unique, r.is_bot, r.suspicious, r.test, r.params_cut";
-/// Where a click's derived fields come from.
-const CLICK_FROM: &str =
-    "clicks r JOIN links l ON l.id = r.link_id JOIN user_agents u ON u.id = r.ua_id";
-/// Seen by a scope: an advertiser sees the clicks on its offers.
-const ADVERTISER_CLICKS: &str = "l.offer_id IN (SELECT id FROM offers WHERE advertiser_id = ?)";
 
 /// What the click path keeps between batches; only the writer touches it.
 #[derive(Default)]
@@ -115,39 +109,14 @@ pub(super) fn insert_clicks(
 
 /// The click, if it exists and `scope` may see it.
 pub(super) fn click(c: &Connection, id: ClickId, scope: &Scope) -> rusqlite::Result<Option<Click>> {
-    let mut w = Where::default();
-    w.add("r.id = ?", Some(id.to_bytes().to_vec()));
-    scope_clause(&mut w, scope, "l.affiliate_id", ADVERTISER_CLICKS);
-    let sql = format!("SELECT {CLICK_SELECT} FROM {CLICK_FROM} {}", w.sql());
-    c.prepare_cached(&sql)?
-        .query_row(w.params().as_slice(), click_from_row)
-        .optional()
+    Ok(rows(c, &query::click(id, scope), click_from_row)?
+        .into_iter()
+        .next())
 }
 
 /// Clicks matching the filter, newest first.
 pub(super) fn clicks(c: &Connection, f: &ClickFilter) -> rusqlite::Result<Vec<Click>> {
-    let mut w = Where::default();
-    scope_clause(&mut w, &f.scope, "l.affiliate_id", ADVERTISER_CLICKS);
-    w.add("l.offer_id = ?", f.offer_id.clone());
-    w.add("l.affiliate_id = ?", f.affiliate_id.clone());
-    w.add("r.link_id = ?", f.link_id.clone());
-    w.add("r.source = ?", f.source.clone());
-    for (n, sub) in f.subs.iter().enumerate() {
-        w.add(&format!("r.sub{} = ?", n + 1), sub.clone());
-    }
-    w.add("r.country = ?", f.country.clone());
-    // click ids begin with their time: a time range is an id range,
-    // which bounds the newest-first scan of the primary key
-    w.add("r.id >= ?", f.from_ms.map(first_click_id_at));
-    w.add("r.id < ?", f.to_ms.map(first_click_id_at));
-    let sql = format!(
-        "SELECT {CLICK_SELECT} FROM {CLICK_FROM} {} ORDER BY r.id DESC LIMIT {}",
-        w.sql(),
-        limit(f.limit)
-    );
-    let mut st = c.prepare(&sql)?;
-    let rows = st.query_map(w.params().as_slice(), click_from_row)?;
-    rows.collect()
+    rows(c, &query::clicks(f), click_from_row)
 }
 
 /// Deletes up to `limit` raw clicks older than `before_ms`.

@@ -5,9 +5,10 @@
 use rusqlite::{params, Connection, Row, TransactionBehavior};
 use serde::de::DeserializeOwned;
 
-use super::sql::{json, limit, Where};
+use super::sql::{json, rows};
 use crate::corrupt::corrupt;
 use crate::model::*;
+use crate::query;
 
 /// Upserts one row and records its audit entry (and template version)
 /// in the same transaction.
@@ -183,19 +184,7 @@ pub(super) fn insert_audit(tx: &Connection, e: &AuditEntry) -> rusqlite::Result<
 }
 
 pub(super) fn audit(c: &Connection, f: &AuditFilter) -> rusqlite::Result<Vec<AuditEntry>> {
-    let mut w = Where::default();
-    w.add("entity_id = ?", f.entity_id.clone());
-    w.add("key_id = ?", f.key_id.clone());
-    w.add("action = ?", f.action.clone());
-    w.add("ts_ms >= ?", f.from_ms);
-    w.add("ts_ms < ?", f.to_ms);
-    let sql = format!(
-        "SELECT id, ts_ms, key_id, action, entity_kind, entity_id, before, after FROM audit {} ORDER BY id DESC LIMIT {}",
-        w.sql(),
-        limit(f.limit)
-    );
-    let mut st = c.prepare(&sql)?;
-    let rows = st.query_map(w.params().as_slice(), |r| {
+    rows(c, &query::audit(f), |r| {
         let value = |i: usize| -> rusqlite::Result<Option<serde_json::Value>> {
             Ok(r.get::<_, Option<String>>(i)?
                 .and_then(|t| serde_json::from_str(&t).ok()))
@@ -211,8 +200,7 @@ pub(super) fn audit(c: &Connection, f: &AuditFilter) -> rusqlite::Result<Vec<Aud
             after: value(7)?,
             template: None,
         })
-    })?;
-    rows.collect()
+    })
 }
 
 /// Every version of an entity's postback template, oldest first.

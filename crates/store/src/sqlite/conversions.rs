@@ -11,17 +11,13 @@ use rusqlite::{
 };
 use rust_decimal::Decimal;
 
-use super::sql::{json, limit, parse_currency, scope_clause, Where};
+use super::sql::{json, parse_currency, rows};
 use super::{deliveries, ledger};
 use crate::corrupt::{corrupt, parsed, store_error};
 use crate::model::*;
+use crate::query::{self, CONVERSION_COLUMNS};
 use crate::record::{self, cents, run_ready, ConversionTx, NewDelivery};
 use crate::{ConversionAttempt, PostbackWrite, Recorded as ItemOutcome, StoreResult};
-
-pub(crate) const CONVERSION_COLUMNS: &str = "id, click_id, offer_id, advertiser_id, affiliate_id, link_id, event, txid, status, \
-     status_received, amount_micros, currency, payout_micros, revenue_micros, payout_currency, click_ms, conv_ms, \
-     updated_ms, too_fast, test, capped, parent_id, payout_base_micros, revenue_base_micros, fx_missing, hold_until_ms, \
-     duplicates, source, sub1, sub2, sub3, sub4, sub5, country, device, os, browser";
 
 fn conversion_from_row(r: &Row) -> rusqlite::Result<Conversion> {
     let status: String = r.get(8)?;
@@ -439,28 +435,7 @@ pub(super) fn conversions(
     c: &Connection,
     f: &ConversionFilter,
 ) -> rusqlite::Result<Vec<Conversion>> {
-    let mut w = Where::default();
-    scope_clause(&mut w, &f.scope, "affiliate_id", "advertiser_id = ?");
-    w.add("id = ?", f.id.clone());
-    w.add("click_id = ?", f.click_id.map(|c| c.to_bytes().to_vec()));
-    w.add("offer_id = ?", f.offer_id.clone());
-    w.add("affiliate_id = ?", f.affiliate_id.clone());
-    w.add("advertiser_id = ?", f.advertiser_id.clone());
-    w.add("link_id = ?", f.link_id.clone());
-    w.add("status = ?", f.status.map(|s| s.as_str()));
-    w.add("event = ?", f.event.clone());
-    w.add("txid = ?", f.txid.clone());
-    w.add("source = ?", f.source.clone());
-    w.add("conv_ms >= ?", f.from_ms);
-    w.add("conv_ms < ?", f.to_ms);
-    let sql = format!(
-        "SELECT {CONVERSION_COLUMNS} FROM conversions {} ORDER BY conv_ms DESC, id LIMIT {}",
-        w.sql(),
-        limit(f.limit)
-    );
-    let mut st = c.prepare(&sql)?;
-    let rows = st.query_map(w.params().as_slice(), conversion_from_row)?;
-    rows.collect()
+    rows(c, &query::conversions(f), conversion_from_row)
 }
 
 fn insert_log(conn: &Connection, e: &PostbackLogEntry) -> rusqlite::Result<()> {
@@ -493,30 +468,7 @@ pub(super) fn postback_log(
     c: &Connection,
     f: &PostbackFilter,
 ) -> rusqlite::Result<Vec<PostbackLogEntry>> {
-    let mut w = Where::default();
-    // affiliates have no postback log of their own: an impossible clause
-    scope_clause(
-        &mut w,
-        &f.scope,
-        "'affiliate' = ? AND 0",
-        "advertiser_id = ?",
-    );
-    w.add("result = ?", f.result.clone());
-    w.add("error = ?", f.error.clone());
-    w.add("advertiser_id = ?", f.advertiser_id.clone());
-    w.add("offer_id = ?", f.offer_id.clone());
-    w.add("click_id = ?", f.click_id.clone());
-    w.add("txid = ?", f.txid.clone());
-    w.add("ts_ms >= ?", f.from_ms);
-    w.add("ts_ms < ?", f.to_ms);
-    let sql = format!(
-        "SELECT id, ts_ms, source_ip, method, advertiser_id, offer_id, click_id, fields, result, error, message, hint, conversion_id, http_status, pii_removed, txid
-         FROM postback_log {} ORDER BY id DESC LIMIT {}",
-        w.sql(),
-        limit(f.limit)
-    );
-    let mut st = c.prepare(&sql)?;
-    let rows = st.query_map(w.params().as_slice(), |r| {
+    rows(c, &query::postback_log(f), |r| {
         let fields: String = r.get(7)?;
         let id: i64 = r.get(0)?;
         Ok(PostbackLogEntry {
@@ -545,6 +497,5 @@ pub(super) fn postback_log(
             pii_removed: r.get(14)?,
             txid: r.get(15)?,
         })
-    })?;
-    rows.collect()
+    })
 }

@@ -3,17 +3,13 @@
 //! destination's run of failures.
 
 use clickledger_domain::Status;
-use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{params, Connection, Row, TransactionBehavior};
 
-use super::sql::{limit, scope_clause, Where};
+use super::sql::rows;
 use crate::corrupt::corrupt;
 use crate::model::*;
+use crate::query::{self, DELIVERY_COLUMNS};
 use crate::record::{method_str, parse_method, NewDelivery};
-
-const DELIVERY_COLUMNS: &str = "id, affiliate_id, conversion_id, status, method, url, body, state, attempts, next_attempt_ms, created_ms, updated_ms, last_error, last_status";
-/// Seen by a scope: an advertiser sees the jobs of its conversions.
-const ADVERTISER_JOBS: &str =
-    "conversion_id IN (SELECT id FROM conversions WHERE advertiser_id = ?)";
 
 fn delivery_from_row(r: &Row) -> rusqlite::Result<Delivery> {
     let status: String = r.get(3)?;
@@ -147,29 +143,7 @@ pub(super) fn finish_attempt(
 }
 
 pub(super) fn deliveries(c: &Connection, f: &DeliveryFilter) -> rusqlite::Result<Vec<Delivery>> {
-    let mut w = Where::default();
-    scope_clause(&mut w, &f.scope, "affiliate_id", ADVERTISER_JOBS);
-    w.add("affiliate_id = ?", f.affiliate_id.clone());
-    w.add("conversion_id = ?", f.conversion_id.clone());
-    match f.state.as_deref() {
-        Some("suspended") => w.clauses.push(
-            "state = 'pending' AND affiliate_id IN (SELECT affiliate_id FROM destinations WHERE suspended = 1)".into(),
-        ),
-        Some("pending") => w.clauses.push(
-            "state = 'pending' AND affiliate_id NOT IN (SELECT affiliate_id FROM destinations WHERE suspended = 1)".into(),
-        ),
-        other => w.add("state = ?", other.map(str::to_string)),
-    }
-    w.add("created_ms >= ?", f.from_ms);
-    w.add("created_ms < ?", f.to_ms);
-    let sql = format!(
-        "SELECT {DELIVERY_COLUMNS} FROM deliveries {} ORDER BY created_ms DESC, id LIMIT {}",
-        w.sql(),
-        limit(f.limit)
-    );
-    let mut st = c.prepare(&sql)?;
-    let rows = st.query_map(w.params().as_slice(), delivery_from_row)?;
-    rows.collect()
+    rows(c, &query::deliveries(f), delivery_from_row)
 }
 
 /// The job, if `scope` may see it, with its attempts, oldest first.
@@ -178,14 +152,9 @@ pub(super) fn delivery(
     id: &str,
     scope: &Scope,
 ) -> rusqlite::Result<Option<(Delivery, Vec<DeliveryAttempt>)>> {
-    let mut w = Where::default();
-    w.add("id = ?", Some(id.to_string()));
-    scope_clause(&mut w, scope, "affiliate_id", ADVERTISER_JOBS);
-    let sql = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries {}", w.sql());
-    let Some(d) = c
-        .prepare(&sql)?
-        .query_row(w.params().as_slice(), delivery_from_row)
-        .optional()?
+    let Some(d) = rows(c, &query::delivery(id, scope), delivery_from_row)?
+        .into_iter()
+        .next()
     else {
         return Ok(None);
     };

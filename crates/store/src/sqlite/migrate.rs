@@ -10,7 +10,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
-use super::conversions::CONVERSION_COLUMNS;
+use crate::query::CONVERSION_COLUMNS;
 
 /// The schema when migrations began to be numbered.
 const INIT: &str = include_str!("migrations/0001_init.sql");
