@@ -202,6 +202,13 @@ pub trait Store: Send + Sync + 'static {
     fn config_changes(&self) -> Option<tokio::sync::broadcast::Receiver<()>> {
         None
     }
+    /// Whether `node` leads `task` (housekeeping that must run once across
+    /// nodes) until `now + ttl`: true when the lease was free, ended, or
+    /// already this node's. A store one server owns always says yes.
+    async fn lead(&self, task: &str, node: &str, now_ms: i64, ttl_ms: i64) -> StoreResult<bool> {
+        let _ = (task, node, now_ms, ttl_ms);
+        Ok(true)
+    }
 
     /// Clicks per 15-minute UTC bucket and the requested dimensions, from
     /// the rollup when it has them all, else from raw clicks. Test clicks

@@ -137,7 +137,10 @@ async fn nodes_starting_together_migrate_once() {
         .await
         .unwrap();
     let applied: Vec<(i64, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
-    assert_eq!(applied, vec![(1, "init".to_string())]);
+    assert_eq!(
+        applied,
+        vec![(1, "init".to_string()), (2, "leader_leases".to_string())]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -354,4 +357,26 @@ async fn stored_values_that_do_not_parse_are_errors_naming_table_row_and_column(
         ),
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_node_leads_housekeeping_until_its_lease_ends() {
+    let Some(db) = Db::new().await else { return };
+    let (a, b) = (open(&db).await, open(&db).await);
+    let (t, ttl) = (1_000_000, 30_000);
+    assert!(a.lead("holds", "node-a", t, ttl).await.unwrap());
+    assert!(
+        !b.lead("holds", "node-b", t + 1, ttl).await.unwrap(),
+        "A leads"
+    );
+    // another task is free; the leader renews its own
+    assert!(b.lead("retention", "node-b", t + 1, ttl).await.unwrap());
+    assert!(a.lead("holds", "node-a", t + 10_000, ttl).await.unwrap());
+    assert!(
+        !b.lead("holds", "node-b", t + 39_000, ttl).await.unwrap(),
+        "renewed to t + 40 s"
+    );
+    // A stops renewing (it died): B takes over once the lease has ended
+    assert!(b.lead("holds", "node-b", t + 40_001, ttl).await.unwrap());
+    assert!(!a.lead("holds", "node-a", t + 40_002, ttl).await.unwrap());
 }

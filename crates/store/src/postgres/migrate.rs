@@ -8,7 +8,14 @@ use crate::StoreResult;
 
 /// Every migration, in order: (version, name, SQL). A new schema change is
 /// a new file here, never an edit of a shipped one.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("migrations/0001_init.sql")),
+    (
+        2,
+        "leader_leases",
+        include_str!("migrations/0002_leader_leases.sql"),
+    ),
+];
 
 /// The advisory lock key for migrations ("clickledger migrate").
 const LOCK: i64 = 0x636c_6d69_6772_6174;

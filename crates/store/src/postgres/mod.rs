@@ -275,6 +275,23 @@ impl Store for PgStore {
     fn config_changes(&self) -> Option<tokio::sync::broadcast::Receiver<()>> {
         Some(self.changes.subscribe())
     }
+    async fn lead(&self, task: &str, node: &str, now_ms: i64, ttl_ms: i64) -> StoreResult<bool> {
+        // one statement, atomic under the row's lock: a lease row, not an
+        // advisory lock, because a session lock would live and die with
+        // whichever pooled connection took it
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                "INSERT INTO leader_leases (task, node, until_ms) VALUES ($1, $2, $3::bigint + $4::bigint)
+                 ON CONFLICT (task) DO UPDATE SET node = excluded.node, until_ms = excluded.until_ms
+                 WHERE leader_leases.until_ms < $3 OR leader_leases.node = $2
+                 RETURNING node",
+                &[&task, &node, &now_ms, &ttl_ms],
+            )
+            .await
+            .map_err(pg_error)?;
+        Ok(row.is_some())
+    }
 
     async fn click_buckets(&self, query: &ReportQuery) -> StoreResult<Vec<BucketRow>> {
         reports::click_buckets(self, query).await
