@@ -42,6 +42,11 @@ enum Cmd {
         /// baseline, no open loop): a quick before/after while optimizing.
         #[arg(long)]
         quick: bool,
+        /// Start the tracker with `--redis URL` (shared rate limits and
+        /// unique clicks, as several nodes run), under a key prefix of its
+        /// own that is deleted afterwards.
+        #[arg(long)]
+        redis: Option<String>,
     },
     /// Load clicks and conversions into a fresh SQLite file and time reports.
     Reports {
@@ -261,7 +266,7 @@ async fn metric(client: &reqwest::Client, base: &str, name: &str) -> u64 {
 }
 
 /// The HTTP benchmarks; returns the markdown section.
-async fn http(short: bool, quick: bool) -> String {
+async fn http(short: bool, quick: bool, redis: Option<&str>) -> String {
     let secs = if short { 2 } else { 10 };
     let duration = Duration::from_secs(secs);
     let dir = std::env::temp_dir().join(format!("clickledger-bench-{}", std::process::id()));
@@ -271,7 +276,9 @@ async fn http(short: bool, quick: bool) -> String {
     let port = free_port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let base = format!("http://{addr}");
-    let mut tracker: Child = Command::new(sibling("clickledger"))
+    let redis_prefix = format!("clickledger-bench-{}", std::process::id());
+    let mut tracker = Command::new(sibling("clickledger"));
+    tracker
         .args(["serve", "--listen", &addr.to_string(), "--db"])
         .arg(&db)
         .args([
@@ -289,7 +296,11 @@ async fn http(short: bool, quick: bool) -> String {
             std::env::var("CLICKLEDGER_SQLITE_SYNC").unwrap_or_default(),
         )
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::null());
+    if let Some(url) = redis {
+        tracker.args(["--redis", url, "--redis-prefix", &redis_prefix]);
+    }
+    let mut tracker: Child = tracker
         .spawn()
         .expect("the release tracker binary (cargo build --release --workspace)");
     let bport = free_port();
@@ -481,6 +492,9 @@ async fn http(short: bool, quick: bool) -> String {
         .args(["-TERM", &tracker.id().to_string()])
         .status();
     let _ = tracker.wait();
+    if let Some(url) = redis {
+        forget_redis_keys(url, &redis_prefix);
+    }
     for server in [&mut baseline, &mut durable] {
         let _ = server.kill();
         let _ = server.wait();
@@ -547,10 +561,11 @@ async fn http(short: bool, quick: bool) -> String {
     if quick {
         rows.retain(|r| r.out.requests() > 0);
     }
-    let mode = if short {
-        "short mode (2 s per run)"
-    } else {
-        "full run (10 s per run)"
+    let mode = match (short, redis) {
+        (true, None) => "short mode (2 s per run)",
+        (false, None) => "full run (10 s per run)",
+        (true, Some(_)) => "short mode (2 s per run), with --redis",
+        (false, Some(_)) => "full run (10 s per run), with --redis",
     };
     format!(
         "## HTTP on loopback — {mode}\n\n{} connections in closed loops, one generator thread. Open loops: requests due at a fixed rate go out on the first free of {OPEN_LOOP_CONNECTIONS} connections, latency counted from when each was due.\n\n{}{sweep}\n\
@@ -559,6 +574,20 @@ async fn http(short: bool, quick: bool) -> String {
         table(&rows, baseline_rate),
         bytes as f64 / 1e6
     )
+}
+
+/// Deletes the keys a run wrote under its prefix.
+fn forget_redis_keys(url: &str, prefix: &str) {
+    let mut conn = redis::Client::open(url)
+        .and_then(|c| c.get_connection())
+        .expect("the benchmark's Redis");
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}:*"))
+        .query(&mut conn)
+        .expect("KEYS");
+    for chunk in keys.chunks(1000) {
+        let _: () = redis::cmd("DEL").arg(chunk).query(&mut conn).expect("DEL");
+    }
 }
 
 async fn baseline(listen: SocketAddr, durable: Option<PathBuf>) {
@@ -641,14 +670,18 @@ fn main() {
                 .unwrap();
             rt.block_on(async move {
                 match command {
-                    Cmd::Http { short, quick } => println!("{}", http(short, quick).await),
+                    Cmd::Http {
+                        short,
+                        quick,
+                        redis,
+                    } => println!("{}", http(short, quick, redis.as_deref()).await),
                     Cmd::Reports {
                         clicks,
                         conversions,
                         keep,
                     } => println!("{}", reports::run(clicks, conversions, keep).await),
                     Cmd::All { short, out } => {
-                        let h = http(short, false).await;
+                        let h = http(short, false, None).await;
                         println!("{h}");
                         let (c, v) = if short {
                             (200_000, 4_000)

@@ -153,6 +153,16 @@ struct ServeArgs {
     /// listening port, stable across restarts.
     #[arg(long, env = "CLICKLEDGER_NODE")]
     node: Option<String>,
+    /// A Redis shared by the nodes behind one load balancer
+    /// (`redis://127.0.0.1:6379/0`): rate limits, the webhook replay guard
+    /// and unique clicks then hold across nodes. While it is away each node
+    /// decides alone; nothing is refused for it. Without it, route by client
+    /// IP to keep unique clicks and per-IP limits right.
+    #[arg(long, env = "CLICKLEDGER_REDIS")]
+    redis: Option<String>,
+    /// The first part of every key written in that Redis.
+    #[arg(long, env = "CLICKLEDGER_REDIS_PREFIX", default_value = "clickledger")]
+    redis_prefix: String,
     /// Base URL for the tracking and postback URLs the API returns
     /// (default: http(s)://<listen>).
     #[arg(long, env = "CLICKLEDGER_PUBLIC_URL")]
@@ -442,6 +452,8 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
             .map_err(|e| format!("--base-currency: {e}"))?,
         click_retention_days: a.click_retention_days,
         node: a.node.clone(),
+        redis: a.redis.clone().filter(|r| !r.is_empty()),
+        redis_prefix: a.redis_prefix.clone(),
         ui: clickledger_server::ui::UiSettings {
             sessions: clickledger_domain::session::SessionPolicy {
                 idle_ms: i64::from(a.session_idle_minutes.max(1)) * 60_000,

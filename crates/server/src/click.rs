@@ -5,9 +5,7 @@
 //! for the batch to commit.
 
 use std::borrow::Cow;
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
@@ -32,7 +30,6 @@ use crate::AppState;
 pub const MAX_EXTRA_PARAMS: usize = 20;
 pub const MAX_PARAM_KEY: usize = 64;
 pub const MAX_PARAM_VALUE: usize = 512;
-const DAY_MS: i64 = 86_400_000;
 
 #[derive(Default, Debug)]
 pub struct ClickParams {
@@ -85,34 +82,6 @@ pub fn parse_click_params(query: Option<&str>) -> ClickParams {
         }
     }
     p
-}
-
-/// Remembers (link, IP, user agent) for 24 hours to flag unique clicks.
-#[derive(Default)]
-pub struct Uniques {
-    seen: Mutex<HashMap<u64, i64>>,
-}
-
-impl Uniques {
-    pub fn first_in_a_day(&self, link: &str, ip: &str, ua: &str, now: i64) -> bool {
-        let mut h = DefaultHasher::new();
-        (link, ip, ua).hash(&mut h);
-        let key = h.finish();
-        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        match seen.insert(key, now) {
-            Some(prev) if now - prev < DAY_MS => {
-                // keep the first sighting, so the window is 24 h from it
-                seen.insert(key, prev);
-                false
-            }
-            _ => true,
-        }
-    }
-
-    pub fn prune(&self, now: i64) {
-        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        seen.retain(|_, t| now - *t < DAY_MS);
-    }
 }
 
 /// User agents repeat endlessly; each is classified once (a few dozen
@@ -267,13 +236,14 @@ pub async fn record(
         .and_then(|r| url::Url::parse(r).ok())
         .and_then(|u| u.host_str().map(str::to_string))
         .unwrap_or_default();
-    let unique = app.uniques.first_in_a_day(&link.id, &ip_text, ua, now);
+    // Both asked of Redis at once, when there is one: one round trip.
+    let (unique, rate) = tokio::join!(
+        app.uniques.first_in_a_day(&link.id, &ip_text, ua, now),
+        app.click_ip_limiter.check(ip, app.limits.click_ip, now),
+    );
     // Over the per-IP rate the visitor still gets the redirect; the click is
     // kept but marked, so reports can leave it out.
-    let suspicious = app
-        .click_ip_limiter
-        .check(ip, app.limits.click_ip, now)
-        .is_err();
+    let suspicious = rate.is_err();
     let country = app.geo.as_ref().map(|g| g.country(ip)).unwrap_or_default();
     let [sub1, sub2, sub3, sub4, sub5] = params.subs;
     let click = Click {
@@ -379,18 +349,5 @@ mod tests {
         let bot = "curl/8.5.0";
         assert!(c.classify(bot).bot);
         assert_eq!(c.classify(bot), user_agent::parse(bot));
-    }
-
-    #[test]
-    fn uniqueness_lasts_a_day_from_the_first_click() {
-        let u = Uniques::default();
-        assert!(u.first_in_a_day("l", "1.2.3.4", "ua", 0));
-        assert!(!u.first_in_a_day("l", "1.2.3.4", "ua", 1000));
-        assert!(u.first_in_a_day("l", "1.2.3.5", "ua", 1000));
-        assert!(u.first_in_a_day("l2", "1.2.3.4", "ua", 1000));
-        assert!(!u.first_in_a_day("l", "1.2.3.4", "ua", DAY_MS - 1));
-        assert!(u.first_in_a_day("l", "1.2.3.4", "ua", DAY_MS));
-        u.prune(DAY_MS * 3);
-        assert!(u.first_in_a_day("l", "1.2.3.4", "ua", DAY_MS * 3));
     }
 }

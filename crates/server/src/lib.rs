@@ -25,6 +25,7 @@ pub mod report;
 pub mod requests;
 pub mod security;
 pub mod serve;
+pub mod shared;
 pub mod status_change;
 pub mod test_postback;
 pub mod tls;
@@ -36,6 +37,7 @@ pub mod writer;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -54,11 +56,14 @@ use tracing::Instrument;
 use crate::api::{Api, ApiError, Params, Path};
 use crate::auth::{Admin, Caller};
 use crate::cache::ConfigCache;
-use crate::click::Uniques;
 use crate::delivery::DeliverySettings;
 use crate::geo::Geo;
 use crate::metrics::Metrics;
-use crate::security::{Limiter, Vault};
+use crate::security::Vault;
+use crate::shared::buckets::Buckets;
+use crate::shared::connection::Redis;
+use crate::shared::replays::Replays;
+use crate::shared::uniques::Uniques;
 use crate::writer::ClickWriter;
 use clickledger_domain::net::Cidr;
 use clickledger_domain::rate::Limit;
@@ -98,6 +103,13 @@ pub struct Settings {
     /// node takes back its own jobs at once); `None` means host name and
     /// listening port.
     pub node: Option<String>,
+    /// `redis://host:port/db` of the Redis the nodes share for rate limits,
+    /// the webhook replay guard and unique clicks; `None`: each node keeps
+    /// them alone.
+    pub redis: Option<String>,
+    /// The first part of every key this server writes in Redis, so several
+    /// deployments (or tests) can share one.
+    pub redis_prefix: String,
 }
 
 impl Default for Settings {
@@ -128,6 +140,8 @@ impl Default for Settings {
             click_retention_days: 0,
             ui: ui::UiSettings::default(),
             node: None,
+            redis: None,
+            redis_prefix: "clickledger".into(),
         }
     }
 }
@@ -149,11 +163,11 @@ pub struct AppState {
     pub vault: Arc<Vault>,
     pub trusted_proxies: Vec<Cidr>,
     pub limits: Limits,
-    pub postback_ip_limiter: Limiter<IpAddr>,
-    pub postback_adv_limiter: Limiter<String>,
-    pub click_ip_limiter: Limiter<IpAddr>,
+    pub postback_ip_limiter: Buckets<IpAddr>,
+    pub postback_adv_limiter: Buckets<String>,
+    pub click_ip_limiter: Buckets<IpAddr>,
     pub secret_grace_ms: i64,
-    pub webhooks_seen: postback::WebhookReplays,
+    pub webhooks_seen: Replays,
     pub recent_clicks: postback::RecentClicks,
     pub delivery: DeliverySettings,
     pub dispatcher: delivery::Dispatcher,
@@ -164,6 +178,8 @@ pub struct AppState {
     pub serves_tls: bool,
     /// The dashboard's sessions policy and login limiters.
     pub ui: ui::UiState,
+    /// The store's config stamp when the cached config was loaded.
+    config_stamp: AtomicI64,
     openapi: Value,
 }
 
@@ -174,8 +190,20 @@ pub struct Limits {
 }
 
 impl AppState {
+    /// Loads the config from the store, noting its stamp (read first: a
+    /// change that lands during the load shows as a newer stamp, and the
+    /// config watcher loads again).
     pub async fn reload(&self) -> Result<(), clickledger_store::StoreError> {
-        self.cache.reload(self.store.as_ref(), &self.vault).await
+        let stamp = self.store.config_stamp().await.unwrap_or(i64::MIN);
+        self.cache.reload(self.store.as_ref(), &self.vault).await?;
+        self.config_stamp.store(stamp, Relaxed);
+        Ok(())
+    }
+
+    /// The stamp of the cached config (`i64::MIN` when it could not be read,
+    /// so the next readable stamp reloads).
+    pub fn seen_config_stamp(&self) -> i64 {
+        self.config_stamp.load(Relaxed)
     }
 }
 
@@ -632,6 +660,16 @@ pub async fn start(
     let (postback_writer, postback_task) =
         writer::PostbackWriter::spawn(store.clone(), settings.queue_capacity, 512);
     let (router, docs) = routes().into_parts();
+    let redis = match &settings.redis {
+        Some(url) => {
+            let r = Arc::new(Redis::open(url, &settings.redis_prefix, metrics.clone())?);
+            // a node serves while Redis is away; this only says so early
+            r.connect().await;
+            Some(r)
+        }
+        None => None,
+    };
+    let redis = redis.as_ref();
     let state = Arc::new(AppState {
         store: store.clone(),
         cache: ConfigCache::default(),
@@ -639,7 +677,7 @@ pub async fn start(
         postback_writer,
         metrics,
         geo,
-        uniques: Uniques::default(),
+        uniques: Uniques::new(redis),
         agents: Default::default(),
         public_url: settings.public_url.trim_end_matches('/').to_string(),
         admin_lock: tokio::sync::Mutex::new(()),
@@ -650,11 +688,11 @@ pub async fn start(
             postback_advertiser: settings.postback_rate_advertiser,
             click_ip: settings.click_rate_ip,
         },
-        postback_ip_limiter: Limiter::default(),
-        postback_adv_limiter: Limiter::default(),
-        click_ip_limiter: Limiter::default(),
+        postback_ip_limiter: Buckets::new("postback_ip", redis),
+        postback_adv_limiter: Buckets::new("postback_advertiser", redis),
+        click_ip_limiter: Buckets::new("click_ip", redis),
         secret_grace_ms: settings.secret_grace_seconds * 1000,
-        webhooks_seen: Default::default(),
+        webhooks_seen: Replays::new(redis),
         recent_clicks: Default::default(),
         delivery: settings.delivery.clone(),
         dispatcher: Default::default(),
@@ -662,11 +700,13 @@ pub async fn start(
         caps: Default::default(),
         click_retention_days: settings.click_retention_days,
         serves_tls: settings.tls.is_some(),
-        ui: ui::UiState::new(&settings.ui),
+        ui: ui::UiState::new(&settings.ui, redis),
+        config_stamp: AtomicI64::new(i64::MIN),
         openapi: openapi::document(&docs),
         node: node_name(&settings, &listener),
     });
     state.reload().await.map_err(|e| e.to_string())?;
+    shared::config_watch::spawn(&state);
     spawn_housekeeping(state.clone());
     let routed: Router = router
         .merge(ui::router())
@@ -764,8 +804,11 @@ fn node_name(settings: &Settings, listener: &tokio::net::TcpListener) -> String 
     }
 }
 
-/// Periodic work: forget day-old unique-click keys; reload the config so
-/// changes made by other nodes on a shared database show up.
+/// Periodic work: forget day-old unique-click keys and full rate buckets,
+/// release ended holds, expire old clicks and sessions, recount caps. Every
+/// node runs it; the store makes each step idempotent (a hold released or a
+/// click expired by one node is not there for the next). The config follows
+/// other nodes' changes through `shared::config_watch`.
 fn spawn_housekeeping(state: Arc<AppState>) {
     let weak = Arc::downgrade(&state);
     drop(state);
@@ -794,9 +837,6 @@ fn spawn_housekeeping(state: Arc<AppState>) {
                 }
             }
             refresh_caps(&state, now).await;
-            if let Err(e) = state.reload().await {
-                tracing::warn!(error = %e, "config reload failed; serving the previous config");
-            }
         }
     });
 }

@@ -73,6 +73,8 @@ pub struct Metrics {
     clicks: [AtomicU64; 6],
     /// Clicks that kept only part of their parameters.
     params_cut: AtomicU64,
+    /// Checks decided by this node alone because Redis was away.
+    redis_fallbacks: AtomicU64,
     deliveries: Mutex<BTreeMap<&'static str, u64>>,
     postbacks: Mutex<BTreeMap<(String, String), u64>>,
     pub queue_depth: AtomicI64,
@@ -85,6 +87,7 @@ impl Default for Metrics {
         Metrics {
             clicks: Default::default(),
             params_cut: AtomicU64::new(0),
+            redis_fallbacks: AtomicU64::new(0),
             deliveries: Mutex::new(BTreeMap::new()),
             postbacks: Mutex::new(BTreeMap::new()),
             queue_depth: AtomicI64::new(0),
@@ -106,6 +109,12 @@ impl Metrics {
     /// A click whose parameters were cut to the bounds (it still redirects).
     pub fn params_cut(&self) {
         self.params_cut.fetch_add(1, Relaxed);
+    }
+
+    /// A shared check (rate limit, replay, unique click) this node decided
+    /// alone because Redis did not answer.
+    pub fn redis_fallback(&self) {
+        self.redis_fallbacks.fetch_add(1, Relaxed);
     }
 
     pub fn postback(&self, result: &str, error: Option<&str>) {
@@ -137,6 +146,11 @@ impl Metrics {
             out,
             "# HELP clickledger_click_params_cut_total Clicks that kept only part of their query parameters (values cut to the bound, long names or extras past the limit left out).\n# TYPE clickledger_click_params_cut_total counter\nclickledger_click_params_cut_total {}",
             self.params_cut.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP clickledger_redis_fallbacks_total Shared checks (rate limits, webhook replays, unique clicks) this node decided alone because Redis did not answer.\n# TYPE clickledger_redis_fallbacks_total counter\nclickledger_redis_fallbacks_total {}",
+            self.redis_fallbacks.load(Relaxed)
         );
         out.push_str("# HELP clickledger_postbacks_total Postbacks by result and error code.\n# TYPE clickledger_postbacks_total counter\n");
         for ((result, error), n) in self
@@ -191,12 +205,14 @@ mod tests {
         m.click(ClickResult::Redirected);
         m.click(ClickResult::Redirected);
         m.params_cut();
+        m.redis_fallback();
         m.postback("rejected", Some("invalid_token"));
         m.batch_size.observe(3.0);
         m.commit_seconds.observe(0.002);
         let text = m.render();
         assert!(text.contains("clickledger_clicks_total{result=\"redirected\"} 2"));
         assert!(text.contains("clickledger_click_params_cut_total 1\n"));
+        assert!(text.contains("clickledger_redis_fallbacks_total 1\n"));
         assert!(text.contains(
             "clickledger_postbacks_total{result=\"rejected\",error=\"invalid_token\"} 1"
         ));

@@ -70,34 +70,6 @@ pub async fn postback_with_token(
     respond(process(&app, inbound).await)
 }
 
-/// Answers to verified webhook messages, by `advertiser:webhook-id`, kept
-/// for twice the signature window: a replay inside it gets the first answer.
-#[derive(Default)]
-pub struct WebhookReplays {
-    seen: std::sync::Mutex<std::collections::HashMap<String, (i64, Answer)>>,
-}
-
-const REPLAY_WINDOW_MS: i64 = 2 * clickledger_domain::signature::MAX_SKEW_SECONDS * 1000;
-
-impl WebhookReplays {
-    fn get(&self, key: &str, now: i64) -> Option<Answer> {
-        let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        seen.get(key)
-            .filter(|(t, _)| now - t < REPLAY_WINDOW_MS)
-            .map(|(_, a)| a.clone())
-    }
-
-    fn insert(&self, key: String, answer: &Answer, now: i64) {
-        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        seen.insert(key, (now, answer.clone()));
-    }
-
-    pub fn prune(&self, now: i64) {
-        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        seen.retain(|_, (t, _)| now - *t < REPLAY_WINDOW_MS);
-    }
-}
-
 /// The answer: status, JSON body, and seconds for `Retry-After` if any.
 #[derive(Clone)]
 pub struct Answer {
@@ -360,7 +332,7 @@ pub async fn process(app: &AppState, inbound: Inbound) -> Answer {
     };
     // A signed Standard Webhooks message seen before: answer as the first
     // time, record nothing new.
-    if let Some(first) = app.webhooks_seen.get(&replay_key, now) {
+    if let Some(first) = app.webhooks_seen.first_answer(&replay_key, now).await {
         log.result = "duplicate".into();
         log.http_status = first.status.as_u16();
         log.message = "webhook-id already processed; answered as the first time".into();
@@ -372,7 +344,7 @@ pub async fn process(app: &AppState, inbound: Inbound) -> Answer {
     if answer.status.is_success()
         || answer.status.is_client_error() && answer.status != StatusCode::TOO_MANY_REQUESTS
     {
-        app.webhooks_seen.insert(replay_key, &answer, now);
+        return app.webhooks_seen.settle(replay_key, answer, now).await;
     }
     answer
 }
@@ -500,7 +472,7 @@ async fn refuse(app: &AppState, mut log: PostbackLogEntry, r: Refusal) -> Answer
 
 /// Finds the advertiser and checks that the postback really comes from it:
 /// token or signature, HTTPS, IP allowlist, rate limit.
-fn authenticate<'c>(
+async fn authenticate<'c>(
     app: &AppState,
     cfg: &'c Config,
     inbound: &Inbound,
@@ -521,6 +493,7 @@ fn authenticate<'c>(
     if let Err(secs) = app
         .postback_ip_limiter
         .check(inbound.ip, app.limits.postback_ip, now)
+        .await
     {
         ctx.retry_after = Some(secs);
         return Err(Refusal::new(
@@ -593,7 +566,11 @@ fn authenticate<'c>(
         ));
     }
     let limit = auth.rate_limit.unwrap_or(app.limits.postback_advertiser);
-    if let Err(secs) = app.postback_adv_limiter.check(adv.id.clone(), limit, now) {
+    if let Err(secs) = app
+        .postback_adv_limiter
+        .check(adv.id.clone(), limit, now)
+        .await
+    {
         ctx.retry_after = Some(secs);
         return Err(Refusal::new(
             ErrorCode::RateLimited,
@@ -612,7 +589,7 @@ async fn evaluate(
 ) -> Result<ConversionAttempt, Refusal> {
     // 1. who is calling
     let cfg = app.cache.get();
-    let adv = authenticate(app, &cfg, inbound, pairs, ctx, now)?;
+    let adv = authenticate(app, &cfg, inbound, pairs, ctx, now).await?;
 
     // 2. fields well-formed
     let fields = match parse_fields(pairs, &adv.alias_map, &adv.status_map) {

@@ -141,15 +141,13 @@ pub async fn submit(
         format!("key:{}", &sha256_hex(&api_key)[..16])
     };
     let s = &app.ui.settings;
-    let limited =
+    let (by_ip, by_account) = tokio::join!(
+        app.ui.login_ip.peek(&origin.ip, s.login_rate_ip, now),
         app.ui
-            .login_ip
-            .peek(&origin.ip, s.login_rate_ip, now)
-            .and(
-                app.ui
-                    .login_account
-                    .peek(&account, s.login_rate_account, now),
-            );
+            .login_account
+            .peek(&account, s.login_rate_account, now),
+    );
+    let limited = by_ip.and(by_account);
     if let Err(wait) = limited {
         let _ = app
             .store
@@ -241,11 +239,12 @@ async fn failed(
     now: i64,
 ) -> Response {
     let s = &app.ui.settings;
-    let _ = app.ui.login_ip.check(origin.ip, s.login_rate_ip, now);
-    let _ = app
-        .ui
-        .login_account
-        .check(account.to_string(), s.login_rate_account, now);
+    let _ = tokio::join!(
+        app.ui.login_ip.check(origin.ip, s.login_rate_ip, now),
+        app.ui
+            .login_account
+            .check(account.to_string(), s.login_rate_account, now),
+    );
     let _ = app
         .store
         .record_audit(&login_audit(

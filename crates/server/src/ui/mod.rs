@@ -30,7 +30,8 @@ use axum::Router;
 use clickledger_domain::rate::Limit;
 use clickledger_domain::session::SessionPolicy;
 
-use crate::security::Limiter;
+use crate::shared::buckets::Buckets;
+use crate::shared::connection::Redis;
 use crate::AppState;
 
 /// Dashboard settings.
@@ -64,17 +65,17 @@ impl Default for UiSettings {
 pub struct UiState {
     pub policy: SessionPolicy,
     pub settings: UiSettings,
-    pub login_ip: Limiter<IpAddr>,
-    pub login_account: Limiter<String>,
+    pub login_ip: Buckets<IpAddr>,
+    pub login_account: Buckets<String>,
 }
 
 impl UiState {
-    pub fn new(settings: &UiSettings) -> UiState {
+    pub fn new(settings: &UiSettings, redis: Option<&Arc<Redis>>) -> UiState {
         UiState {
             policy: settings.sessions,
             settings: settings.clone(),
-            login_ip: Limiter::default(),
-            login_account: Limiter::default(),
+            login_ip: Buckets::new("login_ip", redis),
+            login_account: Buckets::new("login_account", redis).hashed(),
         }
     }
 }

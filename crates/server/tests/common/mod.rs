@@ -82,6 +82,24 @@ impl TestApp {
         }
     }
 
+    /// A second node on this one's store, as two servers behind one load
+    /// balancer share a database: own caches, limits and memory, one store.
+    pub async fn spawn_beside(&self, mut settings: Settings) -> TestApp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        settings.public_url = format!("http://{addr}");
+        let running = clickledger_server::start(self.store.clone(), settings, listener)
+            .await
+            .unwrap();
+        TestApp {
+            base: format!("http://{addr}"),
+            client: self.client.clone(),
+            running: Some(running),
+            store: self.store.clone(),
+            dir: TempDir::new(),
+        }
+    }
+
     /// Graceful stop; returns the directory so the test can start again on it.
     pub async fn stop(mut self) -> TempDir {
         self.running.take().unwrap().shutdown().await;
