@@ -5,7 +5,8 @@
 //! the first answer, a click unique at one node is not unique at the other,
 //! and a configuration change made through one node is live on the other.
 //! With Redis unreachable, clicks and postbacks are still served, with
-//! this node's own limits.
+//! this node's own limits. With CLICKLEDGER_TEST_PG set, two nodes with a
+//! store each on one fresh PostgreSQL database do the same.
 
 mod common;
 
@@ -255,25 +256,12 @@ async fn a_webhook_replayed_to_another_node_gets_the_first_answer() {
     let keys = Keys::new();
     let (a, b, s) = two_nodes(|| keys.settings()).await;
     let cid = a.click(&s.link_id).await;
-    let body = serde_json::to_vec(&json!({"click_id": cid, "event": "registration"})).unwrap();
-    let ts = (clickledger_server::util::now_ms() / 1000).to_string();
-    let sig = webhook_sign(&s.signing_secret, "msg_shared_1", &ts, &body);
-    let send = |node: &TestApp| {
-        node.client
-            .post(node.url(&format!("/postback/{}", s.token)))
-            .header("content-type", "application/json")
-            .header("webhook-id", "msg_shared_1")
-            .header("webhook-timestamp", ts.clone())
-            .header("webhook-signature", sig.clone())
-            .body(body.clone())
-            .send()
-    };
-    let first: Value = send(&a).await.unwrap().json().await.unwrap();
+    let message = Webhook::registration(&s, "msg_shared_1", &cid);
+    let (_, first) = message.send(&a).await;
     assert_eq!(first["result"], "accepted", "{first}");
     assert_eq!(first["payout"], "2.00", "{first}");
-    let r = send(&b).await.unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let again: Value = r.json().await.unwrap();
+    let (st, again) = message.send(&b).await;
+    assert_eq!(st, StatusCode::OK);
     assert_eq!(again, first, "B answers A's first answer verbatim");
     // one conversion; B logged the replay as one
     let (_, list) = a.get(&format!("/api/v1/conversions?click_id={cid}")).await;
@@ -424,6 +412,62 @@ async fn with_redis_unreachable_clicks_and_postbacks_are_served_with_local_limit
 }
 
 #[tokio::test]
+async fn two_nodes_on_postgresql_share_config_limits_replays_and_uniques() {
+    // two stores on one database, as two processes have: B hears of A's
+    // changes only through PostgreSQL (LISTEN/NOTIFY, the stamp)
+    let Some(db) = common::pg::PgDb::new().await else {
+        return;
+    };
+    let keys = Keys::new();
+    let node = || async {
+        let store = clickledger_store::open(&db.url()).await.unwrap();
+        let settings = Settings {
+            postback_rate_ip: few(50.0),
+            ..keys.settings()
+        };
+        TestApp::spawn_on(store, TempDir::new(), settings).await
+    };
+    let a = node().await;
+    let b = node().await;
+    let s = a.setup().await;
+    wait_until_cached(&b, |c| c.links.contains_key(&s.link_id)).await;
+
+    let ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126.0 Safari/537.36";
+    let first = click_record(&a, &s.link_id, ua).await;
+    assert_eq!(first["unique"], true);
+    assert_eq!(click_record(&b, &s.link_id, ua).await["unique"], false);
+
+    let cid = first["id"].as_str().unwrap();
+    let message = Webhook::registration(&s, "msg_pg_1", cid);
+    let (_, answer) = message.send(&a).await;
+    assert_eq!(answer["result"], "accepted", "{answer}");
+    assert_eq!(message.send(&b).await.1, answer);
+    let (_, list) = b.get(&format!("/api/v1/conversions?click_id={cid}")).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+
+    // a pause through B reaches A
+    let (st, v) = b
+        .post(&format!("/api/v1/links/{}/pause", s.link_id), json!({}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    wait_for(|| async {
+        let (st, _, _) = a.anon(&format!("/c/{}", s.link_id), None).await;
+        st == StatusCode::GONE
+    })
+    .await;
+    // both nodes spent one shared bucket per IP: 50 tokens, 2 taken so far
+    let mut refused = 0;
+    for i in 0..50 {
+        let node = if i % 2 == 0 { &a } else { &b };
+        let (st, _) = node.postback(&[("token", "not-a-token")]).await;
+        refused += u32::from(st == StatusCode::TOO_MANY_REQUESTS);
+    }
+    assert_eq!(refused, 2, "48 tokens were left for the two nodes together");
+    b.stop().await;
+    a.stop().await;
+}
+
+#[tokio::test]
 async fn a_redis_url_that_does_not_parse_stops_the_start_without_its_password() {
     let dir = TempDir::new();
     let store: std::sync::Arc<dyn clickledger_store::Store> =
@@ -439,6 +483,46 @@ async fn a_redis_url_that_does_not_parse_stops_the_start_without_its_password() 
     };
     assert!(err.starts_with("--redis: "), "{err}");
     assert!(!err.contains("hunter2"), "{err}");
+}
+
+/// A signed Standard Webhooks message reporting a registration, sent (and
+/// resent: same id, time and signature) as an advertiser's server does.
+struct Webhook {
+    path: String,
+    id: &'static str,
+    ts: String,
+    sig: String,
+    body: Vec<u8>,
+}
+
+impl Webhook {
+    fn registration(s: &Setup, id: &'static str, click_id: &str) -> Webhook {
+        let body =
+            serde_json::to_vec(&json!({"click_id": click_id, "event": "registration"})).unwrap();
+        let ts = (clickledger_server::util::now_ms() / 1000).to_string();
+        Webhook {
+            path: format!("/postback/{}", s.token),
+            id,
+            sig: webhook_sign(&s.signing_secret, id, &ts, &body),
+            ts,
+            body,
+        }
+    }
+
+    async fn send(&self, node: &TestApp) -> (StatusCode, Value) {
+        let r = node
+            .client
+            .post(node.url(&self.path))
+            .header("content-type", "application/json")
+            .header("webhook-id", self.id)
+            .header("webhook-timestamp", &self.ts)
+            .header("webhook-signature", &self.sig)
+            .body(self.body.clone())
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.json().await.unwrap())
+    }
 }
 
 /// Two nodes on one store, each started with `settings()`, and the usual

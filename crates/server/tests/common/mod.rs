@@ -2,6 +2,8 @@
 //! short-hands for the API calls every test makes.
 #![allow(dead_code)]
 
+pub mod pg;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -58,8 +60,19 @@ impl TestApp {
     }
 
     /// Starts on an existing directory (its `test.db`), e.g. after a restart.
-    pub async fn spawn_in(dir: TempDir, mut settings: Settings) -> TestApp {
+    pub async fn spawn_in(dir: TempDir, settings: Settings) -> TestApp {
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.0.join("test.db")).unwrap());
+        Self::spawn_on(store, dir, settings).await
+    }
+
+    /// A second node on this one's store, as two servers behind one load
+    /// balancer share a database: own caches, limits and memory, one store.
+    pub async fn spawn_beside(&self, settings: Settings) -> TestApp {
+        Self::spawn_on(self.store.clone(), TempDir::new(), settings).await
+    }
+
+    /// Starts on `store` (with the test admin key in it).
+    pub async fn spawn_on(store: Arc<dyn Store>, dir: TempDir, mut settings: Settings) -> TestApp {
         clickledger_server::ensure_admin_key(store.as_ref(), Some(ADMIN_KEY))
             .await
             .unwrap();
@@ -79,24 +92,6 @@ impl TestApp {
             running: Some(running),
             store,
             dir,
-        }
-    }
-
-    /// A second node on this one's store, as two servers behind one load
-    /// balancer share a database: own caches, limits and memory, one store.
-    pub async fn spawn_beside(&self, mut settings: Settings) -> TestApp {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        settings.public_url = format!("http://{addr}");
-        let running = clickledger_server::start(self.store.clone(), settings, listener)
-            .await
-            .unwrap();
-        TestApp {
-            base: format!("http://{addr}"),
-            client: self.client.clone(),
-            running: Some(running),
-            store: self.store.clone(),
-            dir: TempDir::new(),
         }
     }
 
