@@ -828,12 +828,26 @@ fn spawn_housekeeping(state: Arc<AppState>) {
                 .postback_adv_limiter
                 .prune(state.limits.postback_advertiser, now);
             state.click_ip_limiter.prune(state.limits.click_ip, now);
-            ui::housekeeping(&state, now).await;
-            release_holds(&state, now).await;
-            if state.click_retention_days > 0 {
-                let before = now - state.click_retention_days as i64 * 86_400_000;
-                if let Err(e) = state.store.expire_clicks(before, 50_000).await {
-                    tracing::warn!(error = %e, "old clicks not expired");
+            ui::housekeeping(&state, now);
+            // the store's own work runs on one node at a time (each step
+            // is idempotent anyway: this saves the others the scans); the
+            // lease outlives three ticks, so a dead leader's turn passes on
+            let leads = state
+                .store
+                .lead("housekeeping", &state.node, now, 30_000)
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "housekeeping lease not taken");
+                    false
+                });
+            if leads {
+                ui::expire_sessions(&state, now).await;
+                release_holds(&state, now).await;
+                if state.click_retention_days > 0 {
+                    let before = now - state.click_retention_days as i64 * 86_400_000;
+                    if let Err(e) = state.store.expire_clicks(before, 50_000).await {
+                        tracing::warn!(error = %e, "old clicks not expired");
+                    }
                 }
             }
             refresh_caps(&state, now).await;

@@ -80,11 +80,15 @@ impl UiState {
     }
 }
 
-/// Periodic work: forget full rate buckets, delete expired sessions.
-pub async fn housekeeping(app: &AppState, now: i64) {
+/// Forgets login buckets that are full again (every node its own).
+pub fn housekeeping(app: &AppState, now: i64) {
     let s = &app.ui.settings;
     app.ui.login_ip.prune(s.login_rate_ip, now);
     app.ui.login_account.prune(s.login_rate_account, now);
+}
+
+/// Deletes sessions past their idle or absolute expiry (one node does it).
+pub async fn expire_sessions(app: &AppState, now: i64) {
     let p = app.ui.policy;
     if let Err(e) = app
         .store

@@ -236,7 +236,7 @@ pub(super) fn template_versions(
 /// number only has to change with the data.
 pub(super) fn config_stamp(c: &Connection) -> rusqlite::Result<i64> {
     c.query_row(
-        "SELECT (SELECT COUNT(*) FROM audit) + (SELECT COUNT(*) FROM fx_rates) + (SELECT COUNT(*) FROM api_keys)",
+        "SELECT (SELECT COALESCE(MAX(id), 0) FROM audit) + (SELECT COUNT(*) FROM fx_rates) + (SELECT COUNT(*) FROM api_keys)",
         [],
         |r| r.get(0),
     )
