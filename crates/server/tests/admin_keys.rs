@@ -6,7 +6,6 @@
 mod common;
 
 use clickledger_server::{ensure_admin_key, AdminKeyStart};
-use clickledger_store::{SqliteStore, Store};
 use common::{TempDir, TestApp, ADMIN_KEY};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -192,23 +191,24 @@ async fn partner_keys_cannot_touch_admin_keys() {
 
 #[tokio::test]
 async fn the_admin_key_variable_adds_a_key_and_keeps_the_others() {
-    let dir = TempDir::new();
-    let store = SqliteStore::open(dir.0.join("k.db")).unwrap();
+    let mut dir = TempDir::new();
+    let store = dir.open_store().await;
+    let store = store.as_ref();
     // first start without the variable: a key is generated
-    let AdminKeyStart::Generated(generated) = ensure_admin_key(&store, None).await.unwrap() else {
+    let AdminKeyStart::Generated(generated) = ensure_admin_key(store, None).await.unwrap() else {
         panic!("no key generated")
     };
     assert_eq!(
-        ensure_admin_key(&store, None).await.unwrap(),
+        ensure_admin_key(store, None).await.unwrap(),
         AdminKeyStart::Known
     );
     // the variable adds its key beside the generated one
     assert_eq!(
-        ensure_admin_key(&store, Some(ADMIN_KEY)).await.unwrap(),
+        ensure_admin_key(store, Some(ADMIN_KEY)).await.unwrap(),
         AdminKeyStart::Added
     );
     assert_eq!(
-        ensure_admin_key(&store, Some(ADMIN_KEY)).await.unwrap(),
+        ensure_admin_key(store, Some(ADMIN_KEY)).await.unwrap(),
         AdminKeyStart::Known
     );
     let keys = store.api_keys().await.unwrap();
@@ -222,11 +222,11 @@ async fn the_admin_key_variable_adds_a_key_and_keeps_the_others() {
     assert_eq!(by_hash(&generated).name, "generated at first start");
     // a revoked key named by the variable stays revoked
     let id = by_hash(ADMIN_KEY).id;
-    clickledger_server::keys::revoke(&store, &id, None)
+    clickledger_server::keys::revoke(store, &id, None)
         .await
         .unwrap();
     assert_eq!(
-        ensure_admin_key(&store, Some(ADMIN_KEY)).await.unwrap(),
+        ensure_admin_key(store, Some(ADMIN_KEY)).await.unwrap(),
         AdminKeyStart::Revoked
     );
     assert!(store

@@ -606,11 +606,7 @@ async fn secrets_rotate_with_grace_and_rest_sealed() {
 
     // no secret is stored in clear
     let dir = app.stop().await;
-    let mut bytes = std::fs::read(dir.0.join("test.db")).unwrap();
-    if let Ok(wal) = std::fs::read(dir.0.join("test.db-wal")) {
-        bytes.extend(wal);
-    }
-    let text = String::from_utf8_lossy(&bytes);
+    let text = dir.stored_text().await;
     for secret in [
         &s.token,
         &new_token,

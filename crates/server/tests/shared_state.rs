@@ -415,12 +415,12 @@ async fn with_redis_unreachable_clicks_and_postbacks_are_served_with_local_limit
 async fn two_nodes_on_postgresql_share_config_limits_replays_and_uniques() {
     // two stores on one database, as two processes have: B hears of A's
     // changes only through PostgreSQL (LISTEN/NOTIFY, the stamp)
-    let Some(db) = common::pg::PgDb::new().await else {
+    let Some(db) = postgres_database().await else {
         return;
     };
     let keys = Keys::new();
     let node = || async {
-        let store = clickledger_store::open(&db.url()).await.unwrap();
+        let store = clickledger_store::open(db.url()).await.unwrap();
         let settings = Settings {
             postback_rate_ip: few(50.0),
             ..keys.settings()

@@ -1,21 +1,28 @@
-//! Test helpers: a real server on loopback over a fresh SQLite file, and
+//! Test helpers: a real server on loopback over a fresh store, and
 //! short-hands for the API calls every test makes.
+//!
+//! The store is a SQLite file in the test's directory, or, when
+//! `CLICKLEDGER_TEST_PG` names a PostgreSQL server
+//! (`postgres://root@127.0.0.1:5432`), a fresh database on it: the whole
+//! suite proves both backends. Tests that read the SQLite file itself skip
+//! on PostgreSQL (see `skip_on_postgres`).
 #![allow(dead_code)]
-
-pub mod pg;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use clickledger_server::{Running, Settings};
-use clickledger_store::{SqliteStore, Store};
+use clickledger_store::Store;
+use clickledger_testdb::ScratchDb;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
 pub const ADMIN_KEY: &str = "test-admin-key";
 
-/// A directory removed when the test ends.
-pub struct TempDir(pub PathBuf);
+/// A directory removed when the test ends, and the store that lives in
+/// it: its `test.db`, or the PostgreSQL database made for it (dropped with
+/// it), so a restart on the same `TempDir` reopens the same data.
+pub struct TempDir(pub PathBuf, Option<ScratchDb>);
 
 impl TempDir {
     pub fn new() -> Self {
@@ -25,7 +32,42 @@ impl TempDir {
             clickledger_server::util::random_id("d", 12)
         ));
         std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
+        TempDir(p, None)
+    }
+
+    /// Opens this directory's store: the SQLite file, or the PostgreSQL
+    /// database (created on the first call).
+    pub async fn open_store(&mut self) -> Arc<dyn Store> {
+        let db = match clickledger_testdb::server_from_env() {
+            None => self.0.join("test.db").to_string_lossy().into_owned(),
+            Some(server) => {
+                if self.1.is_none() {
+                    self.1 = Some(ScratchDb::create(&server, "cl_test").await.unwrap());
+                }
+                self.1.as_ref().unwrap().url().to_string()
+            }
+        };
+        clickledger_store::open(&db)
+            .await
+            .unwrap_or_else(|e| panic!("{db}: {e}"))
+    }
+
+    /// The PostgreSQL database, when the test runs on one.
+    pub fn postgres(&self) -> Option<&ScratchDb> {
+        self.1.as_ref()
+    }
+
+    /// Everything stored, as text: the SQLite file and its WAL, or every
+    /// row of the PostgreSQL database. For "no secret is stored in clear".
+    pub async fn stored_text(&self) -> String {
+        if let Some(db) = &self.1 {
+            return db.all_rows_text().await.unwrap();
+        }
+        let mut bytes = std::fs::read(self.0.join("test.db")).unwrap();
+        if let Ok(wal) = std::fs::read(self.0.join("test.db-wal")) {
+            bytes.extend(wal);
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
     }
 }
 
@@ -33,6 +75,36 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// A fresh database of its own on the PostgreSQL server
+/// `CLICKLEDGER_TEST_PG` names, whatever backend the suite runs on; `None`
+/// (after saying why) when it is unset.
+pub async fn postgres_database() -> Option<ScratchDb> {
+    let Some(server) = clickledger_testdb::server_from_env() else {
+        println!(
+            "skipped: {} is unset, and this test needs PostgreSQL",
+            clickledger_testdb::ENV
+        );
+        return None;
+    };
+    Some(ScratchDb::create(&server, "cl_test").await.unwrap())
+}
+
+/// Whether the suite runs on PostgreSQL.
+pub fn on_postgres() -> bool {
+    clickledger_testdb::server_from_env().is_some()
+}
+
+/// True (after saying why on stdout) when the suite runs on PostgreSQL and
+/// the calling test is about the SQLite file itself: `if
+/// skip_on_postgres("...") { return; }`.
+pub fn skip_on_postgres(why: &str) -> bool {
+    let skip = on_postgres();
+    if skip {
+        println!("skipped on PostgreSQL: {why}");
+    }
+    skip
 }
 
 pub struct TestApp {
@@ -59,9 +131,9 @@ impl TestApp {
         Self::spawn_in(dir, settings).await
     }
 
-    /// Starts on an existing directory (its `test.db`), e.g. after a restart.
-    pub async fn spawn_in(dir: TempDir, settings: Settings) -> TestApp {
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.0.join("test.db")).unwrap());
+    /// Starts on an existing directory's store, e.g. after a restart.
+    pub async fn spawn_in(mut dir: TempDir, settings: Settings) -> TestApp {
+        let store = dir.open_store().await;
         Self::spawn_on(store, dir, settings).await
     }
 
@@ -98,9 +170,7 @@ impl TestApp {
     /// Graceful stop; returns the directory so the test can start again on it.
     pub async fn stop(mut self) -> TempDir {
         self.running.take().unwrap().shutdown().await;
-        let dir = TempDir(self.dir.0.clone());
-        std::mem::forget(self.dir);
-        dir
+        self.dir
     }
 
     pub fn url(&self, path: &str) -> String {
