@@ -57,14 +57,15 @@ impl Outcome {
     }
 }
 
-/// Runs `connections` connections for `duration`; `rate` (requests per
+/// Runs `connections` connections for `duration`, spread over `addrs` in
+/// turn (several nodes behind one imagined balancer); `rate` (requests per
 /// second over all connections) makes it open loop: request k is due at
 /// `start + k / rate`, and goes out at that time on the first connection
 /// that is free (visitors do not queue behind each other's connections);
 /// its latency counts from when it was due, so a server that stalls cannot
 /// hide the requests that waited.
 pub async fn run(
-    addr: SocketAddr,
+    addrs: &[SocketAddr],
     connections: usize,
     duration: Duration,
     rate: Option<f64>,
@@ -79,6 +80,7 @@ pub async fn run(
     let start = Arc::new(std::sync::OnceLock::<Instant>::new());
     let mut tasks = Vec::new();
     for c in 0..connections {
+        let addr = addrs[c % addrs.len()];
         let (stop, total, make, due) = (stop.clone(), total.clone(), make.clone(), due.clone());
         let (ready, start) = (ready.clone(), start.clone());
         tasks.push(tokio::spawn(async move {

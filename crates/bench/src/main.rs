@@ -3,6 +3,7 @@
 //! runs a few seconds per endpoint (CI uses it so the harness never rots).
 
 mod load;
+mod pg;
 mod reports;
 
 use std::net::SocketAddr;
@@ -47,6 +48,15 @@ enum Cmd {
         /// own that is deleted afterwards.
         #[arg(long)]
         redis: Option<String>,
+        /// Run the tracker on PostgreSQL instead: a database of its own on
+        /// this server (e.g. postgres://root@127.0.0.1:5432), created for
+        /// the run and dropped after it. Redirects, postbacks and the
+        /// half-load open loop; no baseline.
+        #[arg(long, value_name = "SERVER_URL")]
+        pg: Option<String>,
+        /// With --pg: how many nodes share the database.
+        #[arg(long, default_value_t = 1, requires = "pg")]
+        nodes: usize,
     },
     /// Load clicks and conversions into a fresh SQLite file and time reports.
     Reports {
@@ -131,21 +141,26 @@ fn cpu_time(pid: u32) -> Option<Duration> {
     Some(Duration::from_millis(ticks * 10))
 }
 
-/// A load run that also records the CPU time the server spent on it: CPU
+/// CPU time the processes have used so far, together.
+fn cpu_time_of(pids: &[u32]) -> Option<Duration> {
+    pids.iter().map(|p| cpu_time(*p)).sum()
+}
+
+/// A load run that also records the CPU time the servers spent on it: CPU
 /// per request is steadier than requests per second on a machine whose
 /// speed drifts, and says where a ratio to the baseline comes from.
 async fn run_on(
-    server: u32,
-    addr: SocketAddr,
+    servers: &[u32],
+    addrs: &[SocketAddr],
     connections: usize,
     duration: Duration,
     rate: Option<f64>,
     make: load::RequestFn,
 ) -> load::Outcome {
-    let before = cpu_time(server);
-    let mut out = load::run(addr, connections, duration, rate, make).await;
+    let before = cpu_time_of(servers);
+    let mut out = load::run(addrs, connections, duration, rate, make).await;
     out.server_cpu = before
-        .zip(cpu_time(server))
+        .zip(cpu_time_of(servers))
         .map(|(b, a)| a.saturating_sub(b));
     out
 }
@@ -194,8 +209,13 @@ struct Row {
     note: String,
 }
 
-fn table(rows: &[Row], baseline_rate: f64) -> String {
-    let mut t = String::from("| endpoint | requests/s | vs baseline | p50 ms | p99 ms | p99.9 ms | server CPU µs/request | notes |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n");
+/// The rows as a markdown table; with a baseline rate, each row's share
+/// of it.
+fn table(rows: &[Row], baseline_rate: Option<f64>) -> String {
+    let mut t = match baseline_rate {
+        Some(_) => String::from("| endpoint | requests/s | vs baseline | p50 ms | p99 ms | p99.9 ms | server CPU µs/request | notes |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n"),
+        None => String::from("| endpoint | requests/s | p50 ms | p99 ms | p99.9 ms | server CPU µs/request | notes |\n| --- | ---: | ---: | ---: | ---: | ---: | --- |\n"),
+    };
     for r in rows {
         let cpu = r
             .out
@@ -207,11 +227,13 @@ fn table(rows: &[Row], baseline_rate: f64) -> String {
                 )
             })
             .unwrap_or_default();
+        let share = baseline_rate
+            .map(|b| format!(" {:.0} % |", 100.0 * r.out.rate() / b))
+            .unwrap_or_default();
         t.push_str(&format!(
-            "| {} | {:.0} | {:.0} % | {:.2} | {:.2} | {:.2} | {cpu} | {} |\n",
+            "| {} | {:.0} |{share} {:.2} | {:.2} | {:.2} | {cpu} | {} |\n",
             r.name,
             r.out.rate(),
-            100.0 * r.out.rate() / baseline_rate,
             r.out.percentile(50.0),
             r.out.percentile(99.0),
             r.out.percentile(99.9),
@@ -265,6 +287,126 @@ async fn metric(client: &reqwest::Client, base: &str, name: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// `clickledger serve` on `db` at `addr`, with the per-IP and per-advertiser
+/// limits out of the way (every request of the generator comes from one
+/// address) and its output discarded.
+fn tracker_command(addr: SocketAddr, db: &str) -> Command {
+    let mut cmd = Command::new(sibling("clickledger"));
+    cmd.args(["serve", "--listen", &addr.to_string(), "--db", db])
+        .args([
+            "--postback-rate-ip",
+            "10000000/s",
+            "--postback-rate-advertiser",
+            "10000000/s",
+            "--click-rate-ip",
+            "10000000/s",
+        ])
+        .env("CLICKLEDGER_ADMIN_KEY", KEY)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    cmd
+}
+
+/// 1,000 links (10 offers x 100 affiliates) of one advertiser, through the
+/// API at `base`: the advertiser's postback token and the link ids.
+async fn configure(client: &reqwest::Client, base: &str) -> (String, Vec<String>) {
+    let adv = api(
+        client,
+        base,
+        "/api/v1/advertisers",
+        json!({"name": "Bench"}),
+    )
+    .await;
+    let token = adv["postback_token"].as_str().unwrap().to_string();
+    let mut offers = Vec::new();
+    for i in 0..10 {
+        let o = api(client, base, "/api/v1/offers", json!({"advertiser_id": adv["id"], "name": format!("Offer {i}"),
+            "destination_url": "https://landing.example/lp?cid={click_id}&s1={sub1}&s2={sub2}&src={source}", "currency": "USD",
+            "events": [{"name": "registration", "payout": {"type": "fixed", "amount": "2.00"}},
+                       {"name": "deposit", "payout": {"type": "fixed", "amount": "10.00"}, "repeatable": true}]})).await;
+        offers.push(o["id"].as_str().unwrap().to_string());
+    }
+    let mut links = Vec::new();
+    for a in 0..100 {
+        let aff = api(
+            client,
+            base,
+            "/api/v1/affiliates",
+            json!({"name": format!("Aff {a}")}),
+        )
+        .await;
+        for o in &offers {
+            let l = api(
+                client,
+                base,
+                "/api/v1/links",
+                json!({"offer_id": o, "affiliate_id": aff["id"]}),
+            )
+            .await;
+            links.push(l["id"].as_str().unwrap().to_string());
+        }
+    }
+    (token, links)
+}
+
+/// Clicks spread over the links, sub ids and user agents.
+fn click_requests(links: Vec<String>) -> load::RequestFn {
+    Arc::new(move |n: u64| {
+        let link = &links[(n.wrapping_mul(2654435761) % links.len() as u64) as usize];
+        (
+            format!(
+                "/c/{link}?sub1=camp{}&sub2=ad{}&source=src{}",
+                n % 50,
+                n % 200,
+                n % 5
+            ),
+            UAS[(n % 4) as usize],
+        )
+    })
+}
+
+/// The click ids of the sampled redirects of a run.
+fn click_ids(clicks: &load::Outcome) -> Vec<String> {
+    clicks
+        .locations
+        .iter()
+        .filter_map(|l| {
+            l.split("cid=")
+                .nth(1)
+                .map(|r| r.split('&').next().unwrap_or("").to_string())
+        })
+        .collect()
+}
+
+/// Postbacks on those clicks: half new conversions (unique txids), half
+/// resends of earlier ones.
+fn postback_requests(ids: Vec<String>, token: String) -> load::RequestFn {
+    Arc::new(move |n: u64| {
+        // odd requests resend the previous txid on the same click
+        let tx = if n.is_multiple_of(2) {
+            n
+        } else {
+            n.saturating_sub(1)
+        };
+        let cid = &ids[(tx % ids.len() as u64) as usize];
+        (
+            format!("/postback?token={token}&click_id={cid}&event=deposit&txid=t{tx}&amount=25.00"),
+            UAS[0],
+        )
+    })
+}
+
+/// "n × status, n other, n errors" for a row's notes.
+fn answered(o: &load::Outcome, status: u16) -> String {
+    format!(
+        "{} × {status}, {} other, {} errors",
+        o.count(status),
+        o.requests() - o.count(status),
+        o.errors
+    )
+}
+
 /// The HTTP benchmarks; returns the markdown section.
 async fn http(short: bool, quick: bool, redis: Option<&str>) -> String {
     let secs = if short { 2 } else { 10 };
@@ -277,26 +419,11 @@ async fn http(short: bool, quick: bool, redis: Option<&str>) -> String {
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let base = format!("http://{addr}");
     let redis_prefix = format!("clickledger-bench-{}", std::process::id());
-    let mut tracker = Command::new(sibling("clickledger"));
-    tracker
-        .args(["serve", "--listen", &addr.to_string(), "--db"])
-        .arg(&db)
-        .args([
-            "--postback-rate-ip",
-            "10000000/s",
-            "--postback-rate-advertiser",
-            "10000000/s",
-            "--click-rate-ip",
-            "10000000/s",
-        ])
-        .env("CLICKLEDGER_ADMIN_KEY", KEY)
-        .env("RUST_LOG", "warn")
-        .env(
-            "CLICKLEDGER_SQLITE_SYNC",
-            std::env::var("CLICKLEDGER_SQLITE_SYNC").unwrap_or_default(),
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+    let mut tracker = tracker_command(addr, &db.to_string_lossy());
+    tracker.env(
+        "CLICKLEDGER_SQLITE_SYNC",
+        std::env::var("CLICKLEDGER_SQLITE_SYNC").unwrap_or_default(),
+    );
     if let Some(url) = redis {
         tracker.args(["--redis", url, "--redis-prefix", &redis_prefix]);
     }
@@ -320,60 +447,9 @@ async fn http(short: bool, quick: bool, redis: Option<&str>) -> String {
     wait_up(bport).await;
     wait_up(dport).await;
 
-    // 1,000 links: 10 offers x 100 affiliates
     let client = reqwest::Client::new();
-    let adv = api(
-        &client,
-        &base,
-        "/api/v1/advertisers",
-        json!({"name": "Bench"}),
-    )
-    .await;
-    let token = adv["postback_token"].as_str().unwrap().to_string();
-    let mut offers = Vec::new();
-    for i in 0..10 {
-        let o = api(&client, &base, "/api/v1/offers", json!({"advertiser_id": adv["id"], "name": format!("Offer {i}"),
-            "destination_url": "https://landing.example/lp?cid={click_id}&s1={sub1}&s2={sub2}&src={source}", "currency": "USD",
-            "events": [{"name": "registration", "payout": {"type": "fixed", "amount": "2.00"}},
-                       {"name": "deposit", "payout": {"type": "fixed", "amount": "10.00"}, "repeatable": true}]})).await;
-        offers.push(o["id"].as_str().unwrap().to_string());
-    }
-    let mut links = Vec::new();
-    for a in 0..100 {
-        let aff = api(
-            &client,
-            &base,
-            "/api/v1/affiliates",
-            json!({"name": format!("Aff {a}")}),
-        )
-        .await;
-        for o in &offers {
-            let l = api(
-                &client,
-                &base,
-                "/api/v1/links",
-                json!({"offer_id": o, "affiliate_id": aff["id"]}),
-            )
-            .await;
-            links.push(l["id"].as_str().unwrap().to_string());
-        }
-    }
-    let links = Arc::new(links);
-    let click_fn = {
-        let links = links.clone();
-        Arc::new(move |n: u64| {
-            let link = &links[(n.wrapping_mul(2654435761) % links.len() as u64) as usize];
-            (
-                format!(
-                    "/c/{link}?sub1=camp{}&sub2=ad{}&source=src{}",
-                    n % 50,
-                    n % 200,
-                    n % 5
-                ),
-                UAS[(n % 4) as usize],
-            )
-        }) as load::RequestFn
-    };
+    let (token, links) = configure(&client, &base).await;
+    let click_fn = click_requests(links);
     let base_fn: load::RequestFn = Arc::new(|n: u64| (format!("/c/x?sub1={}", n % 50), UAS[0]));
     let conns: usize = std::env::var("CLICKLEDGER_BENCH_CONNECTIONS")
         .ok()
@@ -381,46 +457,62 @@ async fn http(short: bool, quick: bool, redis: Option<&str>) -> String {
         .unwrap_or(32);
 
     // warm up both
-    load::run(addr, conns, Duration::from_secs(1), None, click_fn.clone()).await;
+    load::run(
+        &[addr],
+        conns,
+        Duration::from_secs(1),
+        None,
+        click_fn.clone(),
+    )
+    .await;
     let (mut base_out, mut durable_out) = Default::default();
     if !quick {
-        load::run(baddr, conns, Duration::from_secs(1), None, base_fn.clone()).await;
-        base_out = run_on(baseline.id(), baddr, conns, duration, None, base_fn.clone()).await;
-        load::run(daddr, conns, Duration::from_secs(1), None, base_fn.clone()).await;
-        durable_out = run_on(durable.id(), daddr, conns, duration, None, base_fn.clone()).await;
+        load::run(
+            &[baddr],
+            conns,
+            Duration::from_secs(1),
+            None,
+            base_fn.clone(),
+        )
+        .await;
+        base_out = run_on(
+            &[baseline.id()],
+            &[baddr],
+            conns,
+            duration,
+            None,
+            base_fn.clone(),
+        )
+        .await;
+        load::run(
+            &[daddr],
+            conns,
+            Duration::from_secs(1),
+            None,
+            base_fn.clone(),
+        )
+        .await;
+        durable_out = run_on(
+            &[durable.id()],
+            &[daddr],
+            conns,
+            duration,
+            None,
+            base_fn.clone(),
+        )
+        .await;
     }
-    let clicks = run_on(tracker.id(), addr, conns, duration, None, click_fn.clone()).await;
-    let click_ids: Vec<String> = clicks
-        .locations
-        .iter()
-        .filter_map(|l| {
-            l.split("cid=")
-                .nth(1)
-                .map(|r| r.split('&').next().unwrap_or("").to_string())
-        })
-        .collect();
-    let click_ids = Arc::new(click_ids);
-    let token = Arc::new(token);
-    // half new conversions (unique txids), half resends of earlier ones
-    let pb_fn = {
-        let (ids, token) = (click_ids.clone(), token.clone());
-        Arc::new(move |n: u64| {
-            // odd requests resend the previous txid on the same click
-            let tx = if n.is_multiple_of(2) {
-                n
-            } else {
-                n.saturating_sub(1)
-            };
-            let cid = &ids[(tx % ids.len() as u64) as usize];
-            (
-                format!(
-                    "/postback?token={token}&click_id={cid}&event=deposit&txid=t{tx}&amount=25.00"
-                ),
-                UAS[0],
-            )
-        }) as load::RequestFn
-    };
-    let postbacks = run_on(tracker.id(), addr, conns, duration, None, pb_fn).await;
+    let clicks = run_on(
+        &[tracker.id()],
+        &[addr],
+        conns,
+        duration,
+        None,
+        click_fn.clone(),
+    )
+    .await;
+    let pb_fn = postback_requests(click_ids(&clicks), token);
+    let postbacks = run_on(&[tracker.id()], &[addr], conns, duration, None, pb_fn).await;
     let pb_new = metric(
         &client,
         &base,
@@ -437,8 +529,8 @@ async fn http(short: bool, quick: bool, redis: Option<&str>) -> String {
     let (mut at_half, mut base_half) = Default::default();
     if !quick {
         at_half = run_on(
-            tracker.id(),
-            addr,
+            &[tracker.id()],
+            &[addr],
             OPEN_LOOP_CONNECTIONS,
             duration,
             Some(half),
@@ -446,8 +538,8 @@ async fn http(short: bool, quick: bool, redis: Option<&str>) -> String {
         )
         .await;
         base_half = run_on(
-            baseline.id(),
-            baddr,
+            &[baseline.id()],
+            &[baddr],
             OPEN_LOOP_CONNECTIONS,
             duration,
             Some(base_out.rate() / 2.0),
@@ -474,9 +566,9 @@ async fn http(short: bool, quick: bool, redis: Option<&str>) -> String {
         sweep.push_str("\n| connections | baseline req/s | durable baseline req/s | durable redirects/s | vs baseline | vs durable baseline | redirect p50 ms | redirect p99 ms |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
         sweep.push_str(&row(conns, base_out.rate(), durable_out.rate(), &clicks));
         for n in [128, 256] {
-            let b = load::run(baddr, n, duration, None, base_fn.clone()).await;
-            let d = load::run(daddr, n, duration, None, base_fn.clone()).await;
-            let r = load::run(addr, n, duration, None, click_fn.clone()).await;
+            let b = load::run(&[baddr], n, duration, None, base_fn.clone()).await;
+            let d = load::run(&[daddr], n, duration, None, base_fn.clone()).await;
+            let r = load::run(&[addr], n, duration, None, click_fn.clone()).await;
             sweep.push_str(&row(n, b.rate(), d.rate(), &r));
         }
     }
@@ -514,14 +606,7 @@ async fn http(short: bool, quick: bool, redis: Option<&str>) -> String {
     let per_click = click_bytes(&db) as f64 / committed.max(1.0);
     let _ = std::fs::remove_dir_all(&dir);
 
-    let ok = |o: &load::Outcome, s: u16| {
-        format!(
-            "{} × {s}, {} other, {} errors",
-            o.count(s),
-            o.requests() - o.count(s),
-            o.errors
-        )
-    };
+    let ok = answered;
     let mut rows = vec![
         Row {
             name: "baseline: bare 302 (axum, closed loop)".into(),
@@ -571,7 +656,7 @@ async fn http(short: bool, quick: bool, redis: Option<&str>) -> String {
         "## HTTP on loopback — {mode}\n\n{} connections in closed loops, one generator thread. Open loops: requests due at a fixed rate go out on the first free of {OPEN_LOOP_CONNECTIONS} connections, latency counted from when each was due.\n\n{}{sweep}\n\
          - Peak RSS of the tracker: **{rss:.1} MB**\n- Disk: **{per_click:.0} bytes per click** ({committed:.0} clicks committed; clicks, user agents and rollups with their indexes, after a checkpoint; the whole file, postbacks included, is {:.1} MB)\n",
         conns,
-        table(&rows, baseline_rate),
+        table(&rows, Some(baseline_rate)),
         bytes as f64 / 1e6
     )
 }
@@ -672,8 +757,15 @@ fn main() {
                 match command {
                     Cmd::Http {
                         short,
+                        pg: Some(server),
+                        nodes,
+                        ..
+                    } => println!("{}", pg::http(&server, nodes, short).await),
+                    Cmd::Http {
+                        short,
                         quick,
                         redis,
+                        ..
                     } => println!("{}", http(short, quick, redis.as_deref()).await),
                     Cmd::Reports {
                         clicks,

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Drops the databases that test and benchmark runs left on the shared
+# PostgreSQL server when they were killed before their clean-up ran:
+# those named cl_test_<unix seconds>_... or cl_bench_<unix seconds>_...
+# (crates/testdb) created before $1, the start of this run, so a run still
+# going beside this one keeps its own.
+# Usage: .ci/pg-leftovers.sh START_EPOCH [SERVER_URL]
+set -euo pipefail
+before="$1"
+server="${2:-postgres://root@127.0.0.1:5432}"
+psql "$server/postgres" -Atqc "
+  SELECT datname FROM pg_database
+  WHERE datname ~ '^cl_(test|bench)_[0-9]+_'
+    AND split_part(datname, '_', 3)::bigint < $before" |
+while read -r db; do
+  echo "dropping leftover database $db"
+  psql "$server/postgres" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)"
+done
