@@ -51,14 +51,14 @@ struct Node {
 }
 
 impl Node {
-    /// Starts a node on `db` without waiting for it; `extra` are more
-    /// `serve` arguments.
-    fn start(db: &ScratchDb, name: &str, extra: &[&str]) -> Node {
+    /// Starts a node on the database at `db` without waiting for it;
+    /// `extra` are more `serve` arguments.
+    fn start(db: &str, name: &str, extra: &[&str]) -> Node {
         let port = free_port();
-        let log = std::env::temp_dir().join(format!("{}-{name}.log", db.name()));
+        let log = std::env::temp_dir().join(format!("clickledger-node-{port}-{name}.log"));
         let child = Command::new(env!("CARGO_BIN_EXE_clickledger"))
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .args(["--db", db.url(), "--node", name, "--master-key", MASTER_KEY])
+            .args(["--db", db, "--node", name, "--master-key", MASTER_KEY])
             // every request comes from 127.0.0.1: no per-IP limit may
             // decide what these tests see
             .args(["--click-rate-ip", "1000000/s:1000000"])
@@ -85,7 +85,7 @@ impl Node {
     }
 
     async fn started(db: &ScratchDb, name: &str, extra: &[&str]) -> Node {
-        let mut node = Node::start(db, name, extra);
+        let mut node = Node::start(db.url(), name, extra);
         node.wait_healthy().await;
         node
     }
@@ -306,7 +306,10 @@ async fn two_nodes_starting_at_once_on_an_empty_database_both_serve() {
         return;
     };
     // both run the migrations and add the admin key at the same moment
-    let (mut a, mut b) = (Node::start(&db, "a", &[]), Node::start(&db, "b", &[]));
+    let (mut a, mut b) = (
+        Node::start(db.url(), "a", &[]),
+        Node::start(db.url(), "b", &[]),
+    );
     a.wait_healthy().await;
     b.wait_healthy().await;
     for node in [&a, &b] {
@@ -720,4 +723,146 @@ async fn deliveries_in_flight_on_a_killed_node_are_sent_by_another_after_the_lea
         );
     }
     assert_eq!(claimed.len(), conversions.len(), "{claimed:?}");
+}
+
+/// A TCP relay to PostgreSQL that can be cut (every connection through it
+/// dropped, new ones refused) and mended: the database going away and
+/// coming back, without touching the shared server.
+struct Relay {
+    port: u16,
+    up: tokio::sync::watch::Sender<bool>,
+}
+
+impl Relay {
+    async fn start(to: u16) -> Relay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (up, watch) = tokio::sync::watch::channel(true);
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !*watch.borrow() {
+                    continue;
+                }
+                let mut watch = watch.clone();
+                tokio::spawn(async move {
+                    let Ok(mut server) = tokio::net::TcpStream::connect(("127.0.0.1", to)).await
+                    else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = watch.wait_for(|up| !*up) => {}
+                    }
+                });
+            }
+        });
+        Relay { port, up }
+    }
+
+    /// `url` with its host and port replaced by the relay's.
+    fn url(&self, url: &str) -> String {
+        let mut u = reqwest::Url::parse(url).unwrap();
+        u.set_host(Some("127.0.0.1")).unwrap();
+        u.set_port(Some(self.port)).unwrap();
+        u.to_string()
+    }
+
+    fn set(&self, up: bool) {
+        self.up.send_replace(up);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_postgresql_is_away_nothing_is_acknowledged_and_a_node_serves_again_after() {
+    let Some(db) = shared_database().await else {
+        return;
+    };
+    let pg_port = reqwest::Url::parse(db.url())
+        .unwrap()
+        .port()
+        .unwrap_or(5432);
+    let relay = Relay::start(pg_port).await;
+    let mut a = Node::start(&relay.url(db.url()), "a", &[]);
+    a.wait_healthy().await;
+    let s = setup(&a, json!({}), json!({"name": "Aff"})).await;
+    let before = a.click(&s.link_id).await.unwrap();
+
+    relay.set(false);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let health = loop {
+        let r = a.client.get(a.url("/healthz")).send().await.unwrap();
+        let (st, v) = answer(r).await;
+        if st != 200 {
+            break (st, v);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "healthz stays 200 without PostgreSQL"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        (health.0, &health.1["status"], &health.1["error"]),
+        (503, &json!("unavailable"), &json!("store_unavailable")),
+        "{}",
+        health.1
+    );
+    let r = a
+        .client
+        .get(a.url("/postback"))
+        .query(&[
+            ("token", s.token.as_str()),
+            ("click_id", &before),
+            ("event", "registration"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let (st, v) = answer(r).await;
+    assert_eq!((st, &v["error"]), (503, &json!("store_unavailable")), "{v}");
+
+    // a click while the database is away is not redirected before it is
+    // stored: it waits in the node's queue
+    let mended = Arc::new(AtomicBool::new(false));
+    let waiting = {
+        let (client, url, mended) = (
+            a.client.clone(),
+            a.url(&format!("/c/{}", s.link_id)),
+            mended.clone(),
+        );
+        tokio::spawn(async move {
+            let out = click_on(&client, &url).await;
+            (out, mended.load(SeqCst))
+        })
+    };
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    mended.store(true, SeqCst);
+    relay.set(true);
+    let (waited, answered_after_mend) = waiting.await.unwrap();
+    let waited = waited.expect("the waiting click is redirected once stored");
+    assert!(
+        answered_after_mend,
+        "click {waited} was redirected while the database was away"
+    );
+
+    // back: the node serves again without a restart
+    a.wait_healthy().await;
+    let (st, v) = postback_on(
+        &a.client,
+        &a.url("/postback"),
+        &[
+            ("token", &s.token),
+            ("click_id", &before),
+            ("event", "registration"),
+        ],
+    )
+    .await;
+    assert_eq!((st, &v["result"]), (200, &json!("accepted")), "{v}");
+    for id in [&before, &waited] {
+        let (st, v) = a.get(&format!("/api/v1/clicks/{id}")).await;
+        assert_eq!(st, 200, "click {id}: {v}");
+    }
+    let after = a.click(&s.link_id).await.unwrap();
+    let (st, _) = a.get(&format!("/api/v1/clicks/{after}")).await;
+    assert_eq!(st, 200);
 }
