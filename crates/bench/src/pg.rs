@@ -86,9 +86,9 @@ pub async fn http(server: &str, nodes: usize, short: bool) -> String {
     let client = reqwest::Client::new();
     let bases: Vec<String> = addrs.iter().map(|a| format!("http://{a}")).collect();
     let (token, links) = configure(&client, &bases[0]).await;
-    for i in 1..nodes {
+    for (i, addr) in addrs.iter().enumerate().skip(1) {
         children.push(start(i));
-        wait_up(addrs[i].port()).await;
+        wait_up(addr.port()).await;
     }
     let click_fn = click_requests(links);
     let conns: usize = std::env::var("CLICKLEDGER_BENCH_CONNECTIONS")
