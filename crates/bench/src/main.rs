@@ -656,7 +656,7 @@ async fn http(short: bool, quick: bool, redis: Option<&str>) -> String {
         "## HTTP on loopback — {mode}\n\n{} connections in closed loops, one generator thread. Open loops: requests due at a fixed rate go out on the first free of {OPEN_LOOP_CONNECTIONS} connections, latency counted from when each was due.\n\n{}{sweep}\n\
          - Peak RSS of the tracker: **{rss:.1} MB**\n- Disk: **{per_click:.0} bytes per click** ({committed:.0} clicks committed; clicks, user agents and rollups with their indexes, after a checkpoint; the whole file, postbacks included, is {:.1} MB)\n",
         conns,
-        table(&rows, Some(baseline_rate)),
+        table(&rows, (!quick).then_some(baseline_rate)),
         bytes as f64 / 1e6
     )
 }

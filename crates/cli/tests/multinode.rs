@@ -151,6 +151,28 @@ impl Node {
         v
     }
 
+    /// A registration postback on the click, which must be accepted: its
+    /// answer.
+    async fn register(&self, token: &str, click_id: &str) -> Value {
+        let (st, v) = postback_on(
+            &self.client,
+            &self.url("/postback"),
+            &[
+                ("token", token),
+                ("click_id", click_id),
+                ("event", "registration"),
+            ],
+        )
+        .await;
+        assert_eq!(
+            (st, &v["result"]),
+            (200, &json!("accepted")),
+            "node {}: {v}",
+            self.name
+        );
+        v
+    }
+
     /// A click on the link: its id from the destination, or the status and
     /// body of a refusal.
     async fn click(&self, link_id: &str) -> Result<String, (u16, Value)> {
@@ -655,17 +677,7 @@ async fn deliveries_in_flight_on_a_killed_node_are_sent_by_another_after_the_lea
     let mut conversions = Vec::new();
     for _ in 0..4 {
         let cid = a.click(&s.link_id).await.unwrap();
-        let (st, v) = postback_on(
-            &a.client,
-            &a.url("/postback"),
-            &[
-                ("token", &s.token),
-                ("click_id", &cid),
-                ("event", "registration"),
-            ],
-        )
-        .await;
-        assert_eq!((st, &v["result"]), (200, &json!("accepted")), "{v}");
+        let v = a.register(&s.token, &cid).await;
         conversions.push(v["conversion_id"].as_str().unwrap().to_string());
     }
     // node a has claimed every job and is waiting on the destination
@@ -847,17 +859,7 @@ async fn while_postgresql_is_away_nothing_is_acknowledged_and_a_node_serves_agai
 
     // back: the node serves again without a restart
     a.wait_healthy().await;
-    let (st, v) = postback_on(
-        &a.client,
-        &a.url("/postback"),
-        &[
-            ("token", &s.token),
-            ("click_id", &before),
-            ("event", "registration"),
-        ],
-    )
-    .await;
-    assert_eq!((st, &v["result"]), (200, &json!("accepted")), "{v}");
+    a.register(&s.token, &before).await;
     for id in [&before, &waited] {
         let (st, v) = a.get(&format!("/api/v1/clicks/{id}")).await;
         assert_eq!(st, 200, "click {id}: {v}");
