@@ -208,12 +208,21 @@ pub async fn ensure_admin_key(
         None => (random_id("ck", 40), "generated at first start"),
     };
     let record = admin_record(&key, name);
-    store
+    let put = store
         .put_api_key(
             &record,
             Some(&audit("system", "create_admin_key", &record, None)),
         )
-        .await?;
+        .await;
+    if let Err(e) = put {
+        // another node starting at the same moment stored the same key
+        // first (its hash is unique): it is known now
+        let stored = store.api_keys().await?;
+        if fixed.is_some() && stored.iter().any(|x| x.key_hash == record.key_hash) {
+            return Ok(AdminKeyStart::Known);
+        }
+        return Err(e);
+    }
     Ok(if fixed.is_some() {
         AdminKeyStart::Added
     } else {

@@ -27,14 +27,14 @@ const ROLLUPS: [(&str, &[&str]); 3] = [
 
 /// Commits a batch on the click writer's own connection.
 pub async fn insert(
-    s: &PgStore,
+    ua_ids: &UaIds,
     c: &mut tokio_postgres::Client,
     clicks: &[Click],
 ) -> StoreResult<()> {
     if clicks.is_empty() {
         return Ok(());
     }
-    let ua_ids = user_agent_ids(s, c, clicks).await?;
+    let ua_ids = user_agent_ids(ua_ids, c, clicks).await?;
     let tx = c.transaction().await.map_err(pg_error)?;
     let mut ids = Vec::with_capacity(clicks.len());
     let (mut ts, mut link, mut ip, mut country, mut ua, mut referer) =
@@ -87,15 +87,18 @@ pub async fn insert(
 
 /// Row ids of the batch's user agents, inserting the new ones first (in
 /// their own statement: an id is never void because a batch rolled back).
+/// user agent -> row id, so repeated agents cost no lookup.
+pub type UaIds = std::sync::Mutex<std::collections::HashMap<String, i64>>;
+
 async fn user_agent_ids(
-    s: &PgStore,
+    cached: &UaIds,
     c: &tokio_postgres::Client,
     clicks: &[Click],
 ) -> StoreResult<std::collections::HashMap<String, i64>> {
     let mut known = std::collections::HashMap::new();
     let mut missing: BTreeMap<&str, &Click> = BTreeMap::new();
     {
-        let mut cache = s.ua_ids.lock().unwrap_or_else(|p| p.into_inner());
+        let mut cache = cached.lock().unwrap_or_else(|p| p.into_inner());
         if cache.len() > 100_000 {
             cache.clear();
         }
@@ -128,7 +131,7 @@ async fn user_agent_ids(
         .query("SELECT ua, id FROM user_agents WHERE ua = ANY($1)", &[&uas])
         .await
         .map_err(pg_error)?;
-    let mut cache = s.ua_ids.lock().unwrap_or_else(|p| p.into_inner());
+    let mut cache = cached.lock().unwrap_or_else(|p| p.into_inner());
     for r in rows {
         let (ua, id): (String, i64) = (r.get(0), r.get(1));
         cache.insert(ua.clone(), id);

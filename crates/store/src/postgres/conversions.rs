@@ -421,7 +421,7 @@ pub async fn record_batch(
 ) -> StoreResult<Vec<Result<Recorded, String>>> {
     {
         let tx = c.transaction().await.map_err(pg_error)?;
-        lock_batch_caps(&tx, items).await?;
+        lock_batch_keys(&tx, items).await?;
         let mut ptx = PgTx {
             tx: &tx,
             raced: false,
@@ -444,7 +444,7 @@ pub async fn record_batch(
         // dropping `tx` rolls the whole first pass back
     }
     let tx = c.transaction().await.map_err(pg_error)?;
-    lock_batch_caps(&tx, items).await?;
+    lock_batch_keys(&tx, items).await?;
     let mut out = Vec::with_capacity(items.len());
     for item in items {
         let mut result = Err(String::new());
@@ -479,24 +479,43 @@ pub async fn record_batch(
     Ok(out)
 }
 
-/// Takes the cap locks of every capped offer in the batch up front, in
-/// order, so two nodes' batches never wait for each other in a circle.
-async fn lock_batch_caps(tx: &Transaction<'_>, items: &[PostbackWrite]) -> StoreResult<()> {
-    let mut offers: Vec<&str> = items
-        .iter()
-        .filter_map(|i| match i {
-            PostbackWrite::Conversion(a) if !a.caps.is_empty() => {
-                Some(a.conversion.offer_id.as_str())
-            }
-            _ => None,
-        })
-        .collect();
-    offers.sort_unstable();
-    offers.dedup();
-    for o in offers {
-        lock_offer_caps(tx, o).await.map_err(pg_error)?;
+/// Takes, up front and in one order, the advisory locks of everything the
+/// batch decides about: the caps of its offers, its txids, its clicks'
+/// once-only events, the originals its refunds reverse. Two nodes' batches
+/// then never wait for each other in a circle (inserting the same new txid
+/// in opposite orders did, each on the other's uncommitted index entry,
+/// until PostgreSQL's deadlock timeout aborted one a second later).
+async fn lock_batch_keys(tx: &Transaction<'_>, items: &[PostbackWrite]) -> StoreResult<()> {
+    let mut keys: Vec<String> = Vec::new();
+    for item in items {
+        let PostbackWrite::Conversion(a) = item else {
+            continue;
+        };
+        let c = &a.conversion;
+        if !a.caps.is_empty() {
+            keys.push(format!("cap:{}", c.offer_id));
+        }
+        if let Some(t) = &c.txid {
+            keys.push(format!("tx:{}\u{1f}{}\u{1f}{t}", c.offer_id, c.event));
+        }
+        if !a.repeatable {
+            keys.push(format!("click:{}\u{1f}{}", c.click_id, c.event));
+        }
+        if let Some(t) = &a.original_txid {
+            keys.push(format!("original:{}\u{1f}{t}", c.offer_id));
+        }
     }
-    Ok(())
+    if keys.is_empty() {
+        return Ok(());
+    }
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(h) FROM
+             (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k ORDER BY h) AS ordered",
+        &[&keys],
+    )
+    .await
+    .map_err(pg_error)
+    .map(drop)
 }
 
 pub async fn list(s: &PgStore, f: &ConversionFilter) -> StoreResult<Vec<Conversion>> {

@@ -13,6 +13,7 @@ mod clicks;
 mod config;
 mod conversions;
 mod deliveries;
+mod lane;
 mod ledger;
 mod listen;
 mod migrate;
@@ -41,11 +42,11 @@ const POOL_SIZE: usize = 16;
 
 pub struct PgStore {
     pool: Pool,
-    pg: tokio_postgres::Config,
-    /// Names the database for the writer threads' own connections.
-    url: String,
+    /// The click writer's and the postback writer's own connections.
+    click_lane: lane::Lane,
+    postback_lane: lane::Lane,
     /// user agent -> row id, so repeated agents cost no lookup
-    ua_ids: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+    ua_ids: Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
     changes: tokio::sync::broadcast::Sender<()>,
     /// Ends the LISTEN task when the store goes.
     alive: Arc<()>,
@@ -77,8 +78,8 @@ impl PgStore {
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         let store = PgStore {
             pool,
-            pg: pg.clone(),
-            url: url.to_string(),
+            click_lane: lane::Lane::start("clicks", pg.clone())?,
+            postback_lane: lane::Lane::start("postbacks", pg.clone())?,
             ua_ids: Default::default(),
             changes: tokio::sync::broadcast::channel(16).0,
             alive: Arc::new(()),
@@ -96,37 +97,6 @@ impl PgStore {
             .get()
             .await
             .map_err(|e| StoreError::Unavailable(format!("PostgreSQL: {e}")))
-    }
-
-    /// Runs a batch write on the calling thread's own connection: the click
-    /// and postback writers are threads of their own, each keeping one
-    /// connection on a small runtime of its own, so a batch never waits for
-    /// the pool or for the server's tasks. Called from inside a runtime (a
-    /// test calling the trait directly), it runs on a thread of its own.
-    fn on_own_connection<T: Send>(
-        &self,
-        f: impl AsyncFnOnce(&mut tokio_postgres::Client) -> StoreResult<T> + Send,
-    ) -> StoreResult<T> {
-        if tokio::runtime::Handle::try_current().is_ok() {
-            return std::thread::scope(|s| {
-                s.spawn(|| self.on_own_connection(f))
-                    .join()
-                    .unwrap_or_else(|_| {
-                        Err(StoreError::Unavailable("batch writer panicked".into()))
-                    })
-            });
-        }
-        OWN.with(|own| {
-            let mut own = own.borrow_mut();
-            if own
-                .as_ref()
-                .is_none_or(|o| o.client.is_closed() || o.url != self.url)
-            {
-                *own = Some(OwnConnection::open(&self.pg, &self.url)?);
-            }
-            let o = own.as_mut().expect("just opened");
-            o.runtime.block_on(f(&mut o.client))
-        })
     }
 }
 
@@ -185,7 +155,11 @@ impl Store for PgStore {
     }
 
     fn insert_clicks(&self, clicks: &[Click]) -> StoreResult<()> {
-        self.on_own_connection(async |c| clicks::insert(self, c, clicks).await)
+        // the lane's thread needs its own copy; a batch is small beside a
+        // round trip
+        let (ua_ids, clicks) = (self.ua_ids.clone(), clicks.to_vec());
+        self.click_lane
+            .run(async move |c| clicks::insert(&ua_ids, c, &clicks).await)
     }
     async fn flush_rollups(&self) -> StoreResult<()> {
         // every batch folds its rollups in its own transaction
@@ -212,7 +186,9 @@ impl Store for PgStore {
         }
     }
     fn record_batch(&self, items: &[PostbackWrite]) -> StoreResult<Vec<Result<Recorded, String>>> {
-        self.on_own_connection(async |c| conversions::record_batch(c, items).await)
+        let items = items.to_vec();
+        self.postback_lane
+            .run(async move |c| conversions::record_batch(c, &items).await)
     }
     async fn conversions(&self, filter: &ConversionFilter) -> StoreResult<Vec<Conversion>> {
         conversions::list(self, filter).await
@@ -409,40 +385,6 @@ impl Store for PgStore {
     async fn record_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
         let c = self.client().await?;
         config::insert_audit(&**c, entry).await
-    }
-}
-
-thread_local! {
-    /// A writer thread's own connection (see `PgStore::on_own_connection`).
-    static OWN: std::cell::RefCell<Option<OwnConnection>> = const { std::cell::RefCell::new(None) };
-}
-
-struct OwnConnection {
-    runtime: tokio::runtime::Runtime,
-    client: tokio_postgres::Client,
-    url: String,
-}
-
-impl OwnConnection {
-    fn open(pg: &tokio_postgres::Config, url: &str) -> StoreResult<Self> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        let client = runtime.block_on(async {
-            let (client, connection) = pg.connect(NoTls).await.map_err(pg_error)?;
-            tokio::spawn(async move {
-                if let Err(e) = connection.await {
-                    tracing::warn!(error = %e, "PostgreSQL writer connection closed");
-                }
-            });
-            Ok::<_, StoreError>(client)
-        })?;
-        Ok(OwnConnection {
-            runtime,
-            client,
-            url: url.to_string(),
-        })
     }
 }
 
