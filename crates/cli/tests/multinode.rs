@@ -830,8 +830,14 @@ async fn while_postgresql_is_away_nothing_is_acknowledged_and_a_node_serves_agai
         .send()
         .await
         .unwrap();
+    let retry_after = r.headers().get("retry-after").cloned();
     let (st, v) = answer(r).await;
     assert_eq!((st, &v["error"]), (503, &json!("store_unavailable")), "{v}");
+    assert_eq!(
+        retry_after.as_ref().and_then(|h| h.to_str().ok()),
+        Some("1"),
+        "a refusal while the store is away says when to try again"
+    );
 
     // a click while the database is away is not redirected before it is
     // stored: it waits in the node's queue

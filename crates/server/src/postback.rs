@@ -362,7 +362,8 @@ async fn decide_and_record(
         }
         Err(refusal) => {
             let mut a = refuse(app, log, refusal).await;
-            a.retry_after = retry_after;
+            // a rate limit's wait, else the refusal's own
+            a.retry_after = retry_after.or(a.retry_after);
             return a;
         }
     };
@@ -463,10 +464,13 @@ async fn refuse(app: &AppState, mut log: PostbackLogEntry, r: Refusal) -> Answer
     app.metrics.postback("rejected", Some(r.code.as_str()));
     write_log(app, log.clone()).await;
     let body = refusal_body(&r, log.hint.as_deref());
+    // a store that is away is worth trying again soon, like the writer's
+    // own 503s; every other refusal is final
+    let retry_after = (r.code == ErrorCode::StoreUnavailable).then_some(1);
     Answer {
         status: StatusCode::from_u16(r.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST),
         body,
-        retry_after: None,
+        retry_after,
     }
 }
 
