@@ -280,24 +280,34 @@ pub enum AmountError {
 /// (no exponent, no thousands separators), at most six decimal places.
 pub fn parse_amount(s: &str) -> Result<Decimal, AmountError> {
     let t = s.trim();
-    let plain = !t.is_empty()
-        && t.bytes().filter(|b| *b == b'.').count() <= 1
-        && t.trim_start_matches(['-', '+'])
-            .bytes()
-            .all(|b| b.is_ascii_digit() || b == b'.')
-        && t.trim_start_matches(['-', '+'])
-            .bytes()
-            .any(|b| b.is_ascii_digit());
+    let (negative, digits) = match t.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let plain = digits.bytes().filter(|b| *b == b'.').count() <= 1
+        && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && digits.bytes().any(|b| b.is_ascii_digit());
     if !plain || t.len() > 40 {
         return Err(AmountError::NotDecimal(s.to_string()));
     }
-    let d = Decimal::from_str_exact(t).map_err(|_| AmountError::NotDecimal(s.to_string()))?;
-    if d.is_sign_negative() && !d.is_zero() {
+    // Judged on the digits that carry value, before `Decimal` reads them:
+    // it holds 28 digits, and would refuse `0.000…0001` or a 30-digit
+    // number as not a number at all.
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let (int, frac) = (int.trim_start_matches('0'), frac.trim_end_matches('0'));
+    if negative && !(int.is_empty() && frac.is_empty()) {
         return Err(AmountError::Negative(s.to_string()));
     }
-    if d.normalize().scale() > STORAGE_SCALE {
+    if frac.len() > STORAGE_SCALE as usize {
         return Err(AmountError::TooPrecise(s.to_string()));
     }
+    let max_digits = MAX_AMOUNT.to_string().len();
+    if int.len() > max_digits {
+        return Err(AmountError::OutOfRange(s.to_string()));
+    }
+    // at most 13 + 6 digits now: always a Decimal
+    let d = Decimal::from_str_exact(&format!("0{int}.{frac}0"))
+        .map_err(|_| AmountError::NotDecimal(s.to_string()))?;
     if d > Decimal::from(MAX_AMOUNT) {
         return Err(AmountError::OutOfRange(s.to_string()));
     }

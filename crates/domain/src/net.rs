@@ -1,5 +1,6 @@
 //! IP networks: allowlists and the client address behind trusted proxies.
 
+use std::fmt;
 use std::net::IpAddr;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,6 +29,17 @@ impl Cidr {
                 .filter(|p| *p <= max)
                 .ok_or_else(|| format!("the prefix length of `{s}` must be 0-{max}"))?,
         };
+        // `contains` reads an IPv4-mapped address (::ffff:1.2.3.4) as the
+        // IPv4 one, so a mapped network kept as written would match nothing:
+        // it is the IPv4 network.
+        if let IpAddr::V6(v6) = addr {
+            if let (Some(v4), true) = (v6.to_ipv4_mapped(), prefix >= 96) {
+                return Ok(Cidr {
+                    addr: IpAddr::V4(v4),
+                    prefix: prefix - 96,
+                });
+            }
+        }
         Ok(Cidr { addr, prefix })
     }
 
@@ -56,6 +68,13 @@ impl Cidr {
             }
             _ => false,
         }
+    }
+}
+
+/// `10.0.0.0/8`: what [`Cidr::parse`] reads back as the same network.
+impl fmt::Display for Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
     }
 }
 

@@ -163,7 +163,12 @@ pub fn default_schedule() -> Vec<Duration> {
         .collect()
 }
 
-/// Parses `1s,2s,4s` / `500ms,1m,2h`.
+/// The longest a delivery waits for its next attempt, whatever the schedule
+/// or a destination's `Retry-After` says: a wait of `u64::MAX` seconds would
+/// overflow the retry time.
+pub const LONGEST_WAIT: Duration = Duration::from_secs(7 * 86_400);
+
+/// Parses `1s,2s,4s` / `500ms,1m,2h`; each step at most [`LONGEST_WAIT`].
 pub fn parse_schedule(s: &str) -> Result<Vec<Duration>, String> {
     s.split(',')
         .map(str::trim)
@@ -176,13 +181,15 @@ pub fn parse_schedule(s: &str) -> Result<Vec<Duration>, String> {
             let n: u64 = n
                 .parse()
                 .map_err(|_| format!("`{p}` is not a duration like 30s"))?;
-            Ok(match unit {
-                "ms" => Duration::from_millis(n),
-                "s" => Duration::from_secs(n),
-                "m" => Duration::from_secs(n * 60),
-                "h" => Duration::from_secs(n * 3600),
+            let step = match unit {
+                "ms" => Some(Duration::from_millis(n)),
+                "s" => Some(Duration::from_secs(n)),
+                "m" => n.checked_mul(60).map(Duration::from_secs),
+                "h" => n.checked_mul(3600).map(Duration::from_secs),
                 u => return Err(format!("`{p}`: unit `{u}` is not ms, s, m or h")),
-            })
+            };
+            step.filter(|d| *d <= LONGEST_WAIT)
+                .ok_or_else(|| format!("`{p}` is longer than a week, the longest wait"))
         })
         .collect::<Result<Vec<_>, _>>()
         .and_then(|v| {
@@ -196,7 +203,7 @@ pub fn parse_schedule(s: &str) -> Result<Vec<Duration>, String> {
 
 /// The delay before attempt `attempts + 1`, or `None` when the schedule is
 /// exhausted. `jitter` in [0, 1) spreads retries by up to ±10 %; a longer
-/// `Retry-After` from the destination wins.
+/// `Retry-After` from the destination wins, up to [`LONGEST_WAIT`].
 pub fn next_delay(
     schedule: &[Duration],
     attempts: usize,
@@ -206,7 +213,11 @@ pub fn next_delay(
     let base = *schedule.get(attempts.checked_sub(1)?)?;
     let factor = 0.9 + 0.2 * jitter.clamp(0.0, 1.0);
     let jittered = base.mul_f64(factor);
-    Some(retry_after.map_or(jittered, |r| r.max(jittered)))
+    Some(
+        retry_after
+            .map_or(jittered, |r| r.max(jittered))
+            .min(LONGEST_WAIT),
+    )
 }
 
 #[cfg(test)]

@@ -34,8 +34,12 @@ impl Limit {
                 .map_err(|_| format!("`{s}`: burst `{b}` is not a number"))?,
             None => n.max(1.0),
         };
-        if per_second <= 0.0 || burst < 1.0 {
-            return Err(format!("`{s}`: rate and burst must be positive"));
+        // written so that NaN fails too (`NaN/s` would be no limit at all)
+        let positive = per_second > 0.0 && burst >= 1.0;
+        if !(positive && per_second.is_finite() && burst.is_finite()) {
+            return Err(format!(
+                "`{s}`: rate and burst must be positive, finite numbers"
+            ));
         }
         Ok(Limit { per_second, burst })
     }

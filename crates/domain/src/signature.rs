@@ -69,12 +69,13 @@ pub fn check_timestamp(ts: Option<&str>, now_s: i64) -> Result<(), Refusal> {
             format!("ts `{ts}` is not unix seconds"),
         )
     })?;
-    if (now_s - t).abs() > MAX_SKEW_SECONDS {
+    // saturating: a ts near i64::MIN must not overflow the subtraction
+    let skew = now_s.saturating_sub(t);
+    if skew.unsigned_abs() > MAX_SKEW_SECONDS as u64 {
         return Err(Refusal::new(
             ErrorCode::StaleTimestamp,
             format!(
-                "ts is {} s away from the server's clock; at most {MAX_SKEW_SECONDS} s are allowed",
-                now_s - t
+                "ts is {skew} s away from the server's clock; at most {MAX_SKEW_SECONDS} s are allowed"
             ),
         ));
     }

@@ -5,6 +5,10 @@
 //! click. Each value is percent-encoded exactly once, keeping only RFC 3986
 //! unreserved characters; that encoding is correct in a path segment, a query
 //! value and a fragment alike, so a value can never break out of its position.
+//! The one thing no encoding carries is a path segment of dots alone: URL
+//! parsers and browsers read `.` and `..` (and `%2E`, `%2E%2E`) as "this" and
+//! "up one" and drop segments; so a value of dots alone is left out in the
+//! path, and a segment of a macro and dots alone is refused when saved.
 
 use std::fmt::Write;
 
@@ -46,6 +50,8 @@ pub const OUTBOUND_MACROS: &[&str] = &[
 enum Segment {
     Literal(String),
     Macro(String),
+    /// A macro before the query and the fragment.
+    PathMacro(String),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -68,6 +74,8 @@ pub enum TemplateError {
     NotAbsolute,
     #[error("macros may not stand in the scheme or host of the URL")]
     MacroInHost,
+    #[error("a macro may not share a path segment with dots alone: a value of dots would make it `..`, which moves the URL up a level")]
+    DotSegment,
     #[error("the URL is longer than 2048 characters")]
     TooLong,
 }
@@ -99,12 +107,19 @@ impl UrlTemplate {
             if open > 0 {
                 segments.push(Segment::Literal(rest[..open].to_string()));
             }
-            segments.push(Segment::Macro(name.to_string()));
+            let in_path = !raw[..offset + open].contains(['?', '#']);
+            segments.push(match in_path {
+                true => Segment::PathMacro(name.to_string()),
+                false => Segment::Macro(name.to_string()),
+            });
             offset += close + 1;
             rest = &rest[close + 1..];
         }
         if !rest.is_empty() {
             segments.push(Segment::Literal(rest.to_string()));
+        }
+        if dots_beside_a_macro(raw) {
+            return Err(TemplateError::DotSegment);
         }
         let t = UrlTemplate {
             raw: raw.to_string(),
@@ -145,7 +160,7 @@ impl UrlTemplate {
     /// The macro names used, in order of appearance.
     pub fn macros(&self) -> impl Iterator<Item = &str> {
         self.segments.iter().filter_map(|s| match s {
-            Segment::Macro(m) => Some(m.as_str()),
+            Segment::Macro(m) | Segment::PathMacro(m) => Some(m.as_str()),
             Segment::Literal(_) => None,
         })
     }
@@ -157,9 +172,61 @@ impl UrlTemplate {
             match seg {
                 Segment::Literal(l) => out.push_str(l),
                 Segment::Macro(m) => encode_into(&mut out, &value(m)),
+                Segment::PathMacro(m) => {
+                    let v = value(m);
+                    // `.` or `..` would be a dot segment (see the top)
+                    if !v.bytes().all(|b| b == b'.') {
+                        encode_into(&mut out, &v);
+                    }
+                }
             }
         }
         out
+    }
+}
+
+/// Whether a path segment of `raw` (a parsed template) holds a macro and
+/// literal text that a value could complete to a dot segment: `/.{sub1}/`
+/// with `.` is `/../`, `/%{sub1}/` with `2e` is `/%2e/`.
+fn dots_beside_a_macro(raw: &str) -> bool {
+    let path = raw.split(['?', '#']).next().unwrap_or_default();
+    path.split(['/', '\\']).any(|segment| {
+        // literal text, and `None` for each macro
+        let mut pieces = Vec::new();
+        let mut s = segment;
+        while let Some(open) = s.find('{') {
+            pieces.push(Some(&s[..open]));
+            pieces.push(None);
+            s = s[open..]
+                .find('}')
+                .map_or("", |close| &s[open + close + 1..]);
+        }
+        pieces.push(Some(s));
+        pieces.retain(|p| p.is_none_or(|l| !l.is_empty()));
+        // a segment of macros alone is safe: render leaves out values of dots
+        pieces.contains(&None)
+            && pieces.iter().any(Option::is_some)
+            && [".", "..", ".%2e", "%2e.", "%2e%2e"]
+                .iter()
+                .any(|dots| can_spell(&pieces, dots))
+    })
+}
+
+/// Whether `pieces` can spell `target`: literal text as written (any case),
+/// a macro as any run of `.`, `2` and `e`, what a value renders to inside
+/// a dot segment.
+fn can_spell(pieces: &[Option<&str>], target: &str) -> bool {
+    match pieces.split_first() {
+        None => target.is_empty(),
+        Some((Some(lit), rest)) => {
+            target.len() >= lit.len()
+                && target.is_char_boundary(lit.len())
+                && target[..lit.len()].eq_ignore_ascii_case(lit)
+                && can_spell(rest, &target[lit.len()..])
+        }
+        Some((None, rest)) => (0..=target.len()).any(|n| {
+            target[..n].bytes().all(|b| b".2eE".contains(&b)) && can_spell(rest, &target[n..])
+        }),
     }
 }
 

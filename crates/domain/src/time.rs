@@ -48,7 +48,10 @@ pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
         return None;
     }
     let days = days_from_civil(y, mo as u32, d as u32);
-    Some(((days * 86_400 + h * 3600 + mi * 60 + sec) * 1000) + ms)
+    let t = ((days * 86_400 + h * 3600 + mi * 60 + sec) * 1000) + ms;
+    // what the checks above let through but names another instant (31
+    // February, a 60th second, a sign in a field) is not read as that one
+    Some(t).filter(|t| rfc3339_ms(*t) == s)
 }
 
 /// Serde helper for the other direction: reads what `rfc3339` wrote (or a

@@ -27,6 +27,9 @@ use crate::AppState;
 
 /// Splits CSV text into rows of fields (quotes, doubled quotes, CRLF).
 pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    // a file saved by a spreadsheet may begin with a byte-order mark, which
+    // would stick to the first column's name
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut rows = Vec::new();
     let mut row = Vec::new();
     let mut field = String::new();

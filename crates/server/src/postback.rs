@@ -33,6 +33,7 @@ use clickledger_store::{
     Advertiser, Click, ClickDims, Conversion, ConversionAttempt, Notify, PostbackLogEntry, Scope,
 };
 use rust_decimal::Decimal;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -144,7 +145,12 @@ impl Inbound {
     /// A postback made inside the tracker (test postbacks, bulk uploads):
     /// JSON fields from loopback over a trusted path, the advertiser
     /// already authenticated by the caller's API key.
-    pub fn internal(method: &str, fields: &Value, advertiser: String, test: bool) -> Inbound {
+    pub fn internal(
+        method: &str,
+        fields: &impl serde::Serialize,
+        advertiser: String,
+        test: bool,
+    ) -> Inbound {
         let mut headers = HeaderMap::new();
         headers.insert(
             header::CONTENT_TYPE,
@@ -213,26 +219,32 @@ fn collect_fields(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.contains("json"));
     if is_json && !body.is_empty() {
-        let v: Value = serde_json::from_slice(body)
-            .map_err(|e| Refusal::new(ErrorCode::InvalidJson, format!("body: {e}")))?;
-        let Value::Object(map) = v else {
-            return Err(Refusal::new(
-                ErrorCode::InvalidJson,
-                "body: a JSON object of fields is expected",
-            ));
-        };
+        // Each value as written: a number read as a `Value` passes through a
+        // float, and `"amount": 68719476736.09272` would be recorded as
+        // 68719476736.09271.
+        let map: BTreeMap<String, &RawValue> = serde_json::from_slice(body).map_err(|_| {
+            match serde_json::from_slice::<Value>(body) {
+                Err(e) => Refusal::new(ErrorCode::InvalidJson, format!("body: {e}")),
+                Ok(_) => Refusal::new(
+                    ErrorCode::InvalidJson,
+                    "body: a JSON object of fields is expected",
+                ),
+            }
+        })?;
         for (k, v) in map {
-            let s = match v {
-                Value::String(s) => s,
-                Value::Number(n) => n.to_string(),
-                Value::Bool(b) => b.to_string(),
-                Value::Null => continue,
-                _ => {
+            let raw = v.get();
+            let s = match raw.as_bytes().first() {
+                Some(b'"') => serde_json::from_str::<String>(raw)
+                    .map_err(|e| Refusal::new(ErrorCode::InvalidJson, format!("body: {e}")))?,
+                Some(b'n') => continue,
+                Some(b'{' | b'[') => {
                     return Err(Refusal::new(
                         ErrorCode::InvalidField,
                         format!("{k}: nested objects and arrays are not postback fields"),
                     ))
                 }
+                // a number, true or false: its text
+                _ => raw.to_string(),
             };
             pairs.push((k, s));
         }

@@ -13,7 +13,7 @@ use clickledger_domain::postback::Field;
 use clickledger_domain::{ErrorCode, Rule};
 use clickledger_store::Scope;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::admin::{ok, ApiResult};
 use crate::api::{ApiError, JsonBody, Params, Path};
@@ -417,7 +417,10 @@ pub async fn test_postback(
     State(app): State<Arc<AppState>>,
     _: Admin,
     Path(id): Path<String>,
-    JsonBody(fields): JsonBody<serde_json::Map<String, Value>>,
+    // raw: a number stays as written (see `collect_fields`)
+    JsonBody(fields): JsonBody<
+        std::collections::BTreeMap<String, Box<serde_json::value::RawValue>>,
+    >,
 ) -> Response {
     let Some(adv) = app
         .cache
@@ -428,7 +431,7 @@ pub async fn test_postback(
     else {
         return ApiError::not_found("offer", &id).into_response();
     };
-    let inbound = Inbound::internal("POST", &Value::Object(fields), adv, true);
+    let inbound = Inbound::internal("POST", &fields, adv, true);
     let answer = process(&app, inbound).await;
     (answer.status, Json(answer.body)).into_response()
 }

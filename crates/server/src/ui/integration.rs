@@ -332,7 +332,8 @@ pub async fn check(
     }
     let txid = format!("check-{}", &click_id[click_id.len().saturating_sub(8)..]);
     let body = json!({"click_id": click_id, "event": event, "txid": txid, "amount": amount});
-    let body = body.as_object().cloned().unwrap_or_default();
+    // the endpoint takes the fields as written (raw JSON)
+    let body = serde_json::from_str(&body.to_string()).unwrap_or_default();
     let answer = crate::qa::test_postback(
         State(app.clone()),
         admin,
