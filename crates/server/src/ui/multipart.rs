@@ -145,3 +145,73 @@ mod tests {
         );
     }
 }
+
+/// Property tests (`PROPTEST_CASES` sets the count; docs/TESTING.md): the
+/// reader is private, so they live beside it.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// RFC 2046's boundary characters.
+    const BOUNDARY: &str = "[A-Za-z0-9'()+_,./:=?-]{1,70}";
+
+    proptest! {
+        #[test]
+        fn any_body_and_content_type_never_panic(
+            body in proptest::collection::vec(any::<u8>(), 0..300),
+            ct in prop_oneof![any::<String>(), "(multipart/form-data|Multipart/Form-Data|text/plain)(; ?[a-z]{0,9}=\"?[ -~]{0,12}\"?){0,3}"],
+            b in prop_oneof![any::<String>(), BOUNDARY],
+        ) {
+            if let Some(found) = boundary(&ct) {
+                prop_assert!(!found.is_empty() && found.len() <= 70, "{:?}", found);
+            }
+            let _ = parse(&body, &b);
+        }
+
+        /// A browser's parts read back as sent: names, values (a file's
+        /// text without its byte-order mark), in order.
+        #[test]
+        fn a_browsers_parts_read_back_as_sent(
+            b in BOUNDARY,
+            quoted in any::<bool>(),
+            parts in proptest::collection::vec(
+                (
+                    "[a-z_]{1,10}",
+                    any::<String>(),
+                    proptest::option::of("[a-z]{1,8}\\.csv"),
+                    any::<bool>(),
+                ),
+                0..5,
+            ),
+        ) {
+            let parts: Vec<_> = parts
+                .into_iter()
+                .filter(|(_, v, _, _)| !v.contains(&format!("\r\n--{b}")) && !v.starts_with('\u{feff}'))
+                .collect();
+            let ct = if quoted {
+                format!("multipart/form-data; boundary=\"{b}\"")
+            } else {
+                format!("multipart/form-data; boundary={b}")
+            };
+            prop_assert_eq!(boundary(&ct), Some(b.clone()));
+            let mut body = Vec::new();
+            for (name, value, file, bom) in &parts {
+                body.extend(format!("--{b}\r\nContent-Disposition: form-data; name=\"{name}\"").bytes());
+                if let Some(f) = file {
+                    body.extend(format!("; filename=\"{f}\"\r\nContent-Type: text/csv").bytes());
+                }
+                body.extend(b"\r\n\r\n");
+                if *bom && file.is_some() {
+                    body.extend("\u{feff}".bytes());
+                }
+                body.extend(value.bytes());
+                body.extend(b"\r\n");
+            }
+            body.extend(format!("--{b}--\r\n").bytes());
+            let expected: Vec<(String, String)> =
+                parts.iter().map(|(n, v, _, _)| (n.clone(), v.clone())).collect();
+            prop_assert_eq!(parse(&body, &b), Some(expected));
+        }
+    }
+}
