@@ -4,6 +4,7 @@ mod admin_key;
 mod check;
 mod client;
 mod demo;
+mod journal;
 mod user;
 
 use std::io::IsTerminal;
@@ -105,6 +106,13 @@ enum Command {
         #[arg(long)]
         sort: Option<String>,
     },
+    /// The fallback journal: `inspect DIR` tells what waits in it;
+    /// `replay` (with serve's flags) replays it into the store and exits,
+    /// for a journal whose node will not start again.
+    Journal {
+        #[command(subcommand)]
+        action: journal::Action,
+    },
     /// Upload a conversions CSV (click_id, event, txid, amount, currency,
     /// status) in chunks; prints one result per row, progress on a terminal.
     Import {
@@ -140,7 +148,7 @@ struct StoreFile {
 }
 
 #[derive(Args)]
-struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "CLICKLEDGER_LISTEN", default_value = "127.0.0.1:7878")]
     listen: SocketAddr,
@@ -160,6 +168,13 @@ struct ServeArgs {
     /// IP to keep unique clicks and per-IP limits right.
     #[arg(long, env = "CLICKLEDGER_REDIS")]
     redis: Option<String>,
+    /// The fallback journal's directory: while the store cannot take
+    /// writes, clicks and postbacks are kept here (appended and fsynced
+    /// before they are answered) and replayed into the store when it is
+    /// back. Default: <db>.journal beside a SQLite file; with PostgreSQL
+    /// give each node a directory of its own. `none` turns it off.
+    #[arg(long, env = "CLICKLEDGER_JOURNAL")]
+    journal: Option<String>,
     /// The first part of every key written in that Redis.
     #[arg(long, env = "CLICKLEDGER_REDIS_PREFIX", default_value = "clickledger")]
     redis_prefix: String,
@@ -375,6 +390,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             client::report(&url, &key, &params).await
         }
+        Command::Journal { action } => journal::run(action).await,
         Command::Import { url, key, file } => client::import(&url, &key, &file).await,
         Command::AdminKey { action, store } => admin_key::run(&store.db, action).await,
         Command::User { action, store } => user::run(&store.db, action).await,
@@ -395,8 +411,50 @@ async fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
+/// The journal directory `--journal` names, or the default beside a SQLite
+/// file.
+fn journal_dir(a: &ServeArgs) -> Option<PathBuf> {
+    match a.journal.as_deref() {
+        Some("" | "none") => None,
+        Some(dir) => Some(PathBuf::from(dir)),
+        None if clickledger_store::is_postgres_url(&a.db) => {
+            tracing::warn!("no --journal: while PostgreSQL is away, postbacks answer 503 and clicks are redirected unrecorded after a second; give each node a journal directory of its own");
+            None
+        }
+        None => Some(PathBuf::from(format!("{}.journal", a.db))),
+    }
+}
+
 async fn serve(a: ServeArgs) -> Result<(), String> {
     init_logs(a.log_format);
+    let (store, settings, admin_key, public_url) = prepare(&a).await?;
+    let listener = tokio::net::TcpListener::bind(a.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", a.listen))?;
+    let running = clickledger_server::start(store, settings, listener).await?;
+    tracing::info!(addr = %running.addr, db = %a.db, "clickledger listening");
+    admin_key::announce(&admin_key, &a.db, &public_url);
+    if a.demo {
+        demo::print(&public_url);
+    }
+    running.run_until(shutdown_signal()).await;
+    tracing::info!("stopped; every acknowledged click is committed");
+    Ok(())
+}
+
+/// The store and the server's settings from serve's flags (shared by
+/// `serve` and `journal replay`); the admin key ensured, the demo created.
+async fn prepare(
+    a: &ServeArgs,
+) -> Result<
+    (
+        Arc<dyn Store>,
+        Settings,
+        clickledger_server::AdminKeyStart,
+        String,
+    ),
+    String,
+> {
     let store = open_store(&a.db).await?;
     let vault = Arc::new(master_key(a.master_key.as_deref(), &a.db)?);
     let fixed = std::env::var("CLICKLEDGER_ADMIN_KEY")
@@ -405,13 +463,14 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
     let admin_key = clickledger_server::ensure_admin_key(store.as_ref(), fixed.as_deref())
         .await
         .map_err(|e| format!("{}: {e}", a.db))?;
-    let tls = match (a.tls_cert, a.tls_key) {
+    let tls = match (a.tls_cert.clone(), a.tls_key.clone()) {
         (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
         _ => None,
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
     let public_url = a
         .public_url
+        .clone()
         .unwrap_or_else(|| format!("{scheme}://{}", a.listen));
     if a.demo {
         demo::ensure(store.as_ref(), &vault).await?;
@@ -422,12 +481,9 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
         .filter(|c| !c.is_empty())
         .map(|c| Cidr::parse(c).map_err(|e| format!("--trusted-proxy: {e}")))
         .collect::<Result<Vec<_>, _>>()?;
-    let listener = tokio::net::TcpListener::bind(a.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", a.listen))?;
     let settings = Settings {
         public_url: public_url.clone(),
-        geoip: a.geoip,
+        geoip: a.geoip.clone(),
         queue_capacity: a.queue_capacity,
         batch_max: a.batch_max,
         trusted_proxies,
@@ -463,14 +519,8 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
             login_rate_ip: limit("login-rate-ip", &a.login_rate_ip)?,
             login_rate_account: limit("login-rate-account", &a.login_rate_account)?,
         },
+        journal: journal_dir(a),
+        ..Settings::default()
     };
-    let running = clickledger_server::start(store, settings, listener).await?;
-    tracing::info!(addr = %running.addr, db = %a.db, "clickledger listening");
-    admin_key::announce(&admin_key, &a.db, &public_url);
-    if a.demo {
-        demo::print(&public_url);
-    }
-    running.run_until(shutdown_signal()).await;
-    tracing::info!("stopped; every acknowledged click is committed");
-    Ok(())
+    Ok((store, settings, admin_key, public_url))
 }

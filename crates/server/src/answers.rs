@@ -71,11 +71,43 @@ pub struct Rotated {
     pub webhook_secret: Option<String>,
 }
 
-/// `GET /healthz`.
+/// `GET /healthz` and `GET /readyz`.
 #[derive(Serialize, JsonSchema)]
 pub struct Health {
     /// `ok`, or `unavailable` (with 503, `error` and `message`).
     pub status: &'static str,
+    /// `available` when the store takes writes, else `unavailable` (writes
+    /// then go to the fallback journal).
+    pub store: &'static str,
+    /// Where writes go now: `store` or `journal` (`none` when neither
+    /// takes them).
+    pub writes: &'static str,
+    /// The fallback journal, when the server has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub journal: Option<JournalHealth>,
+}
+
+/// The fallback journal's state in `/healthz`.
+#[derive(Serialize, JsonSchema)]
+pub struct JournalHealth {
+    /// Records waiting to be replayed into the store.
+    pub depth: u64,
+    pub clicks: u64,
+    pub postbacks: u64,
+    /// Age of the oldest record waiting, in seconds (0 when empty).
+    pub oldest_age_seconds: f64,
+    /// False when the journal cannot be written (postbacks then answer 503).
+    pub writable: bool,
+}
+
+/// A postback kept in the fallback journal while the store is away:
+/// `202 {"result": "queued"}`. Its outcome is decided when the store is
+/// back and lands in the postback log with `replayed: true`.
+#[derive(Serialize, JsonSchema)]
+pub struct PostbackQueued {
+    /// `queued`
+    pub result: String,
+    pub message: String,
 }
 
 /// The answer to a postback (and to a test postback) that was recorded or

@@ -13,6 +13,7 @@ pub mod click;
 pub mod delivery;
 pub mod filters;
 pub mod geo;
+pub mod journal;
 pub mod keys;
 pub mod metrics;
 pub mod money;
@@ -110,6 +111,14 @@ pub struct Settings {
     /// The first part of every key this server writes in Redis, so several
     /// deployments (or tests) can share one.
     pub redis_prefix: String,
+    /// The fallback journal's directory: while the store cannot take
+    /// writes, clicks and postbacks are kept there and replayed when it is
+    /// back. `None`: no journal (postbacks answer 503 while the store is
+    /// away, and clicks are redirected unrecorded after a second's tries).
+    pub journal: Option<PathBuf>,
+    /// How often the journal's replayer probes the store while the journal
+    /// holds records.
+    pub journal_probe: Duration,
 }
 
 impl Default for Settings {
@@ -142,6 +151,8 @@ impl Default for Settings {
             node: None,
             redis: None,
             redis_prefix: "clickledger".into(),
+            journal: None,
+            journal_probe: Duration::from_millis(500),
         }
     }
 }
@@ -153,6 +164,8 @@ pub struct AppState {
     pub cache: ConfigCache,
     pub writer: ClickWriter,
     pub postback_writer: writer::PostbackWriter,
+    /// The fallback journal, when the server has one.
+    pub fallback: Option<journal::Fallback>,
     pub metrics: Arc<Metrics>,
     pub geo: Option<Geo>,
     pub uniques: Uniques,
@@ -489,6 +502,7 @@ fn routes() -> Api {
         )
         .query::<requests::PostbackFields>()
         .answer::<PostbackAnswer>(200, "recorded, duplicate or updated")
+        .answer::<PostbackQueued>(202, "the store is away: kept in the fallback journal, decided when it is back")
         .refuses(&postback_refusals)
         .post(
             "/postback",
@@ -498,6 +512,7 @@ fn routes() -> Api {
         .query::<requests::PostbackFields>()
         .body_as(postback_body())
         .answer::<PostbackAnswer>(200, "recorded, duplicate or updated")
+        .answer::<PostbackQueued>(202, "the store is away: kept in the fallback journal, decided when it is back")
         .refuses(&postback_refusals)
         .get(
             "/postback/{token}",
@@ -506,6 +521,7 @@ fn routes() -> Api {
         )
         .query::<requests::PostbackFields>()
         .answer::<PostbackAnswer>(200, "recorded, duplicate or updated")
+        .answer::<PostbackQueued>(202, "the store is away: kept in the fallback journal, decided when it is back")
         .refuses(&postback_refusals)
         .post(
             "/postback/{token}",
@@ -515,13 +531,21 @@ fn routes() -> Api {
         .query::<requests::PostbackFields>()
         .body_as(postback_body())
         .answer::<PostbackAnswer>(200, "recorded, duplicate or updated")
+        .answer::<PostbackQueued>(202, "the store is away: kept in the fallback journal, decided when it is back")
         .refuses(&postback_refusals)
         .get(
             "/healthz",
-            "200 when the store is writable, 503 otherwise",
+            "200 while the tracker takes writes, into the store or (while the store is away) into its fallback journal; 503 when neither takes them",
             healthz,
         )
-        .answer::<Health>(200, "the store takes writes")
+        .answer::<Health>(200, "writes are taken; the body says where")
+        .refuses(&[503])
+        .get(
+            "/readyz",
+            "200 while writes go to the store and the fallback journal is empty; 503 while the store is away or the journal drains",
+            readyz,
+        )
+        .answer::<Health>(200, "writes go to the store")
         .refuses(&[503])
         .get("/metrics", "Prometheus metrics", metrics_text)
         .answer_as(Answer::text(
@@ -542,26 +566,99 @@ pub fn openapi() -> Value {
     openapi::document(&docs)
 }
 
-async fn healthz(State(app): State<Arc<AppState>>) -> Response {
-    match app.store.check_writable().await {
-        Ok(()) => (StatusCode::OK, Json(answers::Health { status: "ok" })).into_response(),
-        Err(e) => {
-            let mut body = api::error_body(
-                clickledger_domain::ErrorCode::StoreUnavailable,
-                &format!("the store does not take writes: {e}"),
-            );
-            body["status"] = json!("unavailable");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
-        }
+/// Where writes can go now, probed: the store (within 2 s), else the
+/// fallback journal (a probe file written and synced in its directory).
+async fn write_health(app: &AppState) -> (answers::Health, Option<String>) {
+    let store = match tokio::time::timeout(Duration::from_secs(2), app.store.check_writable()).await
+    {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("the store did not answer within 2 s".to_string()),
+    };
+    let journal = app.fallback.as_ref().map(|f| &f.journal);
+    if let (Err(e), Some(j)) = (&store, journal) {
+        // no write needs to fail first to find out
+        j.store_down(e);
     }
+    let journal_writable = match journal {
+        Some(j) if store.is_err() => j.probe().await,
+        Some(j) => j.status().error.is_none(),
+        None => false,
+    };
+    let writes = match (&store, journal) {
+        (Ok(()), Some(j)) if !j.store_up() => "journal",
+        (Ok(()), _) => "store",
+        (Err(_), _) if journal_writable => "journal",
+        _ => "none",
+    };
+    let health = answers::Health {
+        status: if writes == "none" {
+            "unavailable"
+        } else {
+            "ok"
+        },
+        store: if store.is_ok() {
+            "available"
+        } else {
+            "unavailable"
+        },
+        writes,
+        journal: journal.map(|j| {
+            let s = j.status();
+            answers::JournalHealth {
+                depth: s.depth,
+                clicks: s.clicks,
+                postbacks: s.postbacks,
+                oldest_age_seconds: s
+                    .oldest_ms
+                    .map_or(0.0, |t| (util::now_ms() - t).max(0) as f64 / 1000.0),
+                writable: journal_writable,
+            }
+        }),
+    };
+    (health, store.err())
+}
+
+/// A health answer: 200 when `ok`, else 503 with the error shape added.
+fn health_answer(ok: bool, health: answers::Health, why: &str) -> Response {
+    if ok {
+        return (StatusCode::OK, Json(health)).into_response();
+    }
+    let mut body = serde_json::to_value(&health).unwrap_or_default();
+    let error = api::error_body(clickledger_domain::ErrorCode::StoreUnavailable, why);
+    body["error"] = error["error"].clone();
+    body["message"] = error["message"].clone();
+    body["status"] = json!("unavailable");
+    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+}
+
+/// For load balancers: a node that takes writes into its journal while the
+/// shared database is away stays in, so clicks keep redirecting.
+async fn healthz(State(app): State<Arc<AppState>>) -> Response {
+    let (health, store_error) = write_health(&app).await;
+    let why = format!(
+        "neither the store nor a fallback journal takes writes: {}",
+        store_error.as_deref().unwrap_or("")
+    );
+    health_answer(health.writes != "none", health, &why)
+}
+
+/// For operators and orchestrators: ready means writes go to the store.
+async fn readyz(State(app): State<Arc<AppState>>) -> Response {
+    let (health, store_error) = write_health(&app).await;
+    let why = match &store_error {
+        Some(e) => format!("the store does not take writes: {e}"),
+        None => "the fallback journal is still being replayed into the store".to_string(),
+    };
+    health_answer(health.writes == "store", health, &why)
 }
 
 async fn metrics_text(State(app): State<Arc<AppState>>) -> Response {
-    (
-        [("content-type", "text/plain; version=0.0.4")],
-        app.metrics.render(),
-    )
-        .into_response()
+    let mut text = app.metrics.render();
+    if let Some(f) = &app.fallback {
+        f.journal.render_metrics(&mut text, util::now_ms());
+    }
+    ([("content-type", "text/plain; version=0.0.4")], text).into_response()
 }
 
 async fn openapi_doc(State(app): State<Arc<AppState>>) -> Json<Value> {
@@ -614,6 +711,8 @@ pub struct Running {
     writer: JoinHandle<()>,
     postback_writer: JoinHandle<()>,
     dispatcher: JoinHandle<()>,
+    replayer: JoinHandle<()>,
+    fallback: Option<JoinHandle<()>>,
     stop: tokio::sync::watch::Sender<bool>,
 }
 
@@ -623,6 +722,8 @@ impl Running {
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.server.await;
+        // a replay under way ends before the writers it feeds close
+        let _ = self.replayer.await;
         self.state.writer.close().await;
         let _ = self.writer.await;
         if let Err(e) = self.state.store.flush_rollups().await {
@@ -631,6 +732,10 @@ impl Running {
         self.state.postback_writer.close().await;
         let _ = self.postback_writer.await;
         let _ = self.dispatcher.await;
+        if let (Some(f), Some(task)) = (&self.state.fallback, self.fallback) {
+            f.close().await;
+            let _ = task.await;
+        }
     }
 
     /// Waits for `signal`, then shuts down.
@@ -651,8 +756,24 @@ pub async fn start(
         None => None,
     };
     let metrics = Arc::new(Metrics::default());
+    let journal = match &settings.journal {
+        Some(dir) => {
+            Some(Arc::new(journal::Journal::open(dir).map_err(|e| {
+                format!("fallback journal {}: {e}", dir.display())
+            })?))
+        }
+        None => None,
+    };
+    let (fallback_journal, fallback_task) = match &journal {
+        Some(j) => {
+            let (f, t) = journal::Fallback::spawn(j.clone());
+            (Some(f), Some(t))
+        }
+        None => (None, None),
+    };
     let (writer, writer_task) = ClickWriter::spawn(
         store.clone(),
+        journal.clone(),
         metrics.clone(),
         settings.queue_capacity,
         settings.batch_max,
@@ -675,6 +796,7 @@ pub async fn start(
         cache: ConfigCache::default(),
         writer,
         postback_writer,
+        fallback: fallback_journal,
         metrics,
         geo,
         uniques: Uniques::new(redis),
@@ -721,6 +843,11 @@ pub async fn start(
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let dispatcher = tokio::spawn(delivery::run(state.clone(), stop.subscribe()));
+    let replayer = tokio::spawn(journal::replay::run(
+        Arc::downgrade(&state),
+        settings.journal_probe,
+        stop.subscribe(),
+    ));
     let tls = settings.tls.as_ref().map(tls::acceptor).transpose()?;
     let server = tokio::spawn(serve::serve(listener, app, tls, stopped));
     Ok(Running {
@@ -730,6 +857,8 @@ pub async fn start(
         writer: writer_task,
         postback_writer: postback_task,
         dispatcher,
+        replayer,
+        fallback: fallback_task,
         stop,
     })
 }

@@ -78,6 +78,8 @@ pub struct Metrics {
     deliveries: Mutex<BTreeMap<&'static str, u64>>,
     postbacks: Mutex<BTreeMap<(String, String), u64>>,
     pub queue_depth: AtomicI64,
+    /// Clicks redirected that neither the store nor the journal took.
+    pub unrecorded_clicks: AtomicU64,
     pub batch_size: Histogram,
     pub commit_seconds: Histogram,
 }
@@ -91,6 +93,7 @@ impl Default for Metrics {
             deliveries: Mutex::new(BTreeMap::new()),
             postbacks: Mutex::new(BTreeMap::new()),
             queue_depth: AtomicI64::new(0),
+            unrecorded_clicks: AtomicU64::new(0),
             batch_size: Histogram::new(&[
                 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0,
             ]),
@@ -151,6 +154,11 @@ impl Metrics {
             out,
             "# HELP clickledger_redis_fallbacks_total Shared checks (rate limits, webhook replays, unique clicks) this node decided alone because Redis did not answer.\n# TYPE clickledger_redis_fallbacks_total counter\nclickledger_redis_fallbacks_total {}",
             self.redis_fallbacks.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP clickledger_clicks_unrecorded_total Clicks redirected without a record: neither the store nor the fallback journal took them.\n# TYPE clickledger_clicks_unrecorded_total counter\nclickledger_clicks_unrecorded_total {}",
+            self.unrecorded_clicks.load(Relaxed)
         );
         out.push_str("# HELP clickledger_postbacks_total Postbacks by result and error code.\n# TYPE clickledger_postbacks_total counter\n");
         for ((result, error), n) in self

@@ -39,7 +39,9 @@ use std::collections::BTreeMap;
 
 use crate::api::Path;
 use crate::cache::Config;
+use crate::journal::{Entry, QueuedPostback};
 use crate::util::{now_ms, sha256_hex, time_ordered_id};
+use crate::writer::WriteError;
 use crate::AppState;
 
 const MAX_FIELDS: usize = 64;
@@ -139,6 +141,21 @@ pub struct Inbound {
     pub test_advertiser: Option<String>,
     /// Set by bulk uploads: the caller's key was checked instead of a token.
     pub authenticated_advertiser: Option<String>,
+    /// Set when the postback is replayed from the fallback journal: when it
+    /// was received. It is decided as of that moment, without the rate
+    /// limits it passed then, and is never journaled again.
+    pub replay_of: Option<i64>,
+}
+
+impl Inbound {
+    /// Whether the fallback journal may keep this postback while the store
+    /// is away: one from an advertiser's server, not a replay, not a test
+    /// or an upload (those callers are answered 503 and retry).
+    fn may_queue(&self) -> bool {
+        self.replay_of.is_none()
+            && self.test_advertiser.is_none()
+            && self.authenticated_advertiser.is_none()
+    }
 }
 
 impl Inbound {
@@ -166,6 +183,7 @@ impl Inbound {
             path_token: None,
             test_advertiser: test.then(|| advertiser.clone()),
             authenticated_advertiser: (!test).then_some(advertiser),
+            replay_of: None,
         }
     }
 
@@ -195,6 +213,7 @@ impl Inbound {
             path_token,
             test_advertiser: None,
             authenticated_advertiser: None,
+            replay_of: None,
         }
     }
 }
@@ -305,10 +324,12 @@ struct Context {
     retry_after: Option<u64>,
     /// `advertiser:webhook-id` of a verified Standard Webhooks message.
     webhook_key: Option<String>,
+    /// The click waits in the fallback journal, so the postback must too.
+    click_in_journal: bool,
 }
 
 pub async fn process(app: &AppState, inbound: Inbound) -> Answer {
-    let now = now_ms();
+    let now = inbound.replay_of.unwrap_or_else(now_ms);
     let mut ctx = Context::default();
     let pairs = collect_fields(inbound.query.as_deref(), &inbound.headers, &inbound.body);
     let mut fields = match &pairs {
@@ -328,6 +349,7 @@ pub async fn process(app: &AppState, inbound: Inbound) -> Answer {
         fields,
         result: "rejected".into(),
         pii_removed,
+        replayed: inbound.replay_of.is_some(),
         ..Default::default()
     };
     let evaluated = match pairs {
@@ -340,7 +362,7 @@ pub async fn process(app: &AppState, inbound: Inbound) -> Answer {
     log.txid = ctx.txid.take();
     log.hint = ctx.hint.map(str::to_string);
     let Some(replay_key) = ctx.webhook_key.take() else {
-        return decide_and_record(app, evaluated, log, ctx.retry_after).await;
+        return decide_and_record(app, &inbound, evaluated, log, &ctx, now).await;
     };
     // A signed Standard Webhooks message seen before: answer as the first
     // time, record nothing new.
@@ -349,11 +371,12 @@ pub async fn process(app: &AppState, inbound: Inbound) -> Answer {
         log.http_status = first.status.as_u16();
         log.message = "webhook-id already processed; answered as the first time".into();
         app.metrics.postback("duplicate", Some("webhook_replay"));
-        write_log(app, log).await;
+        write_log(app, &inbound, log).await;
         return first;
     }
-    let answer = decide_and_record(app, evaluated, log, ctx.retry_after).await;
-    if answer.status.is_success()
+    let answer = decide_and_record(app, &inbound, evaluated, log, &ctx, now).await;
+    // a queued message is decided (and remembered) when it is replayed
+    if answer.status != StatusCode::ACCEPTED && answer.status.is_success()
         || answer.status.is_client_error() && answer.status != StatusCode::TOO_MANY_REQUESTS
     {
         return app.webhooks_seen.settle(replay_key, answer, now).await;
@@ -363,19 +386,31 @@ pub async fn process(app: &AppState, inbound: Inbound) -> Answer {
 
 async fn decide_and_record(
     app: &AppState,
+    inbound: &Inbound,
     evaluated: Result<ConversionAttempt, Refusal>,
     log: PostbackLogEntry,
-    retry_after: Option<u64>,
+    ctx: &Context,
+    now: i64,
 ) -> Answer {
+    // the journal keeps what cannot be decided or stored now: the click
+    // could not be read, or waits in the journal itself, or earlier
+    // postbacks wait there (so this one keeps its place behind them)
+    let fallback = app.fallback.as_ref().filter(|_| inbound.may_queue());
     let attempt = match evaluated {
+        Err(r) if r.code == ErrorCode::StoreUnavailable && fallback.is_some() => {
+            return queue(app, inbound, now).await;
+        }
+        Ok(_) if fallback.is_some_and(|f| ctx.click_in_journal || f.journal.holds_postbacks()) => {
+            return queue(app, inbound, now).await;
+        }
         Ok(mut attempt) => {
             attempt.log = log;
             attempt
         }
         Err(refusal) => {
-            let mut a = refuse(app, log, refusal).await;
+            let mut a = refuse(app, inbound, log, refusal).await;
             // a rate limit's wait, else the refusal's own
-            a.retry_after = retry_after.or(a.retry_after);
+            a.retry_after = ctx.retry_after.or(a.retry_after);
             return a;
         }
     };
@@ -409,6 +444,12 @@ async fn decide_and_record(
             answer(app, decision, conversion)
         }
         Ok(None) => unreachable!("a conversion write answers with its decision"),
+        Err(WriteError::Store(e)) if fallback.is_some() => {
+            if let Some(f) = fallback {
+                f.journal.store_down(&e);
+            }
+            queue(app, inbound, now).await
+        }
         Err(e) => {
             tracing::error!(error = %e, "postback not recorded");
             app.metrics
@@ -425,15 +466,70 @@ async fn decide_and_record(
     }
 }
 
-/// A log entry for a postback that records no conversion, through the
-/// same group-commit writer as conversions.
-async fn write_log(app: &AppState, log: PostbackLogEntry) {
-    if let Err(e) = app
-        .postback_writer
-        .write(PostbackWrite::Log(Box::new(log)))
+/// Keeps the postback in the fallback journal, to be decided when the
+/// store is back: `202 {"result": "queued"}`. When the journal cannot be
+/// written either, nothing was kept: 503 with `Retry-After`.
+async fn queue(app: &AppState, inbound: &Inbound, now: i64) -> Answer {
+    let Some(f) = &app.fallback else {
+        unreachable!("queued only with a fallback journal")
+    };
+    match f
+        .keep(Entry::Postback(QueuedPostback::of(inbound, now)))
         .await
     {
-        tracing::error!(error = %e, "postback log entry not written");
+        Ok(()) => {
+            app.metrics.postback("queued", None);
+            Answer {
+                status: StatusCode::ACCEPTED,
+                body: json!({
+                    "result": "queued",
+                    "message": "the store is away: the postback is kept in this node's fallback journal and will be decided when the store is back (its outcome is in the postback log, marked replayed)"
+                }),
+                retry_after: None,
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "POSTBACK NOT KEPT: neither the store nor the fallback journal takes writes");
+            app.metrics
+                .postback("rejected", Some(ErrorCode::StoreUnavailable.as_str()));
+            Answer {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                body: crate::api::error_body(
+                    ErrorCode::StoreUnavailable,
+                    "neither the store nor the fallback journal takes writes; retry shortly",
+                ),
+                retry_after: Some(1),
+            }
+        }
+    }
+}
+
+/// A log entry for a postback that records no conversion, through the
+/// same group-commit writer as conversions; while the store is away, into
+/// the fallback journal. False when it was kept nowhere.
+async fn write_log(app: &AppState, inbound: &Inbound, log: PostbackLogEntry) -> bool {
+    let fallback = app
+        .fallback
+        .as_ref()
+        .filter(|_| inbound.replay_of.is_none());
+    if let Some(f) = fallback.filter(|f| !f.journal.store_up()) {
+        return f.keep(Entry::Log(log)).await.is_ok();
+    }
+    match app
+        .postback_writer
+        .write(PostbackWrite::Log(Box::new(log.clone())))
+        .await
+    {
+        Ok(_) => true,
+        Err(WriteError::Store(e)) if fallback.is_some() => {
+            let f = fallback.expect("checked");
+            f.journal.store_down(&e);
+            f.keep(Entry::Log(log)).await.is_ok()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "postback log entry not written");
+            false
+        }
     }
 }
 
@@ -469,12 +565,29 @@ pub fn refusal_body(r: &Refusal, hint: Option<&str>) -> Value {
     body
 }
 
-async fn refuse(app: &AppState, mut log: PostbackLogEntry, r: Refusal) -> Answer {
+async fn refuse(
+    app: &AppState,
+    inbound: &Inbound,
+    mut log: PostbackLogEntry,
+    r: Refusal,
+) -> Answer {
     log.error = Some(r.code.as_str().to_string());
     log.message = r.message.clone();
     log.http_status = r.code.http_status();
+    let logged = write_log(app, inbound, log.clone()).await;
+    if !logged && inbound.replay_of.is_some() {
+        // a replayed refusal stays in the journal until its log entry is
+        // written: every postback lands in the log
+        return Answer {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            body: crate::api::error_body(
+                ErrorCode::StoreUnavailable,
+                "the log entry could not be written",
+            ),
+            retry_after: Some(1),
+        };
+    }
     app.metrics.postback("rejected", Some(r.code.as_str()));
-    write_log(app, log.clone()).await;
     let body = refusal_body(&r, log.hint.as_deref());
     // a store that is away is worth trying again soon, like the writer's
     // own 503s; every other refusal is final
@@ -506,11 +619,16 @@ async fn authenticate<'c>(
             .get(id)
             .ok_or_else(|| Refusal::new(ErrorCode::NotFound, "advertiser not found"));
     }
-    if let Err(secs) = app
-        .postback_ip_limiter
-        .check(inbound.ip, app.limits.postback_ip, now)
-        .await
-    {
+    // a replay passed the limits when it was received
+    let replay = inbound.replay_of.is_some();
+    if let Err(secs) = match replay {
+        true => Ok(()),
+        false => {
+            app.postback_ip_limiter
+                .check(inbound.ip, app.limits.postback_ip, now)
+                .await
+        }
+    } {
         ctx.retry_after = Some(secs);
         return Err(Refusal::new(
             ErrorCode::RateLimited,
@@ -582,11 +700,14 @@ async fn authenticate<'c>(
         ));
     }
     let limit = auth.rate_limit.unwrap_or(app.limits.postback_advertiser);
-    if let Err(secs) = app
-        .postback_adv_limiter
-        .check(adv.id.clone(), limit, now)
-        .await
-    {
+    if let Err(secs) = match replay {
+        true => Ok(()),
+        false => {
+            app.postback_adv_limiter
+                .check(adv.id.clone(), limit, now)
+                .await
+        }
+    } {
         ctx.retry_after = Some(secs);
         return Err(Refusal::new(
             ErrorCode::RateLimited,
@@ -625,7 +746,15 @@ async fn evaluate(
     let click_id = decode_click_id(&fields.click_id)?;
 
     // 4. click known
-    let click = match app.recent_clicks.get(click_id, now) {
+    let mut known = app.recent_clicks.get(click_id, now);
+    if known.is_none() {
+        known = app
+            .fallback
+            .as_ref()
+            .and_then(|f| f.journal.pending_click(click_id));
+        ctx.click_in_journal = known.is_some();
+    }
+    let click = match known {
         Some(c) => c,
         None => {
             let stored = app

@@ -20,6 +20,7 @@ use clickledger_store::{Click, PostbackWrite, Recorded, Store};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use crate::journal::{Entry, Journal};
 use crate::metrics::Metrics;
 
 #[derive(Debug, PartialEq, Eq)]
@@ -129,37 +130,65 @@ fn take_batch<J>(rx: &mut mpsc::Receiver<J>, first: J, max: usize) -> Vec<J> {
     batch
 }
 
-/// Clicks: when the store fails, the batch is retried with backoff until it
-/// commits, so a click that was queued is never lost while the process lives.
+/// Clicks: a batch the store cannot take goes to the fallback journal
+/// (durable before the visitor is answered), and every batch after it too
+/// until the journal has drained. Without a journal, or when it cannot be
+/// written either, the store gets a second of retries; after that the
+/// visitor is still redirected and the clicks are counted as unrecorded.
 #[derive(Clone)]
 pub struct ClickWriter {
     queue: GroupCommit<Click, ()>,
     metrics: Arc<Metrics>,
 }
 
+/// Waits between the last tries of a batch that neither the store nor the
+/// journal took.
+const LAST_TRIES_MS: [u64; 4] = [50, 100, 200, 400];
+
 impl ClickWriter {
     pub fn spawn(
         store: Arc<dyn Store>,
+        journal: Option<Arc<Journal>>,
         metrics: Arc<Metrics>,
         capacity: usize,
         batch_max: usize,
     ) -> (ClickWriter, JoinHandle<()>) {
         let m = metrics.clone();
         let (queue, handle) = GroupCommit::spawn(capacity, batch_max, move |clicks| {
-            let mut backoff = Duration::from_millis(50);
-            loop {
-                let started = Instant::now();
-                match store.insert_clicks(clicks) {
+            let started = Instant::now();
+            let stored = match &journal {
+                Some(j) if !j.store_up() => false,
+                _ => match store.insert_clicks(clicks) {
                     Ok(()) => {
                         m.commit_seconds.observe(started.elapsed().as_secs_f64());
-                        break;
+                        true
                     }
                     Err(e) => {
-                        tracing::error!(error = %e, clicks = clicks.len(), "click batch not committed; retrying");
-                        std::thread::sleep(backoff);
-                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                        tracing::error!(error = %e, clicks = clicks.len(), "click batch not committed");
+                        if let Some(j) = &journal {
+                            j.store_down(&e.to_string());
+                        }
+                        false
                     }
-                }
+                },
+            };
+            let kept = stored
+                || journal.as_ref().is_some_and(|j| {
+                    let entries: Vec<Entry> = clicks.iter().cloned().map(Entry::Click).collect();
+                    j.append(&entries)
+                        .inspect_err(|e| tracing::error!(error = %e, "click batch not journaled"))
+                        .is_ok()
+                })
+                || LAST_TRIES_MS.iter().any(|ms| {
+                    std::thread::sleep(Duration::from_millis(*ms));
+                    store.insert_clicks(clicks).is_ok()
+                });
+            if !kept {
+                m.unrecorded_clicks.fetch_add(clicks.len() as u64, Relaxed);
+                tracing::error!(
+                    clicks = clicks.len(),
+                    "CLICKS NOT RECORDED: neither the store nor the fallback journal takes writes; visitors are still redirected"
+                );
             }
             m.batch_size.observe(clicks.len() as f64);
             m.queue_depth.fetch_sub(clicks.len() as i64, Relaxed);
@@ -183,10 +212,31 @@ impl ClickWriter {
     }
 }
 
+/// Why a postback write did not commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteError {
+    /// Too many writes wait already; the client should retry.
+    Full,
+    /// The tracker is shutting down.
+    Closed,
+    /// The store did not take the batch.
+    Store(String),
+}
+
+impl std::fmt::Display for WriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WriteError::Full => f.write_str("too many postbacks are waiting to be stored"),
+            WriteError::Closed => f.write_str("the tracker is shutting down"),
+            WriteError::Store(e) => f.write_str(e),
+        }
+    }
+}
+
 /// Conversions and refusal log entries, decided in arrival order, one
 /// transaction per batch. A store that is briefly away gets a few tries;
-/// after that the postbacks are answered 503 (not acknowledged, so nothing
-/// is lost).
+/// after that the caller hears `WriteError::Store` (and keeps the postback
+/// in the fallback journal, or answers 503: not acknowledged, nothing lost).
 #[derive(Clone)]
 pub struct PostbackWriter {
     queue: GroupCommit<PostbackWrite, Result<Recorded, String>>,
@@ -200,7 +250,7 @@ impl PostbackWriter {
     ) -> (PostbackWriter, JoinHandle<()>) {
         let (queue, handle) = GroupCommit::spawn(capacity, batch_max, move |items| {
             let mut last = String::new();
-            for attempt in 0..4u32 {
+            for attempt in 0..3u32 {
                 match store.record_batch(items) {
                     Ok(results) => return results,
                     Err(e) => {
@@ -216,11 +266,12 @@ impl PostbackWriter {
     }
 
     /// Queues a write and waits for its commit.
-    pub async fn write(&self, item: PostbackWrite) -> Result<Recorded, String> {
-        self.queue.submit(item).await.map_err(|e| match e {
-            SubmitError::Full => "too many postbacks are waiting to be stored".to_string(),
-            SubmitError::Closed => "the tracker is shutting down".to_string(),
-        })?
+    pub async fn write(&self, item: PostbackWrite) -> Result<Recorded, WriteError> {
+        match self.queue.submit(item).await {
+            Ok(out) => out.map_err(WriteError::Store),
+            Err(SubmitError::Full) => Err(WriteError::Full),
+            Err(SubmitError::Closed) => Err(WriteError::Closed),
+        }
     }
 
     pub async fn close(&self) {

@@ -292,10 +292,16 @@ pub struct Link {
     pub created_ms: i64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+/// Deserialize reads back what Serialize wrote: the fallback journal keeps
+/// clicks in this shape while the store is away.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Click {
     pub id: ClickId,
-    #[serde(serialize_with = "rfc3339", rename = "time")]
+    #[serde(
+        serialize_with = "rfc3339",
+        deserialize_with = "from_rfc3339",
+        rename = "time"
+    )]
     #[schemars(with = "clickledger_domain::schema::Rfc3339")]
     pub ts_ms: i64,
     pub link_id: String,
@@ -539,10 +545,14 @@ pub struct ConversionFact {
     pub capped: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Default, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default, schemars::JsonSchema)]
 pub struct PostbackLogEntry {
     pub id: i64,
-    #[serde(serialize_with = "rfc3339", rename = "time")]
+    #[serde(
+        serialize_with = "rfc3339",
+        deserialize_with = "from_rfc3339",
+        rename = "time"
+    )]
     #[schemars(with = "clickledger_domain::schema::Rfc3339")]
     pub ts_ms: i64,
     pub source_ip: String,
@@ -564,6 +574,10 @@ pub struct PostbackLogEntry {
     pub http_status: u16,
     /// Personal data was found in the fields and replaced by a marker.
     pub pii_removed: bool,
+    /// Received while the store was away, kept in a node's fallback
+    /// journal, and decided (this entry's result) when it was replayed.
+    #[serde(default)]
+    pub replayed: bool,
 }
 
 /// Whose rows a caller may see; applied inside store queries.

@@ -357,11 +357,12 @@ impl ConversionTx for PgTx<'_> {
         let http_status = i32::from(e.http_status);
         self.exec(
             "INSERT INTO postback_log (ts_ms, source_ip, method, advertiser_id, offer_id, click_id, fields, result, error,
-                 message, hint, conversion_id, http_status, pii_removed, txid)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                 message, hint, conversion_id, http_status, pii_removed, txid, replayed)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
             &[
                 &e.ts_ms, &e.source_ip, &e.method, &e.advertiser_id, &e.offer_id, &e.click_id, &json(&e.fields),
                 &e.result, &e.error, &e.message, &e.hint, &e.conversion_id, &http_status, &e.pii_removed, &e.txid,
+                &e.replayed,
             ],
         )
         .await
@@ -559,6 +560,7 @@ pub async fn postback_log(s: &PgStore, f: &PostbackFilter) -> StoreResult<Vec<Po
                 http_status: r.get::<_, i32>(13) as u16,
                 pii_removed: r.get(14),
                 txid: r.get(15),
+                replayed: r.get(16),
             })
         })
         .collect()

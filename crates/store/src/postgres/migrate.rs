@@ -15,6 +15,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "leader_leases",
         include_str!("migrations/0002_leader_leases.sql"),
     ),
+    (
+        4,
+        "replayed_postbacks",
+        include_str!("migrations/0004_replayed_postbacks.sql"),
+    ),
 ];
 
 /// The advisory lock key for migrations ("clickledger migrate").

@@ -65,6 +65,13 @@ impl PgStore {
         if pg.get_application_name().is_none() {
             pg.application_name("clickledger");
         }
+        // a server that is away is found out in seconds, not at the
+        // operating system's TCP timeout: writes then go to the fallback
+        // journal instead of waiting
+        if pg.get_connect_timeout().is_none() {
+            pg.connect_timeout(std::time::Duration::from_secs(3));
+        }
+        pg.keepalives_idle(std::time::Duration::from_secs(10));
         let manager = Manager::from_config(
             pg.clone(),
             NoTls,

@@ -29,7 +29,7 @@ const SUSPENDED: &str = "SELECT affiliate_id FROM destinations WHERE suspended =
 
 pub(crate) const POSTBACK_LOG_COLUMNS: &str =
     "id, ts_ms, source_ip, method, advertiser_id, offer_id, click_id, fields, \
-     result, error, message, hint, conversion_id, http_status, pii_removed, txid";
+     result, error, message, hint, conversion_id, http_status, pii_removed, txid, replayed";
 
 /// The click, if `scope` may see it.
 pub(crate) fn click(id: ClickId, scope: &Scope) -> Query {

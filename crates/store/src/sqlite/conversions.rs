@@ -440,8 +440,8 @@ pub(super) fn conversions(
 
 fn insert_log(conn: &Connection, e: &PostbackLogEntry) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "INSERT INTO postback_log (ts_ms, source_ip, method, advertiser_id, offer_id, click_id, fields, result, error, message, hint, conversion_id, http_status, pii_removed, txid)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        "INSERT INTO postback_log (ts_ms, source_ip, method, advertiser_id, offer_id, click_id, fields, result, error, message, hint, conversion_id, http_status, pii_removed, txid, replayed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     )?
     .execute(params![
         e.ts_ms,
@@ -458,7 +458,8 @@ fn insert_log(conn: &Connection, e: &PostbackLogEntry) -> rusqlite::Result<()> {
         e.conversion_id,
         e.http_status,
         e.pii_removed,
-        e.txid
+        e.txid,
+        e.replayed
     ])?;
     Ok(())
 }
@@ -496,6 +497,7 @@ pub(super) fn postback_log(
             http_status: r.get(13)?,
             pii_removed: r.get(14)?,
             txid: r.get(15)?,
+            replayed: r.get(16)?,
         })
     })
 }

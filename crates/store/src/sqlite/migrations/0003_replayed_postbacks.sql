@@ -1,0 +1,3 @@
+-- A postback taken while the store was away is kept in the node's fallback
+-- journal and decided when replayed; its log entry says so.
+ALTER TABLE postback_log ADD COLUMN replayed INTEGER NOT NULL DEFAULT 0;
