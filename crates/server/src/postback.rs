@@ -218,6 +218,31 @@ impl Inbound {
     }
 }
 
+/// The click a postback names, as its advertiser's aliases read it
+/// (lowercased, as click ids compare): postbacks for different clicks
+/// cannot affect each other's decision, so a replay may decide them
+/// together. `None` when that cannot be told without deciding it.
+pub fn order_key(app: &AppState, inbound: &Inbound) -> Option<String> {
+    let pairs = collect_fields(inbound.query.as_deref(), &inbound.headers, &inbound.body).ok()?;
+    let cfg = app.cache.get();
+    let token = inbound
+        .path_token
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .or_else(|| find_token(&pairs));
+    let adv = match token {
+        Some(t) => cfg
+            .advertiser_by_token
+            .get(&sha256_hex(t))
+            .and_then(|(id, _)| cfg.advertisers.get(id))?,
+        None => {
+            let id = pairs.iter().find(|(k, _)| k == "adv").map(|(_, v)| v)?;
+            cfg.advertisers.get(id)?
+        }
+    };
+    find(&pairs, &adv.alias_map, PostbackField::ClickId).map(str::to_ascii_lowercase)
+}
+
 /// Query pairs, then body pairs (form or JSON object of scalars).
 fn collect_fields(
     query: Option<&str>,

@@ -8,6 +8,8 @@
 //! on PostgreSQL (see `skip_on_postgres`).
 #![allow(dead_code)]
 
+pub mod private_pg;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

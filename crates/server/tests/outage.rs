@@ -1,0 +1,422 @@
+//! The store goes away mid-load and comes back: the fallback journal keeps
+//! every click and postback that was answered, and replays them.
+//!
+//! Two real outages: the SQLite file made unwritable (`chattr +i` on the
+//! database and its WAL: writes fail with an I/O error, reads go on), and a
+//! private PostgreSQL server (initdb/pg_ctl on a port of its own) stopped
+//! and started again. Under a mixed load of clicks and postbacks, every
+//! answer is counted; after the store is back and the journal has drained,
+//! the store must hold exactly what was answered: each redirected click
+//! once, one conversion per accepted or queued txid, attributed to its
+//! click, each queued postback's outcome in the log marked `replayed`.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use clickledger_server::Settings;
+use clickledger_store::{ClickFilter, ConversionFilter, PostbackFilter, Scope};
+use common::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+fn journaled(dir: &Path) -> Settings {
+    Settings {
+        journal: Some(dir.join("journal")),
+        journal_probe: Duration::from_millis(200),
+        ..Settings::default()
+    }
+}
+
+fn chattr(flag: &str, paths: &[PathBuf]) {
+    let out = Command::new("chattr")
+        .arg(flag)
+        .args(paths)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "chattr {flag} (this test runs as root, as CI does): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// What the load was answered.
+#[derive(Default)]
+struct Answers {
+    /// Click ids of every 302.
+    clicks: Vec<String>,
+    /// txid -> (click id, first answer's status and result)
+    postbacks: BTreeMap<String, (String, u16, String)>,
+    /// Resends of a txid already sent, with their answers.
+    resends: Vec<(String, u16, String)>,
+    /// Anything else: a click not redirected, a postback answered otherwise.
+    unexpected: Vec<String>,
+}
+
+/// Clicks from 6 workers and registration postbacks (each for a fresh click,
+/// every fifth one sent twice) from 2, until `stop`.
+fn start_load(
+    app: &TestApp,
+    s: &Setup,
+    stop: Arc<AtomicBool>,
+) -> (Arc<Mutex<Answers>>, Vec<tokio::task::JoinHandle<()>>) {
+    let answers = Arc::new(Mutex::new(Answers::default()));
+    let fresh = Arc::new(Mutex::new(Vec::<String>::new()));
+    let mut tasks = Vec::new();
+    for w in 0..6 {
+        let (client, base, link) = (app.client.clone(), app.base.clone(), s.link_id.clone());
+        let (answers, fresh, stop) = (answers.clone(), fresh.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let r = client
+                    .get(format!("{base}/c/{link}?sub1=w{w}&sub2=n{n}"))
+                    .send()
+                    .await
+                    .unwrap();
+                if r.status() != StatusCode::FOUND {
+                    let text = format!(
+                        "click: {} {}",
+                        r.status(),
+                        r.text().await.unwrap_or_default()
+                    );
+                    answers.lock().unwrap().unexpected.push(text);
+                    continue;
+                }
+                let id = click_id_of(r.headers()["location"].to_str().unwrap());
+                answers.lock().unwrap().clicks.push(id.clone());
+                fresh.lock().unwrap().push(id);
+            }
+        }));
+    }
+    for w in 0..2 {
+        let (client, base, token) = (app.client.clone(), app.base.clone(), s.token.clone());
+        let (answers, fresh, stop) = (answers.clone(), fresh.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let Some(click) = fresh.lock().unwrap().pop() else {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    continue;
+                };
+                n += 1;
+                let txid = format!("tx-{w}-{n}");
+                let sends = if n % 5 == 0 { 2 } else { 1 };
+                for i in 0..sends {
+                    let r = client
+                        .get(format!("{base}/postback"))
+                        .query(&[
+                            ("token", token.as_str()),
+                            ("click_id", &click),
+                            ("event", "registration"),
+                            ("txid", &txid),
+                        ])
+                        .send()
+                        .await
+                        .unwrap();
+                    let status = r.status().as_u16();
+                    let body: Value = r.json().await.unwrap();
+                    let result = body["result"].as_str().unwrap_or("").to_string();
+                    let mut a = answers.lock().unwrap();
+                    let ok = matches!(
+                        (status, result.as_str()),
+                        (200, "accepted" | "duplicate") | (202, "queued")
+                    );
+                    if !ok {
+                        a.unexpected
+                            .push(format!("postback {txid}: {status} {body}"));
+                    } else if i == 0 {
+                        a.postbacks
+                            .insert(txid.clone(), (click.clone(), status, result));
+                    } else {
+                        a.resends.push((txid.clone(), status, result));
+                    }
+                }
+            }
+        }));
+    }
+    (answers, tasks)
+}
+
+async fn health(app: &TestApp, path: &str) -> (StatusCode, Value) {
+    let r = app.client.get(app.url(path)).send().await.unwrap();
+    (r.status(), r.json().await.unwrap())
+}
+
+/// Waits until writes go to the store again and the journal is empty.
+async fn wait_drained(app: &TestApp) -> Duration {
+    let started = Instant::now();
+    loop {
+        let (st, h) = health(app, "/readyz").await;
+        if st == StatusCode::OK && h["journal"]["depth"] == 0 {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the journal did not drain: {h}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The store holds exactly what was answered.
+async fn check_nothing_lost(app: &TestApp, answers: &Answers) {
+    assert!(
+        answers.unexpected.is_empty(),
+        "answers outside the contract: {:?}",
+        answers.unexpected
+    );
+    let stored = app
+        .store
+        .clicks(&ClickFilter {
+            limit: 1_000_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let stored_ids: BTreeSet<String> = stored.iter().map(|c| c.id.encode()).collect();
+    let answered: BTreeSet<String> = answers.clicks.iter().cloned().collect();
+    assert_eq!(answered.len(), answers.clicks.len(), "click ids are unique");
+    assert_eq!(stored.len(), stored_ids.len(), "no click stored twice");
+    let missing: Vec<&String> = answered.difference(&stored_ids).collect();
+    assert!(
+        missing.is_empty(),
+        "{} redirected clicks not stored, e.g. {:?}",
+        missing.len(),
+        missing.first()
+    );
+    assert_eq!(
+        stored_ids.len(),
+        answered.len(),
+        "no click stored that was not answered"
+    );
+    // the report (rollups) counts each click once too
+    let (_, report) = app.get("/api/v1/reports?group_by=offer").await;
+    assert_eq!(
+        report["totals"]["clicks"],
+        json!(answered.len()),
+        "{report}"
+    );
+
+    let convs = app
+        .store
+        .conversions(&ConversionFilter {
+            limit: 1_000_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let by_txid: BTreeMap<String, String> = convs
+        .iter()
+        .map(|c| (c.txid.clone().unwrap(), c.click_id.encode()))
+        .collect();
+    assert_eq!(by_txid.len(), convs.len(), "one conversion per txid");
+    assert_eq!(
+        convs.len(),
+        answers.postbacks.len(),
+        "a conversion for every txid answered accepted or queued"
+    );
+    for (txid, (click, _, _)) in &answers.postbacks {
+        assert_eq!(
+            by_txid.get(txid),
+            Some(click),
+            "{txid} is attributed to its click"
+        );
+    }
+    // every queued postback's outcome is in the log, marked replayed
+    let log = app
+        .store
+        .postback_log(&PostbackFilter {
+            limit: 1_000_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let queued = answers
+        .postbacks
+        .values()
+        .filter(|(_, st, _)| *st == 202)
+        .count()
+        + answers
+            .resends
+            .iter()
+            .filter(|(_, st, _)| *st == 202)
+            .count();
+    let replayed: Vec<_> = log.iter().filter(|e| e.replayed).collect();
+    assert_eq!(
+        replayed.len(),
+        queued,
+        "one replayed log entry per queued postback"
+    );
+    assert!(
+        replayed
+            .iter()
+            .all(|e| e.result == "accepted" || e.result == "duplicate"),
+        "{replayed:?}"
+    );
+    let _ = Scope::All;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_made_unwritable_mid_load_loses_nothing() {
+    if skip_on_postgres("makes the SQLite file unwritable") {
+        return;
+    }
+    let dir = TempDir::new();
+    let settings = journaled(&dir.0);
+    let app = TestApp::spawn_in(dir, settings).await;
+    let s = app.setup().await;
+    let db = app.dir.0.join("test.db");
+    let files = vec![db.clone(), PathBuf::from(format!("{}-wal", db.display()))];
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let (answers, tasks) = start_load(&app, &s, stop.clone());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    chattr("+i", &files);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // while the file is unwritable: the node is healthy (writes go to the
+    // journal), not ready, and says why
+    let (st, h) = health(&app, "/healthz").await;
+    let (ready, _) = health(&app, "/readyz").await;
+    let metrics = app.metrics().await;
+    // a postback refused while the store is away is still logged (later)
+    let (bad, _) = app
+        .postback(&[("token", "not-a-token"), ("click_id", "x")])
+        .await;
+    chattr("-i", &files);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(st, StatusCode::OK, "{h}");
+    assert_eq!(
+        (h["store"].as_str(), h["writes"].as_str()),
+        (Some("unavailable"), Some("journal")),
+        "{h}"
+    );
+    assert!(h["journal"]["depth"].as_u64().unwrap() > 0, "{h}");
+    assert_eq!(ready, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        metrics.contains("clickledger_store_available 0"),
+        "{metrics}"
+    );
+    assert_eq!(bad, StatusCode::UNAUTHORIZED);
+
+    let drained = wait_drained(&app).await;
+    let answers = answers.lock().unwrap();
+    let queued = answers
+        .postbacks
+        .values()
+        .filter(|(_, st, _)| *st == 202)
+        .count();
+    println!(
+        "clicks answered {}, postbacks {} ({} queued), drained {:?} after the file was writable again",
+        answers.clicks.len(),
+        answers.postbacks.len(),
+        queued,
+        drained
+    );
+    assert!(
+        queued > 0,
+        "the outage queued postbacks (else this test proves nothing)"
+    );
+    check_nothing_lost(&app, &answers).await;
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains("clickledger_store_available 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("clickledger_clicks_unrecorded_total 0"),
+        "{metrics}"
+    );
+    let appended = metric(&metrics, "clickledger_journal_appended_total");
+    assert!(
+        appended > queued as f64,
+        "clicks were journaled too: {appended}"
+    );
+    assert_eq!(
+        metric(&metrics, "clickledger_journal_replayed_total"),
+        appended
+    );
+    // the refused postback's log entry, journaled and written on replay
+    let (_, log) = app.get("/api/v1/postbacks?error=invalid_token").await;
+    assert_eq!(log["items"].as_array().unwrap().len(), 1, "{log}");
+}
+
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in the metrics"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_stopped_mid_load_loses_nothing() {
+    if on_postgres() {
+        // it starts a PostgreSQL of its own; once per CI run is enough
+        println!("skipped on the PostgreSQL run: runs in the SQLite one with a private server");
+        return;
+    }
+    let pg = common::private_pg::PrivatePg::start();
+    let store = clickledger_store::open(&pg.url()).await.unwrap();
+    let dir = TempDir::new();
+    let settings = journaled(&dir.0);
+    let app = TestApp::spawn_on(store, dir, settings).await;
+    let s = app.setup().await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let (answers, tasks) = start_load(&app, &s, stop.clone());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    pg.kill();
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    let (st, h) = health(&app, "/healthz").await;
+    let during = answers.lock().unwrap().clicks.len();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let redirected_while_away = answers.lock().unwrap().clicks.len() - during;
+    pg.resume();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(st, StatusCode::OK, "{h}");
+    assert_eq!(
+        (h["store"].as_str(), h["writes"].as_str()),
+        (Some("unavailable"), Some("journal")),
+        "{h}"
+    );
+    assert!(
+        redirected_while_away > 0,
+        "clicks kept redirecting while PostgreSQL was away"
+    );
+
+    let drained = wait_drained(&app).await;
+    let answers = answers.lock().unwrap();
+    let queued = answers
+        .postbacks
+        .values()
+        .filter(|(_, st, _)| *st == 202)
+        .count();
+    println!(
+        "clicks answered {}, postbacks {} ({} queued), drained {:?} after PostgreSQL was back",
+        answers.clicks.len(),
+        answers.postbacks.len(),
+        queued,
+        drained
+    );
+    assert!(queued > 0, "the outage queued postbacks");
+    check_nothing_lost(&app, &answers).await;
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains("clickledger_clicks_unrecorded_total 0"),
+        "{metrics}"
+    );
+}
