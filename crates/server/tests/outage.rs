@@ -33,6 +33,29 @@ fn journaled(dir: &Path) -> Settings {
     }
 }
 
+/// Files made immutable (`chattr +i`: writes fail even through open
+/// descriptors, reads go on) until dropped, even when the test panics.
+struct Immutable(Vec<PathBuf>);
+
+impl Immutable {
+    fn new(paths: Vec<PathBuf>) -> Immutable {
+        chattr("+i", &paths);
+        Immutable(paths)
+    }
+}
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        let _ = Command::new("chattr").arg("-i").args(&self.0).output();
+    }
+}
+
+/// The SQLite file of a test directory and its WAL.
+fn sqlite_files(dir: &Path) -> Vec<PathBuf> {
+    let db = dir.join("test.db");
+    vec![db.clone(), PathBuf::from(format!("{}-wal", db.display()))]
+}
+
 fn chattr(flag: &str, paths: &[PathBuf]) {
     let out = Command::new("chattr")
         .arg(flag)
@@ -273,13 +296,10 @@ async fn sqlite_made_unwritable_mid_load_loses_nothing() {
     let settings = journaled(&dir.0);
     let app = TestApp::spawn_in(dir, settings).await;
     let s = app.setup().await;
-    let db = app.dir.0.join("test.db");
-    let files = vec![db.clone(), PathBuf::from(format!("{}-wal", db.display()))];
-
     let stop = Arc::new(AtomicBool::new(false));
     let (answers, tasks) = start_load(&app, &s, stop.clone());
     tokio::time::sleep(Duration::from_millis(400)).await;
-    chattr("+i", &files);
+    let unwritable = Immutable::new(sqlite_files(&app.dir.0));
     tokio::time::sleep(Duration::from_millis(1500)).await;
     // while the file is unwritable: the node is healthy (writes go to the
     // journal), not ready, and says why
@@ -290,7 +310,7 @@ async fn sqlite_made_unwritable_mid_load_loses_nothing() {
     let (bad, _) = app
         .postback(&[("token", "not-a-token"), ("click_id", "x")])
         .await;
-    chattr("-i", &files);
+    drop(unwritable);
     tokio::time::sleep(Duration::from_millis(400)).await;
     stop.store(true, Ordering::Relaxed);
     for t in tasks {
@@ -419,4 +439,210 @@ async fn postgres_stopped_mid_load_loses_nothing() {
         metrics.contains("clickledger_clicks_unrecorded_total 0"),
         "{metrics}"
     );
+}
+
+/// What the store holds, counted: clicks, conversions, the click report's
+/// total, the affiliate's balance.
+async fn holdings(app: &TestApp, s: &Setup) -> (usize, usize, Value, Value) {
+    let clicks = app
+        .store
+        .clicks(&ClickFilter {
+            limit: 1_000_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .len();
+    let convs = app
+        .store
+        .conversions(&ConversionFilter {
+            limit: 1_000_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .len();
+    let (_, report) = app.get("/api/v1/reports?group_by=offer").await;
+    let (_, ledger) = app
+        .get(&format!("/api/v1/affiliates/{}/ledger", s.affiliate_id))
+        .await;
+    (
+        clicks,
+        convs,
+        report["totals"]["clicks"].clone(),
+        ledger["balance"].clone(),
+    )
+}
+
+#[tokio::test]
+async fn a_crash_during_replay_replays_again_without_duplicates() {
+    if skip_on_postgres("makes the SQLite file unwritable") {
+        return;
+    }
+    let dir = TempDir::new();
+    let settings = journaled(&dir.0);
+    let app = TestApp::spawn_in(dir, settings).await;
+    let s = app.setup().await;
+    let before = app.click(&s.link_id).await;
+    let journal = app.dir.0.join("journal");
+    let snapshot = app.dir.0.join("journal-before-replay");
+    {
+        let _unwritable = Immutable::new(sqlite_files(&app.dir.0));
+        for n in 0..20 {
+            let click = app.click(&s.link_id).await;
+            let txid = format!("o{n}");
+            let (st, v) = app
+                .postback(&[
+                    ("token", &s.token),
+                    ("click_id", &click),
+                    ("event", "registration"),
+                    ("txid", &txid),
+                ])
+                .await;
+            assert_eq!(
+                (st, v["result"].as_str()),
+                (StatusCode::ACCEPTED, Some("queued")),
+                "{v}"
+            );
+        }
+        // a postback for a click from before the outage, and a deposit
+        let (st, _) = app
+            .postback(&[
+                ("token", &s.token),
+                ("click_id", &before),
+                ("event", "deposit"),
+                ("txid", "d1"),
+                ("amount", "5"),
+            ])
+            .await;
+        assert_eq!(st, StatusCode::ACCEPTED);
+        // what a crash before the cursor moved would leave
+        std::fs::create_dir_all(&snapshot).unwrap();
+        for f in std::fs::read_dir(&journal).unwrap() {
+            let f = f.unwrap();
+            std::fs::copy(f.path(), snapshot.join(f.file_name())).unwrap();
+        }
+    }
+    wait_drained(&app).await;
+    let first = holdings(&app, &s).await;
+    assert_eq!((first.0, first.1), (21, 21), "{first:?}");
+    assert_eq!(first.2, json!(21));
+    assert_eq!(
+        first.3,
+        json!("50.00"),
+        "20 registrations at 2.00 and a deposit at 10.00"
+    );
+
+    // the node goes down; it comes back with the journal as it was before
+    // the replay had moved its cursor
+    let dir = app.stop().await;
+    std::fs::remove_dir_all(&journal).unwrap();
+    std::fs::rename(&snapshot, &journal).unwrap();
+    let app = TestApp::spawn_in(dir, journaled(&journal.parent().unwrap().to_path_buf())).await;
+    let status = app.client.get(app.url("/healthz")).send().await.unwrap();
+    let h: Value = status.json().await.unwrap();
+    assert_eq!(
+        h["journal"]["depth"], 41,
+        "20 clicks and 21 postbacks to replay again: {h}"
+    );
+    wait_drained(&app).await;
+    assert_eq!(
+        holdings(&app, &s).await,
+        first,
+        "the second replay changed nothing"
+    );
+    let log = app
+        .store
+        .postback_log(&PostbackFilter {
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let replayed: Vec<&str> = log
+        .iter()
+        .filter(|e| e.replayed)
+        .map(|e| e.result.as_str())
+        .collect();
+    assert_eq!(
+        replayed.iter().filter(|r| **r == "accepted").count(),
+        21,
+        "{replayed:?}"
+    );
+    assert_eq!(
+        replayed.iter().filter(|r| **r == "duplicate").count(),
+        21,
+        "{replayed:?}"
+    );
+}
+
+#[tokio::test]
+async fn with_the_journal_unwritable_too_postbacks_answer_503_and_clicks_still_redirect() {
+    if skip_on_postgres("makes the SQLite file unwritable") {
+        return;
+    }
+    let dir = TempDir::new();
+    let settings = journaled(&dir.0);
+    let app = TestApp::spawn_in(dir, settings).await;
+    let s = app.setup().await;
+    let before = app.click(&s.link_id).await;
+    let journal = app.dir.0.join("journal");
+    let mut files = sqlite_files(&app.dir.0);
+    for f in std::fs::read_dir(&journal).unwrap() {
+        files.push(f.unwrap().path());
+    }
+    files.push(journal.clone());
+    let unwritable = Immutable::new(files);
+    // the visitor is redirected all the same; the click is counted lost
+    let lost = app.click(&s.link_id).await;
+    let (st, v) = app
+        .postback(&[
+            ("token", &s.token),
+            ("click_id", &before),
+            ("event", "registration"),
+            ("txid", "t1"),
+        ])
+        .await;
+    let resp = app.client.get(app.url("/healthz")).send().await.unwrap();
+    let health_status = resp.status();
+    let h: Value = resp.json().await.unwrap();
+    let metrics = app.metrics().await;
+    drop(unwritable);
+    assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    assert_eq!(v["error"], "store_unavailable", "{v}");
+    assert!(v["message"].as_str().unwrap().contains("journal"), "{v}");
+    assert_eq!(health_status, StatusCode::SERVICE_UNAVAILABLE, "{h}");
+    assert_eq!(
+        (h["status"].as_str(), h["writes"].as_str()),
+        (Some("unavailable"), Some("none")),
+        "{h}"
+    );
+    assert_eq!(h["journal"]["writable"], false, "{h}");
+    assert!(
+        metrics.contains("clickledger_clicks_unrecorded_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("clickledger_journal_writable 0"),
+        "{metrics}"
+    );
+
+    // writable again: the retried postback is taken; the lost click is not
+    // there, and says so
+    wait_drained(&app).await;
+    let (st, v) = app
+        .postback(&[
+            ("token", &s.token),
+            ("click_id", &before),
+            ("event", "registration"),
+            ("txid", "t1"),
+        ])
+        .await;
+    assert_eq!(
+        (st, v["result"].as_str()),
+        (StatusCode::OK, Some("accepted")),
+        "{v}"
+    );
+    let (st, v) = app.get(&format!("/api/v1/clicks/{lost}")).await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{v}");
 }
