@@ -76,6 +76,10 @@ pub async fn http(server: &str, nodes: usize, short: bool) -> String {
     let start = |i: usize| -> Child {
         tracker_command(addrs[i], db.url())
             .args(["--node", &format!("bench-{i}"), "--master-key", MASTER_KEY])
+            .arg("--journal")
+            .arg(
+                std::env::temp_dir().join(format!("clickledger-bench-{}.journal", addrs[i].port())),
+            )
             .spawn()
             .expect("the release tracker binary (cargo build --release --workspace)")
     };

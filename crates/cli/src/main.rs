@@ -171,8 +171,11 @@ pub(crate) struct ServeArgs {
     /// The fallback journal's directory: while the store cannot take
     /// writes, clicks and postbacks are kept here (appended and fsynced
     /// before they are answered) and replayed into the store when it is
-    /// back. Default: <db>.journal beside a SQLite file; with PostgreSQL
-    /// give each node a directory of its own. `none` turns it off.
+    /// back. Default: <db>.journal beside a SQLite file; with PostgreSQL,
+    /// clickledger-<port>.journal in the working directory. Each node needs
+    /// a directory of its own, on a disk that outlives the process. `none`
+    /// turns it off: then, while the store is away, postbacks answer 503 and
+    /// clicks are redirected unrecorded after a second's tries.
     #[arg(long, env = "CLICKLEDGER_JOURNAL")]
     journal: Option<String>,
     /// The first part of every key written in that Redis.
@@ -411,16 +414,18 @@ async fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-/// The journal directory `--journal` names, or the default beside a SQLite
-/// file.
+/// The journal directory `--journal` names, or the default: beside a
+/// SQLite file, `<db>.journal`; with PostgreSQL, `clickledger-<port>.journal`
+/// in the working directory (nodes on one machine listen on different
+/// ports, so each gets a directory of its own).
 fn journal_dir(a: &ServeArgs) -> Option<PathBuf> {
     match a.journal.as_deref() {
         Some("" | "none") => None,
         Some(dir) => Some(PathBuf::from(dir)),
-        None if clickledger_store::is_postgres_url(&a.db) => {
-            tracing::warn!("no --journal: while PostgreSQL is away, postbacks answer 503 and clicks are redirected unrecorded after a second; give each node a journal directory of its own");
-            None
-        }
+        None if clickledger_store::is_postgres_url(&a.db) => Some(PathBuf::from(format!(
+            "clickledger-{}.journal",
+            a.listen.port()
+        ))),
         None => Some(PathBuf::from(format!("{}.journal", a.db))),
     }
 }

@@ -65,6 +65,13 @@ impl Node {
             .args(["--postback-rate-ip", "1000000/s:1000000"])
             .args(["--postback-rate-advertiser", "1000000/s:1000000"])
             .args(extra)
+            .args(if extra.contains(&"--journal") {
+                vec![]
+            } else {
+                let dir =
+                    std::env::temp_dir().join(format!("clickledger-node-{port}-{name}.journal"));
+                vec!["--journal".to_string(), dir.to_string_lossy().into_owned()]
+            })
             .env("CLICKLEDGER_ADMIN_KEY", ADMIN_KEY)
             .env("CLICKLEDGER_ALLOW_PRIVATE_DESTINATIONS", "1")
             .env("RUST_LOG", "info")
@@ -784,8 +791,13 @@ impl Relay {
     }
 }
 
+/// Node `a` keeps a fallback journal, node `b` has none (`--journal
+/// none`): while PostgreSQL is away, `a` redirects clicks and queues
+/// postbacks (202) and stays healthy; `b` answers postbacks 503 with
+/// Retry-After and its health check fails. When PostgreSQL is back, `a`'s
+/// journal is replayed: its click and conversion are stored.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn while_postgresql_is_away_nothing_is_acknowledged_and_a_node_serves_again_after() {
+async fn while_postgresql_is_away_the_journal_keeps_what_is_answered_and_nodes_serve_again_after() {
     let Some(db) = shared_database().await else {
         return;
     };
@@ -796,20 +808,22 @@ async fn while_postgresql_is_away_nothing_is_acknowledged_and_a_node_serves_agai
     let relay = Relay::start(pg_port).await;
     let mut a = Node::start(&relay.url(db.url()), "a", &[]);
     a.wait_healthy().await;
+    let mut b = Node::start(&relay.url(db.url()), "b", &["--journal", "none"]);
+    b.wait_healthy().await;
     let s = setup(&a, json!({}), json!({"name": "Aff"})).await;
     let before = a.click(&s.link_id).await.unwrap();
 
     relay.set(false);
     let deadline = Instant::now() + Duration::from_secs(20);
     let health = loop {
-        let r = a.client.get(a.url("/healthz")).send().await.unwrap();
+        let r = b.client.get(b.url("/healthz")).send().await.unwrap();
         let (st, v) = answer(r).await;
         if st != 200 {
             break (st, v);
         }
         assert!(
             Instant::now() < deadline,
-            "healthz stays 200 without PostgreSQL"
+            "healthz stays 200 without PostgreSQL nor a journal"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
@@ -819,17 +833,15 @@ async fn while_postgresql_is_away_nothing_is_acknowledged_and_a_node_serves_agai
         "{}",
         health.1
     );
-    let r = a
-        .client
-        .get(a.url("/postback"))
-        .query(&[
+    let postback = |node: &Node, txid: &'static str| {
+        node.client.get(node.url("/postback")).query(&[
             ("token", s.token.as_str()),
             ("click_id", &before),
-            ("event", "registration"),
+            ("event", "deposit"),
+            ("txid", txid),
         ])
-        .send()
-        .await
-        .unwrap();
+    };
+    let r = postback(&b, "d-b").send().await.unwrap();
     let retry_after = r.headers().get("retry-after").cloned();
     let (st, v) = answer(r).await;
     assert_eq!((st, &v["error"]), (503, &json!("store_unavailable")), "{v}");
@@ -839,38 +851,97 @@ async fn while_postgresql_is_away_nothing_is_acknowledged_and_a_node_serves_agai
         "a refusal while the store is away says when to try again"
     );
 
-    // a click while the database is away is not redirected before it is
-    // stored: it waits in the node's queue
-    let mended = Arc::new(AtomicBool::new(false));
-    let waiting = {
-        let (client, url, mended) = (
-            a.client.clone(),
-            a.url(&format!("/c/{}", s.link_id)),
-            mended.clone(),
-        );
-        tokio::spawn(async move {
-            let out = click_on(&client, &url).await;
-            (out, mended.load(SeqCst))
-        })
-    };
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    mended.store(true, SeqCst);
-    relay.set(true);
-    let (waited, answered_after_mend) = waiting.await.unwrap();
-    let waited = waited.expect("the waiting click is redirected once stored");
-    assert!(
-        answered_after_mend,
-        "click {waited} was redirected while the database was away"
+    // a, with its journal: healthy, says where writes go, redirects and
+    // queues
+    let r = a.client.get(a.url("/healthz")).send().await.unwrap();
+    let (st, h) = answer(r).await;
+    assert_eq!(
+        (st, &h["store"], &h["writes"]),
+        (200, &json!("unavailable"), &json!("journal")),
+        "{h}"
+    );
+    let during = a
+        .click(&s.link_id)
+        .await
+        .expect("a click is redirected while the database is away");
+    let (st, v) = answer(postback(&a, "d-a").send().await.unwrap()).await;
+    assert_eq!((st, &v["result"]), (202, &json!("queued")), "{v}");
+    let r = a
+        .client
+        .get(a.url("/postback"))
+        .query(&[
+            ("token", s.token.as_str()),
+            ("click_id", &during),
+            ("event", "registration"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let (st, v) = answer(r).await;
+    assert_eq!(
+        (st, &v["result"]),
+        (202, &json!("queued")),
+        "a postback for a journaled click waits with it: {v}"
     );
 
-    // back: the node serves again without a restart
+    relay.set(true);
+    // back: both nodes serve again without a restart, a's journal drains
     a.wait_healthy().await;
-    a.register(&s.token, &before).await;
-    for id in [&before, &waited] {
-        let (st, v) = a.get(&format!("/api/v1/clicks/{id}")).await;
+    b.wait_healthy().await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = a.client.get(a.url("/readyz")).send().await.unwrap();
+        let (st, h) = answer(r).await;
+        if st == 200 && h["journal"]["depth"] == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a's journal did not drain: {h}\n{}",
+            a.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for id in [&before, &during] {
+        let (st, v) = b.get(&format!("/api/v1/clicks/{id}")).await;
         assert_eq!(st, 200, "click {id}: {v}");
     }
-    let after = a.click(&s.link_id).await.unwrap();
+    let (_, convs) = b
+        .get(&format!(
+            "/api/v1/conversions?affiliate_id={}",
+            s.affiliate_id
+        ))
+        .await;
+    let mut got: Vec<(String, String)> = convs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["click_id"].as_str().unwrap().to_string(),
+                c["event"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    let mut want = vec![
+        (before.clone(), "deposit".to_string()),
+        (during.clone(), "registration".to_string()),
+    ];
+    want.sort();
+    assert_eq!(
+        got, want,
+        "the queued postbacks are recorded, b's refused one is not"
+    );
+    let (_, log) = b.get("/api/v1/postbacks?result=accepted").await;
+    let replayed = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["replayed"] == true)
+        .count();
+    assert_eq!(replayed, 2, "{log}");
+    let after = b.click(&s.link_id).await.unwrap();
     let (st, _) = a.get(&format!("/api/v1/clicks/{after}")).await;
     assert_eq!(st, 200);
 }
