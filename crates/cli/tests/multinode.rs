@@ -837,7 +837,7 @@ async fn while_postgresql_is_away_the_journal_keeps_what_is_answered_and_nodes_s
         node.client.get(node.url("/postback")).query(&[
             ("token", s.token.as_str()),
             ("click_id", &before),
-            ("event", "deposit"),
+            ("event", "registration"),
             ("txid", txid),
         ])
     };
@@ -925,7 +925,7 @@ async fn while_postgresql_is_away_the_journal_keeps_what_is_answered_and_nodes_s
         .collect();
     got.sort();
     let mut want = vec![
-        (before.clone(), "deposit".to_string()),
+        (before.clone(), "registration".to_string()),
         (during.clone(), "registration".to_string()),
     ];
     want.sort();

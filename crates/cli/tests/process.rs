@@ -1,48 +1,15 @@
 //! The real binary: demo start, SIGTERM flushing queued clicks, restart.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod common;
+use common::*;
+
 const KEY: &str = "process-test-key";
-
-struct Dir(PathBuf);
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn temp_dir(tag: &str) -> Dir {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    let p = std::env::temp_dir().join(format!(
-        "clickledger-proc-{tag}-{}-{nanos}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&p).unwrap();
-    Dir(p)
-}
-
-/// A client that shows redirects instead of following them.
-fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn start(db: &Path, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_clickledger"))
@@ -61,35 +28,12 @@ fn start(db: &Path, port: u16) -> Child {
         .unwrap()
 }
 
-async fn wait_healthy(client: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(r) = client.get(format!("{base}/healthz")).send().await {
-            if r.status() == 200 {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "server did not become healthy");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 fn sigterm(child: &Child) {
     let ok = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(ok.success());
-}
-
-fn click_id(location: &str) -> String {
-    reqwest::Url::parse(location)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "click_id")
-        .unwrap()
-        .1
-        .into_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -302,51 +246,6 @@ async fn sigterm_flushes_every_acknowledged_click_and_demo_survives_restart() {
         .unwrap();
     assert!(out.contains("/c/lnk_demo"), "{out}");
     assert!(out.contains("token=demo-postback-token"), "{out}");
-}
-
-/// A bare HTTP/1.1 receiver: records each request line and answers 200
-/// after `delay`.
-async fn slow_receiver(delay: Duration) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let seen: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let s = seen.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut sock, _)) = listener.accept().await else {
-                continue;
-            };
-            let s = s.clone();
-            tokio::spawn(async move {
-                loop {
-                    let mut buf = Vec::new();
-                    let mut chunk = [0u8; 4096];
-                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match sock.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    }
-                    let line = String::from_utf8_lossy(&buf)
-                        .lines()
-                        .next()
-                        .unwrap_or("")
-                        .to_string();
-                    tokio::time::sleep(delay).await;
-                    s.lock().unwrap().push(line);
-                    if sock
-                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-                        .await
-                        .is_err()
-                    {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (format!("http://{addr}"), seen)
 }
 
 fn start_with_delivery(db: &Path, port: u16) -> Child {

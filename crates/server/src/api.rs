@@ -32,10 +32,18 @@ use crate::AppState;
 /// anything larger is a 413 `payload_too_large`.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
+/// Every refusal the tracker answers — the API's, the postback's, the
+/// health checks', even hyper's own (rewritten by `canned.rs`) — is one of
+/// these, so its body and headers are made in one place.
 #[derive(Debug)]
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
+    /// What a received click id suggests went wrong (postbacks).
+    pub hint: Option<String>,
+    /// Seconds for `Retry-After`: 1 by default when trying again soon can
+    /// succeed (overloaded, store unavailable, rate limited).
+    pub retry_after: Option<u64>,
 }
 
 /// The body of every refusal.
@@ -45,14 +53,50 @@ pub struct ErrorBody<'a> {
     pub error: ErrorCode,
     /// A sentence naming the field and what is wrong with it.
     pub message: &'a str,
+    /// Postbacks: what the click id suggests went wrong (cut short,
+    /// double-encoded, a macro not filled in).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<&'a str>,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        let retry_after = matches!(
+            code,
+            ErrorCode::Overloaded | ErrorCode::StoreUnavailable | ErrorCode::RateLimited
+        )
+        .then_some(1);
         ApiError {
             code,
             message: message.into(),
+            hint: None,
+            retry_after,
         }
+    }
+
+    pub fn with_hint(mut self, hint: Option<&str>) -> Self {
+        self.hint = hint.map(str::to_string);
+        self
+    }
+
+    /// A wait of its own (a rate limit's), instead of the default.
+    pub fn with_retry_after(mut self, secs: Option<u64>) -> Self {
+        self.retry_after = secs.or(self.retry_after);
+        self
+    }
+
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST)
+    }
+
+    /// `{"error", "message", "hint"?}`
+    pub fn body(&self) -> serde_json::Value {
+        serde_json::to_value(ErrorBody {
+            error: self.code,
+            message: &self.message,
+            hint: self.hint.as_deref(),
+        })
+        .expect("serializable")
     }
 
     pub fn not_found(what: &str, id: &str) -> Self {
@@ -88,25 +132,12 @@ impl From<StoreError> for ApiError {
     }
 }
 
-pub fn error_body(code: ErrorCode, message: &str) -> serde_json::Value {
-    serde_json::to_value(ErrorBody {
-        error: code,
-        message,
-    })
-    .expect("serializable")
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-        let mut resp = (status, axum::Json(error_body(self.code, &self.message))).into_response();
-        if matches!(
-            self.code,
-            ErrorCode::Overloaded | ErrorCode::StoreUnavailable | ErrorCode::RateLimited
-        ) {
+        let mut resp = (self.status(), axum::Json(self.body())).into_response();
+        if let Some(secs) = self.retry_after {
             resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         resp
     }

@@ -61,7 +61,7 @@ pub fn rewrite(head: &[u8]) -> Option<Vec<u8>> {
         431 => "the request headers are too large",
         _ => "the request line or headers do not parse as HTTP/1.1",
     };
-    let body = crate::api::error_body(code, message).to_string();
+    let body = crate::api::ApiError::new(code, message).body().to_string();
     let mut out = format!("{status_line}\r\n");
     for line in kept {
         out.push_str(line);

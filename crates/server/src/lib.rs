@@ -624,12 +624,18 @@ fn health_answer(ok: bool, health: answers::Health, why: &str) -> Response {
     if ok {
         return (StatusCode::OK, Json(health)).into_response();
     }
-    let mut body = serde_json::to_value(&health).unwrap_or_default();
-    let error = api::error_body(clickledger_domain::ErrorCode::StoreUnavailable, why);
-    body["error"] = error["error"].clone();
-    body["message"] = error["message"].clone();
+    // the error shape, with the health fields beside it
+    let error = ApiError::new(clickledger_domain::ErrorCode::StoreUnavailable, why);
+    let mut body = error.body();
+    if let (Value::Object(b), Value::Object(h)) = (&mut body, json!(health)) {
+        for (k, v) in h {
+            b.entry(k).or_insert(v);
+        }
+    }
     body["status"] = json!("unavailable");
-    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+    let mut resp = error.into_response();
+    *resp.body_mut() = axum::body::Body::from(body.to_string());
+    resp
 }
 
 /// For load balancers: a node that takes writes into its journal while the

@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use crate::admin::{change, ok, ApiResult};
 use crate::api::{ApiError, Format, JsonBody, Params, Path};
 use crate::auth::{Admin, Caller};
-use crate::postback::{decode_click_id, process, refusal_body, unknown_click_id, Inbound};
+use crate::postback::{decode_click_id, process, unknown_click_id, Inbound};
 use crate::report::parse_time;
 use crate::util::now_ms;
 use crate::AppState;
@@ -496,7 +496,7 @@ pub async fn import_conversions(
                 let inbound = Inbound::internal("CSV", &Value::Object(fields), adv, false);
                 process(&app, inbound).await.body
             }
-            Err(r) => refusal_body(&r, click_id_hint(raw)),
+            Err(r) => ApiError::from(r).with_hint(click_id_hint(raw)).body(),
         };
         let text = |k: &str| answer[k].as_str().unwrap_or("").to_string();
         out.push_str(&csv_line(&[

@@ -37,7 +37,7 @@ use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-use crate::api::Path;
+use crate::api::{ApiError, Path};
 use crate::cache::Config;
 use crate::journal::{Entry, QueuedPostback};
 use crate::util::{now_ms, sha256_hex, time_ordered_id};
@@ -74,11 +74,24 @@ pub async fn postback_with_token(
 }
 
 /// The answer: status, JSON body, and seconds for `Retry-After` if any.
+/// Kept as a value (not a response) because the webhook replay guard
+/// answers a resend with the first answer, and uploads put it in a CSV.
 #[derive(Clone)]
 pub struct Answer {
     pub status: StatusCode,
     pub body: Value,
     pub retry_after: Option<u64>,
+}
+
+/// A refusal's answer: the one error shape (`ApiError`), never built here.
+impl From<ApiError> for Answer {
+    fn from(e: ApiError) -> Answer {
+        Answer {
+            status: e.status(),
+            body: e.body(),
+            retry_after: e.retry_after,
+        }
+    }
 }
 
 /// Clicks that postbacks asked for lately. Postbacks for one click come
@@ -479,14 +492,11 @@ async fn decide_and_record(
             tracing::error!(error = %e, "postback not recorded");
             app.metrics
                 .postback("rejected", Some(ErrorCode::StoreUnavailable.as_str()));
-            Answer {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                body: crate::api::error_body(
-                    ErrorCode::StoreUnavailable,
-                    "the conversion could not be stored; retry shortly",
-                ),
-                retry_after: Some(1),
-            }
+            ApiError::new(
+                ErrorCode::StoreUnavailable,
+                "the conversion could not be stored; retry shortly",
+            )
+            .into()
         }
     }
 }
@@ -517,14 +527,11 @@ async fn queue(app: &AppState, inbound: &Inbound, now: i64) -> Answer {
             tracing::error!(error = %e, "POSTBACK NOT KEPT: neither the store nor the fallback journal takes writes");
             app.metrics
                 .postback("rejected", Some(ErrorCode::StoreUnavailable.as_str()));
-            Answer {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                body: crate::api::error_body(
-                    ErrorCode::StoreUnavailable,
-                    "neither the store nor the fallback journal takes writes; retry shortly",
-                ),
-                retry_after: Some(1),
-            }
+            ApiError::new(
+                ErrorCode::StoreUnavailable,
+                "neither the store nor the fallback journal takes writes; retry shortly",
+            )
+            .into()
         }
     }
 }
@@ -580,16 +587,6 @@ pub fn unknown_click_id(raw: &str) -> Refusal {
     )
 }
 
-/// The answer body of a refused postback: the code, the sentence and,
-/// when the click id shows a likely cause, its hint.
-pub fn refusal_body(r: &Refusal, hint: Option<&str>) -> Value {
-    let mut body = json!({"error": r.code.as_str(), "message": r.message});
-    if let Some(h) = hint {
-        body["hint"] = json!(h);
-    }
-    body
-}
-
 async fn refuse(
     app: &AppState,
     inbound: &Inbound,
@@ -603,25 +600,14 @@ async fn refuse(
     if !logged && inbound.replay_of.is_some() {
         // a replayed refusal stays in the journal until its log entry is
         // written: every postback lands in the log
-        return Answer {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            body: crate::api::error_body(
-                ErrorCode::StoreUnavailable,
-                "the log entry could not be written",
-            ),
-            retry_after: Some(1),
-        };
+        return ApiError::new(
+            ErrorCode::StoreUnavailable,
+            "the log entry could not be written",
+        )
+        .into();
     }
     app.metrics.postback("rejected", Some(r.code.as_str()));
-    let body = refusal_body(&r, log.hint.as_deref());
-    // a store that is away is worth trying again soon, like the writer's
-    // own 503s; every other refusal is final
-    let retry_after = (r.code == ErrorCode::StoreUnavailable).then_some(1);
-    Answer {
-        status: StatusCode::from_u16(r.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST),
-        body,
-        retry_after,
-    }
+    ApiError::from(r).with_hint(log.hint.as_deref()).into()
 }
 
 /// Finds the advertiser and checks that the postback really comes from it:
@@ -965,7 +951,7 @@ fn answer(app: &AppState, decision: Decision, conversion: Option<Conversion>) ->
     let (word, code) = decision.answer();
     app.metrics.postback(word, code.map(|c| c.as_str()));
     let mut body = match code {
-        Some(code) => json!({"error": code.as_str(), "message": decision.message()}),
+        Some(code) => ApiError::new(code, decision.message()).body(),
         None => json!({"result": word, "message": decision.message()}),
     };
     if let Some(c) = &conversion {

@@ -331,7 +331,7 @@ async fn sqlite_made_unwritable_mid_load_loses_nothing() {
     assert_eq!(bad, StatusCode::UNAUTHORIZED);
 
     let drained = wait_drained(&app).await;
-    let answers = answers.lock().unwrap();
+    let answers = std::mem::take(&mut *answers.lock().unwrap());
     let queued = answers
         .postbacks
         .values()
@@ -419,7 +419,7 @@ async fn postgres_stopped_mid_load_loses_nothing() {
     );
 
     let drained = wait_drained(&app).await;
-    let answers = answers.lock().unwrap();
+    let answers = std::mem::take(&mut *answers.lock().unwrap());
     let queued = answers
         .postbacks
         .values()
@@ -538,7 +538,7 @@ async fn a_crash_during_replay_replays_again_without_duplicates() {
     let dir = app.stop().await;
     std::fs::remove_dir_all(&journal).unwrap();
     std::fs::rename(&snapshot, &journal).unwrap();
-    let app = TestApp::spawn_in(dir, journaled(&journal.parent().unwrap().to_path_buf())).await;
+    let app = TestApp::spawn_in(dir, journaled(journal.parent().unwrap())).await;
     let status = app.client.get(app.url("/healthz")).send().await.unwrap();
     let h: Value = status.json().await.unwrap();
     assert_eq!(

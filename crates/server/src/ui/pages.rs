@@ -82,7 +82,7 @@ where
 
 /// An API refusal as a page, with the API's status and message.
 pub(super) fn refusal(e: ApiError) -> Response {
-    let status = StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let status = e.status();
     let heading = match status {
         StatusCode::FORBIDDEN => "Not allowed",
         StatusCode::NOT_FOUND => "Not found",
@@ -1080,7 +1080,7 @@ pub async fn postback_log(
         Ok(v) => v,
         Err(e) if e.code.http_status() == 403 => return refusal(e),
         Err(e) => {
-            status = StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+            status = e.status();
             filter.refused(&e.message, &[]);
             json!({"items": []})
         }

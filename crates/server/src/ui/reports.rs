@@ -158,7 +158,7 @@ pub async fn page(
     match run(&app, &viewer, &query).await {
         Err(e) if e.code.http_status() == 403 => return refusal(e),
         Err(e) => {
-            status = StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+            status = e.status();
             filter.refused(&e.message, &given);
         }
         Ok(resp) => {
