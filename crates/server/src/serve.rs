@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::extract::ConnectInfo;
 use axum::{Extension, Router};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -19,6 +19,9 @@ use tower_layer::Layer;
 
 use crate::canned::JsonCanned;
 
+/// How long a client may take to send a request's head.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
 pub async fn serve(
     listener: TcpListener,
     app: Router,
@@ -26,7 +29,20 @@ pub async fn serve(
     mut stop: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
-    let builder = Builder::new(TokioExecutor::new());
+    let mut builder = Builder::new(TokioExecutor::new());
+    // A client gets HEADER_READ_TIMEOUT to send a request's head, on a new
+    // connection and between requests on a kept-alive one: a slowloris
+    // (headers a byte at a time, or a connection opened and left) is
+    // closed instead of holding a connection and its buffers for ever.
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Duration::from_secs(30))
+        .keep_alive_timeout(HEADER_READ_TIMEOUT);
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,

@@ -1,11 +1,46 @@
 //! Partners see only their own rows: every read endpoint in the OpenAPI
-//! document, with every role, against two of each partner.
+//! document, with every role, against two of each partner. Each partner's
+//! conversion fires an outbound postback to a real receiver on loopback
+//! (A's answers 200, B's 503), so deliveries, their attempts and the
+//! destinations' health are among the rows walked.
 
 mod common;
 
+use std::time::Duration;
+
+use clickledger_server::delivery::DeliverySettings;
+use clickledger_server::Settings;
 use common::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+
+/// A receiver of outbound postbacks: `/ok/...` answers 200, anything else
+/// 503.
+async fn receiver() -> String {
+    let app = axum::Router::new().fallback(|uri: axum::http::Uri| async move {
+        if uri.path().starts_with("/ok/") {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+fn delivering() -> Settings {
+    Settings {
+        delivery: DeliverySettings {
+            allow_private: true,
+            backoff: vec![Duration::from_millis(100); 3],
+            poll: Duration::from_millis(50),
+            ..DeliverySettings::default()
+        },
+        ..Settings::default()
+    }
+}
 
 struct Partner {
     advertiser_id: String,
@@ -16,15 +51,24 @@ struct Partner {
     link_id: String,
     click_id: String,
     conversion_id: String,
+    delivery_id: String,
 }
 
-async fn partner(app: &TestApp, name: &str) -> Partner {
+/// A partner pair with a conversion whose postback goes to `destination`.
+async fn partner(app: &TestApp, name: &str, destination: String) -> Partner {
     let s = app.setup().await;
     app.patch(
         &format!("/api/v1/advertisers/{}", s.advertiser_id),
         json!({"name": name, "alias_map": {"x": "txid"}}),
     )
     .await;
+    let (st, v) = app
+        .patch(
+            &format!("/api/v1/affiliates/{}", s.affiliate_id),
+            json!({"postback_url": format!("{destination}?cv={{conversion_id}}")}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
     let click_id = app.click(&s.link_id).await;
     let (_, v) = app
         .postback(&[
@@ -35,6 +79,27 @@ async fn partner(app: &TestApp, name: &str) -> Partner {
         .await;
     app.postback(&[("token", &s.token), ("click_id", "bogus")])
         .await;
+    // its delivery, attempted at least once
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let delivery_id = loop {
+        let (_, d) = app
+            .get(&format!(
+                "/api/v1/deliveries?affiliate_id={}",
+                s.affiliate_id
+            ))
+            .await;
+        if let Some(id) = d["items"][0]["id"]
+            .as_str()
+            .filter(|_| d["items"][0]["attempts"].as_u64() > Some(0))
+        {
+            break id.to_string();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no delivery attempted: {d}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     Partner {
         advertiser_id: s.advertiser_id,
         advertiser_key: s.advertiser_key,
@@ -44,6 +109,7 @@ async fn partner(app: &TestApp, name: &str) -> Partner {
         link_id: s.link_id,
         click_id,
         conversion_id: v["conversion_id"].as_str().unwrap().to_string(),
+        delivery_id,
     }
 }
 
@@ -56,15 +122,27 @@ impl Partner {
             &self.link_id,
             &self.click_id,
             &self.conversion_id,
+            &self.delivery_id,
         ]
     }
 }
 
 #[tokio::test]
 async fn no_partner_ever_sees_another_partners_rows() {
-    let app = TestApp::spawn().await;
-    let a = partner(&app, "A").await;
-    let b = partner(&app, "B").await;
+    let app = TestApp::spawn_with(delivering()).await;
+    let rx = receiver().await;
+    let a = partner(&app, "A", format!("{rx}/ok/a")).await;
+    let b = partner(&app, "B", format!("{rx}/down/b")).await;
+    // B's destination is failing: it has a health row to leak or not
+    let (_, dest) = app.get("/api/v1/destinations").await;
+    assert!(
+        dest["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["affiliate_id"] == b.affiliate_id.as_str()),
+        "{dest}"
+    );
 
     let (_, doc) = app.get("/api/v1/openapi.json").await;
     let mut read_paths: Vec<String> = doc["paths"]
@@ -101,6 +179,8 @@ async fn no_partner_ever_sees_another_partners_rows() {
                         &target.offer_id
                     } else if p.starts_with("/api/v1/affiliates") {
                         &target.affiliate_id
+                    } else if p.starts_with("/api/v1/deliveries") {
+                        &target.delivery_id
                     } else {
                         &target.link_id
                     };
@@ -183,4 +263,55 @@ async fn no_partner_ever_sees_another_partners_rows() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"], "forbidden");
+
+    // deliveries: each affiliate sees its own, with its attempts, and
+    // cannot retry, replay or resume another's
+    let (_, _, mine) = app.anon("/api/v1/deliveries", Some(&a.affiliate_key)).await;
+    let ids: Vec<&str> = mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["id"].as_str())
+        .collect();
+    assert_eq!(ids, [a.delivery_id.as_str()], "{mine}");
+    let (st, _, one) = app
+        .anon(
+            &format!("/api/v1/deliveries/{}", b.delivery_id),
+            Some(&b.affiliate_key),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{one}");
+    assert!(!one["attempts_log"].as_array().unwrap().is_empty(), "{one}");
+    for (path, body) in [
+        (
+            format!("/api/v1/deliveries/{}/retry", b.delivery_id),
+            json!({}),
+        ),
+        (
+            format!("/api/v1/affiliates/{}/resume-deliveries", b.affiliate_id),
+            json!({}),
+        ),
+        (
+            "/api/v1/deliveries/replay".to_string(),
+            json!({"affiliate_id": b.affiliate_id, "from": "2020-01-01T00:00:00.000Z", "to": "2100-01-01T00:00:00.000Z"}),
+        ),
+    ] {
+        for key in [&a.affiliate_key, &a.advertiser_key, &b.advertiser_key] {
+            let r = app
+                .client
+                .post(app.url(&path))
+                .bearer_auth(key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let st = r.status();
+            let v: Value = r.json().await.unwrap();
+            assert!(
+                [StatusCode::FORBIDDEN, StatusCode::NOT_FOUND].contains(&st),
+                "{path} with another partner's key: {st} {v}"
+            );
+            assert!(!v.to_string().contains(&b.delivery_id), "{v}");
+        }
+    }
 }
