@@ -12,9 +12,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clickledger_domain::destination_health::HealthPolicy;
 use clickledger_domain::net::Cidr;
 use clickledger_domain::outbound::parse_schedule;
 use clickledger_domain::rate::Limit;
+use clickledger_server::alerts::AlertHook;
 use clickledger_server::delivery::DeliverySettings;
 use clickledger_server::security::Vault;
 use clickledger_server::tls::TlsFiles;
@@ -231,9 +233,32 @@ struct ServeArgs {
     /// Seconds an outbound postback may take in all.
     #[arg(long, default_value_t = 10)]
     delivery_timeout: u64,
-    /// Consecutive failures after which a destination is suspended.
-    #[arg(long, default_value_t = 25)]
-    delivery_suspend_after: u32,
+    /// Failed attempts in a row after which a destination is *failing*: its
+    /// jobs wait (keeping their retries) and one probe goes out per probe
+    /// interval; the first success releases them oldest first.
+    /// (`--delivery-suspend-after` is the deprecated name of this flag.)
+    #[arg(long, alias = "delivery-suspend-after", default_value_t = 5)]
+    delivery_failing_after: u32,
+    /// The first probe interval of a failing destination...
+    #[arg(long, default_value = "1s")]
+    delivery_probe_interval: String,
+    /// ...doubled after each failed probe up to this.
+    #[arg(long, default_value = "60s")]
+    delivery_probe_max: String,
+    /// A destination failing continuously this long (at most a week)...
+    #[arg(long, default_value = "72h")]
+    delivery_disable_after: String,
+    /// ...with at least this many failures is *disabled* until a person
+    /// re-enables it (POST /api/v1/affiliates/{id}/resume-deliveries).
+    #[arg(long, default_value_t = 100)]
+    delivery_disable_min_failures: u32,
+    /// Where a destination's changes of state (failing, recovered, disabled,
+    /// enabled) are POSTed, as JSON signed the Standard Webhooks way.
+    #[arg(long, env = "CLICKLEDGER_ALERT_HOOK_URL")]
+    alert_hook_url: Option<String>,
+    /// The alert hook's signing secret (whsec_...); unsigned without it.
+    #[arg(long, env = "CLICKLEDGER_ALERT_HOOK_SECRET", hide_env_values = true)]
+    alert_hook_secret: Option<String>,
     /// Delete raw clicks after this many days (0: keep). Rollups and
     /// conversions stay; keep it above every offer's attribution window.
     #[arg(long, default_value_t = 0)]
@@ -445,7 +470,27 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
             per_host: a.delivery_per_host.max(1),
             connect_timeout: Duration::from_secs(a.delivery_timeout.clamp(1, 5)),
             timeout: Duration::from_secs(a.delivery_timeout.max(1)),
-            suspend_after: a.delivery_suspend_after.max(1),
+            health: HealthPolicy {
+                failing_after: a.delivery_failing_after.max(1),
+                probe_first_ms: one_duration(
+                    "delivery-probe-interval",
+                    &a.delivery_probe_interval,
+                )?,
+                probe_max_ms: one_duration("delivery-probe-max", &a.delivery_probe_max)?,
+                disable_after_ms: one_duration(
+                    "delivery-disable-after",
+                    &a.delivery_disable_after,
+                )?,
+                disable_min_failures: a.delivery_disable_min_failures,
+            },
+            alert_hook: a
+                .alert_hook_url
+                .clone()
+                .filter(|u| !u.is_empty())
+                .map(|url| AlertHook {
+                    url,
+                    secret: a.alert_hook_secret.clone().filter(|s| !s.is_empty()),
+                }),
             ..DeliverySettings::default()
         },
         base_currency: clickledger_domain::Currency::parse(&a.base_currency)
@@ -473,4 +518,12 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
     running.run_until(shutdown_signal()).await;
     tracing::info!("stopped; every acknowledged click is committed");
     Ok(())
+}
+
+/// One duration (`500ms`, `1s`, `60s`, `72h`) in milliseconds.
+fn one_duration(flag: &str, s: &str) -> Result<i64, String> {
+    match parse_schedule(s).map_err(|e| format!("--{flag}: {e}"))?[..] {
+        [d] if !d.is_zero() => Ok(d.as_millis() as i64),
+        _ => Err(format!("--{flag}: `{s}` is not one duration like 30s")),
+    }
 }

@@ -280,7 +280,7 @@ fn recorded(path: &std::path::Path) -> Vec<(i64, String, i64)> {
         .unwrap()
 }
 
-/// A fresh file records migration 1; opening it again applies nothing
+/// A fresh file records migrations 1 and 2; opening it again applies nothing
 /// again (same row, same time) and keeps what was written; several opening
 /// a fresh file at once end with one record; a file from before the
 /// numbering is adopted as version 1 with its rows.
@@ -295,8 +295,9 @@ async fn migrations_are_numbered_and_applied_once() {
     store.check_writable().await.unwrap();
     drop(store);
     let first = recorded(&fresh);
-    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first.len(), 2, "{first:?}");
     assert_eq!((first[0].0, first[0].1.as_str()), (1, "init"));
+    assert_eq!((first[1].0, first[1].1.as_str()), (2, "destination_health"));
     assert!(
         first[0].2 > 1_700_000_000_000,
         "applied_ms is a time: {first:?}"
@@ -320,7 +321,7 @@ async fn migrations_are_numbered_and_applied_once() {
         o.join().unwrap().expect("every concurrent open succeeds");
     }
     let raced = recorded(&raced);
-    assert_eq!(raced.len(), 1, "{raced:?}");
+    assert_eq!(raced.len(), 2, "{raced:?}");
 
     let legacy = dir.join("legacy.db");
     Connection::open(&legacy)
@@ -333,7 +334,7 @@ async fn migrations_are_numbered_and_applied_once() {
     drop(SqliteStore::open(&legacy).unwrap());
     assert_eq!(
         recorded(&legacy).iter().map(|r| r.0).collect::<Vec<_>>(),
-        [1]
+        [1, 2]
     );
     let c = Connection::open(&legacy).unwrap();
     let kept: String = c

@@ -139,7 +139,11 @@ async fn nodes_starting_together_migrate_once() {
     let applied: Vec<(i64, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
     assert_eq!(
         applied,
-        vec![(1, "init".to_string()), (2, "leader_leases".to_string())]
+        vec![
+            (1, "init".to_string()),
+            (2, "leader_leases".to_string()),
+            (3, "destination_health".to_string())
+        ]
     );
 }
 

@@ -15,6 +15,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "leader_leases",
         include_str!("migrations/0002_leader_leases.sql"),
     ),
+    (
+        3,
+        "destination_health",
+        include_str!("migrations/0003_destination_health.sql"),
+    ),
 ];
 
 /// The advisory lock key for migrations ("clickledger migrate").

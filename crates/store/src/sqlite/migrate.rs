@@ -16,7 +16,14 @@ use crate::query::CONVERSION_COLUMNS;
 const INIT: &str = include_str!("migrations/0001_init.sql");
 
 /// Every migration, oldest first: (version, name, SQL).
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", INIT)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", INIT),
+    (
+        2,
+        "destination_health",
+        include_str!("migrations/0002_destination_health.sql"),
+    ),
+];
 
 /// Brings the file to the newest schema, all in one IMMEDIATE transaction:
 /// a second process opening the file at the same time waits for the lock
