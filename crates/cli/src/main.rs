@@ -235,7 +235,7 @@ struct ServeArgs {
     delivery_timeout: u64,
     /// Failed attempts in a row after which a destination is *failing*: its
     /// jobs wait (keeping their retries) and one probe goes out per probe
-    /// interval; the first success releases them oldest first.
+    /// interval; the first successful probe releases them oldest first.
     /// (`--delivery-suspend-after` is the deprecated name of this flag.)
     #[arg(long, alias = "delivery-suspend-after", default_value_t = 5)]
     delivery_failing_after: u32,

@@ -6,8 +6,8 @@
 //!   without spending their retries; one *probe* (the oldest waiting job)
 //!   goes out per probe interval, which starts at `probe_first_ms` and
 //!   doubles after each failed probe up to `probe_max_ms`. The first
-//!   success (a probe's, or a job already in flight) makes it healthy
-//!   again and the waiting jobs go out oldest first.
+//!   successful probe makes it healthy again and the waiting jobs go out
+//!   oldest first.
 //! - **disabled**: after failing continuously for `disable_after_ms` (since
 //!   the first failure of the run) *and* at least `disable_min_failures`
 //!   times. Nothing goes out until a person re-enables it.
@@ -131,10 +131,19 @@ impl Health {
     }
 }
 
-/// An attempt succeeded. A failing destination recovers; a disabled one
-/// stays disabled (only a person lifts that), though its run ends.
-pub fn on_success(h: &Health) -> (Health, Option<HealthEvent>) {
+/// An attempt that began at `started_ms` succeeded. A failing destination
+/// recovers when it was its probe: any other attempt was already in flight
+/// when it began failing, so its success is old news (counting it made a
+/// destination flap between failing and recovered during an outage, and
+/// each recovery released the waiting jobs into the outage, spending their
+/// retries). For the same reason a success that began before the first
+/// failure of the current run does not end the run. A disabled one stays
+/// disabled (only a person lifts that), though its run ends.
+pub fn on_success(h: &Health, was_probe: bool, started_ms: i64) -> (Health, Option<HealthEvent>) {
+    let old_news = h.failing_since_ms.is_some_and(|since| started_ms < since);
     match h.state {
+        HealthState::Failing if !was_probe => (h.clone(), None),
+        HealthState::Healthy if old_news => (h.clone(), None),
         HealthState::Disabled => (
             Health {
                 consecutive_failures: 0,
@@ -248,7 +257,9 @@ mod tests {
     #[test]
     fn a_success_in_between_restarts_the_count() {
         let (h, _) = fail_n(Health::healthy(), 2, 0, false);
-        let (h, e) = on_success(&h);
+        // a success that began before the run's first failure is old news
+        assert_eq!(on_success(&h, false, -1), (h.clone(), None));
+        let (h, e) = on_success(&h, false, 5);
         assert_eq!((h.clone(), e), (Health::healthy(), None));
         let (h, events) = fail_n(h, 2, 10, false);
         assert_eq!(h.state, HealthState::Healthy);
@@ -295,14 +306,19 @@ mod tests {
         assert_eq!(d2.state, HealthState::Disabled);
         assert_eq!(e, None);
         // and a success in flight does not lift it
-        assert_eq!(on_success(&d2).0.state, HealthState::Disabled);
-        assert_eq!(on_success(&d2).1, None);
+        assert_eq!(
+            on_success(&d2, false, 80 * hour).0.state,
+            HealthState::Disabled
+        );
+        assert_eq!(on_success(&d2, false, 80 * hour).1, None);
     }
 
     #[test]
-    fn recovered_on_success_and_enabled_by_a_person() {
+    fn recovered_by_a_successful_probe_and_enabled_by_a_person() {
         let (h, _) = fail_n(Health::healthy(), 4, 0, false);
-        let (r, e) = on_success(&h);
+        // a job in flight since before it began failing: old news
+        assert_eq!(on_success(&h, false, 10), (h.clone(), None));
+        let (r, e) = on_success(&h, true, 10);
         assert_eq!(r, Health::healthy());
         assert_eq!(e, Some(HealthEvent::Recovered));
         let disabled = Health {

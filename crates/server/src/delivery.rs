@@ -7,11 +7,12 @@
 //! retry on the backoff schedule (with jitter, honouring `Retry-After`);
 //! anything else fails for good. A destination whose attempts keep failing
 //! turns *failing* (its jobs wait without spending their retries and one
-//! probe goes out per growing interval; the first success releases them
-//! oldest first) and, after failing for days, *disabled* until a person
-//! re-enables it: `clickledger_domain::destination_health` has the rules,
-//! the store keeps the state (so every node's claim respects it), and each
-//! change of state goes to the alert hook (`crate::alerts`). A job whose
+//! probe goes out per growing interval; the first successful probe
+//! releases them oldest first) and, after failing for days, *disabled*
+//! until a person re-enables it: `clickledger_domain::destination_health`
+//! has the rules, the store keeps the state (so every node's claim respects
+//! it), and each change of state goes to the alert hook (`crate::alerts`).
+//! A job whose
 //! process died mid-flight is due again when its lease ends (or at once on
 //! restart): delivery is at least once, and the stable `webhook-id` /
 //! `Idempotency-Key` lets receivers drop repeats.

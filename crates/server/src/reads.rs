@@ -429,7 +429,7 @@ fn delivery_view(d: &clickledger_store::Delivery) -> Value {
 pub struct DeliveryQuery {
     /// Only deliveries to this affiliate.
     affiliate_id: Option<String>,
-    /// Only deliveries in this state (`suspended`: pending behind a suspended destination).
+    /// Only deliveries in this state (`suspended`: pending, waiting behind a failing or disabled destination).
     state: Option<OneOf<DeliveryStateChoice>>,
     /// Only deliveries announcing this conversion.
     conversion_id: Option<String>,

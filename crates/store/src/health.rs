@@ -85,7 +85,7 @@ pub(crate) fn decide(
         h.state == HealthState::Failing && old.probe_id.as_deref() == Some(&a.delivery_id);
     let delivered = outcome == AttemptOutcome::Delivered;
     let (n, event) = if delivered {
-        on_success(&h)
+        on_success(&h, was_probe, a.ts_ms)
     } else {
         on_failure(&h, a.ts_ms, was_probe, policy)
     };
