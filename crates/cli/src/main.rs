@@ -527,3 +527,33 @@ fn one_duration(flag: &str, s: &str) -> Result<i64, String> {
         _ => Err(format!("--{flag}: `{s}` is not one duration like 30s")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve_args(extra: &[&str]) -> ServeArgs {
+        let argv = [&["clickledger", "serve"][..], extra].concat();
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Serve(a) => *a,
+            _ => unreachable!("serve"),
+        }
+    }
+
+    #[test]
+    fn the_health_flags_and_the_old_name() {
+        let a = serve_args(&[]);
+        assert_eq!(a.delivery_failing_after, 5);
+        assert_eq!(a.delivery_disable_min_failures, 100);
+        // the deprecated name still sets the failing threshold
+        let a = serve_args(&["--delivery-suspend-after", "9"]);
+        assert_eq!(a.delivery_failing_after, 9);
+        assert_eq!(one_duration("x", "1s"), Ok(1_000));
+        assert_eq!(one_duration("x", "72h"), Ok(72 * 3_600_000));
+        assert!(one_duration("x", "1s,2s")
+            .unwrap_err()
+            .contains("one duration"));
+        assert!(one_duration("x", "0s").is_err());
+        assert!(one_duration("x", "soon").unwrap_err().starts_with("--x: "));
+    }
+}

@@ -269,7 +269,6 @@ pub async fn attempt(
     let cfg = app.cache.get();
     let affiliate = cfg.affiliates.get(&job.affiliate_id);
     let allow_http = affiliate.is_some_and(|a| a.allow_http);
-    let started = Instant::now();
     let ts_ms = now_ms();
     let mut attempt = DeliveryAttempt {
         delivery_id: job.id.clone(),
@@ -294,6 +293,12 @@ pub async fn attempt(
     };
     let slot = app.dispatcher.host_slot(&host, app.delivery.per_host);
     let _host_permit = slot.acquire_owned().await.expect("semaphore open");
+    // the attempt begins when it leaves, not when it began to wait for the
+    // host: destination health orders successes and failures by it, and the
+    // signed timestamp is the sending time
+    let started = Instant::now();
+    let ts_ms = now_ms();
+    attempt.ts_ms = ts_ms;
 
     let timestamp = (ts_ms / 1000).to_string();
     // for a GET the full URL stands in for the body

@@ -63,8 +63,9 @@ impl Stored {
 pub(crate) struct Decided {
     pub row: Stored,
     pub event: Option<HealthEvent>,
-    /// The attempt was the failing destination's probe and failed: its job
-    /// keeps its attempts and schedule (the destination failed, not it).
+    /// The attempt was the failing destination's probe and failed in a way
+    /// worth retrying: its job keeps its attempts and schedule (the
+    /// destination failed, not it).
     pub hold_job: bool,
 }
 
@@ -111,7 +112,10 @@ pub(crate) fn decide(
     };
     Decided {
         event,
-        hold_job: was_probe && !delivered,
+        // a probe refused for good (a 4xx other than 408/429: the receiver
+        // answers, this job is the trouble) fails its job as usual, so one
+        // bad job at the head of the queue cannot be every probe
+        hold_job: was_probe && matches!(outcome, AttemptOutcome::RetryAt(_)),
         row: Stored {
             affiliate_id: old.affiliate_id.clone(),
             state: n.state.as_str().to_string(),

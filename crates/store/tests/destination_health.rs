@@ -4,7 +4,8 @@
 //! racing from two store handles (two nodes); a failed probe keeps its
 //! job's attempts and schedule; a success recovers it and its waiting jobs
 //! are due at once, oldest first; disabled after the window and the count;
-//! re-enabled by a person. Each change is an event.
+//! re-enabled by a person. Each change is an event. A node's restart ends
+//! its probe in flight.
 
 use std::sync::Arc;
 
@@ -228,6 +229,9 @@ async fn health_cycle(be: Backend) {
     assert!(claim_ids(&b, 4_099, "n2").await.is_empty());
     assert_eq!(claim_ids(&b, 4_100, "n2").await, ["a0"]);
     assert!(claim_ids(&a, 4_100, "n1").await.is_empty());
+    // the probing node restarts: its probe is over, the next goes at once
+    b.release_leases("n2").await.unwrap();
+    assert_eq!(claim_ids(&a, 4_150, "n1").await, ["a0"]);
 
     // the probe succeeds: recovered, the waiting jobs due now, oldest first
     let e = a
@@ -316,6 +320,32 @@ async fn health_cycle(be: Backend) {
         ["enabled", "disabled", "failing", "recovered", "failing"]
     );
     assert!(a.destination_events("aff_2", 10).await.unwrap().is_empty());
+
+    // a probe refused for good (a 404: the receiver answers, the job is the
+    // trouble) fails its job as usual; the next probe is the next job
+    for i in 0..2 {
+        (be.insert)(&format!("c{i}"), "aff_3", 1_010_000 + i);
+    }
+    // (a1..a4 are still leased to n1)
+    let t = 1_010_000;
+    assert_eq!(claim_ids(&a, t, "n1").await, ["c0", "c1"]);
+    for id in ["c0", "c1"] {
+        a.finish_attempt(&failed(id, t), AttemptOutcome::RetryAt(t + 50), &p)
+            .await
+            .unwrap();
+    }
+    assert_eq!(claim_ids(&a, t + 1_000, "n1").await, ["c0"]);
+    let gone = DeliveryAttempt {
+        status: Some(404),
+        error: Some("HTTP 404".into()),
+        ..failed("c0", t + 1_000)
+    };
+    a.finish_attempt(&gone, AttemptOutcome::Failed, &p)
+        .await
+        .unwrap();
+    let (job, _) = a.delivery("c0", &Scope::All).await.unwrap().unwrap();
+    assert_eq!((job.state.as_str(), job.attempts), ("failed", 2));
+    assert_eq!(claim_ids(&a, t + 3_000, "n1").await, ["c1"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

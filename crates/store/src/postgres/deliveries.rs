@@ -396,8 +396,16 @@ pub async fn destination_events(
         .collect())
 }
 
-/// Only this node's leases: other nodes are alive and sending theirs.
+/// Only this node's leases: other nodes are alive and sending theirs. A
+/// probe of this node's that was in flight is over too: the next may go
+/// out at once.
 pub async fn release_leases(s: &PgStore, node: &str) -> StoreResult<()> {
+    s.execute(
+        "UPDATE destinations SET next_probe_ms = 0, probe_id = NULL WHERE probe_id IN (
+             SELECT id FROM deliveries WHERE state = 'pending' AND leased_by = $1)",
+        &[&node],
+    )
+    .await?;
     s.execute(
         "UPDATE deliveries SET lease_until = 0, leased_by = NULL WHERE state = 'pending' AND leased_by = $1",
         &[&node],

@@ -351,7 +351,12 @@ pub(super) fn destination_events(
 
 /// Clears every lease: a SQLite file has one server, so its leases are its
 /// own whatever node name it had when it took them.
+/// A probe that was in flight is over too: the next may go out at once.
 pub(super) fn release_leases(c: &Connection) -> rusqlite::Result<()> {
+    c.execute(
+        "UPDATE destinations SET next_probe_ms = 0, probe_id = NULL WHERE probe_id IS NOT NULL",
+        [],
+    )?;
     c.execute(
         "UPDATE deliveries SET lease_until = 0 WHERE state = 'pending'",
         [],
