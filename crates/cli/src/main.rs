@@ -450,6 +450,17 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", a.listen))?;
+    let alert_hook = match a.alert_hook_url.clone().filter(|u| !u.is_empty()) {
+        Some(url) => {
+            clickledger_server::alerts::check(&url, a.allow_private_destinations)
+                .map_err(|e| format!("--alert-hook-url: {e}"))?;
+            Some(AlertHook {
+                url,
+                secret: a.alert_hook_secret.clone().filter(|s| !s.is_empty()),
+            })
+        }
+        None => None,
+    };
     let settings = Settings {
         public_url: public_url.clone(),
         geoip: a.geoip,
@@ -483,14 +494,7 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
                 )?,
                 disable_min_failures: a.delivery_disable_min_failures,
             },
-            alert_hook: a
-                .alert_hook_url
-                .clone()
-                .filter(|u| !u.is_empty())
-                .map(|url| AlertHook {
-                    url,
-                    secret: a.alert_hook_secret.clone().filter(|s| !s.is_empty()),
-                }),
+            alert_hook,
             ..DeliverySettings::default()
         },
         base_currency: clickledger_domain::Currency::parse(&a.base_currency)

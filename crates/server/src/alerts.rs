@@ -27,8 +27,11 @@ use clickledger_domain::time::rfc3339_ms;
 use clickledger_store::DestinationEvent;
 use serde_json::json;
 
-use crate::delivery::{check_destination, DeliverySettings};
+use clickledger_domain::destination_health::HealthEvent;
+
+use crate::delivery::check_destination;
 use crate::util::now_ms;
+use crate::AppState;
 
 /// Where alerts go.
 #[derive(Clone, Debug, Default)]
@@ -36,6 +39,13 @@ pub struct AlertHook {
     pub url: String,
     /// A `whsec_` secret (or any string) to sign with; none: unsigned.
     pub secret: Option<String>,
+}
+
+/// The hook's URL against the destination rules: plain http is allowed
+/// (the operator chose it), internal addresses only when private
+/// destinations are (names are checked again by the resolver at send time).
+pub fn check(url: &str, allow_private: bool) -> Result<(), String> {
+    check_destination(url, true, allow_private).map(drop)
 }
 
 /// The JSON body announced for `event`.
@@ -50,9 +60,13 @@ pub fn body(event: &DestinationEvent) -> serde_json::Value {
     })
 }
 
-/// Logs the change and sends the alert on a task of its own; returns at
-/// once.
-pub fn announce(settings: &DeliverySettings, event: DestinationEvent) {
+/// Counts and logs the change and sends the alert on a task of its own;
+/// returns at once.
+pub fn announce(app: &AppState, event: DestinationEvent) {
+    if let Some(kind) = HealthEvent::parse(&event.kind) {
+        app.metrics.destination_event(kind.as_str());
+    }
+    let settings = &app.delivery;
     tracing::warn!(
         affiliate = %event.affiliate_id,
         kind = %event.kind,
@@ -62,7 +76,7 @@ pub fn announce(settings: &DeliverySettings, event: DestinationEvent) {
     let Some(hook) = settings.alert_hook.clone() else {
         return;
     };
-    if let Err(e) = check_destination(&hook.url, true, settings.allow_private) {
+    if let Err(e) = check(&hook.url, settings.allow_private) {
         tracing::warn!(error = %e, "alert hook refused");
         return;
     }
@@ -99,5 +113,33 @@ async fn send(client: &reqwest::Client, hook: &AlertHook, event: &DestinationEve
         }
         tokio::time::sleep(wait).await;
         wait *= 4;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_body_and_the_rules() {
+        let e = DestinationEvent {
+            id: 7,
+            affiliate_id: "aff_1".into(),
+            kind: "failing".into(),
+            ts_ms: 0,
+            consecutive_failures: 5,
+            last_error: Some("HTTP 503".into()),
+        };
+        assert_eq!(
+            body(&e),
+            json!({"type": "destination.failing", "event_id": 7, "affiliate_id": "aff_1",
+                   "at": "1970-01-01T00:00:00.000Z", "consecutive_failures": 5, "last_error": "HTTP 503"})
+        );
+        assert!(check("http://alerts.example/hook", false).is_ok());
+        assert!(check("http://127.0.0.1:9/hook", false)
+            .unwrap_err()
+            .contains("internal address"));
+        assert!(check("http://127.0.0.1:9/hook", true).is_ok());
+        assert!(check("ftp://alerts.example/", true).is_err());
     }
 }

@@ -439,7 +439,7 @@ async fn finish(
     if let Some(event) = event {
         // a recovery made the waiting jobs due: claim them now
         app.dispatcher.wake.notify_one();
-        crate::alerts::announce(&app.delivery, event);
+        crate::alerts::announce(app, event);
     }
 }
 

@@ -526,7 +526,7 @@ pub async fn resume_destination(
         .resume_destination(&id, crate::util::now_ms())
         .await?
     {
-        crate::alerts::announce(&app.delivery, event);
+        crate::alerts::announce(&app, event);
     }
     app.dispatcher.wake.notify_one();
     ok(

@@ -320,6 +320,17 @@ async fn health_cycle(be: Backend) {
         ["enabled", "disabled", "failing", "recovered", "failing"]
     );
     assert!(a.destination_events("aff_2", 10).await.unwrap().is_empty());
+    // re-enabling a destination never called changes nothing
+    assert_eq!(
+        a.resume_destination("aff_9", 1_000_003).await.unwrap(),
+        None
+    );
+    assert!(a
+        .destinations()
+        .await
+        .unwrap()
+        .iter()
+        .all(|d| d.affiliate_id != "aff_9"));
 
     // a probe refused for good (a 404: the receiver answers, the job is the
     // trouble) fails its job as usual; the next probe is the next job

@@ -362,7 +362,20 @@ pub async fn resume_destination(
 ) -> StoreResult<Option<DestinationEvent>> {
     let mut c = s.client().await?;
     let tx = super::begin(&mut c).await?;
-    let old = destination_row(&tx, affiliate_id, now_ms).await?;
+    // a destination never called has no row, and nothing to re-enable
+    let Some(row) = tx
+        .query_opt(
+            &format!(
+                "SELECT {DESTINATION_COLUMNS} FROM destinations WHERE affiliate_id = $1 FOR UPDATE"
+            ),
+            &[&affiliate_id],
+        )
+        .await
+        .map_err(pg_error)?
+    else {
+        return Ok(None);
+    };
+    let old = stored_from_row(&row);
     let d = enable(&old);
     let event = apply(&tx, &d, &old, now_ms).await?;
     tx.commit().await.map_err(pg_error)?;

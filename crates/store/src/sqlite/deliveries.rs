@@ -5,7 +5,7 @@
 
 use clickledger_domain::destination_health::HealthPolicy;
 use clickledger_domain::Status;
-use rusqlite::{params, Connection, Row, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use super::sql::rows;
 use crate::corrupt::corrupt;
@@ -320,7 +320,17 @@ pub(super) fn resume_destination(
     now_ms: i64,
 ) -> rusqlite::Result<Option<DestinationEvent>> {
     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let old = destination_row(&tx, affiliate_id, now_ms)?;
+    // a destination never called has no row, and nothing to re-enable
+    let Some(old) = tx
+        .query_row(
+            &format!("SELECT {DESTINATION_COLUMNS} FROM destinations WHERE affiliate_id = ?1"),
+            [affiliate_id],
+            stored_from_row,
+        )
+        .optional()?
+    else {
+        return Ok(None);
+    };
     let d = enable(&old);
     let event = apply(&tx, &d, &old, now_ms)?;
     tx.commit()?;
