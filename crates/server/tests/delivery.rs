@@ -904,15 +904,17 @@ async fn a_test_postback_keeps_to_the_destination_rules() {
 /// attempts each. Prints the time from recovery to the last delivery.
 #[tokio::test]
 async fn a_two_second_outage_during_a_burst_heals_without_anyone() {
-    let outage: Arc<Mutex<Option<Instant>>> = Arc::default();
+    // when it began, on both clocks (the wall clock to compare with the
+    // jobs' creation times)
+    let outage: Arc<Mutex<Option<(Instant, std::time::SystemTime)>>> = Arc::default();
     let o = outage.clone();
     let down_for = Duration::from_secs(2);
     let rx = Receiver::start(Arc::new(move |n| {
         let mut o = o.lock().unwrap();
         if n == 100 {
-            *o = Some(Instant::now());
+            *o = Some((Instant::now(), std::time::SystemTime::now()));
         }
-        let down = o.is_some_and(|t| t.elapsed() < down_for);
+        let down = o.is_some_and(|(t, _)| t.elapsed() < down_for);
         (if down { 503 } else { 200 }, Duration::ZERO)
     }))
     .await;
@@ -925,8 +927,12 @@ async fn a_two_second_outage_during_a_burst_heals_without_anyone() {
     };
     let (app, _) = thousand(settings, &rx).await;
     let hits = rx.hits();
-    let began = outage.lock().unwrap().expect("the outage happened");
+    let (began, began_wall) = outage.lock().unwrap().expect("the outage happened");
     let recovered = began + down_for;
+    let recovered_ms = (began_wall + down_for)
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
     let refused = hits.iter().filter(|h| h.status == 503).count();
     let mut ok: Vec<&Hit> = hits.iter().filter(|h| h.status == 200).collect();
     ok.sort_by_key(|h| h.at);
@@ -969,6 +975,22 @@ async fn a_two_second_outage_during_a_burst_heals_without_anyone() {
         "the recovery was found {found:?} after it"
     );
     let last = ok.last().unwrap().at;
+    // the backlog: jobs created before the recovery; when its last arrived
+    let backlog: std::collections::HashSet<&str> = items
+        .iter()
+        .filter(|d| {
+            clickledger_domain::time::parse_rfc3339_ms(d["created_at"].as_str().unwrap()).unwrap()
+                < recovered_ms
+        })
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    let drained = ok
+        .iter()
+        .filter(|h| backlog.contains(h.headers["webhook-id"].to_str().unwrap()))
+        .map(|h| h.at)
+        .max()
+        .unwrap()
+        .saturating_duration_since(recovered);
     let aff = list["items"][0]["affiliate_id"].as_str().unwrap();
     let (_, events) = app.get(&format!("/api/v1/destinations/{aff}/events")).await;
     let kinds: Vec<&str> = events["items"]
@@ -983,7 +1005,9 @@ async fn a_two_second_outage_during_a_burst_heals_without_anyone() {
     assert_eq!(dest["items"][0]["state"], "healthy", "{dest}");
     eprintln!(
         "burst outage: {refused} attempts refused during the 2 s outage; recovery found after {found:?}; \
+         the {} jobs created before the recovery all delivered {drained:?} after it; \
          last of 1000 delivered {:?} after recovery; at most {most} attempts a job; events {kinds:?}",
+        backlog.len(),
         last.saturating_duration_since(recovered)
     );
 }
