@@ -12,10 +12,9 @@
 //! until a person re-enables it: `clickledger_domain::destination_health`
 //! has the rules, the store keeps the state (so every node's claim respects
 //! it), and each change of state goes to the alert hook (`crate::alerts`).
-//! A job whose
-//! process died mid-flight is due again when its lease ends (or at once on
-//! restart): delivery is at least once, and the stable `webhook-id` /
-//! `Idempotency-Key` lets receivers drop repeats.
+//! A job whose process died mid-flight is due again when its lease ends (or
+//! at once on restart): delivery is at least once, and the stable
+//! `webhook-id` / `Idempotency-Key` lets receivers drop repeats.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
