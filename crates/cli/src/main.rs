@@ -13,9 +13,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clickledger_domain::destination_health::HealthPolicy;
 use clickledger_domain::net::Cidr;
 use clickledger_domain::outbound::parse_schedule;
 use clickledger_domain::rate::Limit;
+use clickledger_server::alerts::AlertHook;
 use clickledger_server::delivery::DeliverySettings;
 use clickledger_server::security::Vault;
 use clickledger_server::tls::TlsFiles;
@@ -249,9 +251,32 @@ pub(crate) struct ServeArgs {
     /// Seconds an outbound postback may take in all.
     #[arg(long, default_value_t = 10)]
     delivery_timeout: u64,
-    /// Consecutive failures after which a destination is suspended.
-    #[arg(long, default_value_t = 25)]
-    delivery_suspend_after: u32,
+    /// Failed attempts in a row after which a destination is *failing*: its
+    /// jobs wait (keeping their retries) and one probe goes out per probe
+    /// interval; the first successful probe releases them oldest first.
+    /// (`--delivery-suspend-after` is the deprecated name of this flag.)
+    #[arg(long, alias = "delivery-suspend-after", default_value_t = 5)]
+    delivery_failing_after: u32,
+    /// The first probe interval of a failing destination...
+    #[arg(long, default_value = "1s")]
+    delivery_probe_interval: String,
+    /// ...doubled after each failed probe up to this.
+    #[arg(long, default_value = "60s")]
+    delivery_probe_max: String,
+    /// A destination failing continuously this long (at most a week)...
+    #[arg(long, default_value = "72h")]
+    delivery_disable_after: String,
+    /// ...with at least this many failures is *disabled* until a person
+    /// re-enables it (POST /api/v1/affiliates/{id}/resume-deliveries).
+    #[arg(long, default_value_t = 100)]
+    delivery_disable_min_failures: u32,
+    /// Where a destination's changes of state (failing, recovered, disabled,
+    /// enabled) are POSTed, as JSON signed the Standard Webhooks way.
+    #[arg(long, env = "CLICKLEDGER_ALERT_HOOK_URL")]
+    alert_hook_url: Option<String>,
+    /// The alert hook's signing secret (whsec_...); unsigned without it.
+    #[arg(long, env = "CLICKLEDGER_ALERT_HOOK_SECRET", hide_env_values = true)]
+    alert_hook_secret: Option<String>,
     /// Delete raw clicks after this many days (0: keep). Rollups and
     /// conversions stay; keep it above every offer's attribution window.
     #[arg(long, default_value_t = 0)]
@@ -486,6 +511,17 @@ async fn prepare(
         .filter(|c| !c.is_empty())
         .map(|c| Cidr::parse(c).map_err(|e| format!("--trusted-proxy: {e}")))
         .collect::<Result<Vec<_>, _>>()?;
+    let alert_hook = match a.alert_hook_url.clone().filter(|u| !u.is_empty()) {
+        Some(url) => {
+            clickledger_server::alerts::check(&url, a.allow_private_destinations)
+                .map_err(|e| format!("--alert-hook-url: {e}"))?;
+            Some(AlertHook {
+                url,
+                secret: a.alert_hook_secret.clone().filter(|s| !s.is_empty()),
+            })
+        }
+        None => None,
+    };
     let settings = Settings {
         public_url: public_url.clone(),
         geoip: a.geoip.clone(),
@@ -506,7 +542,20 @@ async fn prepare(
             per_host: a.delivery_per_host.max(1),
             connect_timeout: Duration::from_secs(a.delivery_timeout.clamp(1, 5)),
             timeout: Duration::from_secs(a.delivery_timeout.max(1)),
-            suspend_after: a.delivery_suspend_after.max(1),
+            health: HealthPolicy {
+                failing_after: a.delivery_failing_after.max(1),
+                probe_first_ms: one_duration(
+                    "delivery-probe-interval",
+                    &a.delivery_probe_interval,
+                )?,
+                probe_max_ms: one_duration("delivery-probe-max", &a.delivery_probe_max)?,
+                disable_after_ms: one_duration(
+                    "delivery-disable-after",
+                    &a.delivery_disable_after,
+                )?,
+                disable_min_failures: a.delivery_disable_min_failures,
+            },
+            alert_hook,
             ..DeliverySettings::default()
         },
         base_currency: clickledger_domain::Currency::parse(&a.base_currency)
@@ -528,4 +577,42 @@ async fn prepare(
         ..Settings::default()
     };
     Ok((store, settings, admin_key, public_url))
+}
+
+/// One duration (`500ms`, `1s`, `60s`, `72h`) in milliseconds.
+fn one_duration(flag: &str, s: &str) -> Result<i64, String> {
+    match parse_schedule(s).map_err(|e| format!("--{flag}: {e}"))?[..] {
+        [d] if !d.is_zero() => Ok(d.as_millis() as i64),
+        _ => Err(format!("--{flag}: `{s}` is not one duration like 30s")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve_args(extra: &[&str]) -> ServeArgs {
+        let argv = [&["clickledger", "serve"][..], extra].concat();
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Serve(a) => *a,
+            _ => unreachable!("serve"),
+        }
+    }
+
+    #[test]
+    fn the_health_flags_and_the_old_name() {
+        let a = serve_args(&[]);
+        assert_eq!(a.delivery_failing_after, 5);
+        assert_eq!(a.delivery_disable_min_failures, 100);
+        // the deprecated name still sets the failing threshold
+        let a = serve_args(&["--delivery-suspend-after", "9"]);
+        assert_eq!(a.delivery_failing_after, 9);
+        assert_eq!(one_duration("x", "1s"), Ok(1_000));
+        assert_eq!(one_duration("x", "72h"), Ok(72 * 3_600_000));
+        assert!(one_duration("x", "1s,2s")
+            .unwrap_err()
+            .contains("one duration"));
+        assert!(one_duration("x", "0s").is_err());
+        assert!(one_duration("x", "soon").unwrap_err().starts_with("--x: "));
+    }
 }

@@ -945,3 +945,204 @@ async fn while_postgresql_is_away_the_journal_keeps_what_is_answered_and_nodes_s
     let (st, _) = a.get(&format!("/api/v1/clicks/{after}")).await;
     assert_eq!(st, 200);
 }
+
+/// A request as a [`Recorder`] saw it.
+#[derive(Clone, Debug)]
+struct Seen {
+    /// The request line and headers, lower-cased.
+    head: String,
+    body: Vec<u8>,
+    status: u16,
+    at: Instant,
+}
+
+impl Seen {
+    fn header(&self, name: &str) -> String {
+        self.head
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    }
+}
+
+/// An HTTP receiver answering 200 while `ok` is true, else 503, and
+/// recording every request.
+struct Recorder {
+    url: String,
+    ok: Arc<AtomicBool>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Recorder {
+    async fn start(ok: bool) -> Recorder {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let ok = Arc::new(AtomicBool::new(ok));
+        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+        let (o, s) = (ok.clone(), seen.clone());
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let (ok, seen) = (o.clone(), s.clone());
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    let end = loop {
+                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                        match sock.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    while buf.len() < end + length {
+                        match sock.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let status = if ok.load(SeqCst) { 200 } else { 503 };
+                    seen.lock().unwrap().push(Seen {
+                        head,
+                        body: buf[end..end + length].to_vec(),
+                        status,
+                        at: Instant::now(),
+                    });
+                    let answer =
+                        format!(
+                        "HTTP/1.1 {status} {}\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                        if status == 200 { "OK" } else { "Service Unavailable" }
+                    );
+                    let _ = sock.write_all(answer.as_bytes()).await;
+                });
+            }
+        });
+        Recorder { url, ok, seen }
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+/// Destination health is in the database, so two nodes share it: a failing
+/// destination gets one probe per interval in all (always its oldest job,
+/// spaced by the interval whichever node sends it), not one per node; the
+/// alert hook hears `destination.failing` and `destination.recovered` once
+/// each, from whichever node made the change; the first successful probe
+/// releases every waiting job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_probe_a_failing_destination_once_per_interval_and_alert_once() {
+    let Some(db) = shared_database().await else {
+        return;
+    };
+    let dest = Recorder::start(false).await;
+    let alerts = Recorder::start(true).await;
+    let interval = Duration::from_millis(400);
+    let flags = [
+        "--delivery-backoff",
+        "100ms,100ms,100ms,100ms,100ms",
+        "--delivery-failing-after",
+        "2",
+        "--delivery-probe-interval",
+        "400ms",
+        "--delivery-probe-max",
+        "400ms",
+        "--alert-hook-url",
+        &alerts.url,
+    ];
+    let a = Node::started(&db, "a", &flags).await;
+    let b = Node::started(&db, "b", &flags).await;
+    let s = setup(
+        &a,
+        json!({}),
+        json!({"name": "Flaky", "postback_url": format!("{}?cv={{conversion_id}}", dest.url)}),
+    )
+    .await;
+    for i in 0..6 {
+        let node = [&a, &b][i % 2];
+        let cid = node.click(&s.link_id).await.unwrap();
+        node.register(&s.token, &cid).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, v) = b.get("/api/v1/destinations").await;
+        if v["items"][0]["state"] == "failing" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not failing: {v}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // let the jobs already in flight finish, then watch the probes
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let from = Instant::now();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let probes: Vec<Seen> = dest
+        .seen()
+        .into_iter()
+        .filter(|h| h.at >= from && h.at < from + Duration::from_secs(3))
+        .collect();
+    assert!(probes.len() >= 2, "no probes: {probes:?}");
+    assert!(
+        probes.len() <= 8,
+        "{} probes in 3 s at one per {interval:?}: {probes:?}",
+        probes.len()
+    );
+    let ids: std::collections::BTreeSet<String> =
+        probes.iter().map(|h| h.header("webhook-id")).collect();
+    assert_eq!(ids.len(), 1, "only the oldest job is probed: {ids:?}");
+    assert!(probes.iter().all(|h| h.status == 503), "{probes:?}");
+    eprintln!("{} probes in 3 s from two nodes", probes.len());
+    for w in probes.windows(2) {
+        let gap = w[1].at - w[0].at;
+        assert!(
+            gap >= interval - Duration::from_millis(100),
+            "two probes {gap:?} apart"
+        );
+    }
+
+    dest.ok.store(true, SeqCst);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, v) = a.get("/api/v1/deliveries?state=delivered&limit=100").await;
+        if v["items"].as_array().is_some_and(|i| i.len() == 6) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not all delivered: {v}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while alerts.seen().len() < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let kinds: Vec<String> = alerts
+        .seen()
+        .iter()
+        .map(|h| {
+            let body: Value = serde_json::from_slice(&h.body).unwrap();
+            assert_eq!(body["affiliate_id"], s.affiliate_id.as_str(), "{body}");
+            body["type"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(kinds, ["destination.failing", "destination.recovered"]);
+    let (_, events) = b
+        .get(&format!("/api/v1/destinations/{}/events", s.affiliate_id))
+        .await;
+    let recorded: Vec<&str> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(recorded, ["recovered", "failing"], "{events}");
+}

@@ -7,6 +7,7 @@
 
 pub mod click_id;
 pub mod codes;
+pub mod destination_health;
 pub mod hints;
 pub mod money;
 pub mod net;

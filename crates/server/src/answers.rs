@@ -198,7 +198,10 @@ pub struct Requeued {
 #[derive(Serialize, JsonSchema)]
 pub struct Resumed {
     pub affiliate_id: String,
+    /// Always false.
     pub suspended: bool,
+    /// Always `healthy`: its waiting jobs are due now, oldest first.
+    pub state: String,
 }
 
 /// One changed path between two template versions.

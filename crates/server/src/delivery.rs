@@ -5,11 +5,16 @@
 //! them with bounded concurrency overall and per destination host, and
 //! records every attempt. 2xx delivers; 408, 429, 5xx and network errors
 //! retry on the backoff schedule (with jitter, honouring `Retry-After`);
-//! anything else fails for good. A destination failing `suspend_after` times
-//! in a row is suspended: its jobs wait until it is resumed. A job whose
-//! process died mid-flight is due again when its lease ends (or at once on
-//! restart): delivery is at least once, and the stable `webhook-id` /
-//! `Idempotency-Key` lets receivers drop repeats.
+//! anything else fails for good. A destination whose attempts keep failing
+//! turns *failing* (its jobs wait without spending their retries and one
+//! probe goes out per growing interval; the first successful probe
+//! releases them oldest first) and, after failing for days, *disabled*
+//! until a person re-enables it: `clickledger_domain::destination_health`
+//! has the rules, the store keeps the state (so every node's claim respects
+//! it), and each change of state goes to the alert hook (`crate::alerts`).
+//! A job whose process died mid-flight is due again when its lease ends (or
+//! at once on restart): delivery is at least once, and the stable
+//! `webhook-id` / `Idempotency-Key` lets receivers drop repeats.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -18,10 +23,11 @@ use std::time::{Duration, Instant};
 
 use clickledger_domain::outbound::{self, mask_url, Method, Verdict};
 use clickledger_domain::signature::webhook_sign;
-use clickledger_store::{AttemptOutcome, Delivery, DeliveryAttempt};
+use clickledger_store::{AttemptOutcome, Delivery, DeliveryAttempt, HealthPolicy};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use tokio::sync::{Notify, Semaphore};
 
+use crate::alerts::AlertHook;
 use crate::util::{now_ms, random_u128};
 use crate::AppState;
 
@@ -34,7 +40,10 @@ pub struct DeliverySettings {
     pub per_host: usize,
     pub connect_timeout: Duration,
     pub timeout: Duration,
-    pub suspend_after: u32,
+    /// When a destination turns failing, how it is probed, when disabled.
+    pub health: HealthPolicy,
+    /// Where changes of a destination's state are announced.
+    pub alert_hook: Option<AlertHook>,
     /// How often to look for due jobs when nothing wakes the dispatcher.
     pub poll: Duration,
 }
@@ -48,7 +57,8 @@ impl Default for DeliverySettings {
             per_host: 8,
             connect_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(10),
-            suspend_after: 25,
+            health: HealthPolicy::default(),
+            alert_hook: None,
             poll: Duration::from_millis(500),
         }
     }
@@ -258,7 +268,6 @@ pub async fn attempt(
     let cfg = app.cache.get();
     let affiliate = cfg.affiliates.get(&job.affiliate_id);
     let allow_http = affiliate.is_some_and(|a| a.allow_http);
-    let started = Instant::now();
     let ts_ms = now_ms();
     let mut attempt = DeliveryAttempt {
         delivery_id: job.id.clone(),
@@ -283,6 +292,12 @@ pub async fn attempt(
     };
     let slot = app.dispatcher.host_slot(&host, app.delivery.per_host);
     let _host_permit = slot.acquire_owned().await.expect("semaphore open");
+    // the attempt begins when it leaves, not when it began to wait for the
+    // host: destination health orders successes and failures by it, and the
+    // signed timestamp is the sending time
+    let started = Instant::now();
+    let ts_ms = now_ms();
+    attempt.ts_ms = ts_ms;
 
     let timestamp = (ts_ms / 1000).to_string();
     // for a GET the full URL stands in for the body
@@ -406,14 +421,24 @@ async fn finish(
     });
     // the outcome must land; keep trying while the store is away
     let mut backoff = Duration::from_millis(50);
-    while let Err(e) = app
-        .store
-        .finish_attempt(attempt, outcome, app.delivery.suspend_after)
-        .await
-    {
-        tracing::error!(error = %e, delivery = %attempt.delivery_id, "attempt not recorded; retrying");
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(5));
+    let event = loop {
+        match app
+            .store
+            .finish_attempt(attempt, outcome, &app.delivery.health)
+            .await
+        {
+            Ok(event) => break event,
+            Err(e) => {
+                tracing::error!(error = %e, delivery = %attempt.delivery_id, "attempt not recorded; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    };
+    if let Some(event) = event {
+        // a recovery made the waiting jobs due: claim them now
+        app.dispatcher.wake.notify_one();
+        crate::alerts::announce(app, event);
     }
 }
 

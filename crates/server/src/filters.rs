@@ -132,8 +132,8 @@ impl Choices for ErrorChoice {
     }
 }
 
-/// An outbound delivery's state; `suspended` is a pending one behind a
-/// suspended destination.
+/// An outbound delivery's state; `suspended` is a pending one waiting
+/// behind a failing or disabled destination.
 pub struct DeliveryStateChoice;
 
 impl Choices for DeliveryStateChoice {

@@ -3,6 +3,7 @@
 //! for decisions and the store for records.
 
 pub mod admin;
+pub mod alerts;
 pub mod answers;
 pub mod api;
 pub mod auth;
@@ -255,8 +256,8 @@ fn routes() -> Api {
     use admin::*;
     use answers::*;
     use clickledger_store::{
-        Advertiser, Affiliate, AuditEntry, Click, Conversion, Destination, FxRate, LedgerEntry,
-        Offer, TemplateVersion,
+        Advertiser, Affiliate, AuditEntry, Click, Conversion, Destination, DestinationEvent,
+        FxRate, LedgerEntry, Offer, TemplateVersion,
     };
     use openapi::{Answer, Body};
     use reads::*;
@@ -379,10 +380,12 @@ fn routes() -> Api {
         .answer::<Retried>(200, "the delivery, pending again")
         .post("/api/v1/deliveries/replay", "Queue again every delivery created in a time range ({affiliate_id?, from, to})", replay_deliveries)
         .body::<Replay>().answer::<Requeued>(200, "how many were queued again").refuses(&[422])
-        .get("/api/v1/destinations", "Affiliates' endpoint health: consecutive failures, suspension and reason", list_destinations)
+        .get("/api/v1/destinations", "Affiliates' endpoint health: state (healthy, failing: jobs wait and one probe goes out per interval, disabled: until re-enabled), failures in a row, failing since, next probe, reason", list_destinations)
         .answer::<Items<Destination>>(200, "the destinations")
-        .post("/api/v1/affiliates/{id}/resume-deliveries", "Lift a destination's suspension; waiting jobs are sent in order", resume_destination)
-        .answer::<Resumed>(200, "the destination, no longer suspended")
+        .get("/api/v1/destinations/{id}/events", "A destination's changes of state (failing, recovered, disabled, enabled), newest first (the last 100)", destination_events)
+        .answer::<Items<DestinationEvent>>(200, "the events")
+        .post("/api/v1/affiliates/{id}/resume-deliveries", "Re-enable a destination (disabled or failing): healthy, its waiting jobs sent in order", resume_destination)
+        .answer::<Resumed>(200, "the destination, healthy again")
         .post("/api/v1/affiliates/{id}/test-postback", "Send the affiliate's postback once for a made-up approved conversion (test: true; signed, destination rules apply; nothing recorded but the audit entry); answers what was sent and what came back (admin or the affiliate's own key; ?offer_id, event choose the template)", test_postback::test_postback)
         .query::<test_postback::TestPostbackQuery>()
         .answer::<test_postback::TestPostback>(200, "the request sent and the answer received (a failed send is an answer too)").refuses(&[422])

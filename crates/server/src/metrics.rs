@@ -76,6 +76,8 @@ pub struct Metrics {
     /// Checks decided by this node alone because Redis was away.
     redis_fallbacks: AtomicU64,
     deliveries: Mutex<BTreeMap<&'static str, u64>>,
+    /// Changes of a destination's state this node made, by kind.
+    destination_events: Mutex<BTreeMap<&'static str, u64>>,
     postbacks: Mutex<BTreeMap<(String, String), u64>>,
     pub queue_depth: AtomicI64,
     /// Clicks redirected that neither the store nor the journal took.
@@ -91,6 +93,7 @@ impl Default for Metrics {
             params_cut: AtomicU64::new(0),
             redis_fallbacks: AtomicU64::new(0),
             deliveries: Mutex::new(BTreeMap::new()),
+            destination_events: Mutex::new(BTreeMap::new()),
             postbacks: Mutex::new(BTreeMap::new()),
             queue_depth: AtomicI64::new(0),
             unrecorded_clicks: AtomicU64::new(0),
@@ -132,6 +135,15 @@ impl Metrics {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .entry(outcome)
+            .or_insert(0) += 1;
+    }
+
+    pub fn destination_event(&self, kind: &'static str) {
+        *self
+            .destination_events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(kind)
             .or_insert(0) += 1;
     }
 
@@ -182,6 +194,18 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "clickledger_delivery_attempts_total{{outcome=\"{outcome}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP clickledger_destination_events_total Destinations that turned failing, recovered, were disabled or re-enabled (on this node).\n# TYPE clickledger_destination_events_total counter\n");
+        for (kind, n) in self
+            .destination_events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                out,
+                "clickledger_destination_events_total{{kind=\"{kind}\"}} {n}"
             );
         }
         let _ = writeln!(

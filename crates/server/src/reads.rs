@@ -429,7 +429,7 @@ fn delivery_view(d: &clickledger_store::Delivery) -> Value {
 pub struct DeliveryQuery {
     /// Only deliveries to this affiliate.
     affiliate_id: Option<String>,
-    /// Only deliveries in this state (`suspended`: pending behind a suspended destination).
+    /// Only deliveries in this state (`suspended`: pending, waiting behind a failing or disabled destination).
     state: Option<OneOf<DeliveryStateChoice>>,
     /// Only deliveries announcing this conversion.
     conversion_id: Option<String>,
@@ -521,10 +521,29 @@ pub async fn resume_destination(
     if !app.cache.get().affiliates.contains_key(&id) {
         return Err(ApiError::not_found("affiliate", &id));
     }
-    app.store.resume_destination(&id).await?;
+    if let Some(event) = app
+        .store
+        .resume_destination(&id, crate::util::now_ms())
+        .await?
+    {
+        crate::alerts::announce(&app, event);
+    }
     app.dispatcher.wake.notify_one();
     ok(
         StatusCode::OK,
-        json!({"affiliate_id": id, "suspended": false}),
+        json!({"affiliate_id": id, "suspended": false, "state": "healthy"}),
     )
+}
+
+/// `GET /api/v1/destinations/{id}/events`: its changes of state, newest
+/// first.
+pub async fn destination_events(
+    State(app): State<Arc<AppState>>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> ApiResult {
+    if !app.cache.get().affiliates.contains_key(&id) {
+        return Err(ApiError::not_found("affiliate", &id));
+    }
+    items(app.store.destination_events(&id, 100).await?)
 }

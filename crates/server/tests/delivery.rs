@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use base64::Engine;
+use clickledger_domain::destination_health::HealthPolicy;
+use clickledger_server::alerts::AlertHook;
 use clickledger_server::delivery::DeliverySettings;
 use clickledger_server::Settings;
 use common::*;
@@ -22,6 +24,8 @@ struct Hit {
     headers: HeaderMap,
     body: Vec<u8>,
     at: Instant,
+    /// What the receiver answered.
+    status: u16,
 }
 
 type Behavior = Arc<dyn Fn(usize) -> (u16, Duration) + Send + Sync>;
@@ -42,20 +46,21 @@ impl Receiver {
             let (hits, inflight, max, behavior) =
                 (h.clone(), i.clone(), m.clone(), behavior.clone());
             async move {
-                let n = {
+                let (status, delay) = {
                     let mut hits = hits.lock().unwrap();
+                    let (status, delay) = behavior(hits.len());
                     hits.push(Hit {
                         method: method.to_string(),
                         uri: uri.to_string(),
                         headers,
                         body: body.to_vec(),
                         at: Instant::now(),
+                        status,
                     });
-                    hits.len() - 1
+                    (status, delay)
                 };
                 let now = inflight.fetch_add(1, SeqCst) + 1;
                 max.fetch_max(now, SeqCst);
-                let (status, delay) = behavior(n);
                 tokio::time::sleep(delay).await;
                 inflight.fetch_sub(1, SeqCst);
                 let mut resp =
@@ -95,7 +100,11 @@ fn fast_settings() -> Settings {
             allow_private: true,
             timeout: Duration::from_millis(800),
             connect_timeout: Duration::from_millis(500),
-            suspend_after: 25,
+            health: HealthPolicy {
+                probe_first_ms: 100,
+                probe_max_ms: 400,
+                ..HealthPolicy::default()
+            },
             poll: Duration::from_millis(50),
             ..DeliverySettings::default()
         },
@@ -262,8 +271,13 @@ async fn fails_twice_then_succeeds_signed_and_idempotent() {
     );
 }
 
+/// A destination that never answers well: failing after 3 failures in a
+/// row, then only probes (always the oldest job, whose attempts they do not
+/// spend), disabled once it has failed for the (short) window and at least
+/// the minimum count, then nothing at all; a person re-enables it and the
+/// waiting jobs go out oldest first.
 #[tokio::test]
-async fn always_failing_destination_is_suspended_then_resumed_in_order() {
+async fn always_failing_destination_is_probed_then_disabled_then_re_enabled_in_order() {
     let healthy = Arc::new(AtomicBool::new(false));
     let h = healthy.clone();
     let rx = Receiver::start(Arc::new(move |_| {
@@ -272,36 +286,44 @@ async fn always_failing_destination_is_suspended_then_resumed_in_order() {
     .await;
     let mut settings = fast_settings();
     settings.delivery.backoff = vec![Duration::from_millis(50); 10];
-    settings.delivery.suspend_after = 3;
+    settings.delivery.health = HealthPolicy {
+        failing_after: 3,
+        probe_first_ms: 100,
+        probe_max_ms: 200,
+        disable_after_ms: 1_500,
+        disable_min_failures: 8,
+    };
     let app = TestApp::spawn_with(settings).await;
     let s = app.setup().await;
     let (link, _) = affiliate_with(&app, &s, format!("{}/pb?cv={{conversion_id}}", rx.base)).await;
     let cid = app.click(&link).await;
-    app.postback(&[
-        ("token", &s.token),
-        ("click_id", &cid),
-        ("event", "registration"),
-    ])
-    .await;
-    let dest = wait_for(&app, "/api/v1/destinations", "suspension", |v| {
-        v["items"][0]["suspended"] == true
+    let (_, v1) = app
+        .postback(&[
+            ("token", &s.token),
+            ("click_id", &cid),
+            ("event", "registration"),
+        ])
+        .await;
+    let cv1 = v1["conversion_id"].as_str().unwrap().to_string();
+    let dest = wait_for(&app, "/api/v1/destinations", "failing", |v| {
+        v["items"][0]["state"] == "failing"
     })
     .await;
+    let d = &dest["items"][0];
+    assert_eq!(d["suspended"], false, "failing is not disabled: {dest}");
+    assert!(d["consecutive_failures"].as_u64().unwrap() >= 3, "{dest}");
+    assert!(d["failing_since"].is_string(), "{dest}");
+    assert!(d["next_probe_at"].is_string(), "{dest}");
     assert!(
-        dest["items"][0]["reason"]
+        d["reason"]
             .as_str()
             .unwrap()
-            .contains("3 failed attempts"),
+            .starts_with("failing after 3 failed attempts in a row; last: HTTP 503"),
         "{dest}"
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(
-        rx.hits().len(),
-        3,
-        "a suspended destination gets nothing more"
-    );
+    let aff = d["affiliate_id"].as_str().unwrap().to_string();
 
-    // a new conversion waits behind the suspension
+    // a new conversion waits behind it
     let cid2 = app.click(&link).await;
     let (_, v2) = app
         .postback(&[
@@ -310,21 +332,72 @@ async fn always_failing_destination_is_suspended_then_resumed_in_order() {
             ("event", "registration"),
         ])
         .await;
+    let cv2 = v2["conversion_id"].as_str().unwrap().to_string();
     let (_, waiting) = app.get("/api/v1/deliveries?state=suspended").await;
     assert_eq!(waiting["items"].as_array().unwrap().len(), 2, "{waiting}");
-    let aff = waiting["items"][0]["affiliate_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+
+    let dest = wait_for(&app, "/api/v1/destinations", "disabled", |v| {
+        v["items"][0]["state"] == "disabled"
+    })
+    .await;
+    let d = &dest["items"][0];
+    assert_eq!(d["suspended"], true, "{dest}");
+    assert!(d["consecutive_failures"].as_u64().unwrap() >= 8, "{dest}");
+    assert!(d["next_probe_at"].is_null(), "{dest}");
+    assert!(
+        d["reason"].as_str().unwrap().starts_with("disabled after "),
+        "{dest}"
+    );
+    let hits_when_disabled = rx.hits().len();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let hits = rx.hits();
+    assert_eq!(
+        hits.len(),
+        hits_when_disabled,
+        "a disabled destination gets nothing, not even probes"
+    );
+    assert!(hits.len() >= 8, "{}", hits.len());
+    assert!(
+        hits.iter().all(|h| h.uri.ends_with(&cv1)),
+        "only the oldest job went out (as the probe)"
+    );
+    // the probes did not spend its retries: 3 attempts counted, all logged
+    let (_, list) = app
+        .get(&format!("/api/v1/deliveries?conversion_id={cv1}"))
+        .await;
+    let id1 = list["items"][0]["id"].as_str().unwrap();
+    let (_, job) = app.get(&format!("/api/v1/deliveries/{id1}")).await;
+    assert_eq!(job["attempts"], 3, "{job}");
+    assert_eq!(job["state"], "pending", "{job}");
+    assert_eq!(
+        job["attempts_log"].as_array().unwrap().len(),
+        hits.len(),
+        "{job}"
+    );
+    let kinds = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (_, events) = app.get(&format!("/api/v1/destinations/{aff}/events")).await;
+    assert_eq!(kinds(&events), ["disabled", "failing"], "{events}");
+    assert_eq!(events["items"][0]["last_error"], "HTTP 503", "{events}");
 
     healthy.store(true, SeqCst);
-    let (st, _) = app
+    let (st, r) = app
         .post(
             &format!("/api/v1/affiliates/{aff}/resume-deliveries"),
             json!({}),
         )
         .await;
     assert_eq!(st, StatusCode::OK);
+    assert_eq!(
+        r,
+        json!({"affiliate_id": aff, "suspended": false, "state": "healthy"})
+    );
     wait_for(
         &app,
         "/api/v1/deliveries?state=delivered",
@@ -332,19 +405,19 @@ async fn always_failing_destination_is_suspended_then_resumed_in_order() {
         |v| v["items"].as_array().is_some_and(|i| i.len() == 2),
     )
     .await;
-    let hits = rx.hits();
-    let delivered: Vec<&Hit> = hits.iter().skip(3).collect();
-    assert!(
-        delivered[0]
-            .uri
-            .ends_with(&format!("cv={}", hits[0].uri.split("cv=").nth(1).unwrap())),
-        "the older job first"
+    let delivered: Vec<Hit> = rx.hits().into_iter().filter(|h| h.status == 200).collect();
+    assert_eq!(delivered.len(), 2);
+    assert!(delivered[0].uri.ends_with(&cv1), "the older job first");
+    assert!(delivered[1].uri.ends_with(&cv2));
+    let (_, events) = app.get(&format!("/api/v1/destinations/{aff}/events")).await;
+    assert_eq!(
+        kinds(&events),
+        ["enabled", "disabled", "failing"],
+        "{events}"
     );
-    assert!(delivered
-        .last()
-        .unwrap()
-        .uri
-        .ends_with(v2["conversion_id"].as_str().unwrap()));
+    let (_, dest) = app.get("/api/v1/destinations").await;
+    assert_eq!(dest["items"][0]["state"], "healthy", "{dest}");
+    assert_eq!(dest["items"][0]["consecutive_failures"], 0, "{dest}");
 }
 
 #[tokio::test]
@@ -627,9 +700,11 @@ async fn thousand(settings: Settings, rx: &Receiver) -> (TestApp, Duration) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let (_, v) = app.get("/api/v1/deliveries?state=pending&limit=1").await;
+        // jobs waiting behind a failing destination are not `pending`
+        let (_, w) = app.get("/api/v1/deliveries?state=suspended&limit=1").await;
         let (_, f) = app.get("/api/v1/deliveries?state=failed&limit=1").await;
         assert_eq!(f["items"].as_array().unwrap().len(), 0, "{f}");
-        if v["items"].as_array().unwrap().is_empty() {
+        if v["items"].as_array().unwrap().is_empty() && w["items"].as_array().unwrap().is_empty() {
             break;
         }
         assert!(Instant::now() < deadline, "deliveries still pending");
@@ -656,8 +731,8 @@ async fn a_thousand_conversions_to_a_slow_receiver_respect_the_bounds() {
 }
 
 /// Prints the delivery rate to a fast local receiver (for the docs); the
-/// figure is not asserted. Jobs pile up behind a suspended destination,
-/// then the resume is timed until the last one is delivered.
+/// figure is not asserted. Jobs pile up behind a failing destination,
+/// then a person's re-enable is timed until the last one is delivered.
 #[tokio::test]
 async fn delivery_throughput_to_a_fast_receiver() {
     let open = Arc::new(AtomicBool::new(false));
@@ -668,7 +743,10 @@ async fn delivery_throughput_to_a_fast_receiver() {
     .await;
     let mut settings = fast_settings();
     settings.delivery.per_host = 32;
-    settings.delivery.suspend_after = 1;
+    // failing at the first failure, never disabled: the jobs wait
+    settings.delivery.health.failing_after = 1;
+    settings.delivery.health.probe_first_ms = 1_000;
+    settings.delivery.health.probe_max_ms = 60_000;
     settings.delivery.backoff = vec![Duration::from_millis(10); 3];
     let app = TestApp::spawn_with(settings).await;
     let s = app.setup().await;
@@ -817,4 +895,235 @@ async fn a_test_postback_keeps_to_the_destination_rules() {
         "destination refused: 127.0.0.1 is an internal address (refused)"
     );
     assert!(rx.hits().is_empty(), "nothing reached the receiver");
+}
+
+/// The burst outage: the receiver answers 503 for two seconds in the middle
+/// of a burst of 1,000 conversions, and nobody acts. The destination turns
+/// failing, its jobs wait without spending their retries, a probe finds it
+/// back, and every conversion arrives (by webhook-id), none failed, with few
+/// attempts each. Prints the time from recovery to the last delivery.
+#[tokio::test]
+async fn a_two_second_outage_during_a_burst_heals_without_anyone() {
+    // when it began, on both clocks (the wall clock to compare with the
+    // jobs' creation times)
+    let outage: Arc<Mutex<Option<(Instant, std::time::SystemTime)>>> = Arc::default();
+    let o = outage.clone();
+    let down_for = Duration::from_secs(2);
+    let rx = Receiver::start(Arc::new(move |n| {
+        let mut o = o.lock().unwrap();
+        if n == 100 {
+            *o = Some((Instant::now(), std::time::SystemTime::now()));
+        }
+        let down = o.is_some_and(|(t, _)| t.elapsed() < down_for);
+        (if down { 503 } else { 200 }, Duration::ZERO)
+    }))
+    .await;
+    let mut settings = fast_settings();
+    settings.delivery.health = HealthPolicy {
+        failing_after: 5,
+        probe_first_ms: 100,
+        probe_max_ms: 400,
+        ..HealthPolicy::default()
+    };
+    let (app, _) = thousand(settings, &rx).await;
+    let hits = rx.hits();
+    let (began, began_wall) = outage.lock().unwrap().expect("the outage happened");
+    let recovered = began + down_for;
+    let recovered_ms = (began_wall + down_for)
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let refused = hits.iter().filter(|h| h.status == 503).count();
+    let mut ok: Vec<&Hit> = hits.iter().filter(|h| h.status == 200).collect();
+    ok.sort_by_key(|h| h.at);
+    let mut ids: Vec<String> = ok
+        .iter()
+        .map(|h| h.headers["webhook-id"].to_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 1000, "every conversion's delivery arrived");
+    assert!(refused > 0, "the outage refused some");
+    // without the breaker each waiting job would have been tried on its own
+    // schedule through the outage; with it, the jobs in flight plus probes
+    assert!(
+        refused < 150,
+        "{refused} attempts hit the outage: jobs did not wait"
+    );
+    let (_, list) = app.get("/api/v1/deliveries?limit=1000").await;
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1000);
+    assert!(items.iter().all(|d| d["state"] == "delivered"), "{list}");
+    let most = items
+        .iter()
+        .map(|d| d["attempts"].as_u64().unwrap())
+        .max()
+        .unwrap();
+    // a job in flight when the outage began failed once, rarely twice (a
+    // success that arrived just before the outage but left after a failure
+    // restarts the count); none was retried on and on into the outage (the
+    // schedule allows 4 attempts)
+    assert!(most <= 3, "retries were spent: a job took {most} attempts");
+    // found back by a probe, within one (largest) probe interval and a margin
+    let first_after = ok
+        .iter()
+        .find(|h| h.at >= recovered)
+        .expect("deliveries after the outage");
+    let found = first_after.at - recovered;
+    assert!(
+        found <= Duration::from_millis(400) + Duration::from_secs(2),
+        "the recovery was found {found:?} after it"
+    );
+    let last = ok.last().unwrap().at;
+    // the backlog: jobs created before the recovery; when its last arrived
+    let backlog: std::collections::HashSet<&str> = items
+        .iter()
+        .filter(|d| {
+            clickledger_domain::time::parse_rfc3339_ms(d["created_at"].as_str().unwrap()).unwrap()
+                < recovered_ms
+        })
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    let drained = ok
+        .iter()
+        .filter(|h| backlog.contains(h.headers["webhook-id"].to_str().unwrap()))
+        .map(|h| h.at)
+        .max()
+        .unwrap()
+        .saturating_duration_since(recovered);
+    let aff = list["items"][0]["affiliate_id"].as_str().unwrap();
+    let (_, events) = app.get(&format!("/api/v1/destinations/{aff}/events")).await;
+    let kinds: Vec<&str> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.first(), Some(&"recovered"), "{events}");
+    assert_eq!(kinds.last(), Some(&"failing"), "{events}");
+    let (_, dest) = app.get("/api/v1/destinations").await;
+    assert_eq!(dest["items"][0]["state"], "healthy", "{dest}");
+    eprintln!(
+        "burst outage: {refused} attempts refused during the 2 s outage; recovery found after {found:?}; \
+         the {} jobs created before the recovery all delivered {drained:?} after it; \
+         last of 1000 delivered {:?} after recovery; at most {most} attempts a job; events {kinds:?}",
+        backlog.len(),
+        last.saturating_duration_since(recovered)
+    );
+}
+
+/// The alert hook hears `destination.failing` once when the destination
+/// turns failing (not once per failure, nor per failed probe), then
+/// `destination.recovered` once, each signed the Standard Webhooks way.
+#[tokio::test]
+async fn the_alert_hook_hears_failing_then_recovered_once_each_signed() {
+    let alerts = Receiver::start(Arc::new(|_| (200, Duration::ZERO))).await;
+    let healthy = Arc::new(AtomicBool::new(false));
+    let h = healthy.clone();
+    let rx = Receiver::start(Arc::new(move |_| {
+        (if h.load(SeqCst) { 200 } else { 503 }, Duration::ZERO)
+    }))
+    .await;
+    let secret = format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode([42u8; 24])
+    );
+    let mut settings = fast_settings();
+    settings.delivery.health = HealthPolicy {
+        failing_after: 3,
+        probe_first_ms: 100,
+        probe_max_ms: 200,
+        ..HealthPolicy::default()
+    };
+    settings.delivery.alert_hook = Some(AlertHook {
+        url: format!("{}/alerts", alerts.base),
+        secret: Some(secret.clone()),
+    });
+    let app = TestApp::spawn_with(settings).await;
+    let s = app.setup().await;
+    let (link, _) = affiliate_with(&app, &s, format!("{}/pb?cv={{conversion_id}}", rx.base)).await;
+    for _ in 0..4 {
+        let cid = app.click(&link).await;
+        app.postback(&[
+            ("token", &s.token),
+            ("click_id", &cid),
+            ("event", "registration"),
+        ])
+        .await;
+    }
+    let dest = wait_for(&app, "/api/v1/destinations", "failing", |v| {
+        v["items"][0]["state"] == "failing"
+    })
+    .await;
+    let aff = dest["items"][0]["affiliate_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // let several probes fail
+    let failures_then = dest["items"][0]["consecutive_failures"].as_u64().unwrap();
+    wait_for(&app, "/api/v1/destinations", "failed probes", |v| {
+        v["items"][0]["consecutive_failures"].as_u64() >= Some(failures_then + 3)
+    })
+    .await;
+    let check = |hit: &Hit, kind: &str| {
+        let body: Value = serde_json::from_slice(&hit.body).unwrap();
+        assert_eq!(hit.method, "POST");
+        assert_eq!(hit.uri, "/alerts");
+        assert_eq!(body["type"], format!("destination.{kind}"), "{body}");
+        assert_eq!(body["affiliate_id"], aff.as_str(), "{body}");
+        assert!(body["at"].as_str().unwrap().ends_with('Z'), "{body}");
+        assert!(
+            hit.headers["webhook-id"]
+                .to_str()
+                .unwrap()
+                .starts_with("dstevt_"),
+            "{:?}",
+            hit.headers
+        );
+        assert!(
+            verify_standard_webhook(&secret, hit),
+            "the alert's signature does not verify: {:?}",
+            hit.headers
+        );
+        body
+    };
+    let a = alerts.hits();
+    assert_eq!(a.len(), 1, "one alert for the change, not one per failure");
+    let failing = check(&a[0], "failing");
+    assert_eq!(failing["consecutive_failures"], 3, "{failing}");
+    assert_eq!(failing["last_error"], "HTTP 503", "{failing}");
+
+    healthy.store(true, SeqCst);
+    wait_for(
+        &app,
+        "/api/v1/deliveries?state=delivered",
+        "all four delivered",
+        |v| v["items"].as_array().is_some_and(|i| i.len() == 4),
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while alerts.hits().len() < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let a = alerts.hits();
+    assert_eq!(a.len(), 2, "failing, then recovered, and nothing more");
+    check(&a[1], "recovered");
+    let (_, events) = app.get(&format!("/api/v1/destinations/{aff}/events")).await;
+    let kinds: Vec<&str> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["recovered", "failing"], "{events}");
+    let metrics = app.metrics().await;
+    for kind in ["failing", "recovered"] {
+        assert!(
+            metrics.contains(&format!(
+                "clickledger_destination_events_total{{kind=\"{kind}\"}} 1\n"
+            )),
+            "{metrics}"
+        );
+    }
 }

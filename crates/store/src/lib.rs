@@ -4,6 +4,7 @@
 //! milliseconds.
 
 mod corrupt;
+mod health;
 pub mod model;
 pub mod postgres;
 mod query;
@@ -17,6 +18,7 @@ pub mod users;
 
 use async_trait::async_trait;
 use clickledger_domain::codes::Refusal;
+pub use clickledger_domain::destination_health::HealthPolicy;
 use clickledger_domain::status::{Decision, Incoming};
 use clickledger_domain::{ClickId, Currency};
 use rust_decimal::Decimal;
@@ -151,9 +153,14 @@ pub trait Store: Send + Sync + 'static {
     async fn postback_log(&self, filter: &PostbackFilter) -> StoreResult<Vec<PostbackLogEntry>>;
 
     /// Takes up to `limit` due jobs (pending, time reached, not leased, the
-    /// destination not suspended), oldest first, and leases them to `node`
+    /// destination healthy), oldest first, and leases them to `node`
     /// until `now + lease_ms`; a job whose node died is due again after
     /// that, on any node. Nodes claiming at once never take the same job.
+    /// A failing destination whose `next_probe_ms` has come gives one
+    /// probe, its oldest waiting job (due or not): the same claim moves
+    /// `next_probe_ms` to the lease's end, so no other claim, on any node,
+    /// probes it again before this probe is finished (which sets the next
+    /// probe time) or its lease ends. A disabled destination gives nothing.
     async fn claim_deliveries(
         &self,
         now_ms: i64,
@@ -161,14 +168,16 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
         node: &str,
     ) -> StoreResult<Vec<Delivery>>;
-    /// Records an attempt and its outcome; counts the destination's
-    /// consecutive failures and suspends it at `suspend_after` with a reason.
+    /// Records an attempt and its outcome, and what it does to the
+    /// destination's health under `policy`; a failed probe leaves its job's
+    /// attempts and schedule as they were. Returns the destination's change
+    /// of state, if any, as recorded in its events.
     async fn finish_attempt(
         &self,
         attempt: &DeliveryAttempt,
         outcome: AttemptOutcome,
-        suspend_after: u32,
-    ) -> StoreResult<()>;
+        policy: &HealthPolicy,
+    ) -> StoreResult<Option<DestinationEvent>>;
     async fn deliveries(&self, filter: &DeliveryFilter) -> StoreResult<Vec<Delivery>>;
     async fn delivery(
         &self,
@@ -187,7 +196,20 @@ pub trait Store: Send + Sync + 'static {
         now_ms: i64,
     ) -> StoreResult<u64>;
     async fn destinations(&self) -> StoreResult<Vec<Destination>>;
-    async fn resume_destination(&self, affiliate_id: &str) -> StoreResult<()>;
+    /// A person re-enables the destination (disabled or failing): healthy,
+    /// its waiting jobs due now, oldest first. The `enabled` event, if the
+    /// state changed.
+    async fn resume_destination(
+        &self,
+        affiliate_id: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<DestinationEvent>>;
+    /// A destination's changes of state, newest first.
+    async fn destination_events(
+        &self,
+        affiliate_id: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<DestinationEvent>>;
     /// Clears the leases `node` holds, so jobs it held when it crashed are
     /// due at once when it starts again; other nodes' leases stay.
     async fn release_leases(&self, node: &str) -> StoreResult<()>;

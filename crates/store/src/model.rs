@@ -870,13 +870,56 @@ pub enum AttemptOutcome {
     Failed,
 }
 
-/// An affiliate's endpoint health: consecutive failures and suspension.
+/// An affiliate's endpoint health (`clickledger_domain::destination_health`):
+/// healthy, failing (jobs wait, one probe per interval) or disabled (a
+/// person re-enables it).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Destination {
     pub affiliate_id: String,
+    /// `healthy`, `failing` or `disabled`.
+    pub state: String,
+    /// Failed attempts since the last success.
     pub consecutive_failures: u32,
+    /// True when disabled (the field from before `state`, kept for
+    /// existing readers).
     pub suspended: bool,
+    /// Why it is failing or disabled.
     pub reason: Option<String>,
+    /// The first failure of the current run of failures.
+    #[serde(serialize_with = "opt_rfc3339", rename = "failing_since")]
+    #[schemars(with = "Option<clickledger_domain::schema::Rfc3339>")]
+    pub failing_since_ms: Option<i64>,
+    /// When the next probe may go out (failing only).
+    #[serde(serialize_with = "opt_rfc3339", rename = "next_probe_at")]
+    #[schemars(with = "Option<clickledger_domain::schema::Rfc3339>")]
+    pub next_probe_ms: Option<i64>,
+    /// The current probe interval (failing only; doubles after each failed
+    /// probe up to the bound).
+    pub probe_interval_ms: i64,
+    /// The last failed attempt's error.
+    pub last_error: Option<String>,
+}
+
+/// A change of a destination's state, as recorded (and announced to the
+/// alert hook).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct DestinationEvent {
+    pub id: i64,
+    pub affiliate_id: String,
+    /// `failing`, `recovered`, `disabled` or `enabled` (by a person).
+    pub kind: String,
+    #[serde(serialize_with = "rfc3339", rename = "at")]
+    #[schemars(with = "clickledger_domain::schema::Rfc3339")]
+    pub ts_ms: i64,
+    pub consecutive_failures: u32,
+    pub last_error: Option<String>,
+}
+
+fn opt_rfc3339<S: serde::Serializer>(ms: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    match ms {
+        Some(ms) => rfc3339(ms, s),
+        None => s.serialize_none(),
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -884,8 +927,8 @@ pub struct DeliveryFilter {
     pub scope: Scope,
     pub affiliate_id: Option<String>,
     pub conversion_id: Option<String>,
-    /// pending, delivered, failed, or suspended (pending behind a suspended
-    /// destination).
+    /// pending, delivered, failed, or suspended (pending, waiting behind a
+    /// failing or disabled destination).
     pub state: Option<String>,
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,

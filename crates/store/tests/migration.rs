@@ -280,14 +280,14 @@ fn recorded(path: &std::path::Path) -> Vec<(i64, String, i64)> {
         .unwrap()
 }
 
-/// A fresh file records migration 1; opening it again applies nothing
+/// A fresh file records migrations 1 and 2; opening it again applies nothing
 /// again (same row, same time) and keeps what was written; several opening
 /// a fresh file at once end with one record; a file from before the
 /// numbering is adopted as version 1 with its rows.
 #[tokio::test]
 async fn migrations_are_numbered_and_applied_once() {
     // every migration file of the SQLite backend, by number
-    const VERSIONS: [i64; 2] = [1, 3];
+    const VERSIONS: [i64; 3] = [1, 2, 3];
     let dir = std::env::temp_dir().join(format!("clickledger-migrate-num-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -300,6 +300,7 @@ async fn migrations_are_numbered_and_applied_once() {
     let versions = |r: &[(i64, String, i64)]| r.iter().map(|m| m.0).collect::<Vec<_>>();
     assert_eq!(versions(&first), VERSIONS, "{first:?}");
     assert_eq!((first[0].0, first[0].1.as_str()), (1, "init"));
+    assert_eq!((first[1].0, first[1].1.as_str()), (2, "destination_health"));
     assert!(
         first[0].2 > 1_700_000_000_000,
         "applied_ms is a time: {first:?}"

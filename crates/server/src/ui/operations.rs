@@ -280,30 +280,41 @@ pub async fn deliveries(
             .iter()
             .map(|d| {
                 let aff = s(d, "affiliate_id");
-                let suspended = d["suspended"] == json!(true);
+                // healthy sends; failing waits for its probe; disabled
+                // waits for a person, who re-enables it here
+                let state = s(d, "state");
+                let disabled = state == "disabled";
                 vec![
                     Cell::text(aff.clone()),
                     Cell::num(s(d, "consecutive_failures")),
                     Cell {
-                        text: if suspended {
-                            "suspended".into()
-                        } else {
-                            "sending".into()
+                        text: state.clone(),
+                        class: match state.as_str() {
+                            "healthy" => "active",
+                            _ => "paused",
                         },
-                        class: if suspended { "paused" } else { "active" },
-                        button: suspended.then(|| Button {
+                        button: disabled.then(|| Button {
                             action: format!("/destinations/{aff}/resume"),
-                            label: format!("Resume {aff}"),
+                            label: format!("Re-enable {aff}"),
                         }),
                         ..Default::default()
                     },
+                    Cell::text(s(d, "failing_since")),
+                    Cell::text(s(d, "next_probe_at")),
                     Cell::text(s(d, "reason")),
                 ]
             })
             .collect();
         p.tables.push(table(
             "Destinations' health",
-            &["Affiliate", "Failures in a row", "State", "Reason"],
+            &[
+                "Affiliate",
+                "Failures in a row",
+                "State",
+                "Failing since",
+                "Next probe",
+                "Reason",
+            ],
             rows,
             "No destination has been called yet.",
         ));

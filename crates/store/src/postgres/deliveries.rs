@@ -1,13 +1,16 @@
 //! The outbox on PostgreSQL, drained by every node: a claim takes due jobs
 //! with `FOR UPDATE SKIP LOCKED` (two nodes claiming at once never take the
 //! same job, and neither waits for the other) and leases them to its node;
-//! a job whose node died is due again when the lease ends.
+//! a job whose node died is due again when the lease ends. Destination
+//! health lives in the `destinations` row, so every node respects it.
 
+use clickledger_domain::destination_health::HealthPolicy;
 use clickledger_domain::Status;
 use tokio_postgres::Row;
 
 use super::sql::{corrupt, pg_error, rows};
 use super::PgStore;
+use crate::health::{decide, enable, event_view, Decided, Stored, DESTINATION_COLUMNS};
 use crate::model::*;
 use crate::query::{self, DELIVERY_COLUMNS};
 use crate::record::parse_method;
@@ -36,6 +39,12 @@ fn delivery_from_row(r: &Row) -> StoreResult<Delivery> {
     })
 }
 
+/// One probe per failing destination whose probe time has come, then due
+/// jobs of healthy destinations, in one transaction. The probe's
+/// destination row is taken `FOR UPDATE SKIP LOCKED` and its
+/// `next_probe_ms` moved to the lease's end before commit: a node claiming
+/// at the same time skips the locked row, and one claiming after sees the
+/// new time, so two nodes never probe the same destination at once.
 pub async fn claim(
     s: &PgStore,
     now_ms: i64,
@@ -43,36 +52,182 @@ pub async fn claim(
     n: u32,
     node: &str,
 ) -> StoreResult<Vec<Delivery>> {
-    let c = s.client().await?;
-    let rows = c
+    let mut c = s.client().await?;
+    let tx = super::begin(&mut c).await?;
+    let until = now_ms + lease_ms;
+    let due = tx
         .query(
-            &format!(
-                "UPDATE deliveries SET lease_until = $2, leased_by = $3 WHERE id IN (
-                     SELECT id FROM deliveries
-                     WHERE state = 'pending' AND next_attempt_ms <= $1 AND lease_until <= $1
-                       AND affiliate_id NOT IN (SELECT affiliate_id FROM destinations WHERE suspended)
-                     ORDER BY created_ms, id LIMIT $4 FOR UPDATE SKIP LOCKED)
-                 RETURNING {DELIVERY_COLUMNS}"
-            ),
-            &[&now_ms, &(now_ms + lease_ms), &node, &i64::from(n)],
+            "UPDATE destinations SET next_probe_ms = $2 WHERE affiliate_id IN (
+                 SELECT s.affiliate_id FROM destinations s
+                 WHERE s.state = 'failing' AND s.next_probe_ms <= $1
+                   AND EXISTS (SELECT 1 FROM deliveries j WHERE j.affiliate_id = s.affiliate_id
+                               AND j.state = 'pending' AND j.lease_until <= $1)
+                 ORDER BY s.affiliate_id LIMIT $3 FOR UPDATE SKIP LOCKED)
+             RETURNING affiliate_id",
+            &[&now_ms, &until, &i64::from(n)],
         )
         .await
         .map_err(pg_error)?;
-    let mut jobs: Vec<Delivery> = rows
-        .iter()
-        .map(delivery_from_row)
-        .collect::<StoreResult<_>>()?;
+    let mut jobs = Vec::new();
+    for d in &due {
+        let affiliate: String = d.get(0);
+        let probe = tx
+            .query_opt(
+                &format!(
+                    "UPDATE deliveries SET lease_until = $2, leased_by = $3 WHERE id = (
+                         SELECT id FROM deliveries
+                         WHERE affiliate_id = $4 AND state = 'pending' AND lease_until <= $1
+                         ORDER BY created_ms, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+                     RETURNING {DELIVERY_COLUMNS}"
+                ),
+                &[&now_ms, &until, &node, &affiliate],
+            )
+            .await
+            .map_err(pg_error)?;
+        if let Some(row) = probe {
+            let job = delivery_from_row(&row)?;
+            tx.execute(
+                "UPDATE destinations SET probe_id = $1 WHERE affiliate_id = $2",
+                &[&job.id, &affiliate],
+            )
+            .await
+            .map_err(pg_error)?;
+            jobs.push(job);
+        }
+    }
+    let rest = n.saturating_sub(jobs.len() as u32);
+    if rest > 0 {
+        let rows = tx
+            .query(
+                &format!(
+                    "UPDATE deliveries SET lease_until = $2, leased_by = $3 WHERE id IN (
+                         SELECT id FROM deliveries
+                         WHERE state = 'pending' AND next_attempt_ms <= $1 AND lease_until <= $1
+                           AND affiliate_id NOT IN (SELECT affiliate_id FROM destinations WHERE state <> 'healthy')
+                         ORDER BY created_ms, id LIMIT $4 FOR UPDATE SKIP LOCKED)
+                     RETURNING {DELIVERY_COLUMNS}"
+                ),
+                &[&now_ms, &until, &node, &i64::from(rest)],
+            )
+            .await
+            .map_err(pg_error)?;
+        for r in &rows {
+            jobs.push(delivery_from_row(r)?);
+        }
+    }
+    tx.commit().await.map_err(pg_error)?;
     // RETURNING keeps no order: oldest first, as claimed
     jobs.sort_by(|a, b| (a.created_ms, &a.id).cmp(&(b.created_ms, &b.id)));
     Ok(jobs)
 }
 
+fn stored_from_row(r: &Row) -> Stored {
+    Stored {
+        affiliate_id: r.get(0),
+        state: r.get(1),
+        consecutive_failures: r.get::<_, i32>(2) as u32,
+        reason: r.get(3),
+        failing_since_ms: r.get(4),
+        probe_interval_ms: r.get(5),
+        next_probe_ms: r.get(6),
+        probe_id: r.get(7),
+        last_error: r.get(8),
+    }
+}
+
+/// The destination's row, created healthy if it has none, locked until the
+/// transaction ends.
+async fn destination_row(
+    tx: &tokio_postgres::Transaction<'_>,
+    affiliate: &str,
+    now_ms: i64,
+) -> StoreResult<Stored> {
+    tx.execute(
+        "INSERT INTO destinations (affiliate_id, consecutive_failures, suspended, reason, updated_ms)
+         VALUES ($1, 0, FALSE, NULL, $2) ON CONFLICT (affiliate_id) DO NOTHING",
+        &[&affiliate, &now_ms],
+    )
+    .await
+    .map_err(pg_error)?;
+    let row = tx
+        .query_one(
+            &format!(
+                "SELECT {DESTINATION_COLUMNS} FROM destinations WHERE affiliate_id = $1 FOR UPDATE"
+            ),
+            &[&affiliate],
+        )
+        .await
+        .map_err(pg_error)?;
+    Ok(stored_from_row(&row))
+}
+
+/// Writes the decided row, records the event, and on a return to health
+/// makes the waiting jobs due now (they go out oldest first).
+async fn apply(
+    tx: &tokio_postgres::Transaction<'_>,
+    d: &Decided,
+    event_row: &Stored,
+    now_ms: i64,
+) -> StoreResult<Option<DestinationEvent>> {
+    let r = &d.row;
+    tx.execute(
+        "UPDATE destinations SET state = $1, suspended = $2, consecutive_failures = $3, reason = $4,
+             failing_since_ms = $5, probe_interval_ms = $6, next_probe_ms = $7, probe_id = $8, last_error = $9,
+             updated_ms = $10 WHERE affiliate_id = $11",
+        &[
+            &r.state,
+            &(r.state == "disabled"),
+            &(r.consecutive_failures as i32),
+            &r.reason,
+            &r.failing_since_ms,
+            &r.probe_interval_ms,
+            &r.next_probe_ms,
+            &r.probe_id,
+            &r.last_error,
+            &now_ms,
+            &r.affiliate_id,
+        ],
+    )
+    .await
+    .map_err(pg_error)?;
+    let Some(kind) = d.event else {
+        return Ok(None);
+    };
+    if r.state == "healthy" {
+        tx.execute(
+            "UPDATE deliveries SET next_attempt_ms = $1
+             WHERE affiliate_id = $2 AND state = 'pending' AND next_attempt_ms > $1",
+            &[&now_ms, &r.affiliate_id],
+        )
+        .await
+        .map_err(pg_error)?;
+    }
+    let row = tx
+        .query_one(
+            "INSERT INTO destination_events (affiliate_id, ts_ms, kind, consecutive_failures, last_error)
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            &[
+                &r.affiliate_id,
+                &now_ms,
+                &kind.as_str(),
+                &(event_row.consecutive_failures as i32),
+                &event_row.last_error,
+            ],
+        )
+        .await
+        .map_err(pg_error)?;
+    Ok(Some(event_view(row.get(0), event_row, kind, now_ms)))
+}
+
+/// Records an attempt and its outcome and what it does to the
+/// destination's health (its row locked meanwhile); a failed probe leaves
+/// its job's attempts and schedule alone.
 pub async fn finish_attempt(
     s: &PgStore,
     a: &DeliveryAttempt,
     outcome: AttemptOutcome,
-    suspend_after: u32,
-) -> StoreResult<()> {
+    policy: &HealthPolicy,
+) -> StoreResult<Option<DestinationEvent>> {
     let mut c = s.client().await?;
     let tx = super::begin(&mut c).await?;
     let status = a.status.map(i32::from);
@@ -82,50 +237,40 @@ pub async fn finish_attempt(
     )
     .await
     .map_err(pg_error)?;
-    let (state, next) = match outcome {
-        AttemptOutcome::Delivered => ("delivered", a.ts_ms),
-        AttemptOutcome::RetryAt(t) => ("pending", t),
-        AttemptOutcome::Failed => ("failed", a.ts_ms),
-    };
-    let row = tx
+    let affiliate: String = tx
         .query_one(
-            "UPDATE deliveries SET state = $1, attempts = attempts + 1, next_attempt_ms = $2, lease_until = 0, leased_by = NULL,
-                 updated_ms = $3, last_error = $4, last_status = $5 WHERE id = $6 RETURNING affiliate_id",
-            &[&state, &next, &a.ts_ms, &a.error, &status, &a.delivery_id],
+            "SELECT affiliate_id FROM deliveries WHERE id = $1",
+            &[&a.delivery_id],
         )
         .await
-        .map_err(pg_error)?;
-    let affiliate: String = row.get(0);
-    if outcome == AttemptOutcome::Delivered {
+        .map_err(pg_error)?
+        .get(0);
+    let old = destination_row(&tx, &affiliate, a.ts_ms).await?;
+    let d = decide(&old, a, outcome, policy);
+    if d.hold_job {
         tx.execute(
-            "INSERT INTO destinations (affiliate_id, consecutive_failures, suspended, reason, updated_ms) VALUES ($1, 0, FALSE, NULL, $2)
-             ON CONFLICT (affiliate_id) DO UPDATE SET consecutive_failures = 0, updated_ms = $2",
-            &[&affiliate, &a.ts_ms],
+            "UPDATE deliveries SET lease_until = 0, leased_by = NULL, updated_ms = $1, last_error = $2, last_status = $3 WHERE id = $4",
+            &[&a.ts_ms, &a.error, &status, &a.delivery_id],
         )
         .await
         .map_err(pg_error)?;
     } else {
-        let reason = format!(
-            "suspended after {suspend_after} failed attempts in a row; last: {}",
-            a.error
-                .clone()
-                .unwrap_or_else(|| format!("HTTP {}", a.status.unwrap_or(0)))
-        );
+        let (state, next) = match outcome {
+            AttemptOutcome::Delivered => ("delivered", a.ts_ms),
+            AttemptOutcome::RetryAt(t) => ("pending", t),
+            AttemptOutcome::Failed => ("failed", a.ts_ms),
+        };
         tx.execute(
-            "INSERT INTO destinations (affiliate_id, consecutive_failures, suspended, reason, updated_ms) VALUES ($1, 1, FALSE, NULL, $2)
-             ON CONFLICT (affiliate_id) DO UPDATE SET consecutive_failures = destinations.consecutive_failures + 1, updated_ms = $2",
-            &[&affiliate, &a.ts_ms],
-        )
-        .await
-        .map_err(pg_error)?;
-        tx.execute(
-            "UPDATE destinations SET suspended = TRUE, reason = $1 WHERE affiliate_id = $2 AND NOT suspended AND consecutive_failures >= $3",
-            &[&reason, &affiliate, &(suspend_after as i32)],
+            "UPDATE deliveries SET state = $1, attempts = attempts + 1, next_attempt_ms = $2, lease_until = 0, leased_by = NULL,
+                 updated_ms = $3, last_error = $4, last_status = $5 WHERE id = $6",
+            &[&state, &next, &a.ts_ms, &a.error, &status, &a.delivery_id],
         )
         .await
         .map_err(pg_error)?;
     }
-    tx.commit().await.map_err(pg_error)
+    let event = apply(&tx, &d, &d.row, a.ts_ms).await?;
+    tx.commit().await.map_err(pg_error)?;
+    Ok(event)
 }
 
 pub async fn list(s: &PgStore, f: &DeliveryFilter) -> StoreResult<Vec<Delivery>> {
@@ -200,31 +345,80 @@ pub async fn replay(
 pub async fn destinations(s: &PgStore) -> StoreResult<Vec<Destination>> {
     let c = s.client().await?;
     let rows = c
-        .query("SELECT affiliate_id, consecutive_failures, suspended, reason FROM destinations ORDER BY affiliate_id", &[])
+        .query(
+            &format!("SELECT {DESTINATION_COLUMNS} FROM destinations ORDER BY affiliate_id"),
+            &[],
+        )
+        .await
+        .map_err(pg_error)?;
+    Ok(rows.iter().map(|r| stored_from_row(r).view()).collect())
+}
+
+/// A person re-enables the destination.
+pub async fn resume_destination(
+    s: &PgStore,
+    affiliate_id: &str,
+    now_ms: i64,
+) -> StoreResult<Option<DestinationEvent>> {
+    let mut c = s.client().await?;
+    let tx = super::begin(&mut c).await?;
+    // a destination never called has no row, and nothing to re-enable
+    let Some(row) = tx
+        .query_opt(
+            &format!(
+                "SELECT {DESTINATION_COLUMNS} FROM destinations WHERE affiliate_id = $1 FOR UPDATE"
+            ),
+            &[&affiliate_id],
+        )
+        .await
+        .map_err(pg_error)?
+    else {
+        return Ok(None);
+    };
+    let old = stored_from_row(&row);
+    let d = enable(&old);
+    let event = apply(&tx, &d, &old, now_ms).await?;
+    tx.commit().await.map_err(pg_error)?;
+    Ok(event)
+}
+
+pub async fn destination_events(
+    s: &PgStore,
+    affiliate_id: &str,
+    limit: u32,
+) -> StoreResult<Vec<DestinationEvent>> {
+    let c = s.client().await?;
+    let rows = c
+        .query(
+            "SELECT id, affiliate_id, kind, ts_ms, consecutive_failures, last_error FROM destination_events
+             WHERE affiliate_id = $1 ORDER BY id DESC LIMIT $2",
+            &[&affiliate_id, &i64::from(limit)],
+        )
         .await
         .map_err(pg_error)?;
     Ok(rows
         .iter()
-        .map(|r| Destination {
-            affiliate_id: r.get(0),
-            consecutive_failures: r.get::<_, i32>(1) as u32,
-            suspended: r.get(2),
-            reason: r.get(3),
+        .map(|r| DestinationEvent {
+            id: r.get(0),
+            affiliate_id: r.get(1),
+            kind: r.get(2),
+            ts_ms: r.get(3),
+            consecutive_failures: r.get::<_, i32>(4) as u32,
+            last_error: r.get(5),
         })
         .collect())
 }
 
-pub async fn resume_destination(s: &PgStore, affiliate_id: &str) -> StoreResult<()> {
-    s.execute(
-        "UPDATE destinations SET suspended = FALSE, consecutive_failures = 0, reason = NULL WHERE affiliate_id = $1",
-        &[&affiliate_id],
-    )
-    .await
-    .map(drop)
-}
-
-/// Only this node's leases: other nodes are alive and sending theirs.
+/// Only this node's leases: other nodes are alive and sending theirs. A
+/// probe of this node's that was in flight is over too: the next may go
+/// out at once.
 pub async fn release_leases(s: &PgStore, node: &str) -> StoreResult<()> {
+    s.execute(
+        "UPDATE destinations SET next_probe_ms = 0, probe_id = NULL WHERE probe_id IN (
+             SELECT id FROM deliveries WHERE state = 'pending' AND leased_by = $1)",
+        &[&node],
+    )
+    .await?;
     s.execute(
         "UPDATE deliveries SET lease_until = 0, leased_by = NULL WHERE state = 'pending' AND leased_by = $1",
         &[&node],

@@ -16,6 +16,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("migrations/0002_leader_leases.sql"),
     ),
     (
+        3,
+        "destination_health",
+        include_str!("migrations/0003_destination_health.sql"),
+    ),
+    (
         4,
         "replayed_postbacks",
         include_str!("migrations/0004_replayed_postbacks.sql"),

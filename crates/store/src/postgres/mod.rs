@@ -32,7 +32,9 @@ use tokio_postgres::NoTls;
 
 use crate::model::*;
 use crate::users::{OneTimeLink, Session, User};
-use crate::{ConversionAttempt, PostbackWrite, Recorded, Store, StoreError, StoreResult};
+use crate::{
+    ConversionAttempt, HealthPolicy, PostbackWrite, Recorded, Store, StoreError, StoreResult,
+};
 
 pub use sql::pg_error;
 
@@ -217,9 +219,9 @@ impl Store for PgStore {
         &self,
         attempt: &DeliveryAttempt,
         outcome: AttemptOutcome,
-        suspend_after: u32,
-    ) -> StoreResult<()> {
-        deliveries::finish_attempt(self, attempt, outcome, suspend_after).await
+        policy: &HealthPolicy,
+    ) -> StoreResult<Option<DestinationEvent>> {
+        deliveries::finish_attempt(self, attempt, outcome, policy).await
     }
     async fn deliveries(&self, filter: &DeliveryFilter) -> StoreResult<Vec<Delivery>> {
         deliveries::list(self, filter).await
@@ -246,8 +248,19 @@ impl Store for PgStore {
     async fn destinations(&self) -> StoreResult<Vec<Destination>> {
         deliveries::destinations(self).await
     }
-    async fn resume_destination(&self, affiliate_id: &str) -> StoreResult<()> {
-        deliveries::resume_destination(self, affiliate_id).await
+    async fn resume_destination(
+        &self,
+        affiliate_id: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<DestinationEvent>> {
+        deliveries::resume_destination(self, affiliate_id, now_ms).await
+    }
+    async fn destination_events(
+        &self,
+        affiliate_id: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<DestinationEvent>> {
+        deliveries::destination_events(self, affiliate_id, limit).await
     }
     async fn release_leases(&self, node: &str) -> StoreResult<()> {
         deliveries::release_leases(self, node).await

@@ -25,7 +25,8 @@ pub(crate) const DELIVERY_COLUMNS: &str =
      next_attempt_ms, created_ms, updated_ms, last_error, last_status";
 const ADVERTISER_JOBS: &str =
     "conversion_id IN (SELECT id FROM conversions WHERE advertiser_id = ?)";
-const SUSPENDED: &str = "SELECT affiliate_id FROM destinations WHERE suspended = TRUE";
+/// Destinations whose jobs wait: failing (but for a probe) or disabled.
+const SUSPENDED: &str = "SELECT affiliate_id FROM destinations WHERE state <> 'healthy'";
 
 pub(crate) const POSTBACK_LOG_COLUMNS: &str =
     "id, ts_ms, source_ip, method, advertiser_id, offer_id, click_id, fields, \

@@ -19,6 +19,11 @@ const INIT: &str = include_str!("migrations/0001_init.sql");
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", INIT),
     (
+        2,
+        "destination_health",
+        include_str!("migrations/0002_destination_health.sql"),
+    ),
+    (
         3,
         "replayed_postbacks",
         include_str!("migrations/0003_replayed_postbacks.sql"),

@@ -33,7 +33,7 @@ use rust_decimal::Decimal;
 use crate::corrupt::store_error;
 use crate::model::*;
 use crate::users::{OneTimeLink, Session, User};
-use crate::{ConversionAttempt, PostbackWrite, Recorded, Store, StoreResult};
+use crate::{ConversionAttempt, HealthPolicy, PostbackWrite, Recorded, Store, StoreResult};
 use clicks::ClickWriter;
 use sql::err;
 
@@ -341,10 +341,10 @@ impl Store for SqliteStore {
         &self,
         a: &DeliveryAttempt,
         outcome: AttemptOutcome,
-        suspend_after: u32,
-    ) -> StoreResult<()> {
-        let a = a.clone();
-        self.write(move |c| deliveries::finish_attempt(c, &a, outcome, suspend_after))
+        policy: &HealthPolicy,
+    ) -> StoreResult<Option<DestinationEvent>> {
+        let (a, policy) = (a.clone(), *policy);
+        self.write(move |c| deliveries::finish_attempt(c, &a, outcome, &policy))
             .await
     }
 
@@ -384,9 +384,23 @@ impl Store for SqliteStore {
         self.read(deliveries::destinations).await
     }
 
-    async fn resume_destination(&self, affiliate_id: &str) -> StoreResult<()> {
+    async fn resume_destination(
+        &self,
+        affiliate_id: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<DestinationEvent>> {
         let aff = affiliate_id.to_string();
-        self.write(move |c| deliveries::resume_destination(c, &aff))
+        self.write(move |c| deliveries::resume_destination(c, &aff, now_ms))
+            .await
+    }
+
+    async fn destination_events(
+        &self,
+        affiliate_id: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<DestinationEvent>> {
+        let aff = affiliate_id.to_string();
+        self.read(move |c| deliveries::destination_events(c, &aff, limit))
             .await
     }
 
