@@ -2,6 +2,7 @@
 //! machine. `all` runs everything and writes docs/BENCHMARKS.md; `--short`
 //! runs a few seconds per endpoint (CI uses it so the harness never rots).
 
+mod hostile;
 mod load;
 mod pg;
 mod reports;
@@ -68,6 +69,18 @@ enum Cmd {
         /// dashboard's pages on it) instead of deleting it.
         #[arg(long)]
         keep: Option<PathBuf>,
+    },
+    /// Peak RSS under click load at 32 and 256 connections, and memory
+    /// per connection.
+    Memory {
+        #[arg(long)]
+        short: bool,
+    },
+    /// Slowloris, silent connections, oversized bodies and URLs, deep JSON
+    /// and garbage beside ordinary clicks; RSS sampled every second.
+    Hostile {
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
     },
     /// Internal: the baseline server, a bare 302 on the same HTTP stack.
     Baseline {
@@ -772,9 +785,15 @@ fn main() {
                         conversions,
                         keep,
                     } => println!("{}", reports::run(clicks, conversions, keep).await),
+                    Cmd::Memory { short } => println!("{}", hostile::memory(short).await),
+                    Cmd::Hostile { seconds } => {
+                        println!("{}", hostile::hostile(seconds.max(2)).await)
+                    }
                     Cmd::All { short, out } => {
                         let h = http(short, false, None).await;
                         println!("{h}");
+                        let m = hostile::memory(short).await;
+                        println!("{m}");
                         let (c, v) = if short {
                             (200_000, 4_000)
                         } else {
@@ -785,7 +804,7 @@ fn main() {
                         let out =
                             out.or_else(|| (!short).then(|| PathBuf::from("docs/BENCHMARKS.md")));
                         if let Some(p) = out {
-                            write_doc(&p, &[h, r]);
+                            write_doc(&p, &[h, m, r]);
                         }
                     }
                     Cmd::Baseline { .. } => unreachable!(),

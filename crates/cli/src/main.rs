@@ -296,6 +296,10 @@ pub(crate) struct ServeArgs {
     /// The account's base currency: reports and ledger balances are in it.
     #[arg(long, env = "CLICKLEDGER_BASE_CURRENCY", default_value = "USD")]
     base_currency: String,
+    /// Seconds a client may take to send a request's head; a slower one
+    /// (a slowloris) is disconnected.
+    #[arg(long, default_value_t = 10)]
+    header_read_timeout: u64,
     /// Serve HTTPS with this certificate chain (PEM)...
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -574,6 +578,7 @@ async fn prepare(
             login_rate_account: limit("login-rate-account", &a.login_rate_account)?,
         },
         journal: journal_dir(a),
+        header_read_timeout: Duration::from_secs(a.header_read_timeout.max(1)),
         ..Settings::default()
     };
     Ok((store, settings, admin_key, public_url))

@@ -209,9 +209,56 @@ fn json_kind(bytes: &[u8]) -> &'static str {
     }
 }
 
+/// The most levels of nesting a JSON body may have: every body the API
+/// reads is a few levels deep; a deeper one is refused before it is parsed
+/// (serde_json's own recursion limit would call it "not JSON").
+pub const MAX_JSON_DEPTH: usize = 32;
+
+/// How deeply the JSON text nests (brackets outside strings), counting
+/// only up to one past `MAX_JSON_DEPTH`.
+pub fn json_depth(bytes: &[u8]) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+                if deepest > MAX_JSON_DEPTH {
+                    break;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// Refuses JSON nested deeper than `MAX_JSON_DEPTH`, in words.
+pub fn check_json_depth(bytes: &[u8]) -> Result<(), ApiError> {
+    if json_depth(bytes) > MAX_JSON_DEPTH {
+        return Err(ApiError::new(
+            ErrorCode::InvalidJson,
+            format!("body: nested more than {MAX_JSON_DEPTH} levels deep; no body here needs more than a few"),
+        ));
+    }
+    Ok(())
+}
+
 /// Parses a body that must be one JSON object.
 pub fn parse_json_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let invalid = |m: String| ApiError::new(ErrorCode::InvalidJson, m);
+    check_json_depth(bytes)?;
     match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
         None => return Err(invalid("body: a JSON object is required".into())),
         Some(b'{') => {}

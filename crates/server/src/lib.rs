@@ -120,6 +120,8 @@ pub struct Settings {
     /// How often the journal's replayer probes the store while the journal
     /// holds records.
     pub journal_probe: Duration,
+    /// How long a client may take to send a request's head (slowloris).
+    pub header_read_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -154,6 +156,7 @@ impl Default for Settings {
             redis_prefix: "clickledger".into(),
             journal: None,
             journal_probe: Duration::from_millis(500),
+            header_read_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -858,7 +861,13 @@ pub async fn start(
         stop.subscribe(),
     ));
     let tls = settings.tls.as_ref().map(tls::acceptor).transpose()?;
-    let server = tokio::spawn(serve::serve(listener, app, tls, stopped));
+    let server = tokio::spawn(serve::serve(
+        listener,
+        app,
+        tls,
+        settings.header_read_timeout,
+        stopped,
+    ));
     Ok(Running {
         addr,
         state,

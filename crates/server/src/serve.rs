@@ -19,30 +19,27 @@ use tower_layer::Layer;
 
 use crate::canned::JsonCanned;
 
-/// How long a client may take to send a request's head.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     tls: Option<TlsAcceptor>,
+    header_read_timeout: Duration,
     mut stop: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
     let mut builder = Builder::new(TokioExecutor::new());
-    // A client gets HEADER_READ_TIMEOUT to send a request's head, on a new
-    // connection and between requests on a kept-alive one: a slowloris
-    // (headers a byte at a time, or a connection opened and left) is
-    // closed instead of holding a connection and its buffers for ever.
+    // A client gets `header_read_timeout` to send a request's head: a
+    // slowloris (headers a byte at a time, or a connection opened and
+    // left) is closed instead of holding a connection and its buffers.
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+        .header_read_timeout(header_read_timeout);
     builder
         .http2()
         .timer(TokioTimer::new())
         .keep_alive_interval(Duration::from_secs(30))
-        .keep_alive_timeout(HEADER_READ_TIMEOUT);
+        .keep_alive_timeout(header_read_timeout);
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -63,9 +60,18 @@ pub async fn serve(
         let watcher = graceful.watcher();
         let tls = tls.clone();
         tokio::spawn(async move {
+            // hyper's timer starts with a request's first byte: a
+            // connection that sends nothing is closed here instead
+            let mut first = [0u8; 1];
+            match tokio::time::timeout(header_read_timeout, tcp.peek(&mut first)).await {
+                Ok(Ok(n)) if n > 0 => {}
+                _ => return,
+            }
             let result = match tls {
                 Some(acceptor) => {
-                    let Ok(stream) = acceptor.accept(tcp).await else {
+                    let handshake =
+                        tokio::time::timeout(header_read_timeout, acceptor.accept(tcp)).await;
+                    let Ok(Ok(stream)) = handshake else {
                         return;
                     };
                     let io = TokioIo::new(JsonCanned::new(stream));
