@@ -3,7 +3,8 @@
 //! `memory`: the tracker's resident memory under click load at 32 and at
 //! 256 connections (a fresh tracker each), and what a connection costs.
 //!
-//! `hostile`: for a while, beside ordinary click traffic, clients that try
+//! `hostile`: for a while, beside ordinary click traffic (and, first, the
+//! same traffic alone as a control), clients that try
 //! to exhaust the tracker — slowloris connections (a request head a byte at
 //! a time), connections opened and left silent, 2 MiB bodies, URLs over
 //! 64 KiB, postbacks of 5,000 fields, JSON nested 100,000 deep, bytes that
@@ -135,9 +136,42 @@ async fn raw(addr: SocketAddr, bytes: &[u8]) -> String {
     }
 }
 
-/// The hostile mix for `secs` seconds.
+/// The hostile mix for `secs` seconds, after a control run of the same
+/// ordinary clicks alone (each on a fresh tracker): the difference between
+/// the two RSS curves is what the hostile clients cost.
 pub async fn hostile(secs: u64) -> String {
-    let t = Tracker::start("hostile").await;
+    let (control, _, _) = mix(secs, false).await;
+    let (attacked, visitors, answers) = mix(secs, true).await;
+    let line = |name: &str, samples: &[f64]| {
+        let first = samples.first().copied().unwrap_or(0.0);
+        let last = samples.last().copied().unwrap_or(0.0);
+        let peak = samples.iter().copied().fold(0.0, f64::max);
+        format!(
+            "| {name} | {first:.1} | {peak:.1} | {last:.1} | {} |\n",
+            samples
+                .iter()
+                .map(|s| format!("{s:.0}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        )
+    };
+    let mut md = format!(
+        "## A hostile mix ({secs} s)\n\n200 slowloris connections, 100 silent ones and 4 clients sending abusive requests, beside 16 connections of ordinary clicks; the control run has the clicks alone. RSS in MB, sampled every second, each run on a fresh tracker.\n\n| run | after 1 s | peak | end | every second |\n| --- | ---: | ---: | ---: | --- |\n{}{}\n- Ordinary clicks during the mix: {:.0}/s, {}\n\n| hostile request: what it got | times |\n| --- | ---: |\n",
+        line("clicks alone", &control),
+        line("clicks and the hostile mix", &attacked),
+        visitors.rate(),
+        crate::answered(&visitors, 302),
+    );
+    for (what, n) in answers.lock().unwrap().iter() {
+        md.push_str(&format!("| {what} | {n} |\n"));
+    }
+    md
+}
+
+/// One run: ordinary clicks, with the hostile clients when `attack`; the
+/// RSS samples, the clicks' outcome and what the hostile clients got.
+async fn mix(secs: u64, attack: bool) -> (Vec<f64>, load::Outcome, Tally) {
+    let t = Tracker::start(if attack { "hostile" } else { "control" }).await;
     let client = reqwest::Client::new();
     let (token, links) = configure(&client, &t.base()).await;
     let addr = t.addr;
@@ -160,7 +194,7 @@ pub async fn hostile(secs: u64) -> String {
         })
     };
     // 200 slowloris connections, each replaced when the tracker drops it
-    for _ in 0..200 {
+    for _ in 0..if attack { 200 } else { 0 } {
         let (stop, answers) = (stop.clone(), answers.clone());
         tasks.push(tokio::spawn(async move {
             while !stop.load(Relaxed) {
@@ -196,7 +230,7 @@ pub async fn hostile(secs: u64) -> String {
         }));
     }
     // 100 silent connections, reopened when dropped
-    for _ in 0..100 {
+    for _ in 0..if attack { 100 } else { 0 } {
         let (stop, answers) = (stop.clone(), answers.clone());
         tasks.push(tokio::spawn(async move {
             while !stop.load(Relaxed) {
@@ -242,11 +276,11 @@ pub async fn hostile(secs: u64) -> String {
         ),
         ("bytes that are not HTTP", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n".to_vec()),
         (
-            "a 100 KB header",
-            format!("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "b".repeat(100_000)).into_bytes(),
+            "a 200 KB header",
+            format!("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "b".repeat(200_000)).into_bytes(),
         ),
     ];
-    for worker in 0..4 {
+    for worker in 0..if attack { 4 } else { 0 } {
         let (stop, answers, abuse) = (stop.clone(), answers.clone(), abuse.clone());
         tasks.push(tokio::spawn(async move {
             let mut n = worker;
@@ -271,17 +305,5 @@ pub async fn hostile(secs: u64) -> String {
     for task in tasks {
         task.abort();
     }
-    let first = samples.first().copied().unwrap_or(0.0);
-    let last = samples.last().copied().unwrap_or(0.0);
-    let peak = samples.iter().copied().fold(0.0, f64::max);
-    let mut md = format!(
-        "## A hostile mix ({secs} s)\n\n200 slowloris connections, 100 silent ones, 4 clients sending abusive requests, beside 16 connections of ordinary clicks.\n\n- RSS: **{first:.1} MB** after 1 s, peak **{peak:.1} MB**, **{last:.1} MB** at the end (sampled every second: {})\n- Ordinary clicks meanwhile: {:.0}/s, {}\n\n| hostile request: what it got | times |\n| --- | ---: |\n",
-        samples.iter().map(|s| format!("{s:.0}")).collect::<Vec<_>>().join(" "),
-        visitors.rate(),
-        crate::answered(&visitors, 302),
-    );
-    for (what, n) in answers.lock().unwrap().iter() {
-        md.push_str(&format!("| {what} | {n} |\n"));
-    }
-    md
+    (samples, visitors, answers)
 }

@@ -10,7 +10,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
@@ -24,31 +24,23 @@ const KEY: &str = "crash-loop-key";
 const KILLS: usize = 20;
 
 fn start(db: &Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_clickledger"))
-        .args([
-            "serve",
-            "--demo",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--db",
-        ])
-        .arg(db)
-        .args([
+    demo_command(
+        db,
+        port,
+        KEY,
+        &[
             "--postback-rate-ip",
             "1000000/s",
             "--click-rate-ip",
             "1000000/s",
-        ])
-        .env("CLICKLEDGER_ADMIN_KEY", KEY)
-        .env("CLICKLEDGER_ALLOW_PRIVATE_DESTINATIONS", "1")
-        .env(
-            "CLICKLEDGER_DELIVERY_BACKOFF",
-            "200ms,200ms,200ms,200ms,200ms,200ms,200ms,200ms",
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
+        ],
+    )
+    .env(
+        "CLICKLEDGER_DELIVERY_BACKOFF",
+        "200ms,200ms,200ms,200ms,200ms,200ms,200ms,200ms",
+    )
+    .spawn()
+    .unwrap()
 }
 
 /// What the tracker acknowledged.
@@ -301,15 +293,12 @@ async fn twenty_sigkills_under_mixed_load_lose_nothing_acknowledged() {
         assert_eq!(r.status(), 200, "acknowledged click {id} is missing");
     }
     // every acknowledged conversion, with its last acknowledged status
-    let convs: Value = client
-        .get(format!("{base}/api/v1/conversions?limit=10000"))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let convs = get_json(
+        &client,
+        &format!("{base}/api/v1/conversions?limit=10000"),
+        KEY,
+    )
+    .await;
     let stored: BTreeMap<String, &Value> = convs["items"]
         .as_array()
         .unwrap()
@@ -333,15 +322,12 @@ async fn twenty_sigkills_under_mixed_load_lose_nothing_acknowledged() {
         }
     }
     // the ledger: every acknowledged entry, and it balances
-    let ledger: Value = client
-        .get(format!("{base}/api/v1/affiliates/aff_demo/ledger"))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ledger = get_json(
+        &client,
+        &format!("{base}/api/v1/affiliates/aff_demo/ledger"),
+        KEY,
+    )
+    .await;
     let entries = ledger["entries"].as_array().unwrap();
     let ids: BTreeSet<String> = entries.iter().map(|e| e["id"].to_string()).collect();
     for id in acked.adjustments.keys() {

@@ -249,33 +249,25 @@ async fn sigterm_flushes_every_acknowledged_click_and_demo_survives_restart() {
 }
 
 fn start_with_delivery(db: &Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_clickledger"))
-        .args([
-            "serve",
-            "--demo",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--db",
-        ])
-        .arg(db)
-        .args([
+    demo_command(
+        db,
+        port,
+        KEY,
+        &[
             "--delivery-concurrency",
             "2",
             "--delivery-per-host",
             "2",
             "--postback-rate-ip",
             "100000/s",
-        ])
-        .env("CLICKLEDGER_ADMIN_KEY", KEY)
-        .env("CLICKLEDGER_ALLOW_PRIVATE_DESTINATIONS", "1")
-        .env(
-            "CLICKLEDGER_DELIVERY_BACKOFF",
-            "200ms,200ms,200ms,200ms,200ms",
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
+        ],
+    )
+    .env(
+        "CLICKLEDGER_DELIVERY_BACKOFF",
+        "200ms,200ms,200ms,200ms,200ms",
+    )
+    .spawn()
+    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

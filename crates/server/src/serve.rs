@@ -19,6 +19,11 @@ use tower_layer::Layer;
 
 use crate::canned::JsonCanned;
 
+/// The most a request head (request line and headers) may take, and so
+/// the largest read buffer a connection keeps: room for the 64 KiB URL
+/// hyper accepts and ordinary headers beside it.
+pub const MAX_HEAD: usize = 96 * 1024;
+
 pub async fn serve(
     listener: TcpListener,
     app: Router,
@@ -34,7 +39,9 @@ pub async fn serve(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(header_read_timeout);
+        .header_read_timeout(header_read_timeout)
+        // a request head over this is refused (431); a URL may be 64 KiB
+        .max_buf_size(MAX_HEAD);
     builder
         .http2()
         .timer(TokioTimer::new())

@@ -111,3 +111,41 @@ pub async fn slow_receiver(
     });
     (format!("http://{addr}"), seen)
 }
+
+/// `clickledger serve --demo` on `db` at `port` with `key` as the admin
+/// key, outbound postbacks allowed to loopback, and `extra` arguments.
+pub fn demo_command(
+    db: &std::path::Path,
+    port: u16,
+    key: &str,
+    extra: &[&str],
+) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_clickledger"));
+    cmd.args([
+        "serve",
+        "--demo",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--db",
+    ])
+    .arg(db)
+    .args(extra)
+    .env("CLICKLEDGER_ADMIN_KEY", key)
+    .env("CLICKLEDGER_ALLOW_PRIVATE_DESTINATIONS", "1")
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null());
+    cmd
+}
+
+/// A GET with the admin `key`, its JSON body.
+pub async fn get_json(client: &reqwest::Client, url: &str, key: &str) -> serde_json::Value {
+    client
+        .get(url)
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
