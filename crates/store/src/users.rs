@@ -10,7 +10,7 @@
 use clickledger_domain::time::rfc3339;
 use serde::Serialize;
 
-use crate::model::Role;
+use crate::model::{AuditEntry, Role};
 
 /// A person who logs in with an e-mail and a password.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -73,6 +73,24 @@ pub struct OneTimeLink {
     pub used_ms: Option<i64>,
     /// Who made it (an API key id or `user:<id>`).
     pub created_by: String,
+}
+
+impl OneTimeLink {
+    /// The audit entry of its use at `now_ms`, by the user it was for:
+    /// both backends write it in the transaction that redeems it.
+    pub fn used(&self, now_ms: i64) -> AuditEntry {
+        AuditEntry {
+            id: 0,
+            ts_ms: now_ms,
+            key_id: format!("user:{}", self.user_id),
+            action: format!("{}_used", self.kind.as_str()),
+            entity_kind: "user".into(),
+            entity_id: self.user_id.clone(),
+            before: None,
+            after: None,
+            template: None,
+        }
+    }
 }
 
 pub fn parse_role(s: &str) -> Option<Role> {

@@ -194,17 +194,7 @@ pub async fn redeem_link(
     tx.execute("DELETE FROM sessions WHERE user_id = $1", &[&link.user_id])
         .await
         .map_err(pg_error)?;
-    let entry = AuditEntry {
-        id: 0,
-        ts_ms: now_ms,
-        key_id: format!("user:{}", link.user_id),
-        action: format!("{}_used", link.kind.as_str()),
-        entity_kind: "user".into(),
-        entity_id: link.user_id.clone(),
-        before: None,
-        after: None,
-        template: None,
-    };
+    let entry = link.used(now_ms);
     insert_audit(&tx, &entry).await?;
     let out = user(&tx, &link.user_id, false).await?;
     tx.commit().await.map_err(pg_error)?;

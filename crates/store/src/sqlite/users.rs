@@ -196,17 +196,7 @@ pub(super) fn redeem_link(
         params![link.user_id, password_hash],
     )?;
     tx.execute("DELETE FROM sessions WHERE user_id = ?1", [&link.user_id])?;
-    let entry = AuditEntry {
-        id: 0,
-        ts_ms: now_ms,
-        key_id: format!("user:{}", link.user_id),
-        action: format!("{}_used", link.kind.as_str()),
-        entity_kind: "user".into(),
-        entity_id: link.user_id.clone(),
-        before: None,
-        after: None,
-        template: None,
-    };
+    let entry = link.used(now_ms);
     insert_audit(&tx, &entry)?;
     let user = user(&tx, &link.user_id, false)?;
     tx.commit()?;
