@@ -3,11 +3,13 @@
 //! Everything that decides something about a click or a conversion lives here
 //! so it can be tested exhaustively without a database or a network:
 //! click ids, money and currencies, URL macro templates, postback field
-//! resolution, the conversion state machine and the commission rules.
+//! resolution, the conversion state machine, the commission rules and a
+//! link's traffic flow (`flow`: which visitor goes to which target).
 
 pub mod click_id;
 pub mod codes;
 pub mod destination_health;
+pub mod flow;
 pub mod hints;
 pub mod money;
 pub mod net;
