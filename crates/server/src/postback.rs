@@ -169,9 +169,7 @@ impl Inbound {
             && self.test_advertiser.is_none()
             && self.authenticated_advertiser.is_none()
     }
-}
 
-impl Inbound {
     /// A postback made inside the tracker (test postbacks, bulk uploads):
     /// JSON fields from loopback over a trusted path, the advertiser
     /// already authenticated by the caller's API key.
@@ -238,22 +236,48 @@ impl Inbound {
 pub fn order_key(app: &AppState, inbound: &Inbound) -> Option<String> {
     let pairs = collect_fields(inbound.query.as_deref(), &inbound.headers, &inbound.body).ok()?;
     let cfg = app.cache.get();
+    let now = inbound.replay_of.unwrap_or_else(now_ms);
+    let (adv, _) = named_advertiser(&cfg, inbound, &pairs, now).ok()?;
+    find(&pairs, &adv.alias_map, PostbackField::ClickId).map(str::to_ascii_lowercase)
+}
+
+/// The advertiser a postback names — by its token (in the path or a
+/// field, and not expired at `now`), else by `adv` (to be proven by a
+/// signature) — and whether it came with a token.
+fn named_advertiser<'c>(
+    cfg: &'c Config,
+    inbound: &Inbound,
+    pairs: &[(String, String)],
+    now: i64,
+) -> Result<(&'c Advertiser, bool), Refusal> {
     let token = inbound
         .path_token
         .as_deref()
         .filter(|t| !t.is_empty())
-        .or_else(|| find_token(&pairs));
-    let adv = match token {
-        Some(t) => cfg
+        .or_else(|| find_token(pairs));
+    let adv_field = pairs
+        .iter()
+        .find(|(k, _)| k == "adv")
+        .map(|(_, v)| v.as_str());
+    let adv = match (token, adv_field) {
+        (Some(token), _) => cfg
             .advertiser_by_token
-            .get(&sha256_hex(t))
-            .and_then(|(id, _)| cfg.advertisers.get(id))?,
-        None => {
-            let id = pairs.iter().find(|(k, _)| k == "adv").map(|(_, v)| v)?;
-            cfg.advertisers.get(id)?
+            .get(&sha256_hex(token))
+            .filter(|(_, exp)| exp.is_none_or(|e| now < e))
+            .and_then(|(id, _)| cfg.advertisers.get(id))
+            .ok_or_else(|| Refusal::new(ErrorCode::InvalidToken, "token is not a valid postback token"))?,
+        (None, Some(adv)) => cfg
+            .advertisers
+            .get(adv)
+            .ok_or_else(|| Refusal::new(ErrorCode::InvalidToken, format!("adv `{adv}` is not an advertiser id")))?,
+        (None, None) => {
+            return Err(Refusal::new(
+                ErrorCode::InvalidToken,
+                "token is missing: send it as ?token= or in the path /postback/{token}, or sign with adv, ts and sig",
+            ))
         }
     };
-    find(&pairs, &adv.alias_map, PostbackField::ClickId).map(str::to_ascii_lowercase)
+    Ok((adv, token.is_some()))
 }
 
 /// Query pairs, then body pairs (form or JSON object of scalars).
@@ -655,35 +679,7 @@ async fn authenticate<'c>(
             format!("too many postbacks from {}; retry in {secs} s", inbound.ip),
         ));
     }
-    let token = inbound
-        .path_token
-        .as_deref()
-        .filter(|t| !t.is_empty())
-        .or_else(|| find_token(pairs));
-    let field = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
-    let adv = match (token, field("adv")) {
-        (Some(token), _) => cfg
-            .advertiser_by_token
-            .get(&sha256_hex(token))
-            .filter(|(_, exp)| exp.is_none_or(|e| now < e))
-            .and_then(|(id, _)| cfg.advertisers.get(id))
-            .ok_or_else(|| Refusal::new(ErrorCode::InvalidToken, "token is not a valid postback token"))?,
-        (None, Some(adv)) => cfg
-            .advertisers
-            .get(adv)
-            .ok_or_else(|| Refusal::new(ErrorCode::InvalidToken, format!("adv `{adv}` is not an advertiser id")))?,
-        (None, None) => {
-            return Err(Refusal::new(
-                ErrorCode::InvalidToken,
-                "token is missing: send it as ?token= or in the path /postback/{token}, or sign with adv, ts and sig",
-            ))
-        }
-    };
+    let (adv, has_token) = named_advertiser(cfg, inbound, pairs, now)?;
     ctx.advertiser_id = Some(adv.id.clone());
     let auth = cfg
         .advertiser_auth
@@ -699,9 +695,9 @@ async fn authenticate<'c>(
     ) {
         verify_webhook(&secrets, id, ts, sig, &inbound.body, now_s)?;
         ctx.webhook_key = Some(format!("{}:{id}", adv.id));
-    } else if field("sig").is_some() {
+    } else if pairs.iter().any(|(k, _)| k == "sig") {
         verify_query_signature(&secrets, pairs, now_s)?;
-    } else if adv.require_signature || token.is_none() {
+    } else if adv.require_signature || !has_token {
         return Err(Refusal::new(
             ErrorCode::SignatureRequired,
             "this advertiser signs its postbacks: add ts and sig (or Standard Webhooks headers)",
