@@ -615,9 +615,7 @@ async fn write_health(app: &AppState) -> (answers::Health, Option<String>) {
                 depth: s.depth,
                 clicks: s.clicks,
                 postbacks: s.postbacks,
-                oldest_age_seconds: s
-                    .oldest_ms
-                    .map_or(0.0, |t| (util::now_ms() - t).max(0) as f64 / 1000.0),
+                oldest_age_seconds: s.age_seconds(util::now_ms()),
                 writable: journal_writable,
             }
         }),

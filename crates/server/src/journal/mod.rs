@@ -155,12 +155,21 @@ pub struct Cursor {
 pub struct Status {
     /// Records not yet replayed.
     pub depth: u64,
+    /// Clicks waiting (read from the map of them, not counted apart).
     pub clicks: u64,
     pub postbacks: u64,
     /// When the oldest record still waiting was received.
     pub oldest_ms: Option<i64>,
     /// The last append's error, if it failed.
     pub error: Option<String>,
+}
+
+impl Status {
+    /// Seconds since the oldest waiting record was received; 0 when empty.
+    pub fn age_seconds(&self, now_ms: i64) -> f64 {
+        self.oldest_ms
+            .map_or(0.0, |t| (now_ms - t).max(0) as f64 / 1000.0)
+    }
 }
 
 struct Inner {
@@ -362,7 +371,11 @@ impl Journal {
     }
 
     pub fn status(&self) -> Status {
-        self.lock().status.clone()
+        let inner = self.lock();
+        Status {
+            clicks: inner.clicks.len() as u64,
+            ..inner.status.clone()
+        }
     }
 
     /// The next records to replay, each with the cursor just past it; the
@@ -419,7 +432,6 @@ impl Journal {
             status.depth = status.depth.saturating_sub(1);
             match e {
                 Entry::Click(c) => {
-                    status.clicks = status.clicks.saturating_sub(1);
                     clicks.remove(&c.id);
                 }
                 Entry::Postback(_) => status.postbacks = status.postbacks.saturating_sub(1),
@@ -477,9 +489,7 @@ impl Journal {
     pub fn render_metrics(&self, out: &mut String, now_ms: i64) {
         use std::fmt::Write as _;
         let s = self.status();
-        let age = s
-            .oldest_ms
-            .map_or(0.0, |t| (now_ms - t).max(0) as f64 / 1000.0);
+        let age = s.age_seconds(now_ms);
         let _ = write!(
             out,
             "# HELP clickledger_store_available 1 while writes go to the store, 0 while they go to the fallback journal.\n# TYPE clickledger_store_available gauge\nclickledger_store_available {}\n\
@@ -572,7 +582,6 @@ fn count_in(status: &mut Status, clicks: &mut HashMap<ClickId, Arc<Click>>, e: &
     status.oldest_ms.get_or_insert(e.at_ms());
     match e {
         Entry::Click(c) => {
-            status.clicks += 1;
             clicks.insert(c.id, Arc::new(c.clone()));
         }
         Entry::Postback(_) => status.postbacks += 1,
