@@ -50,7 +50,7 @@ impl Tracker {
     }
 
     fn rss_mb(&self) -> f64 {
-        rss_mb(self.child.id()).unwrap_or(0.0)
+        crate::proc_status_mb(self.child.id(), "VmRSS:").unwrap_or(0.0)
     }
 
     fn peak_mb(&self) -> f64 {
@@ -66,17 +66,14 @@ impl Drop for Tracker {
     }
 }
 
-/// Resident memory now, from /proc.
-fn rss_mb(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kb: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
-    Some(kb / 1024.0)
+/// A connection to `addr`, tried again every 100 ms until it is taken.
+async fn connect(addr: SocketAddr) -> TcpStream {
+    loop {
+        match TcpStream::connect(addr).await {
+            Ok(s) => return s,
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
 }
 
 /// Peak RSS under click load at 32 and at 256 connections.
@@ -198,10 +195,7 @@ async fn mix(secs: u64, attack: bool) -> (Vec<f64>, load::Outcome, Tally) {
         let (stop, answers) = (stop.clone(), answers.clone());
         tasks.push(tokio::spawn(async move {
             while !stop.load(Relaxed) {
-                let Ok(mut s) = TcpStream::connect(addr).await else {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                };
+                let mut s = connect(addr).await;
                 let started = Instant::now();
                 let _ = s
                     .write_all(b"GET /c/lnk HTTP/1.1\r\nHost: x\r\nX-a: ")
@@ -234,10 +228,7 @@ async fn mix(secs: u64, attack: bool) -> (Vec<f64>, load::Outcome, Tally) {
         let (stop, answers) = (stop.clone(), answers.clone());
         tasks.push(tokio::spawn(async move {
             while !stop.load(Relaxed) {
-                let Ok(mut s) = TcpStream::connect(addr).await else {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                };
+                let mut s = connect(addr).await;
                 let mut b = [0u8; 1];
                 let dropped = tokio::time::timeout(Duration::from_secs(secs + 5), s.read(&mut b))
                     .await

@@ -180,10 +180,15 @@ async fn run_on(
 
 /// Peak resident memory of a process, from /proc.
 fn peak_rss_mb(pid: u32) -> Option<f64> {
+    proc_status_mb(pid, "VmHWM:")
+}
+
+/// A memory line of /proc/<pid>/status (`VmHWM:`, `VmRSS:`), in MB.
+fn proc_status_mb(pid: u32, field: &str) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let kb: f64 = status
         .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
+        .find(|l| l.starts_with(field))?
         .split_whitespace()
         .nth(1)?
         .parse()
