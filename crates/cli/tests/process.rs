@@ -12,18 +12,8 @@ use common::*;
 const KEY: &str = "process-test-key";
 
 fn start(db: &Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_clickledger"))
-        .args([
-            "serve",
-            "--demo",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--db",
-        ])
-        .arg(db)
-        .env("CLICKLEDGER_ADMIN_KEY", KEY)
+    demo_command(db, port, KEY, &[])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
         .spawn()
         .unwrap()
 }

@@ -173,6 +173,24 @@ async fn health(app: &TestApp, path: &str) -> (StatusCode, Value) {
     (r.status(), r.json().await.unwrap())
 }
 
+/// Every conversion and every postback log entry stored (the lists' own
+/// filters, with room for all a test makes).
+async fn stored_conversions(app: &TestApp) -> Vec<clickledger_store::Conversion> {
+    let all = ConversionFilter {
+        limit: 1_000_000,
+        ..Default::default()
+    };
+    app.store.conversions(&all).await.unwrap()
+}
+
+async fn stored_log(app: &TestApp) -> Vec<clickledger_store::PostbackLogEntry> {
+    let all = PostbackFilter {
+        limit: 1_000_000,
+        ..Default::default()
+    };
+    app.store.postback_log(&all).await.unwrap()
+}
+
 /// Waits until writes go to the store again and the journal is empty.
 async fn wait_drained(app: &TestApp) -> Duration {
     let started = Instant::now();
@@ -222,14 +240,7 @@ async fn check_nothing_lost(app: &TestApp, answers: &Answers) {
         "{report}"
     );
 
-    let convs = app
-        .store
-        .conversions(&ConversionFilter {
-            limit: 1_000_000,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let convs = stored_conversions(app).await;
     let by_txid: BTreeMap<String, String> = convs
         .iter()
         .map(|c| (c.txid.clone().unwrap(), c.click_id.encode()))
@@ -248,14 +259,7 @@ async fn check_nothing_lost(app: &TestApp, answers: &Answers) {
         );
     }
     // every queued postback's outcome is in the log, marked replayed
-    let log = app
-        .store
-        .postback_log(&PostbackFilter {
-            limit: 1_000_000,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let log = stored_log(app).await;
     let queued = answers
         .postbacks
         .values()
@@ -437,15 +441,7 @@ async fn holdings(app: &TestApp, s: &Setup) -> (usize, usize, Value, Value) {
         .await
         .unwrap()
         .len();
-    let convs = app
-        .store
-        .conversions(&ConversionFilter {
-            limit: 1_000_000,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .len();
+    let convs = stored_conversions(app).await.len();
     let (_, report) = app.get("/api/v1/reports?group_by=offer").await;
     let (_, ledger) = app
         .get(&format!("/api/v1/affiliates/{}/ledger", s.affiliate_id))
@@ -523,8 +519,7 @@ async fn a_crash_during_replay_replays_again_without_duplicates() {
     std::fs::remove_dir_all(&journal).unwrap();
     std::fs::rename(&snapshot, &journal).unwrap();
     let app = TestApp::spawn_in(dir, journaled(journal.parent().unwrap())).await;
-    let status = app.client.get(app.url("/healthz")).send().await.unwrap();
-    let h: Value = status.json().await.unwrap();
+    let (_, h) = health(&app, "/healthz").await;
     assert_eq!(
         h["journal"]["depth"], 41,
         "20 clicks and 21 postbacks to replay again: {h}"
@@ -535,14 +530,7 @@ async fn a_crash_during_replay_replays_again_without_duplicates() {
         first,
         "the second replay changed nothing"
     );
-    let log = app
-        .store
-        .postback_log(&PostbackFilter {
-            limit: 1000,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let log = stored_log(&app).await;
     let replayed: Vec<&str> = log
         .iter()
         .filter(|e| e.replayed)
@@ -587,9 +575,7 @@ async fn with_the_journal_unwritable_too_postbacks_answer_503_and_clicks_still_r
             ("txid", "t1"),
         ])
         .await;
-    let resp = app.client.get(app.url("/healthz")).send().await.unwrap();
-    let health_status = resp.status();
-    let h: Value = resp.json().await.unwrap();
+    let (health_status, h) = health(&app, "/healthz").await;
     let metrics = app.metrics().await;
     drop(unwritable);
     assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{v}");
