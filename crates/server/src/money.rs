@@ -222,9 +222,7 @@ pub async fn add_entry(
     Path(id): Path<String>,
     JsonBody(b): JsonBody<NewEntry>,
 ) -> ApiResult {
-    if !app.cache.get().affiliates.contains_key(&id) {
-        return Err(ApiError::not_found("affiliate", &id));
-    }
+    crate::reads::known_affiliate(&app, &id)?;
     let kind = match b.kind.as_str() {
         "adjustment" => LedgerKind::Adjustment,
         "payout" => LedgerKind::Payout,

@@ -509,6 +509,14 @@ pub async fn replay_deliveries(
     ok(StatusCode::OK, json!({"requeued": n}))
 }
 
+/// `Ok` when the affiliate exists, else the 404 that names it.
+pub(crate) fn known_affiliate(app: &AppState, id: &str) -> Result<(), ApiError> {
+    match app.cache.get().affiliates.contains_key(id) {
+        true => Ok(()),
+        false => Err(ApiError::not_found("affiliate", id)),
+    }
+}
+
 pub async fn list_destinations(State(app): State<Arc<AppState>>, _: Admin) -> ApiResult {
     items(app.store.destinations().await?)
 }
@@ -518,9 +526,7 @@ pub async fn resume_destination(
     _: Admin,
     Path(id): Path<String>,
 ) -> ApiResult {
-    if !app.cache.get().affiliates.contains_key(&id) {
-        return Err(ApiError::not_found("affiliate", &id));
-    }
+    known_affiliate(&app, &id)?;
     if let Some(event) = app
         .store
         .resume_destination(&id, crate::util::now_ms())
@@ -542,8 +548,6 @@ pub async fn destination_events(
     _: Admin,
     Path(id): Path<String>,
 ) -> ApiResult {
-    if !app.cache.get().affiliates.contains_key(&id) {
-        return Err(ApiError::not_found("affiliate", &id));
-    }
+    known_affiliate(&app, &id)?;
     items(app.store.destination_events(&id, 100).await?)
 }
