@@ -79,12 +79,6 @@ impl ApiError {
         self
     }
 
-    /// A wait of its own (a rate limit's), instead of the default.
-    pub fn with_retry_after(mut self, secs: Option<u64>) -> Self {
-        self.retry_after = secs.or(self.retry_after);
-        self
-    }
-
     pub fn status(&self) -> StatusCode {
         StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST)
     }
@@ -216,7 +210,7 @@ pub const MAX_JSON_DEPTH: usize = 32;
 
 /// How deeply the JSON text nests (brackets outside strings), counting
 /// only up to one past `MAX_JSON_DEPTH`.
-pub fn json_depth(bytes: &[u8]) -> usize {
+fn json_depth(bytes: &[u8]) -> usize {
     let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
     for &b in bytes {
         if in_string {
@@ -244,10 +238,11 @@ pub fn json_depth(bytes: &[u8]) -> usize {
     deepest
 }
 
-/// Refuses JSON nested deeper than `MAX_JSON_DEPTH`, in words.
-pub fn check_json_depth(bytes: &[u8]) -> Result<(), ApiError> {
+/// Refuses JSON nested deeper than `MAX_JSON_DEPTH`, in words: API bodies
+/// and postbacks alike.
+pub fn check_json_depth(bytes: &[u8]) -> Result<(), Refusal> {
     if json_depth(bytes) > MAX_JSON_DEPTH {
-        return Err(ApiError::new(
+        return Err(Refusal::new(
             ErrorCode::InvalidJson,
             format!("body: nested more than {MAX_JSON_DEPTH} levels deep; no body here needs more than a few"),
         ));

@@ -299,14 +299,8 @@ fn collect_fields(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.contains("json"));
-    if is_json && crate::api::json_depth(body) > crate::api::MAX_JSON_DEPTH {
-        return Err(Refusal::new(
-            ErrorCode::InvalidJson,
-            format!(
-                "body: nested more than {} levels deep; a postback is one JSON object of fields",
-                crate::api::MAX_JSON_DEPTH
-            ),
-        ));
+    if is_json {
+        crate::api::check_json_depth(body)?;
     }
     if is_json && !body.is_empty() {
         // Each value as written: a number read as a `Value` passes through a
