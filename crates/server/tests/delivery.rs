@@ -127,6 +127,19 @@ async fn affiliate_with(app: &TestApp, s: &Setup, url: String) -> (String, Strin
     )
 }
 
+/// A click on `link` and its registration postback: the answer's body.
+async fn register(app: &TestApp, s: &Setup, link: &str) -> Value {
+    let cid = app.click(link).await;
+    let (_, v) = app
+        .postback(&[
+            ("token", &s.token),
+            ("click_id", &cid),
+            ("event", "registration"),
+        ])
+        .await;
+    v
+}
+
 async fn wait_for<F: Fn(&Value) -> bool>(app: &TestApp, path: &str, what: &str, cond: F) -> Value {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -296,14 +309,7 @@ async fn always_failing_destination_is_probed_then_disabled_then_re_enabled_in_o
     let app = TestApp::spawn_with(settings).await;
     let s = app.setup().await;
     let (link, _) = affiliate_with(&app, &s, format!("{}/pb?cv={{conversion_id}}", rx.base)).await;
-    let cid = app.click(&link).await;
-    let (_, v1) = app
-        .postback(&[
-            ("token", &s.token),
-            ("click_id", &cid),
-            ("event", "registration"),
-        ])
-        .await;
+    let v1 = register(&app, &s, &link).await;
     let cv1 = v1["conversion_id"].as_str().unwrap().to_string();
     let dest = wait_for(&app, "/api/v1/destinations", "failing", |v| {
         v["items"][0]["state"] == "failing"
@@ -427,13 +433,7 @@ async fn hanging_404_and_redirecting_destinations() {
     let app = TestApp::spawn_with(fast_settings()).await;
     let s = app.setup().await;
     let (link, _) = affiliate_with(&app, &s, format!("{}/slow", rx.base)).await;
-    let cid = app.click(&link).await;
-    app.postback(&[
-        ("token", &s.token),
-        ("click_id", &cid),
-        ("event", "registration"),
-    ])
-    .await;
+    register(&app, &s, &link).await;
     let list = wait_for(&app, "/api/v1/deliveries", "a timed-out attempt", |v| {
         v["items"][0]["attempts"].as_u64() >= Some(1)
     })
@@ -452,13 +452,7 @@ async fn hanging_404_and_redirecting_destinations() {
     let app = TestApp::spawn_with(fast_settings()).await;
     let s = app.setup().await;
     let (link, _) = affiliate_with(&app, &s, format!("{}/gone", rx.base)).await;
-    let cid = app.click(&link).await;
-    app.postback(&[
-        ("token", &s.token),
-        ("click_id", &cid),
-        ("event", "registration"),
-    ])
-    .await;
+    register(&app, &s, &link).await;
     let list = wait_for(
         &app,
         "/api/v1/deliveries?state=failed",
@@ -488,13 +482,7 @@ async fn hanging_404_and_redirecting_destinations() {
     let app = TestApp::spawn_with(fast_settings()).await;
     let s = app.setup().await;
     let (link, _) = affiliate_with(&app, &s, format!("{}/moved", rx.base)).await;
-    let cid = app.click(&link).await;
-    app.postback(&[
-        ("token", &s.token),
-        ("click_id", &cid),
-        ("event", "registration"),
-    ])
-    .await;
+    register(&app, &s, &link).await;
     let list = wait_for(
         &app,
         "/api/v1/deliveries?state=failed",
@@ -636,13 +624,7 @@ async fn destinations_are_guarded() {
         "https://10.0.0.1/pb",
     ] {
         let (link, _) = affiliate_with(&app, &s, url.to_string()).await;
-        let cid = app.click(&link).await;
-        app.postback(&[
-            ("token", &s.token),
-            ("click_id", &cid),
-            ("event", "registration"),
-        ])
-        .await;
+        register(&app, &s, &link).await;
     }
     let list = wait_for(
         &app,
@@ -752,13 +734,7 @@ async fn delivery_throughput_to_a_fast_receiver() {
     let s = app.setup().await;
     let (link, _) = affiliate_with(&app, &s, format!("{}/pb?cv={{conversion_id}}", rx.base)).await;
     for _ in 0..1000 {
-        let cid = app.click(&link).await;
-        app.postback(&[
-            ("token", &s.token),
-            ("click_id", &cid),
-            ("event", "registration"),
-        ])
-        .await;
+        register(&app, &s, &link).await;
     }
     let (_, waiting) = app
         .get("/api/v1/deliveries?state=suspended&limit=1000")
@@ -1043,13 +1019,7 @@ async fn the_alert_hook_hears_failing_then_recovered_once_each_signed() {
     let s = app.setup().await;
     let (link, _) = affiliate_with(&app, &s, format!("{}/pb?cv={{conversion_id}}", rx.base)).await;
     for _ in 0..4 {
-        let cid = app.click(&link).await;
-        app.postback(&[
-            ("token", &s.token),
-            ("click_id", &cid),
-            ("event", "registration"),
-        ])
-        .await;
+        register(&app, &s, &link).await;
     }
     let dest = wait_for(&app, "/api/v1/destinations", "failing", |v| {
         v["items"][0]["state"] == "failing"
