@@ -358,15 +358,7 @@ fn collect(from: impl std::io::Read + Send + 'static) -> std::sync::Arc<std::syn
 
 /// Starts `serve --demo` without CLICKLEDGER_ADMIN_KEY, as a new user does.
 fn start_captured(db: &Path, port: u16) -> Captured {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_clickledger"))
-        .args([
-            "serve",
-            "--demo",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--db",
-        ])
-        .arg(db)
+    let mut child = demo_command(db, port, KEY, &[])
         .env_remove("CLICKLEDGER_ADMIN_KEY")
         .env_remove("CLICKLEDGER_DB")
         .stdout(Stdio::piped())

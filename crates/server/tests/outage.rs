@@ -56,6 +56,19 @@ fn sqlite_files(dir: &Path) -> Vec<PathBuf> {
     vec![db.clone(), PathBuf::from(format!("{}-wal", db.display()))]
 }
 
+/// A server on a SQLite file of its own with a journal, and its partners;
+/// `None` on the PostgreSQL run (these tests make the file unwritable).
+async fn journaled_sqlite_app() -> Option<(TestApp, Setup)> {
+    if skip_on_postgres("makes the SQLite file unwritable") {
+        return None;
+    }
+    let dir = TempDir::new();
+    let settings = journaled(&dir.0);
+    let app = TestApp::spawn_in(dir, settings).await;
+    let s = app.setup().await;
+    Some((app, s))
+}
+
 fn chattr(flag: &str, paths: &[PathBuf]) {
     let out = Command::new("chattr")
         .arg(flag)
@@ -310,13 +323,9 @@ async fn after_the_outage(app: &TestApp, answers: &Mutex<Answers>, back: &str) -
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_made_unwritable_mid_load_loses_nothing() {
-    if skip_on_postgres("makes the SQLite file unwritable") {
+    let Some((app, s)) = journaled_sqlite_app().await else {
         return;
-    }
-    let dir = TempDir::new();
-    let settings = journaled(&dir.0);
-    let app = TestApp::spawn_in(dir, settings).await;
-    let s = app.setup().await;
+    };
     let stop = Arc::new(AtomicBool::new(false));
     let (answers, tasks) = start_load(&app, &s, stop.clone());
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -456,13 +465,9 @@ async fn holdings(app: &TestApp, s: &Setup) -> (usize, usize, Value, Value) {
 
 #[tokio::test]
 async fn a_crash_during_replay_replays_again_without_duplicates() {
-    if skip_on_postgres("makes the SQLite file unwritable") {
+    let Some((app, s)) = journaled_sqlite_app().await else {
         return;
-    }
-    let dir = TempDir::new();
-    let settings = journaled(&dir.0);
-    let app = TestApp::spawn_in(dir, settings).await;
-    let s = app.setup().await;
+    };
     let before = app.click(&s.link_id).await;
     let journal = app.dir.0.join("journal");
     let snapshot = app.dir.0.join("journal-before-replay");
@@ -550,13 +555,9 @@ async fn a_crash_during_replay_replays_again_without_duplicates() {
 
 #[tokio::test]
 async fn with_the_journal_unwritable_too_postbacks_answer_503_and_clicks_still_redirect() {
-    if skip_on_postgres("makes the SQLite file unwritable") {
+    let Some((app, s)) = journaled_sqlite_app().await else {
         return;
-    }
-    let dir = TempDir::new();
-    let settings = journaled(&dir.0);
-    let app = TestApp::spawn_in(dir, settings).await;
-    let s = app.setup().await;
+    };
     let before = app.click(&s.link_id).await;
     let journal = app.dir.0.join("journal");
     let mut files = sqlite_files(&app.dir.0);
