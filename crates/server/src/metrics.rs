@@ -50,6 +50,15 @@ impl Histogram {
 }
 
 /// What happened to a click request.
+/// One more under `key` in a counter by label.
+fn bump(counts: &Mutex<BTreeMap<&'static str, u64>>, key: &'static str) {
+    *counts
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(key)
+        .or_insert(0) += 1;
+}
+
 #[derive(Clone, Copy, Debug)]
 pub enum ClickResult {
     Redirected = 0,
@@ -130,21 +139,11 @@ impl Metrics {
     }
 
     pub fn delivery(&self, outcome: &'static str) {
-        *self
-            .deliveries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(outcome)
-            .or_insert(0) += 1;
+        bump(&self.deliveries, outcome);
     }
 
     pub fn destination_event(&self, kind: &'static str) {
-        *self
-            .destination_events
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(kind)
-            .or_insert(0) += 1;
+        bump(&self.destination_events, kind);
     }
 
     pub fn render(&self) -> String {
