@@ -116,6 +116,7 @@ async fn setup(store: &dyn Store) -> Vec<Link> {
                 affiliate_id: aff.clone(),
                 status: EntityStatus::Active,
                 created_ms: now,
+                flow: None,
             };
             store.put_link(&l, &system("link", &l.id)).await.unwrap();
             links.push(l);
@@ -207,6 +208,9 @@ pub async fn run(n_clicks: u64, n_conversions: u64, keep: Option<std::path::Path
             bot: rng.random_bool(0.02),
             suspicious: false,
             test: false,
+            blocked: false,
+            rule: None,
+            target: None,
         };
         if i % every == 0 && (sample.len() as u64) < n_conversions {
             sample.push(click.clone());

@@ -173,6 +173,7 @@ pub async fn ensure(store: &dyn Store, vault: &Vault) -> Result<(), String> {
                     affiliate_id: "aff_demo".into(),
                     status: EntityStatus::Active,
                     created_ms: now,
+                    flow: None,
                 },
                 &created("link", "lnk_demo"),
             )

@@ -954,10 +954,11 @@ pub struct LinkPatch {
     status: Option<EntityStatus>,
 }
 
-fn link_view<'a>(app: &AppState, l: &'a Link) -> LinkView<'a> {
+pub fn link_view<'a>(app: &AppState, l: &'a Link) -> LinkView<'a> {
     LinkView {
         link: l,
         url: format!("{}/c/{}", app.public_url, l.id),
+        has_flow: l.flow.is_some(),
     }
 }
 
@@ -986,6 +987,7 @@ pub async fn create_link(
         affiliate_id: b.affiliate_id,
         status: EntityStatus::Active,
         created_ms: now_ms(),
+        flow: None,
     };
     let audit = change(&key, "create", "link", &link.id, None, Some(view(&link)));
     app.store.put_link(&link, &audit).await?;

@@ -53,6 +53,8 @@ pub struct LinkView<'a> {
     pub link: &'a Link,
     /// The tracking URL to give the affiliate.
     pub url: String,
+    /// Whether a flow chooses where its visitors go (`…/links/{id}/flow`).
+    pub has_flow: bool,
 }
 
 /// A rotated secret; the previous one keeps working for the grace period.

@@ -15,7 +15,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, patch, post, MethodRouter};
+use axum::routing::{delete, get, patch, post, put, MethodRouter};
 use axum::Router;
 use clickledger_domain::codes::Refusal;
 use clickledger_domain::wording::all;
@@ -690,6 +690,7 @@ impl Api {
 
     method!(get, get, "get");
     method!(post, post, "post");
+    method!(put, put, "put");
     method!(patch, patch, "patch");
     method!(delete, delete, "delete");
 

@@ -13,6 +13,7 @@ use clickledger_domain::template::CLICK_MACROS;
 use clickledger_domain::UrlTemplate;
 use clickledger_store::{Advertiser, Affiliate, ApiKey, Link, Offer, Store, StoreResult};
 
+use crate::flow::LinkFlow;
 use crate::security::Vault;
 
 pub struct OfferEntry {
@@ -51,6 +52,8 @@ pub struct Config {
     /// Affiliates' outbound signing secrets in clear, with expiry, newest first.
     pub affiliate_webhook_secrets: HashMap<String, Vec<(String, Option<i64>)>>,
     pub links: HashMap<String, Link>,
+    /// link id -> its flow, parsed, for links that have one.
+    pub flows: HashMap<String, Arc<LinkFlow>>,
     /// sha256(key) -> key
     pub keys: HashMap<String, ApiKey>,
 }
@@ -123,6 +126,18 @@ impl Config {
             c.affiliates.insert(a.id.clone(), a);
         }
         for l in store.links().await? {
+            if let Some(json) = &l.flow {
+                // checked when saved; one that no longer loads is skipped
+                // loudly, and the link sends everyone to its offer
+                match LinkFlow::load(json) {
+                    Ok(f) => {
+                        c.flows.insert(l.id.clone(), Arc::new(f));
+                    }
+                    Err(e) => {
+                        tracing::error!(link = %l.id, error = %e, "link flow does not load; flow skipped")
+                    }
+                }
+            }
             c.links.insert(l.id.clone(), l);
         }
         for k in store.api_keys().await? {

@@ -13,12 +13,13 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use clickledger_domain::flow::{Choice, Destination, Visitor};
 use clickledger_domain::net::client_ip;
-use clickledger_domain::{user_agent, ClickId, ErrorCode};
-use clickledger_store::{Click, EntityStatus, Link};
+use clickledger_domain::{user_agent, ClickId, ErrorCode, UrlTemplate};
+use clickledger_store::{Click, EntityStatus, Link, Offer};
 
 use crate::api::{ApiError, Path};
-use crate::cache::OfferEntry;
+use crate::cache::{Config, OfferEntry};
 use crate::metrics::ClickResult;
 use crate::util::{new_click_id, now_ms};
 use crate::writer::SubmitError;
@@ -117,6 +118,87 @@ fn redirect(url: String) -> Response {
         .expect("valid response")
 }
 
+/// Where a recorded click goes: an offer (its destination, or a landing URL
+/// in its place), and what the link's flow chose, if it has one.
+pub struct Route<'a> {
+    /// The offer the click is for: its conversions pay by this offer.
+    pub offer: &'a OfferEntry,
+    /// A landing URL (a flow's URL target or redirect rule) instead of the
+    /// offer's destination.
+    pub landing: Option<&'a UrlTemplate>,
+    pub rule: Option<&'a str>,
+    pub target: Option<&'a str>,
+    /// A flow rule blocks the visitor: recorded, answered 404.
+    pub blocked: bool,
+}
+
+impl<'a> Route<'a> {
+    /// Straight to the offer: a link without a flow.
+    pub fn offer(offer: &'a OfferEntry) -> Route<'a> {
+        Route {
+            offer,
+            landing: None,
+            rule: None,
+            target: None,
+            blocked: false,
+        }
+    }
+}
+
+/// The first of the link, its offer, its affiliate and its advertiser that
+/// is paused, named as the one who paused it would name it. With a flow,
+/// the link's own offer is only one possible target: only the link and its
+/// affiliate pause it all (the flow skips paused offers itself).
+fn paused<'c>(
+    cfg: &'c Config,
+    link: &'c Link,
+    offer: &'c Offer,
+    with_flow: bool,
+) -> Option<(&'static str, &'c str)> {
+    let active = |s: Option<EntityStatus>| s == Some(EntityStatus::Active);
+    let mut all = vec![
+        ("link", link.id.as_str(), active(Some(link.status))),
+        (
+            "affiliate",
+            link.affiliate_id.as_str(),
+            active(cfg.affiliates.get(&link.affiliate_id).map(|a| a.status)),
+        ),
+    ];
+    if !with_flow {
+        all.insert(1, ("offer", &offer.id, active(Some(offer.status))));
+        all.push((
+            "advertiser",
+            &offer.advertiser_id,
+            active(cfg.advertisers.get(&offer.advertiser_id).map(|a| a.status)),
+        ));
+    }
+    all.into_iter()
+        .find(|(_, _, active)| !active)
+        .map(|(kind, id, _)| (kind, id))
+}
+
+/// Traffic that cannot be recorded (paused, capped, no target left) goes
+/// to the offer's fallback URL, else answers 410 with `why`. It earns
+/// nothing, so the fallback gets the sub ids but no click id.
+fn fall_back(
+    app: &AppState,
+    entry: &OfferEntry,
+    link: &Link,
+    params: &ClickParams,
+    why: impl FnOnce() -> String,
+) -> Response {
+    match &entry.fallback {
+        Some(f) => {
+            app.metrics.click(ClickResult::Fallback);
+            redirect(f.render(|m| macro_value(m, "", link, &entry.offer.id, params)))
+        }
+        None => {
+            app.metrics.click(ClickResult::Gone);
+            ApiError::new(ErrorCode::Gone, why()).into_response()
+        }
+    }
+}
+
 pub async fn click(
     State(app): State<Arc<AppState>>,
     Path(link_id): Path<String>,
@@ -137,45 +219,118 @@ pub async fn click(
     if params.cut > 0 {
         app.metrics.params_cut();
     }
-    let offer = &entry.offer;
-    let active = |s: Option<EntityStatus>| s == Some(EntityStatus::Active);
-    // what is paused, named as the one who paused it would name it
-    let paused = [
-        ("link", &link.id, active(Some(link.status))),
-        ("offer", &offer.id, active(Some(offer.status))),
-        (
-            "affiliate",
-            &link.affiliate_id,
-            active(cfg.affiliates.get(&link.affiliate_id).map(|a| a.status)),
-        ),
-        (
-            "advertiser",
-            &offer.advertiser_id,
-            active(cfg.advertisers.get(&offer.advertiser_id).map(|a| a.status)),
-        ),
-    ]
-    .into_iter()
-    .find(|(_, _, active)| !active);
-    // over a cap, traffic goes to the fallback when the offer has one
-    let capped = entry.fallback.is_some() && app.caps.is_capped(&link.offer_id, &link.affiliate_id);
+    let flow = cfg.flows.get(&link.id);
+    let paused = paused(&cfg, link, &entry.offer, flow.is_some());
+    // over a cap, traffic goes to the fallback when the offer has one (a
+    // flow skips capped targets instead)
+    let capped = flow.is_none()
+        && entry.fallback.is_some()
+        && app.caps.is_capped(&link.offer_id, &link.affiliate_id);
     if paused.is_some() || capped {
-        // Paused traffic is not recorded as a click: it earns nothing, so the
-        // fallback gets the sub ids but no click id.
-        return match &entry.fallback {
-            Some(f) => {
-                app.metrics.click(ClickResult::Fallback);
-                redirect(f.render(|m| macro_value(m, "", link, &params)))
-            }
-            None => {
-                app.metrics.click(ClickResult::Gone);
-                let (kind, id, _) = paused.expect("capped traffic has a fallback");
-                ApiError::new(ErrorCode::Gone, format!("{kind} `{id}` is paused")).into_response()
-            }
-        };
+        return fall_back(&app, entry, link, &params, || {
+            let (kind, id) = paused.expect("capped traffic has a fallback");
+            format!("{kind} `{id}` is paused")
+        });
     }
     let xff = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
     let ip = client_ip(peer.ip(), xff, &app.trusted_proxies);
-    match record(&app, link, entry, params, ip, &headers, false).await {
+    let visit = observe(&app, link, ip, &headers).await;
+    let Some(saved) = flow else {
+        return answer(&app, link, Route::offer(entry), params, visit, None).await;
+    };
+    let flow = app.optimizer.flow_for(&link.id, saved);
+    let (key, new_key) = crate::flow::visitor_key(&headers, &visit.ip_text, &visit.ua);
+    let local = crate::flow::local_times(&saved.zones, visit.now);
+    let language = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    let subs = [0, 1, 2, 3, 4].map(|i| params.subs[i].as_deref());
+    let visitor = Visitor {
+        country: Some(visit.country.as_str()).filter(|c| !c.is_empty()),
+        region: visit.region.as_deref(),
+        device: visit.agent.device,
+        os: visit.agent.os,
+        browser: visit.agent.browser,
+        bot: visit.agent.bot,
+        accept_language: language,
+        ip,
+        referer_host: Some(visit.referer_host.as_str()).filter(|r| !r.is_empty()),
+        source: params.source.as_deref(),
+        subs,
+        utc: crate::flow::utc_time(visit.now),
+        local: &local,
+        unique: visit.unique,
+    };
+    let draw = crate::flow::draw(&link.id, &key);
+    let chosen = crate::flow::choose(&app, &cfg, link, &flow, &visitor, draw);
+    let route = match chosen {
+        Choice::Block { rule } => Route {
+            rule: Some(rule),
+            blocked: true,
+            ..Route::offer(entry)
+        },
+        Choice::Redirect { rule, url } => Route {
+            rule: Some(rule),
+            landing: Some(url),
+            ..Route::offer(entry)
+        },
+        Choice::Target { rule, target } => {
+            let offer = match &target.destination {
+                // available() saw it in this config
+                Destination::Offer(o) => cfg.offers.get(o).unwrap_or(entry),
+                Destination::Url(_) => entry,
+            };
+            Route {
+                offer,
+                landing: match &target.destination {
+                    Destination::Url(u) => Some(u),
+                    Destination::Offer(_) => None,
+                },
+                rule,
+                target: Some(&target.key),
+                blocked: false,
+            }
+        }
+        Choice::Nothing { rule } => {
+            return fall_back(&app, entry, link, &params, || match rule {
+                Some(r) => format!(
+                    "every target of rule `{r}` of link `{}` is paused or capped",
+                    link.id
+                ),
+                None => format!(
+                    "every target of link `{}`'s default is paused or capped",
+                    link.id
+                ),
+            })
+        }
+    };
+    let cookie = new_key.then(|| {
+        format!(
+            "{}={key}; Path=/c/; Max-Age={}; HttpOnly; SameSite=Lax{}",
+            crate::flow::VISITOR_COOKIE,
+            crate::flow::VISITOR_COOKIE_SECONDS,
+            if app.serves_tls { "; Secure" } else { "" }
+        )
+    });
+    answer(&app, link, route, params, visit, cookie).await
+}
+
+/// Records the click and answers: the redirect, or 404 for a blocked
+/// visitor (as for an unknown link: a bot learns nothing).
+async fn answer(
+    app: &AppState,
+    link: &Link,
+    route: Route<'_>,
+    params: ClickParams,
+    visit: Visit,
+    cookie: Option<String>,
+) -> Response {
+    let blocked = route.blocked;
+    let mut out = match record(app, link, route, params, visit, false).await {
+        Ok(_) if blocked => {
+            app.metrics.click(ClickResult::Blocked);
+            ApiError::not_found("link", &link.id).into_response()
+        }
         Ok((_, location)) => {
             app.metrics.click(ClickResult::Redirected);
             redirect(location)
@@ -186,15 +341,25 @@ pub async fn click(
             } else {
                 ClickResult::Failed
             });
-            e.into_response()
+            return e.into_response();
         }
+    };
+    if let Some(c) = cookie.and_then(|c| c.parse().ok()) {
+        out.headers_mut().insert(header::SET_COOKIE, c);
     }
+    out
 }
 
-fn macro_value(m: &str, click_id: &str, link: &Link, params: &ClickParams) -> String {
+fn macro_value(
+    m: &str,
+    click_id: &str,
+    link: &Link,
+    offer_id: &str,
+    params: &ClickParams,
+) -> String {
     match m {
         "click_id" => click_id.to_string(),
-        "offer_id" => link.offer_id.clone(),
+        "offer_id" => offer_id.to_string(),
         "affiliate_id" => link.affiliate_id.clone(),
         "link_id" => link.id.clone(),
         "source" => params.source.clone().unwrap_or_default(),
@@ -206,29 +371,32 @@ fn macro_value(m: &str, click_id: &str, link: &Link, params: &ClickParams) -> St
     }
 }
 
-/// Records a click through the group-commit writer and returns its id and
-/// the destination it redirects to. Used by the click path and by test
-/// clicks (`test` = true), so both render destinations the same way.
-pub async fn record(
-    app: &AppState,
-    link: &Link,
-    entry: &OfferEntry,
-    params: ClickParams,
-    ip: IpAddr,
-    headers: &HeaderMap,
-    test: bool,
-) -> Result<(ClickId, String), ApiError> {
+/// What the click path learns of the visitor before deciding where they
+/// go (a flow's conditions read it) and recording the click.
+pub struct Visit {
+    pub now: i64,
+    pub ip: IpAddr,
+    pub ip_text: String,
+    /// The user agent, cut to 512 bytes.
+    pub ua: String,
+    pub agent: user_agent::UserAgent,
+    pub referer_host: String,
+    pub country: String,
+    pub region: Option<String>,
+    /// The visitor's first click on the link today.
+    pub unique: bool,
+    /// Over the per-IP click rate.
+    pub suspicious: bool,
+}
+
+pub async fn observe(app: &AppState, link: &Link, ip: IpAddr, headers: &HeaderMap) -> Visit {
     let now = now_ms();
-    let id = new_click_id(now);
-    let location = entry
-        .destination
-        .render(|m| macro_value(m, &id.encode(), link, &params));
     let ua = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let ua = &ua[..ua.floor_char_boundary(512)];
-    let parsed = app.agents.classify(ua);
+    let agent = app.agents.classify(ua);
     let ip_text = ip.to_string();
     let referer_host = headers
         .get(header::REFERER)
@@ -244,13 +412,45 @@ pub async fn record(
     // Over the per-IP rate the visitor still gets the redirect; the click is
     // kept but marked, so reports can leave it out.
     let suspicious = rate.is_err();
-    let country = app.geo.as_ref().map(|g| g.country(ip)).unwrap_or_default();
+    let (country, region) = match &app.geo {
+        Some(g) => (g.country(ip), g.region(ip)),
+        None => (String::new(), None),
+    };
+    Visit {
+        now,
+        ip,
+        ip_text,
+        ua: ua.to_string(),
+        agent,
+        referer_host,
+        country,
+        region,
+        unique,
+        suspicious,
+    }
+}
+
+/// Records a click through the group-commit writer and returns its id and
+/// the destination it redirects to. Used by the click path and by test
+/// clicks (`test` = true), so both render destinations the same way.
+pub async fn record(
+    app: &AppState,
+    link: &Link,
+    route: Route<'_>,
+    params: ClickParams,
+    visit: Visit,
+    test: bool,
+) -> Result<(ClickId, String), ApiError> {
+    let id = new_click_id(visit.now);
+    let offer_id = &route.offer.offer.id;
+    let template = route.landing.unwrap_or(&route.offer.destination);
+    let location = template.render(|m| macro_value(m, &id.encode(), link, offer_id, &params));
     let [sub1, sub2, sub3, sub4, sub5] = params.subs;
     let click = Click {
         id,
-        ts_ms: now,
+        ts_ms: visit.now,
         link_id: link.id.clone(),
-        offer_id: link.offer_id.clone(),
+        offer_id: offer_id.clone(),
         affiliate_id: link.affiliate_id.clone(),
         sub1,
         sub2,
@@ -260,17 +460,20 @@ pub async fn record(
         source: params.source,
         extra: params.extra,
         params_cut: params.cut,
-        ip: ip_text,
-        country,
-        user_agent: ua.to_string(),
-        device: parsed.device.to_string(),
-        os: parsed.os.to_string(),
-        browser: parsed.browser.to_string(),
-        referer_host,
-        unique,
-        bot: parsed.bot,
-        suspicious,
+        ip: visit.ip_text,
+        country: visit.country,
+        user_agent: visit.ua,
+        device: visit.agent.device.to_string(),
+        os: visit.agent.os.to_string(),
+        browser: visit.agent.browser.to_string(),
+        referer_host: visit.referer_host,
+        unique: visit.unique,
+        bot: visit.agent.bot,
+        suspicious: visit.suspicious,
         test,
+        rule: route.rule.map(str::to_string),
+        target: route.target.map(str::to_string),
+        blocked: route.blocked,
     };
     match app.writer.submit(click).await {
         Ok(()) => Ok((id, location)),

@@ -1,4 +1,5 @@
-//! Country lookup from a MaxMind-format database held in memory.
+//! Country (and region, where the database has it) lookup from a
+//! MaxMind-format database held in memory.
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -15,6 +16,15 @@ pub struct Geo {
 #[derive(Deserialize)]
 struct Record<'a> {
     country_code: Option<&'a str>,
+}
+
+/// The region: MaxMind's City layout (`subdivisions[0].iso_code`) or
+/// ip-location-db's flat one (`state1`).
+#[derive(Deserialize)]
+struct RegionRecord<'a> {
+    #[serde(borrow)]
+    subdivisions: Option<Vec<IsoCode<'a>>>,
+    state1: Option<&'a str>,
 }
 
 #[derive(Deserialize)]
@@ -48,5 +58,17 @@ impl Geo {
             })) => c.to_ascii_uppercase(),
             _ => String::new(),
         }
+    }
+
+    /// The region as the database names it (an ISO 3166-2 subdivision code
+    /// like `BY`, or a name), or `None` when it has none.
+    pub fn region(&self, ip: IpAddr) -> Option<String> {
+        let r = self.reader.lookup::<RegionRecord>(ip).ok()??;
+        r.subdivisions
+            .and_then(|s| s.into_iter().next())
+            .and_then(|s| s.iso_code)
+            .or(r.state1)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
     }
 }

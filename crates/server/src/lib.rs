@@ -13,6 +13,7 @@ pub mod caps;
 pub mod click;
 pub mod delivery;
 pub mod filters;
+pub mod flow;
 pub mod geo;
 pub mod journal;
 pub mod keys;
@@ -174,6 +175,8 @@ pub struct AppState {
     pub geo: Option<Geo>,
     pub uniques: Uniques,
     pub agents: click::AgentCache,
+    /// The weights optimized flows use now.
+    pub optimizer: flow::optimizer::Optimizer,
     pub public_url: String,
     /// Serializes admin changes (read-modify-write of cached records).
     pub admin_lock: tokio::sync::Mutex<()>,
@@ -337,6 +340,12 @@ fn routes() -> Api {
         .answer::<LinkView>(200, "the link")
         .patch("/api/v1/links/{id}", "Change a link's status", patch_link)
         .body::<LinkPatch>().answer::<LinkView>(200, "the changed link")
+        .put("/api/v1/links/{id}/flow", "Save the link's traffic flow: ordered rules (name, if, then to: a weighted split of offers and URLs, or action: block|redirect) and a default split; the first rule whose conditions all match takes the visitor (a new version, audited)", flow::api::put_flow)
+        .body::<flow::api::FlowBody>().answer::<flow::api::FlowView>(200, "the saved flow with its version").refuses(&[422])
+        .get("/api/v1/links/{id}/flow", "The link's flow, its version and, for optimized rules, the weights in use", flow::api::get_flow)
+        .answer::<flow::api::FlowView>(200, "the flow")
+        .delete("/api/v1/links/{id}/flow", "Remove the link's flow: every visitor goes to the link's offer again (a new version, audited)", flow::api::delete_flow)
+        .answer::<LinkView>(200, "the link")
         .get("/api/v1/clicks", "List clicks, newest first (offer_id, affiliate_id, link_id, source, sub1..sub5, country, from, to, limit); partners see theirs", list_clicks)
         .query::<ClickQuery>().answer::<Items<Click>>(200, "the clicks, newest first")
         .get("/api/v1/clicks/{click_id}", "Get a click", get_click)
@@ -423,6 +432,12 @@ fn routes() -> Api {
         "affiliate",
         "/api/v1/affiliates/{id}/versions",
         "/api/v1/affiliates/{id}/versions/diff",
+    );
+    let api = version_routes(
+        api,
+        "link",
+        "/api/v1/links/{id}/flow/versions",
+        "/api/v1/links/{id}/flow/versions/diff",
     );
     let api = status_routes::<Advertiser>(
         api,
@@ -811,6 +826,7 @@ pub async fn start(
         geo,
         uniques: Uniques::new(redis),
         agents: Default::default(),
+        optimizer: Default::default(),
         public_url: settings.public_url.trim_end_matches('/').to_string(),
         admin_lock: tokio::sync::Mutex::new(()),
         vault: settings.vault.clone(),
@@ -840,6 +856,7 @@ pub async fn start(
     state.reload().await.map_err(|e| e.to_string())?;
     shared::config_watch::spawn(&state);
     spawn_housekeeping(state.clone());
+    flow::optimizer::spawn(&state);
     let routed: Router = router
         .merge(ui::router())
         .fallback(fallback)

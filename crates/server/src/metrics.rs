@@ -67,19 +67,22 @@ pub enum ClickResult {
     Gone,
     Overloaded,
     Failed,
+    /// A flow rule blocked the visitor (recorded, answered 404).
+    Blocked,
 }
 
-const CLICK_RESULTS: [&str; 6] = [
+const CLICK_RESULTS: [&str; 7] = [
     "redirected",
     "fallback",
     "not_found",
     "gone",
     "overloaded",
     "failed",
+    "blocked",
 ];
 
 pub struct Metrics {
-    clicks: [AtomicU64; 6],
+    clicks: [AtomicU64; 7],
     /// Clicks that kept only part of their parameters.
     params_cut: AtomicU64,
     /// Checks decided by this node alone because Redis was away.

@@ -1010,6 +1010,9 @@ mod tests {
             bot: false,
             suspicious: false,
             test: false,
+            blocked: false,
+            rule: None,
+            target: None,
         }
     }
 

@@ -395,16 +395,10 @@ pub async fn test_click(
         header::USER_AGENT,
         "clickledger-check".parse().expect("static"),
     );
-    let (click_id, location) = crate::click::record(
-        &app,
-        link,
-        entry,
-        params,
-        std::net::IpAddr::from([127, 0, 0, 1]),
-        &headers,
-        true,
-    )
-    .await?;
+    let ip = std::net::IpAddr::from([127, 0, 0, 1]);
+    let visit = crate::click::observe(&app, link, ip, &headers).await;
+    let route = crate::click::Route::offer(entry);
+    let (click_id, location) = crate::click::record(&app, link, route, params, visit, true).await?;
     ok(
         StatusCode::CREATED,
         json!({"click_id": click_id, "link_id": link.id, "location": location, "test": true}),

@@ -86,7 +86,7 @@ fn label(z: &Zoned, g: TimeGroup) -> String {
     }
 }
 
-const DIMENSION_NAMES: &str = "hour, day, week, month, offer, advertiser, affiliate, link, source, sub1..sub5, country, device, os, browser, event, status";
+const DIMENSION_NAMES: &str = "hour, day, week, month, offer, advertiser, affiliate, link, source, sub1..sub5, country, device, os, browser, rule, target, event, status";
 
 /// A parsed report request.
 pub struct Spec {
@@ -596,7 +596,8 @@ pub async fn run(app: &AppState, spec: &Spec, scope: Scope) -> Result<Report, Ap
 pub struct ReportParams {
     /// Comma-separated: at most one of hour, day (default), week, month, and
     /// any of the dimensions (advertiser, offer, affiliate, link, source,
-    /// sub1..sub5, country, device, os, browser, event, status).
+    /// sub1..sub5, country, device, os, browser, rule, target, event,
+    /// status). `rule,target` with `link=` reads a flow's split test.
     group_by: Option<String>,
     /// A date (2026-11-25), an RFC 3339 time or unix milliseconds; default 30 days before `to`.
     from: Option<String>,
@@ -630,6 +631,10 @@ pub struct ReportParams {
     device: Option<String>,
     os: Option<String>,
     browser: Option<String>,
+    /// A flow rule's name (empty: the default split).
+    rule: Option<String>,
+    /// A flow target (`offer:<id>`, `url:<n>` or its `id`).
+    target: Option<String>,
     event: Option<String>,
     status: Option<String>,
 }

@@ -69,6 +69,9 @@ async fn report_rows_and_totals_equal_a_recount_of_raw_rows() {
             bot: rng.random_bool(0.1),
             suspicious: false,
             test: rng.random_bool(0.05),
+            blocked: false,
+            rule: None,
+            target: None,
         });
     }
     for chunk in clicks.chunks(500) {

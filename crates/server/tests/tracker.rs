@@ -254,6 +254,9 @@ async fn every_postback_answer_code() {
             bot: false,
             suspicious: false,
             test: false,
+            blocked: false,
+            rule: None,
+            target: None,
         }])
         .unwrap();
     let old_cid = old_id.encode();

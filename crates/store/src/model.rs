@@ -290,6 +290,11 @@ pub struct Link {
     )]
     #[schemars(with = "clickledger_domain::schema::Rfc3339")]
     pub created_ms: i64,
+    /// The link's traffic flow as saved (`PUT /api/v1/links/{id}/flow`);
+    /// none: every visitor goes to the link's offer. Kept in a column of
+    /// its own beside the document, and shown through its own route.
+    #[serde(skip)]
+    pub flow: Option<serde_json::Value>,
 }
 
 /// Deserialize reads back what Serialize wrote: the fallback journal keeps
@@ -333,6 +338,18 @@ pub struct Click {
     pub suspicious: bool,
     /// A test click (integration checks); never counted in reports.
     pub test: bool,
+    /// The link's flow rule that took the click (none: the flow's default,
+    /// or a link without a flow).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// The flow target chosen (`offer:<id>`, `url:<n>` or the target's
+    /// `id`); none without a flow. With a target, `offer_id` is the offer
+    /// the flow sent the visitor to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// A flow rule blocked the visitor (answered 404, recorded all the same).
+    #[serde(default)]
+    pub blocked: bool,
 }
 
 impl Affiliate {
@@ -436,6 +453,11 @@ pub struct ClickDims {
     pub device: String,
     pub os: String,
     pub browser: String,
+    /// The flow rule and target that took the click, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
 }
 
 impl ClickDims {
@@ -451,6 +473,8 @@ impl ClickDims {
             device: c.device.clone(),
             os: c.os.clone(),
             browser: c.browser.clone(),
+            rule: c.rule.clone(),
+            target: c.target.clone(),
         }
     }
 }
@@ -696,6 +720,11 @@ pub enum Dimension {
     Device,
     Os,
     Browser,
+    /// The link flow's rule that took the click (empty: the default split,
+    /// or no flow).
+    Rule,
+    /// The flow target chosen (empty without a flow).
+    Target,
     /// Conversions only: click figures have no event.
     Event,
     /// Conversions only.
@@ -718,6 +747,8 @@ impl Dimension {
             "device" => Dimension::Device,
             "os" => Dimension::Os,
             "browser" => Dimension::Browser,
+            "rule" => Dimension::Rule,
+            "target" => Dimension::Target,
             "event" => Dimension::Event,
             "status" => Dimension::Status,
             _ => return None,
@@ -739,6 +770,8 @@ impl Dimension {
             Dimension::Device => "device",
             Dimension::Os => "os",
             Dimension::Browser => "browser",
+            Dimension::Rule => "rule",
+            Dimension::Target => "target",
             Dimension::Event => "event",
             Dimension::Status => "status",
         }

@@ -22,36 +22,54 @@ pub(crate) struct Rollup {
 pub(crate) const ROLLUPS: [Rollup; 3] = [
     Rollup {
         stem: "rollup_link",
-        columns: &["link_id", "source"],
-        from_clicks: &["r.link_id", "COALESCE(r.source, '')"],
+        columns: &["link_id", "offer_id", "source", "rule", "target"],
+        from_clicks: &[
+            "r.link_id",
+            "COALESCE(r.offer_id, l.offer_id)",
+            "COALESCE(r.source, '')",
+            "COALESCE(r.rule, '')",
+            "COALESCE(r.target, '')",
+        ],
     },
     Rollup {
         stem: "rollup_geo",
         columns: &["offer_id", "country", "device"],
-        from_clicks: &["l.offer_id", "r.country", "u.device"],
+        from_clicks: &["COALESCE(r.offer_id, l.offer_id)", "r.country", "u.device"],
     },
     Rollup {
         stem: "rollup_sub",
         columns: &["offer_id", "affiliate_id", "sub1"],
-        from_clicks: &["l.offer_id", "l.affiliate_id", "COALESCE(r.sub1, '')"],
+        from_clicks: &[
+            "COALESCE(r.offer_id, l.offer_id)",
+            "l.affiliate_id",
+            "COALESCE(r.sub1, '')",
+        ],
     },
 ];
 
+/// The most key columns a rollup has.
+pub(crate) const KEY_WIDTH: usize = 5;
+
 /// A click's key in rollup `which` (unused places are empty).
-fn key_of(which: usize, k: &Click) -> [&str; 3] {
+fn key_of(which: usize, k: &Click) -> [&str; KEY_WIDTH] {
+    fn text(v: &Option<String>) -> &str {
+        v.as_deref().unwrap_or("")
+    }
     match which {
-        0 => [&k.link_id, k.source.as_deref().unwrap_or(""), ""],
-        1 => [&k.offer_id, &k.country, &k.device],
-        _ => [
+        0 => [
+            &k.link_id,
             &k.offer_id,
-            &k.affiliate_id,
-            k.sub1.as_deref().unwrap_or(""),
+            text(&k.source),
+            text(&k.rule),
+            text(&k.target),
         ],
+        1 => [&k.offer_id, &k.country, &k.device, "", ""],
+        _ => [&k.offer_id, &k.affiliate_id, text(&k.sub1), "", ""],
     }
 }
 
 /// (rollup, 15-minute bucket, key).
-pub(crate) type Key = (usize, i64, [String; 3]);
+pub(crate) type Key = (usize, i64, [String; KEY_WIDTH]);
 
 /// (rollup, 15-minute bucket, key) -> clicks, unique, bot, suspicious.
 pub(crate) type Sums = HashMap<Key, [i64; 4]>;

@@ -90,9 +90,15 @@ fn once_key_conversions_survive_the_migration() {
     let path = dir.join("once.db");
     let click = ClickId::new(1_760_000_000_000, 9);
     // `once` as SQL: the old text key, the new 1, or NULL
-    let insert = |id: &str, event: &str, once: &str| {
+    // the columns of the legacy table, in its order (later migrations add
+    // more at the end)
+    let insert = |id: &str, event: &str, once_column: &str, once: &str| {
         format!(
-            "INSERT INTO conversions VALUES ('{id}', x'{click}', 'off_a', 'adv_a', 'aff_a', 'lnk_a', '{event}', NULL, {once},
+            "INSERT INTO conversions (id, click_id, offer_id, advertiser_id, affiliate_id, link_id, event, txid,
+             {once_column}, status, status_received, amount_micros, currency, payout_micros, revenue_micros,
+             payout_currency, click_ms, conv_ms, updated_ms, too_fast, test, capped, parent_id, payout_base_micros,
+             revenue_base_micros, fx_missing, hold_until_ms, duplicates, source, sub1, sub2, sub3, sub4, sub5,
+             country, device, os, browser) VALUES ('{id}', x'{click}', 'off_a', 'adv_a', 'aff_a', 'lnk_a', '{event}', NULL, {once},
              'approved', NULL, NULL, 'USD', 2000000, 3000000, 'USD', 1, 2, 2, 0, 0, 0, NULL, NULL, NULL, 0, NULL, 0,
              NULL, NULL, NULL, NULL, NULL, NULL, 'DE', 'mobile', 'ios', 'safari');",
             click = hex(&click.to_bytes()),
@@ -118,9 +124,9 @@ fn once_key_conversions_survive_the_migration() {
              CREATE INDEX conversions_click ON conversions (click_id, event);
              CREATE INDEX conversions_time ON conversions (conv_ms);
              {}{}{}",
-            insert("cv_reg", "registration", &format!("'{click}:registration'")),
-            insert("cv_dep1", "deposit", "NULL"),
-            insert("cv_dep2", "deposit", "NULL"),
+            insert("cv_reg", "registration", "once_key", &format!("'{click}:registration'")),
+            insert("cv_dep1", "deposit", "once_key", "NULL"),
+            insert("cv_dep2", "deposit", "once_key", "NULL"),
         ))
         .unwrap();
     }
@@ -163,10 +169,10 @@ fn once_key_conversions_survive_the_migration() {
     // the rule still holds: a second registration on the click is refused,
     // a third deposit is not
     let err = c
-        .execute_batch(&insert("cv_reg2", "registration", "1"))
+        .execute_batch(&insert("cv_reg2", "registration", "once", "1"))
         .unwrap_err();
     assert!(err.to_string().contains("UNIQUE"), "{err}");
-    c.execute_batch(&insert("cv_dep3", "deposit", "NULL"))
+    c.execute_batch(&insert("cv_dep3", "deposit", "once", "NULL"))
         .unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -287,7 +293,7 @@ fn recorded(path: &std::path::Path) -> Vec<(i64, String, i64)> {
 #[tokio::test]
 async fn migrations_are_numbered_and_applied_once() {
     // every migration file of the SQLite backend, by number
-    const VERSIONS: [i64; 3] = [1, 2, 3];
+    const VERSIONS: [i64; 4] = [1, 2, 3, 4];
     let dir = std::env::temp_dir().join(format!("clickledger-migrate-num-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();

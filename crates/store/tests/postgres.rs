@@ -111,6 +111,9 @@ fn click(n: u64, ts_ms: i64, link: &str) -> Click {
         bot: false,
         suspicious: false,
         test: false,
+        blocked: false,
+        rule: None,
+        target: None,
     }
 }
 
@@ -143,7 +146,8 @@ async fn nodes_starting_together_migrate_once() {
             (1, "init".to_string()),
             (2, "leader_leases".to_string()),
             (3, "destination_health".to_string()),
-            (4, "replayed_postbacks".to_string())
+            (4, "replayed_postbacks".to_string()),
+            (5, "flows".to_string())
         ]
     );
 }

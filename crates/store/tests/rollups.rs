@@ -63,6 +63,9 @@ fn click(n: i64, ts_ms: i64) -> Click {
         suspicious: n % 13 == 0,
         // test clicks count nowhere
         test: n % 17 == 0,
+        blocked: false,
+        rule: None,
+        target: None,
     }
 }
 

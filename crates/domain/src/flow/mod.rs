@@ -40,6 +40,7 @@
 //!   [`split::MAX_TARGETS`] targets per list.
 
 pub mod condition;
+pub mod optimize;
 pub mod split;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -266,6 +267,20 @@ impl Flow {
             let z = zone(r)?;
             (!self.rules[..i].iter().any(|o| zone(o) == Some(z))).then_some(z)
         })
+    }
+
+    /// The flow with rule `rule`'s split weighted anew (the optimizer's
+    /// weights, one per target in order); `None` when the rule has no split
+    /// or the count differs.
+    pub fn reweighted(&self, rule: usize, weights: &[u32]) -> Option<Flow> {
+        let mut out = self.clone();
+        match &mut out.rules.get_mut(rule)?.then {
+            Then::Split(s) if s.targets().len() == weights.len() => {
+                s.set_weights(weights);
+                Some(out)
+            }
+            _ => None,
+        }
     }
 
     /// Where the visitor goes: the first matching rule, else the default.

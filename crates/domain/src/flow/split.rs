@@ -54,6 +54,14 @@ impl Split {
         &self.targets
     }
 
+    /// Sets each target's weight, in order (at least 1, at most
+    /// `MAX_WEIGHT`); the caller gives one per target.
+    pub(super) fn set_weights(&mut self, weights: &[u32]) {
+        for (t, w) in self.targets.iter_mut().zip(weights) {
+            t.weight = (*w).clamp(1, MAX_WEIGHT);
+        }
+    }
+
     /// The target `draw` lands on among those `available` says yes to, the
     /// others' weights renormalised; `None` when none is available.
     /// `available` is asked once per target; nothing is allocated.

@@ -36,6 +36,9 @@ fn click(n: u64) -> Click {
         bot: false,
         suspicious: false,
         test: false,
+        blocked: false,
+        rule: None,
+        target: None,
     }
 }
 

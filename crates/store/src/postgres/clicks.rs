@@ -12,18 +12,11 @@ use super::sql::{click_id, corrupt, json, pg_error, rows};
 use super::PgStore;
 use crate::model::*;
 use crate::query::{self, first_click_id_at};
+use crate::rollup::ROLLUPS;
 use crate::{StoreError, StoreResult};
 
 const QUARTER: i64 = 900_000;
 const DAY: i64 = 86_400_000;
-
-/// Each rollup's table stem and key columns, in the order of
-/// `rollup::sums_of`'s keys.
-const ROLLUPS: [(&str, &[&str]); 3] = [
-    ("rollup_link", &["link_id", "source"]),
-    ("rollup_geo", &["offer_id", "country", "device"]),
-    ("rollup_sub", &["offer_id", "affiliate_id", "sub1"]),
-];
 
 /// Commits a batch on the click writer's own connection.
 pub async fn insert(
@@ -46,6 +39,7 @@ pub async fn insert(
         Vec<_>,
     ) = (Default::default(), vec![], vec![], vec![]);
     let (mut uniq, mut bot, mut susp, mut test) = (vec![], vec![], vec![], vec![]);
+    let (mut offer, mut rule, mut target, mut blocked) = (vec![], vec![], vec![], vec![]);
     for k in clicks {
         ids.push(k.id.to_bytes().to_vec());
         ts.push(k.ts_ms);
@@ -67,16 +61,24 @@ pub async fn insert(
         susp.push(k.suspicious);
         test.push(k.test);
         cut.push((k.params_cut > 0).then_some(k.params_cut as i32));
+        // a click without a flow target goes to its link's offer
+        offer.push(k.target.is_some().then_some(k.offer_id.as_str()));
+        rule.push(k.rule.as_deref());
+        target.push(k.target.as_deref());
+        blocked.push(k.blocked.then_some(true));
     }
     tx.execute(
         "INSERT INTO clicks (id, ts_ms, link_id, sub1, sub2, sub3, sub4, sub5, source, extra, ip, country, ua_id,
-                             referer_host, is_unique, is_bot, suspicious, test, params_cut)
+                             referer_host, is_unique, is_bot, suspicious, test, params_cut, offer_id, rule, target,
+                             blocked)
          SELECT * FROM UNNEST($1::bytea[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
                               $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[], $14::text[],
-                              $15::bool[], $16::bool[], $17::bool[], $18::bool[], $19::int[])",
+                              $15::bool[], $16::bool[], $17::bool[], $18::bool[], $19::int[], $20::text[],
+                              $21::text[], $22::text[], $23::bool[])",
         &[
             &ids, &ts, &link, &subs[0], &subs[1], &subs[2], &subs[3], &subs[4], &source, &extra, &ip,
-            &country, &ua, &referer, &uniq, &bot, &susp, &test, &cut,
+            &country, &ua, &referer, &uniq, &bot, &susp, &test, &cut, &offer, &rule, &target,
+            &blocked,
         ],
     )
     .await
@@ -148,7 +150,7 @@ async fn user_agent_ids(
 /// Adds the batch's counts to every rollup table, keys in order so that
 /// two nodes folding at once lock rows in the same order (no deadlock).
 async fn fold_rollups(tx: &tokio_postgres::Transaction<'_>, clicks: &[Click]) -> StoreResult<()> {
-    type Rows = BTreeMap<(i64, [String; 3]), [i64; 4]>;
+    type Rows = BTreeMap<(i64, [String; crate::rollup::KEY_WIDTH]), [i64; 4]>;
     let mut tables: Vec<[Rows; 2]> = (0..ROLLUPS.len()).map(|_| Default::default()).collect();
     for ((which, bucket, key), counts) in crate::rollup::sums_of(clicks) {
         for (grain, width) in [(0, QUARTER), (1, DAY)] {
@@ -160,7 +162,7 @@ async fn fold_rollups(tx: &tokio_postgres::Transaction<'_>, clicks: &[Click]) ->
         }
     }
     for (which, grains) in tables.iter().enumerate() {
-        let (stem, columns) = ROLLUPS[which];
+        let (stem, columns) = (ROLLUPS[which].stem, ROLLUPS[which].columns);
         for (grain, rows) in ["q", "d"].iter().zip(grains) {
             if rows.is_empty() {
                 continue;
@@ -236,6 +238,9 @@ fn click_from_row(r: &Row) -> StoreResult<Click> {
         suspicious: r.get(21),
         test: r.get(22),
         params_cut: r.get::<_, Option<i32>>(23).unwrap_or(0) as u32,
+        rule: r.get(24),
+        target: r.get(25),
+        blocked: r.get::<_, Option<bool>>(26).unwrap_or(false),
     })
 }
 

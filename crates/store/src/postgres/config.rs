@@ -187,16 +187,41 @@ pub async fn affiliates(s: &PgStore) -> StoreResult<Vec<Affiliate>> {
 pub async fn put_link(s: &PgStore, l: &Link, change: &AuditEntry) -> StoreResult<()> {
     put_row(
         s,
-        "INSERT INTO links (id, offer_id, affiliate_id, doc) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (id) DO UPDATE SET offer_id = excluded.offer_id, affiliate_id = excluded.affiliate_id, doc = excluded.doc",
-        &[&l.id, &l.offer_id, &l.affiliate_id, &json(l)],
+        "INSERT INTO links (id, offer_id, affiliate_id, doc, flow) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (id) DO UPDATE SET offer_id = excluded.offer_id, affiliate_id = excluded.affiliate_id,
+             doc = excluded.doc, flow = excluded.flow",
+        &[
+            &l.id,
+            &l.offer_id,
+            &l.affiliate_id,
+            &json(l),
+            &l.flow.as_ref().map(json),
+        ],
         Some(change),
     )
     .await
 }
 
 pub async fn links(s: &PgStore) -> StoreResult<Vec<Link>> {
-    docs(s, "links", None).await
+    let c = s.client().await?;
+    let rows = c
+        .query("SELECT id, doc, flow FROM links ORDER BY id", &[])
+        .await
+        .map_err(pg_error)?;
+    rows.iter()
+        .map(|r| {
+            let (id, doc, flow): (&str, &str, Option<&str>) = (r.get(0), r.get(1), r.get(2));
+            let mut l: Link = serde_json::from_str(doc)
+                .map_err(|_| corrupt("links", id, "doc", doc, "a JSON document of its kind"))?;
+            l.flow = flow
+                .map(|f| {
+                    serde_json::from_str(f)
+                        .map_err(|_| corrupt("links", id, "flow", f, "a JSON flow"))
+                })
+                .transpose()?;
+            Ok(l)
+        })
+        .collect()
 }
 
 pub async fn audit(s: &PgStore, f: &AuditFilter) -> StoreResult<Vec<AuditEntry>> {

@@ -73,6 +73,8 @@ pub fn conversion_from_row(r: &Row) -> StoreResult<Conversion> {
             device: r.get(34),
             os: r.get(35),
             browser: r.get(36),
+            rule: r.get(37),
+            target: r.get(38),
         },
         id,
     })
@@ -238,7 +240,7 @@ impl ConversionTx for PgTx<'_> {
         // see `once` in the schema: NULL lets a repeatable event recur
         let once = (!repeatable).then_some(true);
         let d = &c.dims;
-        let marks: Vec<String> = (1..=38).map(|i| format!("${i}")).collect();
+        let marks: Vec<String> = (1..=40).map(|i| format!("${i}")).collect();
         let sql = format!(
             "INSERT INTO conversions ({CONVERSION_COLUMNS}, once) VALUES ({})",
             marks.join(", ")
@@ -291,6 +293,8 @@ impl ConversionTx for PgTx<'_> {
                 &d.device,
                 &d.os,
                 &d.browser,
+                &d.rule,
+                &d.target,
                 &once,
             ],
         )

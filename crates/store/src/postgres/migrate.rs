@@ -25,6 +25,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "replayed_postbacks",
         include_str!("migrations/0004_replayed_postbacks.sql"),
     ),
+    (5, "flows", include_str!("migrations/0005_flows.sql")),
 ];
 
 /// The advisory lock key for migrations ("clickledger migrate").

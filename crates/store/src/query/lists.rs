@@ -10,15 +10,16 @@ use crate::model::*;
 pub(crate) const CONVERSION_COLUMNS: &str = "id, click_id, offer_id, advertiser_id, affiliate_id, link_id, event, txid, status, \
      status_received, amount_micros, currency, payout_micros, revenue_micros, payout_currency, click_ms, conv_ms, \
      updated_ms, too_fast, test, capped, parent_id, payout_base_micros, revenue_base_micros, fx_missing, hold_until_ms, \
-     duplicates, source, sub1, sub2, sub3, sub4, sub5, country, device, os, browser";
+     duplicates, source, sub1, sub2, sub3, sub4, sub5, country, device, os, browser, rule, target";
 
 /// A click as read back, with its link's offer and affiliate and its user
 /// agent's text and classification.
-pub(crate) const CLICK_SELECT: &str = "SELECT r.id, r.ts_ms, r.link_id, l.offer_id, l.affiliate_id, r.sub1, r.sub2, r.sub3, r.sub4, r.sub5, \
+pub(crate) const CLICK_SELECT: &str = "SELECT r.id, r.ts_ms, r.link_id, COALESCE(r.offer_id, l.offer_id), l.affiliate_id, r.sub1, r.sub2, r.sub3, r.sub4, r.sub5, \
      r.source, r.extra, r.ip, r.country, u.ua, u.device, u.os, u.browser, r.referer_host, r.is_unique, r.is_bot, \
-     r.suspicious, r.test, r.params_cut \
+     r.suspicious, r.test, r.params_cut, r.rule, r.target, r.blocked \
      FROM clicks r JOIN links l ON l.id = r.link_id JOIN user_agents u ON u.id = r.ua_id";
-const ADVERTISER_CLICKS: &str = "l.offer_id IN (SELECT id FROM offers WHERE advertiser_id = ?)";
+const ADVERTISER_CLICKS: &str =
+    "COALESCE(r.offer_id, l.offer_id) IN (SELECT id FROM offers WHERE advertiser_id = ?)";
 
 pub(crate) const DELIVERY_COLUMNS: &str =
     "id, affiliate_id, conversion_id, status, method, url, body, state, attempts, \
@@ -43,7 +44,7 @@ pub(crate) fn click(id: ClickId, scope: &Scope) -> Query {
 pub(crate) fn clicks(f: &ClickFilter) -> Query {
     let mut q = Query::new(CLICK_SELECT);
     q.scope(&f.scope, "l.affiliate_id", ADVERTISER_CLICKS);
-    q.add("l.offer_id = ?", f.offer_id.clone());
+    q.add("COALESCE(r.offer_id, l.offer_id) = ?", f.offer_id.clone());
     q.add("l.affiliate_id = ?", f.affiliate_id.clone());
     q.add("r.link_id = ?", f.link_id.clone());
     q.add("r.source = ?", f.source.clone());

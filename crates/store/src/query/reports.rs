@@ -35,10 +35,10 @@ pub(crate) fn click_buckets(q: &ReportQuery) -> Option<Query> {
     }
     let fits = |has: &[Dimension]| used.iter().all(|d| *d == Offer || has.contains(d));
     let suffix = if q.grain == Grain::Day { "d" } else { "q" };
-    // (table, whether offer/affiliate come from the links join)
+    // (table, whether the affiliate comes from the links join)
     let rollup = match () {
         _ if !aligned => None,
-        _ if fits(&[Affiliate, Link, Source]) => Some(("rollup_link", true)),
+        _ if fits(&[Affiliate, Link, Source, Rule, Target]) => Some(("rollup_link", true)),
         _ if fits(&[Country, Device]) => Some(("rollup_geo", false)),
         _ if fits(&[Affiliate, Sub(1)]) => Some(("rollup_sub", false)),
         _ => None,
@@ -49,12 +49,13 @@ pub(crate) fn click_buckets(q: &ReportQuery) -> Option<Query> {
         raw.grain = Grain::Quarter;
         return click_buckets(&raw);
     }
-    // raw clicks take offer and affiliate from their link, device, OS
-    // and browser from their user agent
+    // raw clicks take their affiliate from their link, their offer from
+    // the flow's choice or else their link, device, OS and browser from
+    // their user agent
     let joined = matches!(rollup, Some((_, true)) | None);
     let value = |d: &Dimension| match (d, rollup) {
         (Event | Status, _) => "''".to_string(),
-        (Offer, _) if joined => "l.offer_id".to_string(),
+        (Offer, None) => "COALESCE(r.offer_id, l.offer_id)".to_string(),
         (Affiliate, _) if joined => "l.affiliate_id".to_string(),
         (d, Some(_)) => format!("r.{}", d.column()),
         (Device | Os | Browser, None) => format!("u.{}", d.column()),

@@ -12,7 +12,7 @@ use crate::corrupt::corrupt;
 use crate::model::*;
 use crate::query;
 
-const CLICK_COLUMNS: &str = "id, ts_ms, link_id, sub1, sub2, sub3, sub4, sub5, source, extra, ip, country, ua_id, referer_host, is_unique, is_bot, suspicious, test, params_cut";
+const CLICK_COLUMNS: &str = "id, ts_ms, link_id, sub1, sub2, sub3, sub4, sub5, source, extra, ip, country, ua_id, referer_host, is_unique, is_bot, suspicious, test, params_cut, offer_id, rule, target, blocked";
 
 /// What the click path keeps between batches; only the writer touches it.
 #[derive(Default)]
@@ -45,7 +45,7 @@ pub(super) fn insert_clicks(
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
             let mut st = tx.prepare_cached(&format!(
-            "INSERT INTO clicks ({CLICK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+            "INSERT INTO clicks ({CLICK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
         ))?;
             for k in clicks {
                 let extra = if k.extra.is_empty() {
@@ -86,7 +86,12 @@ pub(super) fn insert_clicks(
                     k.bot,
                     k.suspicious,
                     k.test,
-                    (k.params_cut > 0).then_some(k.params_cut)
+                    (k.params_cut > 0).then_some(k.params_cut),
+                    // a click without a flow target goes to its link's offer
+                    k.target.is_some().then_some(&k.offer_id),
+                    k.rule,
+                    k.target,
+                    k.blocked.then_some(1)
                 ])?;
             }
         }
@@ -172,5 +177,8 @@ fn click_from_row(r: &Row) -> rusqlite::Result<Click> {
         suspicious: r.get(21)?,
         test: r.get(22)?,
         params_cut: r.get::<_, Option<u32>>(23)?.unwrap_or(0),
+        rule: r.get(24)?,
+        target: r.get(25)?,
+        blocked: r.get::<_, Option<bool>>(26)?.unwrap_or(false),
     })
 }

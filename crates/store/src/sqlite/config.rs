@@ -15,7 +15,7 @@ use crate::query;
 fn put_row(
     c: &mut Connection,
     sql: &str,
-    values: &[String],
+    values: &[impl rusqlite::ToSql],
     change: Option<&AuditEntry>,
 ) -> rusqlite::Result<()> {
     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -142,19 +142,34 @@ pub(super) fn affiliates(c: &Connection) -> rusqlite::Result<Vec<Affiliate>> {
 pub(super) fn put_link(c: &mut Connection, l: &Link, change: &AuditEntry) -> rusqlite::Result<()> {
     put_row(
         c,
-        "INSERT OR REPLACE INTO links (id, offer_id, affiliate_id, doc) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT OR REPLACE INTO links (id, offer_id, affiliate_id, doc, flow) VALUES (?1, ?2, ?3, ?4, ?5)",
         &[
-            l.id.clone(),
-            l.offer_id.clone(),
-            l.affiliate_id.clone(),
-            json(l),
+            Some(l.id.clone()),
+            Some(l.offer_id.clone()),
+            Some(l.affiliate_id.clone()),
+            Some(json(l)),
+            l.flow.as_ref().map(json),
         ],
         Some(change),
     )
 }
 
 pub(super) fn links(c: &Connection) -> rusqlite::Result<Vec<Link>> {
-    docs(c, "SELECT doc FROM links ORDER BY id", no_fill)
+    docs(
+        c,
+        "SELECT doc, flow FROM links ORDER BY id",
+        |l: &mut Link, r| {
+            let flow: Option<String> = r.get("flow")?;
+            l.flow = match flow {
+                None => None,
+                Some(f) => Some(
+                    serde_json::from_str(&f)
+                        .map_err(|_| corrupt("links", &l.id, "flow", &f, "a JSON flow"))?,
+                ),
+            };
+            Ok(())
+        },
+    )
 }
 
 /// Writes one audit entry (and, when it carries a template, a new template

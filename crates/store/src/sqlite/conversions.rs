@@ -75,6 +75,8 @@ fn conversion_from_row(r: &Row) -> rusqlite::Result<Conversion> {
             device: r.get(34)?,
             os: r.get(35)?,
             browser: r.get(36)?,
+            rule: r.get(37)?,
+            target: r.get(38)?,
         },
     })
 }
@@ -150,7 +152,7 @@ fn insert_conversion(tx: &Connection, c: &Conversion, repeatable: bool) -> rusql
     let d = &c.dims;
     tx.prepare_cached(&format!(
         "INSERT INTO conversions ({CONVERSION_COLUMNS}, once) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,
-         ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38)"
+         ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40)"
     ))?
     .execute(rusqlite::params![
         c.id,
@@ -190,6 +192,8 @@ fn insert_conversion(tx: &Connection, c: &Conversion, repeatable: bool) -> rusql
         d.device,
         d.os,
         d.browser,
+        d.rule,
+        d.target,
         once
     ])?;
     Ok(())

@@ -10,8 +10,6 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
-use crate::query::CONVERSION_COLUMNS;
-
 /// The schema when migrations began to be numbered.
 const INIT: &str = include_str!("migrations/0001_init.sql");
 
@@ -28,6 +26,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "replayed_postbacks",
         include_str!("migrations/0003_replayed_postbacks.sql"),
     ),
+    (4, "flows", include_str!("migrations/0004_flows.sql")),
 ];
 
 /// Brings the file to the newest schema, all in one IMMEDIATE transaction:
@@ -110,11 +109,18 @@ fn migrate_once_key(tx: &Transaction) -> rusqlite::Result<()> {
     )?;
     tx.execute_batch(INIT)?;
     tx.execute_batch(&format!(
-        "INSERT INTO conversions ({CONVERSION_COLUMNS}, once)
-         SELECT {CONVERSION_COLUMNS}, CASE WHEN once_key IS NULL THEN NULL ELSE 1 END FROM conversions_v1;
+        "INSERT INTO conversions ({CONVERSION_COLUMNS_V1}, once)
+         SELECT {CONVERSION_COLUMNS_V1}, CASE WHEN once_key IS NULL THEN NULL ELSE 1 END FROM conversions_v1;
          DROP TABLE conversions_v1;"
     ))
 }
+
+/// The conversion columns of the schema at 0001 (the legacy upgrades run
+/// before any numbered migration).
+const CONVERSION_COLUMNS_V1: &str = "id, click_id, offer_id, advertiser_id, affiliate_id, link_id, event, txid, status, \
+     status_received, amount_micros, currency, payout_micros, revenue_micros, payout_currency, click_ms, conv_ms, \
+     updated_ms, too_fast, test, capped, parent_id, payout_base_micros, revenue_base_micros, fx_missing, hold_until_ms, \
+     duplicates, source, sub1, sub2, sub3, sub4, sub5, country, device, os, browser";
 
 /// The click columns every version since the first has had.
 const CLICK_COLUMNS_V1: &str = "id, ts_ms, link_id, sub1, sub2, sub3, sub4, sub5, source, extra, ip, country, ua_id, referer_host, is_unique, is_bot, suspicious, test";

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{params, Connection, OptionalExtension, ToSql};
 
 use super::sql::first_click_id_at;
-use crate::rollup::{add, Key, Sums, DAY, QUARTER, ROLLUPS};
+use crate::rollup::{add, Key, Sums, DAY, KEY_WIDTH, QUARTER, ROLLUPS};
 
 const MARKER: &str = "rollups_pending_since";
 /// Flush at least this often, or when this many distinct rows are pending.
@@ -167,7 +167,7 @@ fn write_rows<'a>(
     tx: &Connection,
     sums: impl Iterator<Item = (&'a Key, &'a [i64; 4])>,
 ) -> rusqlite::Result<()> {
-    let mut days: HashMap<(usize, i64, &[String; 3]), [i64; 4]> = HashMap::new();
+    let mut days: HashMap<(usize, i64, &[String; KEY_WIDTH]), [i64; 4]> = HashMap::new();
     for ((which, bucket, key), counts) in sums {
         upsert(tx, *which, "q", *bucket, key, counts)?;
         add(
@@ -213,7 +213,7 @@ fn upsert(
     which: usize,
     grain: &str,
     bucket: i64,
-    key: &[String; 3],
+    key: &[String; KEY_WIDTH],
     counts: &[i64; 4],
 ) -> rusqlite::Result<()> {
     let mut st = tx.prepare_cached(upsert_sql(which, grain))?;
