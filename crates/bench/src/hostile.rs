@@ -84,7 +84,7 @@ pub async fn memory(short: bool) -> String {
         let t = Tracker::start(&format!("mem{conns}")).await;
         let idle = t.rss_mb();
         let client = reqwest::Client::new();
-        let (_, links) = configure(&client, &t.base()).await;
+        let (_, links, _) = configure(&client, &t.base()).await;
         let out = load::run(
             &[t.addr],
             conns,
@@ -170,7 +170,7 @@ pub async fn hostile(secs: u64) -> String {
 async fn mix(secs: u64, attack: bool) -> (Vec<f64>, load::Outcome, Tally) {
     let t = Tracker::start(if attack { "hostile" } else { "control" }).await;
     let client = reqwest::Client::new();
-    let (token, links) = configure(&client, &t.base()).await;
+    let (token, links, _) = configure(&client, &t.base()).await;
     let addr = t.addr;
     let stop = Arc::new(AtomicBool::new(false));
     let answers: Tally = Arc::default();

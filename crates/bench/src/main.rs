@@ -179,6 +179,25 @@ async fn run_on(
 }
 
 /// Peak resident memory of a process, from /proc.
+/// A second of warm-up, then the measured closed-loop run.
+async fn warm_and_run(
+    pid: u32,
+    addr: SocketAddr,
+    conns: usize,
+    duration: Duration,
+    requests: load::RequestFn,
+) -> load::Outcome {
+    load::run(
+        &[addr],
+        conns,
+        Duration::from_secs(1),
+        None,
+        requests.clone(),
+    )
+    .await;
+    run_on(&[pid], &[addr], conns, duration, None, requests).await
+}
+
 fn peak_rss_mb(pid: u32) -> Option<f64> {
     proc_status_mb(pid, "VmHWM:")
 }
@@ -274,8 +293,18 @@ const KEY: &str = "bench-admin-key";
 const OPEN_LOOP_CONNECTIONS: usize = 128;
 
 async fn api(client: &reqwest::Client, base: &str, path: &str, body: Value) -> Value {
+    call(client, reqwest::Method::POST, base, path, body).await
+}
+
+async fn call(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    base: &str,
+    path: &str,
+    body: Value,
+) -> Value {
     let r = client
-        .post(format!("{base}{path}"))
+        .request(method, format!("{base}{path}"))
         .bearer_auth(KEY)
         .json(&body)
         .send()
@@ -326,9 +355,44 @@ fn tracker_command(addr: SocketAddr, db: &str) -> Command {
     cmd
 }
 
+/// A 20-rule flow, as a busy link might have: 19 rules that every bench
+/// click is tested against and none matches (country, language, device
+/// and sub1 prefix conditions), then one that takes everyone (a weekday in
+/// a timezone) and splits 70/30 between an offer and a landing page.
+fn twenty_rules(offer: &str) -> Value {
+    let mut rules: Vec<Value> = (0..19)
+        .map(|i| {
+            json!({"name": format!("rule {i}"),
+                   "if": {"sub1": [format!("x{i}*")], "device": ["mobile", "tablet"],
+                          "language": ["de", "fr"], "country": ["BR", "MX", "AR"]},
+                   "to": [{"offer_id": offer, "weight": 1}]})
+        })
+        .collect();
+    rules.push(json!({"name": "everyone", "if": {"weekday": [0, 1, 2, 3, 4, 5, 6], "timezone": "Europe/Berlin"},
+                      "to": [{"offer_id": offer, "weight": 70},
+                             {"url": "https://landing.example/b?cid={click_id}&s1={sub1}", "weight": 30}]}));
+    json!({"rules": rules, "default": [{"offer_id": offer, "weight": 1}]})
+}
+
+/// Puts `twenty_rules` on every link (link k is on offer k % 10, as
+/// `configure` made them).
+async fn add_flows(client: &reqwest::Client, base: &str, links: &[String], offers: &[String]) {
+    for (k, l) in links.iter().enumerate() {
+        call(
+            client,
+            reqwest::Method::PUT,
+            base,
+            &format!("/api/v1/links/{l}/flow"),
+            twenty_rules(&offers[k % offers.len()]),
+        )
+        .await;
+    }
+}
+
 /// 1,000 links (10 offers x 100 affiliates) of one advertiser, through the
-/// API at `base`: the advertiser's postback token and the link ids.
-async fn configure(client: &reqwest::Client, base: &str) -> (String, Vec<String>) {
+/// API at `base`: the advertiser's postback token, the link ids and the
+/// offer ids (link k is on offer k % 10).
+async fn configure(client: &reqwest::Client, base: &str) -> (String, Vec<String>, Vec<String>) {
     let adv = api(
         client,
         base,
@@ -365,7 +429,7 @@ async fn configure(client: &reqwest::Client, base: &str) -> (String, Vec<String>
             links.push(l["id"].as_str().unwrap().to_string());
         }
     }
-    (token, links)
+    (token, links, offers)
 }
 
 /// Clicks spread over the links, sub ids and user agents.
@@ -466,8 +530,8 @@ async fn http(short: bool, quick: bool, redis: Option<&str>) -> String {
     wait_up(dport).await;
 
     let client = reqwest::Client::new();
-    let (token, links) = configure(&client, &base).await;
-    let click_fn = click_requests(links);
+    let (token, links, offers) = configure(&client, &base).await;
+    let click_fn = click_requests(links.clone());
     let base_fn: load::RequestFn = Arc::new(|n: u64| (format!("/c/x?sub1={}", n % 50), UAS[0]));
     let conns: usize = std::env::var("CLICKLEDGER_BENCH_CONNECTIONS")
         .ok()
@@ -485,40 +549,8 @@ async fn http(short: bool, quick: bool, redis: Option<&str>) -> String {
     .await;
     let (mut base_out, mut durable_out) = Default::default();
     if !quick {
-        load::run(
-            &[baddr],
-            conns,
-            Duration::from_secs(1),
-            None,
-            base_fn.clone(),
-        )
-        .await;
-        base_out = run_on(
-            &[baseline.id()],
-            &[baddr],
-            conns,
-            duration,
-            None,
-            base_fn.clone(),
-        )
-        .await;
-        load::run(
-            &[daddr],
-            conns,
-            Duration::from_secs(1),
-            None,
-            base_fn.clone(),
-        )
-        .await;
-        durable_out = run_on(
-            &[durable.id()],
-            &[daddr],
-            conns,
-            duration,
-            None,
-            base_fn.clone(),
-        )
-        .await;
+        base_out = warm_and_run(baseline.id(), baddr, conns, duration, base_fn.clone()).await;
+        durable_out = warm_and_run(durable.id(), daddr, conns, duration, base_fn.clone()).await;
     }
     let clicks = run_on(
         &[tracker.id()],
@@ -591,6 +623,11 @@ async fn http(short: bool, quick: bool, redis: Option<&str>) -> String {
         }
     }
 
+    // the same clicks with a 20-rule flow on every link
+    add_flows(&client, &base, &links, &offers).await;
+    let flowed = warm_and_run(tracker.id(), addr, conns, duration, click_fn.clone()).await;
+    let flow_share = 100.0 * flowed.rate() / clicks.rate().max(1.0);
+
     let rss = peak_rss_mb(tracker.id()).unwrap_or(0.0);
     let committed = metric(
         &client,
@@ -640,6 +677,14 @@ async fn http(short: bool, quick: bool, redis: Option<&str>) -> String {
             name: "`/c/{link}` durable redirect (closed loop)".into(),
             note: ok(&clicks, 302),
             out: clicks,
+        },
+        Row {
+            name: "`/c/{link}` durable redirect, every link with a 20-rule flow (closed loop)".into(),
+            note: format!(
+                "{}; {flow_share:.1} % of the redirects/s without a flow",
+                ok(&flowed, 302)
+            ),
+            out: flowed,
         },
         Row {
             name: "`/postback` (token, half new / half duplicate txids)".into(),

@@ -89,7 +89,7 @@ pub async fn http(server: &str, nodes: usize, short: bool) -> String {
     wait_up(addrs[0].port()).await;
     let client = reqwest::Client::new();
     let bases: Vec<String> = addrs.iter().map(|a| format!("http://{a}")).collect();
-    let (token, links) = configure(&client, &bases[0]).await;
+    let (token, links, _) = configure(&client, &bases[0]).await;
     for (i, addr) in addrs.iter().enumerate().skip(1) {
         children.push(start(i));
         wait_up(addr.port()).await;

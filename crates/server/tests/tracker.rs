@@ -753,8 +753,21 @@ async fn country_comes_from_the_geoip_database() {
     assert_eq!(c["country"], "DE");
     let geo = clickledger_server::geo::Geo::open(&fixture("geo-test.mmdb")).unwrap();
     assert_eq!(geo.country("10.1.2.3".parse().unwrap()), "IN");
-    assert_eq!(geo.country("192.0.2.1".parse().unwrap()), "");
+    assert_eq!(geo.country("192.0.2.1".parse().unwrap()), "US");
+    assert_eq!(geo.country("198.51.100.1".parse().unwrap()), "AT");
+    assert_eq!(geo.country("203.0.113.1".parse().unwrap()), "");
     assert_eq!(geo.country("::1".parse().unwrap()), "");
+    // regions, in both layouts, where the database has them
+    assert_eq!(
+        geo.region("127.0.0.1".parse().unwrap()).as_deref(),
+        Some("BY")
+    );
+    assert_eq!(
+        geo.region("192.0.2.1".parse().unwrap()).as_deref(),
+        Some("California")
+    );
+    assert_eq!(geo.region("198.51.100.1".parse().unwrap()), None);
+    assert_eq!(geo.region("10.1.2.3".parse().unwrap()), None);
 }
 
 #[tokio::test]

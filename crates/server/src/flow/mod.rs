@@ -159,14 +159,14 @@ mod tests {
     #[test]
     fn utc_weekday_and_hour() {
         // 2026-12-04 is a Friday
-        let t = utc_time(1_796_386_800_000); // 2026-12-04T13:00:00Z
+        let t = utc_time(1_796_389_200_000); // 2026-12-04T13:00:00Z
         assert_eq!((t.weekday, t.hour), (4, 13));
         assert_eq!(utc_time(0).weekday, 3);
         let z = vec![(
             "Asia/Tokyo".to_string(),
             TimeZone::get("Asia/Tokyo").unwrap(),
         )];
-        let l = local_times(&z, 1_796_386_800_000);
+        let l = local_times(&z, 1_796_389_200_000);
         assert_eq!(
             l[0].1,
             LocalTime {
