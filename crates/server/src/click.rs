@@ -156,25 +156,26 @@ fn paused<'c>(
     with_flow: bool,
 ) -> Option<(&'static str, &'c str)> {
     let active = |s: Option<EntityStatus>| s == Some(EntityStatus::Active);
-    let mut all = vec![
-        ("link", link.id.as_str(), active(Some(link.status))),
-        (
+    [
+        Some(("link", link.id.as_str(), active(Some(link.status)))),
+        (!with_flow).then(|| ("offer", offer.id.as_str(), active(Some(offer.status)))),
+        Some((
             "affiliate",
             link.affiliate_id.as_str(),
             active(cfg.affiliates.get(&link.affiliate_id).map(|a| a.status)),
-        ),
-    ];
-    if !with_flow {
-        all.insert(1, ("offer", &offer.id, active(Some(offer.status))));
-        all.push((
-            "advertiser",
-            &offer.advertiser_id,
-            active(cfg.advertisers.get(&offer.advertiser_id).map(|a| a.status)),
-        ));
-    }
-    all.into_iter()
-        .find(|(_, _, active)| !active)
-        .map(|(kind, id, _)| (kind, id))
+        )),
+        (!with_flow).then(|| {
+            (
+                "advertiser",
+                offer.advertiser_id.as_str(),
+                active(cfg.advertisers.get(&offer.advertiser_id).map(|a| a.status)),
+            )
+        }),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|(_, _, active)| !active)
+    .map(|(kind, id, _)| (kind, id))
 }
 
 /// Traffic that cannot be recorded (paused, capped, no target left) goes
@@ -234,7 +235,7 @@ pub async fn click(
     }
     let xff = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
     let ip = client_ip(peer.ip(), xff, &app.trusted_proxies);
-    let visit = observe(&app, link, ip, &headers).await;
+    let visit = observe(&app, link, ip, &headers, flow.is_some()).await;
     let Some(saved) = flow else {
         return answer(&app, link, Route::offer(entry), params, visit, None).await;
     };
@@ -389,7 +390,14 @@ pub struct Visit {
     pub suspicious: bool,
 }
 
-pub async fn observe(app: &AppState, link: &Link, ip: IpAddr, headers: &HeaderMap) -> Visit {
+/// `region`: look the region up too (only flows read it).
+pub async fn observe(
+    app: &AppState,
+    link: &Link,
+    ip: IpAddr,
+    headers: &HeaderMap,
+    region: bool,
+) -> Visit {
     let now = now_ms();
     let ua = headers
         .get(header::USER_AGENT)
@@ -413,7 +421,7 @@ pub async fn observe(app: &AppState, link: &Link, ip: IpAddr, headers: &HeaderMa
     // kept but marked, so reports can leave it out.
     let suspicious = rate.is_err();
     let (country, region) = match &app.geo {
-        Some(g) => (g.country(ip), g.region(ip)),
+        Some(g) => (g.country(ip), if region { g.region(ip) } else { None }),
         None => (String::new(), None),
     };
     Visit {

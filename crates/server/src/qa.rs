@@ -396,7 +396,7 @@ pub async fn test_click(
         "clickledger-check".parse().expect("static"),
     );
     let ip = std::net::IpAddr::from([127, 0, 0, 1]);
-    let visit = crate::click::observe(&app, link, ip, &headers).await;
+    let visit = crate::click::observe(&app, link, ip, &headers, false).await;
     let route = crate::click::Route::offer(entry);
     let (click_id, location) = crate::click::record(&app, link, route, params, visit, true).await?;
     ok(
