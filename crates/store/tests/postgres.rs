@@ -143,7 +143,8 @@ async fn nodes_starting_together_migrate_once() {
             (1, "init".to_string()),
             (2, "leader_leases".to_string()),
             (3, "destination_health".to_string()),
-            (4, "replayed_postbacks".to_string())
+            (4, "replayed_postbacks".to_string()),
+            (6, "browser_conversions".to_string())
         ]
     );
 }

@@ -25,6 +25,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "replayed_postbacks",
         include_str!("migrations/0004_replayed_postbacks.sql"),
     ),
+    (
+        6,
+        "browser_conversions",
+        include_str!("migrations/0006_browser_conversions.sql"),
+    ),
 ];
 
 /// The advisory lock key for migrations ("clickledger migrate").

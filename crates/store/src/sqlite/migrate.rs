@@ -10,8 +10,6 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
-use crate::query::CONVERSION_COLUMNS;
-
 /// The schema when migrations began to be numbered.
 const INIT: &str = include_str!("migrations/0001_init.sql");
 
@@ -27,6 +25,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "replayed_postbacks",
         include_str!("migrations/0003_replayed_postbacks.sql"),
+    ),
+    (
+        5,
+        "browser_conversions",
+        include_str!("migrations/0005_browser_conversions.sql"),
     ),
 ];
 
@@ -90,6 +93,13 @@ fn legacy_upgrades(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute_batch("DROP INDEX IF EXISTS conversions_click_time;")
 }
 
+/// The conversion columns of 0001 (the legacy rebuild runs before the
+/// numbered migrations that add more).
+const CONVERSION_COLUMNS_0001: &str = "id, click_id, offer_id, advertiser_id, affiliate_id, link_id, event, txid, status, \
+     status_received, amount_micros, currency, payout_micros, revenue_micros, payout_currency, click_ms, conv_ms, \
+     updated_ms, too_fast, test, capped, parent_id, payout_base_micros, revenue_base_micros, fx_missing, hold_until_ms, \
+     duplicates, source, sub1, sub2, sub3, sub4, sub5, country, device, os, browser";
+
 /// Conversions up to 2026-11 enforced once-per-click with a text column
 /// `once_key` ("click:event") under a UNIQUE index of its own, beside a
 /// (click_id, event) index: two random-page index writes per conversion
@@ -110,8 +120,8 @@ fn migrate_once_key(tx: &Transaction) -> rusqlite::Result<()> {
     )?;
     tx.execute_batch(INIT)?;
     tx.execute_batch(&format!(
-        "INSERT INTO conversions ({CONVERSION_COLUMNS}, once)
-         SELECT {CONVERSION_COLUMNS}, CASE WHEN once_key IS NULL THEN NULL ELSE 1 END FROM conversions_v1;
+        "INSERT INTO conversions ({CONVERSION_COLUMNS_0001}, once)
+         SELECT {CONVERSION_COLUMNS_0001}, CASE WHEN once_key IS NULL THEN NULL ELSE 1 END FROM conversions_v1;
          DROP TABLE conversions_v1;"
     ))
 }
