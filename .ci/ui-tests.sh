@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Browser tests of the dashboard: Debian's chromium (installed with apt-get
-# when missing), driven by playwright-core from ui-tests/, against a real
-# `clickledger serve --demo` on a temporary database and a free port.
+# Browser tests of the dashboard and of browser conversions (t.js and the
+# pixel on landing pages the test serves itself): Debian's chromium
+# (installed with apt-get when missing), driven by playwright-core from
+# ui-tests/, against a real `clickledger serve --demo` on a temporary
+# database and a free port.
 # The binary: CLICKLEDGER_BIN, else the newer of target/release and
 # target/debug (built when neither exists). Screenshots and each page's
 # server time: target/ui-screenshots/.
@@ -41,7 +43,8 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); 
 export BASE="http://127.0.0.1:$port"
 export ADMIN_EMAIL="admin@example.com" ADMIN_PASSWORD="correct horse battery"
 export SCREENSHOTS="$root/target/ui-screenshots"
-CLICKLEDGER_ADMIN_KEY="ui-tests-admin-key" "$bin" serve --demo --db "$tmp/ui.db" \
+export ADMIN_KEY="ui-tests-admin-key"
+CLICKLEDGER_ADMIN_KEY="$ADMIN_KEY" "$bin" serve --demo --db "$tmp/ui.db" \
   --listen "127.0.0.1:$port" --public-url "$BASE" >"$tmp/server.log" 2>&1 &
 server=$!
 cleanup() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$tmp"; }

@@ -43,6 +43,7 @@ async fn setup(store: &dyn Store) -> Vec<Link> {
                 alias_map: Default::default(),
                 status_map: Default::default(),
                 rate_limit: None,
+                browser: Default::default(),
                 created_ms: now,
                 secrets: Default::default(),
             },
@@ -262,6 +263,7 @@ pub async fn run(n_clicks: u64, n_conversions: u64, keep: Option<std::path::Path
             fx_missing: false,
             hold_until_ms: None,
             duplicates: 0,
+            channel: Default::default(),
             dims: ClickDims::of(c),
         };
         let attempt = ConversionAttempt {

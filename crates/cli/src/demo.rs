@@ -7,8 +7,8 @@ use clickledger_domain::{Currency, EventDef, Rule, Status};
 use clickledger_server::security::Vault;
 use clickledger_server::util::{now_ms, sha256_hex};
 use clickledger_store::{
-    Advertiser, AdvertiserSecrets, Affiliate, AuditEntry, EntityStatus, Expiring, Link, Offer,
-    Store,
+    Advertiser, AdvertiserSecrets, Affiliate, AuditEntry, BrowserSettings, EntityStatus, Expiring,
+    Link, Offer, Store,
 };
 use rust_decimal::Decimal;
 
@@ -17,6 +17,12 @@ use rust_decimal::Decimal;
 pub const DEMO_TOKEN: &str = "demo-postback-token";
 /// The demo advertiser's signing secret (Standard Webhooks form).
 pub const DEMO_SIGNING_SECRET: &str = "whsec_ZGVtby1zaWduaW5nLXNlY3JldC0wMQ==";
+/// The demo advertiser's publishable key for browser conversions.
+pub const DEMO_PUBLISHABLE_KEY: &str = "pk_demo_publishable_key";
+/// The page hosts the demo advertiser takes browser conversions from: this
+/// machine by address (not `localhost`), and any subdomain of `shop.test`
+/// (a reserved name: point it at 127.0.0.1 to try it).
+pub const DEMO_PIXEL_HOSTS: [&str; 2] = ["127.0.0.1", "*.shop.test"];
 
 fn created(kind: &str, id: &str) -> AuditEntry {
     AuditEntry {
@@ -67,6 +73,11 @@ pub async fn ensure(store: &dyn Store, vault: &Vault) -> Result<(), String> {
                     alias_map: BTreeMap::new(),
                     status_map: BTreeMap::from([("1".to_string(), "approved".to_string())]),
                     rate_limit: None,
+                    browser: BrowserSettings {
+                        publishable_key: DEMO_PUBLISHABLE_KEY.into(),
+                        pixel_hosts: DEMO_PIXEL_HOSTS.map(String::from).to_vec(),
+                        ..Default::default()
+                    },
                     created_ms: now,
                     secrets: AdvertiserSecrets {
                         tokens: vec![Expiring::current(sha256_hex(DEMO_TOKEN))],
@@ -196,6 +207,9 @@ pub fn print(public_url: &str) {
          \n  Advertiser postback URL template:\n    {template}\n\
          \n  Try it:\n    CID=$(curl -s -o /dev/null -w '%{{redirect_url}}' '{public_url}/c/lnk_demo?sub1=spring' | sed 's/.*click_id=\\([^&]*\\).*/\\1/')\n    curl -s \"{public_url}/postback?token={DEMO_TOKEN}&click_id=$CID&event=sale&txid={txid}&amount=49.90\"\n\
          \n  Each order has its own txid: to record another sale, send another txid.\n\
-         \n  The conversion, through the admin API:\n    curl -s -H \"Authorization: Bearer $CLICKLEDGER_ADMIN_KEY\" \"{public_url}/api/v1/conversions?click_id=$CID\"\n"
+         \n  The conversion, through the admin API:\n    curl -s -H \"Authorization: Bearer $CLICKLEDGER_ADMIN_KEY\" \"{public_url}/api/v1/conversions?click_id=$CID\"\n\
+         \n  Browser conversions (pages on {hosts}):\n    <script src=\"{public_url}/t.js?v={v}\" data-key=\"{DEMO_PUBLISHABLE_KEY}\"></script>\n    or the pixel (its outcome is in a header):\n    curl -s -o /dev/null -D - -H 'Referer: http://127.0.0.1/thanks' \"{public_url}/px?publishable_key={DEMO_PUBLISHABLE_KEY}&click_id=$CID&event=registration\" | grep -i x-clickledger-result\n",
+        hosts = DEMO_PIXEL_HOSTS.join(", "),
+        v = clickledger_server::browser::SCRIPT_VERSION,
     );
 }

@@ -224,6 +224,9 @@ pub(crate) struct ServeArgs {
     /// Clicks per IP before further clicks are marked suspicious.
     #[arg(long, default_value = "10/s:30")]
     click_rate_ip: String,
+    /// Browser conversions (t.js, /px) per visitor IP: rate/unit[:burst].
+    #[arg(long, default_value = "5/s:50")]
+    browser_rate_ip: String,
     /// Seconds a rotated token, signing secret or API key keeps working.
     #[arg(long, default_value_t = 86_400)]
     secret_grace: i64,
@@ -535,6 +538,7 @@ async fn prepare(
         postback_rate_ip: limit("postback-rate-ip", &a.postback_rate_ip)?,
         postback_rate_advertiser: limit("postback-rate-advertiser", &a.postback_rate_advertiser)?,
         click_rate_ip: limit("click-rate-ip", &a.click_rate_ip)?,
+        browser_rate_ip: limit("browser-rate-ip", &a.browser_rate_ip)?,
         secret_grace_seconds: a.secret_grace,
         vault,
         tls,

@@ -23,12 +23,14 @@ pub enum ErrorCode {
     InvalidSignature,
     StaleTimestamp,
     SignatureRequired,
+    InvalidPublishableKey,
     Unauthorized,
     // 403
     Forbidden,
     WrongAdvertiser,
     IpNotAllowed,
     HttpsRequired,
+    HostNotAllowed,
     // 404
     UnknownClickId,
     CorruptedClickId,
@@ -73,10 +75,13 @@ impl ErrorCode {
             MissingClickId | MissingTxid | MissingAmount | MissingPayout | InvalidAmount
             | InvalidPayout | InvalidCurrency | InvalidStatus | InvalidField | InvalidJson
             | TooManyParams | InvalidRequest => 400,
-            InvalidToken | InvalidSignature | StaleTimestamp | SignatureRequired | Unauthorized => {
-                401
-            }
-            Forbidden | WrongAdvertiser | IpNotAllowed | HttpsRequired => 403,
+            InvalidToken
+            | InvalidSignature
+            | StaleTimestamp
+            | SignatureRequired
+            | InvalidPublishableKey
+            | Unauthorized => 401,
+            Forbidden | WrongAdvertiser | IpNotAllowed | HttpsRequired | HostNotAllowed => 403,
             UnknownClickId | CorruptedClickId | NotFound => 404,
             MethodNotAllowed => 405,
             TxidConflict => 409,
@@ -128,11 +133,13 @@ impl ErrorCode {
             InvalidSignature => "invalid_signature",
             StaleTimestamp => "stale_timestamp",
             SignatureRequired => "signature_required",
+            InvalidPublishableKey => "invalid_publishable_key",
             Unauthorized => "unauthorized",
             Forbidden => "forbidden",
             WrongAdvertiser => "wrong_advertiser",
             IpNotAllowed => "ip_not_allowed",
             HttpsRequired => "https_required",
+            HostNotAllowed => "host_not_allowed",
             UnknownClickId => "unknown_click_id",
             CorruptedClickId => "corrupted_click_id",
             NotFound => "not_found",
@@ -184,11 +191,17 @@ impl ErrorCode {
             InvalidSignature => "sig does not match the fields and the signing secret",
             StaleTimestamp => "ts is missing or more than 300 s from the server's clock",
             SignatureRequired => "the advertiser requires signed postbacks",
+            InvalidPublishableKey => {
+                "a browser conversion's publishable_key is missing or not an advertiser's"
+            }
             Unauthorized => "the API key is missing or wrong",
             Forbidden => "the API key may not do this",
             WrongAdvertiser => "the click belongs to another advertiser's offer",
             IpNotAllowed => "the source IP is not on the advertiser's allowlist",
             HttpsRequired => "the advertiser requires HTTPS",
+            HostNotAllowed => {
+                "a browser conversion came from a page whose host is not on the advertiser's pixel_hosts"
+            }
             UnknownClickId => "the click id was never issued here",
             CorruptedClickId => "the click id was altered or truncated in transit",
             NotFound => "no such record",
@@ -257,11 +270,13 @@ impl ErrorCode {
         ErrorCode::InvalidSignature,
         ErrorCode::StaleTimestamp,
         ErrorCode::SignatureRequired,
+        ErrorCode::InvalidPublishableKey,
         ErrorCode::Unauthorized,
         ErrorCode::Forbidden,
         ErrorCode::WrongAdvertiser,
         ErrorCode::IpNotAllowed,
         ErrorCode::HttpsRequired,
+        ErrorCode::HostNotAllowed,
         ErrorCode::UnknownClickId,
         ErrorCode::CorruptedClickId,
         ErrorCode::NotFound,

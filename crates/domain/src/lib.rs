@@ -16,6 +16,7 @@ pub mod net;
 pub mod offer;
 pub mod outbound;
 pub mod pii;
+pub mod pixel_host;
 pub mod postback;
 pub mod rate;
 pub mod schema;

@@ -16,13 +16,14 @@ use base64::Engine;
 use clickledger_domain::net::Cidr;
 use clickledger_domain::offer::validate_events;
 use clickledger_domain::outbound::OutboundTemplate;
+use clickledger_domain::pixel_host::HostPattern;
 use clickledger_domain::postback::{validate_alias_map, validate_status_map};
 use clickledger_domain::rate::Limit;
 use clickledger_domain::template::{CLICK_MACROS, OUTBOUND_MACROS};
 use clickledger_domain::{Currency, ErrorCode, EventDef, UrlTemplate};
 use clickledger_store::{
     key_hint, rotate, Advertiser, AdvertiserSecrets, Affiliate, AffiliateSecrets, ApiKey,
-    AuditEntry, Cap, EntityStatus, Expiring, Link, Offer, Role, Scope,
+    AuditEntry, BrowserSettings, Cap, EntityStatus, Expiring, Link, Offer, Role, Scope,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -156,6 +157,19 @@ pub struct NewAdvertiser {
     #[serde(default)]
     status_map: BTreeMap<String, String>,
     rate_limit: Option<String>,
+    /// Hosts of the pages that may send browser conversions
+    /// (`shop.example`, `*.shop.example`); none by default.
+    #[serde(default)]
+    pixel_hosts: Vec<String>,
+    /// Browser conversions start `pending` (default false).
+    #[serde(default)]
+    browser_pending: bool,
+    /// The landing-page parameter `t.js` reads the click id from (default `click_id`).
+    click_id_param: Option<String>,
+    /// The domain of `t.js`'s click-id cookie (default: the page's host).
+    cookie_domain: Option<String>,
+    /// Days `t.js` keeps the click id (1 to 400; default 30).
+    cookie_days: Option<u32>,
 }
 
 #[derive(Deserialize, Default, schemars::JsonSchema)]
@@ -172,6 +186,12 @@ pub struct AdvertiserPatch {
     status_map: Option<BTreeMap<String, String>>,
     /// An empty string removes the override.
     rate_limit: Option<String>,
+    pixel_hosts: Option<Vec<String>>,
+    browser_pending: Option<bool>,
+    click_id_param: Option<String>,
+    /// An empty string: the page's own host.
+    cookie_domain: Option<String>,
+    cookie_days: Option<u32>,
 }
 
 fn check_advertiser(a: &Advertiser) -> Result<(), ApiError> {
@@ -183,7 +203,57 @@ fn check_advertiser(a: &Advertiser) -> Result<(), ApiError> {
     if let Some(r) = &a.rate_limit {
         Limit::parse(r).map_err(|e| ApiError::validation(format!("rate_limit: {e}")))?;
     }
+    check_browser(&a.browser)
+}
+
+/// The most pixel hosts an advertiser lists.
+const MAX_PIXEL_HOSTS: usize = 100;
+
+fn check_browser(b: &BrowserSettings) -> Result<(), ApiError> {
+    if b.pixel_hosts.len() > MAX_PIXEL_HOSTS {
+        return Err(ApiError::validation(format!(
+            "pixel_hosts: {} hosts, at most {MAX_PIXEL_HOSTS}; use a wildcard (`*.shop.example`)",
+            b.pixel_hosts.len()
+        )));
+    }
+    for (i, h) in b.pixel_hosts.iter().enumerate() {
+        HostPattern::parse(h)
+            .map_err(|e| ApiError::validation(format!("pixel_hosts[{i}]: {e}")))?;
+    }
+    let p = &b.click_id_param;
+    if p.is_empty()
+        || p.len() > 64
+        || !p
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
+    {
+        return Err(ApiError::validation(format!(
+            "click_id_param: `{p}` is not a URL parameter name of 1 to 64 letters, digits, `_`, `-` or `.`"
+        )));
+    }
+    if let Some(d) = &b.cookie_domain {
+        match HostPattern::parse(d) {
+            Ok(_) if !d.starts_with('*') => {}
+            Ok(_) => {
+                return Err(ApiError::validation(format!(
+                    "cookie_domain: `{d}`: a cookie domain takes no wildcard; `shop.example` covers its subdomains"
+                )))
+            }
+            Err(e) => return Err(ApiError::validation(format!("cookie_domain: {e}"))),
+        }
+    }
+    if !(1..=400).contains(&b.cookie_days) {
+        return Err(ApiError::validation(format!(
+            "cookie_days: {} is not 1 to 400 (browsers keep a cookie at most 400 days)",
+            b.cookie_days
+        )));
+    }
     Ok(())
+}
+
+/// A new publishable key: `pk_` and 24 random characters.
+fn new_publishable_key() -> String {
+    random_id("pk", 24)
 }
 
 pub fn postback_url_template(app: &AppState, token: &str) -> String {
@@ -207,6 +277,14 @@ pub async fn create_advertiser(
         alias_map: b.alias_map,
         status_map: b.status_map,
         rate_limit: b.rate_limit.filter(|r| !r.is_empty()),
+        browser: BrowserSettings {
+            publishable_key: new_publishable_key(),
+            pixel_hosts: b.pixel_hosts,
+            browser_pending: b.browser_pending,
+            click_id_param: b.click_id_param.unwrap_or_else(|| "click_id".into()),
+            cookie_domain: b.cookie_domain.filter(|d| !d.is_empty()),
+            cookie_days: b.cookie_days.unwrap_or(30),
+        },
         created_ms: now_ms(),
         secrets: AdvertiserSecrets::default(),
     };
@@ -264,6 +342,16 @@ pub async fn patch_advertiser(
     if let Some(r) = p.rate_limit {
         a.rate_limit = Some(r).filter(|r| !r.is_empty());
     }
+    let b = &mut a.browser;
+    b.pixel_hosts = p.pixel_hosts.unwrap_or(std::mem::take(&mut b.pixel_hosts));
+    b.browser_pending = p.browser_pending.unwrap_or(b.browser_pending);
+    b.click_id_param = p
+        .click_id_param
+        .unwrap_or(std::mem::take(&mut b.click_id_param));
+    if let Some(d) = p.cookie_domain {
+        b.cookie_domain = Some(d).filter(|d| !d.is_empty());
+    }
+    b.cookie_days = p.cookie_days.unwrap_or(b.cookie_days);
     check_advertiser(&a)?;
     let mut audit = change(
         &key,
@@ -287,6 +375,8 @@ pub enum Rotation {
     Token,
     SigningSecret,
     ApiKey,
+    /// Replaced at once: pages with the old key stop counting.
+    PublishableKey,
 }
 
 /// Issues a new secret; the old one keeps working for the grace period.
@@ -317,6 +407,11 @@ pub async fn rotate_advertiser(
             rotate(&mut a.secrets.signing, app.vault.seal(&secret), now, grace);
             ("signing_secret", secret)
         }
+        Rotation::PublishableKey => {
+            let pk = new_publishable_key();
+            a.browser.publishable_key = pk.clone();
+            ("publishable_key", pk)
+        }
         Rotation::ApiKey => {
             let secret = rotate_partner_key(&app, &key, Role::Advertiser, &id).await?;
             app.reload().await?;
@@ -344,11 +439,16 @@ pub async fn rotate_advertiser(
         previous_valid_for_seconds: grace / 1000,
         ..Default::default()
     };
-    if let Rotation::Token = what {
-        answer.postback_url = Some(postback_url_template(&app, &secret));
-        answer.postback_token = Some(secret);
-    } else {
-        answer.signing_secret = Some(secret);
+    match what {
+        Rotation::Token => {
+            answer.postback_url = Some(postback_url_template(&app, &secret));
+            answer.postback_token = Some(secret);
+        }
+        Rotation::PublishableKey => {
+            answer.previous_valid_for_seconds = 0;
+            answer.publishable_key = Some(secret);
+        }
+        _ => answer.signing_secret = Some(secret),
     }
     ok(StatusCode::OK, answer)
 }

@@ -71,6 +71,9 @@ pub struct Rotated {
     pub api_key: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook_secret: Option<String>,
+    /// Rotated at once (`previous_valid_for_seconds` is 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publishable_key: Option<String>,
 }
 
 /// `GET /healthz` and `GET /readyz`.

@@ -15,7 +15,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, patch, post, put, MethodRouter};
+use axum::routing::{delete, get, options, patch, post, put, MethodRouter};
 use axum::Router;
 use clickledger_domain::codes::Refusal;
 use clickledger_domain::wording::all;
@@ -693,6 +693,7 @@ impl Api {
     method!(put, put, "put");
     method!(patch, patch, "patch");
     method!(delete, delete, "delete");
+    method!(options, options, "options");
 
     pub fn merge(mut self, other: Api) -> Self {
         self.router = self.router.merge(other.router);

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use clickledger_domain::net::Cidr;
+use clickledger_domain::pixel_host::HostPattern;
 use clickledger_domain::rate::Limit;
 use clickledger_domain::template::CLICK_MACROS;
 use clickledger_domain::UrlTemplate;
@@ -29,6 +30,8 @@ pub struct AdvertiserAuth {
     pub signing: Vec<(String, Option<i64>)>,
     pub allowlist: Vec<Cidr>,
     pub rate_limit: Option<Limit>,
+    /// The hosts whose pages may send browser conversions.
+    pub pixel_hosts: Vec<HostPattern>,
 }
 
 impl AdvertiserAuth {
@@ -47,6 +50,8 @@ pub struct Config {
     /// sha256(token) -> (advertiser id, expiry)
     pub advertiser_by_token: HashMap<String, (String, Option<i64>)>,
     pub advertiser_auth: HashMap<String, AdvertiserAuth>,
+    /// publishable key -> advertiser id (not a secret: kept in clear).
+    pub advertiser_by_publishable_key: HashMap<String, String>,
     pub offers: HashMap<String, Arc<OfferEntry>>,
     pub affiliates: HashMap<String, Affiliate>,
     /// Affiliates' outbound signing secrets in clear, with expiry, newest first.
@@ -87,7 +92,17 @@ impl Config {
                     .filter_map(|c| Cidr::parse(c).ok())
                     .collect(),
                 rate_limit: a.rate_limit.as_deref().and_then(|r| Limit::parse(r).ok()),
+                pixel_hosts: a
+                    .browser
+                    .pixel_hosts
+                    .iter()
+                    .filter_map(|h| HostPattern::parse(h).ok())
+                    .collect(),
             };
+            if !a.browser.publishable_key.is_empty() {
+                c.advertiser_by_publishable_key
+                    .insert(a.browser.publishable_key.clone(), a.id.clone());
+            }
             c.advertiser_auth.insert(a.id.clone(), auth);
             c.advertisers.insert(a.id.clone(), a);
         }

@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod answers;
 pub mod api;
 pub mod auth;
+pub mod browser;
 pub mod cache;
 pub mod canned;
 pub mod caps;
@@ -87,6 +88,8 @@ pub struct Settings {
     pub postback_rate_advertiser: Limit,
     /// Clicks per IP before further clicks are marked suspicious.
     pub click_rate_ip: Limit,
+    /// Browser conversions (`t.js`, `/px`) per visitor IP.
+    pub browser_rate_ip: Limit,
     /// How long a rotated secret keeps working.
     pub secret_grace_seconds: i64,
     /// Seals signing secrets at rest.
@@ -145,6 +148,10 @@ impl Default for Settings {
                 per_second: 10.0,
                 burst: 30.0,
             },
+            browser_rate_ip: Limit {
+                per_second: 5.0,
+                burst: 50.0,
+            },
             secret_grace_seconds: 86_400,
             vault: Arc::new(Vault::new([7u8; 32])),
             tls: None,
@@ -186,6 +193,7 @@ pub struct AppState {
     pub postback_ip_limiter: Buckets<IpAddr>,
     pub postback_adv_limiter: Buckets<String>,
     pub click_ip_limiter: Buckets<IpAddr>,
+    pub browser_ip_limiter: Buckets<IpAddr>,
     pub secret_grace_ms: i64,
     pub webhooks_seen: Replays,
     pub recent_clicks: postback::RecentClicks,
@@ -207,6 +215,7 @@ pub struct Limits {
     pub postback_ip: Limit,
     pub postback_advertiser: Limit,
     pub click_ip: Limit,
+    pub browser_ip: Limit,
 }
 
 impl AppState {
@@ -417,6 +426,12 @@ fn routes() -> Api {
     );
     let api = rotation(
         api,
+        "/api/v1/advertisers/{id}/rotate-publishable-key",
+        "Issue a new publishable key for browser conversions; the old one stops working at once",
+        Rotation::PublishableKey,
+    );
+    let api = rotation(
+        api,
         "/api/v1/advertisers/{id}/rotate-api-key",
         "Issue a new advertiser API key; the old one works for the grace period",
         Rotation::ApiKey,
@@ -503,6 +518,23 @@ fn routes() -> Api {
         )
     };
     let postback_refusals = [401, 403, 404, 409, 422, 429, 503];
+    let browser_body = Body::Content(
+        vec![
+            (
+                "text/plain",
+                Some(openapi::schema_fn::<requests::BrowserFields>()),
+            ),
+            (
+                "application/json",
+                Some(openapi::schema_fn::<requests::BrowserFields>()),
+            ),
+            (
+                "application/x-www-form-urlencoded",
+                Some(openapi::schema_fn::<requests::BrowserFields>()),
+            ),
+        ],
+        false,
+    );
     let public = Api::new()
         .tag("public")
         .get(
@@ -554,6 +586,37 @@ fn routes() -> Api {
         .answer::<PostbackAnswer>(200, "recorded, duplicate or updated")
         .answer::<PostbackQueued>(202, "the store is away: kept in the fallback journal, decided when it is back")
         .refuses(&postback_refusals)
+        .get(
+            "/t.js",
+            "The landing-page script for browser conversions (keeps the click id in a first-party cookie; clickledger.conversion({...}))",
+            browser::script,
+        )
+        .query::<browser::ScriptQuery>()
+        .answer_as(Answer::text(200, "text/javascript", "the script (cached a year with ?v=1; ETag)"))
+        .answer_as(Answer::empty(304, "If-None-Match matched the ETag"))
+        .get(
+            "/px",
+            "Browser conversion pixel: always a 1x1 GIF; the outcome is in X-Clickledger-Result and the postback log",
+            browser::pixel,
+        )
+        .query::<requests::BrowserFields>()
+        .answer_as(Answer::text(200, "image/gif", "a transparent 1x1 GIF, whatever the outcome").header("X-Clickledger-Result", "accepted, duplicate, updated, queued, or the refusal's error code"))
+        .post(
+            "/t/conversion",
+            "Browser conversion as t.js sends it (JSON, also as text/plain); authenticated by publishable_key and the page's Origin/Referer host",
+            browser::conversion,
+        )
+        .query::<requests::BrowserFields>()
+        .body_as(browser_body)
+        .answer::<PostbackAnswer>(200, "recorded, duplicate or updated")
+        .answer::<PostbackQueued>(202, "the store is away: kept in the fallback journal, decided when it is back")
+        .refuses(&postback_refusals)
+        .options(
+            "/t/conversion",
+            "CORS preflight: 204, with Access-Control-Allow-Origin only for an allowed page origin",
+            browser::preflight,
+        )
+        .answer_as(Answer::empty(204, "no body; CORS headers when the Origin is allowed"))
         .get(
             "/healthz",
             "200 while the tracker takes writes, into the store or (while the store is away) into its fallback journal; 503 when neither takes them",
@@ -835,10 +898,12 @@ pub async fn start(
             postback_ip: settings.postback_rate_ip,
             postback_advertiser: settings.postback_rate_advertiser,
             click_ip: settings.click_rate_ip,
+            browser_ip: settings.browser_rate_ip,
         },
         postback_ip_limiter: Buckets::new("postback_ip", redis),
         postback_adv_limiter: Buckets::new("postback_advertiser", redis),
         click_ip_limiter: Buckets::new("click_ip", redis),
+        browser_ip_limiter: Buckets::new("browser_ip", redis),
         secret_grace_ms: settings.secret_grace_seconds * 1000,
         webhooks_seen: Replays::new(redis),
         recent_clicks: Default::default(),
@@ -990,6 +1055,7 @@ fn spawn_housekeeping(state: Arc<AppState>) {
                 .postback_adv_limiter
                 .prune(state.limits.postback_advertiser, now);
             state.click_ip_limiter.prune(state.limits.click_ip, now);
+            state.browser_ip_limiter.prune(state.limits.browser_ip, now);
             ui::housekeeping(&state, now);
             // the store's own work runs on one node at a time (each step
             // is idempotent anyway: this saves the others the scans); the

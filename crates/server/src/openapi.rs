@@ -81,6 +81,16 @@ impl Answer {
         }
     }
 
+    /// An answer with no body (204, 304).
+    pub fn empty(status: u16, description: &'static str) -> Answer {
+        Answer {
+            status,
+            description,
+            content: Vec::new(),
+            headers: Vec::new(),
+        }
+    }
+
     /// The same status in another content type (e.g. `format=csv`).
     pub fn or_text(mut self, mime: &'static str) -> Answer {
         self.content.push((mime, None));

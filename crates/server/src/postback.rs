@@ -30,7 +30,8 @@ use clickledger_domain::Status;
 use clickledger_domain::{ClickId, ClickIdError, ErrorCode};
 use clickledger_store::PostbackWrite;
 use clickledger_store::{
-    Advertiser, Click, ClickDims, Conversion, ConversionAttempt, Notify, PostbackLogEntry, Scope,
+    Advertiser, Channel, Click, ClickDims, Conversion, ConversionAttempt, Notify, PostbackLogEntry,
+    Scope,
 };
 use rust_decimal::Decimal;
 use serde_json::value::RawValue;
@@ -129,7 +130,7 @@ impl RecentClicks {
     }
 }
 
-fn respond(a: Answer) -> Response {
+pub(crate) fn respond(a: Answer) -> Response {
     let mut resp = (a.status, Json(a.body)).into_response();
     if let Some(s) = a.retry_after {
         if let Ok(v) = header::HeaderValue::from_str(&s.to_string()) {
@@ -158,6 +159,9 @@ pub struct Inbound {
     /// was received. It is decided as of that moment, without the rate
     /// limits it passed then, and is never journaled again.
     pub replay_of: Option<i64>,
+    /// `Browser` for `t.js` and `/px`: authenticated by the publishable key
+    /// and the page's host (`crate::browser`) instead of a token.
+    pub channel: Channel,
 }
 
 impl Inbound {
@@ -195,10 +199,11 @@ impl Inbound {
             test_advertiser: test.then(|| advertiser.clone()),
             authenticated_advertiser: (!test).then_some(advertiser),
             replay_of: None,
+            channel: Channel::S2s,
         }
     }
 
-    fn from_http(
+    pub fn from_http(
         app: &AppState,
         peer: SocketAddr,
         method: Method,
@@ -225,6 +230,7 @@ impl Inbound {
             test_advertiser: None,
             authenticated_advertiser: None,
             replay_of: None,
+            channel: Channel::S2s,
         }
     }
 }
@@ -237,7 +243,10 @@ pub fn order_key(app: &AppState, inbound: &Inbound) -> Option<String> {
     let pairs = collect_fields(inbound.query.as_deref(), &inbound.headers, &inbound.body).ok()?;
     let cfg = app.cache.get();
     let now = inbound.replay_of.unwrap_or_else(now_ms);
-    let (adv, _) = named_advertiser(&cfg, inbound, &pairs, now).ok()?;
+    let adv = match inbound.channel {
+        Channel::Browser => crate::browser::keyed_advertiser(&cfg, &pairs).ok()?,
+        Channel::S2s => named_advertiser(&cfg, inbound, &pairs, now).ok()?.0,
+    };
     find(&pairs, &adv.alias_map, PostbackField::ClickId).map(str::to_ascii_lowercase)
 }
 
@@ -281,7 +290,7 @@ fn named_advertiser<'c>(
 }
 
 /// Query pairs, then body pairs (form or JSON object of scalars).
-fn collect_fields(
+pub(crate) fn collect_fields(
     query: Option<&str>,
     headers: &HeaderMap,
     body: &[u8],
@@ -379,14 +388,14 @@ pub fn notify_for(cfg: &Config, conv: &Conversion) -> Option<Notify> {
 
 /// What is known about a postback so far, for its log entry.
 #[derive(Default)]
-struct Context {
-    advertiser_id: Option<String>,
+pub(crate) struct Context {
+    pub(crate) advertiser_id: Option<String>,
     offer_id: Option<String>,
     click_raw: Option<String>,
     /// As received, so the log can be searched by it.
     txid: Option<String>,
     hint: Option<&'static str>,
-    retry_after: Option<u64>,
+    pub(crate) retry_after: Option<u64>,
     /// `advertiser:webhook-id` of a verified Standard Webhooks message.
     webhook_key: Option<String>,
     /// The click waits in the fallback journal, so the postback must too.
@@ -415,6 +424,7 @@ pub async fn process(app: &AppState, inbound: Inbound) -> Answer {
         result: "rejected".into(),
         pii_removed,
         replayed: inbound.replay_of.is_some(),
+        channel: inbound.channel,
         ..Default::default()
     };
     let evaluated = match pairs {
@@ -657,6 +667,11 @@ async fn authenticate<'c>(
             .get(id)
             .ok_or_else(|| Refusal::new(ErrorCode::NotFound, "advertiser not found"));
     }
+    if inbound.channel == Channel::Browser {
+        let adv = crate::browser::authenticate(app, cfg, inbound, pairs, ctx, now).await?;
+        advertiser_limit(app, cfg, inbound, adv, ctx, now).await?;
+        return Ok(adv);
+    }
     // a replay passed the limits when it was received
     let replay = inbound.replay_of.is_some();
     if let Err(secs) = match replay {
@@ -709,22 +724,41 @@ async fn authenticate<'c>(
             format!("{} is not on the advertiser's IP allowlist", inbound.ip),
         ));
     }
-    let limit = auth.rate_limit.unwrap_or(app.limits.postback_advertiser);
-    if let Err(secs) = match replay {
-        true => Ok(()),
-        false => {
-            app.postback_adv_limiter
-                .check(adv.id.clone(), limit, now)
-                .await
-        }
-    } {
+    advertiser_limit(app, cfg, inbound, adv, ctx, now).await?;
+    Ok(adv)
+}
+
+/// The advertiser's own rate limit (its `rate_limit`, else the server's),
+/// which its postbacks and browser conversions share.
+async fn advertiser_limit(
+    app: &AppState,
+    cfg: &Config,
+    inbound: &Inbound,
+    adv: &Advertiser,
+    ctx: &mut Context,
+    now: i64,
+) -> Result<(), Refusal> {
+    // a replay passed the limits when it was received
+    if inbound.replay_of.is_some() {
+        return Ok(());
+    }
+    let limit = cfg
+        .advertiser_auth
+        .get(&adv.id)
+        .and_then(|a| a.rate_limit)
+        .unwrap_or(app.limits.postback_advertiser);
+    if let Err(secs) = app
+        .postback_adv_limiter
+        .check(adv.id.clone(), limit, now)
+        .await
+    {
         ctx.retry_after = Some(secs);
         return Err(Refusal::new(
             ErrorCode::RateLimited,
             format!("too many postbacks for this advertiser; retry in {secs} s"),
         ));
     }
-    Ok(adv)
+    Ok(())
 }
 
 async fn evaluate(
@@ -739,7 +773,7 @@ async fn evaluate(
     let adv = authenticate(app, &cfg, inbound, pairs, ctx, now).await?;
 
     // 2. fields well-formed
-    let fields = match parse_fields(pairs, &adv.alias_map, &adv.status_map) {
+    let mut fields = match parse_fields(pairs, &adv.alias_map, &adv.status_map) {
         Ok(f) => f,
         Err(e) => {
             // keep the click id for the log even when another field is bad
@@ -751,6 +785,10 @@ async fn evaluate(
     ctx.click_raw = Some(fields.click_id.clone());
     ctx.txid = fields.txid.clone();
     ctx.hint = click_id_hint(&fields.click_id);
+    // a visitor's browser cannot approve: the advertiser's server does
+    if inbound.channel == Channel::Browser && adv.browser.browser_pending {
+        fields.status = Some(Status::Pending);
+    }
 
     // 3. click id decodes
     let click_id = decode_click_id(&fields.click_id)?;
@@ -922,6 +960,7 @@ async fn evaluate(
         fx_missing: false,
         hold_until_ms: held.then(|| now + offer.hold_hours as i64 * 3_600_000),
         duplicates: 0,
+        channel: inbound.channel,
         dims: ClickDims::of(&click),
     };
     let notify = notify_for(&cfg, &conversion);

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use clickledger_domain::postback::Field;
 use clickledger_domain::{ErrorCode, Rule};
-use clickledger_store::Scope;
+use clickledger_store::{Advertiser, Offer, Scope};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -191,14 +191,16 @@ pub fn setup_markdown(app: &AppState, offer_id: &str) -> Option<String> {
         );
     }
 
-    let _ = writeln!(md, "## 5. Example requests\n");
+    browser_section(&mut md, base, adv, o);
+
+    let _ = writeln!(md, "## 6. Example requests\n");
     let first = o.events.first().map(|e| e.name.as_str()).unwrap_or("");
     let _ = writeln!(md, "```sh\ncurl -s \"{base}/postback?token=<POSTBACK_TOKEN>&click_id=<CLICK_ID>&event={first}&txid=order-1&amount=49.90&currency={}\"\ncurl -s -X POST {base}/postback/<POSTBACK_TOKEN> -H 'content-type: application/json' \\\n  -d '{{\"click_id\": \"<CLICK_ID>\", \"event\": \"{first}\", \"txid\": \"order-1\", \"amount\": \"49.90\"}}'\n```\n", o.currency);
     let _ = writeln!(md, "Answers: `{{\"result\": \"accepted\", \"conversion_id\": ...}}`, `duplicate` (same txid again), `updated` (a status change).\n");
 
     let _ = writeln!(
         md,
-        "## 6. Error codes\n\n| code | HTTP | meaning |\n| --- | --- | --- |"
+        "## 7. Error codes\n\n| code | HTTP | meaning |\n| --- | --- | --- |"
     );
     for c in ErrorCode::ALL {
         let _ = writeln!(
@@ -210,7 +212,7 @@ pub fn setup_markdown(app: &AppState, offer_id: &str) -> Option<String> {
         );
     }
 
-    let _ = writeln!(md, "\n## 7. Test checklist\n");
+    let _ = writeln!(md, "\n## 8. Test checklist\n");
     for step in [
         "Follow the tracking link; the landing page URL contains a 30-character click id.",
         "The advertiser stores the click id with the visitor's session or order.",
@@ -222,6 +224,52 @@ pub fn setup_markdown(app: &AppState, offer_id: &str) -> Option<String> {
         let _ = writeln!(md, "- [ ] {step}");
     }
     Some(md)
+}
+
+/// "5. Browser conversions": the snippet filled in for this offer, and
+/// when to prefer server-to-server postbacks.
+fn browser_section(md: &mut String, base: &str, adv: &Advertiser, o: &Offer) {
+    let b = &adv.browser;
+    let _ = writeln!(md, "## 5. Browser conversions (t.js and the pixel)\n");
+    let _ = writeln!(md, "For advertisers who cannot send postbacks from their server. The advertiser's publishable key (not a secret: it is in the pages) is `{}`.", if b.publishable_key.is_empty() { "<none yet: POST /api/v1/advertisers/{id}/rotate-publishable-key>" } else { b.publishable_key.as_str() });
+    if b.pixel_hosts.is_empty() {
+        let _ = writeln!(md, "**This advertiser lists no `pixel_hosts` yet, so every browser conversion is refused** (`host_not_allowed`): set the hosts of its landing and thank-you pages first (`PATCH /api/v1/advertisers/{}` with `{{\"pixel_hosts\": [\"shop.example\", \"*.shop.example\"]}}`).\n", adv.id);
+    } else {
+        let _ = writeln!(md, "Pages may send them from: {} (the page's Origin or Referer host; `*.x` is any subdomain of x, not x itself).\n", b.pixel_hosts.iter().map(|h| format!("`{h}`")).collect::<Vec<_>>().join(", "));
+    }
+    let domain = b
+        .cookie_domain
+        .as_deref()
+        .map(|d| format!(" data-domain=\"{d}\""))
+        .unwrap_or_default();
+    let param = if b.click_id_param == "click_id" {
+        String::new()
+    } else {
+        format!(" data-param=\"{}\"", b.click_id_param)
+    };
+    let days = if b.cookie_days == 30 {
+        String::new()
+    } else {
+        format!(" data-days=\"{}\"", b.cookie_days)
+    };
+    let v = crate::browser::SCRIPT_VERSION;
+    let _ = writeln!(md, "On every page (the landing page keeps the `{}` from its URL in a first-party cookie, {} days, `SameSite=Lax`, and in localStorage):\n", b.click_id_param, b.cookie_days);
+    let _ = writeln!(md, "```html\n<script>window.clickledger=window.clickledger||{{q:[],conversion:function(o){{this.q.push(o)}}}}</script>\n<script async src=\"{base}/t.js?v={v}\" data-key=\"{}\"{param}{days}{domain}></script>\n```\n", b.publishable_key);
+    let first = o.events.first().map(|e| e.name.as_str()).unwrap_or("");
+    let _ = writeln!(
+        md,
+        "On the page where the conversion happens (events of this offer: {}):\n",
+        o.events
+            .iter()
+            .map(|e| format!("`{}`", e.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let _ = writeln!(md, "```html\n<script>clickledger.conversion({{event: \"{first}\", txid: \"ORDER-ID\", amount: \"49.90\", currency: \"{}\"}});</script>\n```\n", o.currency);
+    let _ = writeln!(md, "Without JavaScript, the 1x1 pixel (always answers the GIF; the outcome is in the postback log):\n");
+    let _ = writeln!(md, "```html\n<img src=\"{base}/px?publishable_key={}&click_id=CLICK_ID&event={first}&txid=ORDER-ID&amount=49.90\" width=\"1\" height=\"1\" alt=\"\">\n```\n", b.publishable_key);
+    let _ = writeln!(md, "Browser conversions record `channel: browser`{}; the txid dedup, statuses, caps and payout bounds apply as for postbacks.\n", if b.browser_pending { " and **start `pending`** (this advertiser's `browser_pending`): its server approves them with a postback for the same txid" } else { "" });
+    let _ = writeln!(md, "**Prefer server-to-server postbacks when you can.** Ad blockers and privacy tools block tracking scripts and pixels, so some browser conversions never arrive; Safari (and other browsers' tracking prevention) keeps cookies set by a script at most 7 days, so a conversion more than 7 days after the click loses its click id. Serving `t.js` from the advertiser's own subdomain (a CNAME or reverse proxy to this tracker, e.g. `track.shop.example`) avoids many blockers, and `data-domain` shares the cookie across the shop's subdomains. Anyone can send a browser conversion with the publishable key from an allowed page; for money that matters, set `browser_pending` and approve from the server.\n");
 }
 
 fn escape(s: &str) -> String {

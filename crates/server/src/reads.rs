@@ -11,7 +11,8 @@ use axum::http::StatusCode;
 use clickledger_domain::postback::Field;
 use clickledger_domain::{ClickId, ErrorCode};
 use clickledger_store::{
-    Advertiser, AuditFilter, ClickFilter, ConversionFilter, PostbackFilter, PostbackLogEntry, Scope,
+    Advertiser, AuditFilter, Channel, ClickFilter, ConversionFilter, PostbackFilter,
+    PostbackLogEntry, Scope,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -119,6 +120,8 @@ pub struct ConversionQuery {
     link_id: Option<String>,
     /// Only conversions whose click's `source` is exactly this.
     source: Option<String>,
+    /// Only conversions that came by this channel: `s2s` (postbacks) or `browser` (t.js, /px).
+    channel: Option<Channel>,
     /// Conversions at or after this time: a date (`2026-11-25`, UTC), an RFC 3339 time or unix milliseconds.
     from: Option<String>,
     /// Conversions before this time; a date includes that whole day.
@@ -153,6 +156,7 @@ pub async fn list_conversions(
         event: q.event,
         txid: q.txid,
         source: q.source,
+        channel: q.channel,
         from_ms: parse_time_opt("from", q.from.as_deref())?,
         to_ms: parse_time_opt("to", q.to.as_deref())?,
         limit: q.limit.0,
@@ -176,6 +180,8 @@ pub struct PostbackQuery {
     click_id: Option<String>,
     /// Only postbacks that carried this txid (under its name or an alias).
     txid: Option<String>,
+    /// Only entries of this channel: `s2s` (postbacks) or `browser` (t.js, /px).
+    channel: Option<Channel>,
     /// Postbacks at or after this time: a date (`2026-11-25`, UTC), an RFC 3339 time or unix milliseconds.
     from: Option<String>,
     /// Postbacks before this time; a date includes that whole day.
@@ -207,15 +213,30 @@ pub fn explain(
         }
         accepted.insert(f.name().to_string(), json!(names));
     }
-    let expected = json!({
-        "template": postback_url_template(app, "<token>"),
-        "accepted_names": accepted,
-        "status_map": adv.map(|a| json!(a.status_map)).unwrap_or(Value::Null),
-        "required": ["click_id", "token (or adv + ts + sig)"],
-    });
+    let browser = entry.channel == Channel::Browser;
+    let expected = if browser {
+        json!({
+            "template": format!("{}/px?publishable_key=<publishable_key>&click_id=<click_id>&event=<event>&txid=<txid>&amount=<amount>", app.public_url),
+            "accepted_names": accepted,
+            "status_map": adv.map(|a| json!(a.status_map)).unwrap_or(Value::Null),
+            "required": ["click_id", "publishable_key", "a page whose host is on pixel_hosts (Origin or Referer)"],
+            "pixel_hosts": adv.map(|a| json!(a.browser.pixel_hosts)).unwrap_or(Value::Null),
+        })
+    } else {
+        json!({
+            "template": postback_url_template(app, "<token>"),
+            "accepted_names": accepted,
+            "status_map": adv.map(|a| json!(a.status_map)).unwrap_or(Value::Null),
+            "required": ["click_id", "token (or adv + ts + sig)"],
+        })
+    };
     let mut recognized = Map::new();
     let mut unrecognized = Vec::new();
     for (k, _) in &entry.fields {
+        if browser && k == crate::browser::KEY_FIELD {
+            recognized.insert(k.clone(), json!(k));
+            continue;
+        }
         match name_to_field.get(k) {
             Some(f) => {
                 recognized.insert(k.clone(), json!(f));
@@ -232,6 +253,9 @@ pub fn explain(
         && entry.error.as_deref() == Some("invalid_token")
     {
         missing.push("token");
+    }
+    if browser && !has(crate::browser::KEY_FIELD) {
+        missing.push(crate::browser::KEY_FIELD);
     }
     let diff = json!({"recognized": recognized, "unrecognized": unrecognized, "missing": missing});
     (expected, diff)
@@ -253,6 +277,7 @@ pub async fn list_postbacks(
         offer_id: q.offer_id,
         click_id: q.click_id,
         txid: q.txid,
+        channel: q.channel,
         from_ms: parse_time_opt("from", q.from.as_deref())?,
         to_ms: parse_time_opt("to", q.to.as_deref())?,
         limit: q.limit.0,

@@ -50,3 +50,25 @@ pub struct PostbackFields {
     /// For refunds and chargebacks: the txid they reverse.
     original_txid: Option<String>,
 }
+
+/// A browser conversion's fields (`GET /px`, `POST /t/conversion`): the
+/// postback's, with the advertiser's publishable key instead of a token.
+/// Aliases and the advertiser's `alias_map` apply as for postbacks.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+pub struct BrowserFields {
+    /// The advertiser's publishable key (`pk_…`); not a secret.
+    publishable_key: Option<String>,
+    /// The click id issued at the click (`t.js` sends the one it kept).
+    click_id: Option<String>,
+    /// The event name defined on the offer (default: the offer's first).
+    event: Option<String>,
+    /// The advertiser's order or transaction id: a resend with the same txid is a duplicate.
+    txid: Option<String>,
+    /// The event's money value, a plain decimal like 49.90.
+    amount: Option<String>,
+    /// ISO 4217 (default: the offer's).
+    currency: Option<String>,
+    /// approved, pending, rejected, reversed (forced to pending when the advertiser has browser_pending).
+    status: Option<String>,
+}

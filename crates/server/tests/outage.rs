@@ -617,3 +617,64 @@ async fn with_the_journal_unwritable_too_postbacks_answer_503_and_clicks_still_r
     let (st, v) = app.get(&format!("/api/v1/clicks/{lost}")).await;
     assert_eq!(st, StatusCode::NOT_FOUND, "{v}");
 }
+
+#[tokio::test]
+async fn browser_conversions_taken_while_the_store_is_away_replay_as_browser() {
+    let Some((app, s)) = journaled_sqlite_app().await else {
+        return;
+    };
+    let (status, adv) = app
+        .patch(
+            &format!("/api/v1/advertisers/{}", s.advertiser_id),
+            json!({"pixel_hosts": ["shop.test"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{adv}");
+    let pk = adv["publishable_key"].as_str().unwrap().to_string();
+    let click = app.click(&s.link_id).await;
+    let send = |origin: &'static str| {
+        app.client
+            .post(app.url("/t/conversion"))
+            .header("origin", origin)
+            .header("content-type", "text/plain")
+            .body(
+                json!({"publishable_key": pk, "click_id": click, "event": "registration", "txid": "b1"})
+                    .to_string(),
+            )
+            .send()
+    };
+    {
+        let _unwritable = Immutable::new(sqlite_files(&app.dir.0));
+        let r = send("https://shop.test").await.unwrap();
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+        assert_eq!(
+            r.headers()["access-control-allow-origin"],
+            "https://shop.test"
+        );
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["result"], "queued", "{v}");
+        // the page's host is checked at once, store or not
+        let r = send("https://evil.test").await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    }
+    wait_drained(&app).await;
+    let conversions = stored_conversions(&app).await;
+    assert_eq!(conversions.len(), 1, "{conversions:?}");
+    let c = &conversions[0];
+    assert_eq!(c.channel, clickledger_store::Channel::Browser);
+    assert_eq!(
+        (c.txid.as_deref(), c.payout.to_string()),
+        (Some("b1"), "2.00".into())
+    );
+    let log = stored_log(&app).await;
+    let browser: Vec<(&str, Option<&str>, bool)> = log
+        .iter()
+        .filter(|e| e.channel == clickledger_store::Channel::Browser)
+        .map(|e| (e.result.as_str(), e.error.as_deref(), e.replayed))
+        .collect();
+    assert!(browser.contains(&("accepted", None, true)), "{browser:?}");
+    assert!(
+        browser.contains(&("rejected", Some("host_not_allowed"), false)),
+        "{browser:?}"
+    );
+}

@@ -18,6 +18,45 @@ pub enum EntityStatus {
     Paused,
 }
 
+/// How a conversion reached the tracker: the advertiser's server
+/// (`s2s`, a postback) or a visitor's browser (`browser`: `t.js` or the
+/// `/px` pixel). Stored as NULL for s2s, the common case.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    #[default]
+    S2s,
+    Browser,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::S2s => "s2s",
+            Channel::Browser => "browser",
+        }
+    }
+
+    /// The stored value: NULL for s2s.
+    pub fn column(self) -> Option<&'static str> {
+        match self {
+            Channel::S2s => None,
+            Channel::Browser => Some("browser"),
+        }
+    }
+
+    /// Reads the stored value back; `None` for one this version does not know.
+    pub fn from_column(v: Option<&str>) -> Option<Channel> {
+        match v {
+            None => Some(Channel::S2s),
+            Some("browser") => Some(Channel::Browser),
+            Some(_) => None,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -142,6 +181,8 @@ pub struct Advertiser {
     /// Postbacks per advertiser, overriding the server default (`100/s:200`).
     #[serde(default)]
     pub rate_limit: Option<String>,
+    #[serde(flatten)]
+    pub browser: BrowserSettings,
     #[serde(
         serialize_with = "rfc3339",
         deserialize_with = "from_rfc3339",
@@ -151,6 +192,57 @@ pub struct Advertiser {
     pub created_ms: i64,
     #[serde(skip)]
     pub secrets: AdvertiserSecrets,
+}
+
+/// How an advertiser takes browser conversions (`t.js` and `/px`). Every
+/// field reads a default, so records from before browser conversions load.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct BrowserSettings {
+    /// Identifies the advertiser in browser conversions (`pk_…`). Not a
+    /// secret: it is in the advertiser's pages. Empty for an advertiser made
+    /// before browser conversions until it is rotated.
+    #[serde(default)]
+    pub publishable_key: String,
+    /// The hosts of the pages that may send browser conversions
+    /// (`shop.example`, `*.shop.example`); empty: none may.
+    #[serde(default)]
+    pub pixel_hosts: Vec<String>,
+    /// Browser conversions start `pending` whatever status they carry; the
+    /// advertiser's server approves them with a postback.
+    #[serde(default)]
+    pub browser_pending: bool,
+    /// The landing-page URL parameter `t.js` reads the click id from.
+    #[serde(default = "default_click_id_param")]
+    pub click_id_param: String,
+    /// The domain of the cookie `t.js` keeps the click id in (e.g.
+    /// `shop.example` to share it with its subdomains); `None`: the page's
+    /// own host.
+    #[serde(default)]
+    pub cookie_domain: Option<String>,
+    /// How long `t.js` keeps the click id, in days.
+    #[serde(default = "default_cookie_days")]
+    pub cookie_days: u32,
+}
+
+fn default_click_id_param() -> String {
+    "click_id".into()
+}
+
+fn default_cookie_days() -> u32 {
+    30
+}
+
+impl Default for BrowserSettings {
+    fn default() -> Self {
+        BrowserSettings {
+            publishable_key: String::new(),
+            pixel_hosts: Vec::new(),
+            browser_pending: false,
+            click_id_param: default_click_id_param(),
+            cookie_domain: None,
+            cookie_days: default_cookie_days(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -435,6 +527,9 @@ pub struct Conversion {
     pub hold_until_ms: Option<i64>,
     /// Resends answered `duplicate`.
     pub duplicates: i64,
+    /// `s2s` (a postback) or `browser` (`t.js`, `/px`); `source` stays the
+    /// click's traffic source.
+    pub channel: Channel,
     /// The click's dimensions, kept on the conversion for reports.
     #[serde(flatten)]
     pub dims: ClickDims,
@@ -602,6 +697,9 @@ pub struct PostbackLogEntry {
     /// journal, and decided (this entry's result) when it was replayed.
     #[serde(default)]
     pub replayed: bool,
+    /// `browser` for a conversion sent by `t.js` or `/px`.
+    #[serde(default)]
+    pub channel: Channel,
 }
 
 /// Whose rows a caller may see; applied inside store queries.
@@ -670,6 +768,7 @@ pub struct ConversionFilter {
     pub event: Option<String>,
     pub txid: Option<String>,
     pub source: Option<String>,
+    pub channel: Option<Channel>,
     /// Conversion time, `[from, to)`.
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
@@ -687,6 +786,7 @@ pub struct PostbackFilter {
     /// The click id exactly as received.
     pub click_id: Option<String>,
     pub txid: Option<String>,
+    pub channel: Option<Channel>,
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
     pub limit: u32,

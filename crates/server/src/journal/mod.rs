@@ -83,14 +83,20 @@ pub struct QueuedPostback {
     pub headers: Vec<(String, String)>,
     pub body: String,
     pub path_token: Option<String>,
+    /// `browser` for `t.js` and `/px` (absent in records from before).
+    #[serde(default)]
+    pub channel: clickledger_store::Channel,
 }
 
-/// The request headers a postback's decision depends on.
-const KEPT_HEADERS: [&str; 4] = [
+/// The request headers a postback's decision depends on (a browser
+/// conversion's page host comes from Origin or Referer).
+const KEPT_HEADERS: [&str; 6] = [
     "content-type",
     "webhook-id",
     "webhook-timestamp",
     "webhook-signature",
+    "origin",
+    "referer",
 ];
 
 impl QueuedPostback {
@@ -110,6 +116,7 @@ impl QueuedPostback {
                 .collect(),
             body: base64::engine::general_purpose::STANDARD.encode(&inbound.body),
             path_token: inbound.path_token.clone(),
+            channel: inbound.channel,
         }
     }
 
@@ -138,6 +145,7 @@ impl QueuedPostback {
             test_advertiser: None,
             authenticated_advertiser: None,
             replay_of: Some(self.received_ms),
+            channel: self.channel,
         }
     }
 }

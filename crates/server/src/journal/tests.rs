@@ -52,6 +52,7 @@ fn postback(n: i64) -> Entry {
         headers: vec![("content-type".into(), "text/plain".into())],
         body: String::new(),
         path_token: Some("tok".into()),
+        channel: Default::default(),
     })
 }
 

@@ -25,6 +25,23 @@ fn status(text: &str, id: &str) -> StoreResult<Status> {
     Status::parse(text).ok_or_else(|| corrupt("conversions", id, "status", text, "a status"))
 }
 
+/// A `channel` column: NULL is s2s.
+fn channel(
+    v: Option<&str>,
+    table: &'static str,
+    row: impl std::fmt::Display,
+) -> StoreResult<Channel> {
+    Channel::from_column(v).ok_or_else(|| {
+        corrupt(
+            table,
+            row,
+            "channel",
+            v.unwrap_or_default(),
+            "s2s (NULL) or browser",
+        )
+    })
+}
+
 pub fn conversion_from_row(r: &Row) -> StoreResult<Conversion> {
     let id: String = r.get(0);
     let click_ms: i64 = r.get(15);
@@ -62,6 +79,7 @@ pub fn conversion_from_row(r: &Row) -> StoreResult<Conversion> {
         fx_missing: r.get(24),
         hold_until_ms: r.get(25),
         duplicates: r.get(26),
+        channel: channel(r.get(39), "conversions", &id)?,
         dims: ClickDims {
             source: r.get(27),
             sub1: r.get(28),
@@ -240,7 +258,7 @@ impl ConversionTx for PgTx<'_> {
         // see `once` in the schema: NULL lets a repeatable event recur
         let once = (!repeatable).then_some(true);
         let d = &c.dims;
-        let marks: Vec<String> = (1..=40).map(|i| format!("${i}")).collect();
+        let marks: Vec<String> = (1..=41).map(|i| format!("${i}")).collect();
         let sql = format!(
             "INSERT INTO conversions ({CONVERSION_COLUMNS}, once) VALUES ({})",
             marks.join(", ")
@@ -295,6 +313,7 @@ impl ConversionTx for PgTx<'_> {
                 &d.browser,
                 &d.rule,
                 &d.target,
+                &c.channel.column(),
                 &once,
             ],
         )
@@ -361,12 +380,12 @@ impl ConversionTx for PgTx<'_> {
         let http_status = i32::from(e.http_status);
         self.exec(
             "INSERT INTO postback_log (ts_ms, source_ip, method, advertiser_id, offer_id, click_id, fields, result, error,
-                 message, hint, conversion_id, http_status, pii_removed, txid, replayed)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                 message, hint, conversion_id, http_status, pii_removed, txid, replayed, channel)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
             &[
                 &e.ts_ms, &e.source_ip, &e.method, &e.advertiser_id, &e.offer_id, &e.click_id, &json(&e.fields),
                 &e.result, &e.error, &e.message, &e.hint, &e.conversion_id, &http_status, &e.pii_removed, &e.txid,
-                &e.replayed,
+                &e.replayed, &e.channel.column(),
             ],
         )
         .await
@@ -565,6 +584,7 @@ pub async fn postback_log(s: &PgStore, f: &PostbackFilter) -> StoreResult<Vec<Po
                 pii_removed: r.get(14),
                 txid: r.get(15),
                 replayed: r.get(16),
+                channel: channel(r.get(17), "postback_log", id)?,
             })
         })
         .collect()

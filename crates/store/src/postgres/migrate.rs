@@ -26,6 +26,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("migrations/0004_replayed_postbacks.sql"),
     ),
     (5, "flows", include_str!("migrations/0005_flows.sql")),
+    (
+        6,
+        "browser_conversions",
+        include_str!("migrations/0006_browser_conversions.sql"),
+    ),
 ];
 
 /// The advisory lock key for migrations ("clickledger migrate").

@@ -10,7 +10,7 @@ use crate::model::*;
 pub(crate) const CONVERSION_COLUMNS: &str = "id, click_id, offer_id, advertiser_id, affiliate_id, link_id, event, txid, status, \
      status_received, amount_micros, currency, payout_micros, revenue_micros, payout_currency, click_ms, conv_ms, \
      updated_ms, too_fast, test, capped, parent_id, payout_base_micros, revenue_base_micros, fx_missing, hold_until_ms, \
-     duplicates, source, sub1, sub2, sub3, sub4, sub5, country, device, os, browser, rule, target";
+     duplicates, source, sub1, sub2, sub3, sub4, sub5, country, device, os, browser, rule, target, channel";
 
 /// A click as read back, with its link's offer and affiliate and its user
 /// agent's text and classification.
@@ -31,7 +31,7 @@ const SUSPENDED: &str = "SELECT affiliate_id FROM destinations WHERE state <> 'h
 
 pub(crate) const POSTBACK_LOG_COLUMNS: &str =
     "id, ts_ms, source_ip, method, advertiser_id, offer_id, click_id, fields, \
-     result, error, message, hint, conversion_id, http_status, pii_removed, txid, replayed";
+     result, error, message, hint, conversion_id, http_status, pii_removed, txid, replayed, channel";
 
 /// The click, if `scope` may see it.
 pub(crate) fn click(id: ClickId, scope: &Scope) -> Query {
@@ -73,10 +73,20 @@ pub(crate) fn conversions(f: &ConversionFilter) -> Query {
     q.add("event = ?", f.event.clone());
     q.add("txid = ?", f.txid.clone());
     q.add("source = ?", f.source.clone());
+    channel(&mut q, f.channel);
     q.add("conv_ms >= ?", f.from_ms);
     q.add("conv_ms < ?", f.to_ms);
     q.tail = format!("ORDER BY conv_ms DESC, id LIMIT {}", limit(f.limit));
     q
+}
+
+/// `channel` is NULL for s2s (see `Channel::column`).
+fn channel(q: &mut Query, channel: Option<Channel>) {
+    match channel.map(Channel::column) {
+        None => {}
+        Some(None) => q.push("channel IS NULL", vec![]),
+        Some(Some(c)) => q.add("channel = ?", Some(c)),
+    }
 }
 
 pub(crate) fn postback_log(f: &PostbackFilter) -> Query {
@@ -93,6 +103,7 @@ pub(crate) fn postback_log(f: &PostbackFilter) -> Query {
     q.add("offer_id = ?", f.offer_id.clone());
     q.add("click_id = ?", f.click_id.clone());
     q.add("txid = ?", f.txid.clone());
+    channel(&mut q, f.channel);
     q.add("ts_ms >= ?", f.from_ms);
     q.add("ts_ms < ?", f.to_ms);
     q.tail = format!("ORDER BY id DESC LIMIT {}", limit(f.limit));

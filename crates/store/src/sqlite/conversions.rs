@@ -64,6 +64,7 @@ fn conversion_from_row(r: &Row) -> rusqlite::Result<Conversion> {
         fx_missing: r.get(24)?,
         hold_until_ms: r.get(25)?,
         duplicates: r.get(26)?,
+        channel: channel_column(r, 39, "conversions", r.get::<_, String>(0)?)?,
         dims: ClickDims {
             source: r.get(27)?,
             sub1: r.get(28)?,
@@ -78,6 +79,25 @@ fn conversion_from_row(r: &Row) -> rusqlite::Result<Conversion> {
             rule: r.get(37)?,
             target: r.get(38)?,
         },
+    })
+}
+
+/// A `channel` column: NULL is s2s.
+fn channel_column(
+    r: &Row,
+    idx: usize,
+    table: &'static str,
+    row: impl std::fmt::Display,
+) -> rusqlite::Result<Channel> {
+    let v: Option<String> = r.get(idx)?;
+    Channel::from_column(v.as_deref()).ok_or_else(|| {
+        corrupt(
+            table,
+            row,
+            "channel",
+            v.unwrap_or_default(),
+            "s2s (NULL) or browser",
+        )
     })
 }
 
@@ -152,7 +172,7 @@ fn insert_conversion(tx: &Connection, c: &Conversion, repeatable: bool) -> rusql
     let d = &c.dims;
     tx.prepare_cached(&format!(
         "INSERT INTO conversions ({CONVERSION_COLUMNS}, once) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,
-         ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40)"
+         ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41)"
     ))?
     .execute(rusqlite::params![
         c.id,
@@ -194,6 +214,7 @@ fn insert_conversion(tx: &Connection, c: &Conversion, repeatable: bool) -> rusql
         d.browser,
         d.rule,
         d.target,
+        c.channel.column(),
         once
     ])?;
     Ok(())
@@ -444,8 +465,8 @@ pub(super) fn conversions(
 
 fn insert_log(conn: &Connection, e: &PostbackLogEntry) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "INSERT INTO postback_log (ts_ms, source_ip, method, advertiser_id, offer_id, click_id, fields, result, error, message, hint, conversion_id, http_status, pii_removed, txid, replayed)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        "INSERT INTO postback_log (ts_ms, source_ip, method, advertiser_id, offer_id, click_id, fields, result, error, message, hint, conversion_id, http_status, pii_removed, txid, replayed, channel)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     )?
     .execute(params![
         e.ts_ms,
@@ -463,7 +484,8 @@ fn insert_log(conn: &Connection, e: &PostbackLogEntry) -> rusqlite::Result<()> {
         e.http_status,
         e.pii_removed,
         e.txid,
-        e.replayed
+        e.replayed,
+        e.channel.column()
     ])?;
     Ok(())
 }
@@ -502,6 +524,7 @@ pub(super) fn postback_log(
             pii_removed: r.get(14)?,
             txid: r.get(15)?,
             replayed: r.get(16)?,
+            channel: channel_column(r, 17, "postback_log", id)?,
         })
     })
 }

@@ -27,6 +27,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("migrations/0003_replayed_postbacks.sql"),
     ),
     (4, "flows", include_str!("migrations/0004_flows.sql")),
+    (
+        5,
+        "browser_conversions",
+        include_str!("migrations/0005_browser_conversions.sql"),
+    ),
 ];
 
 /// Brings the file to the newest schema, all in one IMMEDIATE transaction:
@@ -89,6 +94,13 @@ fn legacy_upgrades(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute_batch("DROP INDEX IF EXISTS conversions_click_time;")
 }
 
+/// The conversion columns of 0001 (the legacy rebuild runs before the
+/// numbered migrations that add more).
+const CONVERSION_COLUMNS_0001: &str = "id, click_id, offer_id, advertiser_id, affiliate_id, link_id, event, txid, status, \
+     status_received, amount_micros, currency, payout_micros, revenue_micros, payout_currency, click_ms, conv_ms, \
+     updated_ms, too_fast, test, capped, parent_id, payout_base_micros, revenue_base_micros, fx_missing, hold_until_ms, \
+     duplicates, source, sub1, sub2, sub3, sub4, sub5, country, device, os, browser";
+
 /// Conversions up to 2026-11 enforced once-per-click with a text column
 /// `once_key` ("click:event") under a UNIQUE index of its own, beside a
 /// (click_id, event) index: two random-page index writes per conversion
@@ -109,18 +121,11 @@ fn migrate_once_key(tx: &Transaction) -> rusqlite::Result<()> {
     )?;
     tx.execute_batch(INIT)?;
     tx.execute_batch(&format!(
-        "INSERT INTO conversions ({CONVERSION_COLUMNS_V1}, once)
-         SELECT {CONVERSION_COLUMNS_V1}, CASE WHEN once_key IS NULL THEN NULL ELSE 1 END FROM conversions_v1;
+        "INSERT INTO conversions ({CONVERSION_COLUMNS_0001}, once)
+         SELECT {CONVERSION_COLUMNS_0001}, CASE WHEN once_key IS NULL THEN NULL ELSE 1 END FROM conversions_v1;
          DROP TABLE conversions_v1;"
     ))
 }
-
-/// The conversion columns of the schema at 0001 (the legacy upgrades run
-/// before any numbered migration).
-const CONVERSION_COLUMNS_V1: &str = "id, click_id, offer_id, advertiser_id, affiliate_id, link_id, event, txid, status, \
-     status_received, amount_micros, currency, payout_micros, revenue_micros, payout_currency, click_ms, conv_ms, \
-     updated_ms, too_fast, test, capped, parent_id, payout_base_micros, revenue_base_micros, fx_missing, hold_until_ms, \
-     duplicates, source, sub1, sub2, sub3, sub4, sub5, country, device, os, browser";
 
 /// The click columns every version since the first has had.
 const CLICK_COLUMNS_V1: &str = "id, ts_ms, link_id, sub1, sub2, sub3, sub4, sub5, source, extra, ip, country, ua_id, referer_host, is_unique, is_bot, suspicious, test";
