@@ -64,7 +64,12 @@ pub struct Config {
 }
 
 impl Config {
-    pub async fn load(store: &dyn Store, vault: &Vault) -> StoreResult<Config> {
+    /// Reads the configuration; `previous` lends what has not changed.
+    pub async fn load(
+        store: &dyn Store,
+        vault: &Vault,
+        previous: Option<&Config>,
+    ) -> StoreResult<Config> {
         let mut c = Config::default();
         for a in store.advertisers().await? {
             for t in &a.secrets.tokens {
@@ -142,6 +147,16 @@ impl Config {
         }
         for l in store.links().await? {
             if let Some(json) = &l.flow {
+                // unchanged since the last load: kept as parsed (a reload
+                // after every admin change must not re-parse every flow)
+                let known = previous
+                    .and_then(|p| p.flows.get(&l.id))
+                    .filter(|f| f.fingerprint == LinkFlow::fingerprint_of(json));
+                if let Some(f) = known {
+                    c.flows.insert(l.id.clone(), f.clone());
+                    c.links.insert(l.id.clone(), l);
+                    continue;
+                }
                 // checked when saved; one that no longer loads is skipped
                 // loudly, and the link sends everyone to its offer
                 match LinkFlow::load(json) {
@@ -176,7 +191,7 @@ impl ConfigCache {
     }
 
     pub async fn reload(&self, store: &dyn Store, vault: &Vault) -> StoreResult<()> {
-        let fresh = Arc::new(Config::load(store, vault).await?);
+        let fresh = Arc::new(Config::load(store, vault, Some(&self.get())).await?);
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = fresh;
         Ok(())
     }

@@ -54,6 +54,10 @@ pub struct CapState {
 impl CapState {
     pub fn is_capped(&self, offer_id: &str, affiliate_id: &str) -> bool {
         let set = self.capped.read().unwrap_or_else(|p| p.into_inner());
+        if set.is_empty() {
+            // the usual case: no allocation on the click path
+            return false;
+        }
         set.contains(&(offer_id.to_string(), None))
             || set.contains(&(offer_id.to_string(), Some(affiliate_id.to_string())))
     }

@@ -384,9 +384,11 @@ pub struct Link {
     pub created_ms: i64,
     /// The link's traffic flow as saved (`PUT /api/v1/links/{id}/flow`);
     /// none: every visitor goes to the link's offer. Kept in a column of
-    /// its own beside the document, and shown through its own route.
+    /// its own beside the document, and shown through its own route. The
+    /// JSON text, not a parsed value: the config cache holds every link, and
+    /// text is a fraction of a JSON tree's memory.
     #[serde(skip)]
-    pub flow: Option<serde_json::Value>,
+    pub flow: Option<String>,
 }
 
 /// Deserialize reads back what Serialize wrote: the fallback journal keeps

@@ -98,7 +98,7 @@ async fn view(app: &AppState, link_id: &str) -> Result<FlowView, ApiError> {
         .links
         .get(link_id)
         .ok_or_else(|| ApiError::not_found("link", link_id))?;
-    let (Some(flow), Some(saved)) = (&link.flow, cfg.flows.get(link_id)) else {
+    let (Some(_), Some(saved)) = (&link.flow, cfg.flows.get(link_id)) else {
         return Err(no_flow(link_id));
     };
     let version = app
@@ -111,7 +111,7 @@ async fn view(app: &AppState, link_id: &str) -> Result<FlowView, ApiError> {
     Ok(FlowView {
         link_id: link_id.to_string(),
         version,
-        flow: flow.clone(),
+        flow: saved.flow.to_json(),
         weights: optimized
             .as_ref()
             .map(|o| o.rules.clone())
@@ -143,7 +143,8 @@ fn check(app: &AppState, body: &Value) -> Result<Flow, ApiError> {
             }
         }
     }
-    LinkFlow::load(&flow.to_json()).map_err(|e| ApiError::validation(format!("timezone: {e}")))?;
+    LinkFlow::load(&flow.to_json().to_string())
+        .map_err(|e| ApiError::validation(format!("timezone: {e}")))?;
     Ok(flow)
 }
 
@@ -161,7 +162,7 @@ async fn save(
         .cloned()
         .ok_or_else(|| ApiError::not_found("link", id))?;
     let mut link = before.clone();
-    link.flow = flow.clone();
+    link.flow = flow.as_ref().map(Value::to_string);
     let mut audit = change(
         key,
         if flow.is_some() {
@@ -171,7 +172,10 @@ async fn save(
         },
         "link",
         id,
-        before.flow.clone(),
+        before
+            .flow
+            .as_deref()
+            .and_then(|f| serde_json::from_str(f).ok()),
         flow.clone(),
     );
     audit.template = Some(flow.unwrap_or(Value::Null));

@@ -34,10 +34,15 @@ pub struct LinkFlow {
 }
 
 impl LinkFlow {
+    /// A fingerprint of saved JSON text.
+    pub fn fingerprint_of(json: &str) -> u64 {
+        sticky_draw(json.as_bytes())
+    }
+
     /// Reads a saved flow; `Err` names what no longer parses (a flow is
     /// checked when saved, so this is a zone or offer gone since).
-    pub fn load(json: &serde_json::Value) -> Result<LinkFlow, String> {
-        let flow = Flow::from_json(json).map_err(|r| r.message)?;
+    pub fn load(json: &str) -> Result<LinkFlow, String> {
+        let flow = Flow::parse(json).map_err(|r| r.message)?;
         let zones = flow
             .timezones()
             .map(|z| {
@@ -49,7 +54,7 @@ impl LinkFlow {
         Ok(LinkFlow {
             flow: Arc::new(flow),
             zones,
-            fingerprint: sticky_draw(json.to_string().as_bytes()),
+            fingerprint: LinkFlow::fingerprint_of(json),
         })
     }
 }

@@ -195,7 +195,7 @@ pub async fn put_link(s: &PgStore, l: &Link, change: &AuditEntry) -> StoreResult
             &l.offer_id,
             &l.affiliate_id,
             &json(l),
-            &l.flow.as_ref().map(json),
+            &l.flow,
         ],
         Some(change),
     )
@@ -213,12 +213,7 @@ pub async fn links(s: &PgStore) -> StoreResult<Vec<Link>> {
             let (id, doc, flow): (&str, &str, Option<&str>) = (r.get(0), r.get(1), r.get(2));
             let mut l: Link = serde_json::from_str(doc)
                 .map_err(|_| corrupt("links", id, "doc", doc, "a JSON document of its kind"))?;
-            l.flow = flow
-                .map(|f| {
-                    serde_json::from_str(f)
-                        .map_err(|_| corrupt("links", id, "flow", f, "a JSON flow"))
-                })
-                .transpose()?;
+            l.flow = flow.map(str::to_string);
             Ok(l)
         })
         .collect()

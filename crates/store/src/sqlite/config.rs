@@ -148,7 +148,7 @@ pub(super) fn put_link(c: &mut Connection, l: &Link, change: &AuditEntry) -> rus
             Some(l.offer_id.clone()),
             Some(l.affiliate_id.clone()),
             Some(json(l)),
-            l.flow.as_ref().map(json),
+            l.flow.clone(),
         ],
         Some(change),
     )
@@ -159,14 +159,7 @@ pub(super) fn links(c: &Connection) -> rusqlite::Result<Vec<Link>> {
         c,
         "SELECT doc, flow FROM links ORDER BY id",
         |l: &mut Link, r| {
-            let flow: Option<String> = r.get("flow")?;
-            l.flow = match flow {
-                None => None,
-                Some(f) => Some(
-                    serde_json::from_str(&f)
-                        .map_err(|_| corrupt("links", &l.id, "flow", &f, "a JSON flow"))?,
-                ),
-            };
+            l.flow = r.get("flow")?;
             Ok(())
         },
     )
