@@ -67,6 +67,7 @@ pub async fn ensure(store: &dyn Store, vault: &Vault) -> Result<(), String> {
                     alias_map: BTreeMap::new(),
                     status_map: BTreeMap::from([("1".to_string(), "approved".to_string())]),
                     rate_limit: None,
+                    alert_overrides: Default::default(),
                     created_ms: now,
                     secrets: AdvertiserSecrets {
                         tokens: vec![Expiring::current(sha256_hex(DEMO_TOKEN))],
@@ -127,6 +128,7 @@ pub async fn ensure(store: &dyn Store, vault: &Vault) -> Result<(), String> {
                     caps: vec![],
                     cap_timezone: "UTC".into(),
                     refuse_over_cap: false,
+                    alert_overrides: Default::default(),
                     created_ms: now,
                 },
                 &created("offer", "off_demo"),

@@ -6,6 +6,7 @@
 //! never lose each other's fields; then the cache is rebuilt. Partners read
 //! only their own records; anything else is a 404.
 
+use clickledger_domain::alerts::AlertOverrides;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -112,7 +113,7 @@ fn affiliate_template(a: &Affiliate) -> Value {
 
 /// A new `whsec_` signing secret: 24 random bytes, base64. The same string
 /// keys the contract's `sig` (as text) and Standard Webhooks (decoded).
-fn new_signing_secret() -> String {
+pub(crate) fn new_signing_secret() -> String {
     let mut bytes = random_u128().to_be_bytes().to_vec();
     bytes.extend_from_slice(&random_u128().to_be_bytes()[..8]);
     format!(
@@ -156,6 +157,9 @@ pub struct NewAdvertiser {
     #[serde(default)]
     status_map: BTreeMap<String, String>,
     rate_limit: Option<String>,
+    /// Thresholds of its own for its alerts.
+    #[serde(default)]
+    alert_overrides: AlertOverrides,
 }
 
 #[derive(Deserialize, Default, schemars::JsonSchema)]
@@ -172,6 +176,8 @@ pub struct AdvertiserPatch {
     status_map: Option<BTreeMap<String, String>>,
     /// An empty string removes the override.
     rate_limit: Option<String>,
+    /// Replaces the alert thresholds of its own (`{}` removes them).
+    alert_overrides: Option<AlertOverrides>,
 }
 
 fn check_advertiser(a: &Advertiser) -> Result<(), ApiError> {
@@ -183,6 +189,7 @@ fn check_advertiser(a: &Advertiser) -> Result<(), ApiError> {
     if let Some(r) = &a.rate_limit {
         Limit::parse(r).map_err(|e| ApiError::validation(format!("rate_limit: {e}")))?;
     }
+    a.alert_overrides.validate().map_err(ApiError::validation)?;
     Ok(())
 }
 
@@ -207,6 +214,7 @@ pub async fn create_advertiser(
         alias_map: b.alias_map,
         status_map: b.status_map,
         rate_limit: b.rate_limit.filter(|r| !r.is_empty()),
+        alert_overrides: b.alert_overrides,
         created_ms: now_ms(),
         secrets: AdvertiserSecrets::default(),
     };
@@ -264,6 +272,7 @@ pub async fn patch_advertiser(
     if let Some(r) = p.rate_limit {
         a.rate_limit = Some(r).filter(|r| !r.is_empty());
     }
+    a.alert_overrides = p.alert_overrides.unwrap_or(a.alert_overrides);
     check_advertiser(&a)?;
     let mut audit = change(
         &key,
@@ -505,6 +514,9 @@ pub struct NewOffer {
     cap_timezone: Option<String>,
     #[serde(default)]
     refuse_over_cap: bool,
+    /// Thresholds of its own for its alerts (over its advertiser's).
+    #[serde(default)]
+    alert_overrides: AlertOverrides,
 }
 
 #[derive(Deserialize, Default, schemars::JsonSchema)]
@@ -528,6 +540,8 @@ pub struct OfferPatch {
     caps: Option<Vec<Cap>>,
     cap_timezone: Option<String>,
     refuse_over_cap: Option<bool>,
+    /// Replaces the alert thresholds of its own (`{}` removes them).
+    alert_overrides: Option<AlertOverrides>,
 }
 
 /// Checks an offer before it is saved, and writes its event money in the
@@ -545,6 +559,7 @@ fn check_offer(o: &mut Offer) -> Result<(), ApiError> {
     if o.hold_hours > 24 * 365 {
         return Err(ApiError::validation("hold_hours must be at most 8760"));
     }
+    o.alert_overrides.validate().map_err(ApiError::validation)?;
     if jiff::tz::TimeZone::get(&o.cap_timezone).is_err() {
         return Err(ApiError::validation(format!(
             "cap_timezone: `{}` is not an IANA timezone",
@@ -588,6 +603,7 @@ pub async fn create_offer(
         caps: b.caps,
         cap_timezone: b.cap_timezone.unwrap_or_else(|| "UTC".into()),
         refuse_over_cap: b.refuse_over_cap,
+        alert_overrides: b.alert_overrides,
         created_ms: now_ms(),
     };
     check_offer(&mut offer)?;
@@ -642,6 +658,7 @@ pub async fn patch_offer(
     o.caps = p.caps.unwrap_or(o.caps);
     o.cap_timezone = p.cap_timezone.unwrap_or(o.cap_timezone);
     o.refuse_over_cap = p.refuse_over_cap.unwrap_or(o.refuse_over_cap);
+    o.alert_overrides = p.alert_overrides.unwrap_or(o.alert_overrides);
     check_offer(&mut o)?;
     let audit = change(
         &key,

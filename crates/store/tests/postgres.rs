@@ -147,7 +147,8 @@ async fn nodes_starting_together_migrate_once() {
             (2, "leader_leases".to_string()),
             (3, "destination_health".to_string()),
             (4, "replayed_postbacks".to_string()),
-            (5, "flows".to_string())
+            (5, "flows".to_string()),
+            (7, "alerts".to_string())
         ]
     );
 }

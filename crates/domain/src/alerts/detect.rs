@@ -299,8 +299,8 @@ pub fn destination_findings(list: &[DestinationFigures]) -> Vec<Finding> {
 pub struct CapFigures {
     pub offer_id: String,
     pub advertiser_id: String,
-    /// The cap, as the offer names it (e.g. `daily conversions`).
-    pub cap: String,
+    /// The affiliate a per-affiliate cap stopped; none: the whole offer.
+    pub affiliate_id: Option<String>,
 }
 
 pub fn cap_findings(list: &[CapFigures], policy: &impl Policy) -> Vec<Finding> {
@@ -314,14 +314,23 @@ pub fn cap_findings(list: &[CapFigures], policy: &impl Policy) -> Vec<Finding> {
                 )
                 .is_some()
         })
-        .map(|c| Finding {
-            kind: AlertKind::CapReached,
-            subject: format!("offer:{}", c.offer_id),
-            advertiser_id: Some(c.advertiser_id.clone()),
-            offer_id: Some(c.offer_id.clone()),
-            affiliate_id: None,
-            summary: format!("offer {} reached its cap ({})", c.offer_id, c.cap),
-            figures: json!({"cap": c.cap}),
+        .map(|c| {
+            let (subject, whom) = match &c.affiliate_id {
+                Some(a) => (
+                    format!("offer:{}/affiliate:{a}", c.offer_id),
+                    format!("affiliate {a}'s"),
+                ),
+                None => (format!("offer:{}", c.offer_id), "its".to_string()),
+            };
+            Finding {
+                kind: AlertKind::CapReached,
+                subject,
+                advertiser_id: Some(c.advertiser_id.clone()),
+                offer_id: Some(c.offer_id.clone()),
+                affiliate_id: c.affiliate_id.clone(),
+                summary: format!("offer {} reached {whom} cap", c.offer_id),
+                figures: json!({"affiliate_id": c.affiliate_id}),
+            }
         })
         .collect()
 }

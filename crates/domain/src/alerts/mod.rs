@@ -116,21 +116,25 @@ impl Default for Thresholds {
 /// An advertiser's or offer's own thresholds (its `alert_overrides`):
 /// each set field replaces the setting. An offer's override wins over its
 /// advertiser's. `disabled` silences the listed kinds for it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct AlertOverrides {
     /// Postbacks stopped after this many usual intervals of silence.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stopped_factor: Option<f64>,
+    #[schemars(range(min = 1, max = 1000))]
+    pub stopped_factor: Option<u32>,
     /// The shortest usual interval, in seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
     pub stopped_min_interval_seconds: Option<i64>,
     /// Clicks since the last postback before its silence counts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped_min_clicks: Option<u32>,
-    /// Refused share (0 to 1) of the window's postbacks for one error code.
+    /// Refused share of the window's postbacks for one error code, in
+    /// percent.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub spike_share: Option<f64>,
+    #[schemars(range(min = 1, max = 100))]
+    pub spike_share_percent: Option<u32>,
     /// The fewest refused postbacks with one code that make a spike.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spike_min_count: Option<u32>,
@@ -152,18 +156,18 @@ impl AlertOverrides {
     pub fn validate(&self) -> Result<(), String> {
         if self
             .stopped_factor
-            .is_some_and(|f| !(f.is_finite() && f >= 1.0))
+            .is_some_and(|f| !(1..=1000).contains(&f))
         {
-            return Err("alert_overrides.stopped_factor must be a number of at least 1".into());
+            return Err("alert_overrides.stopped_factor must be 1-1000".into());
         }
         if self.stopped_min_interval_seconds.is_some_and(|s| s < 1) {
             return Err("alert_overrides.stopped_min_interval_seconds must be at least 1".into());
         }
         if self
-            .spike_share
-            .is_some_and(|s| !(s.is_finite() && s > 0.0 && s <= 1.0))
+            .spike_share_percent
+            .is_some_and(|s| !(1..=100).contains(&s))
         {
-            return Err("alert_overrides.spike_share must be above 0 and at most 1".into());
+            return Err("alert_overrides.spike_share_percent must be 1-100".into());
         }
         if let Some(k) = self.disabled.iter().find(|k| AlertKind::parse(k).is_none()) {
             return Err(format!(
@@ -183,7 +187,7 @@ impl Thresholds {
     /// These thresholds with `o`'s set fields in their place.
     pub fn with(mut self, o: &AlertOverrides) -> Thresholds {
         if let Some(v) = o.stopped_factor {
-            self.stopped_factor = v;
+            self.stopped_factor = f64::from(v);
         }
         if let Some(v) = o.stopped_min_interval_seconds {
             self.stopped_min_interval_ms = v * 1000;
@@ -191,8 +195,8 @@ impl Thresholds {
         if let Some(v) = o.stopped_min_clicks {
             self.stopped_min_clicks = v;
         }
-        if let Some(v) = o.spike_share {
-            self.spike_share = v;
+        if let Some(v) = o.spike_share_percent {
+            self.spike_share = f64::from(v) / 100.0;
         }
         if let Some(v) = o.spike_min_count {
             self.spike_min_count = v;

@@ -55,7 +55,7 @@ fn the_usual_interval_has_a_floor_and_needs_history() {
     // four postbacks are not a history
     assert_eq!(stopped_after_ms(&steady(4, MIN, 0), &t), None);
     let o = AlertOverrides {
-        stopped_factor: Some(2.0),
+        stopped_factor: Some(2),
         stopped_min_interval_seconds: Some(60),
         ..Default::default()
     };
@@ -228,10 +228,10 @@ fn without_a_quiet_period_it_resolves_at_once_and_uncovered_alerts_stay() {
 #[test]
 fn overrides_are_checked() {
     let bad = AlertOverrides {
-        spike_share: Some(1.5),
+        spike_share_percent: Some(150),
         ..Default::default()
     };
-    assert!(bad.validate().unwrap_err().contains("spike_share"));
+    assert!(bad.validate().unwrap_err().contains("spike_share_percent"));
     let bad = AlertOverrides {
         disabled: vec!["nope".into()],
         ..Default::default()

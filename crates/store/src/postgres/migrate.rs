@@ -26,6 +26,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("migrations/0004_replayed_postbacks.sql"),
     ),
     (5, "flows", include_str!("migrations/0005_flows.sql")),
+    (7, "alerts", include_str!("migrations/0007_alerts.sql")),
 ];
 
 /// The advisory lock key for migrations ("clickledger migrate").

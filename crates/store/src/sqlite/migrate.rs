@@ -27,6 +27,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("migrations/0003_replayed_postbacks.sql"),
     ),
     (4, "flows", include_str!("migrations/0004_flows.sql")),
+    (6, "alerts", include_str!("migrations/0006_alerts.sql")),
 ];
 
 /// Brings the file to the newest schema, all in one IMMEDIATE transaction:
