@@ -78,6 +78,7 @@ pub async fn ensure(store: &dyn Store, vault: &Vault) -> Result<(), String> {
                         pixel_hosts: DEMO_PIXEL_HOSTS.map(String::from).to_vec(),
                         ..Default::default()
                     },
+                    alert_overrides: Default::default(),
                     created_ms: now,
                     secrets: AdvertiserSecrets {
                         tokens: vec![Expiring::current(sha256_hex(DEMO_TOKEN))],
@@ -138,6 +139,7 @@ pub async fn ensure(store: &dyn Store, vault: &Vault) -> Result<(), String> {
                     caps: vec![],
                     cap_timezone: "UTC".into(),
                     refuse_over_cap: false,
+                    alert_overrides: Default::default(),
                     created_ms: now,
                 },
                 &created("offer", "off_demo"),

@@ -280,6 +280,49 @@ pub(crate) struct ServeArgs {
     /// The alert hook's signing secret (whsec_...); unsigned without it.
     #[arg(long, env = "CLICKLEDGER_ALERT_HOOK_SECRET", hide_env_values = true)]
     alert_hook_secret: Option<String>,
+    /// Alerts: an offer's postbacks have stopped after this many of its
+    /// usual intervals (learned from its last 7 days) without one...
+    #[arg(long, env = "CLICKLEDGER_ALERT_STOPPED_FACTOR", default_value_t = 4)]
+    alert_stopped_factor: u32,
+    /// ...where the usual interval is taken as at least this...
+    #[arg(
+        long,
+        env = "CLICKLEDGER_ALERT_STOPPED_MIN_INTERVAL",
+        default_value = "30m"
+    )]
+    alert_stopped_min_interval: String,
+    /// ...and at least this many clicks arrived since its last postback.
+    #[arg(
+        long,
+        env = "CLICKLEDGER_ALERT_STOPPED_MIN_CLICKS",
+        default_value_t = 20
+    )]
+    alert_stopped_min_clicks: u32,
+    /// Alerts: the window rejection spikes and click id hints are counted in.
+    #[arg(long, env = "CLICKLEDGER_ALERT_WINDOW", default_value = "15m")]
+    alert_window: String,
+    /// Alerts: refused postbacks with one error code over this percentage
+    /// of an advertiser's (or offer's) postbacks in the window...
+    #[arg(long, env = "CLICKLEDGER_ALERT_SPIKE_PERCENT", default_value_t = 50)]
+    alert_spike_percent: u32,
+    /// ...and at least this many of them make a rejections spike.
+    #[arg(long, env = "CLICKLEDGER_ALERT_SPIKE_MIN_COUNT", default_value_t = 20)]
+    alert_spike_min_count: u32,
+    /// Alerts: this many postbacks with an unreplaced macro (or a
+    /// double-encoded click id) in the window open an alert.
+    #[arg(long, env = "CLICKLEDGER_ALERT_HINT_MIN_COUNT", default_value_t = 3)]
+    alert_hint_min_count: u32,
+    /// Alerts: the fallback journal is not draining when its oldest record
+    /// is older than this.
+    #[arg(long, env = "CLICKLEDGER_ALERT_JOURNAL_AGE", default_value = "5m")]
+    alert_journal_age: String,
+    /// Alerts resolve once their condition has been clear this long.
+    #[arg(long, env = "CLICKLEDGER_ALERT_RESOLVE_AFTER", default_value = "5m")]
+    alert_resolve_after: String,
+    /// The UTC hour (0-23) after which the daily digest goes to the alert
+    /// hooks; `off`: no digest.
+    #[arg(long, env = "CLICKLEDGER_ALERT_DIGEST_HOUR", default_value = "8")]
+    alert_digest_hour: String,
     /// Delete raw clicks after this many days (0: keep). Rollups and
     /// conversions stay; keep it above every offer's attribution window.
     #[arg(long, default_value_t = 0)]
@@ -569,6 +612,7 @@ async fn prepare(
         base_currency: clickledger_domain::Currency::parse(&a.base_currency)
             .map_err(|e| format!("--base-currency: {e}"))?,
         click_retention_days: a.click_retention_days,
+        alerts: alert_settings(a)?,
         node: a.node.clone(),
         redis: a.redis.clone().filter(|r| !r.is_empty()),
         redis_prefix: a.redis_prefix.clone(),
@@ -594,6 +638,46 @@ fn one_duration(flag: &str, s: &str) -> Result<i64, String> {
         [d] if !d.is_zero() => Ok(d.as_millis() as i64),
         _ => Err(format!("--{flag}: `{s}` is not one duration like 30s")),
     }
+}
+
+/// The alert settings from `--alert-*`.
+fn alert_settings(
+    a: &ServeArgs,
+) -> Result<clickledger_server::alerts::evaluate::AlertSettings, String> {
+    use clickledger_domain::alerts::Thresholds;
+    if !(1..=100).contains(&a.alert_spike_percent) {
+        return Err("--alert-spike-percent: must be 1-100".into());
+    }
+    let digest_hour = match a.alert_digest_hour.as_str() {
+        "off" | "" => None,
+        h => match h.parse::<u32>() {
+            Ok(h) if h < 24 => Some(h),
+            _ => {
+                return Err(format!(
+                    "--alert-digest-hour: `{h}` is not an hour 0-23 or off"
+                ))
+            }
+        },
+    };
+    Ok(clickledger_server::alerts::evaluate::AlertSettings {
+        thresholds: Thresholds {
+            stopped_factor: f64::from(a.alert_stopped_factor.max(1)),
+            stopped_min_interval_ms: one_duration(
+                "alert-stopped-min-interval",
+                &a.alert_stopped_min_interval,
+            )?,
+            stopped_min_clicks: a.alert_stopped_min_clicks,
+            window_ms: one_duration("alert-window", &a.alert_window)?,
+            spike_share: f64::from(a.alert_spike_percent) / 100.0,
+            spike_min_count: a.alert_spike_min_count,
+            hint_min_count: a.alert_hint_min_count,
+            journal_age_ms: one_duration("alert-journal-age", &a.alert_journal_age)?,
+            ..Thresholds::default()
+        },
+        quiet_ms: one_duration("alert-resolve-after", &a.alert_resolve_after)?,
+        digest_hour,
+        ..Default::default()
+    })
 }
 
 #[cfg(test)]

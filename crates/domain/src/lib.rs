@@ -6,6 +6,7 @@
 //! resolution, the conversion state machine, the commission rules and a
 //! link's traffic flow (`flow`: which visitor goes to which target).
 
+pub mod alerts;
 pub mod click_id;
 pub mod codes;
 pub mod destination_health;

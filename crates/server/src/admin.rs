@@ -6,6 +6,7 @@
 //! never lose each other's fields; then the cache is rebuilt. Partners read
 //! only their own records; anything else is a 404.
 
+use clickledger_domain::alerts::AlertOverrides;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -113,7 +114,7 @@ fn affiliate_template(a: &Affiliate) -> Value {
 
 /// A new `whsec_` signing secret: 24 random bytes, base64. The same string
 /// keys the contract's `sig` (as text) and Standard Webhooks (decoded).
-fn new_signing_secret() -> String {
+pub(crate) fn new_signing_secret() -> String {
     let mut bytes = random_u128().to_be_bytes().to_vec();
     bytes.extend_from_slice(&random_u128().to_be_bytes()[..8]);
     format!(
@@ -170,6 +171,9 @@ pub struct NewAdvertiser {
     cookie_domain: Option<String>,
     /// Days `t.js` keeps the click id (1 to 400; default 30).
     cookie_days: Option<u32>,
+    /// Thresholds of its own for its alerts.
+    #[serde(default)]
+    alert_overrides: AlertOverrides,
 }
 
 #[derive(Deserialize, Default, schemars::JsonSchema)]
@@ -192,6 +196,8 @@ pub struct AdvertiserPatch {
     /// An empty string: the page's own host.
     cookie_domain: Option<String>,
     cookie_days: Option<u32>,
+    /// Replaces the alert thresholds of its own (`{}` removes them).
+    alert_overrides: Option<AlertOverrides>,
 }
 
 fn check_advertiser(a: &Advertiser) -> Result<(), ApiError> {
@@ -203,6 +209,7 @@ fn check_advertiser(a: &Advertiser) -> Result<(), ApiError> {
     if let Some(r) = &a.rate_limit {
         Limit::parse(r).map_err(|e| ApiError::validation(format!("rate_limit: {e}")))?;
     }
+    a.alert_overrides.validate().map_err(ApiError::validation)?;
     check_browser(&a.browser)
 }
 
@@ -285,6 +292,7 @@ pub async fn create_advertiser(
             cookie_domain: b.cookie_domain.filter(|d| !d.is_empty()),
             cookie_days: b.cookie_days.unwrap_or(30),
         },
+        alert_overrides: b.alert_overrides,
         created_ms: now_ms(),
         secrets: AdvertiserSecrets::default(),
     };
@@ -352,6 +360,7 @@ pub async fn patch_advertiser(
         b.cookie_domain = Some(d).filter(|d| !d.is_empty());
     }
     b.cookie_days = p.cookie_days.unwrap_or(b.cookie_days);
+    a.alert_overrides = p.alert_overrides.unwrap_or(a.alert_overrides);
     check_advertiser(&a)?;
     let mut audit = change(
         &key,
@@ -605,6 +614,9 @@ pub struct NewOffer {
     cap_timezone: Option<String>,
     #[serde(default)]
     refuse_over_cap: bool,
+    /// Thresholds of its own for its alerts (over its advertiser's).
+    #[serde(default)]
+    alert_overrides: AlertOverrides,
 }
 
 #[derive(Deserialize, Default, schemars::JsonSchema)]
@@ -628,6 +640,8 @@ pub struct OfferPatch {
     caps: Option<Vec<Cap>>,
     cap_timezone: Option<String>,
     refuse_over_cap: Option<bool>,
+    /// Replaces the alert thresholds of its own (`{}` removes them).
+    alert_overrides: Option<AlertOverrides>,
 }
 
 /// Checks an offer before it is saved, and writes its event money in the
@@ -645,6 +659,7 @@ fn check_offer(o: &mut Offer) -> Result<(), ApiError> {
     if o.hold_hours > 24 * 365 {
         return Err(ApiError::validation("hold_hours must be at most 8760"));
     }
+    o.alert_overrides.validate().map_err(ApiError::validation)?;
     if jiff::tz::TimeZone::get(&o.cap_timezone).is_err() {
         return Err(ApiError::validation(format!(
             "cap_timezone: `{}` is not an IANA timezone",
@@ -688,6 +703,7 @@ pub async fn create_offer(
         caps: b.caps,
         cap_timezone: b.cap_timezone.unwrap_or_else(|| "UTC".into()),
         refuse_over_cap: b.refuse_over_cap,
+        alert_overrides: b.alert_overrides,
         created_ms: now_ms(),
     };
     check_offer(&mut offer)?;
@@ -742,6 +758,7 @@ pub async fn patch_offer(
     o.caps = p.caps.unwrap_or(o.caps);
     o.cap_timezone = p.cap_timezone.unwrap_or(o.cap_timezone);
     o.refuse_over_cap = p.refuse_over_cap.unwrap_or(o.refuse_over_cap);
+    o.alert_overrides = p.alert_overrides.unwrap_or(o.alert_overrides);
     check_offer(&mut o)?;
     let audit = change(
         &key,

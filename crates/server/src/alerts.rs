@@ -1,3 +1,10 @@
+//! Alerts (issue 19) and the destination-health announcements before them.
+//!
+//! `evaluate` runs the detectors once a minute and records alerts;
+//! `outbox` sends their messages to the alert hooks (`hooks`: the API);
+//! `digest` queues the daily digest. What follows here is older: the
+//! immediate, best-effort announcement of a destination's change of state.
+//!
 //! Tells an operator's endpoint when a destination changes state.
 //!
 //! Each change the store records (`destination.failing`,
@@ -19,6 +26,11 @@
 //! only logged (the event stays in `GET /api/v1/destinations/{id}/events`).
 //! The hook may be plain http (the operator chose it), but internal
 //! addresses follow `CLICKLEDGER_ALLOW_PRIVATE_DESTINATIONS` like deliveries.
+
+pub mod digest;
+pub mod evaluate;
+pub mod hooks;
+pub mod outbox;
 
 use std::time::Duration;
 

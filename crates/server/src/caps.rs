@@ -1,6 +1,7 @@
 //! Offer caps: the windows they count in (in the offer's timezone), and the
 //! in-memory set of capped offers and affiliates the click path reads.
 
+use clickledger_domain::alerts::CapFigures;
 use std::collections::HashSet;
 use std::sync::RwLock;
 
@@ -60,6 +61,24 @@ impl CapState {
         }
         set.contains(&(offer_id.to_string(), None))
             || set.contains(&(offer_id.to_string(), Some(affiliate_id.to_string())))
+    }
+
+    /// The offers (and affiliates of per-affiliate caps) at a cap now.
+    pub fn reached(&self, cfg: &crate::cache::Config) -> Vec<CapFigures> {
+        let set = self.capped.read().unwrap_or_else(|p| p.into_inner());
+        let mut out: Vec<CapFigures> = set
+            .iter()
+            .filter_map(|(offer, aff)| {
+                let entry = cfg.offers.get(offer)?;
+                Some(CapFigures {
+                    offer_id: offer.clone(),
+                    advertiser_id: entry.offer.advertiser_id.clone(),
+                    affiliate_id: aff.clone(),
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.offer_id, &a.affiliate_id).cmp(&(&b.offer_id, &b.affiliate_id)));
+        out
     }
 
     /// Recounts one offer's caps for the given affiliates.

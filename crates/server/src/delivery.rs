@@ -340,12 +340,7 @@ pub async fn attempt(
         Ok(resp) => {
             let status = resp.status().as_u16();
             attempt.status = Some(status);
-            let retry_after = resp
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
+            let retry_after = retry_after(resp.headers());
             let body = resp.bytes().await.unwrap_or_default();
             attempt.response = String::from_utf8_lossy(&body[..body.len().min(256)]).into_owned();
             let verdict = outbound::classify(Some(status));
@@ -389,6 +384,15 @@ pub async fn attempt(
         retry_after,
         headers,
     }
+}
+
+/// A receiver's `Retry-After`, in seconds.
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
 }
 
 async fn finish(

@@ -183,6 +183,29 @@ impl JsonSchema for Country {
     }
 }
 
+/// An alert's state.
+pub struct AlertStateChoice;
+
+impl Choices for AlertStateChoice {
+    const PARAM: &'static str = "state";
+    fn values() -> Vec<&'static str> {
+        vec!["open", "resolved"]
+    }
+}
+
+/// An alert's kind.
+pub struct AlertKindChoice;
+
+impl Choices for AlertKindChoice {
+    const PARAM: &'static str = "kind";
+    fn values() -> Vec<&'static str> {
+        clickledger_domain::alerts::AlertKind::ALL
+            .iter()
+            .map(|k| k.as_str())
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -126,6 +126,8 @@ pub struct Settings {
     pub journal_probe: Duration,
     /// How long a client may take to send a request's head (slowloris).
     pub header_read_timeout: Duration,
+    /// The alert detectors' thresholds and the evaluator's schedule.
+    pub alerts: alerts::evaluate::AlertSettings,
 }
 
 impl Default for Settings {
@@ -165,6 +167,7 @@ impl Default for Settings {
             journal: None,
             journal_probe: Duration::from_millis(500),
             header_read_timeout: Duration::from_secs(10),
+            alerts: Default::default(),
         }
     }
 }
@@ -206,6 +209,11 @@ pub struct AppState {
     pub serves_tls: bool,
     /// The dashboard's sessions policy and login limiters.
     pub ui: ui::UiState,
+    pub alerts: alerts::evaluate::AlertSettings,
+    /// Wakes the alert outbox's sender.
+    pub alert_outbox: tokio::sync::Notify,
+    /// The UTC day (days since the epoch) whose digest was queued last.
+    pub alert_digest_day: std::sync::Mutex<i64>,
     /// The store's config stamp when the cached config was loaded.
     config_stamp: AtomicI64,
     openapi: Value,
@@ -314,7 +322,7 @@ fn routes() -> Api {
         .query::<PartnerListQuery>().answer::<Items<Advertiser>>(200, "the advertisers")
         .get("/api/v1/advertisers/{id}", "Get an advertiser", get_advertiser)
         .answer::<Advertiser>(200, "the advertiser")
-        .patch("/api/v1/advertisers/{id}", "Change name, status, alias_map, status_map, ip_allowlist, require_signature, require_https, rate_limit", patch_advertiser)
+        .patch("/api/v1/advertisers/{id}", "Change name, status, alias_map, status_map, ip_allowlist, require_signature, require_https, rate_limit, alert_overrides", patch_advertiser)
         .body::<AdvertiserPatch>().answer::<Advertiser>(200, "the changed advertiser").refuses(&[422])
         .post("/api/v1/offers", "Create an offer with its destination template and events", create_offer)
         .body::<NewOffer>().answer::<Offer>(201, "the offer").refuses(&[422])
@@ -322,7 +330,7 @@ fn routes() -> Api {
         .query::<OfferListQuery>().answer::<Items<Offer>>(200, "the offers")
         .get("/api/v1/offers/{id}", "Get an offer", get_offer)
         .answer::<Offer>(200, "the offer")
-        .patch("/api/v1/offers/{id}", "Change name, status, URLs, window, events, too-fast rules", patch_offer)
+        .patch("/api/v1/offers/{id}", "Change name, status, URLs, window, events, too-fast rules, caps, alert_overrides", patch_offer)
         .body::<OfferPatch>().answer::<Offer>(200, "the changed offer").refuses(&[422])
         .get("/api/v1/offers/{id}/setup", "The offer's integration setup document (?format=md|html)", qa::setup)
         .query::<qa::SetupQuery>()
@@ -410,6 +418,16 @@ fn routes() -> Api {
         .post("/api/v1/affiliates/{id}/test-postback", "Send the affiliate's postback once for a made-up approved conversion (test: true; signed, destination rules apply; nothing recorded but the audit entry); answers what was sent and what came back (admin or the affiliate's own key; ?offer_id, event choose the template)", test_postback::test_postback)
         .query::<test_postback::TestPostbackQuery>()
         .answer::<test_postback::TestPostback>(200, "the request sent and the answer received (a failed send is an answer too)").refuses(&[422])
+        .get("/api/v1/alerts", "Alerts, newest first (state=open|resolved, kind, limit): postbacks stopped, rejection spikes, unreplaced macros, double-encoded click ids, failing or disabled destinations, caps reached, a journal not draining; partners see theirs", alerts::hooks::list_alerts)
+        .query::<alerts::hooks::AlertQuery>().answer::<Items<alerts::hooks::AlertView>>(200, "the alerts, newest first")
+        .post("/api/v1/alert-hooks", "Add an alert hook ({url, kinds?, format?: standard|slack}): it receives a Standard Webhooks-signed message when an alert opens or resolves, and the daily digest; answers its signing secret once", alerts::hooks::create_hook)
+        .body::<alerts::hooks::NewAlertHook>().answer::<alerts::hooks::AlertHookCreated>(201, "the hook with its secret, shown once").refuses(&[422])
+        .get("/api/v1/alert-hooks", "The alert hooks (never their secrets)", alerts::hooks::list_hooks)
+        .answer::<Items<alerts::hooks::AlertHookView>>(200, "the hooks")
+        .delete("/api/v1/alert-hooks/{id}", "Remove an alert hook; its waiting messages fail", alerts::hooks::delete_hook)
+        .answer::<alerts::hooks::AlertHookView>(200, "the removed hook")
+        .get("/api/v1/alert-hooks/{id}/deliveries", "The messages sent to a hook and how each went, newest first (limit)", alerts::hooks::hook_deliveries)
+        .query::<alerts::hooks::HookDeliveryQuery>().answer::<Items<alerts::hooks::AlertDeliveryView>>(200, "the messages, newest first")
         .post("/api/v1/affiliates/{id}/rotate-webhook-secret", "Issue a new outbound signing secret; both sign during the grace period", rotate_affiliate_webhook_secret)
         .answer::<Rotated>(200, "the new secret, shown once");
     let api = rotation(
@@ -799,6 +817,7 @@ pub struct Running {
     writer: JoinHandle<()>,
     postback_writer: JoinHandle<()>,
     dispatcher: JoinHandle<()>,
+    alert_sender: JoinHandle<()>,
     replayer: JoinHandle<()>,
     fallback: Option<JoinHandle<()>>,
     stop: tokio::sync::watch::Sender<bool>,
@@ -820,6 +839,7 @@ impl Running {
         self.state.postback_writer.close().await;
         let _ = self.postback_writer.await;
         let _ = self.dispatcher.await;
+        let _ = self.alert_sender.await;
         if let (Some(f), Some(task)) = (&self.state.fallback, self.fallback) {
             f.close().await;
             let _ = task.await;
@@ -914,6 +934,9 @@ pub async fn start(
         click_retention_days: settings.click_retention_days,
         serves_tls: settings.tls.is_some(),
         ui: ui::UiState::new(&settings.ui, redis),
+        alerts: settings.alerts.clone(),
+        alert_outbox: tokio::sync::Notify::new(),
+        alert_digest_day: std::sync::Mutex::new(i64::MIN),
         config_stamp: AtomicI64::new(i64::MIN),
         openapi: openapi::document(&docs),
         node: node_name(&settings, &listener),
@@ -922,6 +945,7 @@ pub async fn start(
     shared::config_watch::spawn(&state);
     spawn_housekeeping(state.clone());
     flow::optimizer::spawn(&state);
+    alerts::evaluate::spawn(&state);
     let routed: Router = router
         .merge(ui::router())
         .fallback(fallback)
@@ -935,6 +959,7 @@ pub async fn start(
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let dispatcher = tokio::spawn(delivery::run(state.clone(), stop.subscribe()));
+    let alert_sender = tokio::spawn(alerts::outbox::run(state.clone(), stop.subscribe()));
     let replayer = tokio::spawn(journal::replay::run(
         Arc::downgrade(&state),
         settings.journal_probe,
@@ -955,6 +980,7 @@ pub async fn start(
         writer: writer_task,
         postback_writer: postback_task,
         dispatcher,
+        alert_sender,
         replayer,
         fallback: fallback_task,
         stop,

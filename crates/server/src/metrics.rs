@@ -90,6 +90,10 @@ pub struct Metrics {
     deliveries: Mutex<BTreeMap<&'static str, u64>>,
     /// Changes of a destination's state this node made, by kind.
     destination_events: Mutex<BTreeMap<&'static str, u64>>,
+    /// Alerts this node opened or resolved, by event and kind.
+    alerts: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+    /// Attempts to send alert messages to hooks, by outcome.
+    alert_deliveries: Mutex<BTreeMap<&'static str, u64>>,
     postbacks: Mutex<BTreeMap<(String, String), u64>>,
     pub queue_depth: AtomicI64,
     /// Clicks redirected that neither the store nor the journal took.
@@ -106,6 +110,8 @@ impl Default for Metrics {
             redis_fallbacks: AtomicU64::new(0),
             deliveries: Mutex::new(BTreeMap::new()),
             destination_events: Mutex::new(BTreeMap::new()),
+            alerts: Mutex::new(BTreeMap::new()),
+            alert_deliveries: Mutex::new(BTreeMap::new()),
             postbacks: Mutex::new(BTreeMap::new()),
             queue_depth: AtomicI64::new(0),
             unrecorded_clicks: AtomicU64::new(0),
@@ -147,6 +153,22 @@ impl Metrics {
 
     pub fn destination_event(&self, kind: &'static str) {
         bump(&self.destination_events, kind);
+    }
+
+    /// An alert opened or resolved (`alert.opened`, `alert.resolved`).
+    pub fn alert(&self, event: &'static str, kind: &'static str) {
+        let event = event.trim_start_matches("alert.");
+        *self
+            .alerts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry((event, kind))
+            .or_insert(0) += 1;
+    }
+
+    /// An attempt to send an alert message: delivered, retry or failed.
+    pub fn alert_delivery(&self, outcome: &'static str) {
+        bump(&self.alert_deliveries, outcome);
     }
 
     pub fn render(&self) -> String {
@@ -196,6 +218,25 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "clickledger_delivery_attempts_total{{outcome=\"{outcome}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP clickledger_alerts_total Alerts opened or resolved (on the node that evaluated them).\n# TYPE clickledger_alerts_total counter\n");
+        for ((event, kind), n) in self.alerts.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            let _ = writeln!(
+                out,
+                "clickledger_alerts_total{{event=\"{event}\",kind=\"{kind}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP clickledger_alert_deliveries_total Attempts to send alert messages to alert hooks, by outcome.\n# TYPE clickledger_alert_deliveries_total counter\n");
+        for (outcome, n) in self
+            .alert_deliveries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                out,
+                "clickledger_alert_deliveries_total{{outcome=\"{outcome}\"}} {n}"
             );
         }
         out.push_str("# HELP clickledger_destination_events_total Destinations that turned failing, recovered, were disabled or re-enabled (on this node).\n# TYPE clickledger_destination_events_total counter\n");

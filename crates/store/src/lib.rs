@@ -3,6 +3,7 @@
 //! the trait: ids are strings or `ClickId`, money is `Decimal`, time is unix
 //! milliseconds.
 
+pub mod alerts;
 mod corrupt;
 mod health;
 pub mod model;
@@ -23,6 +24,8 @@ use clickledger_domain::status::{Decision, Incoming};
 use clickledger_domain::{ClickId, Currency};
 use rust_decimal::Decimal;
 
+pub use alerts::{AlertDelivery, AlertFilter, AlertHookRecord};
+pub use clickledger_domain::alerts::{Alert, OfferHistory, PostbackTally};
 pub use model::*;
 pub use sqlite::SqliteStore;
 pub use users::{parse_role, LinkKind, OneTimeLink, Session, User};
@@ -316,4 +319,45 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Option<User>>;
     /// Records an event that changes nothing else (a failed login).
     async fn record_audit(&self, entry: &AuditEntry) -> StoreResult<()>;
+
+    /// Alerts `filter.scope` may see, newest first.
+    async fn alerts(&self, filter: &AlertFilter) -> StoreResult<Vec<Alert>>;
+    /// Every open alert.
+    async fn open_alerts(&self) -> StoreResult<Vec<Alert>>;
+    /// Writes alerts (inserted, or changed by id) and queues their messages
+    /// in one transaction; a message already queued (same id) stays as it
+    /// is, so a digest queued twice goes out once.
+    async fn save_alerts(&self, alerts: &[Alert], outbox: &[AlertDelivery]) -> StoreResult<()>;
+    /// Postbacks logged in [from, to) per advertiser, offer, error, hint.
+    async fn postback_tallies(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<PostbackTally>>;
+    /// Each offer's taken postbacks in [from, to): count, first, last.
+    async fn offer_postback_history(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<Vec<OfferHistory>>;
+    /// An offer's clicks (not test clicks) in [from, to).
+    async fn offer_clicks(&self, offer_id: &str, from_ms: i64, to_ms: i64) -> StoreResult<u64>;
+    /// Inserts or replaces an alert hook (by id).
+    async fn put_alert_hook(&self, hook: &AlertHookRecord) -> StoreResult<()>;
+    async fn alert_hooks(&self) -> StoreResult<Vec<AlertHookRecord>>;
+    /// Deletes a hook (its waiting messages fail); false when unknown.
+    async fn delete_alert_hook(&self, id: &str) -> StoreResult<bool>;
+    /// Takes up to `limit` due alert messages and leases them to `node`
+    /// until `now + lease_ms`, oldest first.
+    async fn claim_alert_deliveries(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+        node: &str,
+    ) -> StoreResult<Vec<AlertDelivery>>;
+    /// Writes a message's state after an attempt and ends its lease.
+    async fn finish_alert_delivery(&self, delivery: &AlertDelivery) -> StoreResult<()>;
+    /// A hook's messages (every hook's without one), newest first.
+    async fn alert_deliveries(
+        &self,
+        hook_id: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<AlertDelivery>>;
 }

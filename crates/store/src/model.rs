@@ -183,6 +183,9 @@ pub struct Advertiser {
     pub rate_limit: Option<String>,
     #[serde(flatten)]
     pub browser: BrowserSettings,
+    /// Thresholds of its own for the alerts about it (and its offers).
+    #[serde(default)]
+    pub alert_overrides: clickledger_domain::alerts::AlertOverrides,
     #[serde(
         serialize_with = "rfc3339",
         deserialize_with = "from_rfc3339",
@@ -275,6 +278,10 @@ pub struct Offer {
     /// them as `capped` with no payout.
     #[serde(default)]
     pub refuse_over_cap: bool,
+    /// Thresholds of its own for the alerts about it (over its
+    /// advertiser's).
+    #[serde(default)]
+    pub alert_overrides: clickledger_domain::alerts::AlertOverrides,
     #[serde(
         serialize_with = "rfc3339",
         deserialize_with = "from_rfc3339",

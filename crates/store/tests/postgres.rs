@@ -148,7 +148,8 @@ async fn nodes_starting_together_migrate_once() {
             (3, "destination_health".to_string()),
             (4, "replayed_postbacks".to_string()),
             (5, "flows".to_string()),
-            (6, "browser_conversions".to_string())
+            (6, "browser_conversions".to_string()),
+            (7, "alerts".to_string())
         ]
     );
 }

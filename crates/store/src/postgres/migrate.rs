@@ -31,6 +31,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "browser_conversions",
         include_str!("migrations/0006_browser_conversions.sql"),
     ),
+    (7, "alerts", include_str!("migrations/0007_alerts.sql")),
 ];
 
 /// The advisory lock key for migrations ("clickledger migrate").

@@ -9,6 +9,7 @@
 //! that name their node, rollups are folded in with `n = n + excluded.n`,
 //! and configuration writes bump a stamp and `NOTIFY` every node.
 
+mod alerts;
 mod clicks;
 mod config;
 mod conversions;
@@ -405,6 +406,65 @@ impl Store for PgStore {
     async fn record_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
         let c = self.client().await?;
         config::insert_audit(&**c, entry).await
+    }
+
+    async fn alerts(&self, filter: &crate::AlertFilter) -> StoreResult<Vec<crate::Alert>> {
+        alerts::alerts(self, &crate::query::alerts(filter)).await
+    }
+    async fn open_alerts(&self) -> StoreResult<Vec<crate::Alert>> {
+        alerts::alerts(self, &crate::query::open_alerts()).await
+    }
+    async fn save_alerts(
+        &self,
+        list: &[crate::Alert],
+        outbox: &[crate::AlertDelivery],
+    ) -> StoreResult<()> {
+        alerts::save(self, list, outbox).await
+    }
+    async fn postback_tallies(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<Vec<crate::PostbackTally>> {
+        alerts::tallies(self, from_ms, to_ms).await
+    }
+    async fn offer_postback_history(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<Vec<crate::OfferHistory>> {
+        alerts::history(self, from_ms, to_ms).await
+    }
+    async fn offer_clicks(&self, offer_id: &str, from_ms: i64, to_ms: i64) -> StoreResult<u64> {
+        alerts::offer_clicks(self, offer_id, from_ms, to_ms).await
+    }
+    async fn put_alert_hook(&self, hook: &crate::AlertHookRecord) -> StoreResult<()> {
+        alerts::put_hook(self, hook).await
+    }
+    async fn alert_hooks(&self) -> StoreResult<Vec<crate::AlertHookRecord>> {
+        alerts::hooks(self).await
+    }
+    async fn delete_alert_hook(&self, id: &str) -> StoreResult<bool> {
+        alerts::delete_hook(self, id).await
+    }
+    async fn claim_alert_deliveries(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+        node: &str,
+    ) -> StoreResult<Vec<crate::AlertDelivery>> {
+        alerts::claim(self, now_ms, lease_ms, limit, node).await
+    }
+    async fn finish_alert_delivery(&self, delivery: &crate::AlertDelivery) -> StoreResult<()> {
+        alerts::finish(self, delivery).await
+    }
+    async fn alert_deliveries(
+        &self,
+        hook_id: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::AlertDelivery>> {
+        alerts::deliveries(self, hook_id, limit).await
     }
 }
 

@@ -3,9 +3,11 @@
 //! BIGINT)`, `CASE WHEN`); a backend only numbers the `?` marks its own
 //! way (`?1` or `$1`) and binds the values.
 
+mod alerts;
 mod lists;
 mod reports;
 
+pub(crate) use alerts::*;
 pub(crate) use lists::*;
 pub(crate) use reports::*;
 

@@ -32,6 +32,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "browser_conversions",
         include_str!("migrations/0005_browser_conversions.sql"),
     ),
+    (6, "alerts", include_str!("migrations/0006_alerts.sql")),
 ];
 
 /// Brings the file to the newest schema, all in one IMMEDIATE transaction:

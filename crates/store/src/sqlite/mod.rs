@@ -10,6 +10,7 @@
 //! closure to the writer or a reader; the SQL is in one module per area,
 //! which share only the helpers in `sql`.
 
+mod alerts;
 mod clicks;
 mod config;
 pub(crate) mod conversions;
@@ -569,5 +570,82 @@ impl Store for SqliteStore {
     async fn record_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
         let entry = entry.clone();
         self.write(move |c| config::insert_audit(c, &entry)).await
+    }
+
+    async fn alerts(&self, filter: &crate::AlertFilter) -> StoreResult<Vec<crate::Alert>> {
+        let q = crate::query::alerts(filter);
+        let rows = self.read(move |c| alerts::alerts(c, &q)).await?;
+        rows.into_iter()
+            .map(crate::alerts::alert_from_row)
+            .collect()
+    }
+    async fn open_alerts(&self) -> StoreResult<Vec<crate::Alert>> {
+        let q = crate::query::open_alerts();
+        let rows = self.read(move |c| alerts::alerts(c, &q)).await?;
+        rows.into_iter()
+            .map(crate::alerts::alert_from_row)
+            .collect()
+    }
+    async fn save_alerts(
+        &self,
+        list: &[crate::Alert],
+        outbox: &[crate::AlertDelivery],
+    ) -> StoreResult<()> {
+        let (list, outbox) = (list.to_vec(), outbox.to_vec());
+        self.write(move |c| alerts::save(c, &list, &outbox)).await
+    }
+    async fn postback_tallies(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<Vec<crate::PostbackTally>> {
+        self.read(move |c| alerts::tallies(c, from_ms, to_ms)).await
+    }
+    async fn offer_postback_history(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<Vec<crate::OfferHistory>> {
+        self.read(move |c| alerts::history(c, from_ms, to_ms)).await
+    }
+    async fn offer_clicks(&self, offer_id: &str, from_ms: i64, to_ms: i64) -> StoreResult<u64> {
+        let offer = offer_id.to_string();
+        self.read(move |c| alerts::offer_clicks(c, &offer, from_ms, to_ms))
+            .await
+    }
+    async fn put_alert_hook(&self, hook: &crate::AlertHookRecord) -> StoreResult<()> {
+        let hook = hook.clone();
+        self.write(move |c| alerts::put_hook(c, &hook)).await
+    }
+    async fn alert_hooks(&self) -> StoreResult<Vec<crate::AlertHookRecord>> {
+        self.read(alerts::hooks).await
+    }
+    async fn delete_alert_hook(&self, id: &str) -> StoreResult<bool> {
+        let id = id.to_string();
+        self.write(move |c| alerts::delete_hook(c, &id)).await
+    }
+    async fn claim_alert_deliveries(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+        node: &str,
+    ) -> StoreResult<Vec<crate::AlertDelivery>> {
+        let node = node.to_string();
+        self.write(move |c| alerts::claim(c, now_ms, lease_ms, limit, &node))
+            .await
+    }
+    async fn finish_alert_delivery(&self, delivery: &crate::AlertDelivery) -> StoreResult<()> {
+        let d = delivery.clone();
+        self.write(move |c| alerts::finish(c, &d)).await
+    }
+    async fn alert_deliveries(
+        &self,
+        hook_id: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::AlertDelivery>> {
+        let hook = hook_id.map(str::to_string);
+        self.read(move |c| alerts::deliveries(c, hook.as_deref(), limit))
+            .await
     }
 }
