@@ -48,6 +48,24 @@ impl Outcome {
         v[i] as f64 / 1000.0
     }
 
+    /// Adds another run's figures to this one's, as one longer run.
+    pub fn absorb(&mut self, other: Outcome) {
+        self.latencies_us.extend(other.latencies_us);
+        for (status, n) in other.statuses {
+            match self.statuses.iter_mut().find(|(s, _)| *s == status) {
+                Some((_, m)) => *m += n,
+                None => self.statuses.push((status, n)),
+            }
+        }
+        self.errors += other.errors;
+        self.elapsed += other.elapsed;
+        self.locations.extend(other.locations);
+        self.server_cpu = match (self.server_cpu, other.server_cpu) {
+            (Some(a), Some(b)) => Some(a + b),
+            _ => None,
+        };
+    }
+
     pub fn count(&self, status: u16) -> u64 {
         self.statuses
             .iter()

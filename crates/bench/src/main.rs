@@ -623,27 +623,20 @@ async fn http(short: bool, quick: bool, redis: Option<&str>) -> String {
         }
     }
 
-    // A 20-rule flow on half the links, the other half as the control,
-    // measured just before on the same file (runs minutes apart differ by
-    // more than a flow costs).
+    // A 20-rule flow on half the links, the other half as the control, on
+    // the same file, in the order control, flows, flows, control (runs
+    // minutes apart differ by more than a flow costs; the file grows with
+    // each run): each side is the sum of its two runs.
     let half = links.len() / 2;
     add_flows(&client, &base, &links[..half], &offers).await;
-    let control = warm_and_run(
-        tracker.id(),
-        addr,
-        conns,
-        duration,
+    let (without, with) = (
         click_requests(links[half..].to_vec()),
-    )
-    .await;
-    let flowed = warm_and_run(
-        tracker.id(),
-        addr,
-        conns,
-        duration,
         click_requests(links[..half].to_vec()),
-    )
-    .await;
+    );
+    let mut control = warm_and_run(tracker.id(), addr, conns, duration, without.clone()).await;
+    let mut flowed = warm_and_run(tracker.id(), addr, conns, duration, with.clone()).await;
+    flowed.absorb(run_on(&[tracker.id()], &[addr], conns, duration, None, with).await);
+    control.absorb(run_on(&[tracker.id()], &[addr], conns, duration, None, without).await);
     let flow_share = 100.0 * flowed.rate() / control.rate().max(1.0);
 
     let rss = peak_rss_mb(tracker.id()).unwrap_or(0.0);

@@ -214,6 +214,7 @@ pub async fn run(n_clicks: u64, n_conversions: u64, keep: Option<std::path::Path
             blocked: false,
             rule: None,
             target: None,
+            flow_offer: false,
         };
         if i % every == 0 && (sample.len() as u64) < n_conversions {
             sample.push(click.clone());

@@ -482,6 +482,7 @@ pub async fn record(
         rule: route.rule.map(str::to_string),
         target: route.target.map(str::to_string),
         blocked: route.blocked,
+        flow_offer: *offer_id != link.offer_id,
     };
     match app.writer.submit(click).await {
         Ok(()) => Ok((id, location)),

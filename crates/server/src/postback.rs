@@ -1052,6 +1052,7 @@ mod tests {
             blocked: false,
             rule: None,
             target: None,
+            flow_offer: false,
         }
     }
 

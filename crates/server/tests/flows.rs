@@ -169,6 +169,12 @@ async fn a_flow_sends_each_kind_of_visitor_where_it_should() {
     assert_eq!(one("bots").get("target"), None);
     assert_eq!(one("DE/AT mobile")["target"], format!("offer:{a}"));
     assert_eq!(one("DE/AT mobile")["offer_id"], a);
+    assert_eq!(one("DE/AT mobile")["flow_offer"], true);
+    assert_eq!(
+        one("Bavaria").get("flow_offer"),
+        None,
+        "the link's own offer"
+    );
     assert_eq!(one("DE/AT mobile")["country"], "DE");
     assert_eq!(one("Bavaria")["target"], "lp-by");
     assert_eq!(one("Bavaria")["offer_id"], s.offer_id);

@@ -72,6 +72,7 @@ async fn report_rows_and_totals_equal_a_recount_of_raw_rows() {
             blocked: false,
             rule: None,
             target: None,
+            flow_offer: false,
         });
     }
     for chunk in clicks.chunks(500) {

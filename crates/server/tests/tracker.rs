@@ -257,6 +257,7 @@ async fn every_postback_answer_code() {
             blocked: false,
             rule: None,
             target: None,
+            flow_offer: false,
         }])
         .unwrap();
     let old_cid = old_id.encode();

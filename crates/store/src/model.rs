@@ -444,10 +444,14 @@ pub struct Click {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
     /// The flow target chosen (`offer:<id>`, `url:<n>` or the target's
-    /// `id`); none without a flow. With a target, `offer_id` is the offer
-    /// the flow sent the visitor to.
+    /// `id`); none without a flow.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// The flow sent the visitor to another offer than its link's:
+    /// `offer_id` is that offer (and only then is it stored on the click,
+    /// which otherwise takes its link's).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub flow_offer: bool,
     /// A flow rule blocked the visitor (answered 404, recorded all the same).
     #[serde(default)]
     pub blocked: bool,

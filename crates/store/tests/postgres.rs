@@ -114,6 +114,7 @@ fn click(n: u64, ts_ms: i64, link: &str) -> Click {
         blocked: false,
         rule: None,
         target: None,
+        flow_offer: false,
     }
 }
 

@@ -66,6 +66,7 @@ fn click(n: i64, ts_ms: i64) -> Click {
         blocked: false,
         rule: None,
         target: None,
+        flow_offer: false,
     }
 }
 

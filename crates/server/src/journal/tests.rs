@@ -39,6 +39,7 @@ fn click(n: u64) -> Click {
         blocked: false,
         rule: None,
         target: None,
+        flow_offer: false,
     }
 }
 

@@ -61,8 +61,8 @@ pub async fn insert(
         susp.push(k.suspicious);
         test.push(k.test);
         cut.push((k.params_cut > 0).then_some(k.params_cut as i32));
-        // a click without a flow target goes to its link's offer
-        offer.push(k.target.is_some().then_some(k.offer_id.as_str()));
+        // a click the flow did not send elsewhere is its link's offer's
+        offer.push(k.flow_offer.then_some(k.offer_id.as_str()));
         rule.push(k.rule.as_deref());
         target.push(k.target.as_deref());
         blocked.push(k.blocked.then_some(true));
@@ -241,6 +241,7 @@ fn click_from_row(r: &Row) -> StoreResult<Click> {
         rule: r.get(24),
         target: r.get(25),
         blocked: r.get::<_, Option<bool>>(26).unwrap_or(false),
+        flow_offer: r.get(27),
     })
 }
 

@@ -16,7 +16,7 @@ pub(crate) const CONVERSION_COLUMNS: &str = "id, click_id, offer_id, advertiser_
 /// agent's text and classification.
 pub(crate) const CLICK_SELECT: &str = "SELECT r.id, r.ts_ms, r.link_id, COALESCE(r.offer_id, l.offer_id), l.affiliate_id, r.sub1, r.sub2, r.sub3, r.sub4, r.sub5, \
      r.source, r.extra, r.ip, r.country, u.ua, u.device, u.os, u.browser, r.referer_host, r.is_unique, r.is_bot, \
-     r.suspicious, r.test, r.params_cut, r.rule, r.target, r.blocked \
+     r.suspicious, r.test, r.params_cut, r.rule, r.target, r.blocked, r.offer_id IS NOT NULL \
      FROM clicks r JOIN links l ON l.id = r.link_id JOIN user_agents u ON u.id = r.ua_id";
 const ADVERTISER_CLICKS: &str =
     "COALESCE(r.offer_id, l.offer_id) IN (SELECT id FROM offers WHERE advertiser_id = ?)";

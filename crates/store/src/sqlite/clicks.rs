@@ -87,8 +87,8 @@ pub(super) fn insert_clicks(
                     k.suspicious,
                     k.test,
                     (k.params_cut > 0).then_some(k.params_cut),
-                    // a click without a flow target goes to its link's offer
-                    k.target.is_some().then_some(&k.offer_id),
+                    // a click the flow did not send elsewhere is its link's offer's
+                    k.flow_offer.then_some(&k.offer_id),
                     k.rule,
                     k.target,
                     k.blocked.then_some(1)
@@ -180,5 +180,6 @@ fn click_from_row(r: &Row) -> rusqlite::Result<Click> {
         rule: r.get(24)?,
         target: r.get(25)?,
         blocked: r.get::<_, Option<bool>>(26)?.unwrap_or(false),
+        flow_offer: r.get(27)?,
     })
 }

@@ -1,7 +1,7 @@
 -- Traffic flows: a link may send each visitor to one of several offers or
 -- landing pages. A click keeps the rule and the target that took it, whether
--- it was blocked, and its offer when a flow chose one (NULL: its link's
--- offer, so a click without a flow stays as small as before). Conversions
+-- it was blocked, and its offer when a flow chose another than its link's
+-- (NULL: its link's offer, so most clicks stay as small as before). Conversions
 -- keep the rule and target beside the click's other dimensions. A link's
 -- flow is kept beside its document.
 ALTER TABLE links ADD COLUMN flow TEXT;
