@@ -41,6 +41,7 @@
 
 pub mod condition;
 pub mod optimize;
+mod quick;
 pub mod split;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -62,6 +63,8 @@ pub const MAX_FLOOR_PERCENT: f64 = 50.0;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Flow {
     rules: Vec<FlowRule>,
+    /// Each rule's cheapest checks, side by side (see [`quick`]).
+    quick: Vec<quick::Quick>,
     default: Split,
 }
 
@@ -223,7 +226,12 @@ impl Flow {
                 )))
             }
         };
-        Ok(Flow { rules, default })
+        let quick = rules.iter().map(|r| quick::Quick::of(&r.when)).collect();
+        Ok(Flow {
+            rules,
+            quick,
+            default,
+        })
     }
 
     /// The JSON [`Flow::from_json`] reads back as this flow.
@@ -292,7 +300,14 @@ impl Flow {
         draw: u64,
         available: impl Fn(&Target) -> bool,
     ) -> Choice<'f> {
-        let (rule, split) = match self.rules.iter().find(|r| r.when.matches(v)) {
+        let probe = quick::Probe::of(v);
+        let first = self
+            .rules
+            .iter()
+            .zip(&self.quick)
+            .find(|(r, q)| q.admits(&probe, v) && r.when.matches(v))
+            .map(|(r, _)| r);
+        let (rule, split) = match first {
             None => (None, &self.default),
             Some(r) => match &r.then {
                 Then::Block => return Choice::Block { rule: &r.name },
