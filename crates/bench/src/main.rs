@@ -59,17 +59,9 @@ enum Cmd {
         #[arg(long, default_value_t = 1, requires = "pg")]
         nodes: usize,
     },
-    /// Load clicks and conversions into a fresh SQLite file and time reports.
-    Reports {
-        #[arg(long, default_value_t = 10_000_000)]
-        clicks: u64,
-        #[arg(long, default_value_t = 200_000)]
-        conversions: u64,
-        /// Keep the loaded database at this path (e.g. to time the
-        /// dashboard's pages on it) instead of deleting it.
-        #[arg(long)]
-        keep: Option<PathBuf>,
-    },
+    /// Load clicks and conversions into a fresh SQLite file (or PostgreSQL
+    /// database) and time every report shape through the API.
+    Reports(reports::Options),
     /// Peak RSS under click load at 32 and 256 connections, and memory
     /// per connection.
     Memory {
@@ -846,11 +838,7 @@ fn main() {
                         redis,
                         ..
                     } => println!("{}", http(short, quick, redis.as_deref()).await),
-                    Cmd::Reports {
-                        clicks,
-                        conversions,
-                        keep,
-                    } => println!("{}", reports::run(clicks, conversions, keep).await),
+                    Cmd::Reports(opts) => println!("{}", reports::run(opts).await),
                     Cmd::Memory { short } => println!("{}", hostile::memory(short).await),
                     Cmd::Hostile { seconds } => {
                         println!("{}", hostile::hostile(seconds.max(2)).await)
@@ -863,9 +851,9 @@ fn main() {
                         let (c, v) = if short {
                             (200_000, 4_000)
                         } else {
-                            (10_000_000, 200_000)
+                            (10_000_000, 1_000_000)
                         };
-                        let r = reports::run(c, v, None).await;
+                        let r = reports::run(reports::Options::fresh(c, v)).await;
                         println!("{r}");
                         let out =
                             out.or_else(|| (!short).then(|| PathBuf::from("docs/BENCHMARKS.md")));

@@ -9,6 +9,7 @@
 pub mod alerts;
 pub mod click_id;
 pub mod codes;
+pub mod delay;
 pub mod destination_health;
 pub mod flow;
 pub mod hints;

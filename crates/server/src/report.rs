@@ -5,8 +5,9 @@
 //! when it has the dimensions, else from raw clicks); every real UTC offset
 //! is a multiple of 15 minutes (+05:30 and +05:45 included), so regrouping
 //! buckets into local hours, days, weeks and months is exact, DST changes
-//! included. Conversions are few next to clicks and carry their click's
-//! dimensions, so they are read row by row (which also gives exact medians).
+//! included. Conversions come the same way from the conversion rollups of
+//! the same shape (by status and event, with a delay histogram), so a
+//! report reads no conversion rows unless no rollup has its dimensions.
 //! Money is in the account's base currency, summed as integer micro-units:
 //! the totals are exactly the sum of the rows.
 
@@ -17,9 +18,10 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use clickledger_domain::delay;
 use clickledger_domain::money::from_micros;
 use clickledger_domain::{Currency, ErrorCode, Status};
-use clickledger_store::{ConversionFact, Dimension, Grain, ReportQuery, Scope};
+use clickledger_store::{ConversionBucket, Dimension, Grain, ReportQuery, Scope};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan, Zoned};
@@ -194,13 +196,22 @@ impl Spec {
                 ))
             }
         };
+        // delays are kept as a histogram (see clickledger_domain::delay),
+        // which answers "delayed over" exactly at its class edges only
         let delayed_after_s = match params.get("delayed_after") {
-            Some(v) => v.parse().ok().filter(|s: &i64| *s >= 0).ok_or_else(|| {
-                invalid(
-                    "delayed_after",
-                    format!("`{v}` is not a number of seconds (0 or more)"),
-                )
-            })?,
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|s: &i64| delay::EDGES.contains(s))
+                .ok_or_else(|| {
+                    invalid(
+                        "delayed_after",
+                        format!(
+                            "`{v}` is not one of the delay classes' edges in seconds: {}",
+                            delay::edges_text()
+                        ),
+                    )
+                })?,
             None => 86_400,
         };
         let sort =
@@ -267,7 +278,7 @@ pub struct Agg {
     revenue_micros: i64,
     unconverted: i64,
     delayed: i64,
-    delays: Vec<i64>,
+    delays: delay::Histogram,
     failed_postbacks: Option<i64>,
 }
 
@@ -291,56 +302,42 @@ impl Agg {
         self.revenue_micros += o.revenue_micros;
         self.unconverted += o.unconverted;
         self.delayed += o.delayed;
-        self.delays.extend(&o.delays);
+        for (a, b) in self.delays.iter_mut().zip(&o.delays) {
+            *a += b;
+        }
         self.failed_postbacks = match (self.failed_postbacks, o.failed_postbacks) {
             (Some(a), Some(b)) => Some(a + b),
             (a, b) => a.or(b),
         };
     }
 
-    fn fact(&mut self, f: &ConversionFact, delayed_after_s: i64) {
-        if f.refund {
-            self.refunds += 1;
-        } else {
-            self.conversions += 1;
-            *self.by_event.entry(f.event.clone()).or_default() += 1;
-            self.duplicates += f.duplicates;
-            self.capped += f.capped as i64;
-            self.delays.push(f.delay_seconds);
-            if f.delay_seconds > delayed_after_s {
-                self.delayed += 1;
+    /// Adds a row of conversion figures (`delayed_after_s` is a delay
+    /// class edge: `Spec::parse` refuses others).
+    fn conversions(&mut self, b: &ConversionBucket, delayed_after_s: i64) {
+        self.conversions += b.conversions;
+        self.refunds += b.refunds;
+        if b.conversions != 0 {
+            *self.by_event.entry(b.event.clone()).or_default() += b.conversions;
+        }
+        self.duplicates += b.duplicates;
+        self.capped += b.capped;
+        self.unconverted += b.unconverted;
+        for (a, n) in self.delays.iter_mut().zip(&b.delays) {
+            *a += n;
+        }
+        self.delayed += delay::over(&b.delays, delayed_after_s).unwrap_or(0);
+        match b.status {
+            Status::Approved => {
+                self.approved += b.conversions;
+                self.payout_micros += b.payout_base_micros;
+                self.revenue_micros += b.revenue_base_micros;
             }
-            match f.status {
-                Status::Approved => self.approved += 1,
-                Status::Pending => self.pending += 1,
-                _ => {}
+            Status::Pending => {
+                self.pending += b.conversions;
+                self.pending_payout_micros += b.payout_base_micros;
             }
+            _ => {}
         }
-        match (f.payout_base_micros, f.revenue_base_micros) {
-            (Some(p), Some(r)) => match f.status {
-                Status::Approved => {
-                    self.payout_micros += p;
-                    self.revenue_micros += r;
-                }
-                Status::Pending => self.pending_payout_micros += p,
-                _ => {}
-            },
-            _ => self.unconverted += 1,
-        }
-    }
-
-    fn median_delay(&self) -> Option<i64> {
-        if self.delays.is_empty() {
-            return None;
-        }
-        let mut d = self.delays.clone();
-        d.sort_unstable();
-        let n = d.len();
-        Some(if n % 2 == 1 {
-            d[n / 2]
-        } else {
-            (d[n / 2 - 1] + d[n / 2]) / 2
-        })
     }
 
     /// The metrics, in a fixed order (the CSV columns).
@@ -377,7 +374,7 @@ impl Agg {
             ("unconverted", json!(self.unconverted)),
             ("failed_postbacks", json!(self.failed_postbacks)),
             ("delayed_conversions", json!(self.delayed)),
-            ("median_delay_seconds", json!(self.median_delay())),
+            ("median_delay_seconds", json!(delay::median(&self.delays))),
         ]
     }
 }
@@ -459,6 +456,7 @@ pub async fn run(app: &AppState, spec: &Spec, scope: Scope) -> Result<Report, Ap
         t = end;
     }
     let mut clicks = Vec::new();
+    let mut conversions = Vec::new();
     for (grain, ranges) in [(Grain::Day, day_ranges), (Grain::Quarter, quarter_ranges)] {
         if !ranges.is_empty() {
             let q = ReportQuery {
@@ -467,9 +465,9 @@ pub async fn run(app: &AppState, spec: &Spec, scope: Scope) -> Result<Report, Ap
                 ..query.clone()
             };
             clicks.extend(app.store.click_buckets(&q).await?);
+            conversions.extend(app.store.conversion_buckets(&q).await?);
         }
     }
-    let facts = app.store.conversion_facts(&query).await?;
     let mut labels: HashMap<i64, String> = HashMap::new();
     let mut label_of = |ms: i64| -> Result<String, ApiError> {
         let Some(g) = spec.time else {
@@ -512,9 +510,11 @@ pub async fn run(app: &AppState, spec: &Spec, scope: Scope) -> Result<Report, Ap
         a.bot_clicks += b.bot_clicks;
         a.suspicious_clicks += b.suspicious_clicks;
     }
-    for f in &facts {
-        let k = key(label_of(f.time_ms)?, &f.values);
-        rows.entry(k).or_default().fact(f, spec.delayed_after_s);
+    for b in &conversions {
+        let k = key(label_of(b.bucket_ms)?, &b.values);
+        rows.entry(k)
+            .or_default()
+            .conversions(b, spec.delayed_after_s);
     }
     // refused postbacks are logged per offer: they fit rows grouped by time,
     // offer or advertiser only
@@ -614,7 +614,9 @@ pub struct ReportParams {
     offset: Option<u64>,
     /// `click` (default: conversions at their click's time) or `conversion`.
     date_basis: Option<String>,
-    /// Seconds after which a conversion counts as delayed (default 86400).
+    /// Seconds after which a conversion counts as delayed (default 86400):
+    /// one of the delay classes' edges, 0, 60, 300, 900, 1800, 3600, 7200,
+    /// 14400, 21600, 43200, 86400, 172800, 259200, 604800, 1209600, 2592000.
     #[schemars(range(min = 0))]
     delayed_after: Option<i64>,
     advertiser: Option<String>,

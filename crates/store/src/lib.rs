@@ -4,6 +4,7 @@
 //! milliseconds.
 
 pub mod alerts;
+mod conversion_rollup;
 mod corrupt;
 mod health;
 pub mod model;
@@ -239,8 +240,10 @@ pub trait Store: Send + Sync + 'static {
     /// the rollup when it has them all, else from raw clicks. Test clicks
     /// never count.
     async fn click_buckets(&self, query: &ReportQuery) -> StoreResult<Vec<BucketRow>>;
-    /// Every non-test conversion in range, with the requested dimensions.
-    async fn conversion_facts(&self, query: &ReportQuery) -> StoreResult<Vec<ConversionFact>>;
+    /// Conversion figures per bucket, dimensions, event and status, from
+    /// the conversion rollups (else from raw conversions: one per row).
+    /// Test conversions never count.
+    async fn conversion_buckets(&self, query: &ReportQuery) -> StoreResult<Vec<ConversionBucket>>;
     /// Refused postbacks per 15-minute bucket and offer.
     async fn failed_postbacks(
         &self,

@@ -661,7 +661,31 @@ pub struct FxRate {
     pub rate: Decimal,
 }
 
-/// One conversion as reports need it.
+/// Conversion figures as reports need them: a conversion rollup's row
+/// (per bucket, dimensions, event and status), or one conversion read raw.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConversionBucket {
+    /// The bucket's start (or a conversion's own time, read raw): click
+    /// time or conversion time, per the report's date basis.
+    pub bucket_ms: i64,
+    pub values: Vec<String>,
+    pub event: String,
+    pub status: Status,
+    /// Conversions, refunds not included.
+    pub conversions: i64,
+    pub refunds: i64,
+    pub duplicates: i64,
+    pub capped: i64,
+    /// Conversions without a base-currency amount (no FX rate yet).
+    pub unconverted: i64,
+    pub payout_base_micros: i64,
+    pub revenue_base_micros: i64,
+    /// Click-to-conversion delays (`clickledger_domain::delay`), refunds
+    /// not included.
+    pub delays: clickledger_domain::delay::Histogram,
+}
+
+/// One conversion as a report reads it raw (for dimensions no rollup has).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConversionFact {
     /// Click time or conversion time, per the report's date basis.

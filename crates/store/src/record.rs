@@ -13,6 +13,7 @@ use clickledger_domain::time::rfc3339_ms;
 use clickledger_domain::{ClickId, Currency, Status};
 use rust_decimal::Decimal;
 
+use crate::conversion_rollup::{self, Change};
 use crate::model::*;
 use crate::{ConversionAttempt, StoreResult};
 
@@ -70,6 +71,27 @@ pub(crate) trait ConversionTx {
     /// Queues an outbox job unless one with its id exists.
     async fn insert_delivery(&mut self, job: &NewDelivery) -> StoreResult<()>;
     async fn insert_log(&mut self, e: &PostbackLogEntry) -> StoreResult<()>;
+    /// Keeps what a conversion's change does to the conversion rollups; the
+    /// backend writes a transaction's changes together, in key order, just
+    /// before it commits.
+    fn roll(&mut self, change: Change);
+}
+
+/// Moves a conversion's figures in the rollups from how it stood to how it
+/// stands.
+fn roll(tx: &mut impl ConversionTx, before: Option<&Conversion>, after: &Conversion) {
+    let change = conversion_rollup::change(before, after);
+    if !change.is_empty() {
+        tx.roll(change);
+    }
+}
+
+/// `c` with one change undone: how it stood before a status change or a
+/// duplicate (for `roll`).
+fn before(c: &Conversion, undo: impl FnOnce(&mut Conversion)) -> Conversion {
+    let mut b = c.clone();
+    undo(&mut b);
+    b
 }
 
 /// An outbox job as queued: rendered from the affiliate's template for the
@@ -290,6 +312,7 @@ async fn record(
         Decision::Insert => {
             base_amounts(tx, &mut new, base).await?;
             tx.insert_conversion(&new, attempt.repeatable).await?;
+            roll(tx, None, &new);
             if new.status == Status::Approved {
                 let kind = if new.parent_id.is_some() {
                     LedgerKind::Reversal
@@ -308,12 +331,19 @@ async fn record(
             let received = attempt.conversion.status_received.as_deref();
             let updated = tx.set_status(conversion_id, *to, received, now).await?;
             if let Some(u) = &updated {
+                roll(tx, Some(&before(u, |b| b.status = *from)), u);
                 post_transition(tx, u, *from, *to, now, base).await?;
             }
             updated
         }
         Decision::Refused(_) => None,
-        Decision::Duplicate { conversion_id } => tx.count_duplicate(conversion_id).await?,
+        Decision::Duplicate { conversion_id } => {
+            let counted = tx.count_duplicate(conversion_id).await?;
+            if let Some(c) = &counted {
+                roll(tx, Some(&before(c, |b| b.duplicates -= 1)), c);
+            }
+            counted
+        }
         Decision::TxidConflict { conversion_id, .. }
         | Decision::InvalidTransition { conversion_id, .. } => tx.conversion(conversion_id).await?,
     };
@@ -407,6 +437,7 @@ pub(crate) async fn release_hold(
 ) -> StoreResult<Option<Conversion>> {
     let conv = tx.approve_held(id, now).await?;
     if let Some(c) = &conv {
+        roll(tx, Some(&before(c, |b| b.status = Status::Pending)), c);
         post_transition(tx, c, Status::Pending, Status::Approved, now, base).await?;
         if let Some(notify) = notify {
             if !c.test && !c.capped {

@@ -33,8 +33,14 @@ pub(crate) const ROLLUPS: [Rollup; 3] = [
     },
     Rollup {
         stem: "rollup_geo",
-        columns: &["offer_id", "country", "device"],
-        from_clicks: &["COALESCE(r.offer_id, l.offer_id)", "r.country", "u.device"],
+        columns: &["offer_id", "country", "device", "os", "browser"],
+        from_clicks: &[
+            "COALESCE(r.offer_id, l.offer_id)",
+            "r.country",
+            "u.device",
+            "u.os",
+            "u.browser",
+        ],
     },
     Rollup {
         stem: "rollup_sub",
@@ -63,7 +69,7 @@ fn key_of(which: usize, k: &Click) -> [&str; KEY_WIDTH] {
             text(&k.rule),
             text(&k.target),
         ],
-        1 => [&k.offer_id, &k.country, &k.device, "", ""],
+        1 => [&k.offer_id, &k.country, &k.device, &k.os, &k.browser],
         _ => [&k.offer_id, &k.affiliate_id, text(&k.sub1), "", ""],
     }
 }

@@ -150,7 +150,8 @@ async fn nodes_starting_together_migrate_once() {
             (4, "replayed_postbacks".to_string()),
             (5, "flows".to_string()),
             (6, "browser_conversions".to_string()),
-            (7, "alerts".to_string())
+            (7, "alerts".to_string()),
+            (8, "report_rollups".to_string())
         ]
     );
 }

@@ -61,6 +61,13 @@ impl ScratchDb {
         &self.name
     }
 
+    /// Leaves the database in place (a benchmark keeps what it loaded for
+    /// a later run) and answers its URL.
+    pub fn keep(self) -> String {
+        let kept = std::mem::ManuallyDrop::new(self);
+        kept.url.clone()
+    }
+
     /// A connection of the test's own, to read or change rows directly.
     pub async fn client(&self) -> Result<tokio_postgres::Client, String> {
         connect(&self.url).await

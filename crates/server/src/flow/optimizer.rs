@@ -127,15 +127,14 @@ async fn figures(
     for b in store.click_buckets(&q).await? {
         arms.entry(key(&b.values)).or_default().0.clicks += b.clicks.max(0) as u64;
     }
-    for f in store.conversion_facts(&q).await? {
-        if f.status == Status::Rejected || f.capped {
+    for b in store.conversion_buckets(&q).await? {
+        if b.status == Status::Rejected {
             continue;
         }
-        let (arm, micros) = arms.entry(key(&f.values)).or_default();
-        if !f.refund {
-            arm.conversions += 1;
-        }
-        *micros += f.payout_base_micros.unwrap_or(0);
+        let (arm, micros) = arms.entry(key(&b.values)).or_default();
+        // capped conversions paid nothing and do not count
+        arm.conversions += (b.conversions - b.capped).max(0) as u64;
+        *micros += b.payout_base_micros;
         arm.payout = *micros as f64 / 1e6;
     }
     Ok(arms)

@@ -164,43 +164,18 @@ async fn fold_rollups(tx: &tokio_postgres::Transaction<'_>, clicks: &[Click]) ->
     for (which, grains) in tables.iter().enumerate() {
         let (stem, columns) = (ROLLUPS[which].stem, ROLLUPS[which].columns);
         for (grain, rows) in ["q", "d"].iter().zip(grains) {
-            if rows.is_empty() {
-                continue;
-            }
-            let buckets: Vec<i64> = rows.keys().map(|(b, _)| *b).collect();
-            let keys: Vec<Vec<&str>> = (0..columns.len())
-                .map(|i| rows.keys().map(|(_, k)| k[i].as_str()).collect())
-                .collect();
-            let counts: Vec<Vec<i64>> = (0..4)
-                .map(|i| rows.values().map(|c| c[i]).collect())
-                .collect();
-            let table = format!("{stem}_{grain}");
-            let cols = columns.join(", ");
-            let key_args: Vec<String> = (0..columns.len())
-                .map(|i| format!("${}::text[]", i + 2))
-                .collect();
-            let n = columns.len() + 2;
-            let sql = format!(
-                "INSERT INTO {table} (bucket_ms, {cols}, clicks, unique_clicks, bot_clicks, suspicious_clicks)
-                 SELECT * FROM UNNEST($1::bigint[], {}, ${n}::bigint[], ${}::bigint[], ${}::bigint[], ${}::bigint[])
-                 ON CONFLICT (bucket_ms, {cols}) DO UPDATE SET
-                     clicks = {table}.clicks + excluded.clicks,
-                     unique_clicks = {table}.unique_clicks + excluded.unique_clicks,
-                     bot_clicks = {table}.bot_clicks + excluded.bot_clicks,
-                     suspicious_clicks = {table}.suspicious_clicks + excluded.suspicious_clicks",
-                key_args.join(", "),
-                n + 1,
-                n + 2,
-                n + 3
-            );
-            let mut args: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&buckets];
-            for k in &keys {
-                args.push(k);
-            }
-            for c in &counts {
-                args.push(c);
-            }
-            tx.execute(&sql, &args).await.map_err(pg_error)?;
+            let rows = rows
+                .iter()
+                .map(|((b, k), c)| (*b, &k[..columns.len()], &c[..]));
+            super::rollup::add_rows(
+                tx,
+                &format!("{stem}_{grain}"),
+                columns,
+                &["clicks", "unique_clicks", "bot_clicks", "suspicious_clicks"],
+                rows,
+            )
+            .await
+            .map_err(pg_error)?;
         }
     }
     Ok(())

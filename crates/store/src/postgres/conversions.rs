@@ -12,6 +12,7 @@ use tokio_postgres::{GenericClient, Row, Transaction};
 
 use super::sql::{click_id, corrupt, currency, json, lost_race, pg_error, rows};
 use super::PgStore;
+use crate::conversion_rollup::{self, Change};
 use crate::model::*;
 use crate::query::{self, CONVERSION_COLUMNS};
 use crate::record::{self, cents, method_str, ConversionTx, NewDelivery};
@@ -103,9 +104,36 @@ pub fn conversion_from_row(r: &Row) -> StoreResult<Conversion> {
 struct PgTx<'a> {
     tx: &'a Transaction<'a>,
     raced: bool,
+    /// The conversion rollups' changes, written just before the commit.
+    rollups: Change,
 }
 
-impl PgTx<'_> {
+/// Adds a transaction's changes to the conversion rollups, one statement
+/// per table, rows in key order.
+async fn write_rollups(tx: &Transaction<'_>, change: &Change) -> StoreResult<()> {
+    for ((which, grain), rows) in change {
+        super::rollup::add_rows(
+            tx,
+            &conversion_rollup::table(*which, grain),
+            &conversion_rollup::key_columns(*which),
+            conversion_rollup::metric_columns(),
+            rows.iter().map(|((b, k), m)| (*b, &k[..], &m[..])),
+        )
+        .await
+        .map_err(pg_error)?;
+    }
+    Ok(())
+}
+
+impl<'a> PgTx<'a> {
+    fn new(tx: &'a Transaction<'a>) -> Self {
+        PgTx {
+            tx,
+            raced: false,
+            rollups: Change::new(),
+        }
+    }
+
     fn fail(&mut self, e: tokio_postgres::Error) -> StoreError {
         self.raced = lost_race(&e);
         pg_error(e)
@@ -376,6 +404,10 @@ impl ConversionTx for PgTx<'_> {
         .map(drop)
     }
 
+    fn roll(&mut self, change: Change) {
+        conversion_rollup::merge(&mut self.rollups, change);
+    }
+
     async fn insert_log(&mut self, e: &PostbackLogEntry) -> StoreResult<()> {
         let http_status = i32::from(e.http_status);
         self.exec(
@@ -446,10 +478,7 @@ pub async fn record_batch(
     {
         let tx = c.transaction().await.map_err(pg_error)?;
         lock_batch_keys(&tx, items).await?;
-        let mut ptx = PgTx {
-            tx: &tx,
-            raced: false,
-        };
+        let mut ptx = PgTx::new(&tx);
         let mut all = Vec::with_capacity(items.len());
         let mut failed = false;
         for item in items {
@@ -461,7 +490,7 @@ pub async fn record_batch(
                 }
             }
         }
-        if !failed {
+        if !failed && write_rollups(&tx, &ptx.rollups).await.is_ok() {
             tx.commit().await.map_err(pg_error)?;
             return Ok(all.into_iter().map(Ok).collect());
         }
@@ -470,16 +499,15 @@ pub async fn record_batch(
     let tx = c.transaction().await.map_err(pg_error)?;
     lock_batch_keys(&tx, items).await?;
     let mut out = Vec::with_capacity(items.len());
+    let mut rollups = Change::new();
     for item in items {
         let mut result = Err(String::new());
         for _ in 0..RACE_RETRIES {
             tx.batch_execute("SAVEPOINT item").await.map_err(pg_error)?;
-            let mut ptx = PgTx {
-                tx: &tx,
-                raced: false,
-            };
+            let mut ptx = PgTx::new(&tx);
             match record_item(&mut ptx, item).await {
                 Ok(r) => {
+                    conversion_rollup::merge(&mut rollups, ptx.rollups);
                     tx.batch_execute("RELEASE SAVEPOINT item")
                         .await
                         .map_err(pg_error)?;
@@ -499,6 +527,7 @@ pub async fn record_batch(
         }
         out.push(result);
     }
+    write_rollups(&tx, &rollups).await?;
     tx.commit().await.map_err(pg_error)?;
     Ok(out)
 }
@@ -614,17 +643,9 @@ pub async fn release_hold(
     let tx = c.transaction().await.map_err(pg_error)?;
     // the conditional UPDATE decides: a hold two nodes release at once is
     // approved (and paid) by one of them
-    let out = record::release_hold(
-        &mut PgTx {
-            tx: &tx,
-            raced: false,
-        },
-        id,
-        now_ms,
-        notify.as_ref(),
-        base,
-    )
-    .await?;
+    let mut ptx = PgTx::new(&tx);
+    let out = record::release_hold(&mut ptx, id, now_ms, notify.as_ref(), base).await?;
+    write_rollups(&tx, &ptx.rollups).await?;
     tx.commit().await.map_err(pg_error)?;
     Ok(out)
 }

@@ -32,6 +32,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("migrations/0006_browser_conversions.sql"),
     ),
     (7, "alerts", include_str!("migrations/0007_alerts.sql")),
+    (
+        8,
+        "report_rollups",
+        include_str!("migrations/0008_report_rollups.sql"),
+    ),
 ];
 
 /// The advisory lock key for migrations ("clickledger migrate").

@@ -19,6 +19,7 @@ mod ledger;
 mod listen;
 mod migrate;
 mod reports;
+mod rollup;
 mod sql;
 mod users;
 
@@ -293,8 +294,8 @@ impl Store for PgStore {
     async fn click_buckets(&self, query: &ReportQuery) -> StoreResult<Vec<BucketRow>> {
         reports::click_buckets(self, query).await
     }
-    async fn conversion_facts(&self, query: &ReportQuery) -> StoreResult<Vec<ConversionFact>> {
-        reports::conversion_facts(self, query).await
+    async fn conversion_buckets(&self, query: &ReportQuery) -> StoreResult<Vec<ConversionBucket>> {
+        reports::conversion_buckets(self, query).await
     }
     async fn failed_postbacks(
         &self,

@@ -4,8 +4,10 @@ use clickledger_domain::Status;
 
 use super::sql::{corrupt, rows};
 use super::PgStore;
+use crate::conversion_rollup;
 use crate::model::*;
-use crate::{query, StoreResult};
+use crate::query::{self, ConversionSource};
+use crate::StoreResult;
 
 pub async fn click_buckets(s: &PgStore, q: &ReportQuery) -> StoreResult<Vec<BucketRow>> {
     let Some(query) = query::click_buckets(q) else {
@@ -27,37 +29,65 @@ pub async fn click_buckets(s: &PgStore, q: &ReportQuery) -> StoreResult<Vec<Buck
         .collect())
 }
 
-pub async fn conversion_facts(s: &PgStore, q: &ReportQuery) -> StoreResult<Vec<ConversionFact>> {
+pub async fn conversion_buckets(
+    s: &PgStore,
+    q: &ReportQuery,
+) -> StoreResult<Vec<ConversionBucket>> {
     let n = q.dimensions.len();
-    let c = s.client().await?;
-    rows(&**c, &query::conversion_facts(q))
-        .await?
-        .iter()
-        .map(|r| {
-            let time_ms: i64 = r.get(0);
-            let status: &str = r.get(n + 2);
-            Ok(ConversionFact {
-                time_ms,
-                values: (0..n).map(|i| r.get(1 + i)).collect(),
-                event: r.get(n + 1),
-                status: Status::parse(status).ok_or_else(|| {
-                    corrupt(
-                        "conversions",
-                        format_args!("at {time_ms} ms"),
-                        "status",
-                        status,
-                        "a status",
-                    )
-                })?,
-                payout_base_micros: r.get(n + 3),
-                revenue_base_micros: r.get(n + 4),
-                delay_seconds: r.get::<_, i64>(n + 5) / 1000,
-                duplicates: r.get(n + 6),
-                refund: r.get(n + 7),
-                capped: r.get(n + 8),
-            })
+    let status = |s: &str, at: i64| {
+        Status::parse(s).ok_or_else(|| {
+            corrupt(
+                "conversions",
+                format_args!("at {at} ms"),
+                "status",
+                s,
+                "a status",
+            )
         })
-        .collect()
+    };
+    let Some(source) = query::conversion_buckets(q) else {
+        return Ok(Vec::new());
+    };
+    let c = s.client().await?;
+    match source {
+        ConversionSource::Rollup(query) => rows(&**c, &query)
+            .await?
+            .iter()
+            .map(|r| {
+                let bucket_ms: i64 = r.get(0);
+                let mut m = [0; conversion_rollup::METRICS];
+                for (i, v) in m.iter_mut().enumerate() {
+                    *v = r.get(n + 3 + i);
+                }
+                Ok(conversion_rollup::bucket(
+                    bucket_ms,
+                    (0..n).map(|i| r.get(1 + i)).collect(),
+                    r.get(n + 1),
+                    status(r.get(n + 2), bucket_ms)?,
+                    &m,
+                ))
+            })
+            .collect(),
+        ConversionSource::Raw(query) => rows(&**c, &query)
+            .await?
+            .iter()
+            .map(|r| {
+                let time_ms: i64 = r.get(0);
+                Ok(conversion_rollup::fact_bucket(ConversionFact {
+                    time_ms,
+                    values: (0..n).map(|i| r.get(1 + i)).collect(),
+                    event: r.get(n + 1),
+                    status: status(r.get(n + 2), time_ms)?,
+                    payout_base_micros: r.get(n + 3),
+                    revenue_base_micros: r.get(n + 4),
+                    delay_seconds: r.get::<_, i64>(n + 5) / 1000,
+                    duplicates: r.get(n + 6),
+                    refund: r.get(n + 7),
+                    capped: r.get(n + 8),
+                }))
+            })
+            .collect(),
+    }
 }
 
 pub async fn failed_postbacks(

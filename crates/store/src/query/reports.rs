@@ -1,28 +1,28 @@
-//! Report reads: clicks per bucket from the rollup that holds every
-//! requested dimension (else from raw clicks), conversion facts, refused
-//! postbacks per bucket.
+//! Report reads: clicks and conversions per bucket from the rollups of the
+//! shape that holds every requested dimension (else from raw rows), and
+//! refused postbacks per bucket.
 
 use super::{first_click_id_at, Query, Value};
+use crate::conversion_rollup;
 use crate::model::*;
 
 const QUARTER: i64 = 900_000;
 const DAY: i64 = 86_400_000;
 
-/// Clicks per bucket and the requested dimensions: columns bucket, one per
-/// dimension, clicks, unique, bot, suspicious. `None` when the ranges are
-/// empty. Test clicks never count.
-pub(crate) fn click_buckets(q: &ReportQuery) -> Option<Query> {
-    use Dimension::*;
+/// The ranges a report reads (`from..to` when none are given); `None` when
+/// they are all empty.
+fn ranges_of(q: &ReportQuery) -> Option<Vec<(i64, i64)>> {
     let ranges: Vec<(i64, i64)> = if q.ranges.is_empty() {
         vec![(q.from_ms, q.to_ms)]
     } else {
         q.ranges.clone()
     };
-    if ranges.iter().all(|(a, b)| a >= b) {
-        return None;
-    }
-    let width = if q.grain == Grain::Day { DAY } else { QUARTER };
-    let aligned = ranges.iter().all(|(a, b)| a % width == 0 && b % width == 0);
+    (!ranges.iter().all(|(a, b)| a >= b)).then_some(ranges)
+}
+
+/// Dimensions a report groups or filters by, event and status aside.
+fn used(q: &ReportQuery) -> Vec<Dimension> {
+    use Dimension::*;
     let mut used: Vec<Dimension> = q
         .dimensions
         .iter()
@@ -33,109 +33,242 @@ pub(crate) fn click_buckets(q: &ReportQuery) -> Option<Query> {
     if let Scope::Affiliate(_) = q.scope {
         used.push(Affiliate);
     }
+    used
+}
+
+/// The rollup shape that has every dimension the report uses (offer is in
+/// all of them), smallest first: its stem and whether the affiliate comes
+/// from the links join. `None`: only raw rows have them, or the ranges do
+/// not fall on the grain's buckets.
+fn pick(q: &ReportQuery, ranges: &[(i64, i64)]) -> Option<(&'static str, bool)> {
+    use Dimension::*;
+    let width = if q.grain == Grain::Day { DAY } else { QUARTER };
+    if !ranges.iter().all(|(a, b)| a % width == 0 && b % width == 0) {
+        return None;
+    }
+    let used = used(q);
     let fits = |has: &[Dimension]| used.iter().all(|d| *d == Offer || has.contains(d));
-    let suffix = if q.grain == Grain::Day { "d" } else { "q" };
-    // (table, whether the affiliate comes from the links join)
-    let rollup = match () {
-        _ if !aligned => None,
+    match () {
+        _ if fits(&[Country, Device, Os, Browser]) => Some(("rollup_geo", false)),
         _ if fits(&[Affiliate, Link, Source, Rule, Target]) => Some(("rollup_link", true)),
-        _ if fits(&[Country, Device]) => Some(("rollup_geo", false)),
         _ if fits(&[Affiliate, Sub(1)]) => Some(("rollup_sub", false)),
         _ => None,
-    };
-    if rollup.is_none() && q.grain == Grain::Day {
-        // no day rollup has these dimensions: read raw clicks instead
-        let mut raw = q.clone();
-        raw.grain = Grain::Quarter;
-        return click_buckets(&raw);
     }
-    // raw clicks take their affiliate from their link, their offer from
-    // the flow's choice or else their link, device, OS and browser from
-    // their user agent
-    let joined = matches!(rollup, Some((_, true)) | None);
-    let value = |d: &Dimension| match (d, rollup) {
-        (Event | Status, _) => "''".to_string(),
-        (Offer, None) => "COALESCE(r.offer_id, l.offer_id)".to_string(),
-        (Affiliate, _) if joined => "l.affiliate_id".to_string(),
-        (d, Some(_)) => format!("r.{}", d.column()),
-        (Device | Os | Browser, None) => format!("u.{}", d.column()),
-        (d, None) => format!("COALESCE(r.{}, '')", d.column()),
+}
+
+/// A rollup table's rows in the report's ranges, scope and filters, summed
+/// per bucket and dimension (then per event and status for a conversion
+/// rollup: `conversions`). Click rollups have no event or status: those
+/// dimensions read '' there.
+fn from_rollup(
+    q: &ReportQuery,
+    ranges: &[(i64, i64)],
+    table: &str,
+    joined: bool,
+    conversions: bool,
+    sums: &[String],
+) -> Query {
+    use Dimension::*;
+    let value = |d: &Dimension| match d {
+        Event | Status if !conversions => "''".to_string(),
+        Affiliate if joined => "l.affiliate_id".to_string(),
+        d => format!("r.{}", d.column()),
     };
-    let dims: Vec<String> = q.dimensions.iter().map(value).collect();
-    let (time, source, counts) = match rollup {
-        Some((table, joined)) => (
-            "r.bucket_ms".to_string(),
-            if joined {
-                format!("{table}_{suffix} r JOIN links l ON l.id = r.link_id")
-            } else {
-                format!("{table}_{suffix} r")
-            },
-            "CAST(SUM(r.clicks) AS BIGINT), CAST(SUM(r.unique_clicks) AS BIGINT), \
-             CAST(SUM(r.bot_clicks) AS BIGINT), CAST(SUM(r.suspicious_clicks) AS BIGINT)",
-        ),
-        None => {
-            // join only what the query reads: a join costs a lookup per
-            // click (SQLite kept unused LEFT JOINs: 7.5 → 9.5 s on 10M)
-            let mut source = "clicks r".to_string();
-            if !matches!(q.scope, Scope::All) || used.iter().any(|d| matches!(d, Offer | Affiliate))
-            {
-                source.push_str(" JOIN links l ON l.id = r.link_id");
-            }
-            if used.iter().any(|d| matches!(d, Device | Os | Browser)) {
-                source.push_str(" JOIN user_agents u ON u.id = r.ua_id");
-            }
-            (
-                format!("(r.ts_ms / {QUARTER}) * {QUARTER}"),
-                source,
-                "COUNT(*), CAST(SUM(CASE WHEN r.is_unique THEN 1 ELSE 0 END) AS BIGINT), \
-                 CAST(SUM(CASE WHEN r.is_bot THEN 1 ELSE 0 END) AS BIGINT), \
-                 CAST(SUM(CASE WHEN r.suspicious THEN 1 ELSE 0 END) AS BIGINT)",
-            )
-        }
-    };
-    let select_dims: String = dims
+    let mut columns: Vec<String> = q.dimensions.iter().map(value).collect();
+    if conversions {
+        columns.extend(["r.event".to_string(), "r.status".to_string()]);
+    }
+    let select: String = columns
         .iter()
         .enumerate()
         .map(|(i, d)| format!(", {d} AS d{i}"))
         .collect();
+    let source = if joined {
+        format!("{table} r JOIN links l ON l.id = r.link_id")
+    } else {
+        format!("{table} r")
+    };
     let mut out = Query::new(format!(
-        "SELECT {time} AS b{select_dims}, {counts} FROM {source}"
+        "SELECT r.bucket_ms AS b{select}, {} FROM {source}",
+        sums.join(", ")
     ));
-    let offer_col = value(&Offer);
     out.scope(
         &q.scope,
         &value(&Affiliate),
-        &format!("{offer_col} IN (SELECT id FROM offers WHERE advertiser_id = ?)"),
+        "r.offer_id IN (SELECT id FROM offers WHERE advertiser_id = ?)",
+    );
+    for (d, vals) in &q.filters {
+        if conversions || !matches!(d, Event | Status) {
+            out.any_of(&value(d), vals);
+        }
+    }
+    if conversions {
+        let basis = if q.by_conversion_time {
+            "conversion"
+        } else {
+            "click"
+        };
+        out.push("r.basis = ?", vec![Value::from(basis)]);
+    }
+    let spans = vec!["(r.bucket_ms >= ? AND r.bucket_ms < ?)"; ranges.len()];
+    out.push(
+        &format!("({})", spans.join(" OR ")),
+        ranges
+            .iter()
+            .flat_map(|(a, b)| [Value::Int(*a), Value::Int(*b)])
+            .collect(),
+    );
+    let group: Vec<String> = (1..=columns.len() + 1).map(|i| i.to_string()).collect();
+    out.tail = format!("GROUP BY {}", group.join(", "));
+    out
+}
+
+/// `CAST(SUM(r.c) AS BIGINT)` for each column (PostgreSQL sums BIGINTs
+/// into NUMERIC).
+fn sums(columns: &[impl AsRef<str>]) -> Vec<String> {
+    columns
+        .iter()
+        .map(|c| format!("CAST(SUM(r.{}) AS BIGINT)", c.as_ref()))
+        .collect()
+}
+
+fn suffix(q: &ReportQuery) -> &'static str {
+    if q.grain == Grain::Day {
+        "d"
+    } else {
+        "q"
+    }
+}
+
+/// Clicks per bucket and the requested dimensions: columns bucket, one per
+/// dimension, clicks, unique, bot, suspicious. `None` when the ranges are
+/// empty. Test clicks never count.
+pub(crate) fn click_buckets(q: &ReportQuery) -> Option<Query> {
+    let ranges = ranges_of(q)?;
+    let Some((stem, joined)) = pick(q, &ranges) else {
+        if q.grain == Grain::Day {
+            // no day rollup has these dimensions: read raw clicks instead
+            let mut raw = q.clone();
+            raw.grain = Grain::Quarter;
+            return click_buckets(&raw);
+        }
+        return Some(raw_clicks(q, &ranges));
+    };
+    Some(from_rollup(
+        q,
+        &ranges,
+        &format!("{stem}_{}", suffix(q)),
+        joined,
+        false,
+        &sums(&["clicks", "unique_clicks", "bot_clicks", "suspicious_clicks"]),
+    ))
+}
+
+/// Clicks per 15 minutes from the raw rows, for dimensions no rollup has.
+fn raw_clicks(q: &ReportQuery, ranges: &[(i64, i64)]) -> Query {
+    use Dimension::*;
+    let used = used(q);
+    // raw clicks take their affiliate from their link, their offer from
+    // the flow's choice or else their link, device, OS and browser from
+    // their user agent
+    let value = |d: &Dimension| match d {
+        Event | Status => "''".to_string(),
+        Offer => "COALESCE(r.offer_id, l.offer_id)".to_string(),
+        Affiliate => "l.affiliate_id".to_string(),
+        Device | Os | Browser => format!("u.{}", d.column()),
+        d => format!("COALESCE(r.{}, '')", d.column()),
+    };
+    // join only what the query reads: a join costs a lookup per click
+    // (SQLite kept unused LEFT JOINs: 7.5 → 9.5 s on 10M)
+    let mut source = "clicks r".to_string();
+    if !matches!(q.scope, Scope::All) || used.iter().any(|d| matches!(d, Offer | Affiliate)) {
+        source.push_str(" JOIN links l ON l.id = r.link_id");
+    }
+    if used.iter().any(|d| matches!(d, Device | Os | Browser)) {
+        source.push_str(" JOIN user_agents u ON u.id = r.ua_id");
+    }
+    let select: String = q
+        .dimensions
+        .iter()
+        .map(value)
+        .enumerate()
+        .map(|(i, d)| format!(", {d} AS d{i}"))
+        .collect();
+    let mut out = Query::new(format!(
+        "SELECT (r.ts_ms / {QUARTER}) * {QUARTER} AS b{select}, COUNT(*), \
+         CAST(SUM(CASE WHEN r.is_unique THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(SUM(CASE WHEN r.is_bot THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(SUM(CASE WHEN r.suspicious THEN 1 ELSE 0 END) AS BIGINT) FROM {source}"
+    ));
+    out.scope(
+        &q.scope,
+        &value(&Affiliate),
+        &format!(
+            "{} IN (SELECT id FROM offers WHERE advertiser_id = ?)",
+            value(&Offer)
+        ),
     );
     for (d, vals) in &q.filters {
         if !matches!(d, Event | Status) {
             out.any_of(&value(d), vals);
         }
     }
-    let (column, bound): (&str, fn(i64) -> Value) = match rollup {
-        Some(_) => ("r.bucket_ms", |ms| Value::Int(ms)),
-        None => ("r.id", |ms| Value::Bytes(first_click_id_at(ms))),
-    };
-    let spans = vec![format!("({column} >= ? AND {column} < ?)"); ranges.len()];
+    let spans = vec!["(r.id >= ? AND r.id < ?)"; ranges.len()];
     out.push(
         &format!("({})", spans.join(" OR ")),
         ranges
             .iter()
-            .flat_map(|(a, b)| [bound(*a), bound(*b)])
+            .flat_map(|(a, b)| {
+                [
+                    Value::Bytes(first_click_id_at(*a)),
+                    Value::Bytes(first_click_id_at(*b)),
+                ]
+            })
             .collect(),
     );
-    if rollup.is_none() {
-        out.push("r.test = FALSE", vec![]);
-    }
-    let group: Vec<String> = (1..=dims.len() + 1).map(|i| i.to_string()).collect();
+    out.push("r.test = FALSE", vec![]);
+    let group: Vec<String> = (1..=q.dimensions.len() + 1)
+        .map(|i| i.to_string())
+        .collect();
     out.tail = format!("GROUP BY {}", group.join(", "));
-    Some(out)
+    out
 }
 
-/// Every non-test conversion in range, with the requested dimensions:
+/// Where a report's conversion figures come from.
+pub(crate) enum ConversionSource {
+    /// A conversion rollup: columns bucket, one per dimension, event,
+    /// status, then the figures in `conversion_rollup::Metrics` order.
+    Rollup(Query),
+    /// Conversion rows (`conversion_facts`), for dimensions no rollup has.
+    Raw(Query),
+}
+
+/// Conversions per bucket, dimensions, event and status, from the
+/// conversion rollup of the click rollup the same report reads; `None`
+/// when the ranges are empty.
+pub(crate) fn conversion_buckets(q: &ReportQuery) -> Option<ConversionSource> {
+    let ranges = ranges_of(q)?;
+    let Some((stem, joined)) = pick(q, &ranges) else {
+        return Some(ConversionSource::Raw(conversion_facts(q, &ranges)));
+    };
+    let which = crate::rollup::ROLLUPS
+        .iter()
+        .position(|r| r.stem == stem)
+        .unwrap_or(0);
+    Some(ConversionSource::Rollup(from_rollup(
+        q,
+        &ranges,
+        &conversion_rollup::table(which, suffix(q)),
+        joined,
+        true,
+        &sums(conversion_rollup::metric_columns()),
+    )))
+}
+
+/// Every non-test conversion in the ranges, with the requested dimensions:
 /// columns time, one per dimension, event, status, payout and revenue in
 /// base micros, delay in ms, duplicates, is a refund, capped.
-pub(crate) fn conversion_facts(q: &ReportQuery) -> Query {
+fn conversion_facts(q: &ReportQuery, ranges: &[(i64, i64)]) -> Query {
     let time = if q.by_conversion_time {
         "conv_ms"
     } else {
@@ -154,15 +287,25 @@ pub(crate) fn conversion_facts(q: &ReportQuery) -> Query {
     ));
     out.scope(&q.scope, "affiliate_id", "advertiser_id = ?");
     out.push("test = FALSE", vec![]);
+    let spans: Vec<&str>;
+    let mut values = Vec::new();
     if q.by_conversion_time {
-        out.add("conv_ms >= ?", Some(q.from_ms));
-        out.add("conv_ms < ?", Some(q.to_ms));
+        spans = vec!["(conv_ms >= ? AND conv_ms < ?)"; ranges.len()];
+        for (a, b) in ranges {
+            values.extend([Value::Int(*a), Value::Int(*b)]);
+        }
     } else {
         // by click time, through the click-id index: a conversion's own
         // index on click time would cost a random page per new row
-        out.add("click_id >= ?", Some(first_click_id_at(q.from_ms)));
-        out.add("click_id < ?", Some(first_click_id_at(q.to_ms)));
+        spans = vec!["(click_id >= ? AND click_id < ?)"; ranges.len()];
+        for (a, b) in ranges {
+            values.extend([
+                Value::Bytes(first_click_id_at(*a)),
+                Value::Bytes(first_click_id_at(*b)),
+            ]);
+        }
     }
+    out.push(&format!("({})", spans.join(" OR ")), values);
     for (d, vals) in &q.filters {
         out.any_of(&value(d), vals);
     }

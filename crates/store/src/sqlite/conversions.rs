@@ -13,6 +13,7 @@ use rust_decimal::Decimal;
 
 use super::sql::{json, parse_currency, rows};
 use super::{deliveries, ledger};
+use crate::conversion_rollup::{self, Change};
 use crate::corrupt::{corrupt, parsed, store_error};
 use crate::model::*;
 use crate::query::{self, CONVERSION_COLUMNS};
@@ -222,7 +223,44 @@ fn insert_conversion(tx: &Connection, c: &Conversion, repeatable: bool) -> rusql
 
 /// The writer's open transaction, as recording sees it. SQLite has one
 /// writer at a time, so nothing here needs a lock of its own.
-struct SqliteTx<'a>(&'a Connection);
+struct SqliteTx<'a> {
+    conn: &'a Connection,
+    /// The conversion rollups' changes, written just before the commit.
+    rollups: Change,
+}
+
+impl<'a> SqliteTx<'a> {
+    fn new(conn: &'a Connection) -> Self {
+        SqliteTx {
+            conn,
+            rollups: Change::new(),
+        }
+    }
+
+    /// Writes the rollup changes; the transaction may commit after.
+    fn finish<T>(self, out: StoreResult<T>) -> StoreResult<T> {
+        let out = out?;
+        write_rollups(self.conn, &self.rollups)?;
+        Ok(out)
+    }
+}
+
+/// Adds a transaction's changes to the conversion rollups, one upsert per
+/// row.
+fn write_rollups(c: &Connection, change: &Change) -> StoreResult<()> {
+    for ((which, grain), rows) in change {
+        let mut st = c
+            .prepare_cached(&conversion_rollup::upsert_sql(*which, grain, "?"))
+            .map_err(store_error)?;
+        for ((bucket, key), m) in rows {
+            let mut args: Vec<&dyn rusqlite::ToSql> = vec![bucket];
+            args.extend(key.iter().map(|k| k as &dyn rusqlite::ToSql));
+            args.extend(m.iter().map(|v| v as &dyn rusqlite::ToSql));
+            st.execute(args.as_slice()).map_err(store_error)?;
+        }
+    }
+    Ok(())
+}
 
 impl ConversionTx for SqliteTx<'_> {
     async fn recorded_by_txid(
@@ -232,7 +270,7 @@ impl ConversionTx for SqliteTx<'_> {
         txid: &str,
     ) -> StoreResult<Option<Recorded>> {
         select_recorded(
-            self.0,
+            self.conn,
             "offer_id = ?1 AND event = ?2 AND txid = ?3",
             &[&offer_id, &event, &txid],
         )
@@ -245,7 +283,7 @@ impl ConversionTx for SqliteTx<'_> {
         event: &str,
     ) -> StoreResult<Option<Recorded>> {
         select_recorded(
-            self.0,
+            self.conn,
             "click_id = ?1 AND event = ?2",
             &[&&click_id.to_bytes()[..], &event],
         )
@@ -253,12 +291,12 @@ impl ConversionTx for SqliteTx<'_> {
     }
 
     async fn conversion(&mut self, id: &str) -> StoreResult<Option<Conversion>> {
-        select_one(self.0, "id = ?1", &[&id]).map_err(store_error)
+        select_one(self.conn, "id = ?1", &[&id]).map_err(store_error)
     }
 
     async fn original(&mut self, offer_id: &str, txid: &str) -> StoreResult<Option<Conversion>> {
         select_one(
-            self.0,
+            self.conn,
             "offer_id = ?1 AND txid = ?2 AND parent_id IS NULL",
             &[&offer_id, &txid],
         )
@@ -267,7 +305,7 @@ impl ConversionTx for SqliteTx<'_> {
 
     async fn refunded(&mut self, parent_id: &str) -> StoreResult<(Decimal, Decimal)> {
         let (paid, earned): (i64, i64) = self
-            .0
+            .conn
             .prepare_cached("SELECT COALESCE(-SUM(payout_micros), 0), COALESCE(-SUM(revenue_micros), 0) FROM conversions WHERE parent_id = ?1")
             .and_then(|mut st| st.query_row([parent_id], |r| Ok((r.get(0)?, r.get(1)?))))
             .map_err(store_error)?;
@@ -276,7 +314,7 @@ impl ConversionTx for SqliteTx<'_> {
 
     async fn fx_rate(&mut self, currency: Currency, date: &str) -> StoreResult<Option<Decimal>> {
         let rate: Option<String> = self
-            .0
+            .conn
             .prepare_cached("SELECT rate FROM fx_rates WHERE currency = ?1 AND date = ?2")
             .and_then(|mut st| {
                 st.query_row(params![currency.code(), date], |r| r.get(0))
@@ -298,11 +336,11 @@ impl ConversionTx for SqliteTx<'_> {
         affiliate_id: Option<&str>,
         since_ms: i64,
     ) -> StoreResult<(i64, Decimal)> {
-        ledger::cap_usage(self.0, offer_id, affiliate_id, since_ms).map_err(store_error)
+        ledger::cap_usage(self.conn, offer_id, affiliate_id, since_ms).map_err(store_error)
     }
 
     async fn insert_conversion(&mut self, c: &Conversion, repeatable: bool) -> StoreResult<()> {
-        insert_conversion(self.0, c, repeatable).map_err(store_error)
+        insert_conversion(self.conn, c, repeatable).map_err(store_error)
     }
 
     async fn set_status(
@@ -312,7 +350,7 @@ impl ConversionTx for SqliteTx<'_> {
         received: Option<&str>,
         now_ms: i64,
     ) -> StoreResult<Option<Conversion>> {
-        self.0
+        self.conn
             .prepare_cached(&format!(
                 "UPDATE conversions SET status = ?1, status_received = ?2, updated_ms = ?3, \
                  hold_until_ms = NULL WHERE id = ?4 RETURNING {CONVERSION_COLUMNS}"
@@ -328,7 +366,7 @@ impl ConversionTx for SqliteTx<'_> {
     }
 
     async fn count_duplicate(&mut self, id: &str) -> StoreResult<Option<Conversion>> {
-        self.0
+        self.conn
             .prepare_cached(&format!(
                 "UPDATE conversions SET duplicates = duplicates + 1 WHERE id = ?1 RETURNING {CONVERSION_COLUMNS}"
             ))
@@ -337,7 +375,7 @@ impl ConversionTx for SqliteTx<'_> {
     }
 
     async fn approve_held(&mut self, id: &str, now_ms: i64) -> StoreResult<Option<Conversion>> {
-        self.0
+        self.conn
             .prepare_cached(&format!(
                 "UPDATE conversions SET status = 'approved', status_received = NULL, updated_ms = ?1, hold_until_ms = NULL
                  WHERE id = ?2 AND status = 'pending' AND hold_until_ms IS NOT NULL AND hold_until_ms <= ?1
@@ -348,16 +386,20 @@ impl ConversionTx for SqliteTx<'_> {
     }
 
     async fn insert_ledger(&mut self, e: &LedgerEntry) -> StoreResult<i64> {
-        ledger::insert_ledger(self.0, e).map_err(store_error)?;
-        Ok(self.0.last_insert_rowid())
+        ledger::insert_ledger(self.conn, e).map_err(store_error)?;
+        Ok(self.conn.last_insert_rowid())
     }
 
     async fn insert_delivery(&mut self, job: &NewDelivery) -> StoreResult<()> {
-        deliveries::insert_delivery(self.0, job).map_err(store_error)
+        deliveries::insert_delivery(self.conn, job).map_err(store_error)
+    }
+
+    fn roll(&mut self, change: Change) {
+        conversion_rollup::merge(&mut self.rollups, change);
     }
 
     async fn insert_log(&mut self, e: &PostbackLogEntry) -> StoreResult<()> {
-        insert_log(self.0, e).map_err(store_error)
+        insert_log(self.conn, e).map_err(store_error)
     }
 }
 
@@ -367,7 +409,9 @@ pub(super) fn record_conversion(
     attempt: &ConversionAttempt,
 ) -> rusqlite::Result<StoreResult<(Decision, Option<Conversion>)>> {
     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let out = run_ready(record::record_and_log(&mut SqliteTx(&tx), attempt));
+    let mut stx = SqliteTx::new(&tx);
+    let out = run_ready(record::record_and_log(&mut stx, attempt));
+    let out = stx.finish(out);
     commit_if_ok(tx, out)
 }
 
@@ -392,19 +436,25 @@ pub(super) fn record_batch(
     // (Savepoints on every item cost a fifth of the writer's time.)
     {
         let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let all: StoreResult<Vec<ItemOutcome>> =
-            items.iter().map(|item| record_item(&tx, item)).collect();
-        if let Ok(all) = all {
+        let mut stx = SqliteTx::new(&tx);
+        let all: StoreResult<Vec<ItemOutcome>> = items
+            .iter()
+            .map(|item| record_item(&mut stx, item))
+            .collect();
+        if let Ok(all) = stx.finish(all) {
             tx.commit()?;
             return Ok(all.into_iter().map(Ok).collect());
         }
     }
     let mut tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut out = Vec::with_capacity(items.len());
+    let mut rollups = Change::new();
     for item in items {
         let sp = tx.savepoint()?;
-        match record_item(&sp, item) {
+        let mut stx = SqliteTx::new(&sp);
+        match record_item(&mut stx, item) {
             Ok(r) => {
+                conversion_rollup::merge(&mut rollups, stx.rollups);
                 sp.commit()?;
                 out.push(Ok(r));
             }
@@ -412,15 +462,17 @@ pub(super) fn record_batch(
             Err(e) => out.push(Err(e.to_string())),
         }
     }
+    if let Err(e) = write_rollups(&tx, &rollups) {
+        return Ok(vec![Err(e.to_string()); items.len()]);
+    }
     tx.commit()?;
     Ok(out)
 }
 
 /// Decides, records and logs one item of the postback path.
-fn record_item(tx: &Connection, item: &PostbackWrite) -> StoreResult<ItemOutcome> {
-    let mut tx = SqliteTx(tx);
+fn record_item(tx: &mut SqliteTx, item: &PostbackWrite) -> StoreResult<ItemOutcome> {
     match item {
-        PostbackWrite::Conversion(a) => run_ready(record::record_and_log(&mut tx, a)).map(Some),
+        PostbackWrite::Conversion(a) => run_ready(record::record_and_log(tx, a)).map(Some),
         PostbackWrite::Log(e) => run_ready(tx.insert_log(e)).map(|_| None),
     }
 }
@@ -445,13 +497,9 @@ pub(super) fn release_hold(
     base: Currency,
 ) -> rusqlite::Result<StoreResult<Option<Conversion>>> {
     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let out = run_ready(record::release_hold(
-        &mut SqliteTx(&tx),
-        id,
-        now_ms,
-        notify,
-        base,
-    ));
+    let mut stx = SqliteTx::new(&tx);
+    let out = run_ready(record::release_hold(&mut stx, id, now_ms, notify, base));
+    let out = stx.finish(out);
     commit_if_ok(tx, out)
 }
 

@@ -33,6 +33,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("migrations/0005_browser_conversions.sql"),
     ),
     (6, "alerts", include_str!("migrations/0006_alerts.sql")),
+    (
+        7,
+        "report_rollups",
+        include_str!("migrations/0007_report_rollups.sql"),
+    ),
 ];
 
 /// Brings the file to the newest schema, all in one IMMEDIATE transaction:

@@ -422,9 +422,9 @@ impl Store for SqliteStore {
         self.read(move |c| reports::click_buckets(c, &q)).await
     }
 
-    async fn conversion_facts(&self, q: &ReportQuery) -> StoreResult<Vec<ConversionFact>> {
+    async fn conversion_buckets(&self, q: &ReportQuery) -> StoreResult<Vec<ConversionBucket>> {
         let q = q.clone();
-        self.read(move |c| reports::conversion_facts(c, &q)).await
+        self.read(move |c| reports::conversion_buckets(c, &q)).await
     }
 
     async fn failed_postbacks(

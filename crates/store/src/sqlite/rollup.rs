@@ -272,6 +272,18 @@ pub(super) fn repair(conn: &mut Connection) -> rusqlite::Result<Option<i64>> {
 mod tests {
     use super::*;
 
+    /// A table's columns, each with its place in the primary key (0: none).
+    fn columns_and_keys(conn: &Connection, table: &str) -> Vec<(String, i64)> {
+        conn.prepare(&format!(
+            "SELECT name, pk FROM pragma_table_info('{table}') ORDER BY cid"
+        ))
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    }
+
     /// The schema's rollup tables are the ones `ROLLUPS` writes: per rollup
     /// and grain, the bucket, the key columns, the four counts, keyed by
     /// bucket and key.
@@ -282,21 +294,37 @@ mod tests {
         for r in &ROLLUPS {
             for grain in ["q", "d"] {
                 let table = format!("{}_{grain}", r.stem);
-                let info: Vec<(String, i64)> = conn
-                    .prepare(&format!(
-                        "SELECT name, pk FROM pragma_table_info('{table}') ORDER BY cid"
-                    ))
-                    .unwrap()
-                    .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-                    .unwrap()
-                    .collect::<Result<_, _>>()
-                    .unwrap();
+                let info = columns_and_keys(&conn, &table);
                 let mut expected = vec![("bucket_ms".to_string(), 1)];
                 for (i, c) in r.columns.iter().enumerate() {
                     expected.push((c.to_string(), i as i64 + 2));
                 }
                 for c in ["clicks", "unique_clicks", "bot_clicks", "suspicious_clicks"] {
                     expected.push((c.to_string(), 0));
+                }
+                assert_eq!(info, expected, "{table}");
+            }
+        }
+    }
+
+    /// The conversion rollup tables are the ones `conversion_rollup`
+    /// writes: bucket, basis, the shape's keys, event and status (the key),
+    /// then every figure.
+    #[test]
+    fn the_schema_has_every_conversion_rollup_table() {
+        use crate::conversion_rollup::{key_columns, metric_columns, table};
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::migrate::migrate(&mut conn, 0).unwrap();
+        for which in 0..ROLLUPS.len() {
+            for grain in ["q", "d"] {
+                let table = table(which, grain);
+                let info = columns_and_keys(&conn, &table);
+                let mut expected = vec![("bucket_ms".to_string(), 1)];
+                for (i, c) in key_columns(which).iter().enumerate() {
+                    expected.push((c.to_string(), i as i64 + 2));
+                }
+                for c in metric_columns() {
+                    expected.push((c.clone(), 0));
                 }
                 assert_eq!(info, expected, "{table}");
             }

@@ -1,0 +1,328 @@
+//! Conversion rollups: per click-rollup shape (`crate::rollup::ROLLUPS`),
+//! date basis, event and status, a 15-minute (`_q`) and a UTC-day (`_d`)
+//! table of counts, money and a delay histogram, so no report reads
+//! conversion rows when a click rollup has its dimensions.
+//!
+//! They change in the transaction that changes a conversion, by the
+//! difference between what the conversion added before and what it adds
+//! now: a status change moves its count and money from the old status's
+//! row to the new one, a duplicate adds one to `duplicates`; nothing is
+//! ever recounted. Test conversions count nowhere.
+//!
+//! The tables are in the schema (SQLite `0007_report_rollups.sql`,
+//! PostgreSQL `0008`), which also filled them from the conversions
+//! recorded before; a test holds them and `change` together.
+
+use std::collections::BTreeMap;
+
+use clickledger_domain::delay::{self, CLASSES};
+use clickledger_domain::money::to_micros;
+
+use clickledger_domain::Status;
+
+use crate::model::{Conversion, ConversionBucket, ConversionFact};
+use crate::rollup::{DAY, QUARTER, ROLLUPS};
+
+/// The figures of a row, in this order: conversions (refunds not
+/// included), refunds, duplicates, capped, unconverted (no base-currency
+/// amount), payout and revenue in base micros, then the delay histogram.
+pub(crate) const METRICS: usize = 7 + CLASSES;
+pub(crate) type Metrics = [i64; METRICS];
+
+/// The metric columns, in `Metrics` order.
+pub(crate) fn metric_columns() -> &'static [String] {
+    static COLUMNS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    COLUMNS.get_or_init(|| {
+        let mut c: Vec<String> = [
+            "conversions",
+            "refunds",
+            "duplicates",
+            "capped",
+            "unconverted",
+            "payout_micros",
+            "revenue_micros",
+        ]
+        .map(String::from)
+        .to_vec();
+        c.extend((0..CLASSES).map(|k| format!("delay_{k}")));
+        c
+    })
+}
+
+/// A conversion rollup table: `conv_` and the click rollup's stem.
+pub(crate) fn table(which: usize, grain: &str) -> String {
+    format!("conv_{}_{grain}", ROLLUPS[which].stem)
+}
+
+/// Key columns after the bucket: `basis` (`click`: bucketed by the click's
+/// time, `conversion`: by the conversion's),
+/// the click rollup's keys, event, status.
+pub(crate) fn key_columns(which: usize) -> Vec<&'static str> {
+    let mut cols = vec!["basis"];
+    cols.extend(ROLLUPS[which].columns);
+    cols.extend(["event", "status"]);
+    cols
+}
+
+/// (bucket, key values in `key_columns` order) → metrics, for one table;
+/// ordered, so writers on several nodes lock rows in the same order.
+pub(crate) type Rows = BTreeMap<(i64, Vec<String>), Metrics>;
+
+/// What a change does to the tables: (which, grain "q"|"d") → rows.
+/// Ordered too, and a transaction writes it once, just before it commits.
+pub(crate) type Change = BTreeMap<(usize, &'static str), Rows>;
+
+/// Adds one change to another (a batch's conversions, in the order they
+/// were recorded); rows that come to nothing are dropped.
+pub(crate) fn merge(into: &mut Change, from: Change) {
+    for (table, rows) in from {
+        let to = into.entry(table).or_default();
+        for (key, m) in rows {
+            add(to.entry(key).or_insert([0; METRICS]), &m, 1);
+        }
+        to.retain(|_, m| m.iter().any(|v| *v != 0));
+    }
+    into.retain(|_, rows| !rows.is_empty());
+}
+
+/// The upsert adding one row's figures to a table, with the backend's
+/// placeholders (`?N` or `$N`), numbered from 1: bucket, keys, metrics.
+pub(crate) fn upsert_sql(which: usize, grain: &str, mark: &str) -> String {
+    let table = table(which, grain);
+    let keys = key_columns(which).join(", ");
+    let metrics = metric_columns();
+    let marks: Vec<String> = (1..=1 + key_columns(which).len() + metrics.len())
+        .map(|i| format!("{mark}{i}"))
+        .collect();
+    let sets: Vec<String> = metrics
+        .iter()
+        .map(|m| format!("{m} = {table}.{m} + excluded.{m}"))
+        .collect();
+    format!(
+        "INSERT INTO {table} (bucket_ms, {keys}, {}) VALUES ({})
+         ON CONFLICT (bucket_ms, {keys}) DO UPDATE SET {}",
+        metrics.join(", "),
+        marks.join(", "),
+        sets.join(", ")
+    )
+}
+
+/// A conversion's shape key in rollup `which`, as the click rollups key
+/// its click.
+fn shape_key(which: usize, c: &Conversion) -> Vec<String> {
+    let d = &c.dims;
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    match which {
+        0 => vec![
+            c.link_id.clone(),
+            c.offer_id.clone(),
+            text(&d.source),
+            text(&d.rule),
+            text(&d.target),
+        ],
+        1 => vec![
+            c.offer_id.clone(),
+            d.country.clone(),
+            d.device.clone(),
+            d.os.clone(),
+            d.browser.clone(),
+        ],
+        _ => vec![c.offer_id.clone(), c.affiliate_id.clone(), text(&d.sub1)],
+    }
+}
+
+/// What one conversion adds to its row.
+fn metrics_of(c: &Conversion) -> Metrics {
+    figures(&ConversionFact {
+        time_ms: c.click_ms,
+        values: Vec::new(),
+        event: String::new(),
+        status: c.status,
+        payout_base_micros: c.payout_base.map(to_micros),
+        revenue_base_micros: c.revenue_base.map(to_micros),
+        delay_seconds: (c.conv_ms - c.click_ms) / 1000,
+        duplicates: c.duplicates,
+        refund: c.parent_id.is_some(),
+        capped: c.capped,
+    })
+}
+
+/// What one conversion, read raw, adds to a row.
+fn figures(f: &ConversionFact) -> Metrics {
+    let mut m = [0; METRICS];
+    if f.refund {
+        m[1] = 1;
+    } else {
+        m[0] = 1;
+        m[2] = f.duplicates;
+        m[3] = f.capped as i64;
+        m[7 + delay::class(f.delay_seconds)] = 1;
+    }
+    match (f.payout_base_micros, f.revenue_base_micros) {
+        (Some(p), Some(r)) => {
+            m[5] = p;
+            m[6] = r;
+        }
+        _ => m[4] = 1,
+    }
+    m
+}
+
+/// A report's row of conversion figures, from a rollup's sums.
+pub(crate) fn bucket(
+    bucket_ms: i64,
+    values: Vec<String>,
+    event: String,
+    status: Status,
+    m: &Metrics,
+) -> ConversionBucket {
+    let mut delays = [0; CLASSES];
+    delays.copy_from_slice(&m[7..]);
+    ConversionBucket {
+        bucket_ms,
+        values,
+        event,
+        status,
+        conversions: m[0],
+        refunds: m[1],
+        duplicates: m[2],
+        capped: m[3],
+        unconverted: m[4],
+        payout_base_micros: m[5],
+        revenue_base_micros: m[6],
+        delays,
+    }
+}
+
+/// One conversion read raw, as a report's row of conversion figures.
+pub(crate) fn fact_bucket(f: ConversionFact) -> ConversionBucket {
+    let m = figures(&f);
+    bucket(f.time_ms, f.values, f.event, f.status, &m)
+}
+
+fn add(into: &mut Metrics, m: &Metrics, sign: i64) {
+    for (a, b) in into.iter_mut().zip(m) {
+        *a += sign * b;
+    }
+}
+
+/// What changing a conversion from `before` (None: it is new) to `after`
+/// does to every table; rows the change leaves as they were are left out.
+pub(crate) fn change(before: Option<&Conversion>, after: &Conversion) -> Change {
+    let mut tables = Change::new();
+    for which in 0..ROLLUPS.len() {
+        for (grain, width) in [("q", QUARTER), ("d", DAY)] {
+            let mut rows = Rows::new();
+            for (c, sign) in [(Some(after), 1), (before, -1)] {
+                let Some(c) = c.filter(|c| !c.test) else {
+                    continue;
+                };
+                let m = metrics_of(c);
+                for (basis, at) in [("click", c.click_ms), ("conversion", c.conv_ms)] {
+                    let mut key = vec![basis.to_string()];
+                    key.extend(shape_key(which, c));
+                    key.push(c.event.clone());
+                    key.push(c.status.as_str().to_string());
+                    let bucket = at.div_euclid(width) * width;
+                    add(rows.entry((bucket, key)).or_insert([0; METRICS]), &m, sign);
+                }
+            }
+            rows.retain(|_, m| m.iter().any(|v| *v != 0));
+            if !rows.is_empty() {
+                tables.insert((which, grain), rows);
+            }
+        }
+    }
+    tables
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ClickDims;
+    use clickledger_domain::{ClickId, Currency, Status};
+    use rust_decimal::Decimal;
+
+    fn conversion() -> Conversion {
+        let usd = Currency::parse("USD").unwrap();
+        Conversion {
+            id: "cv_1".into(),
+            click_id: ClickId::new(1_000, 1),
+            offer_id: "off_1".into(),
+            advertiser_id: "adv_1".into(),
+            affiliate_id: "aff_1".into(),
+            link_id: "lnk_1".into(),
+            event: "sale".into(),
+            txid: None,
+            status: Status::Pending,
+            status_received: None,
+            amount: None,
+            currency: usd,
+            payout: Decimal::new(500, 2),
+            revenue: Decimal::new(700, 2),
+            payout_currency: usd,
+            click_ms: 1_000,
+            conv_ms: 1_000 + 90_000_000,
+            updated_ms: 0,
+            delay_seconds: 0,
+            too_fast: false,
+            test: false,
+            capped: false,
+            parent_id: None,
+            payout_base: Some(Decimal::new(500, 2)),
+            revenue_base: Some(Decimal::new(700, 2)),
+            fx_missing: false,
+            hold_until_ms: None,
+            duplicates: 0,
+            channel: Default::default(),
+            dims: ClickDims::default(),
+        }
+    }
+
+    #[test]
+    fn a_new_conversion_adds_one_row_per_table_and_basis() {
+        let c = conversion();
+        let change = change(None, &c);
+        assert_eq!(change.len(), ROLLUPS.len() * 2);
+        for rows in change.values() {
+            // click time and conversion time fall in different buckets
+            assert_eq!(rows.len(), 2);
+            for ((_, key), m) in rows {
+                assert_eq!(key.last().unwrap(), "pending");
+                assert_eq!((m[0], m[5], m[6]), (1, 5_000_000, 7_000_000));
+                // 25 hours: over a day, at most two
+                assert_eq!(m[7 + 11], 1);
+            }
+        }
+    }
+
+    #[test]
+    fn a_status_change_moves_the_row_and_a_duplicate_adds_only_itself() {
+        let before = conversion();
+        let mut after = before.clone();
+        after.status = Status::Approved;
+        for rows in change(Some(&before), &after).into_values() {
+            assert_eq!(rows.len(), 4);
+            for ((_, key), m) in &rows {
+                let sign = if key.last().unwrap() == "approved" {
+                    1
+                } else {
+                    -1
+                };
+                assert_eq!((m[0], m[5]), (sign, sign * 5_000_000));
+            }
+        }
+        let mut dup = after.clone();
+        dup.duplicates = 1;
+        for rows in change(Some(&after), &dup).into_values() {
+            for m in rows.values() {
+                let mut only = [0; METRICS];
+                only[2] = 1;
+                assert_eq!(*m, only);
+            }
+        }
+        let mut test = before.clone();
+        test.test = true;
+        assert!(change(None, &test).is_empty());
+    }
+}
