@@ -421,43 +421,41 @@ pub async fn run(app: &AppState, spec: &Spec, scope: Scope) -> Result<Report, Ap
         grain: Grain::Quarter,
         ranges: Vec::new(),
     };
-    // Whole UTC days whose rows share one time label are read from the day
-    // rollups; the rest (edges, and days a local boundary cuts) from the
-    // 15-minute ones.
-    const DAY: i64 = 86_400_000;
-    let mut day_ranges: Vec<(i64, i64)> = Vec::new();
-    let mut quarter_ranges: Vec<(i64, i64)> = Vec::new();
-    let push = |v: &mut Vec<(i64, i64)>, a: i64, b: i64| match v.last_mut() {
-        Some(last) if last.1 == a => last.1 = b,
-        _ => v.push((a, b)),
+    // Whole UTC weeks, then whole UTC days, whose rows share one time label
+    // are read from the week and day rollups; the rest (edges, and days a
+    // local boundary cuts) from the 15-minute ones.
+    let mut spans: [Vec<(i64, i64)>; 3] = Default::default();
+    let one_label = |a: i64, b: i64| match spec.time {
+        None => true,
+        Some(g) => {
+            let at = |ms: i64| {
+                Timestamp::from_millisecond(ms)
+                    .map(|ts| label(&ts.to_zoned(spec.tz.clone()), g))
+                    .ok()
+            };
+            at(a) == at(b - 1)
+        }
     };
     let mut t = spec.from_ms;
     while t < spec.to_ms {
-        let day_start = t.div_euclid(DAY) * DAY;
-        let day_end = day_start + DAY;
-        let whole = day_start == t && day_end <= spec.to_ms;
-        let one_label = match spec.time {
-            None => true,
-            Some(g) => {
-                let at = |ms: i64| {
-                    Timestamp::from_millisecond(ms)
-                        .map(|ts| label(&ts.to_zoned(spec.tz.clone()), g))
-                        .ok()
-                };
-                at(day_start) == at(day_end - 1)
-            }
-        };
-        let end = day_end.min(spec.to_ms);
-        if whole && one_label {
-            push(&mut day_ranges, t, end);
-        } else {
-            push(&mut quarter_ranges, t, end);
+        let (grain, end) = [Grain::Week, Grain::Day]
+            .into_iter()
+            .map(|g| (g, g.end(t)))
+            .find(|(g, end)| g.start(t) == t && *end <= spec.to_ms && one_label(t, *end))
+            .unwrap_or((
+                Grain::Quarter,
+                Grain::Day.end(Grain::Day.start(t)).min(spec.to_ms),
+            ));
+        let v = &mut spans[Grain::ALL.iter().position(|g| *g == grain).unwrap_or(0)];
+        match v.last_mut() {
+            Some(last) if last.1 == t => last.1 = end,
+            _ => v.push((t, end)),
         }
         t = end;
     }
     let mut clicks = Vec::new();
     let mut conversions = Vec::new();
-    for (grain, ranges) in [(Grain::Day, day_ranges), (Grain::Quarter, quarter_ranges)] {
+    for (grain, ranges) in Grain::ALL.into_iter().zip(spans) {
         if !ranges.is_empty() {
             let q = ReportQuery {
                 grain,

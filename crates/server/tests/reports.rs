@@ -681,7 +681,7 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(tables.len(), 6, "{tables:?}");
+    assert_eq!(tables.len(), 12, "{tables:?}");
     let read = |c: &rusqlite::Connection| -> Vec<(String, Vec<String>)> {
         let mut all = Vec::new();
         for t in &tables {
@@ -715,7 +715,7 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         .map(str::trim)
         .filter(|s| s.starts_with("INSERT INTO conv_rollup_"))
         .collect();
-    assert_eq!(fills.len(), 12);
+    assert_eq!(fills.len(), 24);
     for f in fills {
         c.execute(f, []).unwrap();
     }

@@ -1,6 +1,6 @@
 //! Conversion rollups: per click-rollup shape (`crate::rollup::ROLLUPS`),
-//! date basis, event and status, a 15-minute (`_q`) and a UTC-day (`_d`)
-//! table of counts, money and a delay histogram, so no report reads
+//! date basis, event and status, a 15-minute (`_q`), a UTC-day (`_d`) and a
+//! UTC-week (`_w`) table of counts, money and a delay histogram, so no report reads
 //! conversion rows when a click rollup has its dimensions.
 //!
 //! They change in the transaction that changes a conversion, by the
@@ -20,8 +20,8 @@ use clickledger_domain::money::to_micros;
 
 use clickledger_domain::Status;
 
-use crate::model::{Conversion, ConversionBucket, ConversionFact};
-use crate::rollup::{DAY, QUARTER, ROLLUPS};
+use crate::model::{Conversion, ConversionBucket, ConversionFact, Grain};
+use crate::rollup::ROLLUPS;
 
 /// The figures of a row, in this order: conversions (refunds not
 /// included), refunds, duplicates, capped, unconverted (no base-currency
@@ -127,7 +127,8 @@ fn shape_key(which: usize, c: &Conversion) -> Vec<String> {
             d.os.clone(),
             d.browser.clone(),
         ],
-        _ => vec![c.offer_id.clone(), c.affiliate_id.clone(), text(&d.sub1)],
+        2 => vec![c.offer_id.clone(), c.affiliate_id.clone(), text(&d.sub1)],
+        _ => vec![c.offer_id.clone()],
     }
 }
 
@@ -211,7 +212,7 @@ fn add(into: &mut Metrics, m: &Metrics, sign: i64) {
 pub(crate) fn change(before: Option<&Conversion>, after: &Conversion) -> Change {
     let mut tables = Change::new();
     for which in 0..ROLLUPS.len() {
-        for (grain, width) in [("q", QUARTER), ("d", DAY)] {
+        for grain in Grain::ALL {
             let mut rows = Rows::new();
             for (c, sign) in [(Some(after), 1), (before, -1)] {
                 let Some(c) = c.filter(|c| !c.test) else {
@@ -223,13 +224,16 @@ pub(crate) fn change(before: Option<&Conversion>, after: &Conversion) -> Change 
                     key.extend(shape_key(which, c));
                     key.push(c.event.clone());
                     key.push(c.status.as_str().to_string());
-                    let bucket = at.div_euclid(width) * width;
-                    add(rows.entry((bucket, key)).or_insert([0; METRICS]), &m, sign);
+                    add(
+                        rows.entry((grain.start(at), key)).or_insert([0; METRICS]),
+                        &m,
+                        sign,
+                    );
                 }
             }
             rows.retain(|_, m| m.iter().any(|v| *v != 0));
             if !rows.is_empty() {
-                tables.insert((which, grain), rows);
+                tables.insert((which, grain.suffix()), rows);
             }
         }
     }
@@ -283,7 +287,7 @@ mod tests {
     fn a_new_conversion_adds_one_row_per_table_and_basis() {
         let c = conversion();
         let change = change(None, &c);
-        assert_eq!(change.len(), ROLLUPS.len() * 2);
+        assert_eq!(change.len(), ROLLUPS.len() * Grain::ALL.len());
         for rows in change.values() {
             // click time and conversion time fall in different buckets
             assert_eq!(rows.len(), 2);

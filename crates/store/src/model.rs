@@ -935,17 +935,71 @@ pub struct ReportQuery {
     pub filters: Vec<(Dimension, Vec<String>)>,
     /// Conversions counted at their click's time (default) or their own.
     pub by_conversion_time: bool,
-    /// For clicks: read whole-UTC-day rollups (`Day`) or 15-minute ones,
-    /// over `ranges` (empty: `from_ms..to_ms`).
+    /// Which rollups to read: whole UTC weeks, whole UTC days or 15-minute
+    /// buckets, over `ranges` (empty: `from_ms..to_ms`).
     pub grain: Grain,
     pub ranges: Vec<(i64, i64)>,
 }
 
+/// The bucket sizes every rollup is kept at. Every real UTC offset is a
+/// multiple of 15 minutes, so quarters serve any timezone; whole UTC days
+/// and weeks (from Monday) serve the spans a report labels as one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Grain {
     #[default]
     Quarter,
     Day,
+    Week,
+}
+
+const QUARTER_MS: i64 = 900_000;
+const DAY_MS: i64 = 86_400_000;
+const WEEK_MS: i64 = 7 * DAY_MS;
+/// 1970-01-01 was a Thursday: weeks start 4 days after the epoch.
+const MONDAY_MS: i64 = 4 * DAY_MS;
+
+impl Grain {
+    pub const ALL: [Grain; 3] = [Grain::Quarter, Grain::Day, Grain::Week];
+
+    /// The rollup tables' suffix.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Grain::Quarter => "q",
+            Grain::Day => "d",
+            Grain::Week => "w",
+        }
+    }
+
+    /// The start of the bucket holding `ms`.
+    pub fn start(self, ms: i64) -> i64 {
+        match self {
+            Grain::Quarter => ms.div_euclid(QUARTER_MS) * QUARTER_MS,
+            Grain::Day => ms.div_euclid(DAY_MS) * DAY_MS,
+            Grain::Week => (ms - MONDAY_MS).div_euclid(WEEK_MS) * WEEK_MS + MONDAY_MS,
+        }
+    }
+
+    /// The end of the bucket starting at `start`.
+    pub fn end(self, start: i64) -> i64 {
+        start
+            + match self {
+                Grain::Quarter => QUARTER_MS,
+                Grain::Day => DAY_MS,
+                Grain::Week => WEEK_MS,
+            }
+    }
+
+    /// SQL for the start of the bucket holding `column` (a time in ms, not
+    /// before 1970).
+    pub(crate) fn sql_start(self, column: &str) -> String {
+        match self {
+            Grain::Quarter => format!("({column} / {QUARTER_MS}) * {QUARTER_MS}"),
+            Grain::Day => format!("({column} / {DAY_MS}) * {DAY_MS}"),
+            Grain::Week => {
+                format!("(({column} - {MONDAY_MS}) / {WEEK_MS}) * {WEEK_MS} + {MONDAY_MS}")
+            }
+        }
+    }
 }
 
 /// Clicks in one bucket (15 minutes, or a UTC day) for one combination of

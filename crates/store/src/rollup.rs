@@ -1,5 +1,5 @@
 //! Click rollups: counts per 15 minutes (`_q`) and per UTC day (`_d`) for
-//! three report shapes, so reports never scan 10^7 raw clicks. What each
+//! four report shapes, so reports never scan 10^7 raw clicks. What each
 //! rollup is keyed by and what a batch of clicks adds to them is the same
 //! for every backend; how the sums reach the tables is each backend's own
 //! (SQLite's is in `sqlite/rollup.rs`).
@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use crate::model::Click;
 
 pub(crate) const QUARTER: i64 = 900_000;
-pub(crate) const DAY: i64 = 86_400_000;
 
 /// A rollup: its table stem, its key columns, and the SQL for each key
 /// column when rebuilding from raw clicks.
@@ -19,7 +18,7 @@ pub(crate) struct Rollup {
     pub(crate) from_clicks: &'static [&'static str],
 }
 
-pub(crate) const ROLLUPS: [Rollup; 3] = [
+pub(crate) const ROLLUPS: [Rollup; 4] = [
     Rollup {
         stem: "rollup_link",
         columns: &["link_id", "offer_id", "source", "rule", "target"],
@@ -51,6 +50,13 @@ pub(crate) const ROLLUPS: [Rollup; 3] = [
             "COALESCE(r.sub1, '')",
         ],
     },
+    // the smallest: reports by time, offer, advertiser (and for
+    // conversions event and status) read a row per offer and bucket
+    Rollup {
+        stem: "rollup_offer",
+        columns: &["offer_id"],
+        from_clicks: &["COALESCE(r.offer_id, l.offer_id)"],
+    },
 ];
 
 /// The most key columns a rollup has.
@@ -70,7 +76,8 @@ fn key_of(which: usize, k: &Click) -> [&str; KEY_WIDTH] {
             text(&k.target),
         ],
         1 => [&k.offer_id, &k.country, &k.device, &k.os, &k.browser],
-        _ => [&k.offer_id, &k.affiliate_id, text(&k.sub1), "", ""],
+        2 => [&k.offer_id, &k.affiliate_id, text(&k.sub1), "", ""],
+        _ => [&k.offer_id, "", "", "", ""],
     }
 }
 

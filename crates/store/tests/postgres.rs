@@ -204,6 +204,8 @@ async fn rollups_from_two_nodes_add_up() {
         "rollup_geo_d",
         "rollup_sub_q",
         "rollup_sub_d",
+        "rollup_offer_q",
+        "rollup_offer_d",
     ] {
         let (n, u): (i64, i64) = {
             let r = sql

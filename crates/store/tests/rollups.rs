@@ -74,8 +74,8 @@ fn click(n: i64, ts_ms: i64) -> Click {
 fn rollup_totals(path: &std::path::Path) -> Vec<(String, [i64; 4])> {
     let c = Connection::open(path).unwrap();
     let mut out = Vec::new();
-    for stem in ["rollup_link", "rollup_geo", "rollup_sub"] {
-        for grain in ["q", "d"] {
+    for stem in ["rollup_link", "rollup_geo", "rollup_sub", "rollup_offer"] {
+        for grain in ["q", "d", "w"] {
             let t = format!("{stem}_{grain}");
             let v = c
                 .query_row(

@@ -15,9 +15,6 @@ use crate::query::{self, first_click_id_at};
 use crate::rollup::ROLLUPS;
 use crate::{StoreError, StoreResult};
 
-const QUARTER: i64 = 900_000;
-const DAY: i64 = 86_400_000;
-
 /// Commits a batch on the click writer's own connection.
 pub async fn insert(
     ua_ids: &UaIds,
@@ -151,11 +148,12 @@ async fn user_agent_ids(
 /// two nodes folding at once lock rows in the same order (no deadlock).
 async fn fold_rollups(tx: &tokio_postgres::Transaction<'_>, clicks: &[Click]) -> StoreResult<()> {
     type Rows = BTreeMap<(i64, [String; crate::rollup::KEY_WIDTH]), [i64; 4]>;
-    let mut tables: Vec<[Rows; 2]> = (0..ROLLUPS.len()).map(|_| Default::default()).collect();
+    let mut tables: Vec<[Rows; 3]> = (0..ROLLUPS.len()).map(|_| Default::default()).collect();
     for ((which, bucket, key), counts) in crate::rollup::sums_of(clicks) {
-        for (grain, width) in [(0, QUARTER), (1, DAY)] {
-            let b = bucket.div_euclid(width) * width;
-            let row = tables[which][grain].entry((b, key.clone())).or_default();
+        for (g, grain) in Grain::ALL.iter().enumerate() {
+            let row = tables[which][g]
+                .entry((grain.start(bucket), key.clone()))
+                .or_default();
             for (a, n) in row.iter_mut().zip(counts) {
                 *a += n;
             }
@@ -163,13 +161,13 @@ async fn fold_rollups(tx: &tokio_postgres::Transaction<'_>, clicks: &[Click]) ->
     }
     for (which, grains) in tables.iter().enumerate() {
         let (stem, columns) = (ROLLUPS[which].stem, ROLLUPS[which].columns);
-        for (grain, rows) in ["q", "d"].iter().zip(grains) {
+        for (grain, rows) in Grain::ALL.iter().zip(grains) {
             let rows = rows
                 .iter()
                 .map(|((b, k), c)| (*b, &k[..columns.len()], &c[..]));
             super::rollup::add_rows(
                 tx,
-                &format!("{stem}_{grain}"),
+                &format!("{stem}_{}", grain.suffix()),
                 columns,
                 &["clicks", "unique_clicks", "bot_clicks", "suspicious_clicks"],
                 rows,

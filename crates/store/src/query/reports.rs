@@ -7,7 +7,6 @@ use crate::conversion_rollup;
 use crate::model::*;
 
 const QUARTER: i64 = 900_000;
-const DAY: i64 = 86_400_000;
 
 /// The ranges a report reads (`from..to` when none are given); `None` when
 /// they are all empty.
@@ -42,13 +41,14 @@ fn used(q: &ReportQuery) -> Vec<Dimension> {
 /// not fall on the grain's buckets.
 fn pick(q: &ReportQuery, ranges: &[(i64, i64)]) -> Option<(&'static str, bool)> {
     use Dimension::*;
-    let width = if q.grain == Grain::Day { DAY } else { QUARTER };
-    if !ranges.iter().all(|(a, b)| a % width == 0 && b % width == 0) {
+    let on_grain = |ms: i64| q.grain.start(ms) == ms;
+    if !ranges.iter().all(|(a, b)| on_grain(*a) && on_grain(*b)) {
         return None;
     }
     let used = used(q);
     let fits = |has: &[Dimension]| used.iter().all(|d| *d == Offer || has.contains(d));
     match () {
+        _ if fits(&[]) => Some(("rollup_offer", false)),
         _ if fits(&[Country, Device, Os, Browser]) => Some(("rollup_geo", false)),
         _ if fits(&[Affiliate, Link, Source, Rule, Target]) => Some(("rollup_link", true)),
         _ if fits(&[Affiliate, Sub(1)]) => Some(("rollup_sub", false)),
@@ -132,22 +132,14 @@ fn sums(columns: &[impl AsRef<str>]) -> Vec<String> {
         .collect()
 }
 
-fn suffix(q: &ReportQuery) -> &'static str {
-    if q.grain == Grain::Day {
-        "d"
-    } else {
-        "q"
-    }
-}
-
 /// Clicks per bucket and the requested dimensions: columns bucket, one per
 /// dimension, clicks, unique, bot, suspicious. `None` when the ranges are
 /// empty. Test clicks never count.
 pub(crate) fn click_buckets(q: &ReportQuery) -> Option<Query> {
     let ranges = ranges_of(q)?;
     let Some((stem, joined)) = pick(q, &ranges) else {
-        if q.grain == Grain::Day {
-            // no day rollup has these dimensions: read raw clicks instead
+        if q.grain != Grain::Quarter {
+            // no rollup has these dimensions: read raw clicks instead
             let mut raw = q.clone();
             raw.grain = Grain::Quarter;
             return click_buckets(&raw);
@@ -157,7 +149,7 @@ pub(crate) fn click_buckets(q: &ReportQuery) -> Option<Query> {
     Some(from_rollup(
         q,
         &ranges,
-        &format!("{stem}_{}", suffix(q)),
+        &format!("{stem}_{}", q.grain.suffix()),
         joined,
         false,
         &sums(&["clicks", "unique_clicks", "bot_clicks", "suspicious_clicks"]),
@@ -258,7 +250,7 @@ pub(crate) fn conversion_buckets(q: &ReportQuery) -> Option<ConversionSource> {
     Some(ConversionSource::Rollup(from_rollup(
         q,
         &ranges,
-        &conversion_rollup::table(which, suffix(q)),
+        &conversion_rollup::table(which, q.grain.suffix()),
         joined,
         true,
         &sums(conversion_rollup::metric_columns()),

@@ -26,7 +26,8 @@ use std::time::{Duration, Instant};
 use rusqlite::{params, Connection, OptionalExtension, ToSql};
 
 use super::sql::first_click_id_at;
-use crate::rollup::{add, Key, Sums, DAY, KEY_WIDTH, QUARTER, ROLLUPS};
+use crate::model::Grain;
+use crate::rollup::{add, Key, Sums, KEY_WIDTH, ROLLUPS};
 
 const MARKER: &str = "rollups_pending_since";
 /// Flush at least this often, or when this many distinct rows are pending.
@@ -161,37 +162,41 @@ fn fold<'a>(
     Ok(Step::Flushed)
 }
 
-/// Adds sums to the 15-minute rows and, summed again per UTC day, to the
-/// day rows: one upsert per distinct row.
+/// Adds sums to the 15-minute rows and, summed again per UTC day and week,
+/// to the day and week rows: one upsert per distinct row.
 fn write_rows<'a>(
     tx: &Connection,
     sums: impl Iterator<Item = (&'a Key, &'a [i64; 4])>,
 ) -> rusqlite::Result<()> {
-    let mut days: HashMap<(usize, i64, &[String; KEY_WIDTH]), [i64; 4]> = HashMap::new();
+    type Coarse<'k> = HashMap<(usize, i64, &'k [String; KEY_WIDTH]), [i64; 4]>;
+    let (mut days, mut weeks): (Coarse, Coarse) = Default::default();
     for ((which, bucket, key), counts) in sums {
-        upsert(tx, *which, "q", *bucket, key, counts)?;
-        add(
-            days.entry((*which, bucket.div_euclid(DAY) * DAY, key))
-                .or_default(),
-            counts,
-        );
+        upsert(tx, *which, Grain::Quarter, *bucket, key, counts)?;
+        for (grain, rows) in [(Grain::Day, &mut days), (Grain::Week, &mut weeks)] {
+            add(
+                rows.entry((*which, grain.start(*bucket), key)).or_default(),
+                counts,
+            );
+        }
     }
-    for ((which, day, key), counts) in days {
-        upsert(tx, which, "d", day, key, &counts)?;
+    for (grain, rows) in [(Grain::Day, days), (Grain::Week, weeks)] {
+        for ((which, start, key), counts) in rows {
+            upsert(tx, which, grain, start, key, &counts)?;
+        }
     }
     Ok(())
 }
 
 /// The upsert adding counts to one row of a rollup's table, per rollup and
 /// grain, built once.
-fn upsert_sql(which: usize, grain: &str) -> &'static str {
+fn upsert_sql(which: usize, grain: Grain) -> &'static str {
     static SQL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     let all = SQL.get_or_init(|| {
         let mut all = Vec::new();
         for r in &ROLLUPS {
             let cols = r.columns.join(", ");
             let marks: Vec<String> = (2..r.columns.len() + 6).map(|i| format!("?{i}")).collect();
-            for g in ["q", "d"] {
+            for g in Grain::ALL.map(Grain::suffix) {
                 all.push(format!(
                     "INSERT INTO {}_{g} (bucket_ms, {cols}, clicks, unique_clicks, bot_clicks, suspicious_clicks)
                      VALUES (?1, {})
@@ -205,13 +210,14 @@ fn upsert_sql(which: usize, grain: &str) -> &'static str {
         }
         all
     });
-    &all[which * 2 + usize::from(grain == "d")]
+    let g = Grain::ALL.iter().position(|g| *g == grain).unwrap_or(0);
+    &all[which * Grain::ALL.len() + g]
 }
 
 fn upsert(
     tx: &Connection,
     which: usize,
-    grain: &str,
+    grain: Grain,
     bucket: i64,
     key: &[String; KEY_WIDTH],
     counts: &[i64; 4],
@@ -238,28 +244,31 @@ pub(super) fn repair(conn: &mut Connection) -> rusqlite::Result<Option<i64>> {
     let Some(since) = since.and_then(|s| s.parse::<i64>().ok()) else {
         return Ok(None);
     };
-    let day = since.div_euclid(DAY) * DAY;
-    let first_id = first_click_id_at(day);
+    let day = Grain::Day.start(since);
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     for r in &ROLLUPS {
         let cols = r.columns.join(", ");
         let exprs = r.from_clicks.join(", ");
         let groups: Vec<String> = (1..=r.columns.len() + 1).map(|i| i.to_string()).collect();
-        for (grain, width) in [("q", QUARTER), ("d", DAY)] {
+        for grain in Grain::ALL {
+            // the week's rows are rebuilt from the week's start
+            let from = grain.start(day);
+            let g = grain.suffix();
             tx.execute(
-                &format!("DELETE FROM {}_{grain} WHERE bucket_ms >= ?1", r.stem),
-                [day],
+                &format!("DELETE FROM {}_{g} WHERE bucket_ms >= ?1", r.stem),
+                [from],
             )?;
             tx.execute(
                 &format!(
-                    "INSERT INTO {}_{grain} (bucket_ms, {cols}, clicks, unique_clicks, bot_clicks, suspicious_clicks)
-                     SELECT (r.ts_ms / {width}) * {width}, {exprs}, COUNT(*), SUM(r.is_unique), SUM(r.is_bot), SUM(r.suspicious)
+                    "INSERT INTO {}_{g} (bucket_ms, {cols}, clicks, unique_clicks, bot_clicks, suspicious_clicks)
+                     SELECT {}, {exprs}, COUNT(*), SUM(r.is_unique), SUM(r.is_bot), SUM(r.suspicious)
                      FROM clicks r JOIN links l ON l.id = r.link_id JOIN user_agents u ON u.id = r.ua_id
                      WHERE r.id >= ?1 AND r.test = 0 GROUP BY {}",
                     r.stem,
+                    grain.sql_start("r.ts_ms"),
                     groups.join(", ")
                 ),
-                [&first_id],
+                [&first_click_id_at(from)],
             )?;
         }
     }
@@ -292,7 +301,7 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         super::super::migrate::migrate(&mut conn, 0).unwrap();
         for r in &ROLLUPS {
-            for grain in ["q", "d"] {
+            for grain in Grain::ALL.map(Grain::suffix) {
                 let table = format!("{}_{grain}", r.stem);
                 let info = columns_and_keys(&conn, &table);
                 let mut expected = vec![("bucket_ms".to_string(), 1)];
@@ -316,7 +325,7 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         super::super::migrate::migrate(&mut conn, 0).unwrap();
         for which in 0..ROLLUPS.len() {
-            for grain in ["q", "d"] {
+            for grain in Grain::ALL.map(Grain::suffix) {
                 let table = table(which, grain);
                 let info = columns_and_keys(&conn, &table);
                 let mut expected = vec![("bucket_ms".to_string(), 1)];
