@@ -521,25 +521,6 @@ pub async fn run(opts: Options) -> String {
             store.checkpoint().await.unwrap();
         }
     }
-    let mut sizes = String::new();
-    if !postgres {
-        let db = std::path::PathBuf::from(&target);
-        let bytes = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
-        let clicks_bytes = crate::click_bytes(&db);
-        let n = opts.clicks as f64;
-        let tables: Vec<String> = crate::table_bytes(&db)
-            .into_iter()
-            .take(12)
-            .map(|(t, b)| format!("`{t}` {:.0}", b as f64 / n))
-            .collect();
-        sizes = format!(
-            " File after a checkpoint: {:.1} MB; clicks, user agents and click rollups take **{:.0} bytes per click**. Bytes per click by table: {}.",
-            bytes as f64 / 1e6,
-            clicks_bytes as f64 / n,
-            tables.join(", ")
-        );
-    }
-
     // time the reports through the real endpoint
     let opened = Instant::now();
     let store = clickledger_store::open(&target).await.unwrap();
@@ -589,6 +570,32 @@ pub async fn run(opts: Options) -> String {
         eprintln!("{name}: {:.0} ms", best.as_secs_f64() * 1000.0);
     }
     running.shutdown().await;
+    // sizes after the reports: a reused file has been migrated by now
+    let mut sizes = String::new();
+    if !postgres {
+        let db = std::path::PathBuf::from(&target);
+        let bytes = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
+        let clicks_bytes = crate::click_bytes(&db);
+        let n = opts.clicks as f64;
+        let all = crate::table_bytes(&db);
+        let conversion_rollups: u64 = all
+            .iter()
+            .filter(|(t, _)| t.starts_with("conv_rollup_"))
+            .map(|(_, b)| b)
+            .sum();
+        let tables: Vec<String> = all
+            .into_iter()
+            .take(12)
+            .map(|(t, b)| format!("`{t}` {:.0}", b as f64 / n))
+            .collect();
+        sizes = format!(
+            " File: {:.1} MB; clicks, user agents and click rollups take **{:.0} bytes per click**; the conversion rollups {:.0} bytes per conversion. Bytes per click by table: {}.",
+            bytes as f64 / 1e6,
+            clicks_bytes as f64 / n,
+            conversion_rollups as f64 / opts.conversions.max(1) as f64,
+            tables.join(", ")
+        );
+    }
     let mut kept = String::new();
     if let Some(to) = &opts.keep {
         if let Some(db) = scratch.take() {

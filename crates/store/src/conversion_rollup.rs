@@ -98,9 +98,11 @@ pub(crate) fn upsert_sql(which: usize, grain: &str, mark: &str) -> String {
         .iter()
         .map(|m| format!("{m} = {table}.{m} + excluded.{m}"))
         .collect();
+    // the key as the primary key has it: basis first (a report reads one)
+    let conflict = key_columns(which)[1..].join(", ");
     format!(
         "INSERT INTO {table} (bucket_ms, {keys}, {}) VALUES ({})
-         ON CONFLICT (bucket_ms, {keys}) DO UPDATE SET {}",
+         ON CONFLICT (basis, bucket_ms, {conflict}) DO UPDATE SET {}",
         metrics.join(", "),
         marks.join(", "),
         sets.join(", ")

@@ -317,8 +317,8 @@ mod tests {
     }
 
     /// The conversion rollup tables are the ones `conversion_rollup`
-    /// writes: bucket, basis, the shape's keys, event and status (the key),
-    /// then every figure.
+    /// writes: bucket, basis, the shape's keys, event and status (the key,
+    /// basis first), then every figure.
     #[test]
     fn the_schema_has_every_conversion_rollup_table() {
         use crate::conversion_rollup::{key_columns, metric_columns, table};
@@ -328,9 +328,10 @@ mod tests {
             for grain in Grain::ALL.map(Grain::suffix) {
                 let table = table(which, grain);
                 let info = columns_and_keys(&conn, &table);
-                let mut expected = vec![("bucket_ms".to_string(), 1)];
+                // the key leads with the basis, then the bucket
+                let mut expected = vec![("bucket_ms".to_string(), 2)];
                 for (i, c) in key_columns(which).iter().enumerate() {
-                    expected.push((c.to_string(), i as i64 + 2));
+                    expected.push((c.to_string(), if i == 0 { 1 } else { i as i64 + 2 }));
                 }
                 for c in metric_columns() {
                     expected.push((c.clone(), 0));

@@ -78,16 +78,22 @@ INSERT INTO rollup_offer_w (bucket_ms, offer_id, clicks, unique_clicks, bot_clic
     FROM clicks r JOIN links l ON l.id = r.link_id
     WHERE r.test = FALSE GROUP BY 1, 2;
 
+-- Refused postbacks per time and offer (a report's failed_postbacks)
+-- through an index of the refused ones only, not a scan of every logged
+-- postback in the range.
+CREATE INDEX postback_log_rejected ON postback_log (ts_ms, offer_id) WHERE result = 'rejected';
+
 -- Conversion rollups: per click-rollup shape and grain, keyed by the date
 -- basis ('click': the click's time, 'conversion': its own), the shape's
 -- columns, event and status. Conversions (refunds apart), refunds,
 -- duplicates, capped, unconverted (no base-currency amount), payout and
 -- revenue in base micros, and a delay histogram (delay_k: see
--- clickledger_domain::delay). Filled here from the conversions recorded
--- so far; from now on, changed with every conversion.
+-- clickledger_domain::delay). A report reads one basis: it leads the key.
+-- Filled here from the conversions recorded so far; from now on, changed
+-- with every conversion.
 CREATE TABLE conv_rollup_link_q (bucket_ms BIGINT NOT NULL, basis TEXT NOT NULL, link_id TEXT NOT NULL, offer_id TEXT NOT NULL, source TEXT NOT NULL, rule TEXT NOT NULL, target TEXT NOT NULL, event TEXT NOT NULL, status TEXT NOT NULL,
     conversions BIGINT NOT NULL, refunds BIGINT NOT NULL, duplicates BIGINT NOT NULL, capped BIGINT NOT NULL, unconverted BIGINT NOT NULL, payout_micros BIGINT NOT NULL, revenue_micros BIGINT NOT NULL, delay_0 BIGINT NOT NULL, delay_1 BIGINT NOT NULL, delay_2 BIGINT NOT NULL, delay_3 BIGINT NOT NULL, delay_4 BIGINT NOT NULL, delay_5 BIGINT NOT NULL, delay_6 BIGINT NOT NULL, delay_7 BIGINT NOT NULL, delay_8 BIGINT NOT NULL, delay_9 BIGINT NOT NULL, delay_10 BIGINT NOT NULL, delay_11 BIGINT NOT NULL, delay_12 BIGINT NOT NULL, delay_13 BIGINT NOT NULL, delay_14 BIGINT NOT NULL, delay_15 BIGINT NOT NULL, delay_16 BIGINT NOT NULL,
-    PRIMARY KEY (bucket_ms, basis, link_id, offer_id, source, rule, target, event, status));
+    PRIMARY KEY (basis, bucket_ms, link_id, offer_id, source, rule, target, event, status));
 INSERT INTO conv_rollup_link_q (bucket_ms, basis, link_id, offer_id, source, rule, target, event, status, conversions, refunds, duplicates, capped, unconverted, payout_micros, revenue_micros, delay_0, delay_1, delay_2, delay_3, delay_4, delay_5, delay_6, delay_7, delay_8, delay_9, delay_10, delay_11, delay_12, delay_13, delay_14, delay_15, delay_16)
     SELECT (c.click_ms / 900000) * 900000, 'click', c.link_id, c.offer_id, COALESCE(c.source, ''), COALESCE(c.rule, ''), COALESCE(c.target, ''), c.event, c.status,
         SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE 1 END),
@@ -144,7 +150,7 @@ INSERT INTO conv_rollup_link_q (bucket_ms, basis, link_id, offer_id, source, rul
     FROM conversions c WHERE c.test = FALSE GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
 CREATE TABLE conv_rollup_link_d (bucket_ms BIGINT NOT NULL, basis TEXT NOT NULL, link_id TEXT NOT NULL, offer_id TEXT NOT NULL, source TEXT NOT NULL, rule TEXT NOT NULL, target TEXT NOT NULL, event TEXT NOT NULL, status TEXT NOT NULL,
     conversions BIGINT NOT NULL, refunds BIGINT NOT NULL, duplicates BIGINT NOT NULL, capped BIGINT NOT NULL, unconverted BIGINT NOT NULL, payout_micros BIGINT NOT NULL, revenue_micros BIGINT NOT NULL, delay_0 BIGINT NOT NULL, delay_1 BIGINT NOT NULL, delay_2 BIGINT NOT NULL, delay_3 BIGINT NOT NULL, delay_4 BIGINT NOT NULL, delay_5 BIGINT NOT NULL, delay_6 BIGINT NOT NULL, delay_7 BIGINT NOT NULL, delay_8 BIGINT NOT NULL, delay_9 BIGINT NOT NULL, delay_10 BIGINT NOT NULL, delay_11 BIGINT NOT NULL, delay_12 BIGINT NOT NULL, delay_13 BIGINT NOT NULL, delay_14 BIGINT NOT NULL, delay_15 BIGINT NOT NULL, delay_16 BIGINT NOT NULL,
-    PRIMARY KEY (bucket_ms, basis, link_id, offer_id, source, rule, target, event, status));
+    PRIMARY KEY (basis, bucket_ms, link_id, offer_id, source, rule, target, event, status));
 INSERT INTO conv_rollup_link_d (bucket_ms, basis, link_id, offer_id, source, rule, target, event, status, conversions, refunds, duplicates, capped, unconverted, payout_micros, revenue_micros, delay_0, delay_1, delay_2, delay_3, delay_4, delay_5, delay_6, delay_7, delay_8, delay_9, delay_10, delay_11, delay_12, delay_13, delay_14, delay_15, delay_16)
     SELECT (c.click_ms / 86400000) * 86400000, 'click', c.link_id, c.offer_id, COALESCE(c.source, ''), COALESCE(c.rule, ''), COALESCE(c.target, ''), c.event, c.status,
         SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE 1 END),
@@ -201,7 +207,7 @@ INSERT INTO conv_rollup_link_d (bucket_ms, basis, link_id, offer_id, source, rul
     FROM conversions c WHERE c.test = FALSE GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
 CREATE TABLE conv_rollup_link_w (bucket_ms BIGINT NOT NULL, basis TEXT NOT NULL, link_id TEXT NOT NULL, offer_id TEXT NOT NULL, source TEXT NOT NULL, rule TEXT NOT NULL, target TEXT NOT NULL, event TEXT NOT NULL, status TEXT NOT NULL,
     conversions BIGINT NOT NULL, refunds BIGINT NOT NULL, duplicates BIGINT NOT NULL, capped BIGINT NOT NULL, unconverted BIGINT NOT NULL, payout_micros BIGINT NOT NULL, revenue_micros BIGINT NOT NULL, delay_0 BIGINT NOT NULL, delay_1 BIGINT NOT NULL, delay_2 BIGINT NOT NULL, delay_3 BIGINT NOT NULL, delay_4 BIGINT NOT NULL, delay_5 BIGINT NOT NULL, delay_6 BIGINT NOT NULL, delay_7 BIGINT NOT NULL, delay_8 BIGINT NOT NULL, delay_9 BIGINT NOT NULL, delay_10 BIGINT NOT NULL, delay_11 BIGINT NOT NULL, delay_12 BIGINT NOT NULL, delay_13 BIGINT NOT NULL, delay_14 BIGINT NOT NULL, delay_15 BIGINT NOT NULL, delay_16 BIGINT NOT NULL,
-    PRIMARY KEY (bucket_ms, basis, link_id, offer_id, source, rule, target, event, status));
+    PRIMARY KEY (basis, bucket_ms, link_id, offer_id, source, rule, target, event, status));
 INSERT INTO conv_rollup_link_w (bucket_ms, basis, link_id, offer_id, source, rule, target, event, status, conversions, refunds, duplicates, capped, unconverted, payout_micros, revenue_micros, delay_0, delay_1, delay_2, delay_3, delay_4, delay_5, delay_6, delay_7, delay_8, delay_9, delay_10, delay_11, delay_12, delay_13, delay_14, delay_15, delay_16)
     SELECT ((c.click_ms - 345600000) / 604800000) * 604800000 + 345600000, 'click', c.link_id, c.offer_id, COALESCE(c.source, ''), COALESCE(c.rule, ''), COALESCE(c.target, ''), c.event, c.status,
         SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE 1 END),
@@ -258,7 +264,7 @@ INSERT INTO conv_rollup_link_w (bucket_ms, basis, link_id, offer_id, source, rul
     FROM conversions c WHERE c.test = FALSE GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
 CREATE TABLE conv_rollup_geo_q (bucket_ms BIGINT NOT NULL, basis TEXT NOT NULL, offer_id TEXT NOT NULL, country TEXT NOT NULL, device TEXT NOT NULL, os TEXT NOT NULL, browser TEXT NOT NULL, event TEXT NOT NULL, status TEXT NOT NULL,
     conversions BIGINT NOT NULL, refunds BIGINT NOT NULL, duplicates BIGINT NOT NULL, capped BIGINT NOT NULL, unconverted BIGINT NOT NULL, payout_micros BIGINT NOT NULL, revenue_micros BIGINT NOT NULL, delay_0 BIGINT NOT NULL, delay_1 BIGINT NOT NULL, delay_2 BIGINT NOT NULL, delay_3 BIGINT NOT NULL, delay_4 BIGINT NOT NULL, delay_5 BIGINT NOT NULL, delay_6 BIGINT NOT NULL, delay_7 BIGINT NOT NULL, delay_8 BIGINT NOT NULL, delay_9 BIGINT NOT NULL, delay_10 BIGINT NOT NULL, delay_11 BIGINT NOT NULL, delay_12 BIGINT NOT NULL, delay_13 BIGINT NOT NULL, delay_14 BIGINT NOT NULL, delay_15 BIGINT NOT NULL, delay_16 BIGINT NOT NULL,
-    PRIMARY KEY (bucket_ms, basis, offer_id, country, device, os, browser, event, status));
+    PRIMARY KEY (basis, bucket_ms, offer_id, country, device, os, browser, event, status));
 INSERT INTO conv_rollup_geo_q (bucket_ms, basis, offer_id, country, device, os, browser, event, status, conversions, refunds, duplicates, capped, unconverted, payout_micros, revenue_micros, delay_0, delay_1, delay_2, delay_3, delay_4, delay_5, delay_6, delay_7, delay_8, delay_9, delay_10, delay_11, delay_12, delay_13, delay_14, delay_15, delay_16)
     SELECT (c.click_ms / 900000) * 900000, 'click', c.offer_id, COALESCE(c.country, ''), COALESCE(c.device, ''), COALESCE(c.os, ''), COALESCE(c.browser, ''), c.event, c.status,
         SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE 1 END),
@@ -315,7 +321,7 @@ INSERT INTO conv_rollup_geo_q (bucket_ms, basis, offer_id, country, device, os, 
     FROM conversions c WHERE c.test = FALSE GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
 CREATE TABLE conv_rollup_geo_d (bucket_ms BIGINT NOT NULL, basis TEXT NOT NULL, offer_id TEXT NOT NULL, country TEXT NOT NULL, device TEXT NOT NULL, os TEXT NOT NULL, browser TEXT NOT NULL, event TEXT NOT NULL, status TEXT NOT NULL,
     conversions BIGINT NOT NULL, refunds BIGINT NOT NULL, duplicates BIGINT NOT NULL, capped BIGINT NOT NULL, unconverted BIGINT NOT NULL, payout_micros BIGINT NOT NULL, revenue_micros BIGINT NOT NULL, delay_0 BIGINT NOT NULL, delay_1 BIGINT NOT NULL, delay_2 BIGINT NOT NULL, delay_3 BIGINT NOT NULL, delay_4 BIGINT NOT NULL, delay_5 BIGINT NOT NULL, delay_6 BIGINT NOT NULL, delay_7 BIGINT NOT NULL, delay_8 BIGINT NOT NULL, delay_9 BIGINT NOT NULL, delay_10 BIGINT NOT NULL, delay_11 BIGINT NOT NULL, delay_12 BIGINT NOT NULL, delay_13 BIGINT NOT NULL, delay_14 BIGINT NOT NULL, delay_15 BIGINT NOT NULL, delay_16 BIGINT NOT NULL,
-    PRIMARY KEY (bucket_ms, basis, offer_id, country, device, os, browser, event, status));
+    PRIMARY KEY (basis, bucket_ms, offer_id, country, device, os, browser, event, status));
 INSERT INTO conv_rollup_geo_d (bucket_ms, basis, offer_id, country, device, os, browser, event, status, conversions, refunds, duplicates, capped, unconverted, payout_micros, revenue_micros, delay_0, delay_1, delay_2, delay_3, delay_4, delay_5, delay_6, delay_7, delay_8, delay_9, delay_10, delay_11, delay_12, delay_13, delay_14, delay_15, delay_16)
     SELECT (c.click_ms / 86400000) * 86400000, 'click', c.offer_id, COALESCE(c.country, ''), COALESCE(c.device, ''), COALESCE(c.os, ''), COALESCE(c.browser, ''), c.event, c.status,
         SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE 1 END),
@@ -372,7 +378,7 @@ INSERT INTO conv_rollup_geo_d (bucket_ms, basis, offer_id, country, device, os, 
     FROM conversions c WHERE c.test = FALSE GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
 CREATE TABLE conv_rollup_geo_w (bucket_ms BIGINT NOT NULL, basis TEXT NOT NULL, offer_id TEXT NOT NULL, country TEXT NOT NULL, device TEXT NOT NULL, os TEXT NOT NULL, browser TEXT NOT NULL, event TEXT NOT NULL, status TEXT NOT NULL,
     conversions BIGINT NOT NULL, refunds BIGINT NOT NULL, duplicates BIGINT NOT NULL, capped BIGINT NOT NULL, unconverted BIGINT NOT NULL, payout_micros BIGINT NOT NULL, revenue_micros BIGINT NOT NULL, delay_0 BIGINT NOT NULL, delay_1 BIGINT NOT NULL, delay_2 BIGINT NOT NULL, delay_3 BIGINT NOT NULL, delay_4 BIGINT NOT NULL, delay_5 BIGINT NOT NULL, delay_6 BIGINT NOT NULL, delay_7 BIGINT NOT NULL, delay_8 BIGINT NOT NULL, delay_9 BIGINT NOT NULL, delay_10 BIGINT NOT NULL, delay_11 BIGINT NOT NULL, delay_12 BIGINT NOT NULL, delay_13 BIGINT NOT NULL, delay_14 BIGINT NOT NULL, delay_15 BIGINT NOT NULL, delay_16 BIGINT NOT NULL,
-    PRIMARY KEY (bucket_ms, basis, offer_id, country, device, os, browser, event, status));
+    PRIMARY KEY (basis, bucket_ms, offer_id, country, device, os, browser, event, status));
 INSERT INTO conv_rollup_geo_w (bucket_ms, basis, offer_id, country, device, os, browser, event, status, conversions, refunds, duplicates, capped, unconverted, payout_micros, revenue_micros, delay_0, delay_1, delay_2, delay_3, delay_4, delay_5, delay_6, delay_7, delay_8, delay_9, delay_10, delay_11, delay_12, delay_13, delay_14, delay_15, delay_16)
     SELECT ((c.click_ms - 345600000) / 604800000) * 604800000 + 345600000, 'click', c.offer_id, COALESCE(c.country, ''), COALESCE(c.device, ''), COALESCE(c.os, ''), COALESCE(c.browser, ''), c.event, c.status,
         SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE 1 END),
@@ -429,7 +435,7 @@ INSERT INTO conv_rollup_geo_w (bucket_ms, basis, offer_id, country, device, os, 
     FROM conversions c WHERE c.test = FALSE GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
 CREATE TABLE conv_rollup_sub_q (bucket_ms BIGINT NOT NULL, basis TEXT NOT NULL, offer_id TEXT NOT NULL, affiliate_id TEXT NOT NULL, sub1 TEXT NOT NULL, event TEXT NOT NULL, status TEXT NOT NULL,
     conversions BIGINT NOT NULL, refunds BIGINT NOT NULL, duplicates BIGINT NOT NULL, capped BIGINT NOT NULL, unconverted BIGINT NOT NULL, payout_micros BIGINT NOT NULL, revenue_micros BIGINT NOT NULL, delay_0 BIGINT NOT NULL, delay_1 BIGINT NOT NULL, delay_2 BIGINT NOT NULL, delay_3 BIGINT NOT NULL, delay_4 BIGINT NOT NULL, delay_5 BIGINT NOT NULL, delay_6 BIGINT NOT NULL, delay_7 BIGINT NOT NULL, delay_8 BIGINT NOT NULL, delay_9 BIGINT NOT NULL, delay_10 BIGINT NOT NULL, delay_11 BIGINT NOT NULL, delay_12 BIGINT NOT NULL, delay_13 BIGINT NOT NULL, delay_14 BIGINT NOT NULL, delay_15 BIGINT NOT NULL, delay_16 BIGINT NOT NULL,
-    PRIMARY KEY (bucket_ms, basis, offer_id, affiliate_id, sub1, event, status));
+    PRIMARY KEY (basis, bucket_ms, offer_id, affiliate_id, sub1, event, status));
 INSERT INTO conv_rollup_sub_q (bucket_ms, basis, offer_id, affiliate_id, sub1, event, status, conversions, refunds, duplicates, capped, unconverted, payout_micros, revenue_micros, delay_0, delay_1, delay_2, delay_3, delay_4, delay_5, delay_6, delay_7, delay_8, delay_9, delay_10, delay_11, delay_12, delay_13, delay_14, delay_15, delay_16)
     SELECT (c.click_ms / 900000) * 900000, 'click', c.offer_id, c.affiliate_id, COALESCE(c.sub1, ''), c.event, c.status,
         SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE 1 END),
@@ -486,7 +492,7 @@ INSERT INTO conv_rollup_sub_q (bucket_ms, basis, offer_id, affiliate_id, sub1, e
     FROM conversions c WHERE c.test = FALSE GROUP BY 1, 2, 3, 4, 5, 6, 7;
 CREATE TABLE conv_rollup_sub_d (bucket_ms BIGINT NOT NULL, basis TEXT NOT NULL, offer_id TEXT NOT NULL, affiliate_id TEXT NOT NULL, sub1 TEXT NOT NULL, event TEXT NOT NULL, status TEXT NOT NULL,
     conversions BIGINT NOT NULL, refunds BIGINT NOT NULL, duplicates BIGINT NOT NULL, capped BIGINT NOT NULL, unconverted BIGINT NOT NULL, payout_micros BIGINT NOT NULL, revenue_micros BIGINT NOT NULL, delay_0 BIGINT NOT NULL, delay_1 BIGINT NOT NULL, delay_2 BIGINT NOT NULL, delay_3 BIGINT NOT NULL, delay_4 BIGINT NOT NULL, delay_5 BIGINT NOT NULL, delay_6 BIGINT NOT NULL, delay_7 BIGINT NOT NULL, delay_8 BIGINT NOT NULL, delay_9 BIGINT NOT NULL, delay_10 BIGINT NOT NULL, delay_11 BIGINT NOT NULL, delay_12 BIGINT NOT NULL, delay_13 BIGINT NOT NULL, delay_14 BIGINT NOT NULL, delay_15 BIGINT NOT NULL, delay_16 BIGINT NOT NULL,
-    PRIMARY KEY (bucket_ms, basis, offer_id, affiliate_id, sub1, event, status));
+    PRIMARY KEY (basis, bucket_ms, offer_id, affiliate_id, sub1, event, status));
 INSERT INTO conv_rollup_sub_d (bucket_ms, basis, offer_id, affiliate_id, sub1, event, status, conversions, refunds, duplicates, capped, unconverted, payout_micros, revenue_micros, delay_0, delay_1, delay_2, delay_3, delay_4, delay_5, delay_6, delay_7, delay_8, delay_9, delay_10, delay_11, delay_12, delay_13, delay_14, delay_15, delay_16)
     SELECT (c.click_ms / 86400000) * 86400000, 'click', c.offer_id, c.affiliate_id, COALESCE(c.sub1, ''), c.event, c.status,
         SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE 1 END),
@@ -543,7 +549,7 @@ INSERT INTO conv_rollup_sub_d (bucket_ms, basis, offer_id, affiliate_id, sub1, e
     FROM conversions c WHERE c.test = FALSE GROUP BY 1, 2, 3, 4, 5, 6, 7;
 CREATE TABLE conv_rollup_sub_w (bucket_ms BIGINT NOT NULL, basis TEXT NOT NULL, offer_id TEXT NOT NULL, affiliate_id TEXT NOT NULL, sub1 TEXT NOT NULL, event TEXT NOT NULL, status TEXT NOT NULL,
     conversions BIGINT NOT NULL, refunds BIGINT NOT NULL, duplicates BIGINT NOT NULL, capped BIGINT NOT NULL, unconverted BIGINT NOT NULL, payout_micros BIGINT NOT NULL, revenue_micros BIGINT NOT NULL, delay_0 BIGINT NOT NULL, delay_1 BIGINT NOT NULL, delay_2 BIGINT NOT NULL, delay_3 BIGINT NOT NULL, delay_4 BIGINT NOT NULL, delay_5 BIGINT NOT NULL, delay_6 BIGINT NOT NULL, delay_7 BIGINT NOT NULL, delay_8 BIGINT NOT NULL, delay_9 BIGINT NOT NULL, delay_10 BIGINT NOT NULL, delay_11 BIGINT NOT NULL, delay_12 BIGINT NOT NULL, delay_13 BIGINT NOT NULL, delay_14 BIGINT NOT NULL, delay_15 BIGINT NOT NULL, delay_16 BIGINT NOT NULL,
-    PRIMARY KEY (bucket_ms, basis, offer_id, affiliate_id, sub1, event, status));
+    PRIMARY KEY (basis, bucket_ms, offer_id, affiliate_id, sub1, event, status));
 INSERT INTO conv_rollup_sub_w (bucket_ms, basis, offer_id, affiliate_id, sub1, event, status, conversions, refunds, duplicates, capped, unconverted, payout_micros, revenue_micros, delay_0, delay_1, delay_2, delay_3, delay_4, delay_5, delay_6, delay_7, delay_8, delay_9, delay_10, delay_11, delay_12, delay_13, delay_14, delay_15, delay_16)
     SELECT ((c.click_ms - 345600000) / 604800000) * 604800000 + 345600000, 'click', c.offer_id, c.affiliate_id, COALESCE(c.sub1, ''), c.event, c.status,
         SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE 1 END),
@@ -600,7 +606,7 @@ INSERT INTO conv_rollup_sub_w (bucket_ms, basis, offer_id, affiliate_id, sub1, e
     FROM conversions c WHERE c.test = FALSE GROUP BY 1, 2, 3, 4, 5, 6, 7;
 CREATE TABLE conv_rollup_offer_q (bucket_ms BIGINT NOT NULL, basis TEXT NOT NULL, offer_id TEXT NOT NULL, event TEXT NOT NULL, status TEXT NOT NULL,
     conversions BIGINT NOT NULL, refunds BIGINT NOT NULL, duplicates BIGINT NOT NULL, capped BIGINT NOT NULL, unconverted BIGINT NOT NULL, payout_micros BIGINT NOT NULL, revenue_micros BIGINT NOT NULL, delay_0 BIGINT NOT NULL, delay_1 BIGINT NOT NULL, delay_2 BIGINT NOT NULL, delay_3 BIGINT NOT NULL, delay_4 BIGINT NOT NULL, delay_5 BIGINT NOT NULL, delay_6 BIGINT NOT NULL, delay_7 BIGINT NOT NULL, delay_8 BIGINT NOT NULL, delay_9 BIGINT NOT NULL, delay_10 BIGINT NOT NULL, delay_11 BIGINT NOT NULL, delay_12 BIGINT NOT NULL, delay_13 BIGINT NOT NULL, delay_14 BIGINT NOT NULL, delay_15 BIGINT NOT NULL, delay_16 BIGINT NOT NULL,
-    PRIMARY KEY (bucket_ms, basis, offer_id, event, status));
+    PRIMARY KEY (basis, bucket_ms, offer_id, event, status));
 INSERT INTO conv_rollup_offer_q (bucket_ms, basis, offer_id, event, status, conversions, refunds, duplicates, capped, unconverted, payout_micros, revenue_micros, delay_0, delay_1, delay_2, delay_3, delay_4, delay_5, delay_6, delay_7, delay_8, delay_9, delay_10, delay_11, delay_12, delay_13, delay_14, delay_15, delay_16)
     SELECT (c.click_ms / 900000) * 900000, 'click', c.offer_id, c.event, c.status,
         SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE 1 END),
@@ -657,7 +663,7 @@ INSERT INTO conv_rollup_offer_q (bucket_ms, basis, offer_id, event, status, conv
     FROM conversions c WHERE c.test = FALSE GROUP BY 1, 2, 3, 4, 5;
 CREATE TABLE conv_rollup_offer_d (bucket_ms BIGINT NOT NULL, basis TEXT NOT NULL, offer_id TEXT NOT NULL, event TEXT NOT NULL, status TEXT NOT NULL,
     conversions BIGINT NOT NULL, refunds BIGINT NOT NULL, duplicates BIGINT NOT NULL, capped BIGINT NOT NULL, unconverted BIGINT NOT NULL, payout_micros BIGINT NOT NULL, revenue_micros BIGINT NOT NULL, delay_0 BIGINT NOT NULL, delay_1 BIGINT NOT NULL, delay_2 BIGINT NOT NULL, delay_3 BIGINT NOT NULL, delay_4 BIGINT NOT NULL, delay_5 BIGINT NOT NULL, delay_6 BIGINT NOT NULL, delay_7 BIGINT NOT NULL, delay_8 BIGINT NOT NULL, delay_9 BIGINT NOT NULL, delay_10 BIGINT NOT NULL, delay_11 BIGINT NOT NULL, delay_12 BIGINT NOT NULL, delay_13 BIGINT NOT NULL, delay_14 BIGINT NOT NULL, delay_15 BIGINT NOT NULL, delay_16 BIGINT NOT NULL,
-    PRIMARY KEY (bucket_ms, basis, offer_id, event, status));
+    PRIMARY KEY (basis, bucket_ms, offer_id, event, status));
 INSERT INTO conv_rollup_offer_d (bucket_ms, basis, offer_id, event, status, conversions, refunds, duplicates, capped, unconverted, payout_micros, revenue_micros, delay_0, delay_1, delay_2, delay_3, delay_4, delay_5, delay_6, delay_7, delay_8, delay_9, delay_10, delay_11, delay_12, delay_13, delay_14, delay_15, delay_16)
     SELECT (c.click_ms / 86400000) * 86400000, 'click', c.offer_id, c.event, c.status,
         SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE 1 END),
@@ -714,7 +720,7 @@ INSERT INTO conv_rollup_offer_d (bucket_ms, basis, offer_id, event, status, conv
     FROM conversions c WHERE c.test = FALSE GROUP BY 1, 2, 3, 4, 5;
 CREATE TABLE conv_rollup_offer_w (bucket_ms BIGINT NOT NULL, basis TEXT NOT NULL, offer_id TEXT NOT NULL, event TEXT NOT NULL, status TEXT NOT NULL,
     conversions BIGINT NOT NULL, refunds BIGINT NOT NULL, duplicates BIGINT NOT NULL, capped BIGINT NOT NULL, unconverted BIGINT NOT NULL, payout_micros BIGINT NOT NULL, revenue_micros BIGINT NOT NULL, delay_0 BIGINT NOT NULL, delay_1 BIGINT NOT NULL, delay_2 BIGINT NOT NULL, delay_3 BIGINT NOT NULL, delay_4 BIGINT NOT NULL, delay_5 BIGINT NOT NULL, delay_6 BIGINT NOT NULL, delay_7 BIGINT NOT NULL, delay_8 BIGINT NOT NULL, delay_9 BIGINT NOT NULL, delay_10 BIGINT NOT NULL, delay_11 BIGINT NOT NULL, delay_12 BIGINT NOT NULL, delay_13 BIGINT NOT NULL, delay_14 BIGINT NOT NULL, delay_15 BIGINT NOT NULL, delay_16 BIGINT NOT NULL,
-    PRIMARY KEY (bucket_ms, basis, offer_id, event, status));
+    PRIMARY KEY (basis, bucket_ms, offer_id, event, status));
 INSERT INTO conv_rollup_offer_w (bucket_ms, basis, offer_id, event, status, conversions, refunds, duplicates, capped, unconverted, payout_micros, revenue_micros, delay_0, delay_1, delay_2, delay_3, delay_4, delay_5, delay_6, delay_7, delay_8, delay_9, delay_10, delay_11, delay_12, delay_13, delay_14, delay_15, delay_16)
     SELECT ((c.click_ms - 345600000) / 604800000) * 604800000 + 345600000, 'click', c.offer_id, c.event, c.status,
         SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE 1 END),
