@@ -663,8 +663,9 @@ async fn conversion_figures_by_status_refunds_and_fx_equal_a_recount() {
 }
 
 /// The migration that added the conversion rollups filled them from the
-/// conversions already recorded: its statements give exactly the rows that
-/// recording the same conversions one by one gave.
+/// conversions already recorded, and a start after a crash rebuilds them:
+/// both give exactly the rows that recording the same conversions one by
+/// one gave.
 #[tokio::test]
 async fn the_migration_fills_conversion_rollups_as_recording_does() {
     if skip_on_postgres("it reads the SQLite file's tables") {
@@ -681,7 +682,7 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(tables.len(), 12, "{tables:?}");
+    assert_eq!(tables.len(), 21, "{tables:?}");
     let read = |c: &rusqlite::Connection| -> Vec<(String, Vec<String>)> {
         let mut all = Vec::new();
         for t in &tables {
@@ -715,7 +716,7 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         .map(str::trim)
         .filter(|s| s.starts_with("INSERT INTO conv_rollup_"))
         .collect();
-    assert_eq!(fills.len(), 24);
+    assert_eq!(fills.len(), 42);
     for f in fills {
         c.execute(f, []).unwrap();
     }
@@ -723,5 +724,23 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
     // after every conversion left it); recording keeps them at zero
     let mut kept = recorded;
     kept.retain(|(_, r)| r[r.len() - 24..].iter().any(|v| v != "Integer(0)"));
+    assert_eq!(read(&c), kept);
+
+    // sums lost in a crash: the marker left behind makes the next start
+    // rebuild the rollups from the conversions, to the same rows
+    for t in &tables {
+        c.execute(&format!("DELETE FROM {t}"), []).unwrap();
+    }
+    c.execute(
+        "INSERT INTO meta (k, v) VALUES ('conversion_rollups_pending_since', '0')",
+        [],
+    )
+    .unwrap();
+    drop(c);
+    let dir = TestApp::spawn_in(dir, Default::default())
+        .await
+        .stop()
+        .await;
+    let c = rusqlite::Connection::open(dir.0.join("test.db")).unwrap();
     assert_eq!(read(&c), kept);
 }

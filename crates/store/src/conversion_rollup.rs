@@ -130,7 +130,10 @@ fn shape_key(which: usize, c: &Conversion) -> Vec<String> {
             d.browser.clone(),
         ],
         2 => vec![c.offer_id.clone(), c.affiliate_id.clone(), text(&d.sub1)],
-        _ => vec![c.offer_id.clone()],
+        3 => vec![c.offer_id.clone()],
+        4 => vec![c.offer_id.clone(), c.affiliate_id.clone()],
+        5 => vec![c.offer_id.clone(), text(&d.source)],
+        _ => vec![c.offer_id.clone(), text(&d.sub1)],
     }
 }
 

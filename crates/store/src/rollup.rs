@@ -1,5 +1,5 @@
-//! Click rollups: counts per 15 minutes (`_q`) and per UTC day (`_d`) for
-//! four report shapes, so reports never scan 10^7 raw clicks. What each
+//! Click rollups: counts per 15 minutes (`_q`), per UTC day (`_d`) and per
+//! UTC week (`_w`) for seven report shapes, so reports never scan 10^7 raw clicks. What each
 //! rollup is keyed by and what a batch of clicks adds to them is the same
 //! for every backend; how the sums reach the tables is each backend's own
 //! (SQLite's is in `sqlite/rollup.rs`).
@@ -18,7 +18,7 @@ pub(crate) struct Rollup {
     pub(crate) from_clicks: &'static [&'static str],
 }
 
-pub(crate) const ROLLUPS: [Rollup; 4] = [
+pub(crate) const ROLLUPS: [Rollup; 7] = [
     Rollup {
         stem: "rollup_link",
         columns: &["link_id", "offer_id", "source", "rule", "target"],
@@ -57,6 +57,24 @@ pub(crate) const ROLLUPS: [Rollup; 4] = [
         columns: &["offer_id"],
         from_clicks: &["COALESCE(r.offer_id, l.offer_id)"],
     },
+    // one small shape per dimension the wide ones hold among many others:
+    // a report by one of them reads a row per offer and value, not per
+    // link and source or per affiliate and sub1
+    Rollup {
+        stem: "rollup_affiliate",
+        columns: &["offer_id", "affiliate_id"],
+        from_clicks: &["COALESCE(r.offer_id, l.offer_id)", "l.affiliate_id"],
+    },
+    Rollup {
+        stem: "rollup_source",
+        columns: &["offer_id", "source"],
+        from_clicks: &["COALESCE(r.offer_id, l.offer_id)", "COALESCE(r.source, '')"],
+    },
+    Rollup {
+        stem: "rollup_sub1",
+        columns: &["offer_id", "sub1"],
+        from_clicks: &["COALESCE(r.offer_id, l.offer_id)", "COALESCE(r.sub1, '')"],
+    },
 ];
 
 /// The most key columns a rollup has.
@@ -77,7 +95,10 @@ fn key_of(which: usize, k: &Click) -> [&str; KEY_WIDTH] {
         ],
         1 => [&k.offer_id, &k.country, &k.device, &k.os, &k.browser],
         2 => [&k.offer_id, &k.affiliate_id, text(&k.sub1), "", ""],
-        _ => [&k.offer_id, "", "", "", ""],
+        3 => [&k.offer_id, "", "", "", ""],
+        4 => [&k.offer_id, &k.affiliate_id, "", "", ""],
+        5 => [&k.offer_id, text(&k.source), "", "", ""],
+        _ => [&k.offer_id, text(&k.sub1), "", "", ""],
     }
 }
 

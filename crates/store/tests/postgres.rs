@@ -206,6 +206,10 @@ async fn rollups_from_two_nodes_add_up() {
         "rollup_sub_d",
         "rollup_offer_q",
         "rollup_offer_d",
+        "rollup_affiliate_w",
+        "rollup_source_w",
+        "rollup_sub1_w",
+        "rollup_link_w",
     ] {
         let (n, u): (i64, i64) = {
             let r = sql

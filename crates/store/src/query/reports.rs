@@ -49,7 +49,10 @@ fn pick(q: &ReportQuery, ranges: &[(i64, i64)]) -> Option<(&'static str, bool)> 
     let fits = |has: &[Dimension]| used.iter().all(|d| *d == Offer || has.contains(d));
     match () {
         _ if fits(&[]) => Some(("rollup_offer", false)),
+        _ if fits(&[Source]) => Some(("rollup_source", false)),
         _ if fits(&[Country, Device, Os, Browser]) => Some(("rollup_geo", false)),
+        _ if fits(&[Affiliate]) => Some(("rollup_affiliate", false)),
+        _ if fits(&[Sub(1)]) => Some(("rollup_sub1", false)),
         _ if fits(&[Affiliate, Link, Source, Rule, Target]) => Some(("rollup_link", true)),
         _ if fits(&[Affiliate, Sub(1)]) => Some(("rollup_sub", false)),
         _ => None,

@@ -11,6 +11,7 @@ use rusqlite::{
 };
 use rust_decimal::Decimal;
 
+use super::conversion_rollup::Pending;
 use super::sql::{json, parse_currency, rows};
 use super::{deliveries, ledger};
 use crate::conversion_rollup::{self, Change};
@@ -225,7 +226,7 @@ fn insert_conversion(tx: &Connection, c: &Conversion, repeatable: bool) -> rusql
 /// writer at a time, so nothing here needs a lock of its own.
 struct SqliteTx<'a> {
     conn: &'a Connection,
-    /// The conversion rollups' changes, written just before the commit.
+    /// The conversion rollups' changes, for the writer's pending sums.
     rollups: Change,
 }
 
@@ -236,30 +237,25 @@ impl<'a> SqliteTx<'a> {
             rollups: Change::new(),
         }
     }
-
-    /// Writes the rollup changes; the transaction may commit after.
-    fn finish<T>(self, out: StoreResult<T>) -> StoreResult<T> {
-        let out = out?;
-        write_rollups(self.conn, &self.rollups)?;
-        Ok(out)
-    }
 }
 
-/// Adds a transaction's changes to the conversion rollups, one upsert per
-/// row.
-fn write_rollups(c: &Connection, change: &Change) -> StoreResult<()> {
-    for ((which, grain), rows) in change {
-        let mut st = c
-            .prepare_cached(&conversion_rollup::upsert_sql(*which, grain, "?"))
-            .map_err(store_error)?;
-        for ((bucket, key), m) in rows {
-            let mut args: Vec<&dyn rusqlite::ToSql> = vec![bucket];
-            args.extend(key.iter().map(|k| k as &dyn rusqlite::ToSql));
-            args.extend(m.iter().map(|v| v as &dyn rusqlite::ToSql));
-            st.execute(args.as_slice()).map_err(store_error)?;
-        }
-    }
-    Ok(())
+/// Commits a postback transaction whose recording succeeded, with its
+/// rollup changes staged (`conversion_rollup::Pending`); a refusal or a
+/// failed read rolls it back (dropping it) and is the answer.
+fn commit<T>(
+    tx: Transaction,
+    pending: &mut Pending,
+    rollups: Change,
+    out: StoreResult<T>,
+) -> rusqlite::Result<StoreResult<T>> {
+    let out = match out {
+        Ok(out) => out,
+        Err(e) => return Ok(Err(e)),
+    };
+    let step = pending.stage(&tx, rollups)?;
+    tx.commit()?;
+    pending.apply(step);
+    Ok(Ok(out))
 }
 
 impl ConversionTx for SqliteTx<'_> {
@@ -406,28 +402,21 @@ impl ConversionTx for SqliteTx<'_> {
 /// Decides, records and logs one postback in one transaction.
 pub(super) fn record_conversion(
     c: &mut Connection,
+    pending: &mut Pending,
     attempt: &ConversionAttempt,
 ) -> rusqlite::Result<StoreResult<(Decision, Option<Conversion>)>> {
     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut stx = SqliteTx::new(&tx);
     let out = run_ready(record::record_and_log(&mut stx, attempt));
-    let out = stx.finish(out);
-    commit_if_ok(tx, out)
-}
-
-/// Commits when recording succeeded; a refusal or a failed read rolls the
-/// transaction back (dropping it) and is the answer.
-fn commit_if_ok<T>(tx: Transaction, out: StoreResult<T>) -> rusqlite::Result<StoreResult<T>> {
-    match out {
-        Ok(out) => tx.commit().map(|_| Ok(out)),
-        Err(e) => Ok(Err(e)),
-    }
+    let rollups = stx.rollups;
+    commit(tx, pending, rollups, out)
 }
 
 /// Group commit for the postback path: every item in one transaction,
 /// decided in order; one failing item does not sink the others.
 pub(super) fn record_batch(
     c: &mut Connection,
+    pending: &mut Pending,
     items: &[PostbackWrite],
 ) -> rusqlite::Result<Vec<Result<ItemOutcome, String>>> {
     // An item fails only on a storage error, which is rare: write the
@@ -441,9 +430,11 @@ pub(super) fn record_batch(
             .iter()
             .map(|item| record_item(&mut stx, item))
             .collect();
-        if let Ok(all) = stx.finish(all) {
-            tx.commit()?;
-            return Ok(all.into_iter().map(Ok).collect());
+        if all.is_ok() {
+            let rollups = stx.rollups;
+            if let Ok(all) = commit(tx, pending, rollups, all)? {
+                return Ok(all.into_iter().map(Ok).collect());
+            }
         }
     }
     let mut tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -462,10 +453,9 @@ pub(super) fn record_batch(
             Err(e) => out.push(Err(e.to_string())),
         }
     }
-    if let Err(e) = write_rollups(&tx, &rollups) {
-        return Ok(vec![Err(e.to_string()); items.len()]);
-    }
+    let step = pending.stage(&tx, rollups)?;
     tx.commit()?;
+    pending.apply(step);
     Ok(out)
 }
 
@@ -491,6 +481,7 @@ pub(super) fn due_holds(c: &Connection, now_ms: i64, limit: u32) -> rusqlite::Re
 /// (ledger, delivery), in one transaction.
 pub(super) fn release_hold(
     c: &mut Connection,
+    pending: &mut Pending,
     id: &str,
     now_ms: i64,
     notify: Option<&Notify>,
@@ -499,8 +490,8 @@ pub(super) fn release_hold(
     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut stx = SqliteTx::new(&tx);
     let out = run_ready(record::release_hold(&mut stx, id, now_ms, notify, base));
-    let out = stx.finish(out);
-    commit_if_ok(tx, out)
+    let rollups = stx.rollups;
+    commit(tx, pending, rollups, out)
 }
 
 /// Conversions matching the filter, newest first.

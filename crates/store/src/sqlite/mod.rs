@@ -13,6 +13,7 @@
 mod alerts;
 mod clicks;
 mod config;
+mod conversion_rollup;
 pub(crate) mod conversions;
 mod deliveries;
 mod ledger;
@@ -53,9 +54,16 @@ impl Drop for SqliteStore {
     /// A clean stop leaves no rollup repair for the next start.
     fn drop(&mut self) {
         let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let Writer { conn, clicks } = &mut *w;
+        let Writer {
+            conn,
+            clicks,
+            conversions,
+        } = &mut *w;
         if let Err(e) = clicks.flush(conn) {
             tracing::warn!(error = %e, "click rollups not flushed at stop; rebuilt on the next start");
+        }
+        if let Err(e) = conversions.flush(conn) {
+            tracing::warn!(error = %e, "conversion rollups not flushed at stop; rebuilt on the next start");
         }
     }
 }
@@ -64,6 +72,8 @@ impl Drop for SqliteStore {
 struct Writer {
     conn: Connection,
     clicks: ClickWriter,
+    /// Conversion rollup changes committed but not yet folded in.
+    conversions: conversion_rollup::Pending,
 }
 
 fn open(path: &Path) -> rusqlite::Result<Connection> {
@@ -118,11 +128,20 @@ impl SqliteStore {
                 "click rollups were not flushed before the last stop; rebuilt them from the raw clicks"
             );
         }
+        if repair {
+            if let Some(week) = conversion_rollup::repair(&mut conn).map_err(err)? {
+                tracing::warn!(
+                    from_ms = week,
+                    "conversion rollups were not flushed before the last stop; rebuilt them from the conversions"
+                );
+            }
+        }
         Ok(SqliteStore {
             path,
             writer: Arc::new(Mutex::new(Writer {
                 conn,
                 clicks: ClickWriter::default(),
+                conversions: Default::default(),
             })),
             readers: Arc::new(Mutex::new(Vec::new())),
             read_permits: Arc::new(tokio::sync::Semaphore::new(READERS)),
@@ -286,12 +305,17 @@ impl Store for SqliteStore {
         let Writer {
             conn,
             clicks: state,
+            ..
         } = &mut *w;
         clicks::insert_clicks(conn, state, clicks).map_err(err)
     }
 
     async fn flush_rollups(&self) -> StoreResult<()> {
-        self.with_writer(|w| w.clicks.flush(&mut w.conn)).await
+        self.with_writer(|w| {
+            w.clicks.flush(&mut w.conn)?;
+            w.conversions.flush(&mut w.conn)
+        })
+        .await
     }
 
     async fn click(&self, id: ClickId, scope: &Scope) -> StoreResult<Option<Click>> {
@@ -308,12 +332,18 @@ impl Store for SqliteStore {
         &self,
         attempt: ConversionAttempt,
     ) -> StoreResult<(Decision, Option<Conversion>)> {
-        self.write(move |c| conversions::record_conversion(c, &attempt))
-            .await?
+        self.with_writer(move |w| {
+            conversions::record_conversion(&mut w.conn, &mut w.conversions, &attempt)
+        })
+        .await?
     }
 
     fn record_batch(&self, items: &[PostbackWrite]) -> StoreResult<Vec<Result<Recorded, String>>> {
-        conversions::record_batch(&mut self.writer_here().conn, items).map_err(err)
+        let mut w = self.writer_here();
+        let Writer {
+            conn, conversions, ..
+        } = &mut *w;
+        conversions::record_batch(conn, conversions, items).map_err(err)
     }
 
     async fn conversions(&self, f: &ConversionFilter) -> StoreResult<Vec<Conversion>> {
@@ -423,6 +453,8 @@ impl Store for SqliteStore {
     }
 
     async fn conversion_buckets(&self, q: &ReportQuery) -> StoreResult<Vec<ConversionBucket>> {
+        // a report counts every committed conversion
+        self.flush_rollups().await?;
         let q = q.clone();
         self.read(move |c| reports::conversion_buckets(c, &q)).await
     }
@@ -478,8 +510,17 @@ impl Store for SqliteStore {
         base: Currency,
     ) -> StoreResult<Option<Conversion>> {
         let id = id.to_string();
-        self.write(move |c| conversions::release_hold(c, &id, now_ms, notify.as_ref(), base))
-            .await?
+        self.with_writer(move |w| {
+            conversions::release_hold(
+                &mut w.conn,
+                &mut w.conversions,
+                &id,
+                now_ms,
+                notify.as_ref(),
+                base,
+            )
+        })
+        .await?
     }
 
     async fn expire_clicks(&self, before_ms: i64, limit: u32) -> StoreResult<u64> {

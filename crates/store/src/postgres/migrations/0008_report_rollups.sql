@@ -23,8 +23,10 @@ INSERT INTO rollup_geo_d (bucket_ms, offer_id, country, device, os, browser, cli
     WHERE r.test = FALSE GROUP BY 1, 2, 3, 4, 5, 6;
 ALTER TABLE rollup_geo_d ADD PRIMARY KEY (bucket_ms, offer_id, country, device, os, browser);
 
--- A fourth click rollup, by offer alone: the smallest, for reports by
--- time, offer, advertiser, event or status. Filled from the clicks.
+-- Four small click rollups: by offer alone (the smallest, for reports by
+-- time, offer, advertiser, event or status), and by offer and affiliate,
+-- source or sub1 (a row per value, not per link and source or affiliate
+-- and sub1). Filled from the clicks.
 CREATE TABLE rollup_offer_q (bucket_ms BIGINT NOT NULL, offer_id TEXT NOT NULL,
     clicks BIGINT NOT NULL, unique_clicks BIGINT NOT NULL, bot_clicks BIGINT NOT NULL, suspicious_clicks BIGINT NOT NULL,
     PRIMARY KEY (bucket_ms, offer_id));
@@ -41,6 +43,54 @@ INSERT INTO rollup_offer_d (bucket_ms, offer_id, clicks, unique_clicks, bot_clic
         COUNT(*), SUM(CASE WHEN r.is_unique THEN 1 ELSE 0 END), SUM(CASE WHEN r.is_bot THEN 1 ELSE 0 END), SUM(CASE WHEN r.suspicious THEN 1 ELSE 0 END)
     FROM clicks r JOIN links l ON l.id = r.link_id
     WHERE r.test = FALSE GROUP BY 1, 2;
+CREATE TABLE rollup_affiliate_q (bucket_ms BIGINT NOT NULL, offer_id TEXT NOT NULL, affiliate_id TEXT NOT NULL,
+    clicks BIGINT NOT NULL, unique_clicks BIGINT NOT NULL, bot_clicks BIGINT NOT NULL, suspicious_clicks BIGINT NOT NULL,
+    PRIMARY KEY (bucket_ms, offer_id, affiliate_id));
+INSERT INTO rollup_affiliate_q (bucket_ms, offer_id, affiliate_id, clicks, unique_clicks, bot_clicks, suspicious_clicks)
+    SELECT (r.ts_ms / 900000) * 900000, COALESCE(r.offer_id, l.offer_id), l.affiliate_id,
+        COUNT(*), SUM(CASE WHEN r.is_unique THEN 1 ELSE 0 END), SUM(CASE WHEN r.is_bot THEN 1 ELSE 0 END), SUM(CASE WHEN r.suspicious THEN 1 ELSE 0 END)
+    FROM clicks r JOIN links l ON l.id = r.link_id
+    WHERE r.test = FALSE GROUP BY 1, 2, 3;
+CREATE TABLE rollup_affiliate_d (bucket_ms BIGINT NOT NULL, offer_id TEXT NOT NULL, affiliate_id TEXT NOT NULL,
+    clicks BIGINT NOT NULL, unique_clicks BIGINT NOT NULL, bot_clicks BIGINT NOT NULL, suspicious_clicks BIGINT NOT NULL,
+    PRIMARY KEY (bucket_ms, offer_id, affiliate_id));
+INSERT INTO rollup_affiliate_d (bucket_ms, offer_id, affiliate_id, clicks, unique_clicks, bot_clicks, suspicious_clicks)
+    SELECT (r.ts_ms / 86400000) * 86400000, COALESCE(r.offer_id, l.offer_id), l.affiliate_id,
+        COUNT(*), SUM(CASE WHEN r.is_unique THEN 1 ELSE 0 END), SUM(CASE WHEN r.is_bot THEN 1 ELSE 0 END), SUM(CASE WHEN r.suspicious THEN 1 ELSE 0 END)
+    FROM clicks r JOIN links l ON l.id = r.link_id
+    WHERE r.test = FALSE GROUP BY 1, 2, 3;
+CREATE TABLE rollup_source_q (bucket_ms BIGINT NOT NULL, offer_id TEXT NOT NULL, source TEXT NOT NULL,
+    clicks BIGINT NOT NULL, unique_clicks BIGINT NOT NULL, bot_clicks BIGINT NOT NULL, suspicious_clicks BIGINT NOT NULL,
+    PRIMARY KEY (bucket_ms, offer_id, source));
+INSERT INTO rollup_source_q (bucket_ms, offer_id, source, clicks, unique_clicks, bot_clicks, suspicious_clicks)
+    SELECT (r.ts_ms / 900000) * 900000, COALESCE(r.offer_id, l.offer_id), COALESCE(r.source, ''),
+        COUNT(*), SUM(CASE WHEN r.is_unique THEN 1 ELSE 0 END), SUM(CASE WHEN r.is_bot THEN 1 ELSE 0 END), SUM(CASE WHEN r.suspicious THEN 1 ELSE 0 END)
+    FROM clicks r JOIN links l ON l.id = r.link_id
+    WHERE r.test = FALSE GROUP BY 1, 2, 3;
+CREATE TABLE rollup_source_d (bucket_ms BIGINT NOT NULL, offer_id TEXT NOT NULL, source TEXT NOT NULL,
+    clicks BIGINT NOT NULL, unique_clicks BIGINT NOT NULL, bot_clicks BIGINT NOT NULL, suspicious_clicks BIGINT NOT NULL,
+    PRIMARY KEY (bucket_ms, offer_id, source));
+INSERT INTO rollup_source_d (bucket_ms, offer_id, source, clicks, unique_clicks, bot_clicks, suspicious_clicks)
+    SELECT (r.ts_ms / 86400000) * 86400000, COALESCE(r.offer_id, l.offer_id), COALESCE(r.source, ''),
+        COUNT(*), SUM(CASE WHEN r.is_unique THEN 1 ELSE 0 END), SUM(CASE WHEN r.is_bot THEN 1 ELSE 0 END), SUM(CASE WHEN r.suspicious THEN 1 ELSE 0 END)
+    FROM clicks r JOIN links l ON l.id = r.link_id
+    WHERE r.test = FALSE GROUP BY 1, 2, 3;
+CREATE TABLE rollup_sub1_q (bucket_ms BIGINT NOT NULL, offer_id TEXT NOT NULL, sub1 TEXT NOT NULL,
+    clicks BIGINT NOT NULL, unique_clicks BIGINT NOT NULL, bot_clicks BIGINT NOT NULL, suspicious_clicks BIGINT NOT NULL,
+    PRIMARY KEY (bucket_ms, offer_id, sub1));
+INSERT INTO rollup_sub1_q (bucket_ms, offer_id, sub1, clicks, unique_clicks, bot_clicks, suspicious_clicks)
+    SELECT (r.ts_ms / 900000) * 900000, COALESCE(r.offer_id, l.offer_id), COALESCE(r.sub1, ''),
+        COUNT(*), SUM(CASE WHEN r.is_unique THEN 1 ELSE 0 END), SUM(CASE WHEN r.is_bot THEN 1 ELSE 0 END), SUM(CASE WHEN r.suspicious THEN 1 ELSE 0 END)
+    FROM clicks r JOIN links l ON l.id = r.link_id
+    WHERE r.test = FALSE GROUP BY 1, 2, 3;
+CREATE TABLE rollup_sub1_d (bucket_ms BIGINT NOT NULL, offer_id TEXT NOT NULL, sub1 TEXT NOT NULL,
+    clicks BIGINT NOT NULL, unique_clicks BIGINT NOT NULL, bot_clicks BIGINT NOT NULL, suspicious_clicks BIGINT NOT NULL,
+    PRIMARY KEY (bucket_ms, offer_id, sub1));
+INSERT INTO rollup_sub1_d (bucket_ms, offer_id, sub1, clicks, unique_clicks, bot_clicks, suspicious_clicks)
+    SELECT (r.ts_ms / 86400000) * 86400000, COALESCE(r.offer_id, l.offer_id), COALESCE(r.sub1, ''),
+        COUNT(*), SUM(CASE WHEN r.is_unique THEN 1 ELSE 0 END), SUM(CASE WHEN r.is_bot THEN 1 ELSE 0 END), SUM(CASE WHEN r.suspicious THEN 1 ELSE 0 END)
+    FROM clicks r JOIN links l ON l.id = r.link_id
+    WHERE r.test = FALSE GROUP BY 1, 2, 3;
 
 -- Every click rollup at a third grain, the UTC week from Monday: a
 -- report over months reads a row per week where the rows share a
@@ -77,6 +127,30 @@ INSERT INTO rollup_offer_w (bucket_ms, offer_id, clicks, unique_clicks, bot_clic
         COUNT(*), SUM(CASE WHEN r.is_unique THEN 1 ELSE 0 END), SUM(CASE WHEN r.is_bot THEN 1 ELSE 0 END), SUM(CASE WHEN r.suspicious THEN 1 ELSE 0 END)
     FROM clicks r JOIN links l ON l.id = r.link_id
     WHERE r.test = FALSE GROUP BY 1, 2;
+CREATE TABLE rollup_affiliate_w (bucket_ms BIGINT NOT NULL, offer_id TEXT NOT NULL, affiliate_id TEXT NOT NULL,
+    clicks BIGINT NOT NULL, unique_clicks BIGINT NOT NULL, bot_clicks BIGINT NOT NULL, suspicious_clicks BIGINT NOT NULL,
+    PRIMARY KEY (bucket_ms, offer_id, affiliate_id));
+INSERT INTO rollup_affiliate_w (bucket_ms, offer_id, affiliate_id, clicks, unique_clicks, bot_clicks, suspicious_clicks)
+    SELECT ((r.ts_ms - 345600000) / 604800000) * 604800000 + 345600000, COALESCE(r.offer_id, l.offer_id), l.affiliate_id,
+        COUNT(*), SUM(CASE WHEN r.is_unique THEN 1 ELSE 0 END), SUM(CASE WHEN r.is_bot THEN 1 ELSE 0 END), SUM(CASE WHEN r.suspicious THEN 1 ELSE 0 END)
+    FROM clicks r JOIN links l ON l.id = r.link_id
+    WHERE r.test = FALSE GROUP BY 1, 2, 3;
+CREATE TABLE rollup_source_w (bucket_ms BIGINT NOT NULL, offer_id TEXT NOT NULL, source TEXT NOT NULL,
+    clicks BIGINT NOT NULL, unique_clicks BIGINT NOT NULL, bot_clicks BIGINT NOT NULL, suspicious_clicks BIGINT NOT NULL,
+    PRIMARY KEY (bucket_ms, offer_id, source));
+INSERT INTO rollup_source_w (bucket_ms, offer_id, source, clicks, unique_clicks, bot_clicks, suspicious_clicks)
+    SELECT ((r.ts_ms - 345600000) / 604800000) * 604800000 + 345600000, COALESCE(r.offer_id, l.offer_id), COALESCE(r.source, ''),
+        COUNT(*), SUM(CASE WHEN r.is_unique THEN 1 ELSE 0 END), SUM(CASE WHEN r.is_bot THEN 1 ELSE 0 END), SUM(CASE WHEN r.suspicious THEN 1 ELSE 0 END)
+    FROM clicks r JOIN links l ON l.id = r.link_id
+    WHERE r.test = FALSE GROUP BY 1, 2, 3;
+CREATE TABLE rollup_sub1_w (bucket_ms BIGINT NOT NULL, offer_id TEXT NOT NULL, sub1 TEXT NOT NULL,
+    clicks BIGINT NOT NULL, unique_clicks BIGINT NOT NULL, bot_clicks BIGINT NOT NULL, suspicious_clicks BIGINT NOT NULL,
+    PRIMARY KEY (bucket_ms, offer_id, sub1));
+INSERT INTO rollup_sub1_w (bucket_ms, offer_id, sub1, clicks, unique_clicks, bot_clicks, suspicious_clicks)
+    SELECT ((r.ts_ms - 345600000) / 604800000) * 604800000 + 345600000, COALESCE(r.offer_id, l.offer_id), COALESCE(r.sub1, ''),
+        COUNT(*), SUM(CASE WHEN r.is_unique THEN 1 ELSE 0 END), SUM(CASE WHEN r.is_bot THEN 1 ELSE 0 END), SUM(CASE WHEN r.suspicious THEN 1 ELSE 0 END)
+    FROM clicks r JOIN links l ON l.id = r.link_id
+    WHERE r.test = FALSE GROUP BY 1, 2, 3;
 
 -- Refused postbacks per time and offer (a report's failed_postbacks)
 -- through an index of the refused ones only, not a scan of every logged
@@ -775,3 +849,516 @@ INSERT INTO conv_rollup_offer_w (bucket_ms, basis, offer_id, event, status, conv
         SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1209600 AND (c.conv_ms - c.click_ms) / 1000 <= 2592000 THEN 1 ELSE 0 END),
         SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 2592000 THEN 1 ELSE 0 END)
     FROM conversions c WHERE c.test = FALSE GROUP BY 1, 2, 3, 4, 5;
+CREATE TABLE conv_rollup_affiliate_q (bucket_ms BIGINT NOT NULL, basis TEXT NOT NULL, offer_id TEXT NOT NULL, affiliate_id TEXT NOT NULL, event TEXT NOT NULL, status TEXT NOT NULL,
+    conversions BIGINT NOT NULL, refunds BIGINT NOT NULL, duplicates BIGINT NOT NULL, capped BIGINT NOT NULL, unconverted BIGINT NOT NULL, payout_micros BIGINT NOT NULL, revenue_micros BIGINT NOT NULL, delay_0 BIGINT NOT NULL, delay_1 BIGINT NOT NULL, delay_2 BIGINT NOT NULL, delay_3 BIGINT NOT NULL, delay_4 BIGINT NOT NULL, delay_5 BIGINT NOT NULL, delay_6 BIGINT NOT NULL, delay_7 BIGINT NOT NULL, delay_8 BIGINT NOT NULL, delay_9 BIGINT NOT NULL, delay_10 BIGINT NOT NULL, delay_11 BIGINT NOT NULL, delay_12 BIGINT NOT NULL, delay_13 BIGINT NOT NULL, delay_14 BIGINT NOT NULL, delay_15 BIGINT NOT NULL, delay_16 BIGINT NOT NULL,
+    PRIMARY KEY (basis, bucket_ms, offer_id, affiliate_id, event, status));
+INSERT INTO conv_rollup_affiliate_q (bucket_ms, basis, offer_id, affiliate_id, event, status, conversions, refunds, duplicates, capped, unconverted, payout_micros, revenue_micros, delay_0, delay_1, delay_2, delay_3, delay_4, delay_5, delay_6, delay_7, delay_8, delay_9, delay_10, delay_11, delay_12, delay_13, delay_14, delay_15, delay_16)
+    SELECT (c.click_ms / 900000) * 900000, 'click', c.offer_id, c.affiliate_id, c.event, c.status,
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 1 ELSE 0 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE c.duplicates END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL OR NOT c.capped THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.payout_base_micros ELSE 0 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.revenue_base_micros ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 <= 0 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 0 AND (c.conv_ms - c.click_ms) / 1000 <= 60 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 60 AND (c.conv_ms - c.click_ms) / 1000 <= 300 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 300 AND (c.conv_ms - c.click_ms) / 1000 <= 900 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 900 AND (c.conv_ms - c.click_ms) / 1000 <= 1800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1800 AND (c.conv_ms - c.click_ms) / 1000 <= 3600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 3600 AND (c.conv_ms - c.click_ms) / 1000 <= 7200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 7200 AND (c.conv_ms - c.click_ms) / 1000 <= 14400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 14400 AND (c.conv_ms - c.click_ms) / 1000 <= 21600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 21600 AND (c.conv_ms - c.click_ms) / 1000 <= 43200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 43200 AND (c.conv_ms - c.click_ms) / 1000 <= 86400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 86400 AND (c.conv_ms - c.click_ms) / 1000 <= 172800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 172800 AND (c.conv_ms - c.click_ms) / 1000 <= 259200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 259200 AND (c.conv_ms - c.click_ms) / 1000 <= 604800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 604800 AND (c.conv_ms - c.click_ms) / 1000 <= 1209600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1209600 AND (c.conv_ms - c.click_ms) / 1000 <= 2592000 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 2592000 THEN 1 ELSE 0 END)
+    FROM conversions c WHERE c.test = FALSE GROUP BY 1, 2, 3, 4, 5, 6;
+INSERT INTO conv_rollup_affiliate_q (bucket_ms, basis, offer_id, affiliate_id, event, status, conversions, refunds, duplicates, capped, unconverted, payout_micros, revenue_micros, delay_0, delay_1, delay_2, delay_3, delay_4, delay_5, delay_6, delay_7, delay_8, delay_9, delay_10, delay_11, delay_12, delay_13, delay_14, delay_15, delay_16)
+    SELECT (c.conv_ms / 900000) * 900000, 'conversion', c.offer_id, c.affiliate_id, c.event, c.status,
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 1 ELSE 0 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE c.duplicates END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL OR NOT c.capped THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.payout_base_micros ELSE 0 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.revenue_base_micros ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 <= 0 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 0 AND (c.conv_ms - c.click_ms) / 1000 <= 60 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 60 AND (c.conv_ms - c.click_ms) / 1000 <= 300 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 300 AND (c.conv_ms - c.click_ms) / 1000 <= 900 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 900 AND (c.conv_ms - c.click_ms) / 1000 <= 1800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1800 AND (c.conv_ms - c.click_ms) / 1000 <= 3600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 3600 AND (c.conv_ms - c.click_ms) / 1000 <= 7200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 7200 AND (c.conv_ms - c.click_ms) / 1000 <= 14400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 14400 AND (c.conv_ms - c.click_ms) / 1000 <= 21600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 21600 AND (c.conv_ms - c.click_ms) / 1000 <= 43200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 43200 AND (c.conv_ms - c.click_ms) / 1000 <= 86400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 86400 AND (c.conv_ms - c.click_ms) / 1000 <= 172800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 172800 AND (c.conv_ms - c.click_ms) / 1000 <= 259200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 259200 AND (c.conv_ms - c.click_ms) / 1000 <= 604800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 604800 AND (c.conv_ms - c.click_ms) / 1000 <= 1209600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1209600 AND (c.conv_ms - c.click_ms) / 1000 <= 2592000 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 2592000 THEN 1 ELSE 0 END)
+    FROM conversions c WHERE c.test = FALSE GROUP BY 1, 2, 3, 4, 5, 6;
+CREATE TABLE conv_rollup_affiliate_d (bucket_ms BIGINT NOT NULL, basis TEXT NOT NULL, offer_id TEXT NOT NULL, affiliate_id TEXT NOT NULL, event TEXT NOT NULL, status TEXT NOT NULL,
+    conversions BIGINT NOT NULL, refunds BIGINT NOT NULL, duplicates BIGINT NOT NULL, capped BIGINT NOT NULL, unconverted BIGINT NOT NULL, payout_micros BIGINT NOT NULL, revenue_micros BIGINT NOT NULL, delay_0 BIGINT NOT NULL, delay_1 BIGINT NOT NULL, delay_2 BIGINT NOT NULL, delay_3 BIGINT NOT NULL, delay_4 BIGINT NOT NULL, delay_5 BIGINT NOT NULL, delay_6 BIGINT NOT NULL, delay_7 BIGINT NOT NULL, delay_8 BIGINT NOT NULL, delay_9 BIGINT NOT NULL, delay_10 BIGINT NOT NULL, delay_11 BIGINT NOT NULL, delay_12 BIGINT NOT NULL, delay_13 BIGINT NOT NULL, delay_14 BIGINT NOT NULL, delay_15 BIGINT NOT NULL, delay_16 BIGINT NOT NULL,
+    PRIMARY KEY (basis, bucket_ms, offer_id, affiliate_id, event, status));
+INSERT INTO conv_rollup_affiliate_d (bucket_ms, basis, offer_id, affiliate_id, event, status, conversions, refunds, duplicates, capped, unconverted, payout_micros, revenue_micros, delay_0, delay_1, delay_2, delay_3, delay_4, delay_5, delay_6, delay_7, delay_8, delay_9, delay_10, delay_11, delay_12, delay_13, delay_14, delay_15, delay_16)
+    SELECT (c.click_ms / 86400000) * 86400000, 'click', c.offer_id, c.affiliate_id, c.event, c.status,
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 1 ELSE 0 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE c.duplicates END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL OR NOT c.capped THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.payout_base_micros ELSE 0 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.revenue_base_micros ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 <= 0 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 0 AND (c.conv_ms - c.click_ms) / 1000 <= 60 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 60 AND (c.conv_ms - c.click_ms) / 1000 <= 300 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 300 AND (c.conv_ms - c.click_ms) / 1000 <= 900 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 900 AND (c.conv_ms - c.click_ms) / 1000 <= 1800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1800 AND (c.conv_ms - c.click_ms) / 1000 <= 3600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 3600 AND (c.conv_ms - c.click_ms) / 1000 <= 7200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 7200 AND (c.conv_ms - c.click_ms) / 1000 <= 14400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 14400 AND (c.conv_ms - c.click_ms) / 1000 <= 21600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 21600 AND (c.conv_ms - c.click_ms) / 1000 <= 43200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 43200 AND (c.conv_ms - c.click_ms) / 1000 <= 86400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 86400 AND (c.conv_ms - c.click_ms) / 1000 <= 172800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 172800 AND (c.conv_ms - c.click_ms) / 1000 <= 259200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 259200 AND (c.conv_ms - c.click_ms) / 1000 <= 604800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 604800 AND (c.conv_ms - c.click_ms) / 1000 <= 1209600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1209600 AND (c.conv_ms - c.click_ms) / 1000 <= 2592000 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 2592000 THEN 1 ELSE 0 END)
+    FROM conversions c WHERE c.test = FALSE GROUP BY 1, 2, 3, 4, 5, 6;
+INSERT INTO conv_rollup_affiliate_d (bucket_ms, basis, offer_id, affiliate_id, event, status, conversions, refunds, duplicates, capped, unconverted, payout_micros, revenue_micros, delay_0, delay_1, delay_2, delay_3, delay_4, delay_5, delay_6, delay_7, delay_8, delay_9, delay_10, delay_11, delay_12, delay_13, delay_14, delay_15, delay_16)
+    SELECT (c.conv_ms / 86400000) * 86400000, 'conversion', c.offer_id, c.affiliate_id, c.event, c.status,
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 1 ELSE 0 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE c.duplicates END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL OR NOT c.capped THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.payout_base_micros ELSE 0 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.revenue_base_micros ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 <= 0 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 0 AND (c.conv_ms - c.click_ms) / 1000 <= 60 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 60 AND (c.conv_ms - c.click_ms) / 1000 <= 300 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 300 AND (c.conv_ms - c.click_ms) / 1000 <= 900 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 900 AND (c.conv_ms - c.click_ms) / 1000 <= 1800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1800 AND (c.conv_ms - c.click_ms) / 1000 <= 3600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 3600 AND (c.conv_ms - c.click_ms) / 1000 <= 7200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 7200 AND (c.conv_ms - c.click_ms) / 1000 <= 14400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 14400 AND (c.conv_ms - c.click_ms) / 1000 <= 21600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 21600 AND (c.conv_ms - c.click_ms) / 1000 <= 43200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 43200 AND (c.conv_ms - c.click_ms) / 1000 <= 86400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 86400 AND (c.conv_ms - c.click_ms) / 1000 <= 172800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 172800 AND (c.conv_ms - c.click_ms) / 1000 <= 259200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 259200 AND (c.conv_ms - c.click_ms) / 1000 <= 604800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 604800 AND (c.conv_ms - c.click_ms) / 1000 <= 1209600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1209600 AND (c.conv_ms - c.click_ms) / 1000 <= 2592000 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 2592000 THEN 1 ELSE 0 END)
+    FROM conversions c WHERE c.test = FALSE GROUP BY 1, 2, 3, 4, 5, 6;
+CREATE TABLE conv_rollup_affiliate_w (bucket_ms BIGINT NOT NULL, basis TEXT NOT NULL, offer_id TEXT NOT NULL, affiliate_id TEXT NOT NULL, event TEXT NOT NULL, status TEXT NOT NULL,
+    conversions BIGINT NOT NULL, refunds BIGINT NOT NULL, duplicates BIGINT NOT NULL, capped BIGINT NOT NULL, unconverted BIGINT NOT NULL, payout_micros BIGINT NOT NULL, revenue_micros BIGINT NOT NULL, delay_0 BIGINT NOT NULL, delay_1 BIGINT NOT NULL, delay_2 BIGINT NOT NULL, delay_3 BIGINT NOT NULL, delay_4 BIGINT NOT NULL, delay_5 BIGINT NOT NULL, delay_6 BIGINT NOT NULL, delay_7 BIGINT NOT NULL, delay_8 BIGINT NOT NULL, delay_9 BIGINT NOT NULL, delay_10 BIGINT NOT NULL, delay_11 BIGINT NOT NULL, delay_12 BIGINT NOT NULL, delay_13 BIGINT NOT NULL, delay_14 BIGINT NOT NULL, delay_15 BIGINT NOT NULL, delay_16 BIGINT NOT NULL,
+    PRIMARY KEY (basis, bucket_ms, offer_id, affiliate_id, event, status));
+INSERT INTO conv_rollup_affiliate_w (bucket_ms, basis, offer_id, affiliate_id, event, status, conversions, refunds, duplicates, capped, unconverted, payout_micros, revenue_micros, delay_0, delay_1, delay_2, delay_3, delay_4, delay_5, delay_6, delay_7, delay_8, delay_9, delay_10, delay_11, delay_12, delay_13, delay_14, delay_15, delay_16)
+    SELECT ((c.click_ms - 345600000) / 604800000) * 604800000 + 345600000, 'click', c.offer_id, c.affiliate_id, c.event, c.status,
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 1 ELSE 0 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE c.duplicates END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL OR NOT c.capped THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.payout_base_micros ELSE 0 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.revenue_base_micros ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 <= 0 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 0 AND (c.conv_ms - c.click_ms) / 1000 <= 60 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 60 AND (c.conv_ms - c.click_ms) / 1000 <= 300 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 300 AND (c.conv_ms - c.click_ms) / 1000 <= 900 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 900 AND (c.conv_ms - c.click_ms) / 1000 <= 1800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1800 AND (c.conv_ms - c.click_ms) / 1000 <= 3600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 3600 AND (c.conv_ms - c.click_ms) / 1000 <= 7200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 7200 AND (c.conv_ms - c.click_ms) / 1000 <= 14400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 14400 AND (c.conv_ms - c.click_ms) / 1000 <= 21600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 21600 AND (c.conv_ms - c.click_ms) / 1000 <= 43200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 43200 AND (c.conv_ms - c.click_ms) / 1000 <= 86400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 86400 AND (c.conv_ms - c.click_ms) / 1000 <= 172800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 172800 AND (c.conv_ms - c.click_ms) / 1000 <= 259200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 259200 AND (c.conv_ms - c.click_ms) / 1000 <= 604800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 604800 AND (c.conv_ms - c.click_ms) / 1000 <= 1209600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1209600 AND (c.conv_ms - c.click_ms) / 1000 <= 2592000 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 2592000 THEN 1 ELSE 0 END)
+    FROM conversions c WHERE c.test = FALSE GROUP BY 1, 2, 3, 4, 5, 6;
+INSERT INTO conv_rollup_affiliate_w (bucket_ms, basis, offer_id, affiliate_id, event, status, conversions, refunds, duplicates, capped, unconverted, payout_micros, revenue_micros, delay_0, delay_1, delay_2, delay_3, delay_4, delay_5, delay_6, delay_7, delay_8, delay_9, delay_10, delay_11, delay_12, delay_13, delay_14, delay_15, delay_16)
+    SELECT ((c.conv_ms - 345600000) / 604800000) * 604800000 + 345600000, 'conversion', c.offer_id, c.affiliate_id, c.event, c.status,
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 1 ELSE 0 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE c.duplicates END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL OR NOT c.capped THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.payout_base_micros ELSE 0 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.revenue_base_micros ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 <= 0 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 0 AND (c.conv_ms - c.click_ms) / 1000 <= 60 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 60 AND (c.conv_ms - c.click_ms) / 1000 <= 300 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 300 AND (c.conv_ms - c.click_ms) / 1000 <= 900 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 900 AND (c.conv_ms - c.click_ms) / 1000 <= 1800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1800 AND (c.conv_ms - c.click_ms) / 1000 <= 3600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 3600 AND (c.conv_ms - c.click_ms) / 1000 <= 7200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 7200 AND (c.conv_ms - c.click_ms) / 1000 <= 14400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 14400 AND (c.conv_ms - c.click_ms) / 1000 <= 21600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 21600 AND (c.conv_ms - c.click_ms) / 1000 <= 43200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 43200 AND (c.conv_ms - c.click_ms) / 1000 <= 86400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 86400 AND (c.conv_ms - c.click_ms) / 1000 <= 172800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 172800 AND (c.conv_ms - c.click_ms) / 1000 <= 259200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 259200 AND (c.conv_ms - c.click_ms) / 1000 <= 604800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 604800 AND (c.conv_ms - c.click_ms) / 1000 <= 1209600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1209600 AND (c.conv_ms - c.click_ms) / 1000 <= 2592000 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 2592000 THEN 1 ELSE 0 END)
+    FROM conversions c WHERE c.test = FALSE GROUP BY 1, 2, 3, 4, 5, 6;
+CREATE TABLE conv_rollup_source_q (bucket_ms BIGINT NOT NULL, basis TEXT NOT NULL, offer_id TEXT NOT NULL, source TEXT NOT NULL, event TEXT NOT NULL, status TEXT NOT NULL,
+    conversions BIGINT NOT NULL, refunds BIGINT NOT NULL, duplicates BIGINT NOT NULL, capped BIGINT NOT NULL, unconverted BIGINT NOT NULL, payout_micros BIGINT NOT NULL, revenue_micros BIGINT NOT NULL, delay_0 BIGINT NOT NULL, delay_1 BIGINT NOT NULL, delay_2 BIGINT NOT NULL, delay_3 BIGINT NOT NULL, delay_4 BIGINT NOT NULL, delay_5 BIGINT NOT NULL, delay_6 BIGINT NOT NULL, delay_7 BIGINT NOT NULL, delay_8 BIGINT NOT NULL, delay_9 BIGINT NOT NULL, delay_10 BIGINT NOT NULL, delay_11 BIGINT NOT NULL, delay_12 BIGINT NOT NULL, delay_13 BIGINT NOT NULL, delay_14 BIGINT NOT NULL, delay_15 BIGINT NOT NULL, delay_16 BIGINT NOT NULL,
+    PRIMARY KEY (basis, bucket_ms, offer_id, source, event, status));
+INSERT INTO conv_rollup_source_q (bucket_ms, basis, offer_id, source, event, status, conversions, refunds, duplicates, capped, unconverted, payout_micros, revenue_micros, delay_0, delay_1, delay_2, delay_3, delay_4, delay_5, delay_6, delay_7, delay_8, delay_9, delay_10, delay_11, delay_12, delay_13, delay_14, delay_15, delay_16)
+    SELECT (c.click_ms / 900000) * 900000, 'click', c.offer_id, COALESCE(c.source, ''), c.event, c.status,
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 1 ELSE 0 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE c.duplicates END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL OR NOT c.capped THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.payout_base_micros ELSE 0 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.revenue_base_micros ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 <= 0 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 0 AND (c.conv_ms - c.click_ms) / 1000 <= 60 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 60 AND (c.conv_ms - c.click_ms) / 1000 <= 300 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 300 AND (c.conv_ms - c.click_ms) / 1000 <= 900 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 900 AND (c.conv_ms - c.click_ms) / 1000 <= 1800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1800 AND (c.conv_ms - c.click_ms) / 1000 <= 3600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 3600 AND (c.conv_ms - c.click_ms) / 1000 <= 7200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 7200 AND (c.conv_ms - c.click_ms) / 1000 <= 14400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 14400 AND (c.conv_ms - c.click_ms) / 1000 <= 21600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 21600 AND (c.conv_ms - c.click_ms) / 1000 <= 43200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 43200 AND (c.conv_ms - c.click_ms) / 1000 <= 86400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 86400 AND (c.conv_ms - c.click_ms) / 1000 <= 172800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 172800 AND (c.conv_ms - c.click_ms) / 1000 <= 259200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 259200 AND (c.conv_ms - c.click_ms) / 1000 <= 604800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 604800 AND (c.conv_ms - c.click_ms) / 1000 <= 1209600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1209600 AND (c.conv_ms - c.click_ms) / 1000 <= 2592000 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 2592000 THEN 1 ELSE 0 END)
+    FROM conversions c WHERE c.test = FALSE GROUP BY 1, 2, 3, 4, 5, 6;
+INSERT INTO conv_rollup_source_q (bucket_ms, basis, offer_id, source, event, status, conversions, refunds, duplicates, capped, unconverted, payout_micros, revenue_micros, delay_0, delay_1, delay_2, delay_3, delay_4, delay_5, delay_6, delay_7, delay_8, delay_9, delay_10, delay_11, delay_12, delay_13, delay_14, delay_15, delay_16)
+    SELECT (c.conv_ms / 900000) * 900000, 'conversion', c.offer_id, COALESCE(c.source, ''), c.event, c.status,
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 1 ELSE 0 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE c.duplicates END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL OR NOT c.capped THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.payout_base_micros ELSE 0 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.revenue_base_micros ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 <= 0 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 0 AND (c.conv_ms - c.click_ms) / 1000 <= 60 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 60 AND (c.conv_ms - c.click_ms) / 1000 <= 300 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 300 AND (c.conv_ms - c.click_ms) / 1000 <= 900 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 900 AND (c.conv_ms - c.click_ms) / 1000 <= 1800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1800 AND (c.conv_ms - c.click_ms) / 1000 <= 3600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 3600 AND (c.conv_ms - c.click_ms) / 1000 <= 7200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 7200 AND (c.conv_ms - c.click_ms) / 1000 <= 14400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 14400 AND (c.conv_ms - c.click_ms) / 1000 <= 21600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 21600 AND (c.conv_ms - c.click_ms) / 1000 <= 43200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 43200 AND (c.conv_ms - c.click_ms) / 1000 <= 86400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 86400 AND (c.conv_ms - c.click_ms) / 1000 <= 172800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 172800 AND (c.conv_ms - c.click_ms) / 1000 <= 259200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 259200 AND (c.conv_ms - c.click_ms) / 1000 <= 604800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 604800 AND (c.conv_ms - c.click_ms) / 1000 <= 1209600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1209600 AND (c.conv_ms - c.click_ms) / 1000 <= 2592000 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 2592000 THEN 1 ELSE 0 END)
+    FROM conversions c WHERE c.test = FALSE GROUP BY 1, 2, 3, 4, 5, 6;
+CREATE TABLE conv_rollup_source_d (bucket_ms BIGINT NOT NULL, basis TEXT NOT NULL, offer_id TEXT NOT NULL, source TEXT NOT NULL, event TEXT NOT NULL, status TEXT NOT NULL,
+    conversions BIGINT NOT NULL, refunds BIGINT NOT NULL, duplicates BIGINT NOT NULL, capped BIGINT NOT NULL, unconverted BIGINT NOT NULL, payout_micros BIGINT NOT NULL, revenue_micros BIGINT NOT NULL, delay_0 BIGINT NOT NULL, delay_1 BIGINT NOT NULL, delay_2 BIGINT NOT NULL, delay_3 BIGINT NOT NULL, delay_4 BIGINT NOT NULL, delay_5 BIGINT NOT NULL, delay_6 BIGINT NOT NULL, delay_7 BIGINT NOT NULL, delay_8 BIGINT NOT NULL, delay_9 BIGINT NOT NULL, delay_10 BIGINT NOT NULL, delay_11 BIGINT NOT NULL, delay_12 BIGINT NOT NULL, delay_13 BIGINT NOT NULL, delay_14 BIGINT NOT NULL, delay_15 BIGINT NOT NULL, delay_16 BIGINT NOT NULL,
+    PRIMARY KEY (basis, bucket_ms, offer_id, source, event, status));
+INSERT INTO conv_rollup_source_d (bucket_ms, basis, offer_id, source, event, status, conversions, refunds, duplicates, capped, unconverted, payout_micros, revenue_micros, delay_0, delay_1, delay_2, delay_3, delay_4, delay_5, delay_6, delay_7, delay_8, delay_9, delay_10, delay_11, delay_12, delay_13, delay_14, delay_15, delay_16)
+    SELECT (c.click_ms / 86400000) * 86400000, 'click', c.offer_id, COALESCE(c.source, ''), c.event, c.status,
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 1 ELSE 0 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE c.duplicates END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL OR NOT c.capped THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.payout_base_micros ELSE 0 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.revenue_base_micros ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 <= 0 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 0 AND (c.conv_ms - c.click_ms) / 1000 <= 60 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 60 AND (c.conv_ms - c.click_ms) / 1000 <= 300 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 300 AND (c.conv_ms - c.click_ms) / 1000 <= 900 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 900 AND (c.conv_ms - c.click_ms) / 1000 <= 1800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1800 AND (c.conv_ms - c.click_ms) / 1000 <= 3600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 3600 AND (c.conv_ms - c.click_ms) / 1000 <= 7200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 7200 AND (c.conv_ms - c.click_ms) / 1000 <= 14400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 14400 AND (c.conv_ms - c.click_ms) / 1000 <= 21600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 21600 AND (c.conv_ms - c.click_ms) / 1000 <= 43200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 43200 AND (c.conv_ms - c.click_ms) / 1000 <= 86400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 86400 AND (c.conv_ms - c.click_ms) / 1000 <= 172800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 172800 AND (c.conv_ms - c.click_ms) / 1000 <= 259200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 259200 AND (c.conv_ms - c.click_ms) / 1000 <= 604800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 604800 AND (c.conv_ms - c.click_ms) / 1000 <= 1209600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1209600 AND (c.conv_ms - c.click_ms) / 1000 <= 2592000 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 2592000 THEN 1 ELSE 0 END)
+    FROM conversions c WHERE c.test = FALSE GROUP BY 1, 2, 3, 4, 5, 6;
+INSERT INTO conv_rollup_source_d (bucket_ms, basis, offer_id, source, event, status, conversions, refunds, duplicates, capped, unconverted, payout_micros, revenue_micros, delay_0, delay_1, delay_2, delay_3, delay_4, delay_5, delay_6, delay_7, delay_8, delay_9, delay_10, delay_11, delay_12, delay_13, delay_14, delay_15, delay_16)
+    SELECT (c.conv_ms / 86400000) * 86400000, 'conversion', c.offer_id, COALESCE(c.source, ''), c.event, c.status,
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 1 ELSE 0 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE c.duplicates END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL OR NOT c.capped THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.payout_base_micros ELSE 0 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.revenue_base_micros ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 <= 0 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 0 AND (c.conv_ms - c.click_ms) / 1000 <= 60 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 60 AND (c.conv_ms - c.click_ms) / 1000 <= 300 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 300 AND (c.conv_ms - c.click_ms) / 1000 <= 900 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 900 AND (c.conv_ms - c.click_ms) / 1000 <= 1800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1800 AND (c.conv_ms - c.click_ms) / 1000 <= 3600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 3600 AND (c.conv_ms - c.click_ms) / 1000 <= 7200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 7200 AND (c.conv_ms - c.click_ms) / 1000 <= 14400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 14400 AND (c.conv_ms - c.click_ms) / 1000 <= 21600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 21600 AND (c.conv_ms - c.click_ms) / 1000 <= 43200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 43200 AND (c.conv_ms - c.click_ms) / 1000 <= 86400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 86400 AND (c.conv_ms - c.click_ms) / 1000 <= 172800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 172800 AND (c.conv_ms - c.click_ms) / 1000 <= 259200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 259200 AND (c.conv_ms - c.click_ms) / 1000 <= 604800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 604800 AND (c.conv_ms - c.click_ms) / 1000 <= 1209600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1209600 AND (c.conv_ms - c.click_ms) / 1000 <= 2592000 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 2592000 THEN 1 ELSE 0 END)
+    FROM conversions c WHERE c.test = FALSE GROUP BY 1, 2, 3, 4, 5, 6;
+CREATE TABLE conv_rollup_source_w (bucket_ms BIGINT NOT NULL, basis TEXT NOT NULL, offer_id TEXT NOT NULL, source TEXT NOT NULL, event TEXT NOT NULL, status TEXT NOT NULL,
+    conversions BIGINT NOT NULL, refunds BIGINT NOT NULL, duplicates BIGINT NOT NULL, capped BIGINT NOT NULL, unconverted BIGINT NOT NULL, payout_micros BIGINT NOT NULL, revenue_micros BIGINT NOT NULL, delay_0 BIGINT NOT NULL, delay_1 BIGINT NOT NULL, delay_2 BIGINT NOT NULL, delay_3 BIGINT NOT NULL, delay_4 BIGINT NOT NULL, delay_5 BIGINT NOT NULL, delay_6 BIGINT NOT NULL, delay_7 BIGINT NOT NULL, delay_8 BIGINT NOT NULL, delay_9 BIGINT NOT NULL, delay_10 BIGINT NOT NULL, delay_11 BIGINT NOT NULL, delay_12 BIGINT NOT NULL, delay_13 BIGINT NOT NULL, delay_14 BIGINT NOT NULL, delay_15 BIGINT NOT NULL, delay_16 BIGINT NOT NULL,
+    PRIMARY KEY (basis, bucket_ms, offer_id, source, event, status));
+INSERT INTO conv_rollup_source_w (bucket_ms, basis, offer_id, source, event, status, conversions, refunds, duplicates, capped, unconverted, payout_micros, revenue_micros, delay_0, delay_1, delay_2, delay_3, delay_4, delay_5, delay_6, delay_7, delay_8, delay_9, delay_10, delay_11, delay_12, delay_13, delay_14, delay_15, delay_16)
+    SELECT ((c.click_ms - 345600000) / 604800000) * 604800000 + 345600000, 'click', c.offer_id, COALESCE(c.source, ''), c.event, c.status,
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 1 ELSE 0 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE c.duplicates END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL OR NOT c.capped THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.payout_base_micros ELSE 0 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.revenue_base_micros ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 <= 0 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 0 AND (c.conv_ms - c.click_ms) / 1000 <= 60 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 60 AND (c.conv_ms - c.click_ms) / 1000 <= 300 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 300 AND (c.conv_ms - c.click_ms) / 1000 <= 900 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 900 AND (c.conv_ms - c.click_ms) / 1000 <= 1800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1800 AND (c.conv_ms - c.click_ms) / 1000 <= 3600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 3600 AND (c.conv_ms - c.click_ms) / 1000 <= 7200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 7200 AND (c.conv_ms - c.click_ms) / 1000 <= 14400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 14400 AND (c.conv_ms - c.click_ms) / 1000 <= 21600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 21600 AND (c.conv_ms - c.click_ms) / 1000 <= 43200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 43200 AND (c.conv_ms - c.click_ms) / 1000 <= 86400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 86400 AND (c.conv_ms - c.click_ms) / 1000 <= 172800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 172800 AND (c.conv_ms - c.click_ms) / 1000 <= 259200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 259200 AND (c.conv_ms - c.click_ms) / 1000 <= 604800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 604800 AND (c.conv_ms - c.click_ms) / 1000 <= 1209600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1209600 AND (c.conv_ms - c.click_ms) / 1000 <= 2592000 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 2592000 THEN 1 ELSE 0 END)
+    FROM conversions c WHERE c.test = FALSE GROUP BY 1, 2, 3, 4, 5, 6;
+INSERT INTO conv_rollup_source_w (bucket_ms, basis, offer_id, source, event, status, conversions, refunds, duplicates, capped, unconverted, payout_micros, revenue_micros, delay_0, delay_1, delay_2, delay_3, delay_4, delay_5, delay_6, delay_7, delay_8, delay_9, delay_10, delay_11, delay_12, delay_13, delay_14, delay_15, delay_16)
+    SELECT ((c.conv_ms - 345600000) / 604800000) * 604800000 + 345600000, 'conversion', c.offer_id, COALESCE(c.source, ''), c.event, c.status,
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 1 ELSE 0 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE c.duplicates END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL OR NOT c.capped THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.payout_base_micros ELSE 0 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.revenue_base_micros ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 <= 0 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 0 AND (c.conv_ms - c.click_ms) / 1000 <= 60 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 60 AND (c.conv_ms - c.click_ms) / 1000 <= 300 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 300 AND (c.conv_ms - c.click_ms) / 1000 <= 900 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 900 AND (c.conv_ms - c.click_ms) / 1000 <= 1800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1800 AND (c.conv_ms - c.click_ms) / 1000 <= 3600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 3600 AND (c.conv_ms - c.click_ms) / 1000 <= 7200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 7200 AND (c.conv_ms - c.click_ms) / 1000 <= 14400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 14400 AND (c.conv_ms - c.click_ms) / 1000 <= 21600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 21600 AND (c.conv_ms - c.click_ms) / 1000 <= 43200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 43200 AND (c.conv_ms - c.click_ms) / 1000 <= 86400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 86400 AND (c.conv_ms - c.click_ms) / 1000 <= 172800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 172800 AND (c.conv_ms - c.click_ms) / 1000 <= 259200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 259200 AND (c.conv_ms - c.click_ms) / 1000 <= 604800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 604800 AND (c.conv_ms - c.click_ms) / 1000 <= 1209600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1209600 AND (c.conv_ms - c.click_ms) / 1000 <= 2592000 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 2592000 THEN 1 ELSE 0 END)
+    FROM conversions c WHERE c.test = FALSE GROUP BY 1, 2, 3, 4, 5, 6;
+CREATE TABLE conv_rollup_sub1_q (bucket_ms BIGINT NOT NULL, basis TEXT NOT NULL, offer_id TEXT NOT NULL, sub1 TEXT NOT NULL, event TEXT NOT NULL, status TEXT NOT NULL,
+    conversions BIGINT NOT NULL, refunds BIGINT NOT NULL, duplicates BIGINT NOT NULL, capped BIGINT NOT NULL, unconverted BIGINT NOT NULL, payout_micros BIGINT NOT NULL, revenue_micros BIGINT NOT NULL, delay_0 BIGINT NOT NULL, delay_1 BIGINT NOT NULL, delay_2 BIGINT NOT NULL, delay_3 BIGINT NOT NULL, delay_4 BIGINT NOT NULL, delay_5 BIGINT NOT NULL, delay_6 BIGINT NOT NULL, delay_7 BIGINT NOT NULL, delay_8 BIGINT NOT NULL, delay_9 BIGINT NOT NULL, delay_10 BIGINT NOT NULL, delay_11 BIGINT NOT NULL, delay_12 BIGINT NOT NULL, delay_13 BIGINT NOT NULL, delay_14 BIGINT NOT NULL, delay_15 BIGINT NOT NULL, delay_16 BIGINT NOT NULL,
+    PRIMARY KEY (basis, bucket_ms, offer_id, sub1, event, status));
+INSERT INTO conv_rollup_sub1_q (bucket_ms, basis, offer_id, sub1, event, status, conversions, refunds, duplicates, capped, unconverted, payout_micros, revenue_micros, delay_0, delay_1, delay_2, delay_3, delay_4, delay_5, delay_6, delay_7, delay_8, delay_9, delay_10, delay_11, delay_12, delay_13, delay_14, delay_15, delay_16)
+    SELECT (c.click_ms / 900000) * 900000, 'click', c.offer_id, COALESCE(c.sub1, ''), c.event, c.status,
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 1 ELSE 0 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE c.duplicates END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL OR NOT c.capped THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.payout_base_micros ELSE 0 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.revenue_base_micros ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 <= 0 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 0 AND (c.conv_ms - c.click_ms) / 1000 <= 60 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 60 AND (c.conv_ms - c.click_ms) / 1000 <= 300 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 300 AND (c.conv_ms - c.click_ms) / 1000 <= 900 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 900 AND (c.conv_ms - c.click_ms) / 1000 <= 1800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1800 AND (c.conv_ms - c.click_ms) / 1000 <= 3600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 3600 AND (c.conv_ms - c.click_ms) / 1000 <= 7200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 7200 AND (c.conv_ms - c.click_ms) / 1000 <= 14400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 14400 AND (c.conv_ms - c.click_ms) / 1000 <= 21600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 21600 AND (c.conv_ms - c.click_ms) / 1000 <= 43200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 43200 AND (c.conv_ms - c.click_ms) / 1000 <= 86400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 86400 AND (c.conv_ms - c.click_ms) / 1000 <= 172800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 172800 AND (c.conv_ms - c.click_ms) / 1000 <= 259200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 259200 AND (c.conv_ms - c.click_ms) / 1000 <= 604800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 604800 AND (c.conv_ms - c.click_ms) / 1000 <= 1209600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1209600 AND (c.conv_ms - c.click_ms) / 1000 <= 2592000 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 2592000 THEN 1 ELSE 0 END)
+    FROM conversions c WHERE c.test = FALSE GROUP BY 1, 2, 3, 4, 5, 6;
+INSERT INTO conv_rollup_sub1_q (bucket_ms, basis, offer_id, sub1, event, status, conversions, refunds, duplicates, capped, unconverted, payout_micros, revenue_micros, delay_0, delay_1, delay_2, delay_3, delay_4, delay_5, delay_6, delay_7, delay_8, delay_9, delay_10, delay_11, delay_12, delay_13, delay_14, delay_15, delay_16)
+    SELECT (c.conv_ms / 900000) * 900000, 'conversion', c.offer_id, COALESCE(c.sub1, ''), c.event, c.status,
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 1 ELSE 0 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE c.duplicates END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL OR NOT c.capped THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.payout_base_micros ELSE 0 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.revenue_base_micros ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 <= 0 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 0 AND (c.conv_ms - c.click_ms) / 1000 <= 60 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 60 AND (c.conv_ms - c.click_ms) / 1000 <= 300 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 300 AND (c.conv_ms - c.click_ms) / 1000 <= 900 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 900 AND (c.conv_ms - c.click_ms) / 1000 <= 1800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1800 AND (c.conv_ms - c.click_ms) / 1000 <= 3600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 3600 AND (c.conv_ms - c.click_ms) / 1000 <= 7200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 7200 AND (c.conv_ms - c.click_ms) / 1000 <= 14400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 14400 AND (c.conv_ms - c.click_ms) / 1000 <= 21600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 21600 AND (c.conv_ms - c.click_ms) / 1000 <= 43200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 43200 AND (c.conv_ms - c.click_ms) / 1000 <= 86400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 86400 AND (c.conv_ms - c.click_ms) / 1000 <= 172800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 172800 AND (c.conv_ms - c.click_ms) / 1000 <= 259200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 259200 AND (c.conv_ms - c.click_ms) / 1000 <= 604800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 604800 AND (c.conv_ms - c.click_ms) / 1000 <= 1209600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1209600 AND (c.conv_ms - c.click_ms) / 1000 <= 2592000 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 2592000 THEN 1 ELSE 0 END)
+    FROM conversions c WHERE c.test = FALSE GROUP BY 1, 2, 3, 4, 5, 6;
+CREATE TABLE conv_rollup_sub1_d (bucket_ms BIGINT NOT NULL, basis TEXT NOT NULL, offer_id TEXT NOT NULL, sub1 TEXT NOT NULL, event TEXT NOT NULL, status TEXT NOT NULL,
+    conversions BIGINT NOT NULL, refunds BIGINT NOT NULL, duplicates BIGINT NOT NULL, capped BIGINT NOT NULL, unconverted BIGINT NOT NULL, payout_micros BIGINT NOT NULL, revenue_micros BIGINT NOT NULL, delay_0 BIGINT NOT NULL, delay_1 BIGINT NOT NULL, delay_2 BIGINT NOT NULL, delay_3 BIGINT NOT NULL, delay_4 BIGINT NOT NULL, delay_5 BIGINT NOT NULL, delay_6 BIGINT NOT NULL, delay_7 BIGINT NOT NULL, delay_8 BIGINT NOT NULL, delay_9 BIGINT NOT NULL, delay_10 BIGINT NOT NULL, delay_11 BIGINT NOT NULL, delay_12 BIGINT NOT NULL, delay_13 BIGINT NOT NULL, delay_14 BIGINT NOT NULL, delay_15 BIGINT NOT NULL, delay_16 BIGINT NOT NULL,
+    PRIMARY KEY (basis, bucket_ms, offer_id, sub1, event, status));
+INSERT INTO conv_rollup_sub1_d (bucket_ms, basis, offer_id, sub1, event, status, conversions, refunds, duplicates, capped, unconverted, payout_micros, revenue_micros, delay_0, delay_1, delay_2, delay_3, delay_4, delay_5, delay_6, delay_7, delay_8, delay_9, delay_10, delay_11, delay_12, delay_13, delay_14, delay_15, delay_16)
+    SELECT (c.click_ms / 86400000) * 86400000, 'click', c.offer_id, COALESCE(c.sub1, ''), c.event, c.status,
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 1 ELSE 0 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE c.duplicates END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL OR NOT c.capped THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.payout_base_micros ELSE 0 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.revenue_base_micros ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 <= 0 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 0 AND (c.conv_ms - c.click_ms) / 1000 <= 60 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 60 AND (c.conv_ms - c.click_ms) / 1000 <= 300 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 300 AND (c.conv_ms - c.click_ms) / 1000 <= 900 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 900 AND (c.conv_ms - c.click_ms) / 1000 <= 1800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1800 AND (c.conv_ms - c.click_ms) / 1000 <= 3600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 3600 AND (c.conv_ms - c.click_ms) / 1000 <= 7200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 7200 AND (c.conv_ms - c.click_ms) / 1000 <= 14400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 14400 AND (c.conv_ms - c.click_ms) / 1000 <= 21600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 21600 AND (c.conv_ms - c.click_ms) / 1000 <= 43200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 43200 AND (c.conv_ms - c.click_ms) / 1000 <= 86400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 86400 AND (c.conv_ms - c.click_ms) / 1000 <= 172800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 172800 AND (c.conv_ms - c.click_ms) / 1000 <= 259200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 259200 AND (c.conv_ms - c.click_ms) / 1000 <= 604800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 604800 AND (c.conv_ms - c.click_ms) / 1000 <= 1209600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1209600 AND (c.conv_ms - c.click_ms) / 1000 <= 2592000 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 2592000 THEN 1 ELSE 0 END)
+    FROM conversions c WHERE c.test = FALSE GROUP BY 1, 2, 3, 4, 5, 6;
+INSERT INTO conv_rollup_sub1_d (bucket_ms, basis, offer_id, sub1, event, status, conversions, refunds, duplicates, capped, unconverted, payout_micros, revenue_micros, delay_0, delay_1, delay_2, delay_3, delay_4, delay_5, delay_6, delay_7, delay_8, delay_9, delay_10, delay_11, delay_12, delay_13, delay_14, delay_15, delay_16)
+    SELECT (c.conv_ms / 86400000) * 86400000, 'conversion', c.offer_id, COALESCE(c.sub1, ''), c.event, c.status,
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 1 ELSE 0 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE c.duplicates END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL OR NOT c.capped THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.payout_base_micros ELSE 0 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.revenue_base_micros ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 <= 0 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 0 AND (c.conv_ms - c.click_ms) / 1000 <= 60 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 60 AND (c.conv_ms - c.click_ms) / 1000 <= 300 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 300 AND (c.conv_ms - c.click_ms) / 1000 <= 900 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 900 AND (c.conv_ms - c.click_ms) / 1000 <= 1800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1800 AND (c.conv_ms - c.click_ms) / 1000 <= 3600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 3600 AND (c.conv_ms - c.click_ms) / 1000 <= 7200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 7200 AND (c.conv_ms - c.click_ms) / 1000 <= 14400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 14400 AND (c.conv_ms - c.click_ms) / 1000 <= 21600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 21600 AND (c.conv_ms - c.click_ms) / 1000 <= 43200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 43200 AND (c.conv_ms - c.click_ms) / 1000 <= 86400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 86400 AND (c.conv_ms - c.click_ms) / 1000 <= 172800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 172800 AND (c.conv_ms - c.click_ms) / 1000 <= 259200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 259200 AND (c.conv_ms - c.click_ms) / 1000 <= 604800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 604800 AND (c.conv_ms - c.click_ms) / 1000 <= 1209600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1209600 AND (c.conv_ms - c.click_ms) / 1000 <= 2592000 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 2592000 THEN 1 ELSE 0 END)
+    FROM conversions c WHERE c.test = FALSE GROUP BY 1, 2, 3, 4, 5, 6;
+CREATE TABLE conv_rollup_sub1_w (bucket_ms BIGINT NOT NULL, basis TEXT NOT NULL, offer_id TEXT NOT NULL, sub1 TEXT NOT NULL, event TEXT NOT NULL, status TEXT NOT NULL,
+    conversions BIGINT NOT NULL, refunds BIGINT NOT NULL, duplicates BIGINT NOT NULL, capped BIGINT NOT NULL, unconverted BIGINT NOT NULL, payout_micros BIGINT NOT NULL, revenue_micros BIGINT NOT NULL, delay_0 BIGINT NOT NULL, delay_1 BIGINT NOT NULL, delay_2 BIGINT NOT NULL, delay_3 BIGINT NOT NULL, delay_4 BIGINT NOT NULL, delay_5 BIGINT NOT NULL, delay_6 BIGINT NOT NULL, delay_7 BIGINT NOT NULL, delay_8 BIGINT NOT NULL, delay_9 BIGINT NOT NULL, delay_10 BIGINT NOT NULL, delay_11 BIGINT NOT NULL, delay_12 BIGINT NOT NULL, delay_13 BIGINT NOT NULL, delay_14 BIGINT NOT NULL, delay_15 BIGINT NOT NULL, delay_16 BIGINT NOT NULL,
+    PRIMARY KEY (basis, bucket_ms, offer_id, sub1, event, status));
+INSERT INTO conv_rollup_sub1_w (bucket_ms, basis, offer_id, sub1, event, status, conversions, refunds, duplicates, capped, unconverted, payout_micros, revenue_micros, delay_0, delay_1, delay_2, delay_3, delay_4, delay_5, delay_6, delay_7, delay_8, delay_9, delay_10, delay_11, delay_12, delay_13, delay_14, delay_15, delay_16)
+    SELECT ((c.click_ms - 345600000) / 604800000) * 604800000 + 345600000, 'click', c.offer_id, COALESCE(c.sub1, ''), c.event, c.status,
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 1 ELSE 0 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE c.duplicates END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL OR NOT c.capped THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.payout_base_micros ELSE 0 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.revenue_base_micros ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 <= 0 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 0 AND (c.conv_ms - c.click_ms) / 1000 <= 60 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 60 AND (c.conv_ms - c.click_ms) / 1000 <= 300 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 300 AND (c.conv_ms - c.click_ms) / 1000 <= 900 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 900 AND (c.conv_ms - c.click_ms) / 1000 <= 1800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1800 AND (c.conv_ms - c.click_ms) / 1000 <= 3600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 3600 AND (c.conv_ms - c.click_ms) / 1000 <= 7200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 7200 AND (c.conv_ms - c.click_ms) / 1000 <= 14400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 14400 AND (c.conv_ms - c.click_ms) / 1000 <= 21600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 21600 AND (c.conv_ms - c.click_ms) / 1000 <= 43200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 43200 AND (c.conv_ms - c.click_ms) / 1000 <= 86400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 86400 AND (c.conv_ms - c.click_ms) / 1000 <= 172800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 172800 AND (c.conv_ms - c.click_ms) / 1000 <= 259200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 259200 AND (c.conv_ms - c.click_ms) / 1000 <= 604800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 604800 AND (c.conv_ms - c.click_ms) / 1000 <= 1209600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1209600 AND (c.conv_ms - c.click_ms) / 1000 <= 2592000 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 2592000 THEN 1 ELSE 0 END)
+    FROM conversions c WHERE c.test = FALSE GROUP BY 1, 2, 3, 4, 5, 6;
+INSERT INTO conv_rollup_sub1_w (bucket_ms, basis, offer_id, sub1, event, status, conversions, refunds, duplicates, capped, unconverted, payout_micros, revenue_micros, delay_0, delay_1, delay_2, delay_3, delay_4, delay_5, delay_6, delay_7, delay_8, delay_9, delay_10, delay_11, delay_12, delay_13, delay_14, delay_15, delay_16)
+    SELECT ((c.conv_ms - 345600000) / 604800000) * 604800000 + 345600000, 'conversion', c.offer_id, COALESCE(c.sub1, ''), c.event, c.status,
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 1 ELSE 0 END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL THEN 0 ELSE c.duplicates END),
+        SUM(CASE WHEN c.parent_id IS NOT NULL OR NOT c.capped THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN 0 ELSE 1 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.payout_base_micros ELSE 0 END),
+        SUM(CASE WHEN c.payout_base_micros IS NOT NULL AND c.revenue_base_micros IS NOT NULL THEN c.revenue_base_micros ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 <= 0 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 0 AND (c.conv_ms - c.click_ms) / 1000 <= 60 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 60 AND (c.conv_ms - c.click_ms) / 1000 <= 300 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 300 AND (c.conv_ms - c.click_ms) / 1000 <= 900 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 900 AND (c.conv_ms - c.click_ms) / 1000 <= 1800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1800 AND (c.conv_ms - c.click_ms) / 1000 <= 3600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 3600 AND (c.conv_ms - c.click_ms) / 1000 <= 7200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 7200 AND (c.conv_ms - c.click_ms) / 1000 <= 14400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 14400 AND (c.conv_ms - c.click_ms) / 1000 <= 21600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 21600 AND (c.conv_ms - c.click_ms) / 1000 <= 43200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 43200 AND (c.conv_ms - c.click_ms) / 1000 <= 86400 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 86400 AND (c.conv_ms - c.click_ms) / 1000 <= 172800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 172800 AND (c.conv_ms - c.click_ms) / 1000 <= 259200 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 259200 AND (c.conv_ms - c.click_ms) / 1000 <= 604800 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 604800 AND (c.conv_ms - c.click_ms) / 1000 <= 1209600 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 1209600 AND (c.conv_ms - c.click_ms) / 1000 <= 2592000 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN NOT (c.parent_id IS NOT NULL) AND (c.conv_ms - c.click_ms) / 1000 > 2592000 THEN 1 ELSE 0 END)
+    FROM conversions c WHERE c.test = FALSE GROUP BY 1, 2, 3, 4, 5, 6;
