@@ -215,26 +215,48 @@ fn add(into: &mut Metrics, m: &Metrics, sign: i64) {
 /// What changing a conversion from `before` (None: it is new) to `after`
 /// does to every table; rows the change leaves as they were are left out.
 pub(crate) fn change(before: Option<&Conversion>, after: &Conversion) -> Change {
+    let before = before.filter(|c| !c.test);
+    let after = Some(after).filter(|c| !c.test);
+    // (conversion, what it adds): when only figures moved and no key (a
+    // duplicate), one pass with the difference instead of two that cancel
+    let mut parts: Vec<(&Conversion, Metrics)> = Vec::new();
+    match (before, after) {
+        (Some(b), Some(a)) if same_rows(b, a) => {
+            let mut m = metrics_of(a);
+            add(&mut m, &metrics_of(b), -1);
+            parts.push((a, m));
+        }
+        (b, a) => {
+            parts.extend(a.map(|a| (a, metrics_of(a))));
+            if let Some(b) = b {
+                let mut m = [0; METRICS];
+                add(&mut m, &metrics_of(b), -1);
+                parts.push((b, m));
+            }
+        }
+    }
     let mut tables = Change::new();
     for which in 0..ROLLUPS.len() {
+        // each part's key per basis, built once for the three grains
+        let mut keyed = Vec::new();
+        for (c, m) in &parts {
+            let shape = shape_key(which, c);
+            for (basis, at) in [("click", c.click_ms), ("conversion", c.conv_ms)] {
+                let mut key = Vec::with_capacity(shape.len() + 3);
+                key.push(basis.to_string());
+                key.extend(shape.iter().cloned());
+                key.push(c.event.clone());
+                key.push(c.status.as_str().to_string());
+                keyed.push((at, key, m));
+            }
+        }
         for grain in Grain::ALL {
             let mut rows = Rows::new();
-            for (c, sign) in [(Some(after), 1), (before, -1)] {
-                let Some(c) = c.filter(|c| !c.test) else {
-                    continue;
-                };
-                let m = metrics_of(c);
-                for (basis, at) in [("click", c.click_ms), ("conversion", c.conv_ms)] {
-                    let mut key = vec![basis.to_string()];
-                    key.extend(shape_key(which, c));
-                    key.push(c.event.clone());
-                    key.push(c.status.as_str().to_string());
-                    add(
-                        rows.entry((grain.start(at), key)).or_insert([0; METRICS]),
-                        &m,
-                        sign,
-                    );
-                }
+            for (at, key, m) in &keyed {
+                let row = rows
+                    .entry((grain.start(*at), key.clone()))
+                    .or_insert([0; METRICS]);
+                add(row, m, 1);
             }
             rows.retain(|_, m| m.iter().any(|v| *v != 0));
             if !rows.is_empty() {
@@ -243,6 +265,19 @@ pub(crate) fn change(before: Option<&Conversion>, after: &Conversion) -> Change 
         }
     }
     tables
+}
+
+/// Whether two states of a conversion fall in the same rows of every
+/// rollup (only their figures may differ).
+fn same_rows(a: &Conversion, b: &Conversion) -> bool {
+    a.event == b.event
+        && a.status == b.status
+        && a.click_ms == b.click_ms
+        && a.conv_ms == b.conv_ms
+        && a.offer_id == b.offer_id
+        && a.link_id == b.link_id
+        && a.affiliate_id == b.affiliate_id
+        && a.dims == b.dims
 }
 
 #[cfg(test)]
