@@ -19,7 +19,9 @@
 use std::time::{Duration, Instant};
 
 use clickledger_domain::delay::{self, CLASSES};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension};
+
+use super::sql::move_marker;
 
 use crate::conversion_rollup::{self, key_columns, metric_columns, table, Change};
 use crate::model::Grain;
@@ -82,17 +84,7 @@ impl Pending {
             tx.execute("DELETE FROM meta WHERE k = ?1", [MARKER])?;
             return Ok(Step::Flushed);
         }
-        let since = match (self.since, earliest(&change)) {
-            (Some(s), Some(e)) if e >= s => None,
-            (_, Some(e)) => {
-                tx.execute(
-                    "INSERT INTO meta (k, v) VALUES (?1, ?2) ON CONFLICT (k) DO UPDATE SET v = excluded.v",
-                    params![MARKER, e.to_string()],
-                )?;
-                Some(e)
-            }
-            (_, None) => None,
-        };
+        let since = move_marker(tx, MARKER, self.since, earliest(&change))?;
         Ok(Step::Kept { change, since })
     }
 

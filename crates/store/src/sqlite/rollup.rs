@@ -23,9 +23,9 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use rusqlite::{params, Connection, OptionalExtension, ToSql};
+use rusqlite::{Connection, OptionalExtension, ToSql};
 
-use super::sql::first_click_id_at;
+use super::sql::{first_click_id_at, move_marker};
 use crate::model::Grain;
 use crate::rollup::{add, Key, Sums, KEY_WIDTH, ROLLUPS};
 
@@ -93,17 +93,7 @@ impl Pending {
             write_rows(tx, slice.iter().copied())?;
             folded = slice.into_iter().map(|(k, _)| k.clone()).collect();
         }
-        let since = match (self.since, earliest(&batch)) {
-            (Some(s), Some(b)) if b >= s => None,
-            (_, Some(b)) => {
-                tx.execute(
-                    "INSERT INTO meta (k, v) VALUES (?1, ?2) ON CONFLICT (k) DO UPDATE SET v = excluded.v",
-                    params![MARKER, b.to_string()],
-                )?;
-                Some(b)
-            }
-            (_, None) => None,
-        };
+        let since = move_marker(tx, MARKER, self.since, earliest(&batch))?;
         Ok(Step::Kept {
             folded,
             batch,

@@ -47,3 +47,25 @@ pub(super) fn rows<T>(
     let out = st.query_map(rusqlite::params_from_iter(values), row)?;
     out.collect()
 }
+
+/// A pending-sums marker (the earliest time whose sums are only in memory)
+/// moved back to `earliest` when it reaches further back than `held`, the
+/// marker as written; answers the new marker when it was written.
+pub(super) fn move_marker(
+    tx: &rusqlite::Connection,
+    key: &str,
+    held: Option<i64>,
+    earliest: Option<i64>,
+) -> rusqlite::Result<Option<i64>> {
+    match (held, earliest) {
+        (Some(h), Some(e)) if e >= h => Ok(None),
+        (_, Some(e)) => {
+            tx.execute(
+                "INSERT INTO meta (k, v) VALUES (?1, ?2) ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+                rusqlite::params![key, e.to_string()],
+            )?;
+            Ok(Some(e))
+        }
+        (_, None) => Ok(None),
+    }
+}
