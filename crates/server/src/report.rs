@@ -446,7 +446,7 @@ pub async fn run(app: &AppState, spec: &Spec, scope: Scope) -> Result<Report, Ap
                 Grain::Quarter,
                 Grain::Day.end(Grain::Day.start(t)).min(spec.to_ms),
             ));
-        let v = &mut spans[Grain::ALL.iter().position(|g| *g == grain).unwrap_or(0)];
+        let v = &mut spans[grain.index()];
         match v.last_mut() {
             Some(last) if last.1 == t => last.1 = end,
             _ => v.push((t, end)),

@@ -961,6 +961,11 @@ const MONDAY_MS: i64 = 4 * DAY_MS;
 impl Grain {
     pub const ALL: [Grain; 3] = [Grain::Quarter, Grain::Day, Grain::Week];
 
+    /// Its place in `ALL`.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     /// The rollup tables' suffix.
     pub fn suffix(self) -> &'static str {
         match self {

@@ -5,6 +5,7 @@
 use super::{first_click_id_at, Query, Value};
 use crate::conversion_rollup;
 use crate::model::*;
+use crate::rollup::ROLLUPS;
 
 const QUARTER: i64 = 900_000;
 
@@ -35,11 +36,10 @@ fn used(q: &ReportQuery) -> Vec<Dimension> {
     used
 }
 
-/// The rollup shape that has every dimension the report uses (offer is in
-/// all of them), smallest first: its stem and whether the affiliate comes
-/// from the links join. `None`: only raw rows have them, or the ranges do
-/// not fall on the grain's buckets.
-fn pick(q: &ReportQuery, ranges: &[(i64, i64)]) -> Option<(&'static str, bool)> {
+/// The rollup shape (its place in `ROLLUPS`) that has every dimension the
+/// report uses (offer is in all of them), smallest first. `None`: only raw
+/// rows have them, or the ranges do not fall on the grain's buckets.
+fn pick(q: &ReportQuery, ranges: &[(i64, i64)]) -> Option<usize> {
     use Dimension::*;
     let on_grain = |ms: i64| q.grain.start(ms) == ms;
     if !ranges.iter().all(|(a, b)| on_grain(*a) && on_grain(*b)) {
@@ -47,16 +47,24 @@ fn pick(q: &ReportQuery, ranges: &[(i64, i64)]) -> Option<(&'static str, bool)> 
     }
     let used = used(q);
     let fits = |has: &[Dimension]| used.iter().all(|d| *d == Offer || has.contains(d));
-    match () {
-        _ if fits(&[]) => Some(("rollup_offer", false)),
-        _ if fits(&[Source]) => Some(("rollup_source", false)),
-        _ if fits(&[Country, Device, Os, Browser]) => Some(("rollup_geo", false)),
-        _ if fits(&[Affiliate]) => Some(("rollup_affiliate", false)),
-        _ if fits(&[Sub(1)]) => Some(("rollup_sub1", false)),
-        _ if fits(&[Affiliate, Link, Source, Rule, Target]) => Some(("rollup_link", true)),
-        _ if fits(&[Affiliate, Sub(1)]) => Some(("rollup_sub", false)),
-        _ => None,
-    }
+    let stem = match () {
+        _ if fits(&[]) => "rollup_offer",
+        _ if fits(&[Source]) => "rollup_source",
+        _ if fits(&[Country, Device, Os, Browser]) => "rollup_geo",
+        _ if fits(&[Affiliate]) => "rollup_affiliate",
+        _ if fits(&[Sub(1)]) => "rollup_sub1",
+        _ if fits(&[Affiliate, Link, Source, Rule, Target]) => "rollup_link",
+        _ if fits(&[Affiliate, Sub(1)]) => "rollup_sub",
+        _ => return None,
+    };
+    ROLLUPS.iter().position(|r| r.stem == stem)
+}
+
+/// Whether a shape takes its affiliate from the links join: it is keyed by
+/// link, not by affiliate (a link's affiliate never changes).
+fn joined(which: usize) -> bool {
+    let columns = ROLLUPS[which].columns;
+    columns.contains(&"link_id") && !columns.contains(&"affiliate_id")
 }
 
 /// A rollup table's rows in the report's ranges, scope and filters, summed
@@ -140,7 +148,7 @@ fn sums(columns: &[impl AsRef<str>]) -> Vec<String> {
 /// empty. Test clicks never count.
 pub(crate) fn click_buckets(q: &ReportQuery) -> Option<Query> {
     let ranges = ranges_of(q)?;
-    let Some((stem, joined)) = pick(q, &ranges) else {
+    let Some(which) = pick(q, &ranges) else {
         if q.grain != Grain::Quarter {
             // no rollup has these dimensions: read raw clicks instead
             let mut raw = q.clone();
@@ -152,8 +160,8 @@ pub(crate) fn click_buckets(q: &ReportQuery) -> Option<Query> {
     Some(from_rollup(
         q,
         &ranges,
-        &format!("{stem}_{}", q.grain.suffix()),
-        joined,
+        &format!("{}_{}", ROLLUPS[which].stem, q.grain.suffix()),
+        joined(which),
         false,
         &sums(&["clicks", "unique_clicks", "bot_clicks", "suspicious_clicks"]),
     ))
@@ -243,18 +251,14 @@ pub(crate) enum ConversionSource {
 /// when the ranges are empty.
 pub(crate) fn conversion_buckets(q: &ReportQuery) -> Option<ConversionSource> {
     let ranges = ranges_of(q)?;
-    let Some((stem, joined)) = pick(q, &ranges) else {
+    let Some(which) = pick(q, &ranges) else {
         return Some(ConversionSource::Raw(conversion_facts(q, &ranges)));
     };
-    let which = crate::rollup::ROLLUPS
-        .iter()
-        .position(|r| r.stem == stem)
-        .unwrap_or(0);
     Some(ConversionSource::Rollup(from_rollup(
         q,
         &ranges,
         &conversion_rollup::table(which, q.grain.suffix()),
-        joined,
+        joined(which),
         true,
         &sums(conversion_rollup::metric_columns()),
     )))

@@ -200,8 +200,7 @@ fn upsert_sql(which: usize, grain: Grain) -> &'static str {
         }
         all
     });
-    let g = Grain::ALL.iter().position(|g| *g == grain).unwrap_or(0);
-    &all[which * Grain::ALL.len() + g]
+    &all[which * Grain::ALL.len() + grain.index()]
 }
 
 fn upsert(
