@@ -9,7 +9,7 @@ mod corrupt;
 mod health;
 pub mod model;
 pub mod postgres;
-mod query;
+pub(crate) mod query;
 mod record;
 mod rollup;
 pub mod sqlite;
@@ -28,6 +28,7 @@ use rust_decimal::Decimal;
 pub use alerts::{AlertDelivery, AlertFilter, AlertHookRecord};
 pub use clickledger_domain::alerts::{Alert, OfferHistory, PostbackTally};
 pub use model::*;
+pub use query::reports::rollup_serves;
 pub use sqlite::SqliteStore;
 pub use users::{parse_role, LinkKind, OneTimeLink, Session, User};
 

@@ -944,7 +944,7 @@ pub struct ReportQuery {
 /// The bucket sizes every rollup is kept at. Every real UTC offset is a
 /// multiple of 15 minutes, so quarters serve any timezone; whole UTC days
 /// and weeks (from Monday) serve the spans a report labels as one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum Grain {
     #[default]
     Quarter,

@@ -5,7 +5,7 @@
 
 mod alerts;
 mod lists;
-mod reports;
+pub(crate) mod reports;
 
 pub(crate) use alerts::*;
 pub(crate) use lists::*;

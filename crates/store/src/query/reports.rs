@@ -40,11 +40,22 @@ fn used(q: &ReportQuery) -> Vec<Dimension> {
 /// report uses (offer is in all of them), smallest first. `None`: only raw
 /// rows have them, or the ranges do not fall on the grain's buckets.
 fn pick(q: &ReportQuery, ranges: &[(i64, i64)]) -> Option<usize> {
-    use Dimension::*;
     let on_grain = |ms: i64| q.grain.start(ms) == ms;
     if !ranges.iter().all(|(a, b)| on_grain(*a) && on_grain(*b)) {
         return None;
     }
+    shape(q)
+}
+
+/// Whether a rollup has every dimension the report uses: if not, it reads
+/// raw clicks and conversions, 15 minutes at a time, whatever its grain.
+pub fn rollup_serves(q: &ReportQuery) -> bool {
+    shape(q).is_some()
+}
+
+/// The smallest rollup shape with every dimension the report uses.
+fn shape(q: &ReportQuery) -> Option<usize> {
+    use Dimension::*;
     let used = used(q);
     let fits = |has: &[Dimension]| used.iter().all(|d| *d == Offer || has.contains(d));
     let stem = match () {

@@ -11,7 +11,7 @@
 //! Money is in the account's base currency, summed as integer micro-units:
 //! the totals are exactly the sum of the rows.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -21,10 +21,13 @@ use axum::Json;
 use clickledger_domain::delay;
 use clickledger_domain::money::from_micros;
 use clickledger_domain::{Currency, ErrorCode, Status};
-use clickledger_store::{ConversionBucket, Dimension, Grain, ReportQuery, Scope};
+use clickledger_store::{BucketRow, ConversionBucket, Dimension, Grain, ReportQuery, Scope};
+
+mod plan;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan, Zoned};
+use plan::Plan;
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 
@@ -86,6 +89,51 @@ fn label(z: &Zoned, g: TimeGroup) -> String {
         }
         TimeGroup::Month => format!("{:04}-{:02}", d.year(), d.month()),
     }
+}
+
+const QUARTER_MS: i64 = 900_000;
+
+/// The report's time labels in order: contiguous UTC ranges covering its
+/// range, each with its label (one range labelled "" without time).
+fn time_labels(spec: &Spec) -> Result<Vec<(i64, i64, String)>, ApiError> {
+    let (from, to) = (spec.from_ms, spec.to_ms);
+    let Some(g) = spec.time else {
+        return Ok(vec![(from, to, String::new())]);
+    };
+    let at = |ms: i64| -> Result<String, ApiError> {
+        let ts = Timestamp::from_millisecond(ms).map_err(|e| invalid("from", e))?;
+        Ok(label(&ts.to_zoned(spec.tz.clone()), g))
+    };
+    // a label lasts at least this long (a day of 22 hours allows for a
+    // two-hour clock change); the boundary is then found 15 minutes at a time
+    let hour = 3_600_000;
+    let shortest = match g {
+        TimeGroup::Hour => 0,
+        TimeGroup::Day => 22 * hour,
+        TimeGroup::Week => 166 * hour,
+        TimeGroup::Month => 670 * hour,
+    };
+    let step = |ms: i64| ms - ms.rem_euclid(QUARTER_MS) + QUARTER_MS;
+    let mut out = Vec::new();
+    let (mut s, mut current) = (from, at(from)?);
+    while s < to {
+        let mut e = step(s);
+        if shortest > 0 && s + shortest < to && at(s + shortest)? == current {
+            e = step(s + shortest - 1);
+        }
+        let mut next = String::new();
+        while e < to {
+            next = at(e)?;
+            if next != current {
+                break;
+            }
+            e = step(e);
+        }
+        let e = e.min(to);
+        out.push((s, e, std::mem::replace(&mut current, next)));
+        s = e;
+    }
+    Ok(out)
 }
 
 const DIMENSION_NAMES: &str = "hour, day, week, month, offer, advertiser, affiliate, link, source, sub1..sub5, country, device, os, browser, rule, target, event, status";
@@ -311,33 +359,64 @@ impl Agg {
         };
     }
 
-    /// Adds a row of conversion figures (`delayed_after_s` is a delay
-    /// class edge: `Spec::parse` refuses others).
-    fn conversions(&mut self, b: &ConversionBucket, delayed_after_s: i64) {
-        self.conversions += b.conversions;
-        self.refunds += b.refunds;
+    /// Adds (`sign` 1) or takes back (-1) a row of click figures.
+    fn clicks(&mut self, b: &BucketRow, sign: i64) {
+        self.clicks += sign * b.clicks;
+        self.unique_clicks += sign * b.unique_clicks;
+        self.bot_clicks += sign * b.bot_clicks;
+        self.suspicious_clicks += sign * b.suspicious_clicks;
+    }
+
+    /// Adds (`sign` 1) or takes back (-1) a row of conversion figures
+    /// (`delayed_after_s` is a delay class edge: `Spec::parse` refuses
+    /// others).
+    fn conversions(&mut self, b: &ConversionBucket, delayed_after_s: i64, sign: i64) {
+        self.conversions += sign * b.conversions;
+        self.refunds += sign * b.refunds;
         if b.conversions != 0 {
-            *self.by_event.entry(b.event.clone()).or_default() += b.conversions;
+            *self.by_event.entry(b.event.clone()).or_default() += sign * b.conversions;
         }
-        self.duplicates += b.duplicates;
-        self.capped += b.capped;
-        self.unconverted += b.unconverted;
+        self.duplicates += sign * b.duplicates;
+        self.capped += sign * b.capped;
+        self.unconverted += sign * b.unconverted;
         for (a, n) in self.delays.iter_mut().zip(&b.delays) {
-            *a += n;
+            *a += sign * n;
         }
-        self.delayed += delay::over(&b.delays, delayed_after_s).unwrap_or(0);
+        self.delayed += sign * delay::over(&b.delays, delayed_after_s).unwrap_or(0);
         match b.status {
             Status::Approved => {
-                self.approved += b.conversions;
-                self.payout_micros += b.payout_base_micros;
-                self.revenue_micros += b.revenue_base_micros;
+                self.approved += sign * b.conversions;
+                self.payout_micros += sign * b.payout_base_micros;
+                self.revenue_micros += sign * b.revenue_base_micros;
             }
             Status::Pending => {
-                self.pending += b.conversions;
-                self.pending_payout_micros += b.payout_base_micros;
+                self.pending += sign * b.conversions;
+                self.pending_payout_micros += sign * b.payout_base_micros;
             }
             _ => {}
         }
+    }
+
+    /// Nothing counted (refused postbacks aside).
+    fn is_empty(&self) -> bool {
+        let counts = [
+            self.clicks,
+            self.unique_clicks,
+            self.bot_clicks,
+            self.suspicious_clicks,
+            self.conversions,
+            self.approved,
+            self.pending,
+            self.capped,
+            self.duplicates,
+            self.refunds,
+            self.payout_micros,
+            self.pending_payout_micros,
+            self.revenue_micros,
+            self.unconverted,
+            self.delayed,
+        ];
+        counts.iter().chain(&self.delays).all(|n| *n == 0) && self.by_event.is_empty()
     }
 
     /// The metrics, in a fixed order (the CSV columns).
@@ -421,66 +500,31 @@ pub async fn run(app: &AppState, spec: &Spec, scope: Scope) -> Result<Report, Ap
         grain: Grain::Quarter,
         ranges: Vec::new(),
     };
-    // Whole UTC weeks, then whole UTC days, whose rows share one time label
-    // are read from the week and day rollups; the rest (edges, and days a
-    // local boundary cuts) from the 15-minute ones.
-    let mut spans: [Vec<(i64, i64)>; 3] = Default::default();
-    let one_label = |a: i64, b: i64| match spec.time {
-        None => true,
-        Some(g) => {
-            let at = |ms: i64| {
-                Timestamp::from_millisecond(ms)
-                    .map(|ts| label(&ts.to_zoned(spec.tz.clone()), g))
-                    .ok()
-            };
-            at(a) == at(b - 1)
-        }
+    let labels = time_labels(spec)?;
+    let on_quarters = labels
+        .iter()
+        .all(|(a, b, _)| a % QUARTER_MS == 0 && b % QUARTER_MS == 0);
+    let plan = if on_quarters && clickledger_store::rollup_serves(&query) {
+        let spans: Vec<(i64, i64)> = labels.iter().map(|(a, b, _)| (*a, *b)).collect();
+        plan::plan(&spans)
+    } else {
+        Plan::quarters(spec.from_ms, spec.to_ms)
     };
-    let mut t = spec.from_ms;
-    while t < spec.to_ms {
-        let (grain, end) = [Grain::Week, Grain::Day]
-            .into_iter()
-            .map(|g| (g, g.end(t)))
-            .find(|(g, end)| g.start(t) == t && *end <= spec.to_ms && one_label(t, *end))
-            .unwrap_or((
-                Grain::Quarter,
-                Grain::Day.end(Grain::Day.start(t)).min(spec.to_ms),
-            ));
-        let v = &mut spans[grain.index()];
-        match v.last_mut() {
-            Some(last) if last.1 == t => last.1 = end,
-            _ => v.push((t, end)),
+    // the label a time falls in (rows read raw carry their own time)
+    let own = |ms: i64| labels.partition_point(|l| l.1 <= ms).min(labels.len() - 1);
+    // where a row's figures go: a coarse row to the label the plan gave
+    // it; a 15-minute row to its own label, unless it corrects a coarse one
+    let targets = |grain: Grain, bucket: i64| -> Vec<(usize, i64)> {
+        if grain != Grain::Quarter {
+            let l = plan.coarse_label(grain, bucket);
+            debug_assert!(l.is_some(), "{grain:?} row {bucket} not in the plan");
+            return vec![(l.unwrap_or_else(|| own(bucket)), 1)];
         }
-        t = end;
-    }
-    let mut clicks = Vec::new();
-    let mut conversions = Vec::new();
-    for (grain, ranges) in Grain::ALL.into_iter().zip(spans) {
-        if !ranges.is_empty() {
-            let q = ReportQuery {
-                grain,
-                ranges,
-                ..query.clone()
-            };
-            clicks.extend(app.store.click_buckets(&q).await?);
-            conversions.extend(app.store.conversion_buckets(&q).await?);
+        match plan.misfit(bucket) {
+            None => vec![(own(bucket), 1)],
+            Some(m) if m.in_range => vec![(m.taken_from, -1), (own(bucket), 1)],
+            Some(m) => vec![(m.taken_from, -1)],
         }
-    }
-    let mut labels: HashMap<i64, String> = HashMap::new();
-    let mut label_of = |ms: i64| -> Result<String, ApiError> {
-        let Some(g) = spec.time else {
-            return Ok(String::new());
-        };
-        let bucket = ms - ms.rem_euclid(900_000);
-        if let Some(l) = labels.get(&bucket) {
-            return Ok(l.clone());
-        }
-        let z = Timestamp::from_millisecond(bucket)
-            .map_err(|e| ApiError::validation(e.to_string()))?
-            .to_zoned(spec.tz.clone());
-        let l = label(&z, g);
-        labels.insert(bucket, l.clone());
-        Ok(l)
     };
     let advertiser_of = |offer: &str| {
         cfg.offers
@@ -488,32 +532,50 @@ pub async fn run(app: &AppState, spec: &Spec, scope: Scope) -> Result<Report, Ap
             .map(|o| o.offer.advertiser_id.clone())
             .unwrap_or_default()
     };
-    let key = |time: String, values: &[String]| -> Vec<String> {
+    let key = |label: usize, values: &[String]| -> Vec<String> {
         let mut values = values.iter();
         spec.names
             .iter()
             .map(|n| match n.as_str() {
-                "hour" | "day" | "week" | "month" => time.clone(),
+                "hour" | "day" | "week" | "month" => labels[label].2.clone(),
                 "advertiser" => advertiser_of(values.next().map(String::as_str).unwrap_or("")),
                 _ => values.next().cloned().unwrap_or_default(),
             })
             .collect()
     };
     let mut rows: BTreeMap<Vec<String>, Agg> = BTreeMap::new();
-    for b in &clicks {
-        let k = key(label_of(b.bucket_ms)?, &b.values);
-        let a = rows.entry(k).or_default();
-        a.clicks += b.clicks;
-        a.unique_clicks += b.unique_clicks;
-        a.bot_clicks += b.bot_clicks;
-        a.suspicious_clicks += b.suspicious_clicks;
+    for grain in Grain::ALL {
+        let ranges = plan.ranges[grain.index()].clone();
+        if ranges.is_empty() {
+            continue;
+        }
+        let q = ReportQuery {
+            grain,
+            ranges,
+            ..query.clone()
+        };
+        for b in app.store.click_buckets(&q).await? {
+            for (label, sign) in targets(grain, b.bucket_ms) {
+                rows.entry(key(label, &b.values))
+                    .or_default()
+                    .clicks(&b, sign);
+            }
+        }
+        for b in app.store.conversion_buckets(&q).await? {
+            for (label, sign) in targets(grain, b.bucket_ms) {
+                rows.entry(key(label, &b.values)).or_default().conversions(
+                    &b,
+                    spec.delayed_after_s,
+                    sign,
+                );
+            }
+        }
     }
-    for b in &conversions {
-        let k = key(label_of(b.bucket_ms)?, &b.values);
-        rows.entry(k)
-            .or_default()
-            .conversions(b, spec.delayed_after_s);
-    }
+    // a row that corrections took back to nothing was never there
+    rows.retain(|_, a| {
+        a.by_event.retain(|_, n| *n != 0);
+        !a.is_empty()
+    });
     // refused postbacks are logged per offer: they fit rows grouped by time,
     // offer or advertiser only
     let fits = spec
@@ -527,7 +589,7 @@ pub async fn run(app: &AppState, spec: &Spec, scope: Scope) -> Result<Report, Ap
             if !spec.filters.iter().all(|(_, v)| v.contains(&offer)) {
                 continue;
             }
-            let time = label_of(bucket)?;
+            let time = &labels[own(bucket)].2;
             let k: Vec<String> = spec
                 .names
                 .iter()
