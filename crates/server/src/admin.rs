@@ -78,7 +78,7 @@ fn lookup<T: Clone>(
         .ok_or_else(|| ApiError::not_found(what, id))
 }
 
-fn view<T: serde::Serialize>(v: &T) -> Value {
+pub(crate) fn view<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).expect("serializable")
 }
 

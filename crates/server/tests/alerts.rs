@@ -375,4 +375,35 @@ async fn a_spike_of_unknown_click_ids_opens_one_alert_and_macros_another() {
     let changes = eval(&app, now + 2).await;
     assert_eq!(changes.len(), 2, "both resolve: {changes:?}");
     assert!(changes.iter().all(|c| matches!(c, Change::Resolved(_))));
+
+    // adding and removing a hook are in the audit log, without its secret
+    let id = h["id"].as_str().unwrap();
+    let (status, v) = app
+        .admin(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/alert-hooks/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let (status, v) = app
+        .admin(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/alert-hooks/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{v}");
+    let (_, audit) = app.get(&format!("/api/v1/audit?entity_id={id}")).await;
+    let entries = audit["items"].as_array().unwrap();
+    let actions: Vec<&str> = entries
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["delete", "create"], "{audit}");
+    assert_eq!(entries[1]["after"]["url"], json!(rx), "{audit}");
+    assert_eq!(entries[0]["before"]["kinds"], json!(["rejections_spike"]));
+    assert!(entries[0]["after"].is_null(), "{audit}");
+    let secret = h["secret"].as_str().unwrap();
+    assert!(!audit.to_string().contains(secret), "{audit}");
 }

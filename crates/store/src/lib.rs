@@ -342,11 +342,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<OfferHistory>>;
     /// An offer's clicks (not test clicks) in [from, to).
     async fn offer_clicks(&self, offer_id: &str, from_ms: i64, to_ms: i64) -> StoreResult<u64>;
-    /// Inserts or replaces an alert hook (by id).
-    async fn put_alert_hook(&self, hook: &AlertHookRecord) -> StoreResult<()>;
+    /// Inserts or replaces an alert hook (by id), with its audit entry in
+    /// the same transaction.
+    async fn put_alert_hook(&self, hook: &AlertHookRecord, change: &AuditEntry) -> StoreResult<()>;
     async fn alert_hooks(&self) -> StoreResult<Vec<AlertHookRecord>>;
-    /// Deletes a hook (its waiting messages fail); false when unknown.
-    async fn delete_alert_hook(&self, id: &str) -> StoreResult<bool>;
+    /// Deletes a hook (its waiting messages fail) and records `change`;
+    /// false when unknown (nothing recorded).
+    async fn delete_alert_hook(&self, id: &str, change: &AuditEntry) -> StoreResult<bool>;
     /// Takes up to `limit` due alert messages and leases them to `node`
     /// until `now + lease_ms`, oldest first.
     async fn claim_alert_deliveries(

@@ -218,7 +218,7 @@ pub struct AlertHookCreated {
 
 pub async fn create_hook(
     State(app): State<Arc<AppState>>,
-    _: Admin,
+    Admin(key): Admin,
     JsonBody(b): JsonBody<NewAlertHook>,
 ) -> ApiResult {
     super::check(&b.url, app.delivery.allow_private)
@@ -245,7 +245,16 @@ pub async fn create_hook(
         secret_sealed: app.vault.seal(&secret),
         created_ms: now_ms(),
     };
-    app.store.put_alert_hook(&record).await?;
+    let view = hook_view(&record);
+    let change = crate::admin::change(
+        &key,
+        "create",
+        "alert_hook",
+        &record.id,
+        None,
+        Some(crate::admin::view(&view)),
+    );
+    app.store.put_alert_hook(&record, &change).await?;
     ok(
         StatusCode::CREATED,
         AlertHookCreated {
@@ -270,12 +279,22 @@ async fn known_hook(app: &AppState, id: &str) -> Result<AlertHookRecord, ApiErro
 
 pub async fn delete_hook(
     State(app): State<Arc<AppState>>,
-    _: Admin,
+    Admin(key): Admin,
     Path(id): Path<String>,
 ) -> ApiResult {
-    let hook = known_hook(&app, &id).await?;
-    app.store.delete_alert_hook(&id).await?;
-    ok(StatusCode::OK, hook_view(&hook))
+    let view = hook_view(&known_hook(&app, &id).await?);
+    let change = crate::admin::change(
+        &key,
+        "delete",
+        "alert_hook",
+        &id,
+        Some(crate::admin::view(&view)),
+        None,
+    );
+    if !app.store.delete_alert_hook(&id, &change).await? {
+        return Err(ApiError::not_found("alert hook", &id));
+    }
+    ok(StatusCode::OK, view)
 }
 
 /// A message to a hook and how its sending went.

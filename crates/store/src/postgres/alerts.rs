@@ -5,9 +5,11 @@
 use clickledger_domain::alerts::{Alert, OfferHistory, PostbackTally};
 use tokio_postgres::Row;
 
+use super::config::insert_audit;
 use super::sql::{pg_error, rows};
 use super::{begin, PgStore};
 use crate::alerts::*;
+use crate::AuditEntry;
 use crate::query::{self, ALERT_DELIVERY_COLUMNS};
 use crate::StoreResult;
 
@@ -162,9 +164,10 @@ pub async fn offer_clicks(s: &PgStore, offer: &str, from_ms: i64, to_ms: i64) ->
         .max(0) as u64)
 }
 
-pub async fn put_hook(s: &PgStore, h: &AlertHookRecord) -> StoreResult<()> {
-    let c = s.client().await?;
-    c.execute(
+pub async fn put_hook(s: &PgStore, h: &AlertHookRecord, change: &AuditEntry) -> StoreResult<()> {
+    let mut c = s.client().await?;
+    let tx = begin(&mut c).await?;
+    tx.execute(
         "INSERT INTO alert_hooks (id, url, kinds, format, secret, created_ms) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (id) DO UPDATE SET url = excluded.url, kinds = excluded.kinds, format = excluded.format,
              secret = excluded.secret",
@@ -178,8 +181,9 @@ pub async fn put_hook(s: &PgStore, h: &AlertHookRecord) -> StoreResult<()> {
         ],
     )
     .await
-    .map_err(pg_error)
-    .map(drop)
+    .map_err(pg_error)?;
+    insert_audit(&tx, change).await?;
+    tx.commit().await.map_err(pg_error)
 }
 
 pub async fn hooks(s: &PgStore) -> StoreResult<Vec<AlertHookRecord>> {
@@ -198,13 +202,16 @@ pub async fn hooks(s: &PgStore) -> StoreResult<Vec<AlertHookRecord>> {
         .collect())
 }
 
-pub async fn delete_hook(s: &PgStore, id: &str) -> StoreResult<bool> {
+pub async fn delete_hook(s: &PgStore, id: &str, change: &AuditEntry) -> StoreResult<bool> {
     let mut c = s.client().await?;
     let tx = begin(&mut c).await?;
     let n = tx
         .execute("DELETE FROM alert_hooks WHERE id = $1", &[&id])
         .await
         .map_err(pg_error)?;
+    if n == 0 {
+        return Ok(false);
+    }
     tx.execute(
         "UPDATE alert_deliveries SET state = 'failed', last_error = 'hook deleted'
          WHERE hook_id = $1 AND state = 'pending'",
@@ -212,8 +219,9 @@ pub async fn delete_hook(s: &PgStore, id: &str) -> StoreResult<bool> {
     )
     .await
     .map_err(pg_error)?;
+    insert_audit(&tx, change).await?;
     tx.commit().await.map_err(pg_error)?;
-    Ok(n > 0)
+    Ok(true)
 }
 
 pub async fn claim(

@@ -439,14 +439,18 @@ impl Store for PgStore {
     async fn offer_clicks(&self, offer_id: &str, from_ms: i64, to_ms: i64) -> StoreResult<u64> {
         alerts::offer_clicks(self, offer_id, from_ms, to_ms).await
     }
-    async fn put_alert_hook(&self, hook: &crate::AlertHookRecord) -> StoreResult<()> {
-        alerts::put_hook(self, hook).await
+    async fn put_alert_hook(
+        &self,
+        hook: &crate::AlertHookRecord,
+        change: &AuditEntry,
+    ) -> StoreResult<()> {
+        alerts::put_hook(self, hook, change).await
     }
     async fn alert_hooks(&self) -> StoreResult<Vec<crate::AlertHookRecord>> {
         alerts::hooks(self).await
     }
-    async fn delete_alert_hook(&self, id: &str) -> StoreResult<bool> {
-        alerts::delete_hook(self, id).await
+    async fn delete_alert_hook(&self, id: &str, change: &AuditEntry) -> StoreResult<bool> {
+        alerts::delete_hook(self, id, change).await
     }
     async fn claim_alert_deliveries(
         &self,

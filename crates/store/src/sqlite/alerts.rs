@@ -4,8 +4,10 @@
 use clickledger_domain::alerts::{Alert, OfferHistory, PostbackTally};
 use rusqlite::{params, Connection, Row, TransactionBehavior};
 
+use super::config::insert_audit;
 use super::sql::rows;
 use crate::alerts::*;
+use crate::AuditEntry;
 use crate::query::{self, ALERT_DELIVERY_COLUMNS};
 
 fn alert_row(r: &Row) -> rusqlite::Result<AlertRow> {
@@ -152,8 +154,13 @@ pub(super) fn offer_clicks(
     Ok(n.first().copied().unwrap_or(0).max(0) as u64)
 }
 
-pub(super) fn put_hook(c: &Connection, h: &AlertHookRecord) -> rusqlite::Result<()> {
-    c.prepare_cached(
+pub(super) fn put_hook(
+    c: &mut Connection,
+    h: &AlertHookRecord,
+    change: &AuditEntry,
+) -> rusqlite::Result<()> {
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.prepare_cached(
         "INSERT OR REPLACE INTO alert_hooks (id, url, kinds, format, secret, created_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
@@ -164,8 +171,9 @@ pub(super) fn put_hook(c: &Connection, h: &AlertHookRecord) -> rusqlite::Result<
         h.format,
         h.secret_sealed,
         h.created_ms
-    ])
-    .map(drop)
+    ])?;
+    insert_audit(&tx, change)?;
+    tx.commit()
 }
 
 pub(super) fn hooks(c: &Connection) -> rusqlite::Result<Vec<AlertHookRecord>> {
@@ -181,15 +189,25 @@ pub(super) fn hooks(c: &Connection) -> rusqlite::Result<Vec<AlertHookRecord>> {
     })
 }
 
-pub(super) fn delete_hook(c: &Connection, id: &str) -> rusqlite::Result<bool> {
-    let n = c.execute("DELETE FROM alert_hooks WHERE id = ?1", [id])?;
+pub(super) fn delete_hook(
+    c: &mut Connection,
+    id: &str,
+    change: &AuditEntry,
+) -> rusqlite::Result<bool> {
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let n = tx.execute("DELETE FROM alert_hooks WHERE id = ?1", [id])?;
+    if n == 0 {
+        return Ok(false);
+    }
     // its waiting messages have nowhere to go
-    c.execute(
+    tx.execute(
         "UPDATE alert_deliveries SET state = 'failed', last_error = 'hook deleted'
          WHERE hook_id = ?1 AND state = 'pending'",
         [id],
     )?;
-    Ok(n > 0)
+    insert_audit(&tx, change)?;
+    tx.commit()?;
+    Ok(true)
 }
 
 pub(super) fn claim(

@@ -654,16 +654,22 @@ impl Store for SqliteStore {
         self.read(move |c| alerts::offer_clicks(c, &offer, from_ms, to_ms))
             .await
     }
-    async fn put_alert_hook(&self, hook: &crate::AlertHookRecord) -> StoreResult<()> {
-        let hook = hook.clone();
-        self.write(move |c| alerts::put_hook(c, &hook)).await
+    async fn put_alert_hook(
+        &self,
+        hook: &crate::AlertHookRecord,
+        change: &AuditEntry,
+    ) -> StoreResult<()> {
+        let (hook, change) = (hook.clone(), change.clone());
+        self.write(move |c| alerts::put_hook(c, &hook, &change))
+            .await
     }
     async fn alert_hooks(&self) -> StoreResult<Vec<crate::AlertHookRecord>> {
         self.read(alerts::hooks).await
     }
-    async fn delete_alert_hook(&self, id: &str) -> StoreResult<bool> {
-        let id = id.to_string();
-        self.write(move |c| alerts::delete_hook(c, &id)).await
+    async fn delete_alert_hook(&self, id: &str, change: &AuditEntry) -> StoreResult<bool> {
+        let (id, change) = (id.to_string(), change.clone());
+        self.write(move |c| alerts::delete_hook(c, &id, &change))
+            .await
     }
     async fn claim_alert_deliveries(
         &self,
