@@ -186,6 +186,14 @@ test("reports, deliveries, the audit log, a conversion and the ledger", async ()
 
   await page.goto(`${BASE}/deliveries`);
   await check(state.admin, "deliveries");
+  await page.goto(`${BASE}/alerts`);
+  await page.getByLabel("URL", { exact: true }).fill("https://hooks.example.com/clickledger");
+  await page.getByLabel("Kinds", { exact: true }).fill("postbacks_stopped, digest");
+  await page.getByLabel("Format", { exact: true }).selectOption("slack");
+  await page.getByRole("button", { name: "Add the hook" }).click();
+  assert.match(await notice(state.admin), /^Alert hook ahk_\w+ added\. Its signing secret, shown only now: whsec_/);
+  assert.match(await page.locator("table").last().textContent(), /digest, postbacks_stopped/);
+  await check(state.admin, "alerts");
   await page.goto(`${BASE}/audit?action=create`);
   assert.match(await page.locator("tbody").textContent(), new RegExp(state.link));
   await check(state.admin, "audit");

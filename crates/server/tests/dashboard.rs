@@ -1558,3 +1558,120 @@ async fn a_disabled_destination_shows_its_state_and_is_re_enabled_from_the_dashb
         "{events}"
     );
 }
+
+#[tokio::test]
+async fn the_alerts_page_lists_alerts_and_adds_and_removes_hooks() {
+    use clickledger_domain::alerts::Thresholds;
+    use clickledger_server::alerts::evaluate::{evaluate, AlertSettings};
+    use clickledger_server::util::now_ms;
+    let app = TestApp::spawn_with(clickledger_server::Settings {
+        alerts: AlertSettings {
+            thresholds: Thresholds {
+                spike_min_count: 5,
+                ..Thresholds::default()
+            },
+            quiet_ms: 0,
+            // the test evaluates, not the minute's timer
+            every: std::time::Duration::from_secs(3600),
+            digest_hour: None,
+            ..AlertSettings::default()
+        },
+        ..clickledger_server::Settings::default()
+    })
+    .await;
+    let s = app.setup().await;
+    // a wave of click ids that were never issued opens a rejections spike
+    for n in 0..6u128 {
+        let id = clickledger_domain::ClickId::new(now_ms() as u64, 1000 + n).encode();
+        let (status, _) = app
+            .postback(&[("click_id", id.as_str()), ("token", s.token.as_str())])
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+    evaluate(&app.running.as_ref().unwrap().state, now_ms() + 100)
+        .await
+        .unwrap();
+    let subject = format!("advertiser:{}/unknown_click_id", s.advertiser_id);
+
+    let mut a = Browser::new(&app);
+    a.login(&[("api_key", ADMIN_KEY)]).await;
+    let page = a.get("/alerts?state=open&kind=rejections_spike").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let row = page
+        .body
+        .split("<tr>")
+        .find(|r| r.contains(&subject))
+        .unwrap_or_else(|| panic!("no row for {subject}: {}", page.body));
+    assert!(
+        row.contains("rejections_spike") && row.contains("open"),
+        "{row}"
+    );
+    assert!(row.contains("unknown_click_id"), "{row}");
+    assert!(page.body.contains("href=\"/alerts\""), "in the navigation");
+    let resolved = a.get("/alerts?state=resolved").await;
+    assert!(
+        resolved.body.contains("No alerts match."),
+        "{}",
+        resolved.body
+    );
+    assert!(resolved.body.contains("No alert hooks yet."));
+
+    // a hook is added through the form; its secret is shown this once
+    let token = csrf_of(&page.body);
+    let form = |url: &'static str, kinds: &'static str| {
+        vec![
+            ("csrf", token.clone()),
+            ("url", url.to_string()),
+            ("kinds", kinds.to_string()),
+            ("format", "slack".to_string()),
+        ]
+    };
+    let fields = form("https://hooks.example.com/cl", "rejections_spike, digest");
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let done = a.post("/alerts/hooks", &pairs).await;
+    assert_eq!(done.status, StatusCode::CREATED, "{}", done.body);
+    let (_, hooks) = app.get("/api/v1/alert-hooks").await;
+    let hook = &hooks["items"][0];
+    assert_eq!(
+        hook["kinds"],
+        json!(["digest", "rejections_spike"]),
+        "{hooks}"
+    );
+    assert_eq!(hook["format"], "slack");
+    let id = hook["id"].as_str().unwrap().to_string();
+    assert!(
+        done.body.contains(&format!("Alert hook {id} added")) && done.body.contains("whsec_"),
+        "{}",
+        done.body
+    );
+    let listed = a.get("/alerts").await;
+    assert!(listed.body.contains("https://hooks.example.com/cl"));
+    assert!(!listed.body.contains("whsec_"), "the secret is shown once");
+    // a kind that does not exist is refused, naming the field
+    let fields = form("https://hooks.example.com/cl", "nope");
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let refused = a.post("/alerts/hooks", &pairs).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("kinds: `nope`"), "{}", refused.body);
+    // and removed with its button
+    assert!(listed
+        .body
+        .contains(&format!("action=\"/alerts/hooks/{id}/delete\"")));
+    let gone = a
+        .post(
+            &format!("/alerts/hooks/{id}/delete"),
+            &[("csrf", token.as_str())],
+        )
+        .await;
+    assert!(gone.status.is_redirection(), "{}", gone.status);
+    let (_, hooks) = app.get("/api/v1/alert-hooks").await;
+    assert_eq!(hooks["items"], json!([]));
+
+    // the affiliate sees its own alerts (none: this one is the
+    // advertiser's) and no hooks
+    let mut b = partner_user(&app, "affiliate", &s.affiliate_id).await;
+    let page = b.get("/alerts").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains(&subject), "{}", page.body);
+    assert!(!page.body.contains("Alert hooks"), "{}", page.body);
+}

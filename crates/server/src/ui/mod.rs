@@ -4,6 +4,7 @@
 //! session's caller, so a page shows exactly what that caller's API key
 //! would see and refuses what it would refuse, with the same messages.
 
+pub mod alerts;
 pub mod assets;
 pub mod format;
 pub mod import;
@@ -168,6 +169,9 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/deliveries/{id}/retry", post(operations::retry))
         .route("/destinations/{id}/resume", post(operations::resume))
         .route("/audit", get(operations::audit))
+        .route("/alerts", get(alerts::page_get))
+        .route("/alerts/hooks", post(alerts::add_hook))
+        .route("/alerts/hooks/{id}/delete", post(alerts::remove_hook))
         .route("/finance", get(operations::finance))
         .route("/finance/{id}", post(operations::add_entry))
         .route("/reports", get(reports::page))

@@ -174,6 +174,16 @@ pub(super) fn choice_filter(
     (form, chosen)
 }
 
+/// A filter form's filled fields as a query string, for the API handler
+/// whose parameters they are named after.
+pub(super) fn filled(filter: &Form) -> String {
+    let mut ser = form_urlencoded::Serializer::new(String::new());
+    for f in filter.fields.iter().filter(|f| !f.value.is_empty()) {
+        ser.append_pair(f.name, &f.value);
+    }
+    ser.finish()
+}
+
 pub(super) fn filter_form(action: &str, fields: Vec<Field>) -> Form {
     Form {
         id: "filter",
@@ -1062,13 +1072,7 @@ pub async fn postback_log(
     );
     fields.push(Field::text("txid", "Txid").optional().value(given("txid")));
     let mut filter = filter_form("/postback-log", fields);
-    let param = {
-        let mut ser = form_urlencoded::Serializer::new(String::new());
-        for f in filter.fields.iter().filter(|f| !f.value.is_empty()) {
-            ser.append_pair(f.name, &f.value);
-        }
-        ser.finish()
-    };
+    let param = filled(&filter);
     let mut status = StatusCode::OK;
     let listed = match parse_params(&param) {
         Ok(params) => value(

@@ -41,6 +41,7 @@ impl Chrome {
             items.push(("/postback-log", "Postback log"));
         }
         items.push(("/deliveries", "Deliveries"));
+        items.push(("/alerts", "Alerts"));
         if v.key.role != clickledger_store::Role::Advertiser {
             items.push(("/finance", "Finance"));
         }

@@ -9,8 +9,8 @@ use super::config::insert_audit;
 use super::sql::{pg_error, rows};
 use super::{begin, PgStore};
 use crate::alerts::*;
-use crate::AuditEntry;
 use crate::query::{self, ALERT_DELIVERY_COLUMNS};
+use crate::AuditEntry;
 use crate::StoreResult;
 
 fn alert_row(r: &Row) -> AlertRow {

@@ -7,8 +7,8 @@ use rusqlite::{params, Connection, Row, TransactionBehavior};
 use super::config::insert_audit;
 use super::sql::rows;
 use crate::alerts::*;
-use crate::AuditEntry;
 use crate::query::{self, ALERT_DELIVERY_COLUMNS};
+use crate::AuditEntry;
 
 fn alert_row(r: &Row) -> rusqlite::Result<AlertRow> {
     Ok((
