@@ -188,7 +188,7 @@ test("reports, deliveries, the audit log, a conversion and the ledger", async ()
   await check(state.admin, "deliveries");
   await page.goto(`${BASE}/alerts`);
   await page.getByLabel("URL", { exact: true }).fill("https://hooks.example.com/clickledger");
-  await page.getByLabel("Kinds", { exact: true }).fill("postbacks_stopped, digest");
+  await page.getByLabel("Kinds (optional)", { exact: true }).fill("postbacks_stopped, digest");
   await page.getByLabel("Format", { exact: true }).selectOption("slack");
   await page.getByRole("button", { name: "Add the hook" }).click();
   assert.match(await notice(state.admin), /^Alert hook ahk_\w+ added\. Its signing secret, shown only now: whsec_/);

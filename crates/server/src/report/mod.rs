@@ -544,24 +544,39 @@ pub async fn run(app: &AppState, spec: &Spec, scope: Scope) -> Result<Report, Ap
             .collect()
     };
     let mut rows: BTreeMap<Vec<String>, Agg> = BTreeMap::new();
+    // every read at once, each in as many parts as there are cores: a
+    // report takes as long as its slowest read, and the store serves reads
+    // side by side (SQLite's pooled readers, PostgreSQL's connections)
+    let parts = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let mut reads = tokio::task::JoinSet::new();
     for grain in Grain::ALL {
-        let ranges = plan.ranges[grain.index()].clone();
-        if ranges.is_empty() {
-            continue;
+        for ranges in plan::split(&plan.ranges[grain.index()], grain, parts) {
+            let q = ReportQuery {
+                grain,
+                ranges,
+                ..query.clone()
+            };
+            let store = app.store.clone();
+            reads.spawn(async move {
+                let clicks = store.click_buckets(&q);
+                let conversions = store.conversion_buckets(&q);
+                let (clicks, conversions) = tokio::join!(clicks, conversions);
+                Ok::<_, ApiError>((grain, clicks?, conversions?))
+            });
         }
-        let q = ReportQuery {
-            grain,
-            ranges,
-            ..query.clone()
-        };
-        for b in app.store.click_buckets(&q).await? {
+    }
+    while let Some(read) = reads.join_next().await {
+        let (grain, clicks, conversions) = read.map_err(|e| {
+            ApiError::new(ErrorCode::Internal, format!("a report read stopped: {e}"))
+        })??;
+        for b in clicks {
             for (label, sign) in targets(grain, b.bucket_ms) {
                 rows.entry(key(label, &b.values))
                     .or_default()
                     .clicks(&b, sign);
             }
         }
-        for b in app.store.conversion_buckets(&q).await? {
+        for b in conversions {
             for (label, sign) in targets(grain, b.bucket_ms) {
                 rows.entry(key(label, &b.values)).or_default().conversions(
                     &b,

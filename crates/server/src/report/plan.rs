@@ -119,6 +119,38 @@ pub fn plan(labels: &[(i64, i64)]) -> Plan {
     p
 }
 
+/// `ranges` (of `grain`'s buckets) cut into at most `parts` pieces of
+/// about as many buckets each, to be read side by side.
+pub fn split(ranges: &[(i64, i64)], grain: Grain, parts: usize) -> Vec<Vec<(i64, i64)>> {
+    let len = grain.end(0);
+    let buckets: i64 = ranges.iter().map(|(a, b)| (b - a) / len).sum();
+    if ranges.is_empty() {
+        return Vec::new();
+    }
+    let per = (buckets / parts.max(1) as i64).max(1);
+    let mut out = vec![Vec::new()];
+    let mut room = per;
+    for &(a, b) in ranges {
+        let mut s = a;
+        while s < b {
+            if room == 0 && out.len() < parts {
+                out.push(Vec::new());
+                room = per;
+            }
+            // the rest goes to the last piece
+            let take = if out.len() == parts {
+                b - s
+            } else {
+                (room * len).min(b - s)
+            };
+            out.last_mut().expect("one piece").push((s, s + take));
+            room = (room - take / len).max(0);
+            s += take;
+        }
+    }
+    out
+}
+
 fn quarters(a: i64, b: i64) -> i64 {
     (b - a).max(0) / QUARTER_MS
 }
@@ -286,6 +318,26 @@ mod tests {
         assert_eq!(received(&all, &p), expected(&all));
         let quarter_rows: i64 = p.ranges[0].iter().map(|(a, b)| quarters(*a, *b)).sum();
         assert!(quarter_rows <= 22 + 22, "{p:?}");
+    }
+
+    #[test]
+    fn reads_split_into_pieces_of_whole_buckets() {
+        let q = 900_000;
+        let ranges = [(0, 10 * q), (20 * q, 27 * q)];
+        let pieces = split(&ranges, Grain::Quarter, 2);
+        assert_eq!(
+            pieces,
+            vec![vec![(0, 8 * q)], vec![(8 * q, 10 * q), (20 * q, 27 * q)]]
+        );
+        assert_eq!(split(&ranges, Grain::Quarter, 1), vec![ranges.to_vec()]);
+        let many = split(&ranges, Grain::Quarter, 40);
+        assert_eq!(many.len(), 17);
+        assert!(many.iter().all(|p| p.len() == 1 && p[0].1 - p[0].0 == q));
+        // an unaligned end (a raw read) stays whole in the last piece
+        let odd = [(0, 3 * q + 5)];
+        let pieces = split(&odd, Grain::Quarter, 2);
+        assert_eq!(pieces, vec![vec![(0, q)], vec![(q, 3 * q + 5)]]);
+        assert!(split(&[], Grain::Day, 2).is_empty());
     }
 
     #[test]
