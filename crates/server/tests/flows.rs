@@ -251,6 +251,39 @@ async fn a_flow_sends_each_kind_of_visitor_where_it_should() {
     assert_eq!(by_offer[&b], 2);
     // the bot, the Bavarian landing page and the default
     assert_eq!(by_offer[&s.offer_id], 3);
+    // by link (its own rollup: link and offer), the same clicks, with the
+    // link's affiliate and the conversion under the offer it went to
+    let (_, r) = app
+        .get("/api/v1/reports?group_by=link,affiliate,offer&sort=offer")
+        .await;
+    let rows: Vec<(String, String, String, i64, i64)> = r["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["link"].as_str().unwrap().to_string(),
+                x["affiliate"].as_str().unwrap().to_string(),
+                x["offer"].as_str().unwrap().to_string(),
+                x["clicks"].as_i64().unwrap(),
+                x["conversions"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let mut expected = vec![
+        (s.link_id.clone(), s.affiliate_id.clone(), a.clone(), 1, 1),
+        (s.link_id.clone(), s.affiliate_id.clone(), b.clone(), 2, 0),
+        (
+            s.link_id.clone(),
+            s.affiliate_id.clone(),
+            s.offer_id.clone(),
+            3,
+            0,
+        ),
+    ];
+    expected.sort_by(|x, y| x.2.cmp(&y.2));
+    assert_eq!(rows, expected, "{r}");
+    assert_eq!(r["totals"]["payout"], "3.00");
 }
 
 #[tokio::test]

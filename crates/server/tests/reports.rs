@@ -717,7 +717,7 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(tables.len(), 21, "{tables:?}");
+    assert_eq!(tables.len(), 24, "{tables:?}");
     let read = |c: &rusqlite::Connection| -> Vec<(String, Vec<String>)> {
         let mut all = Vec::new();
         for t in &tables {
@@ -745,13 +745,21 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
     for t in &tables {
         c.execute(&format!("DELETE FROM {t}"), []).unwrap();
     }
-    let migration = include_str!("../../store/src/sqlite/migrations/0007_report_rollups.sql");
-    let fills: Vec<&str> = migration
-        .split(";\n")
-        .map(str::trim)
+    let migrations = [
+        include_str!("../../store/src/sqlite/migrations/0007_report_rollups.sql"),
+        include_str!("../../store/src/sqlite/migrations/0008_link_rollup.sql"),
+    ];
+    let fills: Vec<&str> = migrations
+        .iter()
+        .flat_map(|m| m.split(";\n"))
+        .map(|s| {
+            // past the comments heading a migration
+            let from = s.find("INSERT INTO").unwrap_or(0);
+            s[from..].trim()
+        })
         .filter(|s| s.starts_with("INSERT INTO conv_rollup_"))
         .collect();
-    assert_eq!(fills.len(), 42);
+    assert_eq!(fills.len(), 48);
     for f in fills {
         c.execute(f, []).unwrap();
     }

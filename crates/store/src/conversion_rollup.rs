@@ -9,9 +9,10 @@
 //! row to the new one, a duplicate adds one to `duplicates`; nothing is
 //! ever recounted. Test conversions count nowhere.
 //!
-//! The tables are in the schema (SQLite `0007_report_rollups.sql`,
-//! PostgreSQL `0008`), which also filled them from the conversions
-//! recorded before; a test holds them and `change` together.
+//! The tables are in the schema (SQLite `0007_report_rollups.sql` and
+//! `0008_link_rollup.sql`, PostgreSQL `0008` and `0009`), which also filled
+//! them from the conversions recorded before; a test holds them and
+//! `change` together.
 
 use std::collections::BTreeMap;
 
@@ -133,7 +134,8 @@ fn shape_key(which: usize, c: &Conversion) -> Vec<String> {
         3 => vec![c.offer_id.clone()],
         4 => vec![c.offer_id.clone(), c.affiliate_id.clone()],
         5 => vec![c.offer_id.clone(), text(&d.source)],
-        _ => vec![c.offer_id.clone(), text(&d.sub1)],
+        6 => vec![c.offer_id.clone(), text(&d.sub1)],
+        _ => vec![c.link_id.clone(), c.offer_id.clone()],
     }
 }
 

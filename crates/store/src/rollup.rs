@@ -18,7 +18,7 @@ pub(crate) struct Rollup {
     pub(crate) from_clicks: &'static [&'static str],
 }
 
-pub(crate) const ROLLUPS: [Rollup; 7] = [
+pub(crate) const ROLLUPS: [Rollup; 8] = [
     Rollup {
         stem: "rollup_link",
         columns: &["link_id", "offer_id", "source", "rule", "target"],
@@ -75,6 +75,13 @@ pub(crate) const ROLLUPS: [Rollup; 7] = [
         columns: &["offer_id", "sub1"],
         from_clicks: &["COALESCE(r.offer_id, l.offer_id)", "COALESCE(r.sub1, '')"],
     },
+    // by link alone (its affiliate follows from it; a flow may change its
+    // offer): the link shape's source and flow columns multiply its rows
+    Rollup {
+        stem: "rollup_link_offer",
+        columns: &["link_id", "offer_id"],
+        from_clicks: &["r.link_id", "COALESCE(r.offer_id, l.offer_id)"],
+    },
 ];
 
 /// The most key columns a rollup has.
@@ -98,7 +105,8 @@ fn key_of(which: usize, k: &Click) -> [&str; KEY_WIDTH] {
         3 => [&k.offer_id, "", "", "", ""],
         4 => [&k.offer_id, &k.affiliate_id, "", "", ""],
         5 => [&k.offer_id, text(&k.source), "", "", ""],
-        _ => [&k.offer_id, text(&k.sub1), "", "", ""],
+        6 => [&k.offer_id, text(&k.sub1), "", "", ""],
+        _ => [&k.link_id, &k.offer_id, "", "", ""],
     }
 }
 

@@ -151,7 +151,8 @@ async fn nodes_starting_together_migrate_once() {
             (5, "flows".to_string()),
             (6, "browser_conversions".to_string()),
             (7, "alerts".to_string()),
-            (8, "report_rollups".to_string())
+            (8, "report_rollups".to_string()),
+            (9, "link_rollup".to_string())
         ]
     );
 }
@@ -210,6 +211,9 @@ async fn rollups_from_two_nodes_add_up() {
         "rollup_source_w",
         "rollup_sub1_w",
         "rollup_link_w",
+        "rollup_link_offer_q",
+        "rollup_link_offer_d",
+        "rollup_link_offer_w",
     ] {
         let (n, u): (i64, i64) = {
             let r = sql

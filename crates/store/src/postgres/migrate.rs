@@ -37,6 +37,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "report_rollups",
         include_str!("migrations/0008_report_rollups.sql"),
     ),
+    (
+        9,
+        "link_rollup",
+        include_str!("migrations/0009_link_rollup.sql"),
+    ),
 ];
 
 /// The advisory lock key for migrations ("clickledger migrate").

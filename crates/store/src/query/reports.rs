@@ -64,6 +64,7 @@ fn shape(q: &ReportQuery) -> Option<usize> {
         _ if fits(&[Country, Device, Os, Browser]) => "rollup_geo",
         _ if fits(&[Affiliate]) => "rollup_affiliate",
         _ if fits(&[Sub(1)]) => "rollup_sub1",
+        _ if fits(&[Affiliate, Link]) => "rollup_link_offer",
         _ if fits(&[Affiliate, Link, Source, Rule, Target]) => "rollup_link",
         _ if fits(&[Affiliate, Sub(1)]) => "rollup_sub",
         _ => return None,

@@ -38,6 +38,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "report_rollups",
         include_str!("migrations/0007_report_rollups.sql"),
     ),
+    (
+        8,
+        "link_rollup",
+        include_str!("migrations/0008_link_rollup.sql"),
+    ),
 ];
 
 /// Brings the file to the newest schema, all in one IMMEDIATE transaction:
