@@ -939,6 +939,11 @@ pub struct ReportQuery {
     /// buckets, over `ranges` (empty: `from_ms..to_ms`).
     pub grain: Grain,
     pub ranges: Vec<(i64, i64)>,
+    /// One row per dimension values for all the ranges together, its
+    /// bucket the earliest of its rows', where a rollup serves: for a report
+    /// without time, whose week and day rows all go to one label. A row
+    /// per bucket costs as much again in aggregation as reading it.
+    pub whole: bool,
 }
 
 /// The bucket sizes every rollup is kept at. Every real UTC offset is a

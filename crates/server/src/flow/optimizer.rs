@@ -119,6 +119,7 @@ async fn figures(
         by_conversion_time: false,
         grain: Grain::Quarter,
         ranges: Vec::new(),
+        whole: false,
     };
     // (rule, target) -> the arm, and its payout in base micros (exact, for
     // showing; the arm's f64 is only for sampling)

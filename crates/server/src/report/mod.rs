@@ -499,6 +499,7 @@ pub async fn run(app: &AppState, spec: &Spec, scope: Scope) -> Result<Report, Ap
         by_conversion_time: spec.by_conversion_time,
         grain: Grain::Quarter,
         ranges: Vec::new(),
+        whole: false,
     };
     let labels = time_labels(spec)?;
     let on_quarters = labels
@@ -551,9 +552,12 @@ pub async fn run(app: &AppState, spec: &Spec, scope: Scope) -> Result<Report, Ap
     let mut reads = tokio::task::JoinSet::new();
     for grain in Grain::ALL {
         for ranges in plan::split(&plan.ranges[grain.index()], grain, parts) {
+            // without time every week and day row goes to the one label;
+            // 15-minute rows may be corrections, which need their bucket
             let q = ReportQuery {
                 grain,
                 ranges,
+                whole: spec.time.is_none() && grain != Grain::Quarter,
                 ..query.clone()
             };
             let store = app.store.clone();

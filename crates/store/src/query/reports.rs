@@ -111,8 +111,15 @@ fn from_rollup(
     } else {
         format!("{table} r")
     };
+    // summed over all the ranges: the earliest bucket stands for them
+    let whole = q.whole && !columns.is_empty();
+    let bucket = if whole {
+        "MIN(r.bucket_ms)"
+    } else {
+        "r.bucket_ms"
+    };
     let mut out = Query::new(format!(
-        "SELECT r.bucket_ms AS b{select}, {} FROM {source}",
+        "SELECT {bucket} AS b{select}, {} FROM {source}",
         sums.join(", ")
     ));
     out.scope(
@@ -133,17 +140,43 @@ fn from_rollup(
         };
         out.push("r.basis = ?", vec![Value::from(basis)]);
     }
-    let spans = vec!["(r.bucket_ms >= ? AND r.bucket_ms < ?)"; ranges.len()];
-    out.push(
-        &format!("({})", spans.join(" OR ")),
-        ranges
-            .iter()
-            .flat_map(|(a, b)| [Value::Int(*a), Value::Int(*b)])
-            .collect(),
-    );
-    let group: Vec<String> = (1..=columns.len() + 1).map(|i| i.to_string()).collect();
+    out.push_buckets(q.grain, ranges);
+    let first = if whole { 2 } else { 1 };
+    let group: Vec<String> = (first..=columns.len() + 1).map(|i| i.to_string()).collect();
     out.tail = format!("GROUP BY {}", group.join(", "));
     out
+}
+
+/// At most this many buckets are listed one by one (see `push_buckets`).
+const LISTED_BUCKETS: i64 = 2_000;
+
+impl Query {
+    /// Only rows of `r.bucket_ms` in `ranges` (of `grain`'s buckets). One
+    /// range is one index range; several are listed bucket by bucket, each
+    /// an index seek: both SQLite and PostgreSQL read every row under the
+    /// key prefix for ranges joined with OR (the whole 15-minute table for
+    /// a week's correction rows at either end).
+    fn push_buckets(&mut self, grain: Grain, ranges: &[(i64, i64)]) {
+        let len = grain.end(0);
+        let count: i64 = ranges.iter().map(|(a, b)| (b - a) / len).sum();
+        if ranges.len() > 1 && count <= LISTED_BUCKETS {
+            let buckets: Vec<Value> = ranges
+                .iter()
+                .flat_map(|&(a, b)| (0..(b - a) / len).map(move |i| Value::Int(a + i * len)))
+                .collect();
+            let marks = vec!["?"; buckets.len()].join(", ");
+            self.push(&format!("r.bucket_ms IN ({marks})"), buckets);
+            return;
+        }
+        let spans = vec!["(r.bucket_ms >= ? AND r.bucket_ms < ?)"; ranges.len()];
+        self.push(
+            &format!("({})", spans.join(" OR ")),
+            ranges
+                .iter()
+                .flat_map(|(a, b)| [Value::Int(*a), Value::Int(*b)])
+                .collect(),
+        );
+    }
 }
 
 /// `CAST(SUM(r.c) AS BIGINT)` for each column (PostgreSQL sums BIGINTs
