@@ -549,9 +549,10 @@ pub async fn run(app: &AppState, spec: &Spec, scope: Scope) -> Result<Report, Ap
     // report takes as long as its slowest read, and the store serves reads
     // side by side (SQLite's pooled readers, PostgreSQL's connections)
     let parts = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-    // a report holds at most two reads per part at once: the store's read
+    // a report holds at most four reads per core at once: the store's read
     // connections are shared with other requests and the delivery loop
-    let permits = Arc::new(tokio::sync::Semaphore::new(parts));
+    // (one task per part and grain, each reading clicks and conversions)
+    let permits = Arc::new(tokio::sync::Semaphore::new(2 * parts));
     let mut reads = tokio::task::JoinSet::new();
     for grain in Grain::ALL {
         for ranges in plan::split(&plan.ranges[grain.index()], grain, parts) {
