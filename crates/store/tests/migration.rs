@@ -319,18 +319,22 @@ async fn migrations_are_numbered_and_applied_once() {
         .unwrap();
     assert_eq!(health, "1");
 
-    let raced = dir.join("raced.db");
-    let opens: Vec<_> = (0..4)
-        .map(|_| {
-            let path = raced.clone();
-            std::thread::spawn(move || SqliteStore::open(path).map(drop))
-        })
-        .collect();
-    for o in opens {
-        o.join().unwrap().expect("every concurrent open succeeds");
+    // sixteen at once, on ten fresh files: switching a new file to WAL
+    // needs it to itself, and SQLite's busy timeout does not wait for that
+    for round in 0..10 {
+        let raced = dir.join(format!("raced-{round}.db"));
+        let opens: Vec<_> = (0..16)
+            .map(|_| {
+                let path = raced.clone();
+                std::thread::spawn(move || SqliteStore::open(path).map(drop))
+            })
+            .collect();
+        for o in opens {
+            o.join().unwrap().expect("every concurrent open succeeds");
+        }
+        let raced = recorded(&raced);
+        assert_eq!(versions(&raced), VERSIONS, "{raced:?}");
     }
-    let raced = recorded(&raced);
-    assert_eq!(versions(&raced), VERSIONS, "{raced:?}");
 
     let legacy = dir.join("legacy.db");
     Connection::open(&legacy)

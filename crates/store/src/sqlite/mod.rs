@@ -25,6 +25,7 @@ mod users;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use clickledger_domain::status::Decision;
@@ -78,11 +79,12 @@ struct Writer {
 
 fn open(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    write_ahead_log(&conn)?;
     // FULL: a committed batch survives power loss, not only a crash; group
     // commit makes the extra fsync per batch affordable.
     conn.execute_batch(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;
-         PRAGMA busy_timeout=5000; PRAGMA cache_size=-32000;",
+        "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-32000;",
     )?;
     // Measurement aid only: CLICKLEDGER_SQLITE_SYNC=normal trades power-loss
     // durability (a process crash still loses nothing) for speed.
@@ -90,6 +92,41 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
         conn.execute_batch("PRAGMA synchronous=NORMAL;")?;
     }
     Ok(conn)
+}
+
+/// How long a connection waits for another's lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Puts the file in WAL mode. That is a property of the file, so after its
+/// first open there is nothing to do. Converting needs the file to itself,
+/// and SQLite runs no busy handler for it: several processes opening a new
+/// file at once would get "database is locked" at once (CI saw it), so the
+/// conversion is retried for as long as any other lock is waited for.
+fn write_ahead_log(conn: &Connection) -> rusqlite::Result<()> {
+    let is_wal = |mode: &str| mode.eq_ignore_ascii_case("wal");
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    loop {
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+        if is_wal(&mode) {
+            return Ok(());
+        }
+        match conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0)) {
+            Ok(mode) if is_wal(&mode) => return Ok(()),
+            Err(e) if e.sqlite_error_code() != Some(rusqlite::ErrorCode::DatabaseBusy) => {
+                return Err(e)
+            }
+            // busy, or left as it was because another connection held it
+            other if Instant::now() >= deadline => {
+                return other.and_then(|_| {
+                    Err(rusqlite::Error::SqliteFailure(
+                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                        Some("could not switch the file to WAL mode".into()),
+                    ))
+                })
+            }
+            _ => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
 }
 
 fn now_ms() -> i64 {
