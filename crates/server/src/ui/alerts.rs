@@ -18,8 +18,8 @@ use super::html;
 use super::login::{field, Fields};
 use super::operations::{page, query, table};
 use super::pages::{
-    admin, apply, body, checked, filled, filter_form, list, post_form, refusal, refused_or, s,
-    value, Outcome,
+    admin, apply, body, checked, choice_field, filled, filter_form, list, post_form, refusal,
+    refused_or, s, value, Outcome,
 };
 use super::session::Viewer;
 use super::view::{Button, Cell, Chrome, Field};
@@ -41,34 +41,13 @@ async fn alerts_page(
     outcome: Outcome,
 ) -> Response {
     let get = query(q);
-    let choose = |name: &str, choices: Vec<&str>| {
-        let given = get(name);
-        if choices.contains(&given.as_str()) {
-            given
-        } else {
-            String::new()
-        }
-    };
-    let state = choose("state", vec!["open", "resolved"]);
     let kinds: Vec<&str> = AlertKind::ALL.iter().map(|k| k.as_str()).collect();
-    let kind = choose("kind", kinds.clone());
-    let options = |choices: &[&str]| {
-        std::iter::once((String::new(), "Any".to_string()))
-            .chain(choices.iter().map(|c| (c.to_string(), c.to_string())))
-            .collect()
-    };
     let mut p = page(Chrome::new(viewer, "Alerts", "/alerts"), "Alerts");
     let filter = filter_form(
         "/alerts",
         vec![
-            Field::text("state", "State")
-                .optional()
-                .value(state.clone())
-                .select(options(&["open", "resolved"])),
-            Field::text("kind", "Kind")
-                .optional()
-                .value(kind.clone())
-                .select(options(&kinds)),
+            choice_field(("state", "State"), &["open", "resolved"], get("state")),
+            choice_field(("kind", "Kind"), &kinds, get("kind")),
         ],
     );
     let params = match parse_params(&filled(&filter)) {

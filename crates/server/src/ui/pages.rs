@@ -152,10 +152,22 @@ pub(super) fn post_form(
 /// form and the value chosen, empty for any (or for one not offered).
 pub(super) fn choice_filter(
     action: &str,
-    (name, label): (&'static str, &'static str),
+    name_label: (&'static str, &'static str),
     choices: &[&str],
     given: String,
 ) -> (Form, String) {
+    let field = choice_field(name_label, choices, given);
+    let chosen = field.value.clone();
+    (filter_form(action, vec![field]), chosen)
+}
+
+/// A select of `Any` or one of `choices`, set to `given` when it is one of
+/// them (else to any).
+pub(super) fn choice_field(
+    (name, label): (&'static str, &'static str),
+    choices: &[&str],
+    given: String,
+) -> Field {
     let chosen = if choices.contains(&given.as_str()) {
         given
     } else {
@@ -164,14 +176,10 @@ pub(super) fn choice_filter(
     let options = std::iter::once((String::new(), "Any".to_string()))
         .chain(choices.iter().map(|c| (c.to_string(), c.to_string())))
         .collect();
-    let form = filter_form(
-        action,
-        vec![Field::text(name, label)
-            .optional()
-            .value(chosen.clone())
-            .select(options)],
-    );
-    (form, chosen)
+    Field::text(name, label)
+        .optional()
+        .value(chosen)
+        .select(options)
 }
 
 /// A filter form's filled fields as a query string, for the API handler
