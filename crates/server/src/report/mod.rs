@@ -22,12 +22,10 @@ use clickledger_domain::delay;
 use clickledger_domain::money::from_micros;
 use clickledger_domain::{Currency, ErrorCode, Status};
 use clickledger_store::{BucketRow, ConversionBucket, Dimension, Grain, ReportQuery, Scope};
-
-mod plan;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan, Zoned};
-use plan::Plan;
+use plan::{Plan, QUARTER_MS};
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 
@@ -35,6 +33,8 @@ use crate::api::{ApiError, Format, Params};
 use crate::auth::Caller;
 use crate::util::now_ms;
 use crate::AppState;
+
+mod plan;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum TimeGroup {
@@ -90,8 +90,6 @@ fn label(z: &Zoned, g: TimeGroup) -> String {
         TimeGroup::Month => format!("{:04}-{:02}", d.year(), d.month()),
     }
 }
-
-const QUARTER_MS: i64 = 900_000;
 
 /// The report's time labels in order: contiguous UTC ranges covering its
 /// range, each with its label (one range labelled "" without time).
@@ -515,16 +513,19 @@ pub async fn run(app: &AppState, spec: &Spec, scope: Scope) -> Result<Report, Ap
     let own = |ms: i64| labels.partition_point(|l| l.1 <= ms).min(labels.len() - 1);
     // where a row's figures go: a coarse row to the label the plan gave
     // it; a 15-minute row to its own label, unless it corrects a coarse one
-    let targets = |grain: Grain, bucket: i64| -> Vec<(usize, i64)> {
+    // (label, sign), at most two per row
+    let targets = |grain: Grain, bucket: i64| -> [Option<(usize, i64)>; 2] {
         if grain != Grain::Quarter {
             let l = plan.coarse_label(grain, bucket);
             debug_assert!(l.is_some(), "{grain:?} row {bucket} not in the plan");
-            return vec![(l.unwrap_or_else(|| own(bucket)), 1)];
+            return [Some((l.unwrap_or_else(|| own(bucket)), 1)), None];
         }
         match plan.misfit(bucket) {
-            None => vec![(own(bucket), 1)],
-            Some(m) if m.in_range => vec![(m.taken_from, -1), (own(bucket), 1)],
-            Some(m) => vec![(m.taken_from, -1)],
+            None => [Some((own(bucket), 1)), None],
+            Some(m) => [
+                Some((m.taken_from, -1)),
+                m.in_range.then(|| (own(bucket), 1)),
+            ],
         }
     };
     let advertiser_of = |offer: &str| {
@@ -580,14 +581,14 @@ pub async fn run(app: &AppState, spec: &Spec, scope: Scope) -> Result<Report, Ap
             ApiError::new(ErrorCode::Internal, format!("a report read stopped: {e}"))
         })??;
         for b in clicks {
-            for (label, sign) in targets(grain, b.bucket_ms) {
+            for (label, sign) in targets(grain, b.bucket_ms).into_iter().flatten() {
                 rows.entry(key(label, &b.values))
                     .or_default()
                     .clicks(&b, sign);
             }
         }
         for b in conversions {
-            for (label, sign) in targets(grain, b.bucket_ms) {
+            for (label, sign) in targets(grain, b.bucket_ms).into_iter().flatten() {
                 rows.entry(key(label, &b.values)).or_default().conversions(
                     &b,
                     spec.delayed_after_s,

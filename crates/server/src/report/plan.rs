@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 use clickledger_store::Grain;
 
-const QUARTER_MS: i64 = 900_000;
+pub(super) const QUARTER_MS: i64 = 900_000;
 const DAY_MS: i64 = 86_400_000;
 
 /// How one 15-minute range inside a coarse bucket is corrected.
@@ -104,14 +104,10 @@ pub fn plan(labels: &[(i64, i64)]) -> Plan {
                 continue;
             }
         }
-        let whole = planner.coarse(day, day_end);
         let piece_end = day_end.min(to);
-        // a day row has more keys than a 15-minute one, and a correction
-        // is applied twice: half the rows is where a day row starts to pay
-        if may_start(day) && 2 * whole.cost < quarters(t, piece_end) {
-            planner.take(&mut p, Grain::Day, day, day_end, whole);
-        } else {
-            p.read(Grain::Quarter, t, piece_end);
+        match planner.day_row(day).filter(|_| may_start(day)) {
+            Some(whole) => planner.take(&mut p, Grain::Day, day, day_end, whole),
+            None => p.read(Grain::Quarter, t, piece_end),
         }
         t = piece_end;
     }
@@ -122,11 +118,11 @@ pub fn plan(labels: &[(i64, i64)]) -> Plan {
 /// `ranges` (of `grain`'s buckets) cut into at most `parts` pieces of
 /// about as many buckets each, to be read side by side.
 pub fn split(ranges: &[(i64, i64)], grain: Grain, parts: usize) -> Vec<Vec<(i64, i64)>> {
-    let len = grain.end(0);
-    let buckets: i64 = ranges.iter().map(|(a, b)| (b - a) / len).sum();
     if ranges.is_empty() {
         return Vec::new();
     }
+    let len = grain.end(0);
+    let buckets: i64 = ranges.iter().map(|(a, b)| (b - a) / len).sum();
     let per = (buckets / parts.max(1) as i64).max(1);
     let mut out = vec![Vec::new()];
     let mut room = per;
@@ -189,16 +185,19 @@ impl Planner<'_> {
         }
     }
 
+    /// The day bucket read whole, when that pays: a day row has more keys
+    /// than a 15-minute one, and a correction is applied twice, so it pays
+    /// from half the 15-minute rows of the day in the range.
+    fn day_row(&self, day: i64) -> Option<Coarse> {
+        let end = Grain::Day.end(day);
+        let whole = self.coarse(day, end);
+        (2 * whole.cost < quarters(day.max(self.from), end.min(self.to))).then_some(whole)
+    }
+
     /// The cheaper of a day bucket and its 15-minute rows in the range.
     fn day_cost(&self, day: i64) -> i64 {
-        let end = Grain::Day.end(day);
-        let rows = quarters(day.max(self.from), end.min(self.to));
-        let whole = self.coarse(day, end).cost;
-        if 2 * whole < rows {
-            whole
-        } else {
-            rows
-        }
+        let rows = quarters(day.max(self.from), Grain::Day.end(day).min(self.to));
+        self.day_row(day).map_or(rows, |whole| whole.cost)
     }
 
     /// Reads `[s, e)` whole for `c.label`, with its corrections.
