@@ -273,7 +273,6 @@ async fn load(store: Arc<dyn Store>, opts: &Options) -> String {
     let click_load = started.elapsed();
 
     let started = Instant::now();
-    let mut progress = Progress::new("conversions", sample.len() as u64);
     let usd = Currency::parse("USD").unwrap();
     // (attempt, a later status, refund amount)
     let mut attempts = Vec::with_capacity(sample.len());
@@ -294,47 +293,58 @@ async fn load(store: Arc<dyn Store>, opts: &Options) -> String {
             refund,
         ));
     }
-    let mut tasks = tokio::task::JoinSet::new();
+    // the postback writer's path: batches decided in order, one at a time.
+    // Every first postback goes before any later status or refund, so
+    // those always find their conversion.
+    let (mut firsts, mut followups) = (Vec::new(), Vec::new());
     for (a, later, refund) in attempts {
-        if tasks.len() >= 32 {
-            tasks.join_next().await.unwrap().unwrap();
+        let (id, txid) = (a.conversion.id.clone(), a.conversion.txid.clone());
+        if let Some(to) = later {
+            let mut again = a.clone();
+            again.incoming.status = Some(to);
+            again.conversion.status = to;
+            again.log.ts_ms += 3_600_000;
+            followups.push(again);
         }
-        let store = store.clone();
-        tasks.spawn(async move {
-            let (c, txid) = (a.conversion.clone(), a.conversion.txid.clone());
-            store.record_conversion(a.clone()).await.unwrap();
-            if let Some(to) = later {
-                let mut again = a.clone();
-                again.incoming.status = Some(to);
-                again.conversion.status = to;
-                again.log.ts_ms += 3_600_000;
-                store.record_conversion(again).await.unwrap();
-            }
-            if let Some(amount) = refund {
-                let mut r = a;
-                r.conversion.id = format!("{}_r", c.id);
-                r.conversion.event = "refund".into();
-                r.conversion.txid = txid.as_ref().map(|t| format!("{t}_r"));
-                r.conversion.amount = Some(amount);
-                r.conversion.conv_ms += DAY;
-                r.incoming.txid = r.conversion.txid.clone();
-                r.incoming.amount = Some(amount);
-                r.reverses = true;
-                r.original_txid = txid;
-                r.log.ts_ms += DAY;
-                store.record_conversion(r).await.unwrap();
-            }
-        });
-        progress.add(1);
+        if let Some(amount) = refund {
+            let mut r = a.clone();
+            r.conversion.id = format!("{id}_r");
+            r.conversion.event = "refund".into();
+            r.conversion.txid = txid.as_ref().map(|t| format!("{t}_r"));
+            r.conversion.amount = Some(amount);
+            r.conversion.conv_ms += DAY;
+            r.incoming.txid = r.conversion.txid.clone();
+            r.incoming.amount = Some(amount);
+            r.reverses = true;
+            r.original_txid = txid;
+            r.log.ts_ms += DAY;
+            followups.push(r);
+        }
+        firsts.push(a);
     }
-    while let Some(done) = tasks.join_next().await {
-        done.unwrap();
+    let mut progress = Progress::new("postbacks", (firsts.len() + followups.len()) as u64);
+    for attempts in [firsts, followups] {
+        for chunk in attempts.chunks(512) {
+            let items: Vec<PostbackWrite> = chunk
+                .iter()
+                .map(|a| PostbackWrite::Conversion(Box::new(a.clone())))
+                .collect();
+            let store = store.clone();
+            let written = tokio::task::spawn_blocking(move || store.record_batch(&items))
+                .await
+                .unwrap()
+                .unwrap();
+            for item in written {
+                item.unwrap();
+            }
+            progress.add(chunk.len() as u64);
+        }
     }
     progress.finish();
     let conv_load = started.elapsed();
     store.flush_rollups().await.unwrap();
     format!(
-        "Loaded through the store (rollups, ledger and all): clicks in {:.1} s ({}/s), conversions in {:.1} s ({}/s, 32 at a time).",
+        "Loaded through the store (rollups, ledger and all): clicks in {:.1} s ({}/s), conversions in {:.1} s ({}/s, in batches of 512 as the postback writer commits them).",
         click_load.as_secs_f64(),
         group((n_clicks as f64 / click_load.as_secs_f64()) as u64),
         conv_load.as_secs_f64(),
