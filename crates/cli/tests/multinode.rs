@@ -603,6 +603,21 @@ async fn every_click_acknowledged_by_a_killed_node_is_stored() {
         on_a.len(),
         missing.first()
     );
+
+    // node a's click rollups of its last second died with it: the next
+    // node to start folds them, so a report counts every stored click
+    let _c = Node::started(&db, "c", &[]).await;
+    let stored: i64 = db
+        .client()
+        .await
+        .unwrap()
+        .query_one("SELECT COUNT(*) FROM clicks", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let (st, r) = b.get("/api/v1/reports?group_by=offer").await;
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(r["totals"]["clicks"], stored, "{r}");
 }
 
 /// A destination that records each request's `webhook-id` and, while

@@ -1,23 +1,23 @@
-//! Clicks and their rollups. A batch from the click writer is one
-//! transaction: one multi-row INSERT of the clicks (arrays, `UNNEST`) and
-//! one upsert per rollup table that adds the batch's counts to whatever
-//! other nodes folded in (`n = n + excluded.n`).
+//! Clicks. A batch from the click writer is one transaction: one multi-row
+//! INSERT of the clicks (arrays, `UNNEST`), tagged with the generation of
+//! rollup sums they join (`click_rollup.rs`), which folds them in later.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use clickledger_domain::ClickId;
-use tokio_postgres::Row;
+use tokio_postgres::{Row, Transaction};
 
+use super::click_rollup::Pending;
 use super::sql::{click_id, corrupt, json, pg_error, rows};
 use super::PgStore;
 use crate::model::*;
 use crate::query::{self, first_click_id_at};
-use crate::rollup::ROLLUPS;
 use crate::{StoreError, StoreResult};
 
 /// Commits a batch on the click writer's own connection.
 pub async fn insert(
     ua_ids: &UaIds,
+    pending: &mut Pending,
     c: &mut tokio_postgres::Client,
     clicks: &[Click],
 ) -> StoreResult<()> {
@@ -25,7 +25,21 @@ pub async fn insert(
         return Ok(());
     }
     let ua_ids = user_agent_ids(ua_ids, c, clicks).await?;
-    let tx = c.transaction().await.map_err(pg_error)?;
+    pending
+        .insert(c, clicks, async |tx, fold| {
+            insert_rows(tx, &ua_ids, clicks, fold).await
+        })
+        .await
+}
+
+/// The batch's rows, in one statement; `fold` is the tag of the rollup
+/// generation that counts them.
+async fn insert_rows(
+    tx: &Transaction<'_>,
+    ua_ids: &HashMap<String, i64>,
+    clicks: &[Click],
+    fold: Option<i64>,
+) -> StoreResult<()> {
     let mut ids = Vec::with_capacity(clicks.len());
     let (mut ts, mut link, mut ip, mut country, mut ua, mut referer) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
@@ -67,21 +81,20 @@ pub async fn insert(
     tx.execute(
         "INSERT INTO clicks (id, ts_ms, link_id, sub1, sub2, sub3, sub4, sub5, source, extra, ip, country, ua_id,
                              referer_host, is_unique, is_bot, suspicious, test, params_cut, offer_id, rule, target,
-                             blocked)
-         SELECT * FROM UNNEST($1::bytea[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                             blocked, fold)
+         SELECT *, $24::bigint FROM UNNEST($1::bytea[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
                               $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[], $14::text[],
                               $15::bool[], $16::bool[], $17::bool[], $18::bool[], $19::int[], $20::text[],
                               $21::text[], $22::text[], $23::bool[])",
         &[
             &ids, &ts, &link, &subs[0], &subs[1], &subs[2], &subs[3], &subs[4], &source, &extra, &ip,
             &country, &ua, &referer, &uniq, &bot, &susp, &test, &cut, &offer, &rule, &target,
-            &blocked,
+            &blocked, &fold,
         ],
     )
     .await
-    .map_err(pg_error)?;
-    fold_rollups(&tx, clicks).await?;
-    tx.commit().await.map_err(pg_error)
+    .map_err(pg_error)
+    .map(drop)
 }
 
 /// Row ids of the batch's user agents, inserting the new ones first (in
@@ -144,42 +157,7 @@ async fn user_agent_ids(
     Ok(known)
 }
 
-/// Adds the batch's counts to every rollup table, keys in order so that
-/// two nodes folding at once lock rows in the same order (no deadlock).
-async fn fold_rollups(tx: &tokio_postgres::Transaction<'_>, clicks: &[Click]) -> StoreResult<()> {
-    type Rows = BTreeMap<(i64, [String; crate::rollup::KEY_WIDTH]), [i64; 4]>;
-    let mut tables: Vec<[Rows; 3]> = (0..ROLLUPS.len()).map(|_| Default::default()).collect();
-    for ((which, bucket, key), counts) in crate::rollup::sums_of(clicks) {
-        for (g, grain) in Grain::ALL.iter().enumerate() {
-            let row = tables[which][g]
-                .entry((grain.start(bucket), key.clone()))
-                .or_default();
-            for (a, n) in row.iter_mut().zip(counts) {
-                *a += n;
-            }
-        }
-    }
-    for (which, grains) in tables.iter().enumerate() {
-        let (stem, columns) = (ROLLUPS[which].stem, ROLLUPS[which].columns);
-        for (grain, rows) in Grain::ALL.iter().zip(grains) {
-            let rows = rows
-                .iter()
-                .map(|((b, k), c)| (*b, &k[..columns.len()], &c[..]));
-            super::rollup::add_rows(
-                tx,
-                &format!("{stem}_{}", grain.suffix()),
-                columns,
-                &["clicks", "unique_clicks", "bot_clicks", "suspicious_clicks"],
-                rows,
-            )
-            .await
-            .map_err(pg_error)?;
-        }
-    }
-    Ok(())
-}
-
-fn click_from_row(r: &Row) -> StoreResult<Click> {
+pub(super) fn click_from_row(r: &Row) -> StoreResult<Click> {
     let id = click_id(r.get(0), "clicks", "?")?;
     let extra: Option<&str> = r.get(11);
     Ok(Click {

@@ -13,6 +13,7 @@ use crate::{StoreError, StoreResult};
 
 type Job = Box<dyn FnOnce(&tokio::runtime::Runtime, StoreResult<&mut Client>) + Send>;
 
+#[derive(Clone)]
 pub struct Lane {
     jobs: mpsc::Sender<Job>,
 }

@@ -42,6 +42,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "link_rollup",
         include_str!("migrations/0009_link_rollup.sql"),
     ),
+    (
+        10,
+        "pending_rollups",
+        include_str!("migrations/0010_pending_rollups.sql"),
+    ),
 ];
 
 /// The advisory lock key for migrations ("clickledger migrate").

@@ -10,6 +10,7 @@
 //! and configuration writes bump a stamp and `NOTIFY` every node.
 
 mod alerts;
+mod click_rollup;
 mod clicks;
 mod config;
 mod conversions;
@@ -43,6 +44,8 @@ pub use sql::pg_error;
 /// Connections per node: the click and postback writers hold one each per
 /// batch, reads and the delivery loop share the rest.
 const POOL_SIZE: usize = 16;
+/// How often reports look for rollup generations a stopped node left.
+const ORPHANS_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub struct PgStore {
     pool: Pool,
@@ -51,6 +54,11 @@ pub struct PgStore {
     postback_lane: lane::Lane,
     /// user agent -> row id, so repeated agents cost no lookup
     ua_ids: Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
+    /// Click rollup sums not folded yet (the click lane's alone, but a
+    /// report asks whether there are any).
+    click_rollups: Arc<tokio::sync::Mutex<click_rollup::Pending>>,
+    /// When a report last looked for generations a stopped node left.
+    orphans_checked: std::sync::Mutex<std::time::Instant>,
     changes: tokio::sync::broadcast::Sender<()>,
     /// Ends the LISTEN task when the store goes.
     alive: Arc<()>,
@@ -92,12 +100,16 @@ impl PgStore {
             click_lane: lane::Lane::start("clicks", pg.clone())?,
             postback_lane: lane::Lane::start("postbacks", pg.clone())?,
             ua_ids: Default::default(),
+            click_rollups: Default::default(),
+            orphans_checked: std::sync::Mutex::new(std::time::Instant::now()),
             changes: tokio::sync::broadcast::channel(16).0,
             alive: Arc::new(()),
         };
         {
             let mut c = store.client().await?;
             migrate::run(&mut c).await?;
+            // a node that stopped without folding its clicks' rollups
+            click_rollup::repair(&mut c).await?;
         }
         listen::spawn(pg, store.changes.clone(), Arc::downgrade(&store.alive));
         Ok(store)
@@ -108,6 +120,27 @@ impl PgStore {
             .get()
             .await
             .map_err(|e| StoreError::Unavailable(format!("PostgreSQL: {e}")))
+    }
+}
+
+impl Drop for PgStore {
+    /// A clean stop leaves no generation for another node to fold.
+    fn drop(&mut self) {
+        let idle = self
+            .click_rollups
+            .try_lock()
+            .map(|p| p.is_empty())
+            .unwrap_or(false);
+        if idle {
+            return;
+        }
+        let pending = self.click_rollups.clone();
+        if let Err(e) = self
+            .click_lane
+            .run(async move |c| pending.lock().await.flush(c).await)
+        {
+            tracing::warn!(error = %e, "click rollups not folded at stop; another node folds them");
+        }
     }
 }
 
@@ -169,11 +202,36 @@ impl Store for PgStore {
         // the lane's thread needs its own copy; a batch is small beside a
         // round trip
         let (ua_ids, clicks) = (self.ua_ids.clone(), clicks.to_vec());
-        self.click_lane
-            .run(async move |c| clicks::insert(&ua_ids, c, &clicks).await)
+        let pending = self.click_rollups.clone();
+        self.click_lane.run(async move |c| {
+            clicks::insert(&ua_ids, &mut *pending.lock().await, c, &clicks).await
+        })
     }
     async fn flush_rollups(&self) -> StoreResult<()> {
-        // every batch folds its rollups in its own transaction
+        if !self.click_rollups.lock().await.is_empty() {
+            let (lane, pending) = (self.click_lane.clone(), self.click_rollups.clone());
+            tokio::task::spawn_blocking(move || {
+                lane.run(async move |c| pending.lock().await.flush(c).await)
+            })
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))??;
+        }
+        // a node that died leaves its last second of clicks to the others
+        let due = {
+            let mut checked = self
+                .orphans_checked
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let due = checked.elapsed() >= ORPHANS_EVERY;
+            if due {
+                *checked = std::time::Instant::now();
+            }
+            due
+        };
+        if due {
+            let mut c = self.client().await?;
+            click_rollup::repair(&mut c).await?;
+        }
         Ok(())
     }
     async fn click(&self, id: ClickId, scope: &Scope) -> StoreResult<Option<Click>> {
@@ -292,6 +350,8 @@ impl Store for PgStore {
     }
 
     async fn click_buckets(&self, query: &ReportQuery) -> StoreResult<Vec<BucketRow>> {
+        // a report counts every click this node committed
+        self.flush_rollups().await?;
         reports::click_buckets(self, query).await
     }
     async fn conversion_buckets(&self, query: &ReportQuery) -> StoreResult<Vec<ConversionBucket>> {
