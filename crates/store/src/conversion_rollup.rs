@@ -69,7 +69,8 @@ pub(crate) fn key_columns(which: usize) -> Vec<&'static str> {
 /// ordered, so writers on several nodes lock rows in the same order.
 pub(crate) type Rows = BTreeMap<(i64, Vec<String>), Metrics>;
 
-/// What a change does to the tables: (which, grain "q"|"d") → rows.
+/// What a change does to the tables: (which, grain) → rows. `change`
+/// gives quarter-hour rows; `coarse` the day and week rows they add up to.
 /// Ordered too, and a transaction writes it once, just before it commits.
 pub(crate) type Change = BTreeMap<(usize, &'static str), Rows>;
 
@@ -252,21 +253,43 @@ pub(crate) fn change(before: Option<&Conversion>, after: &Conversion) -> Change 
                 keyed.push((at, key, m));
             }
         }
-        for grain in Grain::ALL {
-            let mut rows = Rows::new();
-            for (at, key, m) in &keyed {
-                let row = rows
-                    .entry((grain.start(*at), key.clone()))
-                    .or_insert([0; METRICS]);
-                add(row, m, 1);
-            }
-            rows.retain(|_, m| m.iter().any(|v| *v != 0));
-            if !rows.is_empty() {
-                tables.insert((which, grain.suffix()), rows);
-            }
+        let mut rows = Rows::new();
+        for (at, key, m) in keyed {
+            let row = rows
+                .entry((Grain::Quarter.start(at), key))
+                .or_insert([0; METRICS]);
+            add(row, m, 1);
+        }
+        rows.retain(|_, m| m.iter().any(|v| *v != 0));
+        if !rows.is_empty() {
+            tables.insert((which, Grain::Quarter.suffix()), rows);
         }
     }
     tables
+}
+
+/// The day and week rows that a change's quarter-hour rows add up to.
+/// A change holds quarter-hour rows only, a third of the keys a conversion
+/// would otherwise build; writers sum the coarser grains once per write,
+/// over a whole batch or a second of batches, and add both.
+pub(crate) fn coarse(change: &Change) -> Change {
+    let mut out = Change::new();
+    for ((which, _), rows) in change {
+        for grain in [Grain::Day, Grain::Week] {
+            let to = out.entry((*which, grain.suffix())).or_default();
+            for ((bucket, key), m) in rows {
+                add(
+                    to.entry((grain.start(*bucket), key.clone()))
+                        .or_insert([0; METRICS]),
+                    m,
+                    1,
+                );
+            }
+            to.retain(|_, m| m.iter().any(|v| *v != 0));
+        }
+    }
+    out.retain(|_, rows| !rows.is_empty());
+    out
 }
 
 /// Whether two states of a conversion fall in the same rows of every
@@ -329,8 +352,10 @@ mod tests {
     fn a_new_conversion_adds_one_row_per_table_and_basis() {
         let c = conversion();
         let change = change(None, &c);
-        assert_eq!(change.len(), ROLLUPS.len() * Grain::ALL.len());
-        for rows in change.values() {
+        assert_eq!(change.len(), ROLLUPS.len());
+        let coarse = coarse(&change);
+        assert_eq!(coarse.len(), ROLLUPS.len() * 2);
+        for rows in change.values().chain(coarse.values()) {
             // click time and conversion time fall in different buckets
             assert_eq!(rows.len(), 2);
             for ((_, key), m) in rows {
@@ -347,9 +372,11 @@ mod tests {
         let before = conversion();
         let mut after = before.clone();
         after.status = Status::Approved;
-        for rows in change(Some(&before), &after).into_values() {
+        let moved = change(Some(&before), &after);
+        assert_eq!(moved.len(), ROLLUPS.len());
+        for rows in moved.values().chain(coarse(&moved).values()) {
             assert_eq!(rows.len(), 4);
-            for ((_, key), m) in &rows {
+            for ((_, key), m) in rows {
                 let sign = if key.last().unwrap() == "approved" {
                     1
                 } else {
@@ -360,7 +387,8 @@ mod tests {
         }
         let mut dup = after.clone();
         dup.duplicates = 1;
-        for rows in change(Some(&after), &dup).into_values() {
+        let dup = change(Some(&after), &dup);
+        for rows in dup.values().chain(coarse(&dup).values()) {
             for m in rows.values() {
                 let mut only = [0; METRICS];
                 only[2] = 1;

@@ -108,10 +108,11 @@ struct PgTx<'a> {
     rollups: Change,
 }
 
-/// Adds a transaction's changes to the conversion rollups, one statement
-/// per table, rows in key order.
+/// Adds a transaction's changes to the conversion rollups (with the day
+/// and week rows they add up to), one statement per table, rows in key
+/// order.
 async fn write_rollups(tx: &Transaction<'_>, change: &Change) -> StoreResult<()> {
-    for ((which, grain), rows) in change {
+    for ((which, grain), rows) in change.iter().chain(&conversion_rollup::coarse(change)) {
         super::rollup::add_rows(
             tx,
             &conversion_rollup::table(*which, grain),

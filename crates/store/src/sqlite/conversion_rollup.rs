@@ -115,9 +115,10 @@ impl Pending {
     }
 }
 
-/// Adds the rows to their tables, one upsert per row.
+/// Adds the quarter-hour rows, and the day and week rows they add up to,
+/// to their tables: one upsert per row.
 fn write_rows(c: &Connection, change: &Change) -> rusqlite::Result<()> {
-    for ((which, grain), rows) in change {
+    for ((which, grain), rows) in change.iter().chain(&conversion_rollup::coarse(change)) {
         let mut st = c.prepare_cached(&conversion_rollup::upsert_sql(*which, grain, "?"))?;
         for ((bucket, key), m) in rows {
             let mut args: Vec<&dyn rusqlite::ToSql> = vec![bucket];
