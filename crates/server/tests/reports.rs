@@ -294,6 +294,25 @@ async fn report_metrics_formats_sorting_and_refusals() {
     );
     assert_eq!(r["totals"]["payout"], "9.00");
     assert_eq!(r["totals"]["clicks"], 6);
+    // by affiliate and sub1 reads the shape without the offer: the same
+    // rows and totals as by sub1 (one affiliate here), the affiliate named
+    let (_, by_affiliate) = app
+        .get("/api/v1/reports?group_by=affiliate,sub1&sort=-conversions")
+        .await;
+    let without_affiliate = |rows: &serde_json::Value| -> Vec<serde_json::Value> {
+        let rows = rows.as_array().unwrap().iter().cloned();
+        rows.map(|mut row| {
+            let affiliate = row.as_object_mut().unwrap().remove("affiliate");
+            assert_eq!(affiliate, Some(json!(s.affiliate_id)), "{row}");
+            row
+        })
+        .collect()
+    };
+    assert_eq!(
+        without_affiliate(&by_affiliate["rows"]),
+        r["rows"].as_array().unwrap().clone()
+    );
+    assert_eq!(by_affiliate["totals"], r["totals"]);
 
     let (_, r) = app
         .get("/api/v1/reports?group_by=day,offer&date_basis=conversion")
@@ -717,26 +736,26 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(tables.len(), 24, "{tables:?}");
+    assert_eq!(tables.len(), 27, "{tables:?}");
+    let rows_of = |c: &rusqlite::Connection, t: &str| -> Vec<(String, Vec<String>)> {
+        let mut st = c.prepare(&format!("SELECT * FROM {t}")).unwrap();
+        let n = st.column_count();
+        let rows = st
+            .query_map([], |r| {
+                (0..n)
+                    .map(|i| {
+                        r.get::<_, rusqlite::types::Value>(i)
+                            .map(|v| format!("{v:?}"))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .unwrap();
+        let mut all: Vec<_> = rows.map(|r| (t.to_string(), r.unwrap())).collect();
+        all.sort();
+        all
+    };
     let read = |c: &rusqlite::Connection| -> Vec<(String, Vec<String>)> {
-        let mut all = Vec::new();
-        for t in &tables {
-            let mut st = c.prepare(&format!("SELECT * FROM {t}")).unwrap();
-            let n = st.column_count();
-            let rows = st
-                .query_map([], |r| {
-                    (0..n)
-                        .map(|i| {
-                            r.get::<_, rusqlite::types::Value>(i)
-                                .map(|v| format!("{v:?}"))
-                        })
-                        .collect::<Result<Vec<_>, _>>()
-                })
-                .unwrap();
-            for r in rows {
-                all.push((t.clone(), r.unwrap()));
-            }
-        }
+        let mut all: Vec<_> = tables.iter().flat_map(|t| rows_of(c, t)).collect();
         all.sort();
         all
     };
@@ -748,8 +767,9 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
     let migrations = [
         include_str!("../../store/src/sqlite/migrations/0007_report_rollups.sql"),
         include_str!("../../store/src/sqlite/migrations/0008_link_rollup.sql"),
+        include_str!("../../store/src/sqlite/migrations/0009_affiliate_sub1_rollup.sql"),
     ];
-    let fills: Vec<&str> = migrations
+    let statements: Vec<&str> = migrations
         .iter()
         .flat_map(|m| m.split(";\n"))
         .map(|s| {
@@ -757,11 +777,45 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
             let from = s.find("INSERT INTO").unwrap_or(0);
             s[from..].trim()
         })
+        .collect();
+    let fills: Vec<&str> = statements
+        .iter()
+        .copied()
         .filter(|s| s.starts_with("INSERT INTO conv_rollup_"))
         .collect();
-    assert_eq!(fills.len(), 48);
+    assert_eq!(fills.len(), 54);
     for f in fills {
         c.execute(f, []).unwrap();
+    }
+    // so do the click rollups these migrations added (but for the
+    // tables 0007 built the geo rollups in, then renamed)
+    let exists = |t: &str| {
+        c.query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+            [t],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap()
+            == 1
+    };
+    let click_fills: Vec<(&str, &str)> = statements
+        .iter()
+        .filter(|s| s.starts_with("INSERT INTO rollup_"))
+        .map(|f| {
+            (
+                f["INSERT INTO ".len()..].split_whitespace().next().unwrap(),
+                *f,
+            )
+        })
+        .filter(|(t, _)| exists(t))
+        .collect();
+    assert_eq!(click_fills.len(), 21, "{click_fills:?}");
+    for (table, f) in click_fills {
+        let recorded = rows_of(&c, table);
+        assert!(!recorded.is_empty(), "{table}");
+        c.execute(&format!("DELETE FROM {table}"), []).unwrap();
+        c.execute(f, []).unwrap();
+        assert_eq!(rows_of(&c, table), recorded, "{table}");
     }
     // the migration leaves out rows that came to nothing (a status's row
     // after every conversion left it); recording keeps them at zero

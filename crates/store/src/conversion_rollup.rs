@@ -9,8 +9,9 @@
 //! row to the new one, a duplicate adds one to `duplicates`; nothing is
 //! ever recounted. Test conversions count nowhere.
 //!
-//! The tables are in the schema (SQLite `0007_report_rollups.sql` and
-//! `0008_link_rollup.sql`, PostgreSQL `0008` and `0009`), which also filled
+//! The tables are in the schema (SQLite `0007_report_rollups.sql`,
+//! `0008_link_rollup.sql` and `0009_affiliate_sub1_rollup.sql`, PostgreSQL
+//! `0008`, `0009` and `0011`), which also filled
 //! them from the conversions recorded before; a test holds them and
 //! `change` together.
 
@@ -136,7 +137,8 @@ fn shape_key(which: usize, c: &Conversion) -> Vec<String> {
         4 => vec![c.offer_id.clone(), c.affiliate_id.clone()],
         5 => vec![c.offer_id.clone(), text(&d.source)],
         6 => vec![c.offer_id.clone(), text(&d.sub1)],
-        _ => vec![c.link_id.clone(), c.offer_id.clone()],
+        7 => vec![c.link_id.clone(), c.offer_id.clone()],
+        _ => vec![c.affiliate_id.clone(), text(&d.sub1)],
     }
 }
 

@@ -1,5 +1,5 @@
 //! Click rollups: counts per 15 minutes (`_q`), per UTC day (`_d`) and per
-//! UTC week (`_w`) for seven report shapes, so reports never scan 10^7 raw clicks. What each
+//! UTC week (`_w`) for nine report shapes, so reports never scan 10^7 raw clicks. What each
 //! rollup is keyed by and what a batch of clicks adds to them is the same
 //! for every backend; how the sums reach the tables is each backend's own
 //! (SQLite's is in `sqlite/rollup.rs`).
@@ -18,7 +18,7 @@ pub(crate) struct Rollup {
     pub(crate) from_clicks: &'static [&'static str],
 }
 
-pub(crate) const ROLLUPS: [Rollup; 8] = [
+pub(crate) const ROLLUPS: [Rollup; 9] = [
     Rollup {
         stem: "rollup_link",
         columns: &["link_id", "offer_id", "source", "rule", "target"],
@@ -82,6 +82,14 @@ pub(crate) const ROLLUPS: [Rollup; 8] = [
         columns: &["link_id", "offer_id"],
         from_clicks: &["r.link_id", "COALESCE(r.offer_id, l.offer_id)"],
     },
+    // by affiliate and sub1 without the offer, which multiplies the
+    // affiliate x sub1 rows about tenfold (an affiliate's links spread
+    // over offers); serves reports that need no offer at all
+    Rollup {
+        stem: "rollup_affiliate_sub1",
+        columns: &["affiliate_id", "sub1"],
+        from_clicks: &["l.affiliate_id", "COALESCE(r.sub1, '')"],
+    },
 ];
 
 /// The most key columns a rollup has.
@@ -106,7 +114,8 @@ fn key_of(which: usize, k: &Click) -> [&str; KEY_WIDTH] {
         4 => [&k.offer_id, &k.affiliate_id, "", "", ""],
         5 => [&k.offer_id, text(&k.source), "", "", ""],
         6 => [&k.offer_id, text(&k.sub1), "", "", ""],
-        _ => [&k.link_id, &k.offer_id, "", "", ""],
+        7 => [&k.link_id, &k.offer_id, "", "", ""],
+        _ => [&k.affiliate_id, text(&k.sub1), "", "", ""],
     }
 }
 

@@ -153,7 +153,8 @@ async fn nodes_starting_together_migrate_once() {
             (7, "alerts".to_string()),
             (8, "report_rollups".to_string()),
             (9, "link_rollup".to_string()),
-            (10, "pending_rollups".to_string())
+            (10, "pending_rollups".to_string()),
+            (11, "affiliate_sub1_rollup".to_string())
         ]
     );
 }
@@ -219,6 +220,9 @@ async fn rollups_from_two_nodes_add_up() {
         "rollup_link_offer_q",
         "rollup_link_offer_d",
         "rollup_link_offer_w",
+        "rollup_affiliate_sub1_q",
+        "rollup_affiliate_sub1_d",
+        "rollup_affiliate_sub1_w",
     ] {
         let (n, u): (i64, i64) = {
             let r = sql
@@ -278,6 +282,7 @@ async fn rollups_and_raw(sql: &tokio_postgres::Client) -> (Vec<(String, i64, i64
         "rollup_source",
         "rollup_sub1",
         "rollup_link_offer",
+        "rollup_affiliate_sub1",
     ] {
         for g in ["q", "d", "w"] {
             let table = format!("{stem}_{g}");

@@ -243,8 +243,9 @@ fn a_due_flush_folds_in_slices_and_a_crash_half_way_is_repaired() {
     assert!(partial > 0 && partial < raw[0], "{partial} of {}", raw[0]);
     assert!(marker(&path).is_some());
     // later batches fold the rest, without any explicit flush (what they
-    // bring themselves waits for the next flush)
-    for _ in 0..10 {
+    // bring themselves waits for the next flush): 256 rows each, and each
+    // distinct sub1 is a row in three shapes
+    for _ in 0..20 {
         store.insert_clicks(&[next(false)]).unwrap();
     }
     let folded: i64 = Connection::open(&path)

@@ -47,6 +47,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "pending_rollups",
         include_str!("migrations/0010_pending_rollups.sql"),
     ),
+    (
+        11,
+        "affiliate_sub1_rollup",
+        include_str!("migrations/0011_affiliate_sub1_rollup.sql"),
+    ),
 ];
 
 /// The advisory lock key for migrations ("clickledger migrate").

@@ -64,6 +64,13 @@ fn shape(q: &ReportQuery) -> Option<usize> {
         _ if fits(&[Country, Device, Os, Browser]) => "rollup_geo",
         _ if fits(&[Affiliate]) => "rollup_affiliate",
         _ if fits(&[Sub(1)]) => "rollup_sub1",
+        // no offer column: only when neither a dimension, a filter nor
+        // the scope needs the offer (or its advertiser)
+        _ if used.iter().all(|d| matches!(d, Affiliate | Sub(1)))
+            && !matches!(q.scope, Scope::Advertiser(_)) =>
+        {
+            "rollup_affiliate_sub1"
+        }
         _ if fits(&[Affiliate, Link]) => "rollup_link_offer",
         _ if fits(&[Affiliate, Link, Source, Rule, Target]) => "rollup_link",
         _ if fits(&[Affiliate, Sub(1)]) => "rollup_sub",

@@ -43,6 +43,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "link_rollup",
         include_str!("migrations/0008_link_rollup.sql"),
     ),
+    (
+        9,
+        "affiliate_sub1_rollup",
+        include_str!("migrations/0009_affiliate_sub1_rollup.sql"),
+    ),
 ];
 
 /// Brings the file to the newest schema, all in one IMMEDIATE transaction:
