@@ -28,7 +28,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use tokio_postgres::{Client, Transaction};
+use tokio_postgres::{Client, GenericClient, Transaction};
 
 use super::sql::{pg_error, rows};
 use crate::model::{Click, Grain};
@@ -42,12 +42,11 @@ const FLUSH_ROWS: usize = 50_000;
 /// The advisory lock a generation's node holds, keyed by its tag.
 const LOCK: &str = "hashtextextended('rollups:' || $1::bigint, 0)";
 
-/// A generation: its tag, the earliest click it holds, and the backend
-/// (connection) that holds its lock.
+/// A generation: its tag and the backend (connection) that holds its
+/// lock. Its earliest click time lives in its row only.
 #[derive(Clone, Copy)]
 struct Generation {
     tag: i64,
-    since: i64,
     backend: i32,
 }
 
@@ -161,7 +160,6 @@ impl Pending {
                 .map_err(pg_error)?;
             return Ok(Some(Generation {
                 tag: row.get(0),
-                since: at,
                 backend: row.get(1),
             }));
         };
@@ -177,27 +175,27 @@ impl Pending {
         let backend: i32 = row.get(0);
         // a new connection (the old one broke) takes the lock again; if
         // another node holds it, that node is folding the generation now
-        if backend != g.backend {
-            let locked: bool = tx
-                .query_one(&format!("SELECT pg_try_advisory_lock({LOCK})"), &[&g.tag])
-                .await
-                .map_err(pg_error)?
-                .get(0);
-            if !locked {
-                return Ok(None);
-            }
+        if backend != g.backend && !try_lock(tx, g.tag).await? {
+            return Ok(None);
         }
-        Ok(Some(Generation {
-            since: g.since.min(at),
-            backend,
-            ..g
-        }))
+        Ok(Some(Generation { backend, ..g }))
     }
 
     fn forget(&mut self) {
         self.sums.clear();
         self.generation = None;
     }
+}
+
+/// Takes a generation's lock for this connection's session; false when
+/// another session holds it.
+async fn try_lock(c: &impl GenericClient, tag: i64) -> StoreResult<bool> {
+    Ok(
+        c.query_one(&format!("SELECT pg_try_advisory_lock({LOCK})"), &[&tag])
+            .await
+            .map_err(pg_error)?
+            .get(0),
+    )
 }
 
 /// Deletes a generation's row and lets go of its lock. False: the row was
@@ -227,12 +225,7 @@ pub async fn repair(c: &mut Client) -> StoreResult<usize> {
         .collect();
     let mut folded = 0;
     for tag in tags {
-        let locked: bool = c
-            .query_one(&format!("SELECT pg_try_advisory_lock({LOCK})"), &[&tag])
-            .await
-            .map_err(pg_error)?
-            .get(0);
-        if !locked {
+        if !try_lock(&*c, tag).await? {
             // its node is alive and folds it itself
             continue;
         }

@@ -123,6 +123,16 @@ impl PgStore {
     }
 }
 
+/// Folds the click rollup sums a node holds, on the click writer's
+/// connection (between its batches). Blocks the calling thread.
+fn fold_on_lane(
+    lane: &lane::Lane,
+    pending: &Arc<tokio::sync::Mutex<click_rollup::Pending>>,
+) -> StoreResult<()> {
+    let pending = pending.clone();
+    lane.run(async move |c| pending.lock().await.flush(c).await)
+}
+
 impl Drop for PgStore {
     /// A clean stop leaves no generation for another node to fold.
     fn drop(&mut self) {
@@ -134,11 +144,7 @@ impl Drop for PgStore {
         if idle {
             return;
         }
-        let pending = self.click_rollups.clone();
-        if let Err(e) = self
-            .click_lane
-            .run(async move |c| pending.lock().await.flush(c).await)
-        {
+        if let Err(e) = fold_on_lane(&self.click_lane, &self.click_rollups) {
             tracing::warn!(error = %e, "click rollups not folded at stop; another node folds them");
         }
     }
@@ -210,11 +216,9 @@ impl Store for PgStore {
     async fn flush_rollups(&self) -> StoreResult<()> {
         if !self.click_rollups.lock().await.is_empty() {
             let (lane, pending) = (self.click_lane.clone(), self.click_rollups.clone());
-            tokio::task::spawn_blocking(move || {
-                lane.run(async move |c| pending.lock().await.flush(c).await)
-            })
-            .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))??;
+            tokio::task::spawn_blocking(move || fold_on_lane(&lane, &pending))
+                .await
+                .map_err(|e| StoreError::Unavailable(e.to_string()))??;
         }
         // a node that died leaves its last second of clicks to the others
         let due = {
