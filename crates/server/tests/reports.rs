@@ -132,16 +132,20 @@ async fn report_rows_and_totals_equal_a_recount_of_raw_rows() {
                 .as_millisecond()
         };
         // local weeks and months, and a range with no time grouping, are
-        // read from UTC week and day rows corrected by 15-minute ones
-        for (group, dim, days) in [
-            ("day", "sub1", (45, 1)),
-            ("hour", "country", (45, 1)),
-            ("month", "device", (45, 1)),
-            ("week", "sub1", (45, 1)),
-            ("", "country", (45, 1)),
-            ("week", "device", (20, -3)),
-            ("", "sub1", (20, -3)),
-            ("day", "sub2", (45, 1)),
+        // read from UTC week and day rows corrected by 15-minute ones; a
+        // filter on every sub1 (it leaves every click) makes a sub2 report
+        // read raw clicks: no rollup has both
+        for (group, dim, days, extra) in [
+            ("day", "sub1", (45, 1), ""),
+            ("hour", "country", (45, 1), ""),
+            ("month", "device", (45, 1), ""),
+            ("week", "sub1", (45, 1), ""),
+            ("", "country", (45, 1), ""),
+            ("week", "device", (20, -3), ""),
+            ("", "sub1", (20, -3), ""),
+            ("day", "sub2", (45, 1), ""),
+            ("week", "sub2", (20, -3), ""),
+            ("day", "sub2", (45, 1), "&sub1=a,b,c"),
         ] {
             let from = label(now - days.0 * DAY, &tz, "day");
             let to = label(now + days.1 * DAY, &tz, "day");
@@ -153,7 +157,7 @@ async fn report_rows_and_totals_equal_a_recount_of_raw_rows() {
             let group_by = [group, dim].join(",");
             let group_by = group_by.trim_start_matches(',');
             let path = format!(
-                "/api/v1/reports?group_by={group_by}&tz={tz_name}&from={from}&to={to}&limit=100000"
+                "/api/v1/reports?group_by={group_by}&tz={tz_name}&from={from}&to={to}&limit=100000{extra}"
             );
             let (st, r) = app.get(&path).await;
             assert_eq!(st, StatusCode::OK, "{r}");
@@ -541,9 +545,10 @@ async fn conversions_of_every_kind(app: &TestApp) {
             .click_location(
                 link,
                 &format!(
-                    "sub1=s{}&sub2=t{}",
+                    "sub1=s{}&sub2=t{}&sub5=v{}",
                     rng.random_range(0..3),
-                    rng.random_range(0..2)
+                    rng.random_range(0..2),
+                    i % 3
                 ),
             )
             .await;
@@ -657,12 +662,14 @@ async fn conversion_figures_by_status_refunds_and_fx_equal_a_recount() {
     let to = label(now_ms() + DAY, &TimeZone::UTC, "day");
     let from = label(now_ms() - DAY, &TimeZone::UTC, "day");
     // status,event and event read the geo rollup; sub1,status the sub one;
-    // sub2,status raw rows; by conversion time, the other basis
+    // sub2,status the sub2 one; sub1,sub2,status raw rows; by conversion
+    // time, the other basis
     for (group_by, extra) in [
         ("status,event", ""),
         ("event", ""),
         ("sub1,status", ""),
         ("sub2,status", ""),
+        ("sub1,sub2,status", ""),
         ("status", "&date_basis=conversion"),
         ("status", "&tz=Asia/Kathmandu"),
     ] {
@@ -736,7 +743,7 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(tables.len(), 27, "{tables:?}");
+    assert_eq!(tables.len(), 39, "{tables:?}");
     let rows_of = |c: &rusqlite::Connection, t: &str| -> Vec<(String, Vec<String>)> {
         let mut st = c.prepare(&format!("SELECT * FROM {t}")).unwrap();
         let n = st.column_count();
@@ -768,6 +775,7 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         include_str!("../../store/src/sqlite/migrations/0007_report_rollups.sql"),
         include_str!("../../store/src/sqlite/migrations/0008_link_rollup.sql"),
         include_str!("../../store/src/sqlite/migrations/0009_affiliate_sub1_rollup.sql"),
+        include_str!("../../store/src/sqlite/migrations/0010_sub_slot_rollups.sql"),
     ];
     let statements: Vec<&str> = migrations
         .iter()
@@ -783,7 +791,7 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         .copied()
         .filter(|s| s.starts_with("INSERT INTO conv_rollup_"))
         .collect();
-    assert_eq!(fills.len(), 54);
+    assert_eq!(fills.len(), 70);
     for f in fills {
         c.execute(f, []).unwrap();
     }
@@ -809,7 +817,7 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         })
         .filter(|(t, _)| exists(t))
         .collect();
-    assert_eq!(click_fills.len(), 21, "{click_fills:?}");
+    assert_eq!(click_fills.len(), 33, "{click_fills:?}");
     for (table, f) in click_fills {
         let recorded = rows_of(&c, table);
         assert!(!recorded.is_empty(), "{table}");

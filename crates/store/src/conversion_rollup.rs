@@ -10,8 +10,9 @@
 //! ever recounted. Test conversions count nowhere.
 //!
 //! The tables are in the schema (SQLite `0007_report_rollups.sql`,
-//! `0008_link_rollup.sql` and `0009_affiliate_sub1_rollup.sql`, PostgreSQL
-//! `0008`, `0009` and `0011`), which also filled
+//! `0008_link_rollup.sql`, `0009_affiliate_sub1_rollup.sql` and
+//! `0010_sub_slot_rollups.sql`, PostgreSQL `0008`, `0009`, `0011` and
+//! `0012`), which also filled
 //! them from the conversions recorded before; a test holds them and
 //! `change` together.
 
@@ -138,7 +139,11 @@ fn shape_key(which: usize, c: &Conversion) -> Vec<String> {
         5 => vec![c.offer_id.clone(), text(&d.source)],
         6 => vec![c.offer_id.clone(), text(&d.sub1)],
         7 => vec![c.link_id.clone(), c.offer_id.clone()],
-        _ => vec![c.affiliate_id.clone(), text(&d.sub1)],
+        8 => vec![c.affiliate_id.clone(), text(&d.sub1)],
+        9 => vec![text(&d.sub2)],
+        10 => vec![text(&d.sub3)],
+        11 => vec![text(&d.sub4)],
+        _ => vec![text(&d.sub5)],
     }
 }
 

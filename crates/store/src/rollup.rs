@@ -1,5 +1,5 @@
 //! Click rollups: counts per 15 minutes (`_q`), per UTC day (`_d`) and per
-//! UTC week (`_w`) for nine report shapes, so reports never scan 10^7 raw clicks. What each
+//! UTC week (`_w`) for thirteen report shapes, so reports never scan 10^7 raw clicks. What each
 //! rollup is keyed by and what a batch of clicks adds to them is the same
 //! for every backend; how the sums reach the tables is each backend's own
 //! (SQLite's is in `sqlite/rollup.rs`).
@@ -18,7 +18,7 @@ pub(crate) struct Rollup {
     pub(crate) from_clicks: &'static [&'static str],
 }
 
-pub(crate) const ROLLUPS: [Rollup; 9] = [
+pub(crate) const ROLLUPS: [Rollup; 13] = [
     Rollup {
         stem: "rollup_link",
         columns: &["link_id", "offer_id", "source", "rule", "target"],
@@ -90,6 +90,29 @@ pub(crate) const ROLLUPS: [Rollup; 9] = [
         columns: &["affiliate_id", "sub1"],
         from_clicks: &["l.affiliate_id", "COALESCE(r.sub1, '')"],
     },
+    // one per sub slot, keyed by its value alone: affiliates put ad or
+    // placement ids there, and an offer or affiliate key would multiply
+    // the rows by as many; they serve unscoped reports by that slot only
+    Rollup {
+        stem: "rollup_sub2",
+        columns: &["sub2"],
+        from_clicks: &["COALESCE(r.sub2, '')"],
+    },
+    Rollup {
+        stem: "rollup_sub3",
+        columns: &["sub3"],
+        from_clicks: &["COALESCE(r.sub3, '')"],
+    },
+    Rollup {
+        stem: "rollup_sub4",
+        columns: &["sub4"],
+        from_clicks: &["COALESCE(r.sub4, '')"],
+    },
+    Rollup {
+        stem: "rollup_sub5",
+        columns: &["sub5"],
+        from_clicks: &["COALESCE(r.sub5, '')"],
+    },
 ];
 
 /// The most key columns a rollup has.
@@ -115,7 +138,11 @@ fn key_of(which: usize, k: &Click) -> [&str; KEY_WIDTH] {
         5 => [&k.offer_id, text(&k.source), "", "", ""],
         6 => [&k.offer_id, text(&k.sub1), "", "", ""],
         7 => [&k.link_id, &k.offer_id, "", "", ""],
-        _ => [&k.affiliate_id, text(&k.sub1), "", "", ""],
+        8 => [&k.affiliate_id, text(&k.sub1), "", "", ""],
+        9 => [text(&k.sub2), "", "", "", ""],
+        10 => [text(&k.sub3), "", "", "", ""],
+        11 => [text(&k.sub4), "", "", "", ""],
+        _ => [text(&k.sub5), "", "", "", ""],
     }
 }
 

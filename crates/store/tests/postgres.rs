@@ -154,7 +154,8 @@ async fn nodes_starting_together_migrate_once() {
             (8, "report_rollups".to_string()),
             (9, "link_rollup".to_string()),
             (10, "pending_rollups".to_string()),
-            (11, "affiliate_sub1_rollup".to_string())
+            (11, "affiliate_sub1_rollup".to_string()),
+            (12, "sub_slot_rollups".to_string())
         ]
     );
 }

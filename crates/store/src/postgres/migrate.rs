@@ -52,6 +52,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "affiliate_sub1_rollup",
         include_str!("migrations/0011_affiliate_sub1_rollup.sql"),
     ),
+    (
+        12,
+        "sub_slot_rollups",
+        include_str!("migrations/0012_sub_slot_rollups.sql"),
+    ),
 ];
 
 /// The advisory lock key for migrations ("clickledger migrate").

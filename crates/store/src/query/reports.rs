@@ -74,7 +74,20 @@ fn shape(q: &ReportQuery) -> Option<usize> {
         _ if fits(&[Affiliate, Link]) => "rollup_link_offer",
         _ if fits(&[Affiliate, Link, Source, Rule, Target]) => "rollup_link",
         _ if fits(&[Affiliate, Sub(1)]) => "rollup_sub",
-        _ => return None,
+        // a slot's own rollup has neither offer nor affiliate: only
+        // unscoped reports by that slot alone (and event or status)
+        _ => match used.as_slice() {
+            [Sub(n), rest @ ..]
+                if (2..=5).contains(n)
+                    && rest.iter().all(|d| d == &Sub(*n))
+                    && matches!(q.scope, Scope::All) =>
+            {
+                return ROLLUPS
+                    .iter()
+                    .position(|r| r.columns == [Dimension::Sub(*n).column()]);
+            }
+            _ => return None,
+        },
     };
     ROLLUPS.iter().position(|r| r.stem == stem)
 }

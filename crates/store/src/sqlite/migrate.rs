@@ -48,6 +48,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "affiliate_sub1_rollup",
         include_str!("migrations/0009_affiliate_sub1_rollup.sql"),
     ),
+    (
+        10,
+        "sub_slot_rollups",
+        include_str!("migrations/0010_sub_slot_rollups.sql"),
+    ),
 ];
 
 /// Brings the file to the newest schema, all in one IMMEDIATE transaction:
