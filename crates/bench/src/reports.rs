@@ -491,6 +491,12 @@ fn shapes(days: i64) -> Vec<(String, String)> {
         ("by os", "os"),
         ("by browser", "browser"),
         ("by day and sub2", "day,sub2"),
+        (
+            "by week and sub3, Europe/Berlin",
+            "week,sub3&tz=Europe/Berlin",
+        ),
+        // no rollup has a slot for one affiliate: raw clicks
+        ("by sub2, one affiliate", "sub2&affiliate=aff_0"),
         ("by link and country", "link,country"),
     ] {
         out.push((name.into(), format!("group_by={g}&{range}")));

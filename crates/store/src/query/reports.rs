@@ -387,3 +387,38 @@ pub(crate) fn failed_postbacks(from_ms: i64, to_ms: i64) -> Query {
     out.tail = "GROUP BY 1, 2".into();
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stem(dimensions: &[Dimension], filters: &[Dimension], scope: Scope) -> Option<&'static str> {
+        let q = ReportQuery {
+            scope,
+            dimensions: dimensions.to_vec(),
+            filters: filters.iter().map(|d| (*d, vec!["x".into()])).collect(),
+            ..Default::default()
+        };
+        shape(&q).map(|which| ROLLUPS[which].stem)
+    }
+
+    #[test]
+    fn a_sub_slot_rollup_serves_that_slot_alone_unscoped() {
+        use Dimension::*;
+        let all = Scope::All;
+        assert_eq!(stem(&[Sub(2)], &[], all.clone()), Some("rollup_sub2"));
+        assert_eq!(
+            stem(&[Sub(5), Event, Status], &[Sub(5)], all.clone()),
+            Some("rollup_sub5")
+        );
+        assert_eq!(stem(&[Sub(3)], &[Status], all.clone()), Some("rollup_sub3"));
+        // no offer, affiliate or other slot in these rollups
+        assert_eq!(stem(&[Sub(2)], &[Offer], all.clone()), None);
+        assert_eq!(stem(&[Sub(2), Sub(3)], &[], all.clone()), None);
+        assert_eq!(stem(&[Sub(2)], &[Affiliate], all.clone()), None);
+        assert_eq!(stem(&[Sub(4)], &[], Scope::Affiliate("a".into())), None);
+        assert_eq!(stem(&[Sub(4)], &[], Scope::Advertiser("a".into())), None);
+        // sub1 keeps its own shapes
+        assert_eq!(stem(&[Sub(1)], &[], all), Some("rollup_sub1"));
+    }
+}
