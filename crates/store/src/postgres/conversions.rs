@@ -149,7 +149,7 @@ impl<'a> PgTx<'a> {
             "SELECT id, click_id, txid, status, amount_micros, currency FROM conversions WHERE {clause}
              ORDER BY conv_ms LIMIT 1 FOR UPDATE"
         );
-        let row = match self.tx.query_opt(&sql, args).await {
+        let row = match self.query_opt(&sql, args).await {
             Ok(r) => r,
             Err(e) => return Err(self.fail(e)),
         };
@@ -173,7 +173,7 @@ impl<'a> PgTx<'a> {
         sql: &str,
         args: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> StoreResult<Option<Conversion>> {
-        match self.tx.query_opt(sql, args).await {
+        match self.query_opt(sql, args).await {
             Ok(r) => r.as_ref().map(conversion_from_row).transpose(),
             Err(e) => Err(self.fail(e)),
         }
@@ -184,10 +184,23 @@ impl<'a> PgTx<'a> {
         sql: &str,
         args: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> StoreResult<u64> {
-        match self.tx.execute(sql, args).await {
+        let done = match super::lane::prepared(self.tx, sql).await {
+            Ok(st) => self.tx.execute(&st, args).await,
+            Err(e) => Err(e),
+        };
+        match done {
             Ok(n) => Ok(n),
             Err(e) => Err(self.fail(e)),
         }
+    }
+
+    async fn query_opt(
+        &self,
+        sql: &str,
+        args: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Option<tokio_postgres::Row>, tokio_postgres::Error> {
+        let st = super::lane::prepared(self.tx, sql).await?;
+        self.tx.query_opt(&st, args).await
     }
 }
 

@@ -3,10 +3,17 @@
 //! a batch never waits for the pool, nor for the server's async tasks, and
 //! the lane keeps one connection (and a small runtime to drive it) for as
 //! long as the store lives, reconnecting after a failure.
+//!
+//! A lane's connection keeps its statements prepared (`prepared`): a
+//! postback batch runs some fifty statements, 39 of them upserts of 24
+//! columns, and parsing and planning each anew cost PostgreSQL about as
+//! much as running it.
 
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::sync::mpsc;
 
-use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres::{Client, Config, GenericClient, NoTls, Statement};
 
 use super::sql::pg_error;
 use crate::{StoreError, StoreResult};
@@ -30,9 +37,12 @@ impl Lane {
             .name(format!("pg-{name}"))
             .spawn(move || {
                 let mut client: Option<Client> = None;
+                IN_LANE.set(true);
                 while let Ok(job) = queue.recv() {
                     if client.as_ref().is_none_or(Client::is_closed) {
                         client = None;
+                        // prepared on the connection that closed
+                        STATEMENTS.with_borrow_mut(HashMap::clear);
                         match runtime.block_on(connect(&pg)) {
                             Ok(c) => client = Some(c),
                             Err(e) => {
@@ -75,4 +85,39 @@ async fn connect(pg: &Config) -> StoreResult<Client> {
         }
     });
     Ok(client)
+}
+
+thread_local! {
+    /// Set on a lane's thread, which has one connection at a time.
+    static IN_LANE: Cell<bool> = const { Cell::new(false) };
+    /// The lane connection's prepared statements, by their SQL.
+    static STATEMENTS: RefCell<HashMap<String, Statement>> = RefCell::new(HashMap::new());
+}
+
+/// At most this many statements are kept prepared per lane (a statement
+/// whose SQL varies with its values would otherwise grow the cache).
+const KEPT: usize = 512;
+
+/// `sql` prepared on `c`: on a lane's thread (where `c` is, or runs a
+/// transaction on, the lane's connection) prepared once per connection;
+/// elsewhere (a pooled connection) each time, as `execute` with the text
+/// would.
+pub async fn prepared(
+    c: &impl GenericClient,
+    sql: &str,
+) -> Result<Statement, tokio_postgres::Error> {
+    if !IN_LANE.get() {
+        return c.prepare(sql).await;
+    }
+    if let Some(st) = STATEMENTS.with_borrow(|m| m.get(sql).cloned()) {
+        return Ok(st);
+    }
+    let st = c.prepare(sql).await?;
+    STATEMENTS.with_borrow_mut(|m| {
+        if m.len() >= KEPT {
+            m.clear();
+        }
+        m.insert(sql.to_string(), st.clone());
+    });
+    Ok(st)
 }

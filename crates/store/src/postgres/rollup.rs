@@ -56,5 +56,6 @@ pub async fn add_rows<'a, K: AsRef<str> + 'a>(
     for f in &figures {
         args.push(f);
     }
-    tx.execute(&sql, &args).await.map(drop)
+    let st = super::lane::prepared(tx, &sql).await?;
+    tx.execute(&st, &args).await.map(drop)
 }
