@@ -247,9 +247,15 @@ fn raw_clicks(q: &ReportQuery, ranges: &[(i64, i64)]) -> Query {
         d => format!("COALESCE(r.{}, '')", d.column()),
     };
     // join only what the query reads: a join costs a lookup per click
-    // (SQLite kept unused LEFT JOINs: 7.5 → 9.5 s on 10M)
+    // (SQLite kept unused LEFT JOINs: 7.5 → 9.5 s on 10M). An affiliate
+    // only filtered on (or a partner's scope) is a set of links instead:
+    // a lookup in it per click took half the join's time (777,000 clicks:
+    // 0.52-0.84 s against 1.28-1.46 s on SQLite)
+    let joined = matches!(q.scope, Scope::Advertiser(_))
+        || q.dimensions.iter().any(|d| matches!(d, Offer | Affiliate))
+        || q.filters.iter().any(|(d, _)| *d == Offer);
     let mut source = "clicks r".to_string();
-    if !matches!(q.scope, Scope::All) || used.iter().any(|d| matches!(d, Offer | Affiliate)) {
+    if joined {
         source.push_str(" JOIN links l ON l.id = r.link_id");
     }
     if used.iter().any(|d| matches!(d, Device | Os | Browser)) {
@@ -268,17 +274,32 @@ fn raw_clicks(q: &ReportQuery, ranges: &[(i64, i64)]) -> Query {
          CAST(SUM(CASE WHEN r.is_bot THEN 1 ELSE 0 END) AS BIGINT), \
          CAST(SUM(CASE WHEN r.suspicious THEN 1 ELSE 0 END) AS BIGINT) FROM {source}"
     ));
-    out.scope(
-        &q.scope,
-        &value(&Affiliate),
-        &format!(
-            "{} IN (SELECT id FROM offers WHERE advertiser_id = ?)",
-            value(&Offer)
+    let links_of =
+        |marks: &str| format!("r.link_id IN (SELECT id FROM links WHERE affiliate_id {marks})");
+    match &q.scope {
+        Scope::Affiliate(id) if !joined => {
+            out.push(&links_of("= ?"), vec![Value::from(id.as_str())])
+        }
+        scope => out.scope(
+            scope,
+            &value(&Affiliate),
+            &format!(
+                "{} IN (SELECT id FROM offers WHERE advertiser_id = ?)",
+                value(&Offer)
+            ),
         ),
-    );
+    }
     for (d, vals) in &q.filters {
-        if !matches!(d, Event | Status) {
-            out.any_of(&value(d), vals);
+        match d {
+            Event | Status => {}
+            Affiliate if !joined && !vals.is_empty() => {
+                let marks = vec!["?"; vals.len()].join(", ");
+                out.push(
+                    &links_of(&format!("IN ({marks})")),
+                    vals.iter().map(|v| Value::from(v.as_str())).collect(),
+                );
+            }
+            d => out.any_of(&value(d), vals),
         }
     }
     let spans = vec!["(r.id >= ? AND r.id < ?)"; ranges.len()];
