@@ -184,14 +184,19 @@ impl<'a> PgTx<'a> {
         sql: &str,
         args: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> StoreResult<u64> {
-        let done = match super::lane::prepared(self.tx, sql).await {
-            Ok(st) => self.tx.execute(&st, args).await,
-            Err(e) => Err(e),
-        };
-        match done {
+        match self.execute(sql, args).await {
             Ok(n) => Ok(n),
             Err(e) => Err(self.fail(e)),
         }
+    }
+
+    async fn execute(
+        &self,
+        sql: &str,
+        args: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<u64, tokio_postgres::Error> {
+        let st = super::lane::prepared(self.tx, sql).await?;
+        self.tx.execute(&st, args).await
     }
 
     async fn query_opt(

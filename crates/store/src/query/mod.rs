@@ -86,10 +86,16 @@ impl Query {
 
     /// `expr IN (…)`; nothing for an empty list.
     pub fn any_of(&mut self, expr: &str, values: &[String]) {
+        self.any_of_in(|marks| format!("{expr} IN ({marks})"), values);
+    }
+
+    /// The clause `clause` makes of the list's marks (`?, ?, …`), with
+    /// `values` for them; nothing for an empty list.
+    pub fn any_of_in(&mut self, clause: impl FnOnce(&str) -> String, values: &[String]) {
         if !values.is_empty() {
             let marks = vec!["?"; values.len()].join(", ");
             let values = values.iter().map(|v| Value::Text(v.clone())).collect();
-            self.push(&format!("{expr} IN ({marks})"), values);
+            self.push(&clause(&marks), values);
         }
     }
 

@@ -274,12 +274,12 @@ fn raw_clicks(q: &ReportQuery, ranges: &[(i64, i64)]) -> Query {
          CAST(SUM(CASE WHEN r.is_bot THEN 1 ELSE 0 END) AS BIGINT), \
          CAST(SUM(CASE WHEN r.suspicious THEN 1 ELSE 0 END) AS BIGINT) FROM {source}"
     ));
-    let links_of =
-        |marks: &str| format!("r.link_id IN (SELECT id FROM links WHERE affiliate_id {marks})");
+    // an affiliate as the set of its links (a partner's scope the same)
+    let links_of = |marks: &str| {
+        format!("r.link_id IN (SELECT id FROM links WHERE affiliate_id IN ({marks}))")
+    };
     match &q.scope {
-        Scope::Affiliate(id) if !joined => {
-            out.push(&links_of("= ?"), vec![Value::from(id.as_str())])
-        }
+        Scope::Affiliate(id) if !joined => out.any_of_in(links_of, std::slice::from_ref(id)),
         scope => out.scope(
             scope,
             &value(&Affiliate),
@@ -292,13 +292,7 @@ fn raw_clicks(q: &ReportQuery, ranges: &[(i64, i64)]) -> Query {
     for (d, vals) in &q.filters {
         match d {
             Event | Status => {}
-            Affiliate if !joined && !vals.is_empty() => {
-                let marks = vec!["?"; vals.len()].join(", ");
-                out.push(
-                    &links_of(&format!("IN ({marks})")),
-                    vals.iter().map(|v| Value::from(v.as_str())).collect(),
-                );
-            }
+            Affiliate if !joined => out.any_of_in(links_of, vals),
             d => out.any_of(&value(d), vals),
         }
     }
