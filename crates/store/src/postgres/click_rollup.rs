@@ -55,6 +55,9 @@ pub struct Pending {
     sums: Sums,
     generation: Option<Generation>,
     last_flush: Instant,
+    /// A batch's commit failed and its generation was left to the repair:
+    /// the next report repairs at once.
+    pub abandoned: bool,
 }
 
 impl Default for Pending {
@@ -63,6 +66,7 @@ impl Default for Pending {
             sums: Sums::new(),
             generation: None,
             last_flush: Instant::now(),
+            abandoned: false,
         }
     }
 }
@@ -111,7 +115,20 @@ impl Pending {
                 }
                 _ => false,
             };
-            tx.commit().await.map_err(pg_error)?;
+            if let Err(e) = tx.commit().await {
+                // the commit may have reached the server (the connection
+                // broke on its answer): the batch's clicks are then stored
+                // under the tag but are not in these sums. The repair folds
+                // a generation from its clicks, exactly, once its lock is
+                // free: leave it to the repair
+                if let Some(g) = generation {
+                    let unlock = format!("SELECT pg_advisory_unlock({LOCK})");
+                    let _ = c.execute(&unlock, &[&g.tag]).await;
+                }
+                self.forget();
+                self.abandoned = true;
+                return Err(pg_error(e));
+            }
             if folded {
                 self.forget();
                 self.last_flush = Instant::now();

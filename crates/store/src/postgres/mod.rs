@@ -220,8 +220,10 @@ impl Store for PgStore {
                 .await
                 .map_err(|e| StoreError::Unavailable(e.to_string()))??;
         }
-        // a node that died leaves its last second of clicks to the others
-        let due = {
+        // a node that died leaves its last second of clicks to the others;
+        // so does this node's writer after a commit it could not confirm
+        let abandoned = std::mem::take(&mut self.click_rollups.lock().await.abandoned);
+        let due = abandoned || {
             let mut checked = self
                 .orphans_checked
                 .lock()
