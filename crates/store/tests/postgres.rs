@@ -284,6 +284,10 @@ async fn rollups_and_raw(sql: &tokio_postgres::Client) -> (Vec<(String, i64, i64
         "rollup_sub1",
         "rollup_link_offer",
         "rollup_affiliate_sub1",
+        "rollup_sub2",
+        "rollup_sub3",
+        "rollup_sub4",
+        "rollup_sub5",
     ] {
         for g in ["q", "d", "w"] {
             let table = format!("{stem}_{g}");
@@ -552,4 +556,134 @@ async fn one_node_leads_housekeeping_until_its_lease_ends() {
     // A stops renewing (it died): B takes over once the lease has ended
     assert!(b.lead("holds", "node-b", t + 40_001, ttl).await.unwrap());
     assert!(!a.lead("holds", "node-a", t + 40_002, ttl).await.unwrap());
+}
+
+/// A loopback relay to the test server that can lose the answer to one
+/// COMMIT: armed, it passes the next COMMIT on, lets the server finish it,
+/// and closes the connection without passing the answer back, as a
+/// network that breaks at that moment would.
+struct CommitCutter {
+    url: String,
+    armed: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl CommitCutter {
+    async fn start(db: &Db) -> CommitCutter {
+        use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let config: tokio_postgres::Config = db.url().parse().unwrap();
+        let server = match &config.get_hosts()[0] {
+            tokio_postgres::config::Host::Tcp(h) => format!("{h}:{}", config.get_ports()[0]),
+            other => panic!("CLICKLEDGER_TEST_PG must be a TCP address, not {other:?}"),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!(
+            "postgres://{}@{}/{}",
+            config.get_user().unwrap_or("root"),
+            listener.local_addr().unwrap(),
+            db.name
+        );
+        let armed = Arc::new(AtomicBool::new(false));
+        let arm = armed.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let upstream = tokio::net::TcpStream::connect(&server).await.unwrap();
+                let (mut from_client, mut to_client) = client.into_split();
+                let (mut from_server, mut to_server) = upstream.into_split();
+                let cut = Arc::new(AtomicBool::new(false));
+                let (arm, cut_up) = (arm.clone(), cut.clone());
+                tokio::spawn(async move {
+                    let mut buf = vec![0; 64 * 1024];
+                    while let Ok(n @ 1..) = from_client.read(&mut buf).await {
+                        let commit = buf[..n].windows(6).any(|w| w == b"COMMIT");
+                        if commit && arm.swap(false, SeqCst) {
+                            cut_up.store(true, SeqCst);
+                        }
+                        if to_server.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                        if cut_up.load(SeqCst) {
+                            // the server commits; then both ends go
+                            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                            return;
+                        }
+                    }
+                });
+                tokio::spawn(async move {
+                    let mut buf = vec![0; 64 * 1024];
+                    while let Ok(n @ 1..) = from_server.read(&mut buf).await {
+                        if cut.load(SeqCst) || to_client.write_all(&buf[..n]).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        CommitCutter { url, armed }
+    }
+
+    fn arm(&self) {
+        self.armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A click batch whose COMMIT reached the server but whose answer was
+/// lost: its clicks are stored under the generation's tag, and the writer,
+/// seeing an error, cannot know it. It leaves that generation to the
+/// repair, which folds it from its clicks, so every stored click counts
+/// once (the node's own sums of earlier batches went with it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_whose_answer_is_lost_counts_its_clicks_once() {
+    let Some(db) = Db::new().await else { return };
+    let sql = db.sql().await;
+    let relay = CommitCutter::start(&db).await;
+    let store = clickledger_store::open(&relay.url).await.unwrap();
+    sql.batch_execute("INSERT INTO links (id, offer_id, affiliate_id, doc) VALUES ('lnk_1', 'off_1', 'aff_1', '{}')")
+        .await
+        .unwrap();
+    let t0 = 1_764_547_200_000;
+    let insert = |from: u64| {
+        let store = store.clone();
+        let clicks: Vec<Click> = (from..from + 40)
+            .map(|n| click(n, t0 + n as i64 * 1000, "lnk_1"))
+            .collect();
+        tokio::task::spawn_blocking(move || store.insert_clicks(&clicks))
+    };
+    insert(0).await.unwrap().unwrap();
+    relay.arm();
+    let lost = insert(100).await.unwrap();
+    assert!(lost.is_err(), "the relay cut the answer to COMMIT");
+    // the server finishes the COMMIT, then finds the connection closed
+    // and ends, which frees its generation's lock
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    for _ in 0..100 {
+        let held: i64 = sql
+            .query_one(
+                "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if held == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let stored: i64 = sql
+        .query_one("SELECT COUNT(*) FROM clicks", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(stored, 80, "the cut batch was committed");
+    // the writer's next batch may be the one that finds its connection
+    // gone (nothing committed); its lane reconnects for the one after
+    if insert(200).await.unwrap().is_err() {
+        insert(200).await.unwrap().unwrap();
+    }
+    store.flush_rollups().await.unwrap();
+    assert_eq!(pending_generations(&sql).await, 0);
+    assert_rollups_exact(&sql).await;
+    let (_, (n, _)) = rollups_and_raw(&sql).await;
+    assert_eq!(n, 120);
 }
