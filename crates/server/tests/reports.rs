@@ -134,7 +134,12 @@ async fn report_rows_and_totals_equal_a_recount_of_raw_rows() {
         // local weeks and months, and a range with no time grouping, are
         // read from UTC week and day rows corrected by 15-minute ones; a
         // filter on every sub1 (it leaves every click) makes a sub2 report
-        // read raw clicks: no rollup has both
+        // read raw clicks: no rollup has both; a country filtered on the
+        // affiliate or the link reads the link x country rollup
+        let (affiliate, link) = (
+            format!("&affiliate={}", s.affiliate_id),
+            format!("&link={}", s.link_id),
+        );
         for (group, dim, days, extra) in [
             ("day", "sub1", (45, 1), ""),
             ("hour", "country", (45, 1), ""),
@@ -146,6 +151,8 @@ async fn report_rows_and_totals_equal_a_recount_of_raw_rows() {
             ("day", "sub2", (45, 1), ""),
             ("week", "sub2", (20, -3), ""),
             ("day", "sub2", (45, 1), "&sub1=a,b,c"),
+            ("day", "country", (45, 1), &affiliate),
+            ("week", "country", (20, -3), &link),
         ] {
             let from = label(now - days.0 * DAY, &tz, "day");
             let to = label(now + days.1 * DAY, &tz, "day");
@@ -743,7 +750,7 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(tables.len(), 39, "{tables:?}");
+    assert_eq!(tables.len(), 42, "{tables:?}");
     let rows_of = |c: &rusqlite::Connection, t: &str| -> Vec<(String, Vec<String>)> {
         let mut st = c.prepare(&format!("SELECT * FROM {t}")).unwrap();
         let n = st.column_count();
@@ -776,6 +783,7 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         include_str!("../../store/src/sqlite/migrations/0008_link_rollup.sql"),
         include_str!("../../store/src/sqlite/migrations/0009_affiliate_sub1_rollup.sql"),
         include_str!("../../store/src/sqlite/migrations/0010_sub_slot_rollups.sql"),
+        include_str!("../../store/src/sqlite/migrations/0011_link_country_rollup.sql"),
     ];
     let statements: Vec<&str> = migrations
         .iter()
@@ -791,7 +799,7 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         .copied()
         .filter(|s| s.starts_with("INSERT INTO conv_rollup_"))
         .collect();
-    assert_eq!(fills.len(), 70);
+    assert_eq!(fills.len(), 74);
     for f in fills {
         c.execute(f, []).unwrap();
     }
@@ -817,7 +825,7 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         })
         .filter(|(t, _)| exists(t))
         .collect();
-    assert_eq!(click_fills.len(), 33, "{click_fills:?}");
+    assert_eq!(click_fills.len(), 36, "{click_fills:?}");
     for (table, f) in click_fills {
         let recorded = rows_of(&c, table);
         assert!(!recorded.is_empty(), "{table}");

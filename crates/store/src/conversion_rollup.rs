@@ -10,9 +10,9 @@
 //! ever recounted. Test conversions count nowhere.
 //!
 //! The tables are in the schema (SQLite `0007_report_rollups.sql`,
-//! `0008_link_rollup.sql`, `0009_affiliate_sub1_rollup.sql` and
-//! `0010_sub_slot_rollups.sql`, PostgreSQL `0008`, `0009`, `0011` and
-//! `0012`), which also filled
+//! `0008_link_rollup.sql`, `0009_affiliate_sub1_rollup.sql`,
+//! `0010_sub_slot_rollups.sql` and `0011_link_country_rollup.sql`,
+//! PostgreSQL `0008`, `0009`, `0011`, `0012` and `0013`), which also filled
 //! them from the conversions recorded before; a test holds them and
 //! `change` together.
 
@@ -143,7 +143,8 @@ fn shape_key(which: usize, c: &Conversion) -> Vec<String> {
         9 => vec![text(&d.sub2)],
         10 => vec![text(&d.sub3)],
         11 => vec![text(&d.sub4)],
-        _ => vec![text(&d.sub5)],
+        12 => vec![text(&d.sub5)],
+        _ => vec![c.link_id.clone(), c.offer_id.clone(), d.country.clone()],
     }
 }
 

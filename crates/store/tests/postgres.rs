@@ -155,7 +155,8 @@ async fn nodes_starting_together_migrate_once() {
             (9, "link_rollup".to_string()),
             (10, "pending_rollups".to_string()),
             (11, "affiliate_sub1_rollup".to_string()),
-            (12, "sub_slot_rollups".to_string())
+            (12, "sub_slot_rollups".to_string()),
+            (13, "link_country_rollup".to_string())
         ]
     );
 }
@@ -288,6 +289,7 @@ async fn rollups_and_raw(sql: &tokio_postgres::Client) -> (Vec<(String, i64, i64
         "rollup_sub3",
         "rollup_sub4",
         "rollup_sub5",
+        "rollup_link_country",
     ] {
         for g in ["q", "d", "w"] {
             let table = format!("{stem}_{g}");

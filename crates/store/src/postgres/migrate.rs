@@ -57,6 +57,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "sub_slot_rollups",
         include_str!("migrations/0012_sub_slot_rollups.sql"),
     ),
+    (
+        13,
+        "link_country_rollup",
+        include_str!("migrations/0013_link_country_rollup.sql"),
+    ),
 ];
 
 /// The advisory lock key for migrations ("clickledger migrate").

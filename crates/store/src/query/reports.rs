@@ -74,6 +74,7 @@ fn shape(q: &ReportQuery) -> Option<usize> {
         _ if fits(&[Affiliate, Link]) => "rollup_link_offer",
         _ if fits(&[Affiliate, Link, Source, Rule, Target]) => "rollup_link",
         _ if fits(&[Affiliate, Sub(1)]) => "rollup_sub",
+        _ if fits(&[Affiliate, Link, Country]) => "rollup_link_country",
         // a slot's own rollup has neither offer nor affiliate: only
         // unscoped reports by that slot alone (and event or status)
         _ => match used.as_slice() {
@@ -446,6 +447,24 @@ mod tests {
         assert_eq!(stem(&[Sub(4)], &[], Scope::Advertiser("a".into())), None);
         // sub1 keeps its own shapes
         assert_eq!(stem(&[Sub(1)], &[], all), Some("rollup_sub1"));
+    }
+
+    #[test]
+    fn countries_by_link_affiliate_or_partner_read_the_link_country_rollup() {
+        use Dimension::*;
+        let all = Scope::All;
+        let partner = Scope::Affiliate("a".into());
+        let link_country = Some("rollup_link_country");
+        assert_eq!(stem(&[Link, Country], &[], all.clone()), link_country);
+        assert_eq!(stem(&[Affiliate, Country], &[], all.clone()), link_country);
+        assert_eq!(stem(&[Country], &[Affiliate], all.clone()), link_country);
+        assert_eq!(stem(&[Country, Offer], &[], partner.clone()), link_country);
+        // the geo shape still serves country alone and with device
+        assert_eq!(stem(&[Country], &[Offer], all.clone()), Some("rollup_geo"));
+        assert_eq!(stem(&[Country, Device], &[], all), Some("rollup_geo"));
+        // no device and no source here
+        assert_eq!(stem(&[Country, Device], &[], partner.clone()), None);
+        assert_eq!(stem(&[Link, Country, Source], &[], partner), None);
     }
 
     #[test]

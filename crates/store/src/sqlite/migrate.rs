@@ -53,6 +53,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "sub_slot_rollups",
         include_str!("migrations/0010_sub_slot_rollups.sql"),
     ),
+    (
+        11,
+        "link_country_rollup",
+        include_str!("migrations/0011_link_country_rollup.sql"),
+    ),
 ];
 
 /// Brings the file to the newest schema, all in one IMMEDIATE transaction:
