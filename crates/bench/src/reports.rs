@@ -498,6 +498,9 @@ fn shapes(days: i64) -> Vec<(String, String)> {
         // no rollup has a slot for one affiliate: raw clicks
         ("by sub2, one affiliate", "sub2&affiliate=aff_0"),
         ("by link and country", "link,country"),
+        ("by affiliate and country", "affiliate,country"),
+        // what a partner's own GEO report reads
+        ("by country, one affiliate", "country&affiliate=aff_0"),
     ] {
         out.push((name.into(), format!("group_by={g}&{range}")));
     }
