@@ -3,7 +3,8 @@
 # PostgreSQL server when they were killed before their clean-up ran:
 # those named cl_test_<unix seconds>_... or cl_bench_<unix seconds>_...
 # (crates/testdb) created before $1, the start of this run, so a run still
-# going beside this one keeps its own.
+# going beside this one keeps its own. A benchmark's kept database is
+# renamed cl_kept_... and stays.
 # Usage: .ci/pg-leftovers.sh START_EPOCH [SERVER_URL]
 set -euo pipefail
 before="$1"

@@ -36,8 +36,9 @@ pub struct Options {
     #[arg(long, value_name = "SERVER_URL")]
     pub pg: Option<String>,
     /// Keep what was loaded: the SQLite file at this path (e.g. to time
-    /// the dashboard's pages on it); with --pg the database stays and its
-    /// URL is printed (the path is then unused).
+    /// the dashboard's pages on it); with --pg the database stays, renamed
+    /// `cl_kept_…` so the CI clean-up of leftovers spares it, and its URL
+    /// is printed (the path is then unused; drop it when done).
     #[arg(long)]
     pub keep: Option<std::path::PathBuf>,
     /// Load nothing: time the reports on a kept database (a SQLite path or
@@ -618,7 +619,8 @@ pub async fn run(opts: Options) -> String {
     let mut kept = String::new();
     if let Some(to) = &opts.keep {
         if let Some(db) = scratch.take() {
-            kept = format!("\n\nKept the database at {}", db.keep());
+            let url = db.keep().await.expect("the kept database renamed");
+            kept = format!("\n\nKept the database at {url}");
         } else if opts.reuse.is_none() {
             // the server is stopped; its WAL goes with the file
             for ext in ["", "-wal", "-shm", ".key"] {

@@ -62,10 +62,37 @@ impl ScratchDb {
     }
 
     /// Leaves the database in place (a benchmark keeps what it loaded for
-    /// a later run) and answers its URL.
-    pub fn keep(self) -> String {
+    /// a later run) and answers its URL. It is renamed `cl_kept_…` first:
+    /// the CI clean-up drops every `cl_test_` and `cl_bench_` database
+    /// older than its run, and a kept one took an hour to load. The caller
+    /// has closed its connections (any left are ended).
+    pub async fn keep(self) -> Result<String, String> {
         let kept = std::mem::ManuallyDrop::new(self);
-        kept.url.clone()
+        let rest = kept.name.split_once('_').map_or("", |(_, r)| r);
+        let name = format!("cl_kept_{}", rest.split_once('_').map_or(rest, |(_, r)| r));
+        let client = connect(&kept.admin).await?;
+        client
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+                &[&kept.name],
+            )
+            .await
+            .map_err(|e| format!("ending connections to {}: {e}", kept.name))?;
+        let rename = format!(
+            "ALTER DATABASE {} RENAME TO {}",
+            quoted(&kept.name),
+            quoted(&name)
+        );
+        // an ended backend leaves the database a moment later
+        let mut tries = 0;
+        while let Err(e) = client.batch_execute(&rename).await {
+            tries += 1;
+            if tries == 50 {
+                return Err(format!("{rename}: {e}"));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        with_database(&kept.admin, &name)
     }
 
     /// A connection of the test's own, to read or change rows directly.
