@@ -324,12 +324,15 @@ async fn pending_generations(sql: &tokio_postgres::Client) -> i64 {
 
 /// Ends the connection that holds the lock of the oldest pending rollup
 /// generation: its node's writer, as if the node died or lost its network.
+/// Only this database's locks: tests beside this one number their
+/// generations from 1 too.
 async fn cut_oldest_writer(sql: &tokio_postgres::Client) {
     let cut: bool = sql
         .query_one(
             "SELECT pg_terminate_backend(l.pid, 5000)
              FROM pg_locks l, (SELECT hashtextextended('rollups:' || MIN(tag)::text, 0) AS k FROM rollups_pending) p
              WHERE l.locktype = 'advisory' AND l.objsubid = 1
+               AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
                AND l.classid::bigint = (p.k >> 32) & 4294967295 AND l.objid::bigint = p.k & 4294967295",
             &[],
         )
@@ -661,7 +664,8 @@ async fn a_commit_whose_answer_is_lost_counts_its_clicks_once() {
     for _ in 0..100 {
         let held: i64 = sql
             .query_one(
-                "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory'",
+                "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory'
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
                 &[],
             )
             .await
