@@ -72,8 +72,12 @@ impl PgStore {
             .parse()
             .map_err(|e| StoreError::Unavailable(format!("not a PostgreSQL URL: {e}")))?;
         // a committed batch is on disk before the 302 or the postback's
-        // answer, whatever the server's default says
-        pg.options("-c synchronous_commit=on");
+        // answer, whatever the server's default says. A report groups up
+        // to some 40,000 rollup rows in memory: the default 4 MB of
+        // work_mem sorted a report by link's 63,000 rows on disk (180 ms
+        // against 100 ms hashed in memory). It is a ceiling per sort or
+        // hash, taken only by the reads that need it
+        pg.options("-c synchronous_commit=on -c work_mem=64MB");
         if pg.get_application_name().is_none() {
             pg.application_name("clickledger");
         }
