@@ -68,8 +68,10 @@ impl ScratchDb {
     /// has closed its connections (any left are ended).
     pub async fn keep(self) -> Result<String, String> {
         let kept = std::mem::ManuallyDrop::new(self);
-        let rest = kept.name.split_once('_').map_or("", |(_, r)| r);
-        let name = format!("cl_kept_{}", rest.split_once('_').map_or(rest, |(_, r)| r));
+        // `<prefix>_<unix seconds>_<pid>_<random>`: the prefix replaced,
+        // whatever underscores it has
+        let prefix = kept.name.rsplitn(4, '_').nth(3).unwrap_or_default();
+        let name = format!("cl_kept{}", &kept.name[prefix.len()..]);
         let client = connect(&kept.admin).await?;
         client
             .execute(

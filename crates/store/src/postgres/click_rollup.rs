@@ -122,8 +122,7 @@ impl Pending {
                 // a generation from its clicks, exactly, once its lock is
                 // free: leave it to the repair
                 if let Some(g) = generation {
-                    let unlock = format!("SELECT pg_advisory_unlock({LOCK})");
-                    let _ = c.execute(&unlock, &[&g.tag]).await;
+                    let _ = unlock(&*c, g.tag).await;
                 }
                 self.forget();
                 self.abandoned = true;
@@ -215,6 +214,14 @@ async fn try_lock(c: &impl GenericClient, tag: i64) -> StoreResult<bool> {
     )
 }
 
+/// Lets go of a generation's lock that this session holds.
+async fn unlock(c: &impl GenericClient, tag: i64) -> StoreResult<()> {
+    c.execute(&format!("SELECT pg_advisory_unlock({LOCK})"), &[&tag])
+        .await
+        .map_err(pg_error)
+        .map(drop)
+}
+
 /// Deletes a generation's row and lets go of its lock. False: the row was
 /// gone already (another node folded the generation).
 async fn close(tx: &Transaction<'_>, tag: i64) -> StoreResult<bool> {
@@ -247,9 +254,7 @@ pub async fn repair(c: &mut Client) -> StoreResult<usize> {
             continue;
         }
         let done = repair_one(c, tag).await;
-        c.execute(&format!("SELECT pg_advisory_unlock({LOCK})"), &[&tag])
-            .await
-            .map_err(pg_error)?;
+        unlock(&*c, tag).await?;
         if done? {
             tracing::warn!(
                 tag,

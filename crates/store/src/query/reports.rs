@@ -151,10 +151,13 @@ fn from_rollup(
     let own_group = !whole && ROLLUPS[which].columns.iter().all(|c| grouped.contains(c));
     let figures: Vec<String> = metrics
         .iter()
-        .map(|c| match own_group {
-            true => format!("r.{}", c.as_ref()),
-            // PostgreSQL sums BIGINTs into NUMERIC
-            false => format!("CAST(SUM(r.{}) AS BIGINT)", c.as_ref()),
+        .map(|c| {
+            if own_group {
+                format!("r.{}", c.as_ref())
+            } else {
+                // PostgreSQL sums BIGINTs into NUMERIC
+                format!("CAST(SUM(r.{}) AS BIGINT)", c.as_ref())
+            }
         })
         .collect();
     let mut out = Query::new(format!(
