@@ -45,6 +45,9 @@ pub struct Options {
     /// a postgres:// URL), e.g. before and after a change.
     #[arg(long, value_name = "DB")]
     pub reuse: Option<String>,
+    /// Time only the reports whose name contains this (e.g. "sub2").
+    #[arg(long)]
+    pub only: Option<String>,
 }
 
 impl Options {
@@ -57,6 +60,7 @@ impl Options {
             pg: None,
             keep: None,
             reuse: None,
+            only: None,
         }
     }
 }
@@ -571,7 +575,8 @@ pub async fn run(opts: Options) -> String {
         .unwrap();
     let client = reqwest::Client::new();
     let mut lines = String::new();
-    for (name, q) in shapes(opts.days) {
+    let chosen = |name: &str| opts.only.as_ref().is_none_or(|o| name.contains(o.as_str()));
+    for (name, q) in shapes(opts.days).into_iter().filter(|(n, _)| chosen(n)) {
         let mut best = Duration::MAX;
         let mut figures = (0, 0, 0);
         // one warm-up, then the best of 3
@@ -608,7 +613,8 @@ pub async fn run(opts: Options) -> String {
     running.shutdown().await;
     // sizes after the reports: a reused file has been migrated by now
     let mut sizes = String::new();
-    if !postgres {
+    // (a run of some reports only, e.g. under a profiler, measures no sizes)
+    if !postgres && opts.only.is_none() {
         let db = std::path::PathBuf::from(&target);
         let bytes = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
         let clicks_bytes = crate::click_bytes(&db);

@@ -391,6 +391,85 @@ async fn report_metrics_formats_sorting_and_refusals() {
     }
 }
 
+/// Rows by advertiser are kept per offer until the end: two offers of one
+/// advertiser make one row, with their figures added, and refused
+/// postbacks (logged per offer) land in it too.
+#[tokio::test]
+async fn two_offers_of_one_advertiser_make_one_row() {
+    let app = TestApp::spawn().await;
+    let s = app.setup().await;
+    let offer = app
+        .create(
+            "/api/v1/offers",
+            json!({
+                "advertiser_id": s.advertiser_id, "name": "Second",
+                "destination_url": "https://adv.example/two?cid={click_id}",
+                "currency": "USD",
+                "events": [{"name": "sale", "payout": {"type": "fixed", "amount": "1.25"}}]
+            }),
+        )
+        .await;
+    let link = &app.link(&offer["id"], &s.affiliate_id).await;
+    for _ in 0..2 {
+        app.click(&s.link_id).await;
+    }
+    let mut second = Vec::new();
+    for _ in 0..3 {
+        second.push(app.click(link).await);
+    }
+    for (i, cid) in second.iter().take(2).enumerate() {
+        let txid = format!("t{i}");
+        let query = [
+            ("token", s.token.as_str()),
+            ("click_id", cid),
+            ("event", "sale"),
+            ("txid", &txid),
+        ];
+        let (_, v) = app.postback(&query).await;
+        assert_eq!(v["result"], "accepted", "{v}");
+    }
+    // a postback refused on the second offer: an event it does not have
+    let (_, v) = app
+        .postback(&[
+            ("token", &s.token),
+            ("click_id", &second[2]),
+            ("event", "nope"),
+        ])
+        .await;
+    assert_eq!(v["error"], "unknown_event", "{v}");
+
+    let (_, by_offer) = app.get("/api/v1/reports?group_by=offer").await;
+    let clicks: Vec<i64> = by_offer["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["clicks"].as_i64().unwrap())
+        .collect();
+    assert_eq!(clicks.len(), 2, "{by_offer}");
+    // refused postbacks split by time and advertiser only (not by affiliate)
+    let one_affiliate = format!("advertiser&affiliate={}", s.affiliate_id);
+    for (group_by, failed) in [
+        ("advertiser", json!(1)),
+        ("day,advertiser", json!(1)),
+        (one_affiliate.as_str(), Value::Null),
+    ] {
+        let (st, r) = app
+            .get(&format!("/api/v1/reports?group_by={group_by}"))
+            .await;
+        assert_eq!(st, StatusCode::OK, "{r}");
+        let rows = r["rows"].as_array().unwrap();
+        assert_eq!(rows.len(), 1, "{group_by}: {r}");
+        let row = &rows[0];
+        assert_eq!(row["advertiser"], s.advertiser_id.as_str(), "{r}");
+        assert_eq!(row["clicks"], 5, "{group_by}: {r}");
+        assert_eq!(row["conversions"], 2, "{group_by}: {r}");
+        assert_eq!(row["payout"], "2.50", "{group_by}: {r}");
+        assert_eq!(row["failed_postbacks"], failed, "{group_by}: {r}");
+        assert_eq!(r["totals"]["clicks"], 5, "{r}");
+        assert_eq!(r["totals"]["failed_postbacks"], failed, "{r}");
+    }
+}
+
 #[tokio::test]
 async fn impossible_report_parameters_are_refused_naming_them() {
     let app = TestApp::spawn().await;
@@ -532,13 +611,7 @@ async fn conversions_of_every_kind(app: &TestApp) {
                 "events": [{"name": "lead", "payout": {"type": "fixed", "amount": "7.35"}}]}),
             )
             .await;
-        let link = app
-            .create(
-                "/api/v1/links",
-                json!({"offer_id": offer["id"], "affiliate_id": s.affiliate_id}),
-            )
-            .await;
-        links.push(link["id"].as_str().unwrap().to_string());
+        links.push(app.link(&offer["id"], &s.affiliate_id).await);
     }
     let mut rng = rand::rngs::StdRng::seed_from_u64(19);
     let pb = |pairs: Vec<(&'static str, String)>| {

@@ -311,6 +311,13 @@ impl TestApp {
         (aff, link)
     }
 
+    /// A link of the affiliate's on the offer: its id.
+    pub async fn link(&self, offer_id: &Value, affiliate_id: &str) -> String {
+        let body = json!({"offer_id": offer_id, "affiliate_id": affiliate_id});
+        let link = self.create("/api/v1/links", body).await;
+        link["id"].as_str().unwrap().to_string()
+    }
+
     /// Follows a tracking link; returns the redirect's Location.
     pub async fn click_location(&self, link_id: &str, query: &str) -> String {
         let resp = self

@@ -6,11 +6,14 @@ use super::sql::{corrupt, rows};
 use super::PgStore;
 use crate::conversion_rollup;
 use crate::model::*;
-use crate::query::{self, ConversionSource};
+use crate::query::{self, Source, Summing};
 use crate::StoreResult;
 
 pub async fn click_buckets(s: &PgStore, q: &ReportQuery) -> StoreResult<Vec<BucketRow>> {
-    let Some(query) = query::click_buckets(q) else {
+    // PostgreSQL sums: its aggregates cost less than sending every row
+    let Some(Source::Rollup(query) | Source::Unsummed(query) | Source::Raw(query)) =
+        query::click_buckets(q, Summing::Sql)
+    else {
         return Ok(Vec::new());
     };
     let n = q.dimensions.len();
@@ -45,12 +48,14 @@ pub async fn conversion_buckets(
             )
         })
     };
-    let Some(source) = query::conversion_buckets(q) else {
+    let Some(source) = query::conversion_buckets(q, Summing::Sql) else {
         return Ok(Vec::new());
     };
     let c = s.client().await?;
     match source {
-        ConversionSource::Rollup(query) => rows(&**c, &query)
+        // (Summing::Sql gives no unsummed rows; were they, the report
+        // would add them up all the same)
+        Source::Rollup(query) | Source::Unsummed(query) => rows(&**c, &query)
             .await?
             .iter()
             .map(|r| {
@@ -68,7 +73,7 @@ pub async fn conversion_buckets(
                 ))
             })
             .collect(),
-        ConversionSource::Raw(query) => rows(&**c, &query)
+        Source::Raw(query) => rows(&**c, &query)
             .await?
             .iter()
             .map(|r| {
