@@ -11,6 +11,7 @@
 //! Money is in the account's base currency, summed as integer micro-units:
 //! the totals are exactly the sum of the rows.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -508,7 +509,7 @@ impl<K> Default for Groups<K> {
 }
 
 impl<K: std::hash::Hash + Eq> Groups<K> {
-    fn get_key(&mut self, k: K) -> &mut Agg {
+    fn get(&mut self, k: K) -> &mut Agg {
         let aggs = &mut self.aggs;
         let at = *self.at.entry(k).or_insert_with(|| {
             aggs.push(Agg::default());
@@ -521,18 +522,12 @@ impl<K: std::hash::Hash + Eq> Groups<K> {
     /// (adding them to nothing would copy every event's name).
     fn merge(&mut self, k: K, a: Agg) {
         match self.at.entry(k) {
-            std::collections::hash_map::Entry::Occupied(e) => self.aggs[*e.get()].add(&a),
-            std::collections::hash_map::Entry::Vacant(e) => {
+            Entry::Occupied(e) => self.aggs[*e.get()].add(&a),
+            Entry::Vacant(e) => {
                 e.insert(self.aggs.len());
                 self.aggs.push(a);
             }
         }
-    }
-}
-
-impl Groups<(usize, Vec<String>)> {
-    fn get(&mut self, label: usize, values: Vec<String>) -> &mut Agg {
-        self.get_key((label, values))
     }
 }
 
@@ -661,7 +656,7 @@ pub async fn run(app: &AppState, spec: &Spec, scope: Scope) -> Result<Report, Ap
             for_targets(
                 targets(grain, b.bucket_ms),
                 values,
-                |label, values, sign| groups.get(label, values).clicks(&b, sign),
+                |label, values, sign| groups.get((label, values)).clicks(&b, sign),
             );
         }
         for mut b in conversions {
@@ -671,7 +666,7 @@ pub async fn run(app: &AppState, spec: &Spec, scope: Scope) -> Result<Report, Ap
                 values,
                 |label, values, sign| {
                     groups
-                        .get(label, values)
+                        .get((label, values))
                         .conversions(&b, spec.delayed_after_s, sign)
                 },
             );
@@ -710,7 +705,7 @@ pub async fn run(app: &AppState, spec: &Spec, scope: Scope) -> Result<Report, Ap
                         _ => time.clone(),
                     })
                     .collect();
-                let a = rows.get_key(k);
+                let a = rows.get(k);
                 a.failed_postbacks = Some(a.failed_postbacks.unwrap_or(0) + n);
             }
             for a in &mut rows.aggs {
