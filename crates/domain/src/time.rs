@@ -27,6 +27,21 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+const DAY_MS: i64 = 86_400_000;
+
+/// The start of the UTC calendar month holding `unix_ms`.
+pub fn month_start_ms(unix_ms: i64) -> i64 {
+    let (y, m, _) = civil_from_days(unix_ms.div_euclid(DAY_MS));
+    days_from_civil(y, m, 1) * DAY_MS
+}
+
+/// The start of the UTC calendar month after the one holding `unix_ms`.
+pub fn next_month_ms(unix_ms: i64) -> i64 {
+    let (y, m, _) = civil_from_days(unix_ms.div_euclid(DAY_MS));
+    let (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    days_from_civil(y, m, 1) * DAY_MS
+}
+
 /// Parses exactly what [`rfc3339_ms`] writes.
 pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
     let b = s.as_bytes();
@@ -101,6 +116,36 @@ mod tests {
         assert_eq!(rfc3339_ms(1_764_047_841_123), "2025-11-25T05:17:21.123Z");
         assert_eq!(rfc3339_ms(-1), "1969-12-31T23:59:59.999Z");
         assert_eq!(rfc3339_ms(4_107_542_399_000), "2100-02-28T23:59:59.000Z");
+    }
+
+    #[test]
+    fn utc_months() {
+        let at = |s: &str| parse_rfc3339_ms(s).unwrap();
+        for (t, start, next) in [
+            (
+                "2026-11-30T23:59:59.999Z",
+                "2026-11-01T00:00:00.000Z",
+                "2026-12-01T00:00:00.000Z",
+            ),
+            (
+                "2026-12-01T00:00:00.000Z",
+                "2026-12-01T00:00:00.000Z",
+                "2027-01-01T00:00:00.000Z",
+            ),
+            (
+                "2024-02-29T12:00:00.000Z",
+                "2024-02-01T00:00:00.000Z",
+                "2024-03-01T00:00:00.000Z",
+            ),
+            (
+                "1969-12-31T23:59:59.999Z",
+                "1969-12-01T00:00:00.000Z",
+                "1970-01-01T00:00:00.000Z",
+            ),
+        ] {
+            assert_eq!(rfc3339_ms(month_start_ms(at(t))), start, "{t}");
+            assert_eq!(rfc3339_ms(next_month_ms(at(t))), next, "{t}");
+        }
     }
 
     #[test]

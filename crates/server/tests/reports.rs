@@ -38,50 +38,66 @@ fn label(ms: i64, tz: &TimeZone, group: &str) -> String {
     }
 }
 
+/// A click on the setup's link at `ts`, its sub1, sub2, country, device,
+/// uniqueness, bot flag and test flag drawn from `rng`.
+fn random_click(s: &Setup, rng: &mut rand::rngs::StdRng, i: u128, ts: i64) -> Click {
+    let subs = ["a", "b", "c"];
+    let countries = ["DE", "IN", "US", ""];
+    // device, OS and browser follow from the user agent
+    let device = ["mobile", "desktop", "tablet"][rng.random_range(0..3)];
+    Click {
+        id: ClickId::new(ts as u64, i),
+        ts_ms: ts,
+        link_id: s.link_id.clone(),
+        offer_id: s.offer_id.clone(),
+        affiliate_id: s.affiliate_id.clone(),
+        sub1: Some(subs[rng.random_range(0..3)].to_string()),
+        sub2: Some(format!("x{}", rng.random_range(0..4))),
+        sub3: None,
+        sub4: None,
+        sub5: None,
+        source: None,
+        extra: Default::default(),
+        params_cut: 0,
+        ip: "192.0.2.1".into(),
+        country: countries[rng.random_range(0..4)].into(),
+        user_agent: format!("agent of a {device}"),
+        device: device.into(),
+        os: "ios".into(),
+        browser: "safari".into(),
+        referer_host: String::new(),
+        unique: rng.random_bool(0.7),
+        bot: rng.random_bool(0.1),
+        suspicious: false,
+        test: rng.random_bool(0.05),
+        blocked: false,
+        rule: None,
+        target: None,
+        flow_offer: false,
+    }
+}
+
+/// The first instant of the local day holding `ms`.
+fn first_instant(ms: i64, tz: &TimeZone) -> i64 {
+    Timestamp::from_millisecond(ms)
+        .unwrap()
+        .to_zoned(tz.clone())
+        .start_of_day()
+        .unwrap()
+        .timestamp()
+        .as_millisecond()
+}
+
 #[tokio::test]
 async fn report_rows_and_totals_equal_a_recount_of_raw_rows() {
     let app = TestApp::spawn().await;
     let s = app.setup().await;
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let now = now_ms();
-    let subs = ["a", "b", "c"];
-    let countries = ["DE", "IN", "US", ""];
-    let devices = ["mobile", "desktop", "tablet"];
     let mut clicks = Vec::new();
     for i in 0..3000u128 {
         let ts = now - rng.random_range(0..40 * DAY);
-        // device, OS and browser follow from the user agent
-        let device = devices[rng.random_range(0..3)];
-        clicks.push(Click {
-            id: ClickId::new(ts as u64, i),
-            ts_ms: ts,
-            link_id: s.link_id.clone(),
-            offer_id: s.offer_id.clone(),
-            affiliate_id: s.affiliate_id.clone(),
-            sub1: Some(subs[rng.random_range(0..3)].to_string()),
-            sub2: Some(format!("x{}", rng.random_range(0..4))),
-            sub3: None,
-            sub4: None,
-            sub5: None,
-            source: None,
-            extra: Default::default(),
-            params_cut: 0,
-            ip: "192.0.2.1".into(),
-            country: countries[rng.random_range(0..4)].into(),
-            user_agent: format!("agent of a {device}"),
-            device: device.into(),
-            os: "ios".into(),
-            browser: "safari".into(),
-            referer_host: String::new(),
-            unique: rng.random_bool(0.7),
-            bot: rng.random_bool(0.1),
-            suspicious: false,
-            test: rng.random_bool(0.05),
-            blocked: false,
-            rule: None,
-            target: None,
-            flow_offer: false,
-        });
+        clicks.push(random_click(&s, &mut rng, i, ts));
     }
     for chunk in clicks.chunks(500) {
         app.store.insert_clicks(chunk).unwrap();
@@ -122,15 +138,7 @@ async fn report_rows_and_totals_equal_a_recount_of_raw_rows() {
     ] {
         let tz = TimeZone::get(tz_name).unwrap();
         // the whole traffic, and a range whose ends cut through it
-        let first_instant = |ms: i64| {
-            Timestamp::from_millisecond(ms)
-                .unwrap()
-                .to_zoned(tz.clone())
-                .start_of_day()
-                .unwrap()
-                .timestamp()
-                .as_millisecond()
-        };
+        let first_instant = |ms: i64| first_instant(ms, &tz);
         // local weeks and months, and a range with no time grouping, are
         // read from UTC week and day rows corrected by 15-minute ones; a
         // filter on every sub1 (it leaves every click) makes a sub2 report
@@ -232,6 +240,84 @@ async fn report_rows_and_totals_equal_a_recount_of_raw_rows() {
             assert_eq!(sum_clicks, in_range.count() as i64);
             let in_range = converted.iter().filter(|(c, _)| within(c));
             assert_eq!(sum_conv, in_range.count() as i64);
+        }
+    }
+}
+
+/// Ranges holding whole UTC months read a month row per key, corrected by
+/// the day rows (or, off the UTC day, the 15-minute rows) that fall
+/// outside the range or in another label: every row still equals a recount.
+#[tokio::test]
+async fn month_rows_and_their_corrections_equal_a_recount() {
+    let app = TestApp::spawn().await;
+    let s = app.setup().await;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let at = |day: &str| {
+        clickledger_domain::time::parse_rfc3339_ms(&format!("{day}T00:00:00.000Z")).unwrap()
+    };
+    let (first, last) = (at("2026-06-20"), at("2026-11-10"));
+    let clicks: Vec<Click> = (0..4000u128)
+        .map(|i| {
+            let ts = rng.random_range(first..last);
+            random_click(&s, &mut rng, i, ts)
+        })
+        .collect();
+    for chunk in clicks.chunks(500) {
+        app.store.insert_clicks(chunk).unwrap();
+    }
+    for (tz_name, group, from, to) in [
+        // July to October, less July 1st: four month rows and a day
+        ("UTC", "", "2026-07-02", "2026-10-31"),
+        ("UTC", "month", "2026-06-25", "2026-11-05"),
+        ("UTC", "week", "2026-07-01", "2026-09-30"),
+        ("Asia/Kolkata", "month", "2026-07-01", "2026-10-31"),
+        ("Asia/Kolkata", "", "2026-07-02", "2026-09-30"),
+        ("America/New_York", "month", "2026-06-21", "2026-11-09"),
+    ] {
+        let tz = TimeZone::get(tz_name).unwrap();
+        let (from_ms, to_ms) = (
+            first_instant(at(from) + DAY / 2, &tz),
+            first_instant(at(to) + DAY + DAY / 2, &tz),
+        );
+        for dim in ["sub1", "country"] {
+            let group_by = [group, dim].join(",");
+            let path = format!(
+                "/api/v1/reports?group_by={}&tz={tz_name}&from={from}&to={to}&limit=100000",
+                group_by.trim_start_matches(',')
+            );
+            let (st, r) = app.get(&path).await;
+            assert_eq!(st, StatusCode::OK, "{r}");
+            let mut expect: BTreeMap<(String, String), (i64, i64, i64)> = BTreeMap::new();
+            for c in clicks
+                .iter()
+                .filter(|c| !c.test && from_ms <= c.ts_ms && c.ts_ms < to_ms)
+            {
+                let v = if dim == "sub1" {
+                    c.sub1.clone().unwrap()
+                } else {
+                    c.country.clone()
+                };
+                let e = expect.entry((label(c.ts_ms, &tz, group), v)).or_default();
+                e.0 += 1;
+                e.1 += c.unique as i64;
+                e.2 += c.bot as i64;
+            }
+            let got: BTreeMap<(String, String), (i64, i64, i64)> = r["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|row| {
+                    let key = (
+                        row[group].as_str().unwrap_or_default().to_string(),
+                        row[dim].as_str().unwrap().to_string(),
+                    );
+                    let n = |f: &str| row[f].as_i64().unwrap();
+                    (key, (n("clicks"), n("unique_clicks"), n("bot_clicks")))
+                })
+                .collect();
+            assert_eq!(got, expect, "{tz_name} {group} {dim} {from}..{to}");
+            let total: i64 = expect.values().map(|e| e.0).sum();
+            assert_eq!(r["totals"]["clicks"], total, "{tz_name} {group} {dim}");
         }
     }
 }
@@ -823,7 +909,7 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(tables.len(), 42, "{tables:?}");
+    assert_eq!(tables.len(), 56, "{tables:?}");
     let rows_of = |c: &rusqlite::Connection, t: &str| -> Vec<(String, Vec<String>)> {
         let mut st = c.prepare(&format!("SELECT * FROM {t}")).unwrap();
         let n = st.column_count();
@@ -857,6 +943,7 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         include_str!("../../store/src/sqlite/migrations/0009_affiliate_sub1_rollup.sql"),
         include_str!("../../store/src/sqlite/migrations/0010_sub_slot_rollups.sql"),
         include_str!("../../store/src/sqlite/migrations/0011_link_country_rollup.sql"),
+        include_str!("../../store/src/sqlite/migrations/0012_month_rollups.sql"),
     ];
     let statements: Vec<&str> = migrations
         .iter()
@@ -872,7 +959,7 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         .copied()
         .filter(|s| s.starts_with("INSERT INTO conv_rollup_"))
         .collect();
-    assert_eq!(fills.len(), 74);
+    assert_eq!(fills.len(), 88);
     for f in fills {
         c.execute(f, []).unwrap();
     }
@@ -898,7 +985,7 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         })
         .filter(|(t, _)| exists(t))
         .collect();
-    assert_eq!(click_fills.len(), 36, "{click_fills:?}");
+    assert_eq!(click_fills.len(), 50, "{click_fills:?}");
     for (table, f) in click_fills {
         let recorded = rows_of(&c, table);
         assert!(!recorded.is_empty(), "{table}");

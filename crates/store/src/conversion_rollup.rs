@@ -11,10 +11,10 @@
 //!
 //! The tables are in the schema (SQLite `0007_report_rollups.sql`,
 //! `0008_link_rollup.sql`, `0009_affiliate_sub1_rollup.sql`,
-//! `0010_sub_slot_rollups.sql` and `0011_link_country_rollup.sql`,
-//! PostgreSQL `0008`, `0009`, `0011`, `0012` and `0013`), which also filled
-//! them from the conversions recorded before; a test holds them and
-//! `change` together.
+//! `0010_sub_slot_rollups.sql`, `0011_link_country_rollup.sql` and
+//! `0012_month_rollups.sql`, PostgreSQL `0008`, `0009`, `0011` to `0014`),
+//! which also filled them from the conversions recorded before; a test
+//! holds them and `change` together.
 
 use std::collections::BTreeMap;
 
@@ -276,14 +276,14 @@ pub(crate) fn change(before: Option<&Conversion>, after: &Conversion) -> Change 
     tables
 }
 
-/// The day and week rows that a change's quarter-hour rows add up to.
+/// The day, week and month rows that a change's quarter-hour rows add up to.
 /// A change holds quarter-hour rows only, a third of the keys a conversion
 /// would otherwise build; writers sum the coarser grains once per write,
 /// over a whole batch or a second of batches, and add both.
 pub(crate) fn coarse(change: &Change) -> Change {
     let mut out = Change::new();
     for ((which, _), rows) in change {
-        for grain in [Grain::Day, Grain::Week] {
+        for grain in Grain::COARSE {
             let to = out.entry((*which, grain.suffix())).or_default();
             for ((bucket, key), m) in rows {
                 add(
@@ -362,7 +362,7 @@ mod tests {
         let change = change(None, &c);
         assert_eq!(change.len(), ROLLUPS.len());
         let coarse = coarse(&change);
-        assert_eq!(coarse.len(), ROLLUPS.len() * 2);
+        assert_eq!(coarse.len(), ROLLUPS.len() * Grain::COARSE.len());
         for rows in change.values().chain(coarse.values()) {
             // click time and conversion time fall in different buckets
             assert_eq!(rows.len(), 2);

@@ -935,26 +935,28 @@ pub struct ReportQuery {
     pub filters: Vec<(Dimension, Vec<String>)>,
     /// Conversions counted at their click's time (default) or their own.
     pub by_conversion_time: bool,
-    /// Which rollups to read: whole UTC weeks, whole UTC days or 15-minute
+    /// Which rollups to read: whole UTC months, weeks or days, or 15-minute
     /// buckets, over `ranges` (empty: `from_ms..to_ms`).
     pub grain: Grain,
     pub ranges: Vec<(i64, i64)>,
     /// One row per dimension values for all the ranges together, its
     /// bucket the earliest of its rows', where a rollup serves: for a report
-    /// without time, whose week and day rows all go to one label. A row
+    /// without time, whose month, week and day rows all go to one label. A row
     /// per bucket costs as much again in aggregation as reading it.
     pub whole: bool,
 }
 
 /// The bucket sizes every rollup is kept at. Every real UTC offset is a
-/// multiple of 15 minutes, so quarters serve any timezone; whole UTC days
-/// and weeks (from Monday) serve the spans a report labels as one.
+/// multiple of 15 minutes, so quarters serve any timezone; whole UTC days,
+/// weeks (from Monday) and calendar months serve the spans a report labels
+/// as one: 90 days are three month rows per key, where weeks were thirteen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum Grain {
     #[default]
     Quarter,
     Day,
     Week,
+    Month,
 }
 
 const QUARTER_MS: i64 = 900_000;
@@ -964,7 +966,9 @@ const WEEK_MS: i64 = 7 * DAY_MS;
 const MONDAY_MS: i64 = 4 * DAY_MS;
 
 impl Grain {
-    pub const ALL: [Grain; 3] = [Grain::Quarter, Grain::Day, Grain::Week];
+    pub const ALL: [Grain; 4] = [Grain::Quarter, Grain::Day, Grain::Week, Grain::Month];
+    /// The grains summed from the 15-minute rows a write adds.
+    pub const COARSE: [Grain; 3] = [Grain::Day, Grain::Week, Grain::Month];
 
     /// Its place in `ALL`.
     pub fn index(self) -> usize {
@@ -977,6 +981,7 @@ impl Grain {
             Grain::Quarter => "q",
             Grain::Day => "d",
             Grain::Week => "w",
+            Grain::Month => "m",
         }
     }
 
@@ -986,6 +991,7 @@ impl Grain {
             Grain::Quarter => ms.div_euclid(QUARTER_MS) * QUARTER_MS,
             Grain::Day => ms.div_euclid(DAY_MS) * DAY_MS,
             Grain::Week => (ms - MONDAY_MS).div_euclid(WEEK_MS) * WEEK_MS + MONDAY_MS,
+            Grain::Month => clickledger_domain::time::month_start_ms(ms),
         }
     }
 
@@ -996,11 +1002,12 @@ impl Grain {
                 Grain::Quarter => QUARTER_MS,
                 Grain::Day => DAY_MS,
                 Grain::Week => WEEK_MS,
+                Grain::Month => return clickledger_domain::time::next_month_ms(start),
             }
     }
 
-    /// SQL for the start of the bucket holding `column` (a time in ms, not
-    /// before 1970).
+    /// SQLite's SQL for the start of the bucket holding `column` (a time in
+    /// ms, not before 1970).
     pub(crate) fn sql_start(self, column: &str) -> String {
         match self {
             Grain::Quarter => format!("({column} / {QUARTER_MS}) * {QUARTER_MS}"),
@@ -1008,6 +1015,9 @@ impl Grain {
             Grain::Week => {
                 format!("(({column} - {MONDAY_MS}) / {WEEK_MS}) * {WEEK_MS} + {MONDAY_MS}")
             }
+            Grain::Month => format!(
+                "CAST(strftime('%s', {column} / 1000, 'unixepoch', 'start of month') AS INTEGER) * 1000"
+            ),
         }
     }
 }

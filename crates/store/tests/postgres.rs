@@ -156,7 +156,8 @@ async fn nodes_starting_together_migrate_once() {
             (10, "pending_rollups".to_string()),
             (11, "affiliate_sub1_rollup".to_string()),
             (12, "sub_slot_rollups".to_string()),
-            (13, "link_country_rollup".to_string())
+            (13, "link_country_rollup".to_string()),
+            (14, "month_rollups".to_string())
         ]
     );
 }
@@ -225,6 +226,8 @@ async fn rollups_from_two_nodes_add_up() {
         "rollup_affiliate_sub1_q",
         "rollup_affiliate_sub1_d",
         "rollup_affiliate_sub1_w",
+        "rollup_link_m",
+        "rollup_link_country_m",
     ] {
         let (n, u): (i64, i64) = {
             let r = sql
@@ -291,7 +294,7 @@ async fn rollups_and_raw(sql: &tokio_postgres::Client) -> (Vec<(String, i64, i64
         "rollup_sub5",
         "rollup_link_country",
     ] {
-        for g in ["q", "d", "w"] {
+        for g in ["q", "d", "w", "m"] {
             let table = format!("{stem}_{g}");
             let r = sql
                 .query_one(

@@ -75,7 +75,7 @@ fn rollup_totals(path: &std::path::Path) -> Vec<(String, [i64; 4])> {
     let c = Connection::open(path).unwrap();
     let mut out = Vec::new();
     for stem in ["rollup_link", "rollup_geo", "rollup_sub", "rollup_offer"] {
-        for grain in ["q", "d", "w"] {
+        for grain in ["q", "d", "w", "m"] {
             let t = format!("{stem}_{grain}");
             let v = c
                 .query_row(

@@ -581,14 +581,14 @@ pub async fn run(app: &AppState, spec: &Spec, scope: Scope) -> Result<Report, Ap
     let own = |ms: i64| labels.partition_point(|l| l.1 <= ms).min(labels.len() - 1);
     // where a row's figures go: a coarse row to the label the plan gave
     // it; a 15-minute row to its own label, unless it corrects a coarse one
-    // (label, sign), at most two per row
-    let targets = |grain: Grain, bucket: i64| -> [Option<(usize, i64)>; 2] {
-        if grain != Grain::Quarter {
+    // (as a correction day's row does): (label, sign), at most two per row
+    let targets = |grain: Grain, correction: bool, bucket: i64| -> [Option<(usize, i64)>; 2] {
+        if grain != Grain::Quarter && !correction {
             let l = plan.coarse_label(grain, bucket);
             debug_assert!(l.is_some(), "{grain:?} row {bucket} not in the plan");
             return [Some((l.unwrap_or_else(|| own(bucket)), 1)), None];
         }
-        match plan.misfit(bucket) {
+        match plan.misfit(grain, bucket) {
             None => [Some((own(bucket), 1)), None],
             Some(m) => [
                 Some((m.taken_from, -1)),
@@ -626,9 +626,16 @@ pub async fn run(app: &AppState, spec: &Spec, scope: Scope) -> Result<Report, Ap
     // (one task per part and grain, each reading clicks and conversions)
     let permits = Arc::new(tokio::sync::Semaphore::new(2 * parts));
     let mut reads = tokio::task::JoinSet::new();
-    for grain in Grain::ALL {
-        for ranges in plan::split(&plan.ranges[grain.index()], grain, parts) {
-            // without time every week and day row goes to the one label;
+    let corrections = plan.correction_days();
+    let planned = Grain::ALL
+        .iter()
+        .map(|g| (*g, false, &plan.ranges[g.index()]))
+        .chain([(Grain::Day, true, &corrections)]);
+    for (grain, correction, ranges) in planned {
+        for ranges in plan::split(ranges, grain, parts) {
+            // without time every month, week and day row goes to the one
+            // label, and every correction day is taken back from it (a
+            // read of those sums them per key, its bucket the earliest);
             // 15-minute rows may be corrections, which need their bucket
             let q = ReportQuery {
                 grain,
@@ -643,18 +650,18 @@ pub async fn run(app: &AppState, spec: &Spec, scope: Scope) -> Result<Report, Ap
                 let clicks = store.click_buckets(&q);
                 let conversions = store.conversion_buckets(&q);
                 let (clicks, conversions) = tokio::join!(clicks, conversions);
-                Ok::<_, ApiError>((grain, clicks?, conversions?))
+                Ok::<_, ApiError>((grain, correction, clicks?, conversions?))
             });
         }
     }
     while let Some(read) = reads.join_next().await {
-        let (grain, clicks, conversions) = read.map_err(|e| {
+        let (grain, correction, clicks, conversions) = read.map_err(|e| {
             ApiError::new(ErrorCode::Internal, format!("a report read stopped: {e}"))
         })??;
         for mut b in clicks {
             let values = std::mem::take(&mut b.values);
             for_targets(
-                targets(grain, b.bucket_ms),
+                targets(grain, correction, b.bucket_ms),
                 values,
                 |label, values, sign| groups.get((label, values)).clicks(&b, sign),
             );
@@ -662,7 +669,7 @@ pub async fn run(app: &AppState, spec: &Spec, scope: Scope) -> Result<Report, Ap
         for mut b in conversions {
             let values = std::mem::take(&mut b.values);
             for_targets(
-                targets(grain, b.bucket_ms),
+                targets(grain, correction, b.bucket_ms),
                 values,
                 |label, values, sign| {
                     groups

@@ -1,24 +1,27 @@
 //! Which rollup rows a report reads, and how their figures reach its time
 //! labels.
 //!
-//! The rollups are kept per UTC week, UTC day and 15 minutes. A report's
-//! labels (local days in Berlin, months in Kolkata, or one label for the
-//! whole range) rarely fall on UTC days, and the range's ends rarely do.
-//! Reading every 15-minute row of such a range is slow (90 days of them is
-//! 8,640 buckets). Instead a week or day row is read whole and given to the
-//! label that holds most of it; the few 15-minute rows of that bucket that
-//! belong elsewhere are read too, taken back from that label and given to
+//! The rollups are kept per UTC calendar month, UTC week, UTC day and 15
+//! minutes. A report's labels (local days in Berlin, months in Kolkata, or
+//! one label for the whole range) rarely fall on UTC days, and the range's
+//! ends rarely do. Reading every 15-minute row of such a range is slow (90
+//! days of them is 8,640 buckets). Instead a month, week or day row is read
+//! whole and given to the label that holds most of it; the parts of that
+//! bucket that belong elsewhere are read too (as whole UTC days where they
+//! can be, else as 15-minute rows), taken back from that label and given to
 //! their own (or to none, outside the range). Every figure is a sum, so
-//! this is exact: a Berlin week is one week row and eight 15-minute rows.
+//! this is exact: a Berlin week is one week row and eight 15-minute rows,
+//! and 90 UTC days from the 2nd of a month are three month rows and a day.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use clickledger_store::Grain;
 
 pub(super) const QUARTER_MS: i64 = 900_000;
 const DAY_MS: i64 = 86_400_000;
 
-/// How one 15-minute range inside a coarse bucket is corrected.
+/// How one range inside a coarse bucket is corrected: by its 15-minute
+/// rows, or by its whole UTC days' rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Misfit {
     pub start: i64,
@@ -33,12 +36,16 @@ pub struct Misfit {
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Plan {
     /// Per grain (in `Grain::ALL` order), the UTC ranges to read.
-    pub ranges: [Vec<(i64, i64)>; 3],
-    /// Week and day buckets read whole: (grain, bucket start) → the label
-    /// (an index into the labels) they go to.
+    pub ranges: [Vec<(i64, i64)>; Grain::ALL.len()],
+    /// Month, week and day buckets read whole: (grain, bucket start) → the
+    /// label (an index into the labels) they go to.
     pub coarse: HashMap<(Grain, i64), usize>,
     /// 15-minute ranges that correct the coarse buckets, in time order.
     pub misfits: Vec<Misfit>,
+    /// Whole UTC days that correct the coarse buckets, in time order. They
+    /// are read on their own (`correction_days`): a report without time
+    /// sums each read's rows per key, and these are taken back.
+    pub day_misfits: Vec<Misfit>,
 }
 
 impl Plan {
@@ -56,93 +63,129 @@ impl Plan {
         self.coarse.get(&(grain, bucket)).copied()
     }
 
-    /// The correction covering a 15-minute bucket, if any.
-    pub fn misfit(&self, bucket: i64) -> Option<&Misfit> {
-        let i = self.misfits.partition_point(|m| m.end <= bucket);
-        self.misfits
-            .get(i)
-            .filter(|m| m.start <= bucket && bucket < m.end)
+    /// The correction covering a 15-minute bucket (`Grain::Quarter`) or a
+    /// day bucket (`Grain::Day`), if any.
+    pub fn misfit(&self, grain: Grain, bucket: i64) -> Option<&Misfit> {
+        let list = if grain == Grain::Quarter {
+            &self.misfits
+        } else {
+            &self.day_misfits
+        };
+        let i = list.partition_point(|m| m.end <= bucket);
+        list.get(i).filter(|m| m.start <= bucket && bucket < m.end)
+    }
+
+    /// The day rows read as corrections.
+    pub fn correction_days(&self) -> Vec<(i64, i64)> {
+        let mut out = Vec::new();
+        for m in &self.day_misfits {
+            join(&mut out, m.start, m.end);
+        }
+        out
     }
 
     fn read(&mut self, grain: Grain, start: i64, end: i64) {
-        let v = &mut self.ranges[grain.index()];
-        match v.last_mut() {
-            Some(last) if last.1 == start => last.1 = end,
-            _ => v.push((start, end)),
-        }
+        join(&mut self.ranges[grain.index()], start, end);
     }
+}
+
+/// Appends `[start, end)` to ranges in time order, joined to the last one
+/// where they touch.
+fn join(ranges: &mut Vec<(i64, i64)>, start: i64, end: i64) {
+    match ranges.last_mut() {
+        Some(last) if last.1 == start => last.1 = end,
+        _ => ranges.push((start, end)),
+    }
+}
+
+/// One step of a plan: a bucket read whole, or the 15-minute rows of a
+/// range.
+#[derive(Clone, Copy)]
+enum Step {
+    Whole(Grain, i64, i64, Coarse),
+    Quarters(i64, i64),
 }
 
 /// Plans a report over `labels`: contiguous `(start, end)` UTC ranges, in
 /// order, each one time label (one range for a report without time).
 /// Every boundary is on a 15-minute bucket.
+///
+/// The plan is the cheapest in rows read per key. Each step (a month, week
+/// or day read whole where it may start, or the 15-minute rows up to the
+/// next UTC day) ends on a day boundary or at the range's end, so the
+/// cheapest way to reach each of those points is found in time order: a
+/// week read whole across the 1st of a month cannot keep that month from
+/// being read whole, as a step-by-step choice would.
 pub fn plan(labels: &[(i64, i64)]) -> Plan {
     let (Some(first), Some(last)) = (labels.first(), labels.last()) else {
         return Plan::default();
     };
     let (from, to) = (first.0, last.1);
-    let planner = Planner { labels, from, to };
-    let mut p = Plan::default();
+    let planner = Planner {
+        labels,
+        from,
+        to,
+        days_aligned: labels
+            .iter()
+            .all(|(a, b)| a.rem_euclid(DAY_MS) == 0 && b.rem_euclid(DAY_MS) == 0),
+    };
+    // per point reached: the least cost to it, and the step that got there
+    let mut best: BTreeMap<i64, (i64, Option<Step>)> = BTreeMap::from([(from, (0, None))]);
     let mut t = from;
     while t < to {
-        let day = Grain::Day.start(t);
-        let day_end = Grain::Day.end(day);
-        let week = Grain::Week.start(t);
-        let week_end = Grain::Week.end(week);
-        // a bucket may begin before the range only at its start
-        let may_start = |s: i64| s == t || (t == from && s < from);
-        if may_start(week) {
-            let whole = planner.coarse(week, week_end);
-            let by_days: i64 = (0..7)
-                .map(|i| day + i * DAY_MS)
-                .take_while(|d| *d < week_end.min(to))
-                .map(|d| planner.day_cost(d))
-                .sum();
-            if whole.cost <= by_days {
-                planner.take(&mut p, Grain::Week, week, week_end, whole);
-                t = week_end;
-                continue;
+        let cost = best[&t].0;
+        for step in planner.steps(t) {
+            let (end, c) = match step {
+                Step::Whole(_, _, e, whole) => (e.min(to), whole.cost),
+                Step::Quarters(s, e) => (e, quarters(s, e)),
+            };
+            let reached = best.entry(end).or_insert((i64::MAX, None));
+            if cost + c < reached.0 {
+                *reached = (cost + c, Some(step));
             }
         }
-        let piece_end = day_end.min(to);
-        match planner.day_row(day).filter(|_| may_start(day)) {
-            Some(whole) => planner.take(&mut p, Grain::Day, day, day_end, whole),
-            None => p.read(Grain::Quarter, t, piece_end),
+        t = *best.range(t + 1..).next().expect("a step ends later").0;
+    }
+    let mut steps = Vec::new();
+    let mut at = to;
+    while let Some(step) = best[&at].1 {
+        steps.push(step);
+        at = match step {
+            Step::Whole(_, s, _, _) => s.max(from),
+            Step::Quarters(s, _) => s,
+        };
+    }
+    let mut p = Plan::default();
+    for step in steps.into_iter().rev() {
+        match step {
+            Step::Whole(grain, s, e, whole) => planner.take(&mut p, grain, s, e, whole),
+            Step::Quarters(s, e) => p.read(Grain::Quarter, s, e),
         }
-        t = piece_end;
     }
     p.misfits.sort_by_key(|m| m.start);
+    p.day_misfits.sort_by_key(|m| m.start);
     p
 }
 
 /// `ranges` (of `grain`'s buckets) cut into at most `parts` pieces of
-/// about as many buckets each, to be read side by side.
+/// about as many buckets each, to be read side by side. An unaligned end
+/// (a raw read) stays in its bucket's piece.
 pub fn split(ranges: &[(i64, i64)], grain: Grain, parts: usize) -> Vec<Vec<(i64, i64)>> {
-    if ranges.is_empty() {
-        return Vec::new();
-    }
-    let len = grain.end(0);
-    let buckets: i64 = ranges.iter().map(|(a, b)| (b - a) / len).sum();
-    let per = (buckets / parts.max(1) as i64).max(1);
-    let mut out = vec![Vec::new()];
-    let mut room = per;
-    for &(a, b) in ranges {
-        let mut s = a;
-        while s < b {
-            if room == 0 && out.len() < parts {
-                out.push(Vec::new());
-                room = per;
-            }
-            // the rest goes to the last piece
-            let take = if out.len() == parts {
-                b - s
-            } else {
-                (room * len).min(b - s)
-            };
-            out.last_mut().expect("one piece").push((s, s + take));
-            room = (room - take / len).max(0);
-            s += take;
+    let buckets: Vec<(i64, i64)> = ranges
+        .iter()
+        .flat_map(|&(a, b)| {
+            std::iter::successors(Some(a), move |s| Some(grain.end(grain.start(*s))))
+                .take_while(move |s| *s < b)
+                .map(move |s| (s, grain.end(grain.start(s)).min(b)))
+        })
+        .collect();
+    let per = (buckets.len() / parts.max(1)).max(1);
+    let mut out: Vec<Vec<(i64, i64)>> = Vec::new();
+    for (i, (s, e)) in buckets.into_iter().enumerate() {
+        if i % per == 0 && out.len() < parts {
+            out.push(Vec::new());
         }
+        join(out.last_mut().expect("a piece"), s, e);
     }
     out
 }
@@ -151,8 +194,8 @@ fn quarters(a: i64, b: i64) -> i64 {
     (b - a).max(0) / QUARTER_MS
 }
 
-/// A coarse bucket's cost in rows read (its own, plus the 15-minute ones
-/// that correct it) and the label it goes to.
+/// A coarse bucket's cost in rows read (its own, plus the rows that
+/// correct it) and the label it goes to.
 #[derive(Clone, Copy)]
 struct Coarse {
     cost: i64,
@@ -163,9 +206,35 @@ struct Planner<'a> {
     labels: &'a [(i64, i64)],
     from: i64,
     to: i64,
+    /// Every label starts and ends on a UTC day: a misfit inside the range
+    /// may be corrected by whole days, each within one label.
+    days_aligned: bool,
 }
 
 impl Planner<'_> {
+    /// The steps that may follow `t`: a bucket starts there (or, at the
+    /// range's start, before it), or the 15-minute rows to the next day.
+    fn steps(&self, t: i64) -> Vec<Step> {
+        let may_start = |s: i64| s == t || (t == self.from && s < self.from);
+        let mut out = Vec::with_capacity(4);
+        for grain in [Grain::Month, Grain::Week, Grain::Day] {
+            let s = grain.start(t);
+            if !may_start(s) {
+                continue;
+            }
+            let e = grain.end(s);
+            let whole = self.coarse(s, e);
+            // a day row has more keys than a 15-minute one, and a
+            // correction is applied twice: it pays from half the day
+            if grain != Grain::Day || 2 * whole.cost < quarters(s.max(self.from), e.min(self.to)) {
+                out.push(Step::Whole(grain, s, e, whole));
+            }
+        }
+        let day_end = Grain::Day.end(Grain::Day.start(t));
+        out.push(Step::Quarters(t, day_end.min(self.to)));
+        out
+    }
+
     /// Reading `[s, e)` whole: it goes to the label covering most of it.
     fn coarse(&self, s: i64, e: i64) -> Coarse {
         let first = self.labels.partition_point(|l| l.1 <= s);
@@ -179,48 +248,74 @@ impl Planner<'_> {
                 (label, most) = (i, overlap);
             }
         }
-        Coarse {
-            cost: 1 + quarters(s, e) - most / QUARTER_MS,
-            label: label.min(self.labels.len() - 1),
+        let label = label.min(self.labels.len() - 1);
+        let cost = 1 + self
+            .misfits(s, e, label)
+            .iter()
+            .map(|&(a, b, in_range)| {
+                let (da, db) = self.whole_days(a, b, in_range);
+                let rows = quarters(a, da) + (db - da) / DAY_MS + quarters(db, b);
+                // taken back and given again: a month of days read whole
+                // and corrected would cost what its days do, and read twice
+                if in_range {
+                    2 * rows
+                } else {
+                    rows
+                }
+            })
+            .sum::<i64>();
+        Coarse { cost, label }
+    }
+
+    /// The parts of `[s, e)` that do not belong to `label`: outside the
+    /// range, then other labels inside it, in time order.
+    fn misfits(&self, s: i64, e: i64, label: usize) -> [(i64, i64, bool); 4] {
+        let (keep_from, keep_to) = self.labels[label];
+        [
+            (s, self.from.min(e), false),
+            (s.max(self.from), keep_from.min(e), true),
+            (keep_to.max(s), e.min(self.to), true),
+            (self.to.max(s), e, false),
+        ]
+    }
+
+    /// The whole UTC days of a misfit `[a, b)` that a day row can correct
+    /// (`(x, x)` when none): outside the range any day can, inside it only
+    /// when every label is whole days.
+    fn whole_days(&self, a: i64, b: i64, in_range: bool) -> (i64, i64) {
+        let first = Grain::Day.start(a + DAY_MS - 1);
+        let last = Grain::Day.start(b);
+        if a >= b || first >= last || (in_range && !self.days_aligned) {
+            return (b.max(a), b.max(a));
         }
-    }
-
-    /// The day bucket read whole, when that pays: a day row has more keys
-    /// than a 15-minute one, and a correction is applied twice, so it pays
-    /// from half the 15-minute rows of the day in the range.
-    fn day_row(&self, day: i64) -> Option<Coarse> {
-        let end = Grain::Day.end(day);
-        let whole = self.coarse(day, end);
-        (2 * whole.cost < quarters(day.max(self.from), end.min(self.to))).then_some(whole)
-    }
-
-    /// The cheaper of a day bucket and its 15-minute rows in the range.
-    fn day_cost(&self, day: i64) -> i64 {
-        let rows = quarters(day.max(self.from), Grain::Day.end(day).min(self.to));
-        self.day_row(day).map_or(rows, |whole| whole.cost)
+        (first, last)
     }
 
     /// Reads `[s, e)` whole for `c.label`, with its corrections.
     fn take(&self, p: &mut Plan, grain: Grain, s: i64, e: i64, c: Coarse) {
         p.read(grain, s, e);
         p.coarse.insert((grain, s), c.label);
-        let (keep_from, keep_to) = self.labels[c.label];
-        let mut misfit = |a: i64, b: i64, in_range: bool| {
-            if a < b {
-                p.read(Grain::Quarter, a, b);
-                p.misfits.push(Misfit {
-                    start: a,
-                    end: b,
-                    taken_from: c.label,
-                    in_range,
-                });
+        for (a, b, in_range) in self.misfits(s, e, c.label) {
+            if a >= b {
+                continue;
             }
-        };
-        // outside the range, then other labels inside it, in time order
-        misfit(s, self.from.min(e), false);
-        misfit(s.max(self.from), keep_from.min(e), true);
-        misfit(keep_to.max(s), e.min(self.to), true);
-        misfit(self.to.max(s), e, false);
+            let (da, db) = self.whole_days(a, b, in_range);
+            let misfit = |start, end| Misfit {
+                start,
+                end,
+                taken_from: c.label,
+                in_range,
+            };
+            for (x, y) in [(a, da), (db, b)] {
+                if x < y {
+                    p.read(Grain::Quarter, x, y);
+                    p.misfits.push(misfit(x, y));
+                }
+            }
+            if da < db {
+                p.day_misfits.push(misfit(da, db));
+            }
+        }
     }
 }
 
@@ -250,7 +345,7 @@ mod tests {
                 while s < *b {
                     let e = g.end(g.start(s));
                     if g == Grain::Quarter {
-                        match p.misfit(s) {
+                        match p.misfit(g, s) {
                             Some(m) => {
                                 got[m.taken_from] -= 1;
                                 if m.in_range {
@@ -266,7 +361,76 @@ mod tests {
                 }
             }
         }
+        for (a, b) in p.correction_days() {
+            for d in (a..b).step_by(D as usize) {
+                let m = p.misfit(Grain::Day, d).expect("a correction day");
+                got[m.taken_from] -= D / QUARTER_MS;
+                if m.in_range {
+                    got[own(d).unwrap()] += D / QUARTER_MS;
+                }
+            }
+        }
         got
+    }
+
+    /// Rows read per key, the planner's cost.
+    fn rows(p: &Plan) -> i64 {
+        let quarter_rows: i64 = p.ranges[0].iter().map(|(a, b)| quarters(*a, *b)).sum();
+        let days: i64 = p.correction_days().iter().map(|(a, b)| (b - a) / D).sum();
+        p.coarse.len() as i64 + quarter_rows + days
+    }
+
+    fn at(s: &str) -> i64 {
+        clickledger_domain::time::parse_rfc3339_ms(s).unwrap()
+    }
+
+    #[test]
+    fn ninety_days_from_the_2nd_read_three_months_and_a_day() {
+        // the benchmark's range: 2026-09-02 to the end of November
+        let all = [(
+            at("2026-09-02T00:00:00.000Z"),
+            at("2026-12-01T00:00:00.000Z"),
+        )];
+        let p = plan(&all);
+        assert_eq!(p.coarse.len(), 3, "{p:?}");
+        assert!(p.coarse.keys().all(|(g, _)| *g == Grain::Month), "{p:?}");
+        // September 1st, outside the range, is taken back as a day row
+        assert_eq!(
+            p.correction_days(),
+            vec![(at("2026-09-01T00:00:00.000Z"), all[0].0)]
+        );
+        assert!(p.ranges[Grain::Quarter.index()].is_empty(), "{p:?}");
+        assert_eq!(received(&all, &p), expected(&all));
+        // by UTC day the months are no use: one row a day
+        let labels = days(all[0].0, 90, 0);
+        let p = plan(&labels);
+        assert_eq!(p.ranges[Grain::Day.index()], vec![all[0]]);
+        assert_eq!(rows(&p), 90);
+        assert_eq!(received(&labels, &p), expected(&labels));
+    }
+
+    #[test]
+    fn months_in_kolkata_and_weeks_across_a_month() {
+        let shift = -(5 * H + 30 * 60_000);
+        let month = |m: &str| at(&format!("2026-{m}-01T00:00:00.000Z")) + shift;
+        let labels = [
+            (month("09"), month("10")),
+            (month("10"), month("11")),
+            (month("11"), month("12")),
+        ];
+        let p = plan(&labels);
+        assert_eq!(received(&labels, &p), expected(&labels));
+        // a month row each, corrected by 22 quarters at each end
+        assert_eq!(p.coarse.len(), 3, "{p:?}");
+        assert!(rows(&p) <= 3 + 2 * 3 * 22, "{}: {p:?}", rows(&p));
+        // 30 days that cross the 1st: the week across it is read whole
+        let all = [(
+            at("2026-10-19T00:00:00.000Z"),
+            at("2026-11-16T00:00:00.000Z"),
+        )];
+        let p = plan(&all);
+        assert_eq!(rows(&p), 4, "{p:?}");
+        assert_eq!(received(&all, &p), expected(&all));
     }
 
     fn expected(labels: &[(i64, i64)]) -> Vec<i64> {
@@ -335,7 +499,12 @@ mod tests {
         // an unaligned end (a raw read) stays whole in the last piece
         let odd = [(0, 3 * q + 5)];
         let pieces = split(&odd, Grain::Quarter, 2);
-        assert_eq!(pieces, vec![vec![(0, q)], vec![(q, 3 * q + 5)]]);
+        assert_eq!(pieces, vec![vec![(0, 2 * q)], vec![(2 * q, 3 * q + 5)]]);
+        // months differ in length: each piece is whole months
+        let d = 86_400_000;
+        let (sep, oct, dec) = (20_697 * d, 20_727 * d, 20_788 * d);
+        let pieces = split(&[(sep, dec)], Grain::Month, 2);
+        assert_eq!(pieces, vec![vec![(sep, oct)], vec![(oct, dec)]]);
         assert!(split(&[], Grain::Day, 2).is_empty());
     }
 

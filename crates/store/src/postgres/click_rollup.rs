@@ -292,15 +292,16 @@ async fn repair_one(c: &mut Client, tag: i64) -> StoreResult<bool> {
     Ok(true)
 }
 
-/// Adds sums to the quarter-hour rows and, summed again per UTC day and
-/// week, to the day and week rows: one statement per table, keys in order
+/// Adds sums to the quarter-hour rows and, summed again per UTC day, week
+/// and month, to the coarser rows: one statement per table, keys in order
 /// so that two nodes folding at once lock rows in the same order.
 async fn fold<'a>(
     tx: &Transaction<'_>,
     sums: impl Iterator<Item = (&'a Key, &'a [i64; 4])>,
 ) -> StoreResult<()> {
     type Rows<'k> = BTreeMap<(i64, &'k [String; KEY_WIDTH]), [i64; 4]>;
-    let mut tables: Vec<[Rows; 3]> = (0..ROLLUPS.len()).map(|_| Default::default()).collect();
+    let mut tables: Vec<[Rows; Grain::ALL.len()]> =
+        (0..ROLLUPS.len()).map(|_| Default::default()).collect();
     for ((which, bucket, key), counts) in sums {
         for (g, grain) in Grain::ALL.iter().enumerate() {
             add(

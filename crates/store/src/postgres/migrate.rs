@@ -62,6 +62,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "link_country_rollup",
         include_str!("migrations/0013_link_country_rollup.sql"),
     ),
+    (
+        14,
+        "month_rollups",
+        include_str!("migrations/0014_month_rollups.sql"),
+    ),
 ];
 
 /// The advisory lock key for migrations ("clickledger migrate").

@@ -212,7 +212,7 @@ fn from_rollup(
 }
 
 /// At most this many buckets are listed one by one (see `push_buckets`).
-const LISTED_BUCKETS: i64 = 2_000;
+const LISTED_BUCKETS: usize = 2_000;
 
 impl Query {
     /// Only rows of `r.bucket_ms` in `ranges` (of `grain`'s buckets). One
@@ -221,13 +221,15 @@ impl Query {
     /// key prefix for ranges joined with OR (the whole 15-minute table for
     /// a week's correction rows at either end).
     fn push_buckets(&mut self, grain: Grain, ranges: &[(i64, i64)]) {
-        let len = grain.end(0);
-        let count: i64 = ranges.iter().map(|(a, b)| (b - a) / len).sum();
-        if ranges.len() > 1 && count <= LISTED_BUCKETS {
-            let buckets: Vec<Value> = ranges
-                .iter()
-                .flat_map(|&(a, b)| (0..(b - a) / len).map(move |i| Value::Int(a + i * len)))
-                .collect();
+        // months differ in length: each bucket's end is the next's start
+        let starts = || {
+            ranges.iter().flat_map(move |&(a, b)| {
+                std::iter::successors(Some(a), move |s| Some(grain.end(*s)))
+                    .take_while(move |s| *s < b)
+            })
+        };
+        if ranges.len() > 1 && starts().take(LISTED_BUCKETS + 1).count() <= LISTED_BUCKETS {
+            let buckets: Vec<Value> = starts().map(Value::Int).collect();
             let marks = vec!["?"; buckets.len()].join(", ");
             self.push(&format!("r.bucket_ms IN ({marks})"), buckets);
             return;

@@ -184,7 +184,7 @@ fn rebuild_sql(which: usize, grain: Grain, basis: &str) -> String {
 }
 
 /// On open: when sums were lost (a crash between flushes), rebuilds every
-/// conversion rollup from the marker's bucket (its day, its week) on.
+/// conversion rollup from the marker's bucket (its day, week, month) on.
 /// Returns the time rebuilt from, if any.
 pub(super) fn repair(conn: &mut Connection) -> rusqlite::Result<Option<i64>> {
     let since: Option<String> = conn
@@ -211,5 +211,5 @@ pub(super) fn repair(conn: &mut Connection) -> rusqlite::Result<Option<i64>> {
     }
     tx.execute("DELETE FROM meta WHERE k = ?1", [MARKER])?;
     tx.commit()?;
-    Ok(Some(Grain::Week.start(since)))
+    Ok(Grain::ALL.iter().map(|g| g.start(since)).min())
 }

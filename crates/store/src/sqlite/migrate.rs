@@ -58,6 +58,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "link_country_rollup",
         include_str!("migrations/0011_link_country_rollup.sql"),
     ),
+    (
+        12,
+        "month_rollups",
+        include_str!("migrations/0012_month_rollups.sql"),
+    ),
 ];
 
 /// Brings the file to the newest schema, all in one IMMEDIATE transaction:

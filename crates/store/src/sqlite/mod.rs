@@ -166,9 +166,9 @@ impl SqliteStore {
             );
         }
         if repair {
-            if let Some(week) = conversion_rollup::repair(&mut conn).map_err(err)? {
+            if let Some(from) = conversion_rollup::repair(&mut conn).map_err(err)? {
                 tracing::warn!(
-                    from_ms = week,
+                    from_ms = from,
                     "conversion rollups were not flushed before the last stop; rebuilt them from the conversions"
                 );
             }

@@ -156,24 +156,24 @@ fn fold<'a>(
     Ok(Step::Flushed)
 }
 
-/// Adds sums to the 15-minute rows and, summed again per UTC day and week,
-/// to the day and week rows: one upsert per distinct row.
+/// Adds sums to the 15-minute rows and, summed again per UTC day, week and
+/// month, to the coarser rows: one upsert per distinct row.
 fn write_rows<'a>(
     tx: &Connection,
     sums: impl Iterator<Item = (&'a Key, &'a [i64; 4])>,
 ) -> rusqlite::Result<()> {
     type Coarse<'k> = HashMap<(usize, i64, &'k [String; KEY_WIDTH]), [i64; 4]>;
-    let (mut days, mut weeks): (Coarse, Coarse) = Default::default();
+    let mut coarse: [Coarse; Grain::COARSE.len()] = Default::default();
     for ((which, bucket, key), counts) in sums {
         upsert(tx, *which, Grain::Quarter, *bucket, key, counts)?;
-        for (grain, rows) in [(Grain::Day, &mut days), (Grain::Week, &mut weeks)] {
+        for (grain, rows) in Grain::COARSE.iter().zip(&mut coarse) {
             add(
                 rows.entry((*which, grain.start(*bucket), key)).or_default(),
                 counts,
             );
         }
     }
-    for (grain, rows) in [(Grain::Day, days), (Grain::Week, weeks)] {
+    for (grain, rows) in Grain::COARSE.into_iter().zip(coarse) {
         for ((which, start, key), counts) in rows {
             upsert(tx, which, grain, start, key, &counts)?;
         }
