@@ -248,7 +248,7 @@ pub(crate) fn change(before: Option<&Conversion>, after: &Conversion) -> Change 
     }
     let mut tables = Change::new();
     for which in 0..ROLLUPS.len() {
-        // each part's key per basis, built once for the three grains
+        // each part's key per basis, built once for every grain
         let mut keyed = Vec::new();
         for (c, m) in &parts {
             let shape = shape_key(which, c);

@@ -1,5 +1,6 @@
-//! Click rollups: counts per 15 minutes (`_q`), per UTC day (`_d`) and per
-//! UTC week (`_w`) for fourteen report shapes, so reports never scan 10^7 raw clicks. What each
+//! Click rollups: counts per 15 minutes (`_q`), per UTC day (`_d`), per UTC
+//! week (`_w`) and per UTC calendar month (`_m`) for fourteen report shapes,
+//! so reports never scan 10^7 raw clicks. What each
 //! rollup is keyed by and what a batch of clicks adds to them is the same
 //! for every backend; how the sums reach the tables is each backend's own
 //! (SQLite's is in `sqlite/rollup.rs`).
