@@ -500,7 +500,7 @@ fn shapes(days: i64) -> Vec<(String, String)> {
             "by week and sub3, Europe/Berlin",
             "week,sub3&tz=Europe/Berlin",
         ),
-        // no rollup has a slot for one affiliate: raw clicks
+        // the slot by affiliate rollup (raw clicks before it)
         ("by sub2, one affiliate", "sub2&affiliate=aff_0"),
         ("by link and country", "link,country"),
         ("by affiliate and country", "affiliate,country"),

@@ -143,7 +143,8 @@ async fn report_rows_and_totals_equal_a_recount_of_raw_rows() {
         // read from UTC week and day rows corrected by 15-minute ones; a
         // filter on every sub1 (it leaves every click) makes a sub2 report
         // read raw clicks: no rollup has both; a country filtered on the
-        // affiliate or the link reads the link x country rollup
+        // affiliate or the link reads the link x country rollup, a sub2
+        // filtered on the affiliate the affiliate x sub2 one
         let (affiliate, link) = (
             format!("&affiliate={}", s.affiliate_id),
             format!("&link={}", s.link_id),
@@ -160,6 +161,8 @@ async fn report_rows_and_totals_equal_a_recount_of_raw_rows() {
             ("week", "sub2", (20, -3), ""),
             ("day", "sub2", (45, 1), "&sub1=a,b,c"),
             ("day", "country", (45, 1), &affiliate),
+            ("day", "sub2", (45, 1), &affiliate),
+            ("", "sub2", (20, -3), &affiliate),
             ("week", "country", (20, -3), &link),
         ] {
             let from = label(now - days.0 * DAY, &tz, "day");
@@ -828,13 +831,19 @@ async fn conversion_figures_by_status_refunds_and_fx_equal_a_recount() {
     let to = label(now_ms() + DAY, &TimeZone::UTC, "day");
     let from = label(now_ms() - DAY, &TimeZone::UTC, "day");
     // status,event and event read the geo rollup; sub1,status the sub one;
-    // sub2,status the sub2 one; sub1,sub2,status raw rows; by conversion
-    // time, the other basis
+    // sub2,status the sub2 one, or the affiliate x sub2 one for the
+    // affiliate who has them all; sub1,sub2,status raw rows; by
+    // conversion time, the other basis
+    let affiliate = format!(
+        "&affiliate={}",
+        list["items"][0]["affiliate_id"].as_str().unwrap()
+    );
     for (group_by, extra) in [
         ("status,event", ""),
         ("event", ""),
         ("sub1,status", ""),
         ("sub2,status", ""),
+        ("sub2,status", affiliate.as_str()),
         ("sub1,sub2,status", ""),
         ("status", "&date_basis=conversion"),
         ("status", "&tz=Asia/Kathmandu"),
@@ -909,7 +918,7 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(tables.len(), 56, "{tables:?}");
+    assert_eq!(tables.len(), 72, "{tables:?}");
     let rows_of = |c: &rusqlite::Connection, t: &str| -> Vec<(String, Vec<String>)> {
         let mut st = c.prepare(&format!("SELECT * FROM {t}")).unwrap();
         let n = st.column_count();
@@ -944,6 +953,7 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         include_str!("../../store/src/sqlite/migrations/0010_sub_slot_rollups.sql"),
         include_str!("../../store/src/sqlite/migrations/0011_link_country_rollup.sql"),
         include_str!("../../store/src/sqlite/migrations/0012_month_rollups.sql"),
+        include_str!("../../store/src/sqlite/migrations/0013_affiliate_sub_slot_rollups.sql"),
     ];
     let statements: Vec<&str> = migrations
         .iter()
@@ -959,7 +969,7 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         .copied()
         .filter(|s| s.starts_with("INSERT INTO conv_rollup_"))
         .collect();
-    assert_eq!(fills.len(), 88);
+    assert_eq!(fills.len(), 108);
     for f in fills {
         c.execute(f, []).unwrap();
     }
@@ -985,7 +995,7 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         })
         .filter(|(t, _)| exists(t))
         .collect();
-    assert_eq!(click_fills.len(), 50, "{click_fills:?}");
+    assert_eq!(click_fills.len(), 66, "{click_fills:?}");
     for (table, f) in click_fills {
         let recorded = rows_of(&c, table);
         assert!(!recorded.is_empty(), "{table}");

@@ -11,8 +11,9 @@
 //!
 //! The tables are in the schema (SQLite `0007_report_rollups.sql`,
 //! `0008_link_rollup.sql`, `0009_affiliate_sub1_rollup.sql`,
-//! `0010_sub_slot_rollups.sql`, `0011_link_country_rollup.sql` and
-//! `0012_month_rollups.sql`, PostgreSQL `0008`, `0009`, `0011` to `0014`),
+//! `0010_sub_slot_rollups.sql`, `0011_link_country_rollup.sql`,
+//! `0012_month_rollups.sql` and `0013_affiliate_sub_slot_rollups.sql`,
+//! PostgreSQL `0008`, `0009`, `0011` to `0015`),
 //! which also filled them from the conversions recorded before; a test
 //! holds them and `change` together.
 
@@ -144,7 +145,11 @@ fn shape_key(which: usize, c: &Conversion) -> Vec<String> {
         10 => vec![text(&d.sub3)],
         11 => vec![text(&d.sub4)],
         12 => vec![text(&d.sub5)],
-        _ => vec![c.link_id.clone(), c.offer_id.clone(), d.country.clone()],
+        13 => vec![c.link_id.clone(), c.offer_id.clone(), d.country.clone()],
+        14 => vec![c.affiliate_id.clone(), text(&d.sub2)],
+        15 => vec![c.affiliate_id.clone(), text(&d.sub3)],
+        16 => vec![c.affiliate_id.clone(), text(&d.sub4)],
+        _ => vec![c.affiliate_id.clone(), text(&d.sub5)],
     }
 }
 

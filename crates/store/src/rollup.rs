@@ -1,5 +1,5 @@
 //! Click rollups: counts per 15 minutes (`_q`), per UTC day (`_d`), per UTC
-//! week (`_w`) and per UTC calendar month (`_m`) for fourteen report shapes,
+//! week (`_w`) and per UTC calendar month (`_m`) for eighteen report shapes,
 //! so reports never scan 10^7 raw clicks. What each
 //! rollup is keyed by and what a batch of clicks adds to them is the same
 //! for every backend; how the sums reach the tables is each backend's own
@@ -19,7 +19,7 @@ pub(crate) struct Rollup {
     pub(crate) from_clicks: &'static [&'static str],
 }
 
-pub(crate) const ROLLUPS: [Rollup; 14] = [
+pub(crate) const ROLLUPS: [Rollup; 18] = [
     Rollup {
         stem: "rollup_link",
         columns: &["link_id", "offer_id", "source", "rule", "target"],
@@ -122,6 +122,30 @@ pub(crate) const ROLLUPS: [Rollup; 14] = [
         columns: &["link_id", "offer_id", "country"],
         from_clicks: &["r.link_id", "COALESCE(r.offer_id, l.offer_id)", "r.country"],
     },
+    // one per sub slot with its affiliate, no offer: a partner's report by
+    // a slot (or one filtered to an affiliate) read every raw click of
+    // that affiliate. Ad and placement ids are mostly an affiliate's own,
+    // so these hold about as many rows as the slot's own rollup
+    Rollup {
+        stem: "rollup_affiliate_sub2",
+        columns: &["affiliate_id", "sub2"],
+        from_clicks: &["l.affiliate_id", "COALESCE(r.sub2, '')"],
+    },
+    Rollup {
+        stem: "rollup_affiliate_sub3",
+        columns: &["affiliate_id", "sub3"],
+        from_clicks: &["l.affiliate_id", "COALESCE(r.sub3, '')"],
+    },
+    Rollup {
+        stem: "rollup_affiliate_sub4",
+        columns: &["affiliate_id", "sub4"],
+        from_clicks: &["l.affiliate_id", "COALESCE(r.sub4, '')"],
+    },
+    Rollup {
+        stem: "rollup_affiliate_sub5",
+        columns: &["affiliate_id", "sub5"],
+        from_clicks: &["l.affiliate_id", "COALESCE(r.sub5, '')"],
+    },
 ];
 
 /// The most key columns a rollup has.
@@ -152,7 +176,11 @@ fn key_of(which: usize, k: &Click) -> [&str; KEY_WIDTH] {
         10 => [text(&k.sub3), "", "", "", ""],
         11 => [text(&k.sub4), "", "", "", ""],
         12 => [text(&k.sub5), "", "", "", ""],
-        _ => [&k.link_id, &k.offer_id, &k.country, "", ""],
+        13 => [&k.link_id, &k.offer_id, &k.country, "", ""],
+        14 => [&k.affiliate_id, text(&k.sub2), "", "", ""],
+        15 => [&k.affiliate_id, text(&k.sub3), "", "", ""],
+        16 => [&k.affiliate_id, text(&k.sub4), "", "", ""],
+        _ => [&k.affiliate_id, text(&k.sub5), "", "", ""],
     }
 }
 

@@ -157,7 +157,8 @@ async fn nodes_starting_together_migrate_once() {
             (11, "affiliate_sub1_rollup".to_string()),
             (12, "sub_slot_rollups".to_string()),
             (13, "link_country_rollup".to_string()),
-            (14, "month_rollups".to_string())
+            (14, "month_rollups".to_string()),
+            (15, "affiliate_sub_slot_rollups".to_string())
         ]
     );
 }
@@ -228,6 +229,8 @@ async fn rollups_from_two_nodes_add_up() {
         "rollup_affiliate_sub1_w",
         "rollup_link_m",
         "rollup_link_country_m",
+        "rollup_affiliate_sub2_q",
+        "rollup_affiliate_sub5_m",
     ] {
         let (n, u): (i64, i64) = {
             let r = sql
@@ -293,6 +296,10 @@ async fn rollups_and_raw(sql: &tokio_postgres::Client) -> (Vec<(String, i64, i64
         "rollup_sub4",
         "rollup_sub5",
         "rollup_link_country",
+        "rollup_affiliate_sub2",
+        "rollup_affiliate_sub3",
+        "rollup_affiliate_sub4",
+        "rollup_affiliate_sub5",
     ] {
         for g in ["q", "d", "w", "m"] {
             let table = format!("{stem}_{g}");

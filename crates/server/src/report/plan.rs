@@ -202,6 +202,15 @@ struct Coarse {
     label: usize,
 }
 
+/// Rows that correct a coarse bucket read whole: `[start, end)` at
+/// `grain` (15 minutes or whole days), inside the range or not.
+struct Correction {
+    grain: Grain,
+    start: i64,
+    end: i64,
+    in_range: bool,
+}
+
 struct Planner<'a> {
     labels: &'a [(i64, i64)],
     from: i64,
@@ -250,14 +259,16 @@ impl Planner<'_> {
         }
         let label = label.min(self.labels.len() - 1);
         let cost = 1 + self
-            .misfits(s, e, label)
+            .corrections(s, e, label)
             .iter()
-            .map(|&(a, b, in_range)| {
-                let (da, db) = self.whole_days(a, b, in_range);
-                let rows = quarters(a, da) + (db - da) / DAY_MS + quarters(db, b);
+            .map(|c| {
+                let rows = match c.grain {
+                    Grain::Day => (c.end - c.start) / DAY_MS,
+                    _ => quarters(c.start, c.end),
+                };
                 // taken back and given again: a month of days read whole
                 // and corrected would cost what its days do, and read twice
-                if in_range {
+                if c.in_range {
                     2 * rows
                 } else {
                     rows
@@ -265,6 +276,34 @@ impl Planner<'_> {
             })
             .sum::<i64>();
         Coarse { cost, label }
+    }
+
+    /// What corrects `[s, e)` read whole for `label`: each misfit's whole
+    /// UTC days where a day row can correct them, 15-minute rows for the
+    /// rest (its ends, or all of it).
+    fn corrections(&self, s: i64, e: i64, label: usize) -> Vec<Correction> {
+        let mut out = Vec::new();
+        for (a, b, in_range) in self.misfits(s, e, label) {
+            if a >= b {
+                continue;
+            }
+            let (da, db) = self.whole_days(a, b, in_range);
+            for (grain, start, end) in [
+                (Grain::Quarter, a, da),
+                (Grain::Day, da, db),
+                (Grain::Quarter, db, b),
+            ] {
+                if start < end {
+                    out.push(Correction {
+                        grain,
+                        start,
+                        end,
+                        in_range,
+                    });
+                }
+            }
+        }
+        out
     }
 
     /// The parts of `[s, e)` that do not belong to `label`: outside the
@@ -295,25 +334,18 @@ impl Planner<'_> {
     fn take(&self, p: &mut Plan, grain: Grain, s: i64, e: i64, c: Coarse) {
         p.read(grain, s, e);
         p.coarse.insert((grain, s), c.label);
-        for (a, b, in_range) in self.misfits(s, e, c.label) {
-            if a >= b {
-                continue;
-            }
-            let (da, db) = self.whole_days(a, b, in_range);
-            let misfit = |start, end| Misfit {
-                start,
-                end,
+        for fix in self.corrections(s, e, c.label) {
+            let misfit = Misfit {
+                start: fix.start,
+                end: fix.end,
                 taken_from: c.label,
-                in_range,
+                in_range: fix.in_range,
             };
-            for (x, y) in [(a, da), (db, b)] {
-                if x < y {
-                    p.read(Grain::Quarter, x, y);
-                    p.misfits.push(misfit(x, y));
-                }
-            }
-            if da < db {
-                p.day_misfits.push(misfit(da, db));
+            if fix.grain == Grain::Day {
+                p.day_misfits.push(misfit);
+            } else {
+                p.read(Grain::Quarter, fix.start, fix.end);
+                p.misfits.push(misfit);
             }
         }
     }

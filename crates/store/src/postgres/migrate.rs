@@ -67,6 +67,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "month_rollups",
         include_str!("migrations/0014_month_rollups.sql"),
     ),
+    (
+        15,
+        "affiliate_sub_slot_rollups",
+        include_str!("migrations/0015_affiliate_sub_slot_rollups.sql"),
+    ),
 ];
 
 /// The advisory lock key for migrations ("clickledger migrate").

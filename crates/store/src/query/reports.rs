@@ -75,20 +75,29 @@ fn shape(q: &ReportQuery) -> Option<usize> {
         _ if fits(&[Affiliate, Link, Source, Rule, Target]) => "rollup_link",
         _ if fits(&[Affiliate, Sub(1)]) => "rollup_sub",
         _ if fits(&[Affiliate, Link, Country]) => "rollup_link_country",
-        // a slot's own rollup has neither offer nor affiliate: only
-        // unscoped reports by that slot alone (and event or status)
-        _ => match used.as_slice() {
-            [Sub(n), rest @ ..]
-                if (2..=5).contains(n)
-                    && rest.iter().all(|d| d == &Sub(*n))
-                    && matches!(q.scope, Scope::All) =>
-            {
-                return ROLLUPS
+        // sub2 to sub5: the slot's own rollup (no offer, no affiliate)
+        // serves unscoped reports by that slot alone (and event or
+        // status); the slot with its affiliate, a partner's or one
+        // filtered by affiliate. Neither has an offer.
+        _ => {
+            let slot = used.iter().find_map(|d| match d {
+                Sub(n) if (2..=5).contains(n) => Some(*n),
+                _ => None,
+            })?;
+            let columns: &[&str] =
+                if used.iter().all(|d| *d == Sub(slot)) && matches!(q.scope, Scope::All) {
+                    &[Sub(slot).column()]
+                } else if used
                     .iter()
-                    .position(|r| r.columns == [Dimension::Sub(*n).column()]);
-            }
-            _ => return None,
-        },
+                    .all(|d| matches!(d, Affiliate) || *d == Sub(slot))
+                    && !matches!(q.scope, Scope::Advertiser(_))
+                {
+                    &["affiliate_id", Sub(slot).column()]
+                } else {
+                    return None;
+                };
+            return ROLLUPS.iter().position(|r| r.columns == columns);
+        }
     };
     ROLLUPS.iter().position(|r| r.stem == stem)
 }
@@ -510,14 +519,43 @@ mod tests {
             Some("rollup_sub5")
         );
         assert_eq!(stem(&[Sub(3)], &[Status], all.clone()), Some("rollup_sub3"));
-        // no offer, affiliate or other slot in these rollups
+        // no offer or other slot in these rollups
         assert_eq!(stem(&[Sub(2)], &[Offer], all.clone()), None);
         assert_eq!(stem(&[Sub(2), Sub(3)], &[], all.clone()), None);
-        assert_eq!(stem(&[Sub(2)], &[Affiliate], all.clone()), None);
-        assert_eq!(stem(&[Sub(4)], &[], Scope::Affiliate("a".into())), None);
         assert_eq!(stem(&[Sub(4)], &[], Scope::Advertiser("a".into())), None);
+        assert_eq!(stem(&[Sub(2), Country], &[Affiliate], all.clone()), None);
         // sub1 keeps its own shapes
         assert_eq!(stem(&[Sub(1)], &[], all), Some("rollup_sub1"));
+    }
+
+    #[test]
+    fn a_sub_slot_with_an_affiliate_reads_the_slot_by_affiliate() {
+        use Dimension::*;
+        let all = Scope::All;
+        let partner = Scope::Affiliate("a".into());
+        let of = |n| {
+            Some(
+                [
+                    "",
+                    "",
+                    "rollup_affiliate_sub2",
+                    "rollup_affiliate_sub3",
+                    "rollup_affiliate_sub4",
+                    "rollup_affiliate_sub5",
+                ][n],
+            )
+        };
+        assert_eq!(stem(&[Sub(2)], &[Affiliate], all.clone()), of(2));
+        assert_eq!(stem(&[Affiliate, Sub(3)], &[], all.clone()), of(3));
+        assert_eq!(stem(&[Sub(4), Status], &[Sub(4)], partner.clone()), of(4));
+        assert_eq!(stem(&[Sub(5)], &[], partner.clone()), of(5));
+        // an offer, or another slot, is in none of them
+        assert_eq!(stem(&[Sub(2)], &[Offer], partner.clone()), None);
+        assert_eq!(stem(&[Sub(2), Sub(3)], &[], partner), None);
+        assert_eq!(
+            stem(&[Affiliate, Sub(2)], &[], Scope::Advertiser("v".into())),
+            None
+        );
     }
 
     #[test]

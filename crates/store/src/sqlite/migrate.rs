@@ -63,6 +63,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "month_rollups",
         include_str!("migrations/0012_month_rollups.sql"),
     ),
+    (
+        13,
+        "affiliate_sub_slot_rollups",
+        include_str!("migrations/0013_affiliate_sub_slot_rollups.sql"),
+    ),
 ];
 
 /// Brings the file to the newest schema, all in one IMMEDIATE transaction:
