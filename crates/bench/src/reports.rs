@@ -506,6 +506,9 @@ fn shapes(days: i64) -> Vec<(String, String)> {
         ("by affiliate and country", "affiliate,country"),
         // what a partner's own GEO report reads
         ("by country, one affiliate", "country&affiliate=aff_0"),
+        // the affiliate geo rollup (raw clicks before it)
+        ("by affiliate and device", "affiliate,device"),
+        ("by os, one affiliate", "os&affiliate=aff_0"),
     ] {
         out.push((name.into(), format!("group_by={g}&{range}")));
     }

@@ -143,8 +143,9 @@ async fn report_rows_and_totals_equal_a_recount_of_raw_rows() {
         // read from UTC week and day rows corrected by 15-minute ones; a
         // filter on every sub1 (it leaves every click) makes a sub2 report
         // read raw clicks: no rollup has both; a country filtered on the
-        // affiliate or the link reads the link x country rollup, a sub2
-        // filtered on the affiliate the affiliate x sub2 one
+        // link reads the link x country rollup, a country or a device
+        // filtered on the affiliate the affiliate geo one, a sub2 filtered
+        // on the affiliate the affiliate x sub2 one
         let (affiliate, link) = (
             format!("&affiliate={}", s.affiliate_id),
             format!("&link={}", s.link_id),
@@ -161,6 +162,7 @@ async fn report_rows_and_totals_equal_a_recount_of_raw_rows() {
             ("week", "sub2", (20, -3), ""),
             ("day", "sub2", (45, 1), "&sub1=a,b,c"),
             ("day", "country", (45, 1), &affiliate),
+            ("week", "device", (20, -3), &affiliate),
             ("day", "sub2", (45, 1), &affiliate),
             ("", "sub2", (20, -3), &affiliate),
             ("week", "country", (20, -3), &link),
@@ -585,6 +587,7 @@ async fn impossible_report_parameters_are_refused_naming_them() {
 struct Recounted {
     sub1: String,
     sub2: String,
+    device: String,
     event: String,
     status: String,
     refund: bool,
@@ -809,6 +812,7 @@ async fn conversion_figures_by_status_refunds_and_fx_equal_a_recount() {
         .map(|c| Recounted {
             sub1: c["sub1"].as_str().unwrap_or("").to_string(),
             sub2: c["sub2"].as_str().unwrap_or("").to_string(),
+            device: c["device"].as_str().unwrap().to_string(),
             event: c["event"].as_str().unwrap().to_string(),
             status: c["status"].as_str().unwrap().to_string(),
             refund: !c["parent_id"].is_null(),
@@ -832,7 +836,7 @@ async fn conversion_figures_by_status_refunds_and_fx_equal_a_recount() {
     let from = label(now_ms() - DAY, &TimeZone::UTC, "day");
     // status,event and event read the geo rollup; sub1,status the sub one;
     // sub2,status the sub2 one, or the affiliate x sub2 one for the
-    // affiliate who has them all; sub1,sub2,status raw rows; by
+    // affiliate who has them all (device,status the affiliate geo one); sub1,sub2,status raw rows; by
     // conversion time, the other basis
     let affiliate = format!(
         "&affiliate={}",
@@ -844,6 +848,7 @@ async fn conversion_figures_by_status_refunds_and_fx_equal_a_recount() {
         ("sub1,status", ""),
         ("sub2,status", ""),
         ("sub2,status", affiliate.as_str()),
+        ("device,status", affiliate.as_str()),
         ("sub1,sub2,status", ""),
         ("status", "&date_basis=conversion"),
         ("status", "&tz=Asia/Kathmandu"),
@@ -862,6 +867,7 @@ async fn conversion_figures_by_status_refunds_and_fx_equal_a_recount() {
                     "status" => c.status.clone(),
                     "event" => c.event.clone(),
                     "sub1" => c.sub1.clone(),
+                    "device" => c.device.clone(),
                     _ => c.sub2.clone(),
                 })
                 .collect()
@@ -918,7 +924,7 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(tables.len(), 72, "{tables:?}");
+    assert_eq!(tables.len(), 76, "{tables:?}");
     let rows_of = |c: &rusqlite::Connection, t: &str| -> Vec<(String, Vec<String>)> {
         let mut st = c.prepare(&format!("SELECT * FROM {t}")).unwrap();
         let n = st.column_count();
@@ -954,6 +960,7 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         include_str!("../../store/src/sqlite/migrations/0011_link_country_rollup.sql"),
         include_str!("../../store/src/sqlite/migrations/0012_month_rollups.sql"),
         include_str!("../../store/src/sqlite/migrations/0013_affiliate_sub_slot_rollups.sql"),
+        include_str!("../../store/src/sqlite/migrations/0014_affiliate_geo_rollup.sql"),
     ];
     let statements: Vec<&str> = migrations
         .iter()
@@ -969,7 +976,7 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         .copied()
         .filter(|s| s.starts_with("INSERT INTO conv_rollup_"))
         .collect();
-    assert_eq!(fills.len(), 108);
+    assert_eq!(fills.len(), 113);
     for f in fills {
         c.execute(f, []).unwrap();
     }
@@ -995,7 +1002,7 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         })
         .filter(|(t, _)| exists(t))
         .collect();
-    assert_eq!(click_fills.len(), 66, "{click_fills:?}");
+    assert_eq!(click_fills.len(), 70, "{click_fills:?}");
     for (table, f) in click_fills {
         let recorded = rows_of(&c, table);
         assert!(!recorded.is_empty(), "{table}");

@@ -12,8 +12,9 @@
 //! The tables are in the schema (SQLite `0007_report_rollups.sql`,
 //! `0008_link_rollup.sql`, `0009_affiliate_sub1_rollup.sql`,
 //! `0010_sub_slot_rollups.sql`, `0011_link_country_rollup.sql`,
-//! `0012_month_rollups.sql` and `0013_affiliate_sub_slot_rollups.sql`,
-//! PostgreSQL `0008`, `0009`, `0011` to `0015`),
+//! `0012_month_rollups.sql`, `0013_affiliate_sub_slot_rollups.sql` and
+//! `0014_affiliate_geo_rollup.sql`, PostgreSQL `0008`, `0009`, `0011` to
+//! `0016`),
 //! which also filled them from the conversions recorded before; a test
 //! holds them and `change` together.
 
@@ -149,7 +150,14 @@ fn shape_key(which: usize, c: &Conversion) -> Vec<String> {
         14 => vec![c.affiliate_id.clone(), text(&d.sub2)],
         15 => vec![c.affiliate_id.clone(), text(&d.sub3)],
         16 => vec![c.affiliate_id.clone(), text(&d.sub4)],
-        _ => vec![c.affiliate_id.clone(), text(&d.sub5)],
+        17 => vec![c.affiliate_id.clone(), text(&d.sub5)],
+        _ => vec![
+            c.affiliate_id.clone(),
+            d.country.clone(),
+            d.device.clone(),
+            d.os.clone(),
+            d.browser.clone(),
+        ],
     }
 }
 

@@ -1,5 +1,5 @@
 //! Click rollups: counts per 15 minutes (`_q`), per UTC day (`_d`), per UTC
-//! week (`_w`) and per UTC calendar month (`_m`) for eighteen report shapes,
+//! week (`_w`) and per UTC calendar month (`_m`) for nineteen report shapes,
 //! so reports never scan 10^7 raw clicks. What each
 //! rollup is keyed by and what a batch of clicks adds to them is the same
 //! for every backend; how the sums reach the tables is each backend's own
@@ -19,7 +19,7 @@ pub(crate) struct Rollup {
     pub(crate) from_clicks: &'static [&'static str],
 }
 
-pub(crate) const ROLLUPS: [Rollup; 18] = [
+pub(crate) const ROLLUPS: [Rollup; 19] = [
     Rollup {
         stem: "rollup_link",
         columns: &["link_id", "offer_id", "source", "rule", "target"],
@@ -146,6 +146,20 @@ pub(crate) const ROLLUPS: [Rollup; 18] = [
         columns: &["affiliate_id", "sub5"],
         from_clicks: &["l.affiliate_id", "COALESCE(r.sub5, '')"],
     },
+    // the geo shape with the affiliate for the offer: by affiliate and
+    // device read raw clicks, by affiliate and country the link x country
+    // rows (a link per affiliate and offer, ten times the keys)
+    Rollup {
+        stem: "rollup_affiliate_geo",
+        columns: &["affiliate_id", "country", "device", "os", "browser"],
+        from_clicks: &[
+            "l.affiliate_id",
+            "r.country",
+            "u.device",
+            "u.os",
+            "u.browser",
+        ],
+    },
 ];
 
 /// The most key columns a rollup has.
@@ -180,7 +194,8 @@ fn key_of(which: usize, k: &Click) -> [&str; KEY_WIDTH] {
         14 => [&k.affiliate_id, text(&k.sub2), "", "", ""],
         15 => [&k.affiliate_id, text(&k.sub3), "", "", ""],
         16 => [&k.affiliate_id, text(&k.sub4), "", "", ""],
-        _ => [&k.affiliate_id, text(&k.sub5), "", "", ""],
+        17 => [&k.affiliate_id, text(&k.sub5), "", "", ""],
+        _ => [&k.affiliate_id, &k.country, &k.device, &k.os, &k.browser],
     }
 }
 

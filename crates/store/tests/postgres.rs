@@ -158,7 +158,8 @@ async fn nodes_starting_together_migrate_once() {
             (12, "sub_slot_rollups".to_string()),
             (13, "link_country_rollup".to_string()),
             (14, "month_rollups".to_string()),
-            (15, "affiliate_sub_slot_rollups".to_string())
+            (15, "affiliate_sub_slot_rollups".to_string()),
+            (16, "affiliate_geo_rollup".to_string())
         ]
     );
 }
@@ -300,6 +301,7 @@ async fn rollups_and_raw(sql: &tokio_postgres::Client) -> (Vec<(String, i64, i64
         "rollup_affiliate_sub3",
         "rollup_affiliate_sub4",
         "rollup_affiliate_sub5",
+        "rollup_affiliate_geo",
     ] {
         for g in ["q", "d", "w", "m"] {
             let table = format!("{stem}_{g}");

@@ -72,6 +72,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "affiliate_sub_slot_rollups",
         include_str!("migrations/0015_affiliate_sub_slot_rollups.sql"),
     ),
+    (
+        16,
+        "affiliate_geo_rollup",
+        include_str!("migrations/0016_affiliate_geo_rollup.sql"),
+    ),
 ];
 
 /// The advisory lock key for migrations ("clickledger migrate").

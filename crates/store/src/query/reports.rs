@@ -71,6 +71,14 @@ fn shape(q: &ReportQuery) -> Option<usize> {
         {
             "rollup_affiliate_sub1"
         }
+        // the geo dimensions by affiliate, again without the offer
+        _ if used
+            .iter()
+            .all(|d| matches!(d, Affiliate | Country | Device | Os | Browser))
+            && !matches!(q.scope, Scope::Advertiser(_)) =>
+        {
+            "rollup_affiliate_geo"
+        }
         _ if fits(&[Affiliate, Link]) => "rollup_link_offer",
         _ if fits(&[Affiliate, Link, Source, Rule, Target]) => "rollup_link",
         _ if fits(&[Affiliate, Sub(1)]) => "rollup_sub",
@@ -565,20 +573,44 @@ mod tests {
         let partner = Scope::Affiliate("a".into());
         let link_country = Some("rollup_link_country");
         assert_eq!(stem(&[Link, Country], &[], all.clone()), link_country);
-        assert_eq!(stem(&[Affiliate, Country], &[], all.clone()), link_country);
-        assert_eq!(stem(&[Country], &[Affiliate], all.clone()), link_country);
         assert_eq!(stem(&[Country, Offer], &[], partner.clone()), link_country);
+        assert_eq!(stem(&[Country], &[Link], partner.clone()), link_country);
         // the geo shape still serves country alone and with device
         assert_eq!(stem(&[Country], &[Offer], all.clone()), Some("rollup_geo"));
         assert_eq!(stem(&[Country, Device], &[], all), Some("rollup_geo"));
         // no device and no source here
-        assert_eq!(stem(&[Country, Device], &[], partner.clone()), None);
+        assert_eq!(stem(&[Link, Country, Device], &[], partner.clone()), None);
         assert_eq!(stem(&[Link, Country, Source], &[], partner), None);
     }
 
     #[test]
+    fn geo_dimensions_by_affiliate_read_the_affiliate_geo_rollup() {
+        use Dimension::*;
+        let all = Scope::All;
+        let partner = Scope::Affiliate("a".into());
+        let affiliate_geo = Some("rollup_affiliate_geo");
+        assert_eq!(stem(&[Affiliate, Country], &[], all.clone()), affiliate_geo);
+        assert_eq!(stem(&[Affiliate, Device], &[], all.clone()), affiliate_geo);
+        assert_eq!(stem(&[Country], &[Affiliate], all.clone()), affiliate_geo);
+        assert_eq!(stem(&[Os, Browser], &[], partner.clone()), affiliate_geo);
+        assert_eq!(
+            stem(&[Country, Device], &[], partner.clone()),
+            affiliate_geo
+        );
+        // an offer or an advertiser is not in it
+        assert_eq!(stem(&[Device], &[Offer], partner.clone()), None);
+        assert_eq!(
+            stem(&[Affiliate, Device], &[], Scope::Advertiser("v".into())),
+            None
+        );
+        // the affiliate alone keeps its own, smaller shape
+        assert_eq!(stem(&[Affiliate], &[], all), Some("rollup_affiliate"));
+        assert_eq!(stem(&[Event], &[], partner), Some("rollup_affiliate"));
+    }
+
+    #[test]
     fn a_partner_report_on_a_link_shape_seeks_its_links_month_by_month() {
-        use Dimension::{Affiliate, Country};
+        use Dimension::{Affiliate, Country, Link};
         const DAY: i64 = 86_400_000;
         // 2026-09-01 to 2026-12-01: three month rows
         let (from_ms, to_ms) = (20_697 * DAY, 20_788 * DAY);
@@ -601,7 +633,7 @@ mod tests {
                 Source::Raw(_) => panic!("read from a rollup"),
             })
         };
-        for sql in read(Scope::Affiliate("aff_1".into()), vec![Country]) {
+        for sql in read(Scope::Affiliate("aff_1".into()), vec![Link, Country]) {
             assert!(sql.contains("link_country_m r WHERE"), "{sql}");
             assert!(!sql.contains("JOIN"), "{sql}");
             assert!(
@@ -611,7 +643,7 @@ mod tests {
             assert!(sql.contains("r.bucket_ms IN (?"), "{sql}");
         }
         // grouped by affiliate: the join gives each row's, over one range
-        for sql in read(Scope::All, vec![Affiliate, Country]) {
+        for sql in read(Scope::All, vec![Affiliate, Link, Country]) {
             assert!(sql.contains("JOIN links l ON l.id = r.link_id"), "{sql}");
             assert!(sql.contains("r.bucket_ms >= ?"), "{sql}");
         }

@@ -68,6 +68,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "affiliate_sub_slot_rollups",
         include_str!("migrations/0013_affiliate_sub_slot_rollups.sql"),
     ),
+    (
+        14,
+        "affiliate_geo_rollup",
+        include_str!("migrations/0014_affiliate_geo_rollup.sql"),
+    ),
 ];
 
 /// Brings the file to the newest schema, all in one IMMEDIATE transaction:
