@@ -245,28 +245,36 @@ async fn no_partner_ever_sees_another_partners_rows() {
         .await;
     assert_eq!(report["rows"].as_array().unwrap().len(), 1);
     assert_eq!(report["rows"][0]["affiliate"], b.affiliate_id.as_str());
-    // a slot for one affiliate reads raw clicks, filtered by its links:
-    // the partner's own figures, whether its scope or a filter asks
+    // a slot, or the geo dimensions, for one affiliate read the rollups by
+    // affiliate: the partner's own figures, whether its scope or a filter
+    // asks, and fewer than everyone's
     let own = &report["totals"];
     assert!(own["clicks"].as_i64().unwrap() > 0, "{report}");
-    let (_, _, by_sub2) = app
-        .anon("/api/v1/reports?group_by=sub2", Some(&b.affiliate_key))
-        .await;
-    let (_, filtered) = app
-        .get(&format!(
-            "/api/v1/reports?group_by=sub2,status&affiliate={}",
-            b.affiliate_id
-        ))
-        .await;
-    let (_, everyone) = app.get("/api/v1/reports?group_by=sub2").await;
-    for k in ["clicks", "unique_clicks", "conversions", "payout"] {
-        assert_eq!(by_sub2["totals"][k], own[k], "{k}: {by_sub2}");
-        assert_eq!(filtered["totals"][k], own[k], "{k}: {filtered}");
+    for group_by in ["sub2", "device", "country", "os,browser"] {
+        let (_, _, scoped) = app
+            .anon(
+                &format!("/api/v1/reports?group_by={group_by}"),
+                Some(&b.affiliate_key),
+            )
+            .await;
+        let (_, filtered) = app
+            .get(&format!(
+                "/api/v1/reports?group_by={group_by},status&affiliate={}",
+                b.affiliate_id
+            ))
+            .await;
+        let (_, everyone) = app
+            .get(&format!("/api/v1/reports?group_by={group_by}"))
+            .await;
+        for k in ["clicks", "unique_clicks", "conversions", "payout"] {
+            assert_eq!(scoped["totals"][k], own[k], "{group_by} {k}: {scoped}");
+            assert_eq!(filtered["totals"][k], own[k], "{group_by} {k}: {filtered}");
+        }
+        assert!(
+            everyone["totals"]["clicks"].as_i64().unwrap() > own["clicks"].as_i64().unwrap(),
+            "{group_by}: {everyone}"
+        );
     }
-    assert!(
-        everyone["totals"]["clicks"].as_i64().unwrap() > own["clicks"].as_i64().unwrap(),
-        "{everyone}"
-    );
     let (_, _, offers) = app.anon("/api/v1/offers", Some(&a.affiliate_key)).await;
     assert_eq!(
         offers["items"].as_array().unwrap().len(),

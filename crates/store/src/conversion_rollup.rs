@@ -151,13 +151,14 @@ fn shape_key(which: usize, c: &Conversion) -> Vec<String> {
         15 => vec![c.affiliate_id.clone(), text(&d.sub3)],
         16 => vec![c.affiliate_id.clone(), text(&d.sub4)],
         17 => vec![c.affiliate_id.clone(), text(&d.sub5)],
-        _ => vec![
+        18 => vec![
             c.affiliate_id.clone(),
             d.country.clone(),
             d.device.clone(),
             d.os.clone(),
             d.browser.clone(),
         ],
+        _ => unreachable!("rollup {which} has no key"),
     }
 }
 

@@ -92,8 +92,9 @@ pub(crate) const ROLLUPS: [Rollup; 19] = [
         from_clicks: &["l.affiliate_id", "COALESCE(r.sub1, '')"],
     },
     // one per sub slot, keyed by its value alone: affiliates put ad or
-    // placement ids there, and an offer or affiliate key would multiply
-    // the rows by as many; they serve unscoped reports by that slot only
+    // placement ids there, and an offer key would multiply the rows by as
+    // many offers (an affiliate key too, where affiliates share values);
+    // they serve unscoped reports by that slot only
     Rollup {
         stem: "rollup_sub2",
         columns: &["sub2"],
@@ -114,7 +115,7 @@ pub(crate) const ROLLUPS: [Rollup; 19] = [
         columns: &["sub5"],
         from_clicks: &["COALESCE(r.sub5, '')"],
     },
-    // which countries a link, an affiliate or an offer's partners send:
+    // which countries a link, or a partner's links or offers, send:
     // the geo shape has no link, the link shapes no country, and raw
     // clicks took 16-30 s over 10 M; no device, which would triple the rows
     Rollup {
@@ -124,8 +125,10 @@ pub(crate) const ROLLUPS: [Rollup; 19] = [
     },
     // one per sub slot with its affiliate, no offer: a partner's report by
     // a slot (or one filtered to an affiliate) read every raw click of
-    // that affiliate. Ad and placement ids are mostly an affiliate's own,
-    // so these hold about as many rows as the slot's own rollup
+    // that affiliate. Where ad and placement ids are each affiliate's own,
+    // these hold about as many rows as the slot's own rollup; where all
+    // share them (the benchmark's 500 ad ids), up to as many times more
+    // as there are affiliates
     Rollup {
         stem: "rollup_affiliate_sub2",
         columns: &["affiliate_id", "sub2"],
@@ -195,7 +198,8 @@ fn key_of(which: usize, k: &Click) -> [&str; KEY_WIDTH] {
         15 => [&k.affiliate_id, text(&k.sub3), "", "", ""],
         16 => [&k.affiliate_id, text(&k.sub4), "", "", ""],
         17 => [&k.affiliate_id, text(&k.sub5), "", "", ""],
-        _ => [&k.affiliate_id, &k.country, &k.device, &k.os, &k.browser],
+        18 => [&k.affiliate_id, &k.country, &k.device, &k.os, &k.browser],
+        _ => unreachable!("rollup {which} has no key"),
     }
 }
 

@@ -37,7 +37,8 @@ fn used(q: &ReportQuery) -> Vec<Dimension> {
 }
 
 /// The rollup shape (its place in `ROLLUPS`) that has every dimension the
-/// report uses (offer is in all of them), smallest first. `None`: only raw
+/// report uses (the offer is in all but those keyed by affiliate or by a
+/// sub slot without it), smallest first. `None`: only raw
 /// rows have them, or the ranges do not fall on the grain's buckets.
 fn pick(q: &ReportQuery, ranges: &[(i64, i64)]) -> Option<usize> {
     let on_grain = |ms: i64| q.grain.start(ms) == ms;
@@ -567,7 +568,7 @@ mod tests {
     }
 
     #[test]
-    fn countries_by_link_affiliate_or_partner_read_the_link_country_rollup() {
+    fn countries_by_link_or_a_partners_offers_read_the_link_country_rollup() {
         use Dimension::*;
         let all = Scope::All;
         let partner = Scope::Affiliate("a".into());
