@@ -59,27 +59,19 @@ fn shape(q: &ReportQuery) -> Option<usize> {
     use Dimension::*;
     let used = used(q);
     let fits = |has: &[Dimension]| used.iter().all(|d| *d == Offer || has.contains(d));
+    // a shape with no offer column: only when neither a dimension, a
+    // filter nor the scope needs the offer (or its advertiser)
+    let without_offer = |has: &[Dimension]| {
+        used.iter().all(|d| has.contains(d)) && !matches!(q.scope, Scope::Advertiser(_))
+    };
     let stem = match () {
         _ if fits(&[]) => "rollup_offer",
         _ if fits(&[Source]) => "rollup_source",
         _ if fits(&[Country, Device, Os, Browser]) => "rollup_geo",
         _ if fits(&[Affiliate]) => "rollup_affiliate",
         _ if fits(&[Sub(1)]) => "rollup_sub1",
-        // no offer column: only when neither a dimension, a filter nor
-        // the scope needs the offer (or its advertiser)
-        _ if used.iter().all(|d| matches!(d, Affiliate | Sub(1)))
-            && !matches!(q.scope, Scope::Advertiser(_)) =>
-        {
-            "rollup_affiliate_sub1"
-        }
-        // the geo dimensions by affiliate, again without the offer
-        _ if used
-            .iter()
-            .all(|d| matches!(d, Affiliate | Country | Device | Os | Browser))
-            && !matches!(q.scope, Scope::Advertiser(_)) =>
-        {
-            "rollup_affiliate_geo"
-        }
+        _ if without_offer(&[Affiliate, Sub(1)]) => "rollup_affiliate_sub1",
+        _ if without_offer(&[Affiliate, Country, Device, Os, Browser]) => "rollup_affiliate_geo",
         _ if fits(&[Affiliate, Link]) => "rollup_link_offer",
         _ if fits(&[Affiliate, Link, Source, Rule, Target]) => "rollup_link",
         _ if fits(&[Affiliate, Sub(1)]) => "rollup_sub",
@@ -96,11 +88,7 @@ fn shape(q: &ReportQuery) -> Option<usize> {
             let columns: &[&str] =
                 if used.iter().all(|d| *d == Sub(slot)) && matches!(q.scope, Scope::All) {
                     &[Sub(slot).column()]
-                } else if used
-                    .iter()
-                    .all(|d| matches!(d, Affiliate) || *d == Sub(slot))
-                    && !matches!(q.scope, Scope::Advertiser(_))
-                {
+                } else if without_offer(&[Affiliate, Sub(slot)]) {
                     &["affiliate_id", Sub(slot).column()]
                 } else {
                     return None;
