@@ -836,8 +836,8 @@ async fn conversion_figures_by_status_refunds_and_fx_equal_a_recount() {
     let from = label(now_ms() - DAY, &TimeZone::UTC, "day");
     // status,event and event read the geo rollup; sub1,status the sub one;
     // sub2,status the sub2 one, or the affiliate x sub2 one for the
-    // affiliate who has them all (device,status the affiliate geo one); sub1,sub2,status raw rows; by
-    // conversion time, the other basis
+    // affiliate who has them all (device,status the affiliate geo one);
+    // sub1,sub2,status raw rows; by conversion time, the other basis
     let affiliate = format!(
         "&affiliate={}",
         list["items"][0]["affiliate_id"].as_str().unwrap()
