@@ -512,6 +512,17 @@ fn shapes(days: i64) -> Vec<(String, String)> {
     ] {
         out.push((name.into(), format!("group_by={g}&{range}")));
     }
+    // every 15-minute row of a week, and every day's 15-minute edges off
+    // UTC: conversions read from the conversions themselves (only the
+    // offer shape keeps 15-minute conversion rows)
+    out.push((
+        "by hour and country, 7 days".into(),
+        format!("group_by=hour,country&{week}"),
+    ));
+    out.push((
+        format!("by day and sub1, {days} days, Asia/Kolkata"),
+        format!("group_by=day,sub1&tz=Asia/Kolkata&{range}"),
+    ));
     out
 }
 

@@ -837,7 +837,9 @@ async fn conversion_figures_by_status_refunds_and_fx_equal_a_recount() {
     // status,event and event read the geo rollup; sub1,status the sub one;
     // sub2,status the sub2 one, or the affiliate x sub2 one for the
     // affiliate who has them all (device,status the affiliate geo one);
-    // sub1,sub2,status raw rows; by conversion time, the other basis
+    // sub1,sub2,status raw rows; by conversion time, the other basis; off
+    // the UTC day, status reads the offer's 15-minute rows at either end,
+    // device,status the conversions themselves (the geo shape keeps none)
     let affiliate = format!(
         "&affiliate={}",
         list["items"][0]["affiliate_id"].as_str().unwrap()
@@ -852,6 +854,7 @@ async fn conversion_figures_by_status_refunds_and_fx_equal_a_recount() {
         ("sub1,sub2,status", ""),
         ("status", "&date_basis=conversion"),
         ("status", "&tz=Asia/Kathmandu"),
+        ("device,status", "&tz=Asia/Kathmandu"),
     ] {
         let (st, r) = app
             .get(&format!(
@@ -924,7 +927,8 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(tables.len(), 76, "{tables:?}");
+    // 19 shapes at day, week and month, and the offer's 15-minute rows
+    assert_eq!(tables.len(), 58, "{tables:?}");
     let rows_of = |c: &rusqlite::Connection, t: &str| -> Vec<(String, Vec<String>)> {
         let mut st = c.prepare(&format!("SELECT * FROM {t}")).unwrap();
         let n = st.column_count();
@@ -977,9 +981,31 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         .filter(|s| s.starts_with("INSERT INTO conv_rollup_"))
         .collect();
     assert_eq!(fills.len(), 113);
+    // 0015 dropped the 15-minute tables the day rows were filled from: as
+    // they were before it, then dropped as it drops them
+    let drops = include_str!(
+        "../../store/src/sqlite/migrations/0015_conversion_quarters_from_conversions.sql"
+    );
+    let dropped: Vec<&str> = drops
+        .lines()
+        .filter_map(|l| l.strip_prefix("DROP TABLE "))
+        .map(|t| t.trim_end_matches(';'))
+        .collect();
+    assert_eq!(dropped.len(), 18, "{dropped:?}");
+    for t in &dropped {
+        let create = statements
+            .iter()
+            .find_map(|s| {
+                let at = s.find(&format!("CREATE TABLE {t} ("))?;
+                Some(&s[at..])
+            })
+            .unwrap_or_else(|| panic!("no CREATE TABLE for {t}"));
+        c.execute(create, []).unwrap();
+    }
     for f in fills {
         c.execute(f, []).unwrap();
     }
+    c.execute_batch(drops).unwrap();
     // so do the click rollups these migrations added (but for the
     // tables 0007 built the geo rollups in, then renamed)
     let exists = |t: &str| {

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use crate::model::Click;
+use crate::model::{Click, Conversion};
 
 pub(crate) const QUARTER: i64 = 900_000;
 
@@ -168,39 +168,113 @@ pub(crate) const ROLLUPS: [Rollup; 19] = [
 /// The most key columns a rollup has.
 pub(crate) const KEY_WIDTH: usize = 5;
 
-/// A click's key in rollup `which` (unused places are empty).
-fn key_of(which: usize, k: &Click) -> [&str; KEY_WIDTH] {
-    fn text(v: &Option<String>) -> &str {
-        v.as_deref().unwrap_or("")
+/// What a key column holds, read alike from a click and from a
+/// conversion (which carries its click's dimensions), so the click and
+/// conversion rollups of a shape are keyed by one list: its `columns`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Field {
+    Link,
+    Offer,
+    Affiliate,
+    Source,
+    Rule,
+    Target,
+    Sub(u8),
+    Country,
+    Device,
+    Os,
+    Browser,
+}
+
+fn text(v: &Option<String>) -> &str {
+    v.as_deref().unwrap_or("")
+}
+
+impl Field {
+    fn of_column(column: &str) -> Field {
+        match column {
+            "link_id" => Field::Link,
+            "offer_id" => Field::Offer,
+            "affiliate_id" => Field::Affiliate,
+            "source" => Field::Source,
+            "rule" => Field::Rule,
+            "target" => Field::Target,
+            "sub1" => Field::Sub(1),
+            "sub2" => Field::Sub(2),
+            "sub3" => Field::Sub(3),
+            "sub4" => Field::Sub(4),
+            "sub5" => Field::Sub(5),
+            "country" => Field::Country,
+            "device" => Field::Device,
+            "os" => Field::Os,
+            "browser" => Field::Browser,
+            other => unreachable!("no rollup key column {other}"),
+        }
     }
-    match which {
-        0 => [
-            &k.link_id,
-            &k.offer_id,
-            text(&k.source),
-            text(&k.rule),
-            text(&k.target),
-        ],
-        1 => [&k.offer_id, &k.country, &k.device, &k.os, &k.browser],
-        2 => [&k.offer_id, &k.affiliate_id, text(&k.sub1), "", ""],
-        3 => [&k.offer_id, "", "", "", ""],
-        4 => [&k.offer_id, &k.affiliate_id, "", "", ""],
-        5 => [&k.offer_id, text(&k.source), "", "", ""],
-        6 => [&k.offer_id, text(&k.sub1), "", "", ""],
-        7 => [&k.link_id, &k.offer_id, "", "", ""],
-        8 => [&k.affiliate_id, text(&k.sub1), "", "", ""],
-        9 => [text(&k.sub2), "", "", "", ""],
-        10 => [text(&k.sub3), "", "", "", ""],
-        11 => [text(&k.sub4), "", "", "", ""],
-        12 => [text(&k.sub5), "", "", "", ""],
-        13 => [&k.link_id, &k.offer_id, &k.country, "", ""],
-        14 => [&k.affiliate_id, text(&k.sub2), "", "", ""],
-        15 => [&k.affiliate_id, text(&k.sub3), "", "", ""],
-        16 => [&k.affiliate_id, text(&k.sub4), "", "", ""],
-        17 => [&k.affiliate_id, text(&k.sub5), "", "", ""],
-        18 => [&k.affiliate_id, &k.country, &k.device, &k.os, &k.browser],
-        _ => unreachable!("rollup {which} has no key"),
+
+    /// A click's value ('' for none).
+    pub(crate) fn of_click(self, k: &Click) -> &str {
+        match self {
+            Field::Link => &k.link_id,
+            Field::Offer => &k.offer_id,
+            Field::Affiliate => &k.affiliate_id,
+            Field::Source => text(&k.source),
+            Field::Rule => text(&k.rule),
+            Field::Target => text(&k.target),
+            Field::Sub(1) => text(&k.sub1),
+            Field::Sub(2) => text(&k.sub2),
+            Field::Sub(3) => text(&k.sub3),
+            Field::Sub(4) => text(&k.sub4),
+            Field::Sub(_) => text(&k.sub5),
+            Field::Country => &k.country,
+            Field::Device => &k.device,
+            Field::Os => &k.os,
+            Field::Browser => &k.browser,
+        }
     }
+
+    /// A conversion's value, its click's as `of_click` reads them.
+    pub(crate) fn of_conversion(self, c: &Conversion) -> &str {
+        let d = &c.dims;
+        match self {
+            Field::Link => &c.link_id,
+            Field::Offer => &c.offer_id,
+            Field::Affiliate => &c.affiliate_id,
+            Field::Source => text(&d.source),
+            Field::Rule => text(&d.rule),
+            Field::Target => text(&d.target),
+            Field::Sub(1) => text(&d.sub1),
+            Field::Sub(2) => text(&d.sub2),
+            Field::Sub(3) => text(&d.sub3),
+            Field::Sub(4) => text(&d.sub4),
+            Field::Sub(_) => text(&d.sub5),
+            Field::Country => &d.country,
+            Field::Device => &d.device,
+            Field::Os => &d.os,
+            Field::Browser => &d.browser,
+        }
+    }
+}
+
+/// Each rollup's key columns as fields, in `ROLLUPS` order (worked out
+/// once: a click is keyed in every shape).
+pub(crate) fn fields() -> &'static [Vec<Field>] {
+    static FIELDS: std::sync::OnceLock<Vec<Vec<Field>>> = std::sync::OnceLock::new();
+    FIELDS.get_or_init(|| {
+        ROLLUPS
+            .iter()
+            .map(|r| r.columns.iter().map(|c| Field::of_column(c)).collect())
+            .collect()
+    })
+}
+
+/// A click's key in a rollup of these fields (unused places are empty).
+fn key_of<'k>(fields: &[Field], k: &'k Click) -> [&'k str; KEY_WIDTH] {
+    let mut key = [""; KEY_WIDTH];
+    for (at, f) in key.iter_mut().zip(fields) {
+        *at = f.of_click(k);
+    }
+    key
 }
 
 /// (rollup, 15-minute bucket, key).
@@ -214,13 +288,14 @@ pub(crate) fn sums_of(clicks: &[Click]) -> Sums {
     // summed under borrowed keys first: a batch's clicks share most of
     // their keys, and owning each key per click was 35 strings a click
     let mut borrowed: HashMap<(usize, i64, [&str; KEY_WIDTH]), [i64; 4]> = HashMap::new();
+    let fields = fields();
     for k in clicks.iter().filter(|k| !k.test) {
         let bucket = k.ts_ms.div_euclid(QUARTER) * QUARTER;
         let counts = [1, k.unique as i64, k.bot as i64, k.suspicious as i64];
-        for which in 0..ROLLUPS.len() {
+        for (which, fields) in fields.iter().enumerate() {
             add(
                 borrowed
-                    .entry((which, bucket, key_of(which, k)))
+                    .entry((which, bucket, key_of(fields, k)))
                     .or_default(),
                 &counts,
             );

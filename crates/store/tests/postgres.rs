@@ -159,7 +159,8 @@ async fn nodes_starting_together_migrate_once() {
             (13, "link_country_rollup".to_string()),
             (14, "month_rollups".to_string()),
             (15, "affiliate_sub_slot_rollups".to_string()),
-            (16, "affiliate_geo_rollup".to_string())
+            (16, "affiliate_geo_rollup".to_string()),
+            (17, "conversion_quarters_from_conversions".to_string())
         ]
     );
 }

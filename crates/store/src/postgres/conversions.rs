@@ -108,11 +108,11 @@ struct PgTx<'a> {
     rollups: Change,
 }
 
-/// Adds a transaction's changes to the conversion rollups (with the day
-/// and week rows they add up to), one statement per table, rows in key
-/// order.
+/// Adds a transaction's changes to the conversion rollups (what it
+/// writes: `conversion_rollup::writes`), one statement per table, rows in
+/// key order.
 async fn write_rollups(tx: &Transaction<'_>, change: &Change) -> StoreResult<()> {
-    for ((which, grain), rows) in change.iter().chain(&conversion_rollup::coarse(change)) {
+    for ((which, grain), rows) in &conversion_rollup::writes(change) {
         super::rollup::add_rows(
             tx,
             &conversion_rollup::table(*which, grain),

@@ -77,6 +77,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "affiliate_geo_rollup",
         include_str!("migrations/0016_affiliate_geo_rollup.sql"),
     ),
+    (
+        17,
+        "conversion_quarters_from_conversions",
+        include_str!("migrations/0017_conversion_quarters_from_conversions.sql"),
+    ),
 ];
 
 /// The advisory lock key for migrations ("clickledger migrate").

@@ -415,11 +415,15 @@ pub(crate) enum Source {
 }
 
 /// Conversions per bucket, dimensions, event and status, from the
-/// conversion rollup of the click rollup the same report reads; `None`
-/// when the ranges are empty.
+/// conversion rollup of the click rollup the same report reads (its
+/// 15-minute rows from the conversions themselves where the rollup keeps
+/// none: `conversion_rollup::keeps_quarters`); `None` when the ranges are
+/// empty.
 pub(crate) fn conversion_buckets(q: &ReportQuery, summing: Summing) -> Option<Source> {
     let ranges = ranges_of(q)?;
-    let Some(which) = pick(q, &ranges) else {
+    let Some(which) = pick(q, &ranges)
+        .filter(|w| q.grain != Grain::Quarter || conversion_rollup::keeps_quarters(*w))
+    else {
         return Some(Source::Raw(conversion_facts(q, &ranges)));
     };
     Some(from_rollup(
@@ -690,6 +694,46 @@ mod tests {
                 assert!(matches!(s, Source::Unsummed(_)), "{dims:?}");
                 plain(&s);
             }
+        }
+    }
+
+    #[test]
+    fn fifteen_minute_conversions_come_from_the_conversions_but_for_the_offer_shape() {
+        use Dimension::{Country, Sub};
+        let read = |dimensions: &[Dimension], grain: Grain| {
+            let q = ReportQuery {
+                dimensions: dimensions.to_vec(),
+                grain,
+                from_ms: 0,
+                to_ms: 86_400_000,
+                ..Default::default()
+            };
+            let head = |s: Source| match s {
+                Source::Rollup(q) | Source::Unsummed(q) | Source::Raw(q) => q.head,
+            };
+            (
+                head(click_buckets(&q, Summing::Sql).unwrap()),
+                head(conversion_buckets(&q, Summing::Sql).unwrap()),
+            )
+        };
+        // by time alone: the offer shape's own 15-minute rows
+        let (_, conversions) = read(&[], Grain::Quarter);
+        assert!(
+            conversions.contains("FROM conv_rollup_offer_q"),
+            "{conversions}"
+        );
+        // by country or sub2: the clicks' 15-minute rows, the conversions'
+        // own rows; the day rows from both rollups
+        for (dims, stem) in [(&[Country][..], "rollup_geo"), (&[Sub(2)], "rollup_sub2")] {
+            let (clicks, conversions) = read(dims, Grain::Quarter);
+            assert!(clicks.contains(&format!("FROM {stem}_q")), "{clicks}");
+            assert!(conversions.contains("FROM conversions"), "{conversions}");
+            let (clicks, conversions) = read(dims, Grain::Day);
+            assert!(clicks.contains(&format!("FROM {stem}_d")), "{clicks}");
+            assert!(
+                conversions.contains(&format!("FROM conv_{stem}_d")),
+                "{conversions}"
+            );
         }
     }
 }

@@ -115,10 +115,10 @@ impl Pending {
     }
 }
 
-/// Adds the quarter-hour rows, and the day and week rows they add up to,
-/// to their tables: one upsert per row.
+/// Adds what a change writes (`conversion_rollup::writes`) to the
+/// tables: one upsert per row.
 fn write_rows(c: &Connection, change: &Change) -> rusqlite::Result<()> {
-    for ((which, grain), rows) in change.iter().chain(&conversion_rollup::coarse(change)) {
+    for ((which, grain), rows) in &conversion_rollup::writes(change) {
         let mut st = c.prepare_cached(&conversion_rollup::upsert_sql(*which, grain, "?"))?;
         for ((bucket, key), m) in rows {
             let mut args: Vec<&dyn rusqlite::ToSql> = vec![bucket];
@@ -195,7 +195,7 @@ pub(super) fn repair(conn: &mut Connection) -> rusqlite::Result<Option<i64>> {
     };
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     for which in 0..ROLLUPS.len() {
-        for grain in Grain::ALL {
+        for &grain in conversion_rollup::grains(which) {
             let from = grain.start(since);
             tx.execute(
                 &format!(

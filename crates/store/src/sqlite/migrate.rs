@@ -73,6 +73,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "affiliate_geo_rollup",
         include_str!("migrations/0014_affiliate_geo_rollup.sql"),
     ),
+    (
+        15,
+        "conversion_quarters_from_conversions",
+        include_str!("migrations/0015_conversion_quarters_from_conversions.sql"),
+    ),
 ];
 
 /// Brings the file to the newest schema, all in one IMMEDIATE transaction:
