@@ -123,7 +123,7 @@ pub(crate) fn upsert_sql(which: usize, grain: &str, mark: &str) -> String {
 fn shape_key(which: usize, c: &Conversion) -> Vec<String> {
     crate::rollup::fields()[which]
         .iter()
-        .map(|f| f.of_conversion(c).to_string())
+        .map(|d| crate::rollup::of_conversion(*d, c).to_string())
         .collect()
 }
 

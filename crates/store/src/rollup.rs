@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use crate::model::{Click, Conversion};
+use crate::model::{Click, Conversion, Dimension};
 
 pub(crate) const QUARTER: i64 = 900_000;
 
@@ -168,111 +168,85 @@ pub(crate) const ROLLUPS: [Rollup; 19] = [
 /// The most key columns a rollup has.
 pub(crate) const KEY_WIDTH: usize = 5;
 
-/// What a key column holds, read alike from a click and from a
-/// conversion (which carries its click's dimensions), so the click and
-/// conversion rollups of a shape are keyed by one list: its `columns`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Field {
-    Link,
-    Offer,
-    Affiliate,
-    Source,
-    Rule,
-    Target,
-    Sub(u8),
-    Country,
-    Device,
-    Os,
-    Browser,
-}
-
 fn text(v: &Option<String>) -> &str {
     v.as_deref().unwrap_or("")
 }
 
-impl Field {
-    fn of_column(column: &str) -> Field {
-        match column {
-            "link_id" => Field::Link,
-            "offer_id" => Field::Offer,
-            "affiliate_id" => Field::Affiliate,
-            "source" => Field::Source,
-            "rule" => Field::Rule,
-            "target" => Field::Target,
-            "sub1" => Field::Sub(1),
-            "sub2" => Field::Sub(2),
-            "sub3" => Field::Sub(3),
-            "sub4" => Field::Sub(4),
-            "sub5" => Field::Sub(5),
-            "country" => Field::Country,
-            "device" => Field::Device,
-            "os" => Field::Os,
-            "browser" => Field::Browser,
-            other => unreachable!("no rollup key column {other}"),
-        }
-    }
-
-    /// A click's value ('' for none).
-    pub(crate) fn of_click(self, k: &Click) -> &str {
-        match self {
-            Field::Link => &k.link_id,
-            Field::Offer => &k.offer_id,
-            Field::Affiliate => &k.affiliate_id,
-            Field::Source => text(&k.source),
-            Field::Rule => text(&k.rule),
-            Field::Target => text(&k.target),
-            Field::Sub(1) => text(&k.sub1),
-            Field::Sub(2) => text(&k.sub2),
-            Field::Sub(3) => text(&k.sub3),
-            Field::Sub(4) => text(&k.sub4),
-            Field::Sub(_) => text(&k.sub5),
-            Field::Country => &k.country,
-            Field::Device => &k.device,
-            Field::Os => &k.os,
-            Field::Browser => &k.browser,
-        }
-    }
-
-    /// A conversion's value, its click's as `of_click` reads them.
-    pub(crate) fn of_conversion(self, c: &Conversion) -> &str {
-        let d = &c.dims;
-        match self {
-            Field::Link => &c.link_id,
-            Field::Offer => &c.offer_id,
-            Field::Affiliate => &c.affiliate_id,
-            Field::Source => text(&d.source),
-            Field::Rule => text(&d.rule),
-            Field::Target => text(&d.target),
-            Field::Sub(1) => text(&d.sub1),
-            Field::Sub(2) => text(&d.sub2),
-            Field::Sub(3) => text(&d.sub3),
-            Field::Sub(4) => text(&d.sub4),
-            Field::Sub(_) => text(&d.sub5),
-            Field::Country => &d.country,
-            Field::Device => &d.device,
-            Field::Os => &d.os,
-            Field::Browser => &d.browser,
-        }
+/// A key column's value for a click ('' for none). Key columns are
+/// report dimensions (`Dimension::column`); event and status are not
+/// click figures and key no click rollup.
+pub(crate) fn of_click(d: Dimension, k: &Click) -> &str {
+    match d {
+        Dimension::Link => &k.link_id,
+        Dimension::Offer => &k.offer_id,
+        Dimension::Affiliate => &k.affiliate_id,
+        Dimension::Source => text(&k.source),
+        Dimension::Rule => text(&k.rule),
+        Dimension::Target => text(&k.target),
+        Dimension::Sub(1) => text(&k.sub1),
+        Dimension::Sub(2) => text(&k.sub2),
+        Dimension::Sub(3) => text(&k.sub3),
+        Dimension::Sub(4) => text(&k.sub4),
+        Dimension::Sub(_) => text(&k.sub5),
+        Dimension::Country => &k.country,
+        Dimension::Device => &k.device,
+        Dimension::Os => &k.os,
+        Dimension::Browser => &k.browser,
+        Dimension::Event | Dimension::Status => unreachable!("no rollup is keyed by {d:?}"),
     }
 }
 
-/// Each rollup's key columns as fields, in `ROLLUPS` order (worked out
-/// once: a click is keyed in every shape).
-pub(crate) fn fields() -> &'static [Vec<Field>] {
-    static FIELDS: std::sync::OnceLock<Vec<Vec<Field>>> = std::sync::OnceLock::new();
+/// A conversion's value for a key column, its click's as `of_click`
+/// reads them (a conversion carries its click's dimensions).
+pub(crate) fn of_conversion(d: Dimension, c: &Conversion) -> &str {
+    let k = &c.dims;
+    match d {
+        Dimension::Link => &c.link_id,
+        Dimension::Offer => &c.offer_id,
+        Dimension::Affiliate => &c.affiliate_id,
+        Dimension::Source => text(&k.source),
+        Dimension::Rule => text(&k.rule),
+        Dimension::Target => text(&k.target),
+        Dimension::Sub(1) => text(&k.sub1),
+        Dimension::Sub(2) => text(&k.sub2),
+        Dimension::Sub(3) => text(&k.sub3),
+        Dimension::Sub(4) => text(&k.sub4),
+        Dimension::Sub(_) => text(&k.sub5),
+        Dimension::Country => &k.country,
+        Dimension::Device => &k.device,
+        Dimension::Os => &k.os,
+        Dimension::Browser => &k.browser,
+        Dimension::Event | Dimension::Status => unreachable!("no rollup is keyed by {d:?}"),
+    }
+}
+
+/// Each rollup's key columns as the report dimensions they hold, in
+/// `ROLLUPS` order (worked out once: a click is keyed in every shape).
+pub(crate) fn fields() -> &'static [Vec<Dimension>] {
+    static FIELDS: std::sync::OnceLock<Vec<Vec<Dimension>>> = std::sync::OnceLock::new();
     FIELDS.get_or_init(|| {
         ROLLUPS
             .iter()
-            .map(|r| r.columns.iter().map(|c| Field::of_column(c)).collect())
+            .map(|r| {
+                r.columns
+                    .iter()
+                    .map(|c| {
+                        // `link_id` is the dimension `link`, and so on
+                        Dimension::parse(c.strip_suffix("_id").unwrap_or(c))
+                            .filter(|d| d.column() == *c)
+                            .unwrap_or_else(|| unreachable!("no dimension has column {c}"))
+                    })
+                    .collect()
+            })
             .collect()
     })
 }
 
 /// A click's key in a rollup of these fields (unused places are empty).
-fn key_of<'k>(fields: &[Field], k: &'k Click) -> [&'k str; KEY_WIDTH] {
+fn key_of<'k>(fields: &[Dimension], k: &'k Click) -> [&'k str; KEY_WIDTH] {
     let mut key = [""; KEY_WIDTH];
-    for (at, f) in key.iter_mut().zip(fields) {
-        *at = f.of_click(k);
+    for (at, d) in key.iter_mut().zip(fields) {
+        *at = of_click(*d, k);
     }
     key
 }
