@@ -48,6 +48,26 @@ pub struct Options {
     /// Time only the reports whose name contains this (e.g. "sub2").
     #[arg(long)]
     pub only: Option<String>,
+    /// Timezones whose local days the rollups keep, as the server's
+    /// `--report-timezone` (comma-separated; `none` for none). Applies to
+    /// a load; a reused database keeps what it was loaded with.
+    #[arg(
+        long = "report-timezone",
+        value_delimiter = ',',
+        default_value = "Asia/Kolkata"
+    )]
+    pub report_timezones: Vec<String>,
+}
+
+impl Options {
+    fn timezones(&self) -> Vec<String> {
+        let none = |t: &String| t.is_empty() || t == "none";
+        self.report_timezones
+            .iter()
+            .filter(|t| !none(t))
+            .cloned()
+            .collect()
+    }
 }
 
 impl Options {
@@ -61,6 +81,7 @@ impl Options {
             keep: None,
             reuse: None,
             only: None,
+            report_timezones: vec!["Asia/Kolkata".into()],
         }
     }
 }
@@ -208,6 +229,15 @@ const AGENTS: [(&str, &str, &str, &str); 3] = [
 /// a fifth of them pending, a tenth of those approved later and another
 /// tenth rejected, and a refund for 1 %. Returns what it measured.
 async fn load(store: Arc<dyn Store>, opts: &Options) -> String {
+    // kept from the start: the store is empty
+    let kept = clickledger_server::report::local_days::keep(
+        store.as_ref(),
+        &opts.timezones(),
+        clickledger_server::util::now_ms(),
+    )
+    .await
+    .expect("report timezones");
+    assert!(kept.iter().all(|l| l.since_ms == 0), "{kept:?}");
     let links = setup(store.as_ref()).await;
     let mut rng = rand::rngs::StdRng::seed_from_u64(2026);
     let n_clicks = opts.clicks;
@@ -584,7 +614,11 @@ pub async fn run(opts: Options) -> String {
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let running = clickledger_server::start(store, Settings::default(), listener)
+    let settings = Settings {
+        report_timezones: opts.timezones(),
+        ..Settings::default()
+    };
+    let running = clickledger_server::start(store, settings, listener)
         .await
         .unwrap();
     let client = reqwest::Client::new();

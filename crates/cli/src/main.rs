@@ -327,6 +327,17 @@ pub(crate) struct ServeArgs {
     /// conversions stay; keep it above every offer's attribution window.
     #[arg(long, default_value_t = 0)]
     click_retention_days: u32,
+    /// An IANA timezone reports by day are read in often (comma-separated
+    /// or repeated): the rollups keep day rows for its local days too, so
+    /// such a report reads a row per key and day (from the next local day
+    /// on, where clicks were rolled up before). Every node should be given
+    /// the same; a timezone once kept stays kept.
+    #[arg(
+        long = "report-timezone",
+        env = "CLICKLEDGER_REPORT_TIMEZONES",
+        value_delimiter = ','
+    )]
+    report_timezones: Vec<String>,
     /// Dashboard sessions end after this many minutes unused.
     #[arg(long, env = "CLICKLEDGER_SESSION_IDLE_MINUTES", default_value_t = 120)]
     session_idle_minutes: u32,
@@ -612,6 +623,7 @@ async fn prepare(
         base_currency: clickledger_domain::Currency::parse(&a.base_currency)
             .map_err(|e| format!("--base-currency: {e}"))?,
         click_retention_days: a.click_retention_days,
+        report_timezones: a.report_timezones.clone(),
         alerts: alert_settings(a)?,
         node: a.node.clone(),
         redis: a.redis.clone().filter(|r| !r.is_empty()),

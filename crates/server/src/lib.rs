@@ -128,6 +128,10 @@ pub struct Settings {
     pub header_read_timeout: Duration,
     /// The alert detectors' thresholds and the evaluator's schedule.
     pub alerts: alerts::evaluate::AlertSettings,
+    /// IANA timezones reports by day are read in often: the rollups keep
+    /// day rows for their local days too (`report::local_days`), from the
+    /// next such day on in a tracker that has rollups already.
+    pub report_timezones: Vec<String>,
 }
 
 impl Default for Settings {
@@ -168,6 +172,7 @@ impl Default for Settings {
             journal_probe: Duration::from_millis(500),
             header_read_timeout: Duration::from_secs(10),
             alerts: Default::default(),
+            report_timezones: Vec::new(),
         }
     }
 }
@@ -210,6 +215,9 @@ pub struct AppState {
     /// The dashboard's sessions policy and login limiters.
     pub ui: ui::UiState,
     pub alerts: alerts::evaluate::AlertSettings,
+    /// Local days the rollups keep rows for, as the store said at start
+    /// (a phase another node adds later is read as UTC days are).
+    pub local_days: Vec<clickledger_store::LocalDays>,
     /// Wakes the alert outbox's sender.
     pub alert_outbox: tokio::sync::Notify,
     /// The UTC day (days since the epoch) whose digest was queued last.
@@ -899,6 +907,8 @@ pub async fn start(
         None => None,
     };
     let redis = redis.as_ref();
+    let local_days =
+        report::local_days::keep(&*store, &settings.report_timezones, util::now_ms()).await?;
     let state = Arc::new(AppState {
         store: store.clone(),
         cache: ConfigCache::default(),
@@ -935,6 +945,7 @@ pub async fn start(
         serves_tls: settings.tls.is_some(),
         ui: ui::UiState::new(&settings.ui, redis),
         alerts: settings.alerts.clone(),
+        local_days,
         alert_outbox: tokio::sync::Notify::new(),
         alert_digest_day: std::sync::Mutex::new(i64::MIN),
         config_stamp: AtomicI64::new(i64::MIN),

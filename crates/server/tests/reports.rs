@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use clickledger_domain::ClickId;
 use clickledger_server::util::now_ms;
+use clickledger_server::Settings;
 use clickledger_store::Click;
 use common::*;
 use jiff::tz::TimeZone;
@@ -88,9 +89,25 @@ fn first_instant(ms: i64, tz: &TimeZone) -> i64 {
         .as_millisecond()
 }
 
+/// A tracker that keeps local days for Kolkata and New York (their day
+/// tables hold those days beside UTC's); Kathmandu and London are read
+/// from UTC days and their corrections.
+fn kept_timezones() -> Settings {
+    Settings {
+        report_timezones: vec!["Asia/Kolkata".into(), "America/New_York".into()],
+        ..Default::default()
+    }
+}
+
 #[tokio::test]
 async fn report_rows_and_totals_equal_a_recount_of_raw_rows() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(kept_timezones()).await;
+    // a new tracker keeps them from the start: Kolkata's days start at
+    // 18:30 UTC, New York's at 04:00 and 05:00
+    let kept = app.store.keep_local_days(&[], now_ms()).await.unwrap();
+    let h = 3_600_000;
+    let phases: Vec<(i64, i64)> = kept.iter().map(|l| (l.phase_ms, l.since_ms)).collect();
+    assert_eq!(phases, vec![(4 * h, 0), (5 * h, 0), (18 * h + h / 2, 0)]);
     let s = app.setup().await;
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let now = now_ms();
@@ -797,7 +814,12 @@ async fn conversions_of_every_kind(app: &TestApp) {
 /// moved them between statuses.
 #[tokio::test]
 async fn conversion_figures_by_status_refunds_and_fx_equal_a_recount() {
-    let app = TestApp::spawn().await;
+    // Kathmandu's local days kept: its reports read their day rows
+    let app = TestApp::spawn_with(Settings {
+        report_timezones: vec!["Asia/Kathmandu".into()],
+        ..Default::default()
+    })
+    .await;
     conversions_of_every_kind(&app).await;
     // the recount, from the conversions themselves
     let (_, list) = app.get("/api/v1/conversions?limit=1000").await;
@@ -920,32 +942,9 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
     conversions_of_every_kind(&app).await;
     let dir = app.stop().await;
     let c = rusqlite::Connection::open(dir.0.join("test.db")).unwrap();
-    let tables: Vec<String> = c
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'conv_rollup_%' ORDER BY 1")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let tables = tables_like(&c, "conv_rollup_%");
     // 19 shapes at day, week and month, and the offer's 15-minute rows
     assert_eq!(tables.len(), 58, "{tables:?}");
-    let rows_of = |c: &rusqlite::Connection, t: &str| -> Vec<(String, Vec<String>)> {
-        let mut st = c.prepare(&format!("SELECT * FROM {t}")).unwrap();
-        let n = st.column_count();
-        let rows = st
-            .query_map([], |r| {
-                (0..n)
-                    .map(|i| {
-                        r.get::<_, rusqlite::types::Value>(i)
-                            .map(|v| format!("{v:?}"))
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .unwrap();
-        let mut all: Vec<_> = rows.map(|r| (t.to_string(), r.unwrap())).collect();
-        all.sort();
-        all
-    };
     let read = |c: &rusqlite::Connection| -> Vec<(String, Vec<String>)> {
         let mut all: Vec<_> = tables.iter().flat_map(|t| rows_of(c, t)).collect();
         all.sort();
@@ -1039,7 +1038,7 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
     // the migration leaves out rows that came to nothing (a status's row
     // after every conversion left it); recording keeps them at zero
     let mut kept = recorded;
-    kept.retain(|(_, r)| r[r.len() - 24..].iter().any(|v| v != "Integer(0)"));
+    kept.retain(|(_, r)| !zero(r));
     assert_eq!(read(&c), kept);
 
     // sums lost in a crash: the marker left behind makes the next start
@@ -1059,4 +1058,189 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         .await;
     let c = rusqlite::Connection::open(dir.0.join("test.db")).unwrap();
     assert_eq!(read(&c), kept);
+}
+
+/// A timezone kept once clicks are rolled up counts from its next local
+/// day at least ten minutes away: days before it are read from UTC days
+/// (the local rows there lack what was folded before), days after from
+/// local rows, and both equal a recount, on this node and on one that
+/// does not keep it.
+#[tokio::test]
+async fn a_timezone_kept_after_rollups_counts_from_its_next_local_day() {
+    let app = TestApp::spawn().await;
+    let s = app.setup().await;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let now = now_ms();
+    let mut clicks: Vec<Click> = (0..600u128)
+        .map(|i| {
+            let ts = now - rng.random_range(0..4 * DAY);
+            random_click(&s, &mut rng, i, ts)
+        })
+        .collect();
+    app.store.insert_clicks(&clicks).unwrap();
+    app.store.flush_rollups().await.unwrap();
+    let kolkata = app
+        .spawn_beside(Settings {
+            report_timezones: vec!["Asia/Kolkata".into()],
+            ..Default::default()
+        })
+        .await;
+    let kept = kolkata.store.keep_local_days(&[], now).await.unwrap();
+    let phase = 18 * 3_600_000 + 1_800_000;
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let since = kept[0].since_ms;
+    assert_eq!(since.rem_euclid(DAY), phase);
+    assert!(
+        since >= now + 600_000 && since < now + 600_000 + DAY,
+        "{since} {now}"
+    );
+    // clicks up to the day before it, and for two days from it
+    let later: Vec<Click> = (600..1200u128)
+        .map(|i| {
+            let ts = since - DAY + rng.random_range(0..3 * DAY);
+            random_click(&s, &mut rng, i, ts)
+        })
+        .collect();
+    kolkata.store.insert_clicks(&later).unwrap();
+    clicks.extend(later);
+    // the local day from `since` holds every click in it
+    let q = clickledger_store::ReportQuery {
+        scope: clickledger_store::Scope::All,
+        from_ms: since,
+        to_ms: since + DAY,
+        dimensions: Vec::new(),
+        filters: Vec::new(),
+        by_conversion_time: false,
+        grain: clickledger_store::Grain::Day,
+        ranges: vec![(since, since + DAY)],
+        whole: false,
+    };
+    let rows = kolkata.store.click_buckets(&q).await.unwrap();
+    let in_day = clicks
+        .iter()
+        .filter(|c| !c.test && since <= c.ts_ms && c.ts_ms < since + DAY)
+        .count() as i64;
+    assert_eq!(rows.iter().map(|r| r.clicks).sum::<i64>(), in_day);
+    assert!(rows.iter().all(|r| r.bucket_ms == since), "{rows:?}");
+    let tz = TimeZone::get("Asia/Kolkata").unwrap();
+    let from = label(now - 5 * DAY, &tz, "day");
+    let to = label(since + 3 * DAY, &tz, "day");
+    let path = format!(
+        "/api/v1/reports?group_by=day,sub1&tz=Asia/Kolkata&from={from}&to={to}&limit=100000"
+    );
+    let mut expect: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for c in clicks.iter().filter(|c| !c.test) {
+        *expect
+            .entry((label(c.ts_ms, &tz, "day"), c.sub1.clone().unwrap()))
+            .or_default() += 1;
+    }
+    for node in [&kolkata, &app] {
+        let (st, r) = node.get(&path).await;
+        assert_eq!(st, StatusCode::OK, "{r}");
+        let got: BTreeMap<(String, String), i64> = r["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| {
+                let key = (
+                    row["day"].as_str().unwrap().to_string(),
+                    row["sub1"].as_str().unwrap().to_string(),
+                );
+                (key, row["clicks"].as_i64().unwrap())
+            })
+            .collect();
+        assert_eq!(got, expect);
+    }
+}
+
+/// A start after a crash rebuilds the local days' rows, clicks' and
+/// conversions', to exactly what recording wrote.
+#[tokio::test]
+async fn a_crash_rebuild_gives_local_days_as_recording_did() {
+    if skip_on_postgres("it reads the SQLite file's tables") {
+        return;
+    }
+    let app = TestApp::spawn_with(kept_timezones()).await;
+    let s = app.setup().await;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    let now = now_ms();
+    let clicks: Vec<Click> = (0..500u128)
+        .map(|i| {
+            let ts = now - rng.random_range(0..3 * DAY);
+            random_click(&s, &mut rng, i, ts)
+        })
+        .collect();
+    app.store.insert_clicks(&clicks).unwrap();
+    conversions_of_every_kind(&app).await;
+    let dir = app.stop().await;
+    let c = rusqlite::Connection::open(dir.0.join("test.db")).unwrap();
+    let tables = tables_like(&c, "%rollup_%_d");
+    assert_eq!(tables.len(), 38, "{tables:?}");
+    let read = |c: &rusqlite::Connection| -> Vec<(String, Vec<String>)> {
+        let mut all: Vec<_> = tables.iter().flat_map(|t| rows_of(c, t)).collect();
+        // a rebuild leaves out rows that came to nothing
+        all.retain(|(t, r)| !(t.starts_with("conv_") && zero(r)));
+        all.sort();
+        all
+    };
+    let recorded = read(&c);
+    let local = recorded
+        .iter()
+        .filter(|(_, r)| {
+            r[0].trim_start_matches("Integer(")
+                .trim_end_matches(')')
+                .parse::<i64>()
+                .unwrap()
+                % DAY
+                != 0
+        })
+        .count();
+    assert!(local > recorded.len() / 2, "{local} of {}", recorded.len());
+    for t in &tables {
+        c.execute(&format!("DELETE FROM {t}"), []).unwrap();
+    }
+    for marker in ["rollups_pending_since", "conversion_rollups_pending_since"] {
+        c.execute("INSERT INTO meta (k, v) VALUES (?1, '0')", [marker])
+            .unwrap();
+    }
+    drop(c);
+    let dir = TestApp::spawn_in(dir, kept_timezones()).await.stop().await;
+    let c = rusqlite::Connection::open(dir.0.join("test.db")).unwrap();
+    assert_eq!(read(&c), recorded);
+}
+
+/// The SQLite file's tables whose names are `LIKE` this, in name order.
+fn tables_like(c: &rusqlite::Connection, like: &str) -> Vec<String> {
+    c.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE ?1 ORDER BY 1")
+        .unwrap()
+        .query_map([like], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// Every row of a table, its values written out, tagged with the table
+/// and sorted.
+fn rows_of(c: &rusqlite::Connection, t: &str) -> Vec<(String, Vec<String>)> {
+    let mut st = c.prepare(&format!("SELECT * FROM {t}")).unwrap();
+    let n = st.column_count();
+    let rows = st
+        .query_map([], |r| {
+            (0..n)
+                .map(|i| {
+                    r.get::<_, rusqlite::types::Value>(i)
+                        .map(|v| format!("{v:?}"))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .unwrap();
+    let mut all: Vec<_> = rows.map(|r| (t.to_string(), r.unwrap())).collect();
+    all.sort();
+    all
+}
+
+/// Whether a conversion rollup row's figures (its last 24 values) are
+/// all zero.
+fn zero(row: &[String]) -> bool {
+    row[row.len() - 24..].iter().all(|v| v == "Integer(0)")
 }

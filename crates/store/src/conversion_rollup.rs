@@ -280,8 +280,8 @@ pub(crate) fn grains(which: usize) -> &'static [Grain] {
 /// What a change writes to the tables: the quarter-hour rows of the
 /// shapes that keep them (`keeps_quarters`), and the day, week and month
 /// rows every quarter-hour row adds up to.
-pub(crate) fn writes(change: &Change) -> Change {
-    let mut out = coarse(change);
+pub(crate) fn writes(change: &Change, phases: &[i64]) -> Change {
+    let mut out = coarse(change, phases);
     for (table, rows) in change {
         if keeps_quarters(table.0) {
             out.insert(*table, rows.clone());
@@ -290,25 +290,23 @@ pub(crate) fn writes(change: &Change) -> Change {
     out
 }
 
-/// The day, week and month rows that a change's quarter-hour rows add up to.
+/// The day, week and month rows that a change's quarter-hour rows add up
+/// to, and the local days' at `phases` (`rollup::coarse_buckets`).
 /// A change holds quarter-hour rows only, a third of the keys a conversion
 /// would otherwise build; writers sum the coarser grains once per write,
 /// over a whole batch or a second of batches, and add both.
-pub(crate) fn coarse(change: &Change) -> Change {
+pub(crate) fn coarse(change: &Change, phases: &[i64]) -> Change {
     let mut out = Change::new();
     for ((which, _), rows) in change {
-        for grain in Grain::COARSE {
-            let to = out.entry((*which, grain.suffix())).or_default();
-            for ((bucket, key), m) in rows {
-                add(
-                    to.entry((grain.start(*bucket), key.clone()))
-                        .or_insert([0; METRICS]),
-                    m,
-                    1,
-                );
+        for ((bucket, key), m) in rows {
+            for (grain, start) in crate::rollup::coarse_buckets(*bucket, phases) {
+                let to = out.entry((*which, grain.suffix())).or_default();
+                add(to.entry((start, key.clone())).or_insert([0; METRICS]), m, 1);
             }
-            to.retain(|_, m| m.iter().any(|v| *v != 0));
         }
+    }
+    for rows in out.values_mut() {
+        rows.retain(|_, m| m.iter().any(|v| *v != 0));
     }
     out.retain(|_, rows| !rows.is_empty());
     out
@@ -375,7 +373,7 @@ mod tests {
         let c = conversion();
         let change = change(None, &c);
         assert_eq!(change.len(), ROLLUPS.len());
-        let coarse = coarse(&change);
+        let coarse = coarse(&change, &[]);
         assert_eq!(coarse.len(), ROLLUPS.len() * Grain::COARSE.len());
         for rows in change.values().chain(coarse.values()) {
             // click time and conversion time fall in different buckets
@@ -396,7 +394,7 @@ mod tests {
         after.status = Status::Approved;
         let moved = change(Some(&before), &after);
         assert_eq!(moved.len(), ROLLUPS.len());
-        for rows in moved.values().chain(coarse(&moved).values()) {
+        for rows in moved.values().chain(coarse(&moved, &[]).values()) {
             assert_eq!(rows.len(), 4);
             for ((_, key), m) in rows {
                 let sign = if key.last().unwrap() == "approved" {
@@ -410,7 +408,7 @@ mod tests {
         let mut dup = after.clone();
         dup.duplicates = 1;
         let dup = change(Some(&after), &dup);
-        for rows in dup.values().chain(coarse(&dup).values()) {
+        for rows in dup.values().chain(coarse(&dup, &[]).values()) {
             for m in rows.values() {
                 let mut only = [0; METRICS];
                 only[2] = 1;
@@ -425,7 +423,7 @@ mod tests {
     #[test]
     fn quarter_hour_rows_are_written_only_where_the_shape_keeps_them() {
         let change = change(None, &conversion());
-        let writes = writes(&change);
+        let writes = writes(&change, &[]);
         let offer = ROLLUPS
             .iter()
             .position(|r| r.stem == "rollup_offer")

@@ -136,6 +136,11 @@ pub trait Store: Send + Sync + 'static {
     /// Folds click counts held in memory into the rollup tables (reports
     /// do this themselves; called at shutdown).
     async fn flush_rollups(&self) -> StoreResult<()>;
+    /// Keeps day rows for local days that start `phases` after UTC
+    /// midnight (`LocalDays`), beside the UTC day's, from the next such
+    /// day on (from the start when nothing is rolled up yet); phases
+    /// already kept stay as they are. Returns every phase kept.
+    async fn keep_local_days(&self, phases: &[i64], now_ms: i64) -> StoreResult<Vec<LocalDays>>;
     /// The click, if it exists and `scope` may see it.
     async fn click(&self, id: ClickId, scope: &Scope) -> StoreResult<Option<Click>>;
     /// Clicks matching the filter that `filter.scope` may see, newest first.

@@ -1022,6 +1022,36 @@ impl Grain {
     }
 }
 
+/// The start of the local day holding `ms`, for days that start
+/// `phase_ms` after UTC midnight (0: the UTC day; Asia/Kolkata's start at
+/// 18:30 UTC, 66,600,000). The day tables (`_d`) hold such days' rows
+/// beside the UTC days' for the phases a tracker keeps (`LocalDays`): a
+/// row's bucket says which day it is.
+pub fn local_day_start(ms: i64, phase_ms: i64) -> i64 {
+    (ms - phase_ms).div_euclid(DAY_MS) * DAY_MS + phase_ms
+}
+
+/// SQL for `local_day_start` of `column` (a time in ms after `phase_ms`,
+/// as every click's is).
+pub(crate) fn sql_local_day_start(column: &str, phase_ms: i64) -> String {
+    format!("(({column} - {phase_ms}) / {DAY_MS}) * {DAY_MS} + {phase_ms}")
+}
+
+/// Where a day bucket starts within the UTC day (its phase).
+pub fn day_phase(bucket_ms: i64) -> i64 {
+    bucket_ms.rem_euclid(DAY_MS)
+}
+
+/// Local days the rollups keep day rows for: those starting `phase_ms`
+/// after UTC midnight, complete from `since_ms` (a day start) on. A
+/// report reads them only from there; before it, UTC days and their
+/// corrections serve as for any other timezone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LocalDays {
+    pub phase_ms: i64,
+    pub since_ms: i64,
+}
+
 /// Clicks in one bucket (15 minutes, or a UTC day) for one combination of
 /// dimension values.
 #[derive(Clone, Debug, PartialEq, Eq)]

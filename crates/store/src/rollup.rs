@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use crate::model::{Click, Conversion, Dimension};
+use crate::model::{local_day_start, Click, Conversion, Dimension, Grain};
 
 pub(crate) const QUARTER: i64 = 900_000;
 
@@ -249,6 +249,83 @@ fn key_of<'k>(fields: &[Dimension], k: &'k Click) -> [&'k str; KEY_WIDTH] {
         *at = of_click(*d, k);
     }
     key
+}
+
+/// The coarse buckets a 15-minute bucket adds to: its UTC day, week and
+/// month, and its local day at each phase kept (`LocalDays`), which lives
+/// in the day tables too.
+pub(crate) fn coarse_buckets(
+    bucket: i64,
+    phases: &[i64],
+) -> impl Iterator<Item = (Grain, i64)> + '_ {
+    Grain::COARSE
+        .into_iter()
+        .map(move |g| (g, g.start(bucket)))
+        .chain(
+            phases
+                .iter()
+                .map(move |p| (Grain::Day, local_day_start(bucket, *p))),
+        )
+}
+
+/// Whether any click or conversion has been folded into the rollups.
+pub(crate) const ROLLED_UP_SQL: &str =
+    "SELECT EXISTS (SELECT 1 FROM rollup_offer_d) OR EXISTS (SELECT 1 FROM conv_rollup_offer_d)";
+
+/// When a phase newly kept is complete from: at once when nothing has
+/// been rolled up (every row will have it), else from its first day that
+/// starts at least `MARGIN_MS` after `now_ms`. Rows already folded lack
+/// it, and a node folds clicks stamped by its own clock: the margin
+/// covers clocks that run a little ahead.
+pub(crate) fn local_days_since(phase_ms: i64, now_ms: i64, rolled_up: bool) -> i64 {
+    const MARGIN_MS: i64 = 600_000;
+    if !rolled_up {
+        return 0;
+    }
+    let day = Grain::Day.end(0);
+    local_day_start(now_ms + MARGIN_MS + day - 1, phase_ms)
+}
+
+/// One kind of row a rebuild from raw rows writes: its table's grain,
+/// the first bucket rebuilt (that holding `since`), SQL for the bucket of
+/// a time, and SQL choosing its rows among others in the same table (the
+/// day tables hold one kind per phase).
+pub(crate) struct Rebuild {
+    pub(crate) grain: Grain,
+    pub(crate) from: i64,
+    pub(crate) start_sql: String,
+    pub(crate) rows: String,
+}
+
+/// What a rebuild from `since` on writes, for a table kept at `grains`
+/// and local days at `phases`, bucketing times in `column`.
+pub(crate) fn rebuilds(grains: &[Grain], phases: &[i64], since: i64, column: &str) -> Vec<Rebuild> {
+    let day = Grain::Day.end(0);
+    let mut out = Vec::new();
+    for &grain in grains {
+        let days: Vec<i64> = if grain == Grain::Day {
+            std::iter::once(0).chain(phases.iter().copied()).collect()
+        } else {
+            Vec::new()
+        };
+        if days.is_empty() {
+            out.push(Rebuild {
+                grain,
+                from: grain.start(since),
+                start_sql: grain.sql_start(column),
+                rows: String::new(),
+            });
+        }
+        for p in days {
+            out.push(Rebuild {
+                grain,
+                from: local_day_start(since, p),
+                start_sql: crate::model::sql_local_day_start(column, p),
+                rows: format!(" AND bucket_ms % {day} = {p}"),
+            });
+        }
+    }
+    out
 }
 
 /// (rollup, 15-minute bucket, key).

@@ -35,6 +35,7 @@ use crate::auth::Caller;
 use crate::util::now_ms;
 use crate::AppState;
 
+pub mod local_days;
 mod plan;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -573,7 +574,7 @@ pub async fn run(app: &AppState, spec: &Spec, scope: Scope) -> Result<Report, Ap
         .all(|(a, b, _)| a % QUARTER_MS == 0 && b % QUARTER_MS == 0);
     let plan = if on_quarters && clickledger_store::rollup_serves(&query) {
         let spans: Vec<(i64, i64)> = labels.iter().map(|(a, b, _)| (*a, *b)).collect();
-        plan::plan(&spans)
+        plan::plan(&spans, &app.local_days)
     } else {
         Plan::quarters(spec.from_ms, spec.to_ms)
     };

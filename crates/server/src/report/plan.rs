@@ -15,7 +15,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use clickledger_store::Grain;
+use clickledger_store::{local_day_start, Grain, LocalDays};
 
 pub(super) const QUARTER_MS: i64 = 900_000;
 const DAY_MS: i64 = 86_400_000;
@@ -116,13 +116,14 @@ enum Step {
 /// cheapest way to reach each of those points is found in time order: a
 /// week read whole across the 1st of a month cannot keep that month from
 /// being read whole, as a step-by-step choice would.
-pub fn plan(labels: &[(i64, i64)]) -> Plan {
+pub fn plan(labels: &[(i64, i64)], local: &[LocalDays]) -> Plan {
     let (Some(first), Some(last)) = (labels.first(), labels.last()) else {
         return Plan::default();
     };
     let (from, to) = (first.0, last.1);
     let planner = Planner {
         labels,
+        local,
         from,
         to,
         days_aligned: labels
@@ -174,9 +175,9 @@ pub fn split(ranges: &[(i64, i64)], grain: Grain, parts: usize) -> Vec<Vec<(i64,
     let buckets: Vec<(i64, i64)> = ranges
         .iter()
         .flat_map(|&(a, b)| {
-            std::iter::successors(Some(a), move |s| Some(grain.end(grain.start(*s))))
+            std::iter::successors(Some(a), move |s| Some(bucket_end(grain, *s)))
                 .take_while(move |s| *s < b)
-                .map(move |s| (s, grain.end(grain.start(s)).min(b)))
+                .map(move |s| (s, bucket_end(grain, s).min(b)))
         })
         .collect();
     let per = (buckets.len() / parts.max(1)).max(1);
@@ -188,6 +189,15 @@ pub fn split(ranges: &[(i64, i64)], grain: Grain, parts: usize) -> Vec<Vec<(i64,
         join(out.last_mut().expect("a piece"), s, e);
     }
     out
+}
+
+/// The end of the bucket holding `ms`. A day range starts on a day, UTC
+/// or local (`LocalDays`), and its days follow one another.
+pub fn bucket_end(grain: Grain, ms: i64) -> i64 {
+    if grain == Grain::Day {
+        return ms + DAY_MS;
+    }
+    grain.end(grain.start(ms))
 }
 
 fn quarters(a: i64, b: i64) -> i64 {
@@ -213,6 +223,8 @@ struct Correction {
 
 struct Planner<'a> {
     labels: &'a [(i64, i64)],
+    /// Local days the day tables hold beside UTC days.
+    local: &'a [LocalDays],
     from: i64,
     to: i64,
     /// Every label starts and ends on a UTC day: a misfit inside the range
@@ -226,8 +238,15 @@ impl Planner<'_> {
     fn steps(&self, t: i64) -> Vec<Step> {
         let may_start = |s: i64| s == t || (t == self.from && s < self.from);
         let mut out = Vec::with_capacity(4);
-        for grain in [Grain::Month, Grain::Week, Grain::Day] {
-            let s = grain.start(t);
+        // a local day is a day row too, where its rows are complete
+        let local = self
+            .local
+            .iter()
+            .map(|l| (local_day_start(t, l.phase_ms), l.since_ms))
+            .filter(|(s, since)| s >= since)
+            .map(|(s, _)| (Grain::Day, s));
+        let coarse = [Grain::Month, Grain::Week, Grain::Day].map(|g| (g, g.start(t)));
+        for (grain, s) in coarse.into_iter().chain(local) {
             if !may_start(s) {
                 continue;
             }
@@ -239,8 +258,13 @@ impl Planner<'_> {
                 out.push(Step::Whole(grain, s, e, whole));
             }
         }
-        let day_end = Grain::Day.end(Grain::Day.start(t));
-        out.push(Step::Quarters(t, day_end.min(self.to)));
+        // 15-minute rows up to the next day start, UTC or local
+        let next = self
+            .local
+            .iter()
+            .map(|l| local_day_start(t, l.phase_ms) + DAY_MS)
+            .fold(Grain::Day.end(Grain::Day.start(t)), i64::min);
+        out.push(Step::Quarters(t, next.min(self.to)));
         out
     }
 
@@ -375,7 +399,7 @@ mod tests {
             for (a, b) in &p.ranges[g.index()] {
                 let mut s = *a;
                 while s < *b {
-                    let e = g.end(g.start(s));
+                    let e = bucket_end(g, s);
                     if g == Grain::Quarter {
                         match p.misfit(g, s) {
                             Some(m) => {
@@ -423,7 +447,7 @@ mod tests {
             at("2026-09-02T00:00:00.000Z"),
             at("2026-12-01T00:00:00.000Z"),
         )];
-        let p = plan(&all);
+        let p = plan(&all, &[]);
         assert_eq!(p.coarse.len(), 3, "{p:?}");
         assert!(p.coarse.keys().all(|(g, _)| *g == Grain::Month), "{p:?}");
         // September 1st, outside the range, is taken back as a day row
@@ -435,7 +459,7 @@ mod tests {
         assert_eq!(received(&all, &p), expected(&all));
         // by UTC day the months are no use: one row a day
         let labels = days(all[0].0, 90, 0);
-        let p = plan(&labels);
+        let p = plan(&labels, &[]);
         assert_eq!(p.ranges[Grain::Day.index()], vec![all[0]]);
         assert_eq!(rows(&p), 90);
         assert_eq!(received(&labels, &p), expected(&labels));
@@ -450,7 +474,7 @@ mod tests {
             (month("10"), month("11")),
             (month("11"), month("12")),
         ];
-        let p = plan(&labels);
+        let p = plan(&labels, &[]);
         assert_eq!(received(&labels, &p), expected(&labels));
         // a month row each, corrected by 22 quarters at each end
         assert_eq!(p.coarse.len(), 3, "{p:?}");
@@ -460,7 +484,7 @@ mod tests {
             at("2026-10-19T00:00:00.000Z"),
             at("2026-11-16T00:00:00.000Z"),
         )];
-        let p = plan(&all);
+        let p = plan(&all, &[]);
         assert_eq!(rows(&p), 4, "{p:?}");
         assert_eq!(received(&all, &p), expected(&all));
     }
@@ -472,7 +496,7 @@ mod tests {
     #[test]
     fn utc_days_read_day_and_week_rows_only() {
         let labels = days(MONDAY - 14 * D, 14, 0);
-        let p = plan(&labels);
+        let p = plan(&labels, &[]);
         // a week row would need six days of corrections; days need none
         assert_eq!(
             p.ranges[Grain::Day.index()],
@@ -482,7 +506,7 @@ mod tests {
         assert!(p.ranges[Grain::Quarter.index()].is_empty());
         assert_eq!(received(&labels, &p), expected(&labels));
         let all = [(MONDAY - 14 * D, MONDAY)];
-        let p = plan(&all);
+        let p = plan(&all, &[]);
         assert_eq!(
             p.ranges[Grain::Week.index()],
             vec![(MONDAY - 14 * D, MONDAY)]
@@ -495,7 +519,7 @@ mod tests {
         let labels: Vec<(i64, i64)> = (0..4)
             .map(|i| (MONDAY - (4 - i) * 7 * D - H, MONDAY - (3 - i) * 7 * D - H))
             .collect();
-        let p = plan(&labels);
+        let p = plan(&labels, &[]);
         assert_eq!(p.coarse.len(), 4, "{p:?}");
         let quarter_rows: i64 = p.ranges[0].iter().map(|(a, b)| quarters(*a, *b)).sum();
         assert!(quarter_rows <= 4 * 8, "{p:?}");
@@ -506,10 +530,10 @@ mod tests {
     fn kolkata_days_and_a_range_off_the_utc_day() {
         let shift = -(5 * H + 30 * 60_000);
         let labels = days(MONDAY - 20 * D, 20, shift);
-        let p = plan(&labels);
+        let p = plan(&labels, &[]);
         assert_eq!(received(&labels, &p), expected(&labels));
         let all = [(labels[0].0, labels[19].1)];
-        let p = plan(&all);
+        let p = plan(&all, &[]);
         assert_eq!(received(&all, &p), expected(&all));
         let quarter_rows: i64 = p.ranges[0].iter().map(|(a, b)| quarters(*a, *b)).sum();
         assert!(quarter_rows <= 22 + 22, "{p:?}");
@@ -545,7 +569,7 @@ mod tests {
         let labels: Vec<(i64, i64)> = (0..48)
             .map(|i| (MONDAY + i * H, MONDAY + (i + 1) * H))
             .collect();
-        let p = plan(&labels);
+        let p = plan(&labels, &[]);
         assert!(p.coarse.is_empty());
         assert_eq!(p.ranges[0], vec![(MONDAY, MONDAY + 48 * H)]);
         assert_eq!(received(&labels, &p), expected(&labels));
@@ -558,18 +582,74 @@ mod tests {
             (MONDAY - 3 * D + 7 * H, MONDAY + 9 * D + 45 * 60_000),
             (MONDAY - 40 * D - 23 * H, MONDAY + 2 * H),
         ] {
-            let whole = [(from, to)];
-            let p = plan(&whole);
-            assert_eq!(received(&whole, &p), expected(&whole), "{from} {to}");
-            let mut cut = vec![];
-            let mut s = from;
-            while s < to {
-                let e = (s + 17 * H + 15 * 60_000).min(to);
-                cut.push((s, e));
-                s = e;
+            // with local days kept too: Kolkata's, Kathmandu's (from
+            // some day on) and those 17 hours 15 minutes after midnight
+            let local = [
+                kept(D - 5 * H - 30 * 60_000, 0),
+                kept(D - 5 * H - 45 * 60_000, MONDAY - 2 * D),
+                kept(17 * H + 15 * 60_000, 0),
+            ];
+            for local in [&[][..], &local] {
+                let whole = [(from, to)];
+                let p = plan(&whole, local);
+                assert_eq!(received(&whole, &p), expected(&whole), "{from} {to}");
+                let mut cut = vec![];
+                let mut s = from;
+                while s < to {
+                    let e = (s + 17 * H + 15 * 60_000).min(to);
+                    cut.push((s, e));
+                    s = e;
+                }
+                let p = plan(&cut, local);
+                assert_eq!(received(&cut, &p), expected(&cut), "{from} {to}");
             }
-            let p = plan(&cut);
-            assert_eq!(received(&cut, &p), expected(&cut), "{from} {to}");
         }
+    }
+
+    fn kept(phase_ms: i64, since_ms: i64) -> LocalDays {
+        let since_ms = if since_ms == 0 {
+            0
+        } else {
+            local_day_start(since_ms, phase_ms)
+        };
+        LocalDays { phase_ms, since_ms }
+    }
+
+    #[test]
+    fn kolkata_days_read_one_local_day_row_each_where_they_are_kept() {
+        let shift = -(5 * H + 30 * 60_000);
+        let labels = days(MONDAY - 20 * D, 20, shift);
+        let local = [kept(D + shift, 0)];
+        let p = plan(&labels, &local);
+        assert_eq!(
+            p.ranges[Grain::Day.index()],
+            vec![(labels[0].0, labels[19].1)]
+        );
+        assert!(p.ranges[Grain::Quarter.index()].is_empty(), "{p:?}");
+        assert_eq!(rows(&p), 20);
+        assert_eq!(received(&labels, &p), expected(&labels));
+        // kept from the 11th day on: the first ten are UTC days corrected
+        let local = [kept(D + shift, labels[10].0)];
+        let p = plan(&labels, &local);
+        assert!(rows(&p) <= 10 * (1 + 2 * 22) + 10, "{}: {p:?}", rows(&p));
+        assert!(p.coarse.contains_key(&(Grain::Day, labels[10].0)), "{p:?}");
+        assert!(!p.coarse.contains_key(&(Grain::Day, labels[9].0)), "{p:?}");
+        assert_eq!(received(&labels, &p), expected(&labels));
+    }
+
+    #[test]
+    fn berlin_days_across_the_clock_change_read_local_days_and_an_hour() {
+        // 2026-10-25: CEST (+2, days from 22:00 UTC) to CET (+1, 23:00)
+        let change = at("2026-10-25T00:00:00.000Z");
+        let mut labels = days(change - 5 * D, 5, -2 * H);
+        labels.push((change - 2 * H, change + D - H));
+        labels.extend(days(change + D, 5, -H));
+        let local = [kept(D - 2 * H, 0), kept(D - H, 0)];
+        let p = plan(&labels, &local);
+        assert_eq!(received(&labels, &p), expected(&labels));
+        // eleven day rows and the 25-hour day's extra hour
+        assert_eq!(rows(&p), 11 + 4, "{p:?}");
+        let quarter_rows: i64 = p.ranges[0].iter().map(|(a, b)| quarters(*a, *b)).sum();
+        assert_eq!(quarter_rows, 4, "{p:?}");
     }
 }

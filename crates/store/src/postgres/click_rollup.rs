@@ -33,7 +33,7 @@ use tokio_postgres::{Client, GenericClient, Transaction};
 use super::sql::{pg_error, rows};
 use crate::model::{Click, Grain};
 use crate::query::{first_click_id_at, Query, CLICK_SELECT};
-use crate::rollup::{add, sums_of, Key, Sums, KEY_WIDTH, ROLLUPS};
+use crate::rollup::{add, coarse_buckets, sums_of, Key, Sums, KEY_WIDTH, ROLLUPS};
 use crate::StoreResult;
 
 /// Fold at least this often, or when this many distinct rows are pending.
@@ -300,13 +300,15 @@ async fn fold<'a>(
     sums: impl Iterator<Item = (&'a Key, &'a [i64; 4])>,
 ) -> StoreResult<()> {
     type Rows<'k> = BTreeMap<(i64, &'k [String; KEY_WIDTH]), [i64; 4]>;
+    let phases = super::rollup::local_phases(tx).await.map_err(pg_error)?;
     let mut tables: Vec<[Rows; Grain::ALL.len()]> =
         (0..ROLLUPS.len()).map(|_| Default::default()).collect();
     for ((which, bucket, key), counts) in sums {
-        for (g, grain) in Grain::ALL.iter().enumerate() {
+        let quarter = std::iter::once((Grain::Quarter, *bucket));
+        for (grain, start) in quarter.chain(coarse_buckets(*bucket, &phases)) {
             add(
-                tables[*which][g]
-                    .entry((grain.start(*bucket), key))
+                tables[*which][grain.index()]
+                    .entry((start, key))
                     .or_default(),
                 counts,
             );

@@ -112,7 +112,11 @@ struct PgTx<'a> {
 /// writes: `conversion_rollup::writes`), one statement per table, rows in
 /// key order.
 async fn write_rollups(tx: &Transaction<'_>, change: &Change) -> StoreResult<()> {
-    for ((which, grain), rows) in &conversion_rollup::writes(change) {
+    if change.is_empty() {
+        return Ok(());
+    }
+    let phases = super::rollup::local_phases(tx).await.map_err(pg_error)?;
+    for ((which, grain), rows) in &conversion_rollup::writes(change, &phases) {
         super::rollup::add_rows(
             tx,
             &conversion_rollup::table(*which, grain),

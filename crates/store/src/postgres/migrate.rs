@@ -82,6 +82,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "conversion_quarters_from_conversions",
         include_str!("migrations/0017_conversion_quarters_from_conversions.sql"),
     ),
+    (
+        18,
+        "local_days",
+        include_str!("migrations/0018_local_days.sql"),
+    ),
 ];
 
 /// The advisory lock key for migrations ("clickledger migrate").

@@ -244,6 +244,12 @@ impl Store for PgStore {
         }
         Ok(())
     }
+    async fn keep_local_days(&self, phases: &[i64], now_ms: i64) -> StoreResult<Vec<LocalDays>> {
+        let mut c = self.client().await?;
+        rollup::keep_local_days(&mut c, phases, now_ms)
+            .await
+            .map_err(pg_error)
+    }
     async fn click(&self, id: ClickId, scope: &Scope) -> StoreResult<Option<Click>> {
         clicks::click(self, id, scope).await
     }

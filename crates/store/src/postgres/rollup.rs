@@ -59,3 +59,61 @@ pub async fn add_rows<'a, K: AsRef<str> + 'a>(
     let st = super::lane::prepared(tx, &sql).await?;
     tx.execute(&st, &args).await.map(drop)
 }
+
+/// The local-day phases the rollups keep (`LocalDays`), read in the
+/// transaction that writes rollup rows. `keep_local_days` adds a phase
+/// under an exclusive lock on the table: it waits for every writer that
+/// read the phases without it, and a writer after it sees it.
+pub async fn local_phases(tx: &Transaction<'_>) -> Result<Vec<i64>, tokio_postgres::Error> {
+    // one round trip (a prepared query is two): a fold and every
+    // postback batch read them
+    let rows = tx
+        .simple_query("SELECT phase_ms FROM local_days ORDER BY phase_ms")
+        .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0)?.parse().ok(),
+            _ => None,
+        })
+        .collect())
+}
+
+/// Keeps local days at `phases` (see `Store::keep_local_days`); every
+/// phase kept, with when its rows are complete from.
+pub async fn keep_local_days(
+    c: &mut tokio_postgres::Client,
+    phases: &[i64],
+    now_ms: i64,
+) -> Result<Vec<crate::model::LocalDays>, tokio_postgres::Error> {
+    let tx = c.transaction().await?;
+    tx.batch_execute("LOCK TABLE local_days IN ACCESS EXCLUSIVE MODE")
+        .await?;
+    // every fold that read the phases without the new ones is committed
+    let rolled_up: bool = tx
+        .query_one(crate::rollup::ROLLED_UP_SQL, &[])
+        .await?
+        .get(0);
+    for p in phases.iter().filter(|p| **p != 0) {
+        let since = crate::rollup::local_days_since(*p, now_ms, rolled_up);
+        tx.execute(
+            "INSERT INTO local_days (phase_ms, since_ms) VALUES ($1, $2) ON CONFLICT (phase_ms) DO NOTHING",
+            &[p, &since],
+        )
+        .await?;
+    }
+    let kept = tx
+        .query(
+            "SELECT phase_ms, since_ms FROM local_days ORDER BY phase_ms",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| crate::model::LocalDays {
+            phase_ms: r.get(0),
+            since_ms: r.get(1),
+        })
+        .collect();
+    tx.commit().await?;
+    Ok(kept)
+}

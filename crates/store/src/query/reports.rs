@@ -41,8 +41,12 @@ fn used(q: &ReportQuery) -> Vec<Dimension> {
 /// sub slot without it), smallest first. `None`: only raw
 /// rows have them, or the ranges do not fall on the grain's buckets.
 fn pick(q: &ReportQuery, ranges: &[(i64, i64)]) -> Option<usize> {
-    let on_grain = |ms: i64| q.grain.start(ms) == ms;
-    if !ranges.iter().all(|(a, b)| on_grain(*a) && on_grain(*b)) {
+    let on_grain = |a: i64, b: i64| match q.grain {
+        // a range of days starts on a UTC day or a local one (`LocalDays`)
+        Grain::Day => (b - a).rem_euclid(Grain::Day.end(0)) == 0,
+        g => g.start(a) == a && g.start(b) == b,
+    };
+    if !ranges.iter().all(|(a, b)| on_grain(*a, *b)) {
         return None;
     }
     shape(q)
@@ -289,12 +293,25 @@ impl Query {
             self.push(&format!("r.bucket_ms IN ({marks})"), buckets);
             return;
         }
-        let spans = vec!["(r.bucket_ms >= ? AND r.bucket_ms < ?)"; ranges.len()];
+        // a day table holds local days beside UTC days (`LocalDays`): a
+        // range of days reads those of its first day's phase
+        let (span, phase) = if grain == Grain::Day {
+            (
+                "(r.bucket_ms >= ? AND r.bucket_ms < ? AND r.bucket_ms % 86400000 = ?)",
+                true,
+            )
+        } else {
+            ("(r.bucket_ms >= ? AND r.bucket_ms < ?)", false)
+        };
+        let spans = vec![span; ranges.len()];
         self.push(
             &format!("({})", spans.join(" OR ")),
             ranges
                 .iter()
-                .flat_map(|(a, b)| [Value::Int(*a), Value::Int(*b)])
+                .flat_map(|(a, b)| {
+                    let p = phase.then(|| Value::Int(day_phase(*a)));
+                    [Value::Int(*a), Value::Int(*b)].into_iter().chain(p)
+                })
                 .collect(),
         );
     }

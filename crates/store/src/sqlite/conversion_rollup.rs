@@ -25,7 +25,7 @@ use super::sql::move_marker;
 
 use crate::conversion_rollup::{self, key_columns, metric_columns, table, Change};
 use crate::model::Grain;
-use crate::rollup::ROLLUPS;
+use crate::rollup::{rebuilds, ROLLUPS};
 
 const MARKER: &str = "conversion_rollups_pending_since";
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
@@ -118,7 +118,8 @@ impl Pending {
 /// Adds what a change writes (`conversion_rollup::writes`) to the
 /// tables: one upsert per row.
 fn write_rows(c: &Connection, change: &Change) -> rusqlite::Result<()> {
-    for ((which, grain), rows) in &conversion_rollup::writes(change) {
+    let phases = super::rollup::local_phases(c)?;
+    for ((which, grain), rows) in &conversion_rollup::writes(change, &phases) {
         let mut st = c.prepare_cached(&conversion_rollup::upsert_sql(*which, grain, "?"))?;
         for ((bucket, key), m) in rows {
             let mut args: Vec<&dyn rusqlite::ToSql> = vec![bucket];
@@ -130,14 +131,20 @@ fn write_rows(c: &Connection, change: &Change) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// The statement that rebuilds one table's rows of one basis from the
-/// conversions, from `?1` (ms) on.
-fn rebuild_sql(which: usize, grain: Grain, basis: &str) -> String {
-    let time = if basis == "click" {
+/// The column a basis buckets conversions by.
+fn time_of(basis: &str) -> &'static str {
+    if basis == "click" {
         "c.click_ms"
     } else {
         "c.conv_ms"
-    };
+    }
+}
+
+/// The statement that rebuilds one table's rows of one basis from the
+/// conversions, from `?1` (ms) on, each in the bucket `start` gives for
+/// its time (`time`).
+fn rebuild_sql(which: usize, grain: Grain, basis: &str, start: &str) -> String {
+    let time = time_of(basis);
     let keys: Vec<String> = ROLLUPS[which]
         .columns
         .iter()
@@ -176,7 +183,7 @@ fn rebuild_sql(which: usize, grain: Grain, basis: &str) -> String {
         table(which, grain.suffix()),
         key_columns(which).join(", "),
         metric_columns().join(", "),
-        grain.sql_start(time),
+        start,
         keys.join(", "),
         sums.join(", "),
         groups.join(", ")
@@ -194,18 +201,24 @@ pub(super) fn repair(conn: &mut Connection) -> rusqlite::Result<Option<i64>> {
         return Ok(None);
     };
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let phases = super::rollup::local_phases(&tx)?;
     for which in 0..ROLLUPS.len() {
-        for &grain in conversion_rollup::grains(which) {
-            let from = grain.start(since);
-            tx.execute(
-                &format!(
-                    "DELETE FROM {} WHERE bucket_ms >= ?1",
-                    table(which, grain.suffix())
-                ),
-                [from],
-            )?;
-            for basis in ["click", "conversion"] {
-                tx.execute(&rebuild_sql(which, grain, basis), [from])?;
+        for basis in ["click", "conversion"] {
+            for b in rebuilds(
+                conversion_rollup::grains(which),
+                &phases,
+                since,
+                time_of(basis),
+            ) {
+                tx.execute(
+                    &format!(
+                        "DELETE FROM {} WHERE basis = ?2 AND bucket_ms >= ?1{}",
+                        table(which, b.grain.suffix()),
+                        b.rows
+                    ),
+                    rusqlite::params![b.from, basis],
+                )?;
+                tx.execute(&rebuild_sql(which, b.grain, basis, &b.start_sql), [b.from])?;
             }
         }
     }

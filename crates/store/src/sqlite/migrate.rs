@@ -78,6 +78,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "conversion_quarters_from_conversions",
         include_str!("migrations/0015_conversion_quarters_from_conversions.sql"),
     ),
+    (
+        16,
+        "local_days",
+        include_str!("migrations/0016_local_days.sql"),
+    ),
 ];
 
 /// Brings the file to the newest schema, all in one IMMEDIATE transaction:

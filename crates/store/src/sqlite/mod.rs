@@ -355,6 +355,12 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn keep_local_days(&self, phases: &[i64], now_ms: i64) -> StoreResult<Vec<LocalDays>> {
+        let phases = phases.to_vec();
+        self.with_writer(move |w| rollup::keep_local_days(&mut w.conn, &phases, now_ms))
+            .await
+    }
+
     async fn click(&self, id: ClickId, scope: &Scope) -> StoreResult<Option<Click>> {
         let scope = scope.clone();
         self.read(move |c| clicks::click(c, id, &scope)).await

@@ -26,8 +26,10 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OptionalExtension, ToSql};
 
 use super::sql::{first_click_id_at, move_marker};
-use crate::model::Grain;
-use crate::rollup::{add, Key, Sums, KEY_WIDTH, ROLLUPS};
+use crate::model::{Grain, LocalDays};
+use crate::rollup::{
+    add, coarse_buckets, local_days_since, rebuilds, Key, Sums, KEY_WIDTH, ROLLUPS,
+};
 
 const MARKER: &str = "rollups_pending_since";
 /// Flush at least this often, or when this many distinct rows are pending.
@@ -157,28 +159,67 @@ fn fold<'a>(
 }
 
 /// Adds sums to the 15-minute rows and, summed again per UTC day, week and
-/// month, to the coarser rows: one upsert per distinct row.
+/// month (and local day, `rollup::coarse_buckets`), to the coarser rows:
+/// one upsert per distinct row.
 fn write_rows<'a>(
     tx: &Connection,
     sums: impl Iterator<Item = (&'a Key, &'a [i64; 4])>,
 ) -> rusqlite::Result<()> {
-    type Coarse<'k> = HashMap<(usize, i64, &'k [String; KEY_WIDTH]), [i64; 4]>;
-    let mut coarse: [Coarse; Grain::COARSE.len()] = Default::default();
+    let phases = local_phases(tx)?;
+    let mut coarse: HashMap<(Grain, usize, i64, &[String; KEY_WIDTH]), [i64; 4]> = HashMap::new();
     for ((which, bucket, key), counts) in sums {
         upsert(tx, *which, Grain::Quarter, *bucket, key, counts)?;
-        for (grain, rows) in Grain::COARSE.iter().zip(&mut coarse) {
+        for (grain, start) in coarse_buckets(*bucket, &phases) {
             add(
-                rows.entry((*which, grain.start(*bucket), key)).or_default(),
+                coarse.entry((grain, *which, start, key)).or_default(),
                 counts,
             );
         }
     }
-    for (grain, rows) in Grain::COARSE.into_iter().zip(coarse) {
-        for ((which, start, key), counts) in rows {
-            upsert(tx, which, grain, start, key, &counts)?;
-        }
+    for ((grain, which, start, key), counts) in coarse {
+        upsert(tx, which, grain, start, key, &counts)?;
     }
     Ok(())
+}
+
+/// The local-day phases the rollups keep (`LocalDays`), read in the
+/// transaction that writes rows: every writer sees a phase once added.
+pub(super) fn local_phases(c: &Connection) -> rusqlite::Result<Vec<i64>> {
+    let mut st = c.prepare_cached("SELECT phase_ms FROM local_days ORDER BY phase_ms")?;
+    let phases = st.query_map([], |r| r.get(0))?.collect();
+    phases
+}
+
+/// Keeps local days at `phases` (see `Store::keep_local_days`); every
+/// phase kept, with when its rows are complete from.
+pub(super) fn keep_local_days(
+    conn: &mut Connection,
+    phases: &[i64],
+    now_ms: i64,
+) -> rusqlite::Result<Vec<LocalDays>> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    // sums still in memory are folded with every phase kept by then
+    let rolled_up: bool = tx.query_row(crate::rollup::ROLLED_UP_SQL, [], |r| r.get(0))?;
+    for p in phases.iter().filter(|p| **p != 0) {
+        tx.execute(
+            "INSERT INTO local_days (phase_ms, since_ms) VALUES (?1, ?2) ON CONFLICT (phase_ms) DO NOTHING",
+            [*p, local_days_since(*p, now_ms, rolled_up)],
+        )?;
+    }
+    let kept = {
+        let mut st = tx.prepare("SELECT phase_ms, since_ms FROM local_days ORDER BY phase_ms")?;
+        let kept = st
+            .query_map([], |r| {
+                Ok(LocalDays {
+                    phase_ms: r.get(0)?,
+                    since_ms: r.get(1)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        kept
+    };
+    tx.commit()?;
+    Ok(kept)
 }
 
 /// The upsert adding counts to one row of a rollup's table, per rollup and
@@ -239,17 +280,18 @@ pub(super) fn repair(conn: &mut Connection) -> rusqlite::Result<Option<i64>> {
     };
     let day = Grain::Day.start(since);
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let phases = local_phases(&tx)?;
     for r in &ROLLUPS {
         let cols = r.columns.join(", ");
         let exprs = r.from_clicks.join(", ");
         let groups: Vec<String> = (1..=r.columns.len() + 1).map(|i| i.to_string()).collect();
-        for grain in Grain::ALL {
-            // the week's rows are rebuilt from the week's start
-            let from = grain.start(day);
-            let g = grain.suffix();
+        // the week's rows are rebuilt from the week's start, a local day's
+        // from that day's
+        for b in rebuilds(&Grain::ALL, &phases, day, "r.ts_ms") {
+            let g = b.grain.suffix();
             tx.execute(
-                &format!("DELETE FROM {}_{g} WHERE bucket_ms >= ?1", r.stem),
-                [from],
+                &format!("DELETE FROM {}_{g} WHERE bucket_ms >= ?1{}", r.stem, b.rows),
+                [b.from],
             )?;
             tx.execute(
                 &format!(
@@ -258,10 +300,10 @@ pub(super) fn repair(conn: &mut Connection) -> rusqlite::Result<Option<i64>> {
                      FROM clicks r JOIN links l ON l.id = r.link_id JOIN user_agents u ON u.id = r.ua_id
                      WHERE r.id >= ?1 AND r.test = 0 GROUP BY {}",
                     r.stem,
-                    grain.sql_start("r.ts_ms"),
+                    b.start_sql,
                     groups.join(", ")
                 ),
-                [&first_click_id_at(from)],
+                [&first_click_id_at(b.from)],
             )?;
         }
     }
