@@ -943,8 +943,8 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
     let dir = app.stop().await;
     let c = rusqlite::Connection::open(dir.0.join("test.db")).unwrap();
     let tables = tables_like(&c, "conv_rollup_%");
-    // 19 shapes at day, week and month, and the offer's 15-minute rows
-    assert_eq!(tables.len(), 58, "{tables:?}");
+    // 20 shapes at day, week and month, and the offer's 15-minute rows
+    assert_eq!(tables.len(), 61, "{tables:?}");
     let read = |c: &rusqlite::Connection| -> Vec<(String, Vec<String>)> {
         let mut all: Vec<_> = tables.iter().flat_map(|t| rows_of(c, t)).collect();
         all.sort();
@@ -964,6 +964,7 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         include_str!("../../store/src/sqlite/migrations/0012_month_rollups.sql"),
         include_str!("../../store/src/sqlite/migrations/0013_affiliate_sub_slot_rollups.sql"),
         include_str!("../../store/src/sqlite/migrations/0014_affiliate_geo_rollup.sql"),
+        include_str!("../../store/src/sqlite/migrations/0017_sub1_alone_rollup.sql"),
     ];
     let statements: Vec<&str> = migrations
         .iter()
@@ -979,7 +980,7 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         .copied()
         .filter(|s| s.starts_with("INSERT INTO conv_rollup_"))
         .collect();
-    assert_eq!(fills.len(), 113);
+    assert_eq!(fills.len(), 116);
     // 0015 dropped the 15-minute tables the day rows were filled from: as
     // they were before it, then dropped as it drops them
     let drops = include_str!(
@@ -1027,7 +1028,7 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         })
         .filter(|(t, _)| exists(t))
         .collect();
-    assert_eq!(click_fills.len(), 70, "{click_fills:?}");
+    assert_eq!(click_fills.len(), 74, "{click_fills:?}");
     for (table, f) in click_fills {
         let recorded = rows_of(&c, table);
         assert!(!recorded.is_empty(), "{table}");
@@ -1175,7 +1176,7 @@ async fn a_crash_rebuild_gives_local_days_as_recording_did() {
     let dir = app.stop().await;
     let c = rusqlite::Connection::open(dir.0.join("test.db")).unwrap();
     let tables = tables_like(&c, "%rollup_%_d");
-    assert_eq!(tables.len(), 38, "{tables:?}");
+    assert_eq!(tables.len(), 40, "{tables:?}");
     let read = |c: &rusqlite::Connection| -> Vec<(String, Vec<String>)> {
         let mut all: Vec<_> = tables.iter().flat_map(|t| rows_of(c, t)).collect();
         // a rebuild leaves out rows that came to nothing

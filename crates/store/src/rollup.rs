@@ -19,7 +19,7 @@ pub(crate) struct Rollup {
     pub(crate) from_clicks: &'static [&'static str],
 }
 
-pub(crate) const ROLLUPS: [Rollup; 19] = [
+pub(crate) const ROLLUPS: [Rollup; 20] = [
     Rollup {
         stem: "rollup_link",
         columns: &["link_id", "offer_id", "source", "rule", "target"],
@@ -162,6 +162,14 @@ pub(crate) const ROLLUPS: [Rollup; 19] = [
             "u.os",
             "u.browser",
         ],
+    },
+    // sub1 by its value alone, as sub2 to sub5: unscoped reports by sub1
+    // (by day and sub1: the offer x sub1 shape held about a thousand rows
+    // a day at 10 M clicks, 50 values over 20 offers)
+    Rollup {
+        stem: "rollup_sub1_alone",
+        columns: &["sub1"],
+        from_clicks: &["COALESCE(r.sub1, '')"],
     },
 ];
 

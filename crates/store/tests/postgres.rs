@@ -161,7 +161,8 @@ async fn nodes_starting_together_migrate_once() {
             (15, "affiliate_sub_slot_rollups".to_string()),
             (16, "affiliate_geo_rollup".to_string()),
             (17, "conversion_quarters_from_conversions".to_string()),
-            (18, "local_days".to_string())
+            (18, "local_days".to_string()),
+            (19, "sub1_alone_rollup".to_string())
         ]
     );
 }

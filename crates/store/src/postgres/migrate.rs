@@ -87,6 +87,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "local_days",
         include_str!("migrations/0018_local_days.sql"),
     ),
+    (
+        19,
+        "sub1_alone_rollup",
+        include_str!("migrations/0019_sub1_alone_rollup.sql"),
+    ),
 ];
 
 /// The advisory lock key for migrations ("clickledger migrate").

@@ -73,6 +73,10 @@ fn shape(q: &ReportQuery) -> Option<usize> {
         _ if fits(&[Source]) => "rollup_source",
         _ if fits(&[Country, Device, Os, Browser]) => "rollup_geo",
         _ if fits(&[Affiliate]) => "rollup_affiliate",
+        // sub1 alone, unscoped: its value's own rollup, as sub2 to sub5
+        _ if matches!(q.scope, Scope::All) && used.iter().all(|d| *d == Sub(1)) => {
+            "rollup_sub1_alone"
+        }
         _ if fits(&[Sub(1)]) => "rollup_sub1",
         _ if without_offer(&[Affiliate, Sub(1)]) => "rollup_affiliate_sub1",
         _ if without_offer(&[Affiliate, Country, Device, Os, Browser]) => "rollup_affiliate_geo",
@@ -542,8 +546,22 @@ mod tests {
         assert_eq!(stem(&[Sub(2), Sub(3)], &[], all.clone()), None);
         assert_eq!(stem(&[Sub(4)], &[], Scope::Advertiser("a".into())), None);
         assert_eq!(stem(&[Sub(2), Country], &[Affiliate], all.clone()), None);
-        // sub1 keeps its own shapes
-        assert_eq!(stem(&[Sub(1)], &[], all), Some("rollup_sub1"));
+        // sub1 alone, unscoped, too; with an offer, an advertiser's scope
+        // or an affiliate, the shapes with those
+        assert_eq!(stem(&[Sub(1)], &[], all.clone()), Some("rollup_sub1_alone"));
+        assert_eq!(
+            stem(&[Sub(1), Event, Status], &[Sub(1)], all.clone()),
+            Some("rollup_sub1_alone")
+        );
+        assert_eq!(stem(&[Sub(1)], &[Offer], all.clone()), Some("rollup_sub1"));
+        let advertiser = Scope::Advertiser("a".into());
+        assert_eq!(stem(&[Sub(1)], &[], advertiser), Some("rollup_sub1"));
+        let partner = Scope::Affiliate("a".into());
+        assert_eq!(stem(&[Sub(1)], &[], partner), Some("rollup_affiliate_sub1"));
+        assert_eq!(
+            stem(&[Sub(1), Affiliate], &[], all),
+            Some("rollup_affiliate_sub1")
+        );
     }
 
     #[test]

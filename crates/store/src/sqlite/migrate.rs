@@ -83,6 +83,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "local_days",
         include_str!("migrations/0016_local_days.sql"),
     ),
+    (
+        17,
+        "sub1_alone_rollup",
+        include_str!("migrations/0017_sub1_alone_rollup.sql"),
+    ),
 ];
 
 /// Brings the file to the newest schema, all in one IMMEDIATE transaction:
