@@ -86,6 +86,26 @@ pub async fn keep_local_days(
     phases: &[i64],
     now_ms: i64,
 ) -> Result<Vec<crate::model::LocalDays>, tokio_postgres::Error> {
+    const KEPT: &str = "SELECT phase_ms, since_ms FROM local_days ORDER BY phase_ms";
+    let kept = |rows: Vec<tokio_postgres::Row>| -> Vec<crate::model::LocalDays> {
+        rows.iter()
+            .map(|r| crate::model::LocalDays {
+                phase_ms: r.get(0),
+                since_ms: r.get(1),
+            })
+            .collect()
+    };
+    // every node starts here, and the lock below waits for every fold in
+    // flight: it is taken only for a phase not kept yet
+    let before = kept(c.query(KEPT, &[]).await?);
+    let new: Vec<i64> = phases
+        .iter()
+        .copied()
+        .filter(|p| *p != 0 && !before.iter().any(|l| l.phase_ms == *p))
+        .collect();
+    if new.is_empty() {
+        return Ok(before);
+    }
     let tx = c.transaction().await?;
     tx.batch_execute("LOCK TABLE local_days IN ACCESS EXCLUSIVE MODE")
         .await?;
@@ -94,7 +114,7 @@ pub async fn keep_local_days(
         .query_one(crate::rollup::ROLLED_UP_SQL, &[])
         .await?
         .get(0);
-    for p in phases.iter().filter(|p| **p != 0) {
+    for p in &new {
         let since = crate::rollup::local_days_since(*p, now_ms, rolled_up);
         tx.execute(
             "INSERT INTO local_days (phase_ms, since_ms) VALUES ($1, $2) ON CONFLICT (phase_ms) DO NOTHING",
@@ -102,18 +122,7 @@ pub async fn keep_local_days(
         )
         .await?;
     }
-    let kept = tx
-        .query(
-            "SELECT phase_ms, since_ms FROM local_days ORDER BY phase_ms",
-            &[],
-        )
-        .await?
-        .iter()
-        .map(|r| crate::model::LocalDays {
-            phase_ms: r.get(0),
-            since_ms: r.get(1),
-        })
-        .collect();
+    let all = kept(tx.query(KEPT, &[]).await?);
     tx.commit().await?;
-    Ok(kept)
+    Ok(all)
 }
