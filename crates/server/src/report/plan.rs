@@ -12,6 +12,9 @@
 //! their own (or to none, outside the range). Every figure is a sum, so
 //! this is exact: a Berlin week is one week row and eight 15-minute rows,
 //! and 90 UTC days from the 2nd of a month are three month rows and a day.
+//! Where the tracker keeps local days (`LocalDays`: a timezone's days in
+//! the day tables beside UTC's), those are day rows to read too: a Kolkata
+//! day is then one row per key, not a UTC day and 22 quarter hours.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -111,11 +114,11 @@ enum Step {
 /// Every boundary is on a 15-minute bucket.
 ///
 /// The plan is the cheapest in rows read per key. Each step (a month, week
-/// or day read whole where it may start, or the 15-minute rows up to the
-/// next UTC day) ends on a day boundary or at the range's end, so the
-/// cheapest way to reach each of those points is found in time order: a
-/// week read whole across the 1st of a month cannot keep that month from
-/// being read whole, as a step-by-step choice would.
+/// or day, UTC or `local`, read whole where it may start, or the 15-minute
+/// rows up to the next day start) ends on a day boundary or at the range's
+/// end, so the cheapest way to reach each of those points is found in
+/// time order: a week read whole across the 1st of a month cannot keep
+/// that month from being read whole, as a step-by-step choice would.
 pub fn plan(labels: &[(i64, i64)], local: &[LocalDays]) -> Plan {
     let (Some(first), Some(last)) = (labels.first(), labels.last()) else {
         return Plan::default();
@@ -193,7 +196,7 @@ pub fn split(ranges: &[(i64, i64)], grain: Grain, parts: usize) -> Vec<Vec<(i64,
 
 /// The end of the bucket holding `ms`. A day range starts on a day, UTC
 /// or local (`LocalDays`), and its days follow one another.
-pub fn bucket_end(grain: Grain, ms: i64) -> i64 {
+fn bucket_end(grain: Grain, ms: i64) -> i64 {
     if grain == Grain::Day {
         return ms + DAY_MS;
     }
