@@ -276,6 +276,10 @@ pub(crate) fn coarse_buckets(
         )
 }
 
+/// The local-day phases kept, and with when each is complete from.
+pub(crate) const PHASES_SQL: &str = "SELECT phase_ms FROM local_days ORDER BY phase_ms";
+pub(crate) const KEPT_SQL: &str = "SELECT phase_ms, since_ms FROM local_days ORDER BY phase_ms";
+
 /// Whether any click or conversion has been folded into the rollups.
 pub(crate) const ROLLED_UP_SQL: &str =
     "SELECT EXISTS (SELECT 1 FROM rollup_offer_d) OR EXISTS (SELECT 1 FROM conv_rollup_offer_d)";
@@ -311,20 +315,17 @@ pub(crate) fn rebuilds(grains: &[Grain], phases: &[i64], since: i64, column: &st
     let day = Grain::Day.end(0);
     let mut out = Vec::new();
     for &grain in grains {
-        let days: Vec<i64> = if grain == Grain::Day {
-            std::iter::once(0).chain(phases.iter().copied()).collect()
-        } else {
-            Vec::new()
-        };
-        if days.is_empty() {
+        if grain != Grain::Day {
             out.push(Rebuild {
                 grain,
                 from: grain.start(since),
                 start_sql: grain.sql_start(column),
                 rows: String::new(),
             });
+            continue;
         }
-        for p in days {
+        // the day tables once per phase (0: the UTC day)
+        for &p in std::iter::once(&0).chain(phases) {
             out.push(Rebuild {
                 grain,
                 from: local_day_start(since, p),

@@ -67,9 +67,7 @@ pub async fn add_rows<'a, K: AsRef<str> + 'a>(
 pub async fn local_phases(tx: &Transaction<'_>) -> Result<Vec<i64>, tokio_postgres::Error> {
     // one round trip (a prepared query is two): a fold and every
     // postback batch read them
-    let rows = tx
-        .simple_query("SELECT phase_ms FROM local_days ORDER BY phase_ms")
-        .await?;
+    let rows = tx.simple_query(crate::rollup::PHASES_SQL).await?;
     Ok(rows
         .iter()
         .filter_map(|m| match m {
@@ -86,7 +84,6 @@ pub async fn keep_local_days(
     phases: &[i64],
     now_ms: i64,
 ) -> Result<Vec<crate::model::LocalDays>, tokio_postgres::Error> {
-    const KEPT: &str = "SELECT phase_ms, since_ms FROM local_days ORDER BY phase_ms";
     let kept = |rows: Vec<tokio_postgres::Row>| -> Vec<crate::model::LocalDays> {
         rows.iter()
             .map(|r| crate::model::LocalDays {
@@ -97,7 +94,7 @@ pub async fn keep_local_days(
     };
     // every node starts here, and the lock below waits for every fold in
     // flight: it is taken only for a phase not kept yet
-    let before = kept(c.query(KEPT, &[]).await?);
+    let before = kept(c.query(crate::rollup::KEPT_SQL, &[]).await?);
     let new: Vec<i64> = phases
         .iter()
         .copied()
@@ -122,7 +119,7 @@ pub async fn keep_local_days(
         )
         .await?;
     }
-    let all = kept(tx.query(KEPT, &[]).await?);
+    let all = kept(tx.query(crate::rollup::KEPT_SQL, &[]).await?);
     tx.commit().await?;
     Ok(all)
 }

@@ -185,7 +185,7 @@ fn write_rows<'a>(
 /// The local-day phases the rollups keep (`LocalDays`), read in the
 /// transaction that writes rows: every writer sees a phase once added.
 pub(super) fn local_phases(c: &Connection) -> rusqlite::Result<Vec<i64>> {
-    let mut st = c.prepare_cached("SELECT phase_ms FROM local_days ORDER BY phase_ms")?;
+    let mut st = c.prepare_cached(crate::rollup::PHASES_SQL)?;
     let phases = st.query_map([], |r| r.get(0))?.collect();
     phases
 }
@@ -207,7 +207,7 @@ pub(super) fn keep_local_days(
         )?;
     }
     let kept = {
-        let mut st = tx.prepare("SELECT phase_ms, since_ms FROM local_days ORDER BY phase_ms")?;
+        let mut st = tx.prepare(crate::rollup::KEPT_SQL)?;
         let kept = st
             .query_map([], |r| {
                 Ok(LocalDays {
