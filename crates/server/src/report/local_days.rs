@@ -37,7 +37,7 @@ pub async fn keep(
     let mut all = Vec::new();
     for name in timezones {
         let tz = TimeZone::get(name)
-            .map_err(|e| format!("report timezone `{name}` is not an IANA timezone: {e}"))?;
+            .map_err(|e| format!("--report-timezone: `{name}` is not an IANA timezone: {e}"))?;
         all.extend(phases(&tz, now_ms));
     }
     all.sort_unstable();
