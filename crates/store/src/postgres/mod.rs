@@ -57,8 +57,10 @@ pub struct PgStore {
     /// Click rollup sums not folded yet (the click lane's alone, but a
     /// report asks whether there are any).
     click_rollups: Arc<tokio::sync::Mutex<click_rollup::Pending>>,
-    /// When a report last looked for generations a stopped node left.
-    orphans_checked: std::sync::Mutex<std::time::Instant>,
+    /// When a report last looked for generations a stopped node left. Held
+    /// through the repair, so that a report's other reads (run at once)
+    /// wait for the generations it folds instead of reading without them.
+    orphans_checked: tokio::sync::Mutex<std::time::Instant>,
     changes: tokio::sync::broadcast::Sender<()>,
     /// Ends the LISTEN task when the store goes.
     alive: Arc<()>,
@@ -105,7 +107,7 @@ impl PgStore {
             postback_lane: lane::Lane::start("postbacks", pg.clone())?,
             ua_ids: Default::default(),
             click_rollups: Default::default(),
-            orphans_checked: std::sync::Mutex::new(std::time::Instant::now()),
+            orphans_checked: tokio::sync::Mutex::new(std::time::Instant::now()),
             changes: tokio::sync::broadcast::channel(16).0,
             alive: Arc::new(()),
         };
@@ -226,21 +228,20 @@ impl Store for PgStore {
         }
         // a node that died leaves its last second of clicks to the others;
         // so does this node's writer after a commit it could not confirm
+        let mut checked = self.orphans_checked.lock().await;
         let abandoned = std::mem::take(&mut self.click_rollups.lock().await.abandoned);
-        let due = abandoned || {
-            let mut checked = self
-                .orphans_checked
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            let due = checked.elapsed() >= ORPHANS_EVERY;
-            if due {
-                *checked = std::time::Instant::now();
+        if abandoned || checked.elapsed() >= ORPHANS_EVERY {
+            let repaired = async {
+                let mut c = self.client().await?;
+                click_rollup::repair(&mut c).await
             }
-            due
-        };
-        if due {
-            let mut c = self.client().await?;
-            click_rollup::repair(&mut c).await?;
+            .await;
+            if let Err(e) = repaired {
+                // the next report tries again
+                self.click_rollups.lock().await.abandoned |= abandoned;
+                return Err(e);
+            }
+            *checked = std::time::Instant::now();
         }
         Ok(())
     }
