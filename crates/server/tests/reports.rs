@@ -183,6 +183,8 @@ async fn report_rows_and_totals_equal_a_recount_of_raw_rows() {
             ("day", "sub2", (45, 1), &affiliate),
             ("", "sub2", (20, -3), &affiliate),
             ("week", "country", (20, -3), &link),
+            ("day", "affiliate", (45, 1), ""),
+            ("", "affiliate", (20, -3), ""),
         ] {
             let from = label(now - days.0 * DAY, &tz, "day");
             let to = label(now + days.1 * DAY, &tz, "day");
@@ -205,6 +207,7 @@ async fn report_rows_and_totals_equal_a_recount_of_raw_rows() {
                     "sub1" => c.sub1.clone().unwrap(),
                     "sub2" => c.sub2.clone().unwrap(),
                     "country" => c.country.clone(),
+                    "affiliate" => c.affiliate_id.clone(),
                     _ => c.device.clone(),
                 };
                 let e = expect.entry((label(c.ts_ms, &tz, group), v)).or_default();
@@ -218,6 +221,7 @@ async fn report_rows_and_totals_equal_a_recount_of_raw_rows() {
                     "sub1" => c.sub1.clone().unwrap(),
                     "sub2" => c.sub2.clone().unwrap(),
                     "country" => c.country.clone(),
+                    "affiliate" => c.affiliate_id.clone(),
                     _ => c.device.clone(),
                 };
                 let key = (label(c.ts_ms, &tz, group), v);
@@ -605,6 +609,8 @@ struct Recounted {
     sub1: String,
     sub2: String,
     device: String,
+    country: String,
+    affiliate: String,
     event: String,
     status: String,
     refund: bool,
@@ -835,6 +841,8 @@ async fn conversion_figures_by_status_refunds_and_fx_equal_a_recount() {
             sub1: c["sub1"].as_str().unwrap_or("").to_string(),
             sub2: c["sub2"].as_str().unwrap_or("").to_string(),
             device: c["device"].as_str().unwrap().to_string(),
+            country: c["country"].as_str().unwrap().to_string(),
+            affiliate: c["affiliate_id"].as_str().unwrap().to_string(),
             event: c["event"].as_str().unwrap().to_string(),
             status: c["status"].as_str().unwrap().to_string(),
             refund: !c["parent_id"].is_null(),
@@ -877,6 +885,8 @@ async fn conversion_figures_by_status_refunds_and_fx_equal_a_recount() {
         ("status", "&date_basis=conversion"),
         ("status", "&tz=Asia/Kathmandu"),
         ("device,status", "&tz=Asia/Kathmandu"),
+        ("country,status", ""),
+        ("affiliate,event", "&tz=Asia/Kathmandu"),
     ] {
         let (st, r) = app
             .get(&format!(
@@ -893,6 +903,8 @@ async fn conversion_figures_by_status_refunds_and_fx_equal_a_recount() {
                     "event" => c.event.clone(),
                     "sub1" => c.sub1.clone(),
                     "device" => c.device.clone(),
+                    "country" => c.country.clone(),
+                    "affiliate" => c.affiliate.clone(),
                     _ => c.sub2.clone(),
                 })
                 .collect()
@@ -943,8 +955,8 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
     let dir = app.stop().await;
     let c = rusqlite::Connection::open(dir.0.join("test.db")).unwrap();
     let tables = tables_like(&c, "conv_rollup_%");
-    // 20 shapes at day, week and month, and the offer's 15-minute rows
-    assert_eq!(tables.len(), 61, "{tables:?}");
+    // 22 shapes at day, week and month, and the offer's 15-minute rows
+    assert_eq!(tables.len(), 67, "{tables:?}");
     let read = |c: &rusqlite::Connection| -> Vec<(String, Vec<String>)> {
         let mut all: Vec<_> = tables.iter().flat_map(|t| rows_of(c, t)).collect();
         all.sort();
@@ -965,6 +977,9 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         include_str!("../../store/src/sqlite/migrations/0013_affiliate_sub_slot_rollups.sql"),
         include_str!("../../store/src/sqlite/migrations/0014_affiliate_geo_rollup.sql"),
         include_str!("../../store/src/sqlite/migrations/0017_sub1_alone_rollup.sql"),
+        include_str!(
+            "../../store/src/sqlite/migrations/0018_country_and_affiliate_alone_rollups.sql"
+        ),
     ];
     let statements: Vec<&str> = migrations
         .iter()
@@ -980,7 +995,7 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         .copied()
         .filter(|s| s.starts_with("INSERT INTO conv_rollup_"))
         .collect();
-    assert_eq!(fills.len(), 116);
+    assert_eq!(fills.len(), 122);
     // 0015 dropped the 15-minute tables the day rows were filled from: as
     // they were before it, then dropped as it drops them
     let drops = include_str!(
@@ -1028,7 +1043,7 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         })
         .filter(|(t, _)| exists(t))
         .collect();
-    assert_eq!(click_fills.len(), 74, "{click_fills:?}");
+    assert_eq!(click_fills.len(), 82, "{click_fills:?}");
     for (table, f) in click_fills {
         let recorded = rows_of(&c, table);
         assert!(!recorded.is_empty(), "{table}");
@@ -1177,7 +1192,7 @@ async fn a_crash_rebuild_gives_local_days_as_recording_did() {
     let dir = app.stop().await;
     let c = rusqlite::Connection::open(dir.0.join("test.db")).unwrap();
     let tables = tables_like(&c, "%rollup_%_d");
-    assert_eq!(tables.len(), 40, "{tables:?}");
+    assert_eq!(tables.len(), 44, "{tables:?}");
     let read = |c: &rusqlite::Connection| -> Vec<(String, Vec<String>)> {
         let mut all: Vec<_> = tables.iter().flat_map(|t| rows_of(c, t)).collect();
         // a rebuild leaves out rows that came to nothing

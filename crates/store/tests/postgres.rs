@@ -162,7 +162,8 @@ async fn nodes_starting_together_migrate_once() {
             (16, "affiliate_geo_rollup".to_string()),
             (17, "conversion_quarters_from_conversions".to_string()),
             (18, "local_days".to_string()),
-            (19, "sub1_alone_rollup".to_string())
+            (19, "sub1_alone_rollup".to_string()),
+            (20, "country_and_affiliate_alone_rollups".to_string())
         ]
     );
 }
@@ -305,6 +306,9 @@ async fn rollups_and_raw(sql: &tokio_postgres::Client) -> (Vec<(String, i64, i64
         "rollup_affiliate_sub4",
         "rollup_affiliate_sub5",
         "rollup_affiliate_geo",
+        "rollup_sub1_alone",
+        "rollup_country_alone",
+        "rollup_affiliate_alone",
     ] {
         for g in ["q", "d", "w", "m"] {
             let table = format!("{stem}_{g}");

@@ -92,6 +92,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "sub1_alone_rollup",
         include_str!("migrations/0019_sub1_alone_rollup.sql"),
     ),
+    (
+        20,
+        "country_and_affiliate_alone_rollups",
+        include_str!("migrations/0020_country_and_affiliate_alone_rollups.sql"),
+    ),
 ];
 
 /// The advisory lock key for migrations ("clickledger migrate").

@@ -68,15 +68,18 @@ fn shape(q: &ReportQuery) -> Option<usize> {
     let without_offer = |has: &[Dimension]| {
         used.iter().all(|d| has.contains(d)) && !matches!(q.scope, Scope::Advertiser(_))
     };
+    let alone = |d: Dimension| matches!(q.scope, Scope::All) && used.iter().all(|u| *u == d);
     let stem = match () {
         _ if fits(&[]) => "rollup_offer",
         _ if fits(&[Source]) => "rollup_source",
+        // sub1 or the country alone, unscoped: the value's own rollup, as
+        // sub2 to sub5; the affiliate alone, unscoped or a partner's own
+        // (not an advertiser's, whose scope is by offer)
+        _ if alone(Sub(1)) => "rollup_sub1_alone",
+        _ if alone(Country) => "rollup_country_alone",
+        _ if without_offer(&[Affiliate]) => "rollup_affiliate_alone",
         _ if fits(&[Country, Device, Os, Browser]) => "rollup_geo",
         _ if fits(&[Affiliate]) => "rollup_affiliate",
-        // sub1 alone, unscoped: its value's own rollup, as sub2 to sub5
-        _ if matches!(q.scope, Scope::All) && used.iter().all(|d| *d == Sub(1)) => {
-            "rollup_sub1_alone"
-        }
         _ if fits(&[Sub(1)]) => "rollup_sub1",
         _ if without_offer(&[Affiliate, Sub(1)]) => "rollup_affiliate_sub1",
         _ if without_offer(&[Affiliate, Country, Device, Os, Browser]) => "rollup_affiliate_geo",
@@ -603,9 +606,23 @@ mod tests {
         assert_eq!(stem(&[Link, Country], &[], all.clone()), link_country);
         assert_eq!(stem(&[Country, Offer], &[], partner.clone()), link_country);
         assert_eq!(stem(&[Country], &[Link], partner.clone()), link_country);
-        // the geo shape still serves country alone and with device
+        // the geo shape still serves the country with an offer or a device
         assert_eq!(stem(&[Country], &[Offer], all.clone()), Some("rollup_geo"));
-        assert_eq!(stem(&[Country, Device], &[], all), Some("rollup_geo"));
+        assert_eq!(
+            stem(&[Country, Device], &[], all.clone()),
+            Some("rollup_geo")
+        );
+        // the country alone (and event or status), unscoped: its own
+        assert_eq!(
+            stem(&[Country], &[], all.clone()),
+            Some("rollup_country_alone")
+        );
+        assert_eq!(
+            stem(&[Country, Event, Status], &[Country], all),
+            Some("rollup_country_alone")
+        );
+        let advertiser = Scope::Advertiser("v".into());
+        assert_eq!(stem(&[Country], &[], advertiser), Some("rollup_geo"));
         // no device and no source here
         assert_eq!(stem(&[Link, Country, Device], &[], partner.clone()), None);
         assert_eq!(stem(&[Link, Country, Source], &[], partner), None);
@@ -631,9 +648,21 @@ mod tests {
             stem(&[Affiliate, Device], &[], Scope::Advertiser("v".into())),
             None
         );
-        // the affiliate alone keeps its own, smaller shape
-        assert_eq!(stem(&[Affiliate], &[], all), Some("rollup_affiliate"));
-        assert_eq!(stem(&[Event], &[], partner), Some("rollup_affiliate"));
+        // the affiliate alone keeps its own, smaller shape: unscoped, or a
+        // partner's report by time, event or status
+        let alone = Some("rollup_affiliate_alone");
+        assert_eq!(stem(&[Affiliate], &[], all.clone()), alone);
+        assert_eq!(stem(&[Event], &[], partner.clone()), alone);
+        assert_eq!(stem(&[], &[Affiliate], all.clone()), alone);
+        // with an offer, or an advertiser's (scoped by offer): by offer
+        // and affiliate
+        assert_eq!(stem(&[Affiliate], &[Offer], all), Some("rollup_affiliate"));
+        assert_eq!(stem(&[Offer], &[], partner), Some("rollup_affiliate"));
+        let advertiser = Scope::Advertiser("v".into());
+        assert_eq!(
+            stem(&[Affiliate], &[], advertiser),
+            Some("rollup_affiliate")
+        );
     }
 
     #[test]
@@ -734,7 +763,7 @@ mod tests {
 
     #[test]
     fn fifteen_minute_conversions_come_from_the_conversions_but_for_the_offer_shape() {
-        use Dimension::{Country, Sub};
+        use Dimension::{Country, Device, Sub};
         let read = |dimensions: &[Dimension], grain: Grain| {
             let q = ReportQuery {
                 dimensions: dimensions.to_vec(),
@@ -759,7 +788,11 @@ mod tests {
         );
         // by country or sub2: the clicks' 15-minute rows, the conversions'
         // own rows; the day rows from both rollups
-        for (dims, stem) in [(&[Country][..], "rollup_geo"), (&[Sub(2)], "rollup_sub2")] {
+        for (dims, stem) in [
+            (&[Country][..], "rollup_country_alone"),
+            (&[Country, Device], "rollup_geo"),
+            (&[Sub(2)], "rollup_sub2"),
+        ] {
             let (clicks, conversions) = read(dims, Grain::Quarter);
             assert!(clicks.contains(&format!("FROM {stem}_q")), "{clicks}");
             assert!(conversions.contains("FROM conversions"), "{conversions}");

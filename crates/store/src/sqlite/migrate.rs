@@ -88,6 +88,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "sub1_alone_rollup",
         include_str!("migrations/0017_sub1_alone_rollup.sql"),
     ),
+    (
+        18,
+        "country_and_affiliate_alone_rollups",
+        include_str!("migrations/0018_country_and_affiliate_alone_rollups.sql"),
+    ),
 ];
 
 /// Brings the file to the newest schema, all in one IMMEDIATE transaction:
