@@ -553,6 +553,19 @@ fn shapes(days: i64) -> Vec<(String, String)> {
         format!("by day and sub1, {days} days, Asia/Kolkata"),
         format!("group_by=day,sub1&tz=Asia/Kolkata&{range}"),
     ));
+    // by day and one dimension, in a timezone the loader keeps (Kolkata)
+    // and in one it does not (New York)
+    for (d, tz) in [
+        ("country", "Asia/Kolkata"),
+        ("country", "America/New_York"),
+        ("affiliate", "Asia/Kolkata"),
+        ("affiliate", "America/New_York"),
+    ] {
+        out.push((
+            format!("by day and {d}, {days} days, {tz}"),
+            format!("group_by=day,{d}&tz={tz}&{range}"),
+        ));
+    }
     out
 }
 

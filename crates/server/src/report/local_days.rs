@@ -27,6 +27,20 @@ pub fn phases(tz: &TimeZone, now_ms: i64) -> Vec<i64> {
     out
 }
 
+/// The timezones named, around spaces; a blank name (what an empty
+/// `CLICKLEDGER_REPORT_TIMEZONES` gives) names none.
+fn parse(names: &[String]) -> Result<Vec<TimeZone>, String> {
+    names
+        .iter()
+        .map(|n| n.trim())
+        .filter(|n| !n.is_empty())
+        .map(|name| {
+            TimeZone::get(name)
+                .map_err(|e| format!("--report-timezone: `{name}` is not an IANA timezone: {e}"))
+        })
+        .collect()
+}
+
 /// Keeps the local days of `timezones` (IANA names), and returns every
 /// phase the store keeps (another node's too).
 pub async fn keep(
@@ -35,9 +49,7 @@ pub async fn keep(
     now_ms: i64,
 ) -> Result<Vec<LocalDays>, String> {
     let mut all = Vec::new();
-    for name in timezones {
-        let tz = TimeZone::get(name)
-            .map_err(|e| format!("--report-timezone: `{name}` is not an IANA timezone: {e}"))?;
+    for tz in parse(timezones)? {
         all.extend(phases(&tz, now_ms));
     }
     all.sort_unstable();
@@ -51,6 +63,20 @@ pub async fn keep(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blank_names_name_no_timezone_and_others_must_be_iana() {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(parse(&names(&[""])).unwrap().is_empty());
+        let kept = parse(&names(&[" Asia/Kolkata", "", "Europe/Berlin "])).unwrap();
+        let kept: Vec<_> = kept.iter().map(|t| t.iana_name().unwrap()).collect();
+        assert_eq!(kept, ["Asia/Kolkata", "Europe/Berlin"]);
+        let refused = parse(&names(&["Mars/Olympus"])).map(drop).unwrap_err();
+        assert!(
+            refused.starts_with("--report-timezone: `Mars/Olympus` is not an IANA timezone"),
+            "{refused}"
+        );
+    }
 
     #[test]
     fn a_timezones_phases_are_its_midnights_in_utc() {
