@@ -94,6 +94,24 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// A child process killed when dropped: a run that panics (a server that
+/// did not start) leaves no server behind.
+struct Spawned(Child);
+
+impl std::ops::Deref for Spawned {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn sibling(name: &str) -> PathBuf {
     std::env::current_exe().expect("exe").with_file_name(name)
 }
@@ -501,22 +519,28 @@ async fn http(short: bool, quick: bool, redis: Option<&str>) -> String {
     if let Some(url) = redis {
         tracker.args(["--redis", url, "--redis-prefix", &redis_prefix]);
     }
-    let mut tracker: Child = tracker
-        .spawn()
-        .expect("the release tracker binary (cargo build --release --workspace)");
+    let mut tracker = Spawned(
+        tracker
+            .spawn()
+            .expect("the release tracker binary (cargo build --release --workspace)"),
+    );
     let bport = free_port();
     let baddr: SocketAddr = format!("127.0.0.1:{bport}").parse().unwrap();
-    let mut baseline = Command::new(std::env::current_exe().unwrap())
-        .args(["baseline", "--listen", &baddr.to_string()])
-        .spawn()
-        .expect("baseline");
+    let baseline = Spawned(
+        Command::new(std::env::current_exe().unwrap())
+            .args(["baseline", "--listen", &baddr.to_string()])
+            .spawn()
+            .expect("baseline"),
+    );
     let dport = free_port();
     let daddr: SocketAddr = format!("127.0.0.1:{dport}").parse().unwrap();
-    let mut durable = Command::new(std::env::current_exe().unwrap())
-        .args(["baseline", "--listen", &daddr.to_string(), "--durable"])
-        .arg(dir.join("durable-baseline.log"))
-        .spawn()
-        .expect("durable baseline");
+    let durable = Spawned(
+        Command::new(std::env::current_exe().unwrap())
+            .args(["baseline", "--listen", &daddr.to_string(), "--durable"])
+            .arg(dir.join("durable-baseline.log"))
+            .spawn()
+            .expect("durable baseline"),
+    );
     wait_up(port).await;
     wait_up(bport).await;
     wait_up(dport).await;
@@ -641,14 +665,11 @@ async fn http(short: bool, quick: bool, redis: Option<&str>) -> String {
     let _ = Command::new("kill")
         .args(["-TERM", &tracker.id().to_string()])
         .status();
-    let _ = tracker.wait();
+    let _ = tracker.0.wait();
     if let Some(url) = redis {
         forget_redis_keys(url, &redis_prefix);
     }
-    for server in [&mut baseline, &mut durable] {
-        let _ = server.kill();
-        let _ = server.wait();
-    }
+    drop((baseline, durable));
     // fold the WAL into the file, so what is measured is the data, not a
     // WAL sized by the last burst
     clickledger_store::SqliteStore::open(&db)

@@ -245,12 +245,12 @@ async fn no_partner_ever_sees_another_partners_rows() {
         .await;
     assert_eq!(report["rows"].as_array().unwrap().len(), 1);
     assert_eq!(report["rows"][0]["affiliate"], b.affiliate_id.as_str());
-    // a slot, or the geo dimensions, for one affiliate read the rollups by
-    // affiliate: the partner's own figures, whether its scope or a filter
-    // asks, and fewer than everyone's
+    // a slot, the geo dimensions or the day, for one affiliate, read the
+    // rollups by affiliate: the partner's own figures, whether its scope
+    // or a filter asks, and fewer than everyone's
     let own = &report["totals"];
     assert!(own["clicks"].as_i64().unwrap() > 0, "{report}");
-    for group_by in ["sub2", "device", "country", "os,browser"] {
+    for group_by in ["sub2", "device", "country", "os,browser", "day"] {
         let (_, _, scoped) = app
             .anon(
                 &format!("/api/v1/reports?group_by={group_by}"),
