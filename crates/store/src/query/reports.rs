@@ -96,14 +96,13 @@ fn shape(q: &ReportQuery) -> Option<usize> {
                 Sub(n) if (2..=5).contains(n) => Some(*n),
                 _ => None,
             })?;
-            let columns: &[&str] =
-                if used.iter().all(|d| *d == Sub(slot)) && matches!(q.scope, Scope::All) {
-                    &[Sub(slot).column()]
-                } else if without_offer(&[Affiliate, Sub(slot)]) {
-                    &["affiliate_id", Sub(slot).column()]
-                } else {
-                    return None;
-                };
+            let columns: &[&str] = if alone(Sub(slot)) {
+                &[Sub(slot).column()]
+            } else if without_offer(&[Affiliate, Sub(slot)]) {
+                &["affiliate_id", Sub(slot).column()]
+            } else {
+                return None;
+            };
             return ROLLUPS.iter().position(|r| r.columns == columns);
         }
     };
