@@ -539,6 +539,14 @@ fn shapes(days: i64) -> Vec<(String, String)> {
         // the affiliate geo rollup (raw clicks before it)
         ("by affiliate and device", "affiliate,device"),
         ("by os, one affiliate", "os&affiliate=aff_0"),
+        // the pairs' own rollups (raw clicks before them)
+        ("by source and country", "source,country"),
+        ("by source and device", "source,device"),
+        ("by source and sub1", "source,sub1"),
+        ("by sub1 and country", "sub1,country"),
+        ("by sub1 and device", "sub1,device"),
+        ("by link and device", "link,device"),
+        ("by day, source and country", "day,source,country"),
     ] {
         out.push((name.into(), format!("group_by={g}&{range}")));
     }

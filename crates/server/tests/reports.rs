@@ -57,7 +57,8 @@ fn random_click(s: &Setup, rng: &mut rand::rngs::StdRng, i: u128, ts: i64) -> Cl
         sub3: None,
         sub4: None,
         sub5: None,
-        source: None,
+        source: Some(["fb", "tt", ""][rng.random_range(0..3)].to_string())
+            .filter(|s| !s.is_empty()),
         extra: Default::default(),
         params_cut: 0,
         ip: "192.0.2.1".into(),
@@ -185,6 +186,13 @@ async fn report_rows_and_totals_equal_a_recount_of_raw_rows() {
             ("week", "country", (20, -3), &link),
             ("day", "affiliate", (45, 1), ""),
             ("", "affiliate", (20, -3), ""),
+            // the pairs' own rollups
+            ("day", "source,country", (45, 1), ""),
+            ("week", "source,device", (20, -3), ""),
+            ("", "source,sub1", (20, -3), ""),
+            ("hour", "sub1,country", (45, 1), ""),
+            ("month", "sub1,device", (45, 1), ""),
+            ("day", "link,device", (45, 1), ""),
         ] {
             let from = label(now - days.0 * DAY, &tz, "day");
             let to = label(now + days.1 * DAY, &tz, "day");
@@ -202,14 +210,21 @@ async fn report_rows_and_totals_equal_a_recount_of_raw_rows() {
             assert_eq!(st, StatusCode::OK, "{r}");
             // the naive recount
             let mut expect: BTreeMap<(String, String), (i64, i64, i64)> = BTreeMap::new();
-            for c in clicks.iter().filter(|c| !c.test).filter(within) {
-                let v = match dim {
+            // a click's value of each dimension, joined by '|'
+            let value_of = |c: &Click| -> String {
+                let one = |d: &str| match d {
                     "sub1" => c.sub1.clone().unwrap(),
                     "sub2" => c.sub2.clone().unwrap(),
                     "country" => c.country.clone(),
                     "affiliate" => c.affiliate_id.clone(),
+                    "source" => c.source.clone().unwrap_or_default(),
+                    "link" => c.link_id.clone(),
                     _ => c.device.clone(),
                 };
+                dim.split(',').map(one).collect::<Vec<_>>().join("|")
+            };
+            for c in clicks.iter().filter(|c| !c.test).filter(within) {
+                let v = value_of(c);
                 let e = expect.entry((label(c.ts_ms, &tz, group), v)).or_default();
                 e.0 += 1;
                 e.1 += c.unique as i64;
@@ -217,13 +232,7 @@ async fn report_rows_and_totals_equal_a_recount_of_raw_rows() {
             let mut payout_by_key: BTreeMap<(String, String), rust_decimal::Decimal> =
                 BTreeMap::new();
             for (c, payout) in converted.iter().filter(|(c, _)| within(c)) {
-                let v = match dim {
-                    "sub1" => c.sub1.clone().unwrap(),
-                    "sub2" => c.sub2.clone().unwrap(),
-                    "country" => c.country.clone(),
-                    "affiliate" => c.affiliate_id.clone(),
-                    _ => c.device.clone(),
-                };
+                let v = value_of(c);
                 let key = (label(c.ts_ms, &tz, group), v);
                 expect.entry(key.clone()).or_default().2 += 1;
                 *payout_by_key.entry(key).or_default() +=
@@ -236,7 +245,10 @@ async fn report_rows_and_totals_equal_a_recount_of_raw_rows() {
             for row in rows {
                 let key = (
                     row[group].as_str().unwrap_or_default().to_string(),
-                    row[dim].as_str().unwrap().to_string(),
+                    dim.split(',')
+                        .map(|d| row[d].as_str().unwrap())
+                        .collect::<Vec<_>>()
+                        .join("|"),
                 );
                 let e = expect
                     .get(&key)
@@ -955,8 +967,8 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
     let dir = app.stop().await;
     let c = rusqlite::Connection::open(dir.0.join("test.db")).unwrap();
     let tables = tables_like(&c, "conv_rollup_%");
-    // 22 shapes at day, week and month, and the offer's 15-minute rows
-    assert_eq!(tables.len(), 67, "{tables:?}");
+    // 28 shapes at day, week and month, and the offer's 15-minute rows
+    assert_eq!(tables.len(), 85, "{tables:?}");
     let read = |c: &rusqlite::Connection| -> Vec<(String, Vec<String>)> {
         let mut all: Vec<_> = tables.iter().flat_map(|t| rows_of(c, t)).collect();
         all.sort();
@@ -1021,6 +1033,8 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
         c.execute(f, []).unwrap();
     }
     c.execute_batch(drops).unwrap();
+    // the pair rollups' migration fills its own from the raw rows
+    refill_pairs(&c);
     // so do the click rollups these migrations added (but for the
     // tables 0007 built the geo rollups in, then renamed)
     let exists = |t: &str| {
@@ -1177,22 +1191,10 @@ async fn a_crash_rebuild_gives_local_days_as_recording_did() {
     if skip_on_postgres("it reads the SQLite file's tables") {
         return;
     }
-    let app = TestApp::spawn_with(kept_timezones()).await;
-    let s = app.setup().await;
-    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
-    let now = now_ms();
-    let clicks: Vec<Click> = (0..500u128)
-        .map(|i| {
-            let ts = now - rng.random_range(0..3 * DAY);
-            random_click(&s, &mut rng, i, ts)
-        })
-        .collect();
-    app.store.insert_clicks(&clicks).unwrap();
-    conversions_of_every_kind(&app).await;
-    let dir = app.stop().await;
+    let dir = recorded_keeping_local_days().await;
     let c = rusqlite::Connection::open(dir.0.join("test.db")).unwrap();
     let tables = tables_like(&c, "%rollup_%_d");
-    assert_eq!(tables.len(), 44, "{tables:?}");
+    assert_eq!(tables.len(), 56, "{tables:?}");
     let read = |c: &rusqlite::Connection| -> Vec<(String, Vec<String>)> {
         let mut all: Vec<_> = tables.iter().flat_map(|t| rows_of(c, t)).collect();
         // a rebuild leaves out rows that came to nothing
@@ -1203,14 +1205,7 @@ async fn a_crash_rebuild_gives_local_days_as_recording_did() {
     let recorded = read(&c);
     let local = recorded
         .iter()
-        .filter(|(_, r)| {
-            r[0].trim_start_matches("Integer(")
-                .trim_end_matches(')')
-                .parse::<i64>()
-                .unwrap()
-                % DAY
-                != 0
-        })
+        .filter(|(_, r)| bucket_of(r) % DAY != 0)
         .count();
     assert!(local > recorded.len() / 2, "{local} of {}", recorded.len());
     for t in &tables {
@@ -1224,6 +1219,118 @@ async fn a_crash_rebuild_gives_local_days_as_recording_did() {
     let dir = TestApp::spawn_in(dir, kept_timezones()).await.stop().await;
     let c = rusqlite::Connection::open(dir.0.join("test.db")).unwrap();
     assert_eq!(read(&c), recorded);
+}
+
+/// Clicks over three days and conversions of every kind, recorded by a
+/// tracker keeping Kolkata's and New York's local days, which is stopped.
+async fn recorded_keeping_local_days() -> common::TempDir {
+    let app = TestApp::spawn_with(kept_timezones()).await;
+    let s = app.setup().await;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    let now = now_ms();
+    let clicks: Vec<Click> = (0..500u128)
+        .map(|i| {
+            let ts = now - rng.random_range(0..3 * DAY);
+            random_click(&s, &mut rng, i, ts)
+        })
+        .collect();
+    app.store.insert_clicks(&clicks).unwrap();
+    conversions_of_every_kind(&app).await;
+    app.stop().await
+}
+
+/// The migration that added the pair rollups (source x country and the
+/// rest) fills them from the clicks and conversions already recorded, the
+/// local days kept included: exactly the rows recording gave, at every
+/// grain (but conversion rows that came to nothing), on either backend.
+#[tokio::test]
+async fn the_pair_migration_fills_them_as_recording_does() {
+    let dir = recorded_keeping_local_days().await;
+    let sqlite = || rusqlite::Connection::open(dir.0.join("test.db")).unwrap();
+    let migration = match dir.postgres() {
+        None => PAIRS,
+        Some(_) => include_str!("../../store/src/postgres/migrations/0021_pair_rollups.sql"),
+    };
+    let tables = pair_tables(migration);
+    assert_eq!(tables.len(), 6 * 4 + 6 * 3, "{tables:?}");
+    let read = async || -> Vec<(String, Vec<String>)> {
+        let mut all = Vec::new();
+        for t in &tables {
+            all.extend(match dir.postgres() {
+                None => rows_of(&sqlite(), t),
+                Some(db) => pg_rows_of(&db.client().await.unwrap(), t).await,
+            });
+        }
+        all.retain(|(t, r)| !(t.starts_with("conv_") && zero(r)));
+        all.sort();
+        all
+    };
+    let recorded = read().await;
+    // every table has rows, local days among the day rows
+    for t in &tables {
+        assert!(recorded.iter().any(|(r, _)| r == t), "{t} is empty");
+    }
+    let local = recorded
+        .iter()
+        .filter(|(t, r)| t.ends_with("_d") && bucket_of(r) % DAY != 0)
+        .count();
+    assert!(local > 0);
+    match dir.postgres() {
+        None => refill_pairs(&sqlite()),
+        Some(db) => {
+            let c = db.client().await.unwrap();
+            for t in &tables {
+                c.batch_execute(&format!("DROP TABLE {t}")).await.unwrap();
+            }
+            c.batch_execute(migration).await.unwrap();
+        }
+    }
+    assert_eq!(read().await, recorded);
+}
+
+/// A PostgreSQL table's rows as `rows_of` gives a SQLite one's (its
+/// columns are text or bigint).
+async fn pg_rows_of(
+    c: &clickledger_testdb::tokio_postgres::Client,
+    t: &str,
+) -> Vec<(String, Vec<String>)> {
+    use clickledger_testdb::tokio_postgres::types::Type;
+    let rows = c.query(&format!("SELECT * FROM {t}"), &[]).await.unwrap();
+    let mut all: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            let values = (0..r.len())
+                .map(|i| match *r.columns()[i].type_() {
+                    Type::INT8 => format!("Integer({})", r.get::<_, i64>(i)),
+                    _ => format!("Text({:?})", r.get::<_, String>(i)),
+                })
+                .collect();
+            (t.to_string(), values)
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+const PAIRS: &str = include_str!("../../store/src/sqlite/migrations/0019_pair_rollups.sql");
+
+/// The tables the pair rollups' migration leaves (it drops the 15-minute
+/// conversion rows it sums the others from).
+fn pair_tables(migration: &str) -> Vec<String> {
+    migration
+        .lines()
+        .filter_map(|l| l.strip_prefix("CREATE TABLE "))
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .filter(|t| !(t.starts_with("conv_") && t.ends_with("_q")))
+        .collect()
+}
+
+/// Drops the pair rollups and runs the migration that adds them again.
+fn refill_pairs(c: &rusqlite::Connection) {
+    for t in pair_tables(PAIRS) {
+        c.execute(&format!("DROP TABLE {t}"), []).unwrap();
+    }
+    c.execute_batch(PAIRS).unwrap();
 }
 
 /// The SQLite file's tables whose names are `LIKE` this, in name order.
@@ -1254,6 +1361,15 @@ fn rows_of(c: &rusqlite::Connection, t: &str) -> Vec<(String, Vec<String>)> {
     let mut all: Vec<_> = rows.map(|r| (t.to_string(), r.unwrap())).collect();
     all.sort();
     all
+}
+
+/// A rollup row's bucket (its first value).
+fn bucket_of(row: &[String]) -> i64 {
+    row[0]
+        .trim_start_matches("Integer(")
+        .trim_end_matches(')')
+        .parse()
+        .unwrap()
 }
 
 /// Whether a conversion rollup row's figures (its last 24 values) are

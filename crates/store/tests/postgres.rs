@@ -163,7 +163,8 @@ async fn nodes_starting_together_migrate_once() {
             (17, "conversion_quarters_from_conversions".to_string()),
             (18, "local_days".to_string()),
             (19, "sub1_alone_rollup".to_string()),
-            (20, "country_and_affiliate_alone_rollups".to_string())
+            (20, "country_and_affiliate_alone_rollups".to_string()),
+            (21, "pair_rollups".to_string())
         ]
     );
 }
@@ -309,6 +310,12 @@ async fn rollups_and_raw(sql: &tokio_postgres::Client) -> (Vec<(String, i64, i64
         "rollup_sub1_alone",
         "rollup_country_alone",
         "rollup_affiliate_alone",
+        "rollup_source_country",
+        "rollup_source_device",
+        "rollup_source_sub1",
+        "rollup_sub1_country",
+        "rollup_sub1_device",
+        "rollup_link_device",
     ] {
         for g in ["q", "d", "w", "m"] {
             let table = format!("{stem}_{g}");

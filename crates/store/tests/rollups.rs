@@ -244,8 +244,9 @@ fn a_due_flush_folds_in_slices_and_a_crash_half_way_is_repaired() {
     assert!(marker(&path).is_some());
     // later batches fold the rest, without any explicit flush (what they
     // bring themselves waits for the next flush): 256 rows each, and each
-    // distinct sub1 is a row in three shapes
-    for _ in 0..20 {
+    // distinct sub1 is a row in seven shapes (sub1 alone, with the offer,
+    // the affiliate, both, the source, the country, the device)
+    for _ in 0..40 {
         store.insert_clicks(&[next(false)]).unwrap();
     }
     let folded: i64 = Connection::open(&path)

@@ -97,6 +97,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "country_and_affiliate_alone_rollups",
         include_str!("migrations/0020_country_and_affiliate_alone_rollups.sql"),
     ),
+    (
+        21,
+        "pair_rollups",
+        include_str!("migrations/0021_pair_rollups.sql"),
+    ),
 ];
 
 /// The advisory lock key for migrations ("clickledger migrate").

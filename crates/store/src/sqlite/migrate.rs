@@ -93,6 +93,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "country_and_affiliate_alone_rollups",
         include_str!("migrations/0018_country_and_affiliate_alone_rollups.sql"),
     ),
+    (
+        19,
+        "pair_rollups",
+        include_str!("migrations/0019_pair_rollups.sql"),
+    ),
 ];
 
 /// Brings the file to the newest schema, all in one IMMEDIATE transaction:
