@@ -28,13 +28,14 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan, Zoned};
 use plan::{Plan, QUARTER_MS};
 use rust_decimal::Decimal;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::api::{ApiError, Format, Params};
 use crate::auth::Caller;
 use crate::util::now_ms;
 use crate::AppState;
 
+mod json;
 pub mod local_days;
 mod plan;
 
@@ -884,31 +885,23 @@ pub async fn report(
     match query.format.unwrap_or_default() {
         Format::Csv => Ok(csv(&spec.names, &page, &report.totals, base)),
         Format::Json => {
-            let row = |key: &[String], a: &Agg| {
-                let mut m = Map::new();
-                for (n, v) in spec.names.iter().zip(key) {
-                    m.insert(n.clone(), json!(v));
-                }
-                for (k, v) in a.metrics(base) {
-                    m.insert(k.to_string(), v);
-                }
-                Value::Object(m)
+            let totals_order = json::totals_order(base);
+            let body = json::Body {
+                date_basis: if spec.by_conversion_time {
+                    "conversion"
+                } else {
+                    "click"
+                },
+                from: clickledger_domain::time::rfc3339_ms(spec.from_ms),
+                group_by: &spec.names,
+                offset: spec.offset,
+                rows: json::Rows::new(&spec.names, &page, base),
+                to: clickledger_domain::time::rfc3339_ms(spec.to_ms),
+                total_rows,
+                totals: json::Row::totals(&report.totals, base, &totals_order),
+                tz: &spec.tz_name,
             };
-            Ok((
-                StatusCode::OK,
-                Json(json!({
-                    "group_by": spec.names,
-                    "tz": spec.tz_name,
-                    "from": clickledger_domain::time::rfc3339_ms(spec.from_ms),
-                    "to": clickledger_domain::time::rfc3339_ms(spec.to_ms),
-                    "date_basis": if spec.by_conversion_time { "conversion" } else { "click" },
-                    "total_rows": total_rows,
-                    "offset": spec.offset,
-                    "rows": page.iter().map(|(k, a)| row(k, a)).collect::<Vec<_>>(),
-                    "totals": row(&[], &report.totals),
-                })),
-            )
-                .into_response())
+            Ok((StatusCode::OK, Json(body)).into_response())
         }
     }
 }
