@@ -45,7 +45,8 @@ pub struct Options {
     /// a postgres:// URL), e.g. before and after a change.
     #[arg(long, value_name = "DB")]
     pub reuse: Option<String>,
-    /// Time only the reports whose name contains this (e.g. "sub2").
+    /// Time only the reports whose name contains this (e.g. "sub2"), or
+    /// one of these, separated by `|` ("by source and|by link and").
     #[arg(long)]
     pub only: Option<String>,
     /// Timezones whose local days the rollups keep, as the server's
@@ -644,7 +645,11 @@ pub async fn run(opts: Options) -> String {
         .unwrap();
     let client = reqwest::Client::new();
     let mut lines = String::new();
-    let chosen = |name: &str| opts.only.as_ref().is_none_or(|o| name.contains(o.as_str()));
+    let chosen = |name: &str| {
+        opts.only
+            .as_ref()
+            .is_none_or(|o| o.split('|').any(|o| name.contains(o)))
+    };
     for (name, q) in shapes(opts.days).into_iter().filter(|(n, _)| chosen(n)) {
         let mut best = Duration::MAX;
         let mut figures = (0, 0, 0);

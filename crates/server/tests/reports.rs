@@ -192,7 +192,6 @@ async fn report_rows_and_totals_equal_a_recount_of_raw_rows() {
             ("", "source,sub1", (20, -3), ""),
             ("hour", "sub1,country", (45, 1), ""),
             ("month", "sub1,device", (45, 1), ""),
-            ("day", "link,device", (45, 1), ""),
         ] {
             let from = label(now - days.0 * DAY, &tz, "day");
             let to = label(now + days.1 * DAY, &tz, "day");
@@ -218,7 +217,6 @@ async fn report_rows_and_totals_equal_a_recount_of_raw_rows() {
                     "country" => c.country.clone(),
                     "affiliate" => c.affiliate_id.clone(),
                     "source" => c.source.clone().unwrap_or_default(),
-                    "link" => c.link_id.clone(),
                     _ => c.device.clone(),
                 };
                 dim.split(',').map(one).collect::<Vec<_>>().join("|")
@@ -967,8 +965,8 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
     let dir = app.stop().await;
     let c = rusqlite::Connection::open(dir.0.join("test.db")).unwrap();
     let tables = tables_like(&c, "conv_rollup_%");
-    // 28 shapes at day, week and month, and the offer's 15-minute rows
-    assert_eq!(tables.len(), 85, "{tables:?}");
+    // 27 shapes at day, week and month, and the offer's 15-minute rows
+    assert_eq!(tables.len(), 82, "{tables:?}");
     let read = |c: &rusqlite::Connection| -> Vec<(String, Vec<String>)> {
         let mut all: Vec<_> = tables.iter().flat_map(|t| rows_of(c, t)).collect();
         all.sort();
@@ -1194,7 +1192,7 @@ async fn a_crash_rebuild_gives_local_days_as_recording_did() {
     let dir = recorded_keeping_local_days().await;
     let c = rusqlite::Connection::open(dir.0.join("test.db")).unwrap();
     let tables = tables_like(&c, "%rollup_%_d");
-    assert_eq!(tables.len(), 56, "{tables:?}");
+    assert_eq!(tables.len(), 54, "{tables:?}");
     let read = |c: &rusqlite::Connection| -> Vec<(String, Vec<String>)> {
         let mut all: Vec<_> = tables.iter().flat_map(|t| rows_of(c, t)).collect();
         // a rebuild leaves out rows that came to nothing
@@ -1252,7 +1250,7 @@ async fn the_pair_migration_fills_them_as_recording_does() {
         Some(_) => include_str!("../../store/src/postgres/migrations/0021_pair_rollups.sql"),
     };
     let tables = pair_tables(migration);
-    assert_eq!(tables.len(), 6 * 4 + 6 * 3, "{tables:?}");
+    assert_eq!(tables.len(), 5 * 4 + 5 * 3, "{tables:?}");
     let read = async || -> Vec<(String, Vec<String>)> {
         let mut all = Vec::new();
         for t in &tables {

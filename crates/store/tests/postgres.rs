@@ -315,7 +315,6 @@ async fn rollups_and_raw(sql: &tokio_postgres::Client) -> (Vec<(String, i64, i64
         "rollup_source_sub1",
         "rollup_sub1_country",
         "rollup_sub1_device",
-        "rollup_link_device",
     ] {
         for g in ["q", "d", "w", "m"] {
             let table = format!("{stem}_{g}");
