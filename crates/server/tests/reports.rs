@@ -427,6 +427,22 @@ async fn report_metrics_formats_sorting_and_refusals() {
     );
     assert_eq!(r["totals"]["payout"], "9.00");
     assert_eq!(r["totals"]["clicks"], 6);
+    // the body, written row by row as it goes, is the text a JSON object
+    // map gives: every object's keys in name order, group names among the
+    // metrics ("sub1" between "revenue" and "suspicious_clicks")
+    let body = app
+        .client
+        .get(app.url("/api/v1/reports?group_by=day,sub1,event"))
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let parsed: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(parsed["rows"].as_array().unwrap().len(), 5, "{body}");
+    assert_eq!(serde_json::to_string(&parsed).unwrap(), body);
     // by affiliate and sub1 reads the shape without the offer: the same
     // rows and totals as by sub1 (one affiliate here), the affiliate named
     let (_, by_affiliate) = app
