@@ -431,15 +431,8 @@ async fn report_metrics_formats_sorting_and_refusals() {
     // map gives: every object's keys in name order, group names among the
     // metrics ("sub1" between "revenue" and "suspicious_clicks")
     let body = app
-        .client
-        .get(app.url("/api/v1/reports?group_by=day,sub1,event"))
-        .bearer_auth(ADMIN_KEY)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .get_text("/api/v1/reports?group_by=day,sub1,event")
+        .await;
     let parsed: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(parsed["rows"].as_array().unwrap().len(), 5, "{body}");
     assert_eq!(serde_json::to_string(&parsed).unwrap(), body);
@@ -498,15 +491,8 @@ async fn report_metrics_formats_sorting_and_refusals() {
     assert!(events.contains(&"sale") && events.contains(&"lead"), "{r}");
 
     let csv = app
-        .client
-        .get(app.url("/api/v1/reports?group_by=sub1&format=csv"))
-        .bearer_auth(ADMIN_KEY)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .get_text("/api/v1/reports?group_by=sub1&format=csv")
+        .await;
     let lines: Vec<&str> = csv.lines().collect();
     assert!(lines[0].starts_with("sub1,clicks,unique_clicks"), "{csv}");
     assert_eq!(lines.len(), 4, "{csv}");

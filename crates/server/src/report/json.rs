@@ -5,6 +5,8 @@
 //! that took 200–270 ms beside the report's own 200. The body is the same
 //! text: keys in the order those maps kept them (sorted).
 
+use std::borrow::Cow;
+
 use clickledger_domain::Currency;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
@@ -76,7 +78,7 @@ impl Serialize for Rows<'_> {
                 key,
                 agg,
                 base: self.base,
-                order: &self.order,
+                order: Cow::Borrowed(&self.order),
             })?;
         }
         seq.end()
@@ -89,25 +91,21 @@ pub struct Row<'a> {
     key: &'a [String],
     agg: &'a Agg,
     base: Currency,
-    order: &'a [usize],
+    /// Shared by a page's rows; the totals' own.
+    order: Cow<'a, [usize]>,
 }
 
 impl<'a> Row<'a> {
     /// The totals: metrics only.
-    pub fn totals(agg: &'a Agg, base: Currency, order: &'a [usize]) -> Self {
+    pub fn totals(agg: &'a Agg, base: Currency) -> Self {
         Row {
             names: &[],
             key: &[],
             agg,
             base,
-            order,
+            order: Cow::Owned(key_order(&[], &metric_names(base))),
         }
     }
-}
-
-/// The key order of the totals row (metrics only).
-pub fn totals_order(base: Currency) -> Vec<usize> {
-    key_order(&[], &metric_names(base))
 }
 
 impl Serialize for Row<'_> {
@@ -115,7 +113,7 @@ impl Serialize for Row<'_> {
         let metrics = self.agg.metrics(self.base);
         let groups = self.names.len();
         let mut map = s.serialize_map(Some(self.order.len()))?;
-        for &i in self.order {
+        for &i in self.order.iter() {
             if i < groups {
                 // a row's key has a value per group name
                 if let Some(v) = self.key.get(i) {

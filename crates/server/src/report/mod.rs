@@ -885,7 +885,6 @@ pub async fn report(
     match query.format.unwrap_or_default() {
         Format::Csv => Ok(csv(&spec.names, &page, &report.totals, base)),
         Format::Json => {
-            let totals_order = json::totals_order(base);
             let body = json::Body {
                 date_basis: if spec.by_conversion_time {
                     "conversion"
@@ -898,7 +897,7 @@ pub async fn report(
                 rows: json::Rows::new(&spec.names, &page, base),
                 to: clickledger_domain::time::rfc3339_ms(spec.to_ms),
                 total_rows,
-                totals: json::Row::totals(&report.totals, base, &totals_order),
+                totals: json::Row::totals(&report.totals, base),
                 tz: &spec.tz_name,
             };
             Ok((StatusCode::OK, Json(body)).into_response())

@@ -239,6 +239,12 @@ impl TestApp {
         self.admin(reqwest::Method::GET, path, None).await
     }
 
+    /// An admin GET's body as text (CSV, or JSON whose bytes matter).
+    pub async fn get_text(&self, path: &str) -> String {
+        let r = self.client.get(self.url(path)).bearer_auth(ADMIN_KEY);
+        r.send().await.unwrap().text().await.unwrap()
+    }
+
     pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
         self.admin(reqwest::Method::POST, path, Some(body)).await
     }
