@@ -7,6 +7,7 @@ pub mod alerts;
 mod conversion_rollup;
 mod corrupt;
 mod health;
+mod key_values;
 pub mod model;
 pub mod postgres;
 pub(crate) mod query;

@@ -5,8 +5,9 @@
 //! for every backend; how the sums reach the tables is each backend's own
 //! (SQLite's is in `sqlite/rollup.rs`).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
+use crate::key_values::KeyValues;
 use crate::model::{local_day_start, Click, Conversion, Dimension, Grain};
 
 pub(crate) const QUARTER: i64 = 900_000;
@@ -294,13 +295,29 @@ pub(crate) fn fields() -> &'static [Vec<Dimension>] {
     })
 }
 
-/// A click's key in a rollup of these fields (unused places are empty).
-fn key_of<'k>(fields: &[Dimension], k: &'k Click) -> [&'k str; KEY_WIDTH] {
-    let mut key = [""; KEY_WIDTH];
-    for (at, d) in key.iter_mut().zip(fields) {
-        *at = of_click(*d, k);
-    }
-    key
+/// The dimensions any rollup is keyed by, each once, and each rollup's
+/// key columns as places in that list (worked out once).
+fn places() -> &'static (Vec<Dimension>, Vec<Vec<usize>>) {
+    static PLACES: std::sync::OnceLock<(Vec<Dimension>, Vec<Vec<usize>>)> =
+        std::sync::OnceLock::new();
+    PLACES.get_or_init(|| {
+        let mut dims: Vec<Dimension> = Vec::new();
+        let places = fields()
+            .iter()
+            .map(|fields| {
+                fields
+                    .iter()
+                    .map(|d| {
+                        dims.iter().position(|x| x == d).unwrap_or_else(|| {
+                            dims.push(*d);
+                            dims.len() - 1
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        (dims, places)
+    })
 }
 
 /// The coarse buckets a 15-minute bucket adds to: its UTC day, week and
@@ -381,34 +398,48 @@ pub(crate) fn rebuilds(grains: &[Grain], phases: &[i64], since: i64, column: &st
     out
 }
 
-/// (rollup, 15-minute bucket, key).
-pub(crate) type Key = (usize, i64, [String; KEY_WIDTH]);
+/// (rollup, 15-minute bucket, key): the key's values numbered by the
+/// writer's `KeyValues`, places past the rollup's columns 0.
+pub(crate) type Key = (usize, i64, [u32; KEY_WIDTH]);
 
 /// (rollup, 15-minute bucket, key) -> clicks, unique, bot, suspicious.
-pub(crate) type Sums = HashMap<Key, [i64; 4]>;
+pub(crate) type Sums = FxHashMap<Key, [i64; 4]>;
 
-/// A batch's contribution to the rollups (test clicks count nowhere).
-pub(crate) fn sums_of(clicks: &[Click]) -> Sums {
-    // summed under borrowed keys first: a batch's clicks share most of
-    // their keys, and owning each key per click was 35 strings a click
-    let mut borrowed: HashMap<(usize, i64, [&str; KEY_WIDTH]), [i64; 4]> = HashMap::new();
-    let fields = fields();
+/// A batch's contribution to the rollups (test clicks count nowhere), its
+/// key values numbered in `values`.
+pub(crate) fn sums_of(clicks: &[Click], values: &mut KeyValues) -> Sums {
+    let (dims, places) = places();
+    let mut numbers = vec![0; dims.len()];
+    let mut sums = Sums::default();
     for k in clicks.iter().filter(|k| !k.test) {
+        // each of the click's values looked up once, not once per rollup
+        for (n, d) in numbers.iter_mut().zip(dims) {
+            *n = values.number(of_click(*d, k));
+        }
         let bucket = k.ts_ms.div_euclid(QUARTER) * QUARTER;
         let counts = [1, k.unique as i64, k.bot as i64, k.suspicious as i64];
-        for (which, fields) in fields.iter().enumerate() {
-            add(
-                borrowed
-                    .entry((which, bucket, key_of(fields, k)))
-                    .or_default(),
-                &counts,
-            );
+        for (which, at) in places.iter().enumerate() {
+            let mut key = [0; KEY_WIDTH];
+            for (slot, i) in key.iter_mut().zip(at) {
+                *slot = numbers[*i];
+            }
+            add(sums.entry((which, bucket, key)).or_default(), &counts);
         }
     }
-    borrowed
-        .into_iter()
-        .map(|((which, bucket, key), counts)| ((which, bucket, key.map(str::to_string)), counts))
-        .collect()
+    sums
+}
+
+/// A key's values for its rollup's columns, as `sums_of` numbered them.
+pub(crate) fn key_text<'v>(
+    values: &'v KeyValues,
+    which: usize,
+    key: &[u32; KEY_WIDTH],
+) -> [&'v str; KEY_WIDTH] {
+    let mut text = [""; KEY_WIDTH];
+    for (t, n) in text.iter_mut().zip(key).take(ROLLUPS[which].columns.len()) {
+        *t = values.value(*n);
+    }
+    text
 }
 
 pub(crate) fn add(into: &mut [i64; 4], counts: &[i64; 4]) {

@@ -31,9 +31,10 @@ use std::time::{Duration, Instant};
 use tokio_postgres::{Client, GenericClient, Transaction};
 
 use super::sql::{pg_error, rows};
+use crate::key_values::KeyValues;
 use crate::model::{Click, Grain};
 use crate::query::{first_click_id_at, Query, CLICK_SELECT};
-use crate::rollup::{add, coarse_buckets, sums_of, Key, Sums, KEY_WIDTH, ROLLUPS};
+use crate::rollup::{add, coarse_buckets, key_text, sums_of, Key, Sums, KEY_WIDTH, ROLLUPS};
 use crate::StoreResult;
 
 /// Fold at least this often, or when this many distinct rows are pending.
@@ -53,6 +54,8 @@ struct Generation {
 /// What the click writer holds between folds.
 pub struct Pending {
     sums: Sums,
+    /// The strings of the sums' keys.
+    values: KeyValues,
     generation: Option<Generation>,
     last_flush: Instant,
     /// A batch's commit failed and its generation was left to the repair:
@@ -63,7 +66,8 @@ pub struct Pending {
 impl Default for Pending {
     fn default() -> Self {
         Pending {
-            sums: Sums::new(),
+            sums: Sums::default(),
+            values: KeyValues::default(),
             generation: None,
             last_flush: Instant::now(),
             abandoned: false,
@@ -84,9 +88,10 @@ impl Pending {
         clicks: &[Click],
         insert: impl AsyncFn(&Transaction<'_>, Option<i64>) -> StoreResult<()>,
     ) -> StoreResult<()> {
-        let batch = sums_of(clicks);
         let earliest = clicks.iter().filter(|k| !k.test).map(|k| k.ts_ms).min();
         loop {
+            // (again after `forget`, which empties the values)
+            let batch = sums_of(clicks, &mut self.values);
             let tx = c.transaction().await.map_err(pg_error)?;
             let generation = match earliest {
                 Some(at) => match self.enter(&tx, at).await? {
@@ -110,7 +115,7 @@ impl Pending {
                         self.forget();
                         continue;
                     }
-                    fold(&tx, self.sums.iter().chain(batch.iter())).await?;
+                    fold(&tx, &self.values, self.sums.iter().chain(batch.iter())).await?;
                     true
                 }
                 _ => false,
@@ -148,7 +153,7 @@ impl Pending {
         };
         let tx = c.transaction().await.map_err(pg_error)?;
         if close(&tx, g.tag).await? {
-            fold(&tx, self.sums.iter()).await?;
+            fold(&tx, &self.values, self.sums.iter()).await?;
         }
         tx.commit().await.map_err(pg_error)?;
         self.forget();
@@ -199,6 +204,7 @@ impl Pending {
 
     fn forget(&mut self) {
         self.sums.clear();
+        self.values.clear();
         self.generation = None;
     }
 }
@@ -287,7 +293,9 @@ async fn repair_one(c: &mut Client, tag: i64) -> StoreResult<bool> {
         .iter()
         .map(super::clicks::click_from_row)
         .collect::<StoreResult<Vec<_>>>()?;
-    fold(&tx, sums_of(&clicks).iter()).await?;
+    let mut values = KeyValues::default();
+    let sums = sums_of(&clicks, &mut values);
+    fold(&tx, &values, sums.iter()).await?;
     tx.commit().await.map_err(pg_error)?;
     Ok(true)
 }
@@ -297,14 +305,16 @@ async fn repair_one(c: &mut Client, tag: i64) -> StoreResult<bool> {
 /// so that two nodes folding at once lock rows in the same order.
 async fn fold<'a>(
     tx: &Transaction<'_>,
+    values: &KeyValues,
     sums: impl Iterator<Item = (&'a Key, &'a [i64; 4])>,
 ) -> StoreResult<()> {
-    type Rows<'k> = BTreeMap<(i64, &'k [String; KEY_WIDTH]), [i64; 4]>;
+    type Rows<'k> = BTreeMap<(i64, [&'k str; KEY_WIDTH]), [i64; 4]>;
     let phases = super::rollup::local_phases(tx).await.map_err(pg_error)?;
     let mut tables: Vec<[Rows; Grain::ALL.len()]> =
         (0..ROLLUPS.len()).map(|_| Default::default()).collect();
     for ((which, bucket, key), counts) in sums {
         let quarter = std::iter::once((Grain::Quarter, *bucket));
+        let key = key_text(values, *which, key);
         for (grain, start) in quarter.chain(coarse_buckets(*bucket, &phases)) {
             add(
                 tables[*which][grain.index()]

@@ -95,7 +95,7 @@ pub(super) fn insert_clicks(
                 ])?;
             }
         }
-        let step = rollups.stage(&tx, crate::rollup::sums_of(clicks))?;
+        let step = rollups.stage(&tx, clicks)?;
         tx.commit()?;
         Ok(step)
     })();

@@ -20,15 +20,17 @@
 //! `crate::rollup::ROLLUPS` names their key columns, and a test holds the
 //! two together.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, ToSql};
+use rustc_hash::FxHashMap;
 
 use super::sql::{first_click_id_at, move_marker};
-use crate::model::{Grain, LocalDays};
+use crate::key_values::KeyValues;
+use crate::model::{Click, Grain, LocalDays};
 use crate::rollup::{
-    add, coarse_buckets, local_days_since, rebuilds, Key, Sums, KEY_WIDTH, ROLLUPS,
+    add, coarse_buckets, key_text, local_days_since, rebuilds, sums_of, Key, Sums, KEY_WIDTH,
+    ROLLUPS,
 };
 
 const MARKER: &str = "rollups_pending_since";
@@ -49,6 +51,8 @@ fn earliest(sums: &Sums) -> Option<i64> {
 /// What the writer holds between flushes.
 pub(super) struct Pending {
     sums: Sums,
+    /// The strings of the sums' keys (and of a batch's, staged).
+    values: KeyValues,
     /// The marker as written in `meta` (None: no unflushed clicks on disk).
     since: Option<i64>,
     last_flush: Instant,
@@ -60,7 +64,8 @@ pub(super) struct Pending {
 impl Default for Pending {
     fn default() -> Self {
         Pending {
-            sums: Sums::new(),
+            sums: Sums::default(),
+            values: KeyValues::default(),
             since: None,
             last_flush: Instant::now(),
             draining: false,
@@ -85,19 +90,21 @@ impl Pending {
     /// Inside a click batch's transaction: when a flush is due, fold a
     /// slice of the pending rows (all of them, and the batch, once few are
     /// left); record the marker if it moves.
-    pub fn stage(&self, tx: &Connection, batch: Sums) -> rusqlite::Result<Step> {
+    pub fn stage(&mut self, tx: &Connection, clicks: &[Click]) -> rusqlite::Result<Step> {
+        let batch = sums_of(clicks, &mut self.values);
+        let values = &self.values;
         let due = self.draining
             || self.last_flush.elapsed() >= FLUSH_EVERY
             || self.sums.len() >= FLUSH_ROWS;
         let slice = SLICE.max(2 * batch.len());
         if due && self.sums.len() <= slice {
-            return fold(tx, self.sums.iter().chain(batch.iter()));
+            return fold(tx, values, self.sums.iter().chain(batch.iter()));
         }
         let mut folded = Vec::new();
         if due {
             let slice: Vec<(&Key, &[i64; 4])> = self.sums.iter().take(slice).collect();
-            write_rows(tx, slice.iter().copied())?;
-            folded = slice.into_iter().map(|(k, _)| k.clone()).collect();
+            write_rows(tx, values, slice.iter().copied())?;
+            folded = slice.into_iter().map(|(k, _)| *k).collect();
         }
         let since = move_marker(tx, MARKER, self.since, earliest(&batch))?;
         Ok(Step::Kept {
@@ -112,6 +119,7 @@ impl Pending {
         match step {
             Step::Flushed => {
                 self.sums.clear();
+                self.values.clear();
                 self.since = None;
                 self.last_flush = Instant::now();
                 self.draining = false;
@@ -141,7 +149,7 @@ impl Pending {
             return Ok(());
         }
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let step = fold(&tx, self.sums.iter())?;
+        let step = fold(&tx, &self.values, self.sums.iter())?;
         tx.commit()?;
         self.apply(step);
         Ok(())
@@ -151,9 +159,10 @@ impl Pending {
 /// Writes every row given and clears the marker: nothing is pending after.
 fn fold<'a>(
     tx: &Connection,
+    values: &KeyValues,
     sums: impl Iterator<Item = (&'a Key, &'a [i64; 4])>,
 ) -> rusqlite::Result<Step> {
-    write_rows(tx, sums)?;
+    write_rows(tx, values, sums)?;
     tx.execute("DELETE FROM meta WHERE k = ?1", [MARKER])?;
     Ok(Step::Flushed)
 }
@@ -163,21 +172,37 @@ fn fold<'a>(
 /// one upsert per distinct row.
 fn write_rows<'a>(
     tx: &Connection,
+    values: &KeyValues,
     sums: impl Iterator<Item = (&'a Key, &'a [i64; 4])>,
 ) -> rusqlite::Result<()> {
     let phases = local_phases(tx)?;
-    let mut coarse: HashMap<(Grain, usize, i64, &[String; KEY_WIDTH]), [i64; 4]> = HashMap::new();
+    let mut coarse: FxHashMap<(Grain, usize, i64, [u32; KEY_WIDTH]), [i64; 4]> =
+        FxHashMap::default();
     for ((which, bucket, key), counts) in sums {
-        upsert(tx, *which, Grain::Quarter, *bucket, key, counts)?;
+        upsert(
+            tx,
+            *which,
+            Grain::Quarter,
+            *bucket,
+            &key_text(values, *which, key),
+            counts,
+        )?;
         for (grain, start) in coarse_buckets(*bucket, &phases) {
             add(
-                coarse.entry((grain, *which, start, key)).or_default(),
+                coarse.entry((grain, *which, start, *key)).or_default(),
                 counts,
             );
         }
     }
     for ((grain, which, start, key), counts) in coarse {
-        upsert(tx, which, grain, start, key, &counts)?;
+        upsert(
+            tx,
+            which,
+            grain,
+            start,
+            &key_text(values, which, &key),
+            &counts,
+        )?;
     }
     Ok(())
 }
@@ -253,7 +278,7 @@ fn upsert(
     which: usize,
     grain: Grain,
     bucket: i64,
-    key: &[String; KEY_WIDTH],
+    key: &[&str; KEY_WIDTH],
     counts: &[i64; 4],
 ) -> rusqlite::Result<()> {
     let mut st = tx.prepare_cached(upsert_sql(which, grain))?;
