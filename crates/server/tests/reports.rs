@@ -192,6 +192,7 @@ async fn report_rows_and_totals_equal_a_recount_of_raw_rows() {
             ("", "source,sub1", (20, -3), ""),
             ("hour", "sub1,country", (45, 1), ""),
             ("month", "sub1,device", (45, 1), ""),
+            ("day", "link,device", (45, 1), ""),
         ] {
             let from = label(now - days.0 * DAY, &tz, "day");
             let to = label(now + days.1 * DAY, &tz, "day");
@@ -217,6 +218,7 @@ async fn report_rows_and_totals_equal_a_recount_of_raw_rows() {
                     "country" => c.country.clone(),
                     "affiliate" => c.affiliate_id.clone(),
                     "source" => c.source.clone().unwrap_or_default(),
+                    "link" => c.link_id.clone(),
                     _ => c.device.clone(),
                 };
                 dim.split(',').map(one).collect::<Vec<_>>().join("|")
@@ -967,8 +969,8 @@ async fn the_migration_fills_conversion_rollups_as_recording_does() {
     let dir = app.stop().await;
     let c = rusqlite::Connection::open(dir.0.join("test.db")).unwrap();
     let tables = tables_like(&c, "conv_rollup_%");
-    // 27 shapes at day, week and month, and the offer's 15-minute rows
-    assert_eq!(tables.len(), 82, "{tables:?}");
+    // 28 shapes at day, week and month, and the offer's 15-minute rows
+    assert_eq!(tables.len(), 85, "{tables:?}");
     let read = |c: &rusqlite::Connection| -> Vec<(String, Vec<String>)> {
         let mut all: Vec<_> = tables.iter().flat_map(|t| rows_of(c, t)).collect();
         all.sort();
@@ -1194,7 +1196,7 @@ async fn a_crash_rebuild_gives_local_days_as_recording_did() {
     let dir = recorded_keeping_local_days().await;
     let c = rusqlite::Connection::open(dir.0.join("test.db")).unwrap();
     let tables = tables_like(&c, "%rollup_%_d");
-    assert_eq!(tables.len(), 54, "{tables:?}");
+    assert_eq!(tables.len(), 56, "{tables:?}");
     let read = |c: &rusqlite::Connection| -> Vec<(String, Vec<String>)> {
         let mut all: Vec<_> = tables.iter().flat_map(|t| rows_of(c, t)).collect();
         // a rebuild leaves out rows that came to nothing
@@ -1247,12 +1249,15 @@ async fn recorded_keeping_local_days() -> common::TempDir {
 async fn the_pair_migration_fills_them_as_recording_does() {
     let dir = recorded_keeping_local_days().await;
     let sqlite = || rusqlite::Connection::open(dir.0.join("test.db")).unwrap();
-    let migration = match dir.postgres() {
+    let migrations = match dir.postgres() {
         None => PAIRS,
-        Some(_) => include_str!("../../store/src/postgres/migrations/0021_pair_rollups.sql"),
+        Some(_) => [
+            include_str!("../../store/src/postgres/migrations/0021_pair_rollups.sql"),
+            include_str!("../../store/src/postgres/migrations/0022_link_device_rollup.sql"),
+        ],
     };
-    let tables = pair_tables(migration);
-    assert_eq!(tables.len(), 5 * 4 + 5 * 3, "{tables:?}");
+    let tables = pair_tables(&migrations);
+    assert_eq!(tables.len(), 6 * 4 + 6 * 3, "{tables:?}");
     let read = async || -> Vec<(String, Vec<String>)> {
         let mut all = Vec::new();
         for t in &tables {
@@ -1279,10 +1284,12 @@ async fn the_pair_migration_fills_them_as_recording_does() {
         None => refill_pairs(&sqlite()),
         Some(db) => {
             let c = db.client().await.unwrap();
-            for t in &tables {
-                c.batch_execute(&format!("DROP TABLE {t}")).await.unwrap();
+            for m in migrations {
+                for t in pair_tables(&[m]) {
+                    c.batch_execute(&format!("DROP TABLE {t}")).await.unwrap();
+                }
+                c.batch_execute(m).await.unwrap();
             }
-            c.batch_execute(migration).await.unwrap();
         }
     }
     assert_eq!(read().await, recorded);
@@ -1312,25 +1319,32 @@ async fn pg_rows_of(
     all
 }
 
-const PAIRS: &str = include_str!("../../store/src/sqlite/migrations/0019_pair_rollups.sql");
+/// The migrations adding the pair rollups (link x device came later).
+const PAIRS: [&str; 2] = [
+    include_str!("../../store/src/sqlite/migrations/0019_pair_rollups.sql"),
+    include_str!("../../store/src/sqlite/migrations/0020_link_device_rollup.sql"),
+];
 
-/// The tables the pair rollups' migration leaves (it drops the 15-minute
-/// conversion rows it sums the others from).
-fn pair_tables(migration: &str) -> Vec<String> {
-    migration
-        .lines()
+/// The tables the pair rollups' migrations leave (they drop the 15-minute
+/// conversion rows they sum the others from).
+fn pair_tables(migrations: &[&str]) -> Vec<String> {
+    migrations
+        .iter()
+        .flat_map(|m| m.lines())
         .filter_map(|l| l.strip_prefix("CREATE TABLE "))
         .map(|l| l.split_whitespace().next().unwrap().to_string())
         .filter(|t| !(t.starts_with("conv_") && t.ends_with("_q")))
         .collect()
 }
 
-/// Drops the pair rollups and runs the migration that adds them again.
+/// Drops the pair rollups and runs the migrations that add them again.
 fn refill_pairs(c: &rusqlite::Connection) {
-    for t in pair_tables(PAIRS) {
-        c.execute(&format!("DROP TABLE {t}"), []).unwrap();
+    for m in PAIRS {
+        for t in pair_tables(&[m]) {
+            c.execute(&format!("DROP TABLE {t}"), []).unwrap();
+        }
+        c.execute_batch(m).unwrap();
     }
-    c.execute_batch(PAIRS).unwrap();
 }
 
 /// The SQLite file's tables whose names are `LIKE` this, in name order.

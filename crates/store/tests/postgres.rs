@@ -164,7 +164,8 @@ async fn nodes_starting_together_migrate_once() {
             (18, "local_days".to_string()),
             (19, "sub1_alone_rollup".to_string()),
             (20, "country_and_affiliate_alone_rollups".to_string()),
-            (21, "pair_rollups".to_string())
+            (21, "pair_rollups".to_string()),
+            (22, "link_device_rollup".to_string())
         ]
     );
 }
@@ -315,6 +316,7 @@ async fn rollups_and_raw(sql: &tokio_postgres::Client) -> (Vec<(String, i64, i64
         "rollup_source_sub1",
         "rollup_sub1_country",
         "rollup_sub1_device",
+        "rollup_link_device",
     ] {
         for g in ["q", "d", "w", "m"] {
             let table = format!("{stem}_{g}");

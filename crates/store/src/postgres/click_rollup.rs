@@ -6,7 +6,10 @@
 //! (3,327 → 1,704 per second). The click writer adds each committed batch
 //! to sums in the node's memory and folds them about once a second, in a
 //! later batch's transaction. A report on this node flushes first; another
-//! node's clicks reach the rollups within about a second.
+//! node's clicks reach the rollups within about a second. (SQLite folds
+//! every 10 s, fewer upserts for the same clicks: its one process flushes
+//! before every report. Here a report reads other nodes' sums without
+//! them, so the interval is how stale it may be.)
 //!
 //! Several nodes share the tables, so a lost sum cannot be mended as
 //! SQLite mends it, by rebuilding from the raw clicks: the other nodes'

@@ -102,6 +102,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "pair_rollups",
         include_str!("migrations/0021_pair_rollups.sql"),
     ),
+    (
+        22,
+        "link_device_rollup",
+        include_str!("migrations/0022_link_device_rollup.sql"),
+    ),
 ];
 
 /// The advisory lock key for migrations ("clickledger migrate").

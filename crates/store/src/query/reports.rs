@@ -90,13 +90,14 @@ fn shape(q: &ReportQuery) -> Option<usize> {
         _ if fits(&[Affiliate, Link, Source, Rule, Target]) => "rollup_link",
         _ if fits(&[Affiliate, Sub(1)]) => "rollup_sub",
         _ if fits(&[Affiliate, Link, Country]) => "rollup_link_country",
-        // the pairs of source, sub1, country and device no shape above
-        // holds: unscoped (no offer, no affiliate)
+        // the pairs no shape above holds: unscoped (no offer, no
+        // affiliate), but for the link's, which has its offer
         _ if unscoped(&[Source, Country]) => "rollup_source_country",
         _ if unscoped(&[Source, Device]) => "rollup_source_device",
         _ if unscoped(&[Source, Sub(1)]) => "rollup_source_sub1",
         _ if unscoped(&[Sub(1), Country]) => "rollup_sub1_country",
         _ if unscoped(&[Sub(1), Device]) => "rollup_sub1_device",
+        _ if fits(&[Affiliate, Link, Device]) => "rollup_link_device",
         // sub2 to sub5: the slot's own rollup (no offer, no affiliate)
         // serves unscoped reports by that slot alone (and event or
         // status); the slot with its affiliate, a partner's or one
@@ -651,12 +652,15 @@ mod tests {
             stem(&[Country, Device], &[], partner.clone()),
             affiliate_geo
         );
-        // an offer or an advertiser is not in it
-        assert_eq!(stem(&[Device], &[Offer], partner.clone()), None);
+        // an offer or an advertiser is not in it: the link x device
+        // rollup has both (and the affiliate from the link)
+        let link_device = Some("rollup_link_device");
+        assert_eq!(stem(&[Device], &[Offer], partner.clone()), link_device);
         assert_eq!(
             stem(&[Affiliate, Device], &[], Scope::Advertiser("v".into())),
-            None
+            link_device
         );
+        assert_eq!(stem(&[Os], &[Offer], partner.clone()), None);
         // the affiliate alone keeps its own, smaller shape: unscoped, or a
         // partner's report by time, event or status
         let alone = Some("rollup_affiliate_alone");
@@ -685,21 +689,32 @@ mod tests {
             (&[Source, Sub(1)], &[], "rollup_source_sub1"),
             (&[Sub(1), Country, Event], &[], "rollup_sub1_country"),
             (&[Device], &[Sub(1)], "rollup_sub1_device"),
+            (&[Link, Device], &[], "rollup_link_device"),
+            (&[Affiliate, Link, Device], &[Offer], "rollup_link_device"),
         ] {
             assert_eq!(stem(dims, filters, all.clone()), Some(want), "{dims:?}");
         }
         // one of the pair alone keeps its smaller shape
         assert_eq!(stem(&[Source], &[], all.clone()), Some("rollup_source"));
         assert_eq!(stem(&[Device], &[], all.clone()), Some("rollup_geo"));
-        // no offer and no affiliate in them: scoped, with an offer or a
-        // third dimension, raw rows (and link x device has none)
+        // the link's has its offer and its affiliate (from the link): a
+        // partner's or an advertiser's report by link and device reads it
         let partner = Scope::Affiliate("a".into());
         let advertiser = Scope::Advertiser("v".into());
+        assert_eq!(
+            stem(&[Device], &[Link], partner.clone()),
+            Some("rollup_link_device")
+        );
+        assert_eq!(
+            stem(&[Link, Device], &[], advertiser.clone()),
+            Some("rollup_link_device")
+        );
+        // the others have no offer and no affiliate: scoped, with an offer
+        // or a third dimension, raw rows
         assert_eq!(stem(&[Source, Country], &[], partner), None);
         assert_eq!(stem(&[Sub(1), Device], &[], advertiser), None);
         assert_eq!(stem(&[Source, Country], &[Offer], all.clone()), None);
-        assert_eq!(stem(&[Source, Country, Device], &[], all.clone()), None);
-        assert_eq!(stem(&[Link, Device], &[], all), None);
+        assert_eq!(stem(&[Source, Country, Device], &[], all), None);
     }
 
     #[test]

@@ -98,6 +98,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "pair_rollups",
         include_str!("migrations/0019_pair_rollups.sql"),
     ),
+    (
+        20,
+        "link_device_rollup",
+        include_str!("migrations/0020_link_device_rollup.sql"),
+    ),
 ];
 
 /// Brings the file to the newest schema, all in one IMMEDIATE transaction:

@@ -4,11 +4,19 @@
 //! clicks table. So they are *not* updated in each click batch's transaction
 //! (that dirtied up to six rollup pages per click and wrote each of them to
 //! the WAL once per batch). Instead the writer adds each committed batch to
-//! in-memory sums and folds them into the tables about once a second, in the
+//! in-memory sums and folds them into the tables every 10 seconds, in the
 //! transactions of later batches: 256 rows per batch, so no click waits for
-//! a whole second's worth of upserts (that was an 8 ms stall, visible at
-//! p99). Reads flush everything first, so a report always sees every
-//! committed click.
+//! all of them (that was an 8 ms stall, visible at p99). Reads flush
+//! everything first, so a report always sees every committed click.
+//!
+//! Why 10 seconds: a key that clicks every second is upserted at each
+//! grain (15 minutes, day, week, month, local days) once per fold, so the
+//! upserts a fold costs depend on how many keys it holds, not on how many
+//! clicks. Folding every second, the link x device shape's 3,000 keys a
+//! second cost a quarter of the durable redirects; every 10 s, 28 shapes
+//! fold about a fifth of the rows 27 did (`clickledger-bench http
+//! --quick`, docs/BENCHMARKS.md). The price is what a report flushes
+//! first under load: up to 10 s of distinct rows (or `FLUSH_ROWS`).
 //!
 //! A crash between flushes would lose the in-memory sums, so the first batch
 //! after a flush records `rollups_pending_since` (the earliest unflushed
@@ -34,8 +42,9 @@ use crate::rollup::{
 };
 
 const MARKER: &str = "rollups_pending_since";
-/// Flush at least this often, or when this many distinct rows are pending.
-const FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// Flush at least this often, or when this many distinct rows are pending
+/// (which also bounds the memory the sums take).
+const FLUSH_EVERY: Duration = Duration::from_secs(10);
 const FLUSH_ROWS: usize = 50_000;
 /// Rows folded per click batch while a flush is in progress (about a
 /// millisecond of upserts), or twice the rows the batch brings, whichever
