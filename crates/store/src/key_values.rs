@@ -1,24 +1,29 @@
 //! The strings of rollup keys as small numbers while their sums wait in
 //! memory (`rollup::Sums`).
 //!
-//! Every click is keyed in every rollup shape: 27 keys of up to five
+//! Every click is keyed in every rollup shape: 28 keys of up to five
 //! strings. Summed under string keys, hashing them (SipHash) and comparing
 //! them on each map probe was about a quarter of the click writer's time,
 //! and the writer is the one thread every click passes through (perf on
 //! `clickledger-bench http --quick`). A click's few distinct values (link,
 //! offer, country, sub1 …) are looked up here once each instead, and the
-//! keys are arrays of numbers.
+//! keys are arrays of numbers, which hash fast (`rollup::Sums`).
+//!
+//! The strings themselves keep std's keyed hash: visitors choose sub1 to
+//! sub5 and the source, and an unkeyed hash would let them send values
+//! that all collide and stall the writer.
 //!
 //! Numbers are only meaningful to the table that gave them: a writer
 //! keeps one while it holds sums, and empties it once they are all folded
 //! (a sub slot holding a value per click must not grow it for ever).
 
-use rustc_hash::FxHashMap;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 #[derive(Default)]
 pub(crate) struct KeyValues {
-    numbers: FxHashMap<Box<str>, u32>,
-    strings: Vec<Box<str>>,
+    numbers: HashMap<Arc<str>, u32>,
+    strings: Vec<Arc<str>>,
 }
 
 impl KeyValues {
@@ -28,8 +33,9 @@ impl KeyValues {
             return *n;
         }
         let n = u32::try_from(self.strings.len()).expect("fewer than 2^32 distinct key values");
-        self.strings.push(value.into());
-        self.numbers.insert(value.into(), n);
+        let value: Arc<str> = value.into();
+        self.strings.push(value.clone());
+        self.numbers.insert(value, n);
         n
     }
 

@@ -217,8 +217,9 @@ pub(crate) const ROLLUPS: [Rollup; 28] = [
     },
     // by link and device, with the offer as the link x country rollup
     // (7.6-8.6 s from raw clicks at 10 M). Thousands of keys a second:
-    // affordable since the writer sums under numbered keys and SQLite
-    // folds every 10 s (docs/BENCHMARKS.md)
+    // affordable on SQLite since the writer sums under numbered keys and
+    // folds every 10 s (docs/BENCHMARKS.md); PostgreSQL, folding every
+    // second, pays more for it (not measured there)
     Rollup {
         stem: "rollup_link_device",
         columns: &["link_id", "offer_id", "device"],

@@ -439,6 +439,50 @@ async fn a_node_that_dies_between_folds_loses_no_click_and_counts_none_twice() {
     drop((b, c, d));
 }
 
+/// A migration that fills a rollup from the raw clicks leaves out the
+/// clicks of generations not yet folded: their fold adds them to every
+/// rollup, the new one included, and would count them twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_link_device_migration_leaves_unfolded_clicks_to_their_fold() {
+    let Some(db) = Db::new().await else { return };
+    let a = open(&db).await;
+    let sql = db.sql().await;
+    sql.batch_execute("INSERT INTO links (id, offer_id, affiliate_id, doc) VALUES ('lnk_1', 'off_1', 'aff_1', '{}')")
+        .await
+        .unwrap();
+    let t0 = 1_764_547_200_000;
+    for (from, fold) in [(0, true), (100, false)] {
+        let (writer, clicks): (_, Vec<Click>) = (
+            a.clone(),
+            (from..from + 40)
+                .map(|n| click(n, t0 + n as i64 * 1000, "lnk_1"))
+                .collect(),
+        );
+        tokio::task::spawn_blocking(move || writer.insert_clicks(&clicks).unwrap())
+            .await
+            .unwrap();
+        if fold {
+            a.flush_rollups().await.unwrap();
+        }
+    }
+    assert_eq!(pending_generations(&sql).await, 1);
+    // the migration again, on a database with 40 clicks folded and 40 not
+    let migration = include_str!("../src/postgres/migrations/0022_link_device_rollup.sql");
+    for g in ["q", "d", "w", "m"] {
+        sql.batch_execute(&format!("DROP TABLE rollup_link_device_{g}"))
+            .await
+            .unwrap();
+    }
+    for g in ["d", "w", "m"] {
+        sql.batch_execute(&format!("DROP TABLE conv_rollup_link_device_{g}"))
+            .await
+            .unwrap();
+    }
+    sql.batch_execute(migration).await.unwrap();
+    a.flush_rollups().await.unwrap();
+    assert_rollups_exact(&sql).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_never_claim_the_same_delivery_and_a_start_releases_only_its_own() {
     let Some(db) = Db::new().await else { return };

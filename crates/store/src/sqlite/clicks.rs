@@ -31,7 +31,7 @@ impl ClickWriter {
 }
 
 /// One group-commit batch: the clicks in one transaction; their rollup
-/// counts are kept in memory and folded in about once a second.
+/// counts are kept in memory and folded in every 10 s (`rollup::Pending`).
 pub(super) fn insert_clicks(
     conn: &mut Connection,
     w: &mut ClickWriter,

@@ -13,10 +13,11 @@
 //! grain (15 minutes, day, week, month, local days) once per fold, so the
 //! upserts a fold costs depend on how many keys it holds, not on how many
 //! clicks. Folding every second, the link x device shape's 3,000 keys a
-//! second cost a quarter of the durable redirects; every 10 s, 28 shapes
-//! fold about a fifth of the rows 27 did (`clickledger-bench http
-//! --quick`, docs/BENCHMARKS.md). The price is what a report flushes
-//! first under load: up to 10 s of distinct rows (or `FLUSH_ROWS`).
+//! second cost a quarter of the durable redirects; every 10 s, the 28
+//! shapes fold about a fifth of the rows they did every second
+//! (`clickledger-bench http --quick`, docs/BENCHMARKS.md). The price is
+//! what a report flushes first under load: up to 10 s of distinct rows
+//! (or `FLUSH_ROWS`).
 //!
 //! A crash between flushes would lose the in-memory sums, so the first batch
 //! after a flush records `rollups_pending_since` (the earliest unflushed
@@ -66,7 +67,7 @@ pub(super) struct Pending {
     since: Option<i64>,
     last_flush: Instant,
     /// A flush in progress: each batch folds a slice of the rows, so no
-    /// batch waits for a whole second's worth of them.
+    /// batch waits for a whole fold's worth of them.
     draining: bool,
 }
 

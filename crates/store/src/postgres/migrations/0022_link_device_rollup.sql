@@ -3,13 +3,17 @@
 -- every raw click in its range: 7.6-8.6 s over 10 M clicks. It was left
 -- out of the pair rollups because its thousands of keys a second, each
 -- upserted at four grains every second, cost a quarter of the durable
--- redirects; the click writer now keeps its sums under numbered keys
--- (docs/BENCHMARKS.md has the figures).
+-- redirects on SQLite; its click writer now keeps its sums under
+-- numbered keys and folds every 10 s (docs/BENCHMARKS.md has the
+-- figures). Here a node still folds every second: not measured.
 -- Filled from the clicks and the conversions as recording fills them:
 -- 15-minute rows from the raw rows; the day rows (UTC and each local day
 -- kept in `local_days`), week and month rows summed from them;
 -- conversions keep no 15-minute rows (0015), so theirs are dropped once
--- summed. Generated once by a script; frozen like every migration.
+-- summed. Clicks of a generation not yet folded (`rollups_pending`) are
+-- left out: their node's fold, or the repair of a node that died, adds
+-- them to every rollup, this one included. Generated once by a script;
+-- frozen like every migration.
 CREATE TABLE rollup_link_device_q (bucket_ms BIGINT NOT NULL, link_id TEXT NOT NULL, offer_id TEXT NOT NULL, device TEXT NOT NULL,
     clicks BIGINT NOT NULL, unique_clicks BIGINT NOT NULL, bot_clicks BIGINT NOT NULL, suspicious_clicks BIGINT NOT NULL,
     PRIMARY KEY (bucket_ms, link_id, offer_id, device));
@@ -17,7 +21,8 @@ INSERT INTO rollup_link_device_q (bucket_ms, link_id, offer_id, device, clicks, 
     SELECT (r.ts_ms / 900000) * 900000, r.link_id, COALESCE(r.offer_id, l.offer_id), u.device,
         COUNT(*), SUM(CASE WHEN r.is_unique THEN 1 ELSE 0 END), SUM(CASE WHEN r.is_bot THEN 1 ELSE 0 END), SUM(CASE WHEN r.suspicious THEN 1 ELSE 0 END)
     FROM clicks r JOIN links l ON l.id = r.link_id JOIN user_agents u ON u.id = r.ua_id
-    WHERE r.test = FALSE GROUP BY 1, 2, 3, 4;
+    WHERE r.test = FALSE AND (r.fold IS NULL OR r.fold NOT IN (SELECT tag FROM rollups_pending))
+    GROUP BY 1, 2, 3, 4;
 CREATE TABLE rollup_link_device_d (bucket_ms BIGINT NOT NULL, link_id TEXT NOT NULL, offer_id TEXT NOT NULL, device TEXT NOT NULL,
     clicks BIGINT NOT NULL, unique_clicks BIGINT NOT NULL, bot_clicks BIGINT NOT NULL, suspicious_clicks BIGINT NOT NULL,
     PRIMARY KEY (bucket_ms, link_id, offer_id, device));
