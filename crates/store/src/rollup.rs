@@ -219,7 +219,7 @@ pub(crate) const ROLLUPS: [Rollup; 28] = [
     // (7.6-8.6 s from raw clicks at 10 M). Thousands of keys a second:
     // affordable on SQLite since the writer sums under numbered keys and
     // folds every 10 s (docs/BENCHMARKS.md); PostgreSQL, folding every
-    // second, pays more for it (not measured there)
+    // second, pays for it with the numbered keys (docs/BENCHMARKS.md)
     Rollup {
         stem: "rollup_link_device",
         columns: &["link_id", "offer_id", "device"],
