@@ -5,7 +5,8 @@
 -- upserted at four grains every second, cost a quarter of the durable
 -- redirects on SQLite; its click writer now keeps its sums under
 -- numbered keys and folds every 10 s (docs/BENCHMARKS.md has the
--- figures). Here a node still folds every second: not measured.
+-- figures). Here a node still folds every second; the numbered keys
+-- pay for the shape (measured one node, not at 10 M).
 -- Filled from the clicks and the conversions as recording fills them:
 -- 15-minute rows from the raw rows; the day rows (UTC and each local day
 -- kept in `local_days`), week and month rows summed from them;
