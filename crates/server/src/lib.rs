@@ -242,6 +242,7 @@ impl AppState {
         let stamp = self.store.config_stamp().await.unwrap_or(i64::MIN);
         self.cache.reload(self.store.as_ref(), &self.vault).await?;
         self.config_stamp.store(stamp, Relaxed);
+        self.metrics.config_reloads.fetch_add(1, Relaxed);
         Ok(())
     }
 

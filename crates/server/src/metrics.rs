@@ -98,6 +98,8 @@ pub struct Metrics {
     pub queue_depth: AtomicI64,
     /// Clicks redirected that neither the store nor the journal took.
     pub unrecorded_clicks: AtomicU64,
+    /// Times this node loaded its configuration from the store.
+    pub config_reloads: AtomicU64,
     pub batch_size: Histogram,
     pub commit_seconds: Histogram,
 }
@@ -115,6 +117,7 @@ impl Default for Metrics {
             postbacks: Mutex::new(BTreeMap::new()),
             queue_depth: AtomicI64::new(0),
             unrecorded_clicks: AtomicU64::new(0),
+            config_reloads: AtomicU64::new(0),
             batch_size: Histogram::new(&[
                 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0,
             ]),
@@ -195,6 +198,11 @@ impl Metrics {
             out,
             "# HELP clickledger_clicks_unrecorded_total Clicks redirected without a record: neither the store nor the fallback journal took them.\n# TYPE clickledger_clicks_unrecorded_total counter\nclickledger_clicks_unrecorded_total {}",
             self.unrecorded_clicks.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP clickledger_config_reloads_total Times this node loaded its configuration from the store: once per change made through it, once per burst of other nodes' changes.\n# TYPE clickledger_config_reloads_total counter\nclickledger_config_reloads_total {}",
+            self.config_reloads.load(Relaxed)
         );
         out.push_str("# HELP clickledger_postbacks_total Postbacks by result and error code.\n# TYPE clickledger_postbacks_total counter\n");
         for ((result, error), n) in self

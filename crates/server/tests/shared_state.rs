@@ -525,6 +525,59 @@ impl Webhook {
     }
 }
 
+#[tokio::test]
+async fn a_node_loads_its_config_once_per_change_it_makes_and_the_other_once_per_burst() {
+    let Some(db) = postgres_database().await else {
+        return;
+    };
+    let node = || async {
+        let store = clickledger_store::open(db.url()).await.unwrap();
+        TestApp::spawn_on(store, TempDir::new(), Settings::default()).await
+    };
+    let a = node().await;
+    let b = node().await;
+    let s = a.setup().await;
+    wait_until_cached(&b, |c| c.links.contains_key(&s.link_id)).await;
+    // every push of the setup heard, and a poll or two besides
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (a0, b0) = (reloads(&a).await, reloads(&b).await);
+    let mut last = String::new();
+    for _ in 0..12 {
+        let link = a
+            .create(
+                "/api/v1/links",
+                json!({"offer_id": s.offer_id, "affiliate_id": s.affiliate_id}),
+            )
+            .await;
+        last = link["id"].as_str().unwrap().to_string();
+    }
+    wait_until_cached(&b, |c| c.links.contains_key(&last)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // A heard its own 12 pushes too: each found the stamp already seen
+    assert_eq!(
+        reloads(&a).await - a0,
+        12,
+        "one load per change made through A"
+    );
+    let heard = reloads(&b).await - b0;
+    assert!(
+        (1..=12).contains(&heard),
+        "B loaded {heard} times for 12 changes"
+    );
+    b.stop().await;
+    a.stop().await;
+}
+
+/// How many times a node has loaded its configuration.
+async fn reloads(node: &TestApp) -> u64 {
+    let text = node.metrics().await;
+    text.lines()
+        .find_map(|l| l.strip_prefix("clickledger_config_reloads_total "))
+        .expect("the reload counter")
+        .parse()
+        .unwrap()
+}
+
 /// Two nodes on one store, each started with `settings()`, and the usual
 /// setup made through A and known to B.
 async fn two_nodes(settings: impl Fn() -> Settings) -> (TestApp, TestApp, Setup) {

@@ -5,7 +5,8 @@
 //! node is live on every node within a second.
 //!
 //! The node that made a change has reloaded already (under the admin lock,
-//! noting the stamp), so it does not reload it again.
+//! noting the stamp), so it does not reload it again: under that lock the
+//! watcher reads the stamp once more and skips a stamp already seen.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -54,6 +55,18 @@ async fn watch(weak: Weak<AppState>, mut changes: Option<broadcast::Receiver<()>
             // serialized with this node's admin changes, so an older
             // snapshot never replaces a newer one
             let _guard = state.admin_lock.lock().await;
+            // a push of this node's own change: the change reloaded under
+            // this lock and noted its stamp (reloading again read every
+            // link once more per change: 2,224 loads of up to 1,000 links
+            // for the benchmark's 1,112 setup writes)
+            if state
+                .store
+                .config_stamp()
+                .await
+                .is_ok_and(|stamp| stamp == state.seen_config_stamp())
+            {
+                continue;
+            }
             if let Err(e) = state.reload().await {
                 tracing::warn!(error = %e, "config reload failed; serving the previous config");
             }

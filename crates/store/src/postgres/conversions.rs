@@ -116,17 +116,30 @@ async fn write_rollups(tx: &Transaction<'_>, change: &Change) -> StoreResult<()>
         return Ok(());
     }
     let phases = super::rollup::local_phases(tx).await.map_err(pg_error)?;
-    for ((which, grain), rows) in &conversion_rollup::writes(change, &phases) {
+    let writes = conversion_rollup::writes(change, &phases);
+    let tables: Vec<(String, Vec<&str>)> = writes
+        .keys()
+        .map(|(which, grain)| {
+            (
+                conversion_rollup::table(*which, grain),
+                conversion_rollup::key_columns(*which),
+            )
+        })
+        .collect();
+    // every table's statement at once: the connection pipelines them (one
+    // round trip for the batch's 85, not one each), run in this order
+    let adds = writes.values().zip(&tables).map(|(rows, (table, keys))| {
         super::rollup::add_rows(
             tx,
-            &conversion_rollup::table(*which, grain),
-            &conversion_rollup::key_columns(*which),
+            table,
+            keys,
             conversion_rollup::metric_columns(),
             rows.iter().map(|((b, k), m)| (*b, &k[..], &m[..])),
         )
+    });
+    futures_util::future::try_join_all(adds)
         .await
         .map_err(pg_error)?;
-    }
     Ok(())
 }
 
