@@ -444,12 +444,16 @@ async fn configure(client: &reqwest::Client, base: &str) -> (String, Vec<String>
 
 /// Clicks spread over the links, sub ids and user agents.
 fn click_requests(links: Vec<String>) -> load::RequestFn {
+    // `CLICKLEDGER_BENCH_SUB1_PER_CLICK=1`: a sub1 of its own per click (a
+    // partner passing its click id there), the rollups' worst case
+    let per_click = std::env::var("CLICKLEDGER_BENCH_SUB1_PER_CLICK").is_ok_and(|v| v == "1");
+    let campaigns = if per_click { u64::MAX } else { 50 };
     Arc::new(move |n: u64| {
         let link = &links[(n.wrapping_mul(2654435761) % links.len() as u64) as usize];
         (
             format!(
                 "/c/{link}?sub1=camp{}&sub2=ad{}&source=src{}",
-                n % 50,
+                n % campaigns,
                 n % 200,
                 n % 5
             ),
