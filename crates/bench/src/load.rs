@@ -89,6 +89,17 @@ pub async fn run(
     rate: Option<f64>,
     make: RequestFn,
 ) -> Outcome {
+    run_until(addrs, connections, rate, make, tokio::time::sleep(duration)).await
+}
+
+/// As `run`, until `done` completes rather than for a set time.
+pub async fn run_until(
+    addrs: &[SocketAddr],
+    connections: usize,
+    rate: Option<f64>,
+    make: RequestFn,
+    done: impl std::future::Future<Output = ()>,
+) -> Outcome {
     let stop = Arc::new(AtomicBool::new(false));
     let total = Arc::new(Mutex::new(Outcome::default()));
     let due = Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -178,7 +189,7 @@ pub async fn run(
     }
     ready.wait().await;
     let started = *start.get_or_init(Instant::now);
-    tokio::time::sleep(duration).await;
+    done.await;
     stop.store(true, Ordering::Relaxed);
     for t in tasks {
         let _ = t.await;

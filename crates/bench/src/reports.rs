@@ -58,6 +58,12 @@ pub struct Options {
         default_value = "Asia/Kolkata"
     )]
     pub report_timezones: Vec<String>,
+    /// Time the reports while this many connections send clicks to the
+    /// loaded links in closed loops (0: none), as a busy tracker serves
+    /// them: prints the clicks/s they got and each report's slowest run
+    /// beside its best. The clicks are recorded in the database.
+    #[arg(long, default_value_t = 0)]
+    pub clicks_beside: usize,
 }
 
 impl Options {
@@ -83,6 +89,7 @@ impl Options {
             reuse: None,
             only: None,
             report_timezones: vec!["Asia/Kolkata".into()],
+            clicks_beside: 0,
         }
     }
 }
@@ -643,6 +650,26 @@ pub async fn run(opts: Options) -> String {
     let running = clickledger_server::start(store, settings, listener)
         .await
         .unwrap();
+    let (beside_done, beside_stop) = tokio::sync::oneshot::channel::<()>();
+    let beside = (opts.clicks_beside > 0).then(|| {
+        let links = (0..100)
+            .flat_map(|a| (0..10).map(move |k| format!("lnk_{a}_{k}")))
+            .collect();
+        let connections = opts.clicks_beside;
+        tokio::spawn(async move {
+            let done = async {
+                let _ = beside_stop.await;
+            };
+            crate::load::run_until(
+                &[addr],
+                connections,
+                None,
+                crate::click_requests(links),
+                done,
+            )
+            .await
+        })
+    });
     let client = reqwest::Client::new();
     let mut lines = String::new();
     let chosen = |name: &str| {
@@ -651,7 +678,7 @@ pub async fn run(opts: Options) -> String {
             .is_none_or(|o| o.split('|').any(|o| name.contains(o)))
     };
     for (name, q) in shapes(opts.days).into_iter().filter(|(n, _)| chosen(n)) {
-        let mut best = Duration::MAX;
+        let (mut best, mut worst) = (Duration::MAX, Duration::ZERO);
         let mut figures = (0, 0, 0);
         // one warm-up, then the best of 3
         for run in 0..4 {
@@ -667,6 +694,7 @@ pub async fn run(opts: Options) -> String {
                 .unwrap();
             if run > 0 {
                 best = best.min(t.elapsed());
+                worst = worst.max(t.elapsed());
             }
             let total = |k: &str| v["totals"][k].as_u64().unwrap_or(0);
             figures = (
@@ -682,7 +710,33 @@ pub async fn run(opts: Options) -> String {
             group(figures.2),
             best.as_secs_f64() * 1000.0
         ));
-        eprintln!("{name}: {:.0} ms", best.as_secs_f64() * 1000.0);
+        if beside.is_some() {
+            eprintln!(
+                "{name}: {:.0} ms (slowest {:.0} ms)",
+                best.as_secs_f64() * 1000.0,
+                worst.as_secs_f64() * 1000.0
+            );
+        } else {
+            eprintln!("{name}: {:.0} ms", best.as_secs_f64() * 1000.0);
+        }
+    }
+    if let Some(load) = beside {
+        let _ = beside_done.send(());
+        let out = load.await.expect("the click load");
+        let redirected: u64 = out
+            .statuses
+            .iter()
+            .filter(|(s, _)| *s == 302)
+            .map(|(_, n)| n)
+            .sum();
+        eprintln!(
+            "clicks beside the reports: {:.0}/s redirected ({} in {:.1} s; statuses {:?}, {} errors)",
+            redirected as f64 / out.elapsed.as_secs_f64(),
+            redirected,
+            out.elapsed.as_secs_f64(),
+            out.statuses,
+            out.errors
+        );
     }
     running.shutdown().await;
     // sizes after the reports: a reused file has been migrated by now
