@@ -329,6 +329,7 @@ async fn fold<'a>(
     }
     // every table's statement at once: the connection pipelines them
     // (one round trip, not 112), and PostgreSQL runs them in this order
+    const FIGURES: [&str; 4] = ["clicks", "unique_clicks", "bot_clicks", "suspicious_clicks"];
     let names: Vec<Vec<String>> = ROLLUPS
         .iter()
         .map(|r| {
@@ -337,22 +338,26 @@ async fn fold<'a>(
                 .to_vec()
         })
         .collect();
-    let mut writes = Vec::new();
+    let mut written: Vec<(&str, &[&str])> = Vec::new();
+    let mut rows_of = Vec::new();
     for (which, grains) in tables.iter().enumerate() {
         let columns = ROLLUPS[which].columns;
         for (grain, rows) in grains.iter().enumerate() {
-            let rows = rows
-                .iter()
-                .map(|((b, k), c)| (*b, &k[..columns.len()], &c[..]));
-            writes.push(super::rollup::add_rows(
-                tx,
-                &names[which][grain],
-                columns,
-                &["clicks", "unique_clicks", "bot_clicks", "suspicious_clicks"],
-                rows,
-            ));
+            if !rows.is_empty() {
+                written.push((&names[which][grain], columns));
+                rows_of.push((rows, columns.len()));
+            }
         }
     }
+    let adders = super::rollup::prepare_adds(tx, &written, &FIGURES)
+        .await
+        .map_err(pg_error)?;
+    let writes = adders.iter().zip(rows_of).map(|(to, (rows, width))| {
+        let rows = rows
+            .iter()
+            .map(move |((b, k), c)| (*b, &k[..width], &c[..]));
+        super::rollup::add_rows(tx, to, rows)
+    });
     futures_util::future::try_join_all(writes)
         .await
         .map_err(pg_error)?;

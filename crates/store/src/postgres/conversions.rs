@@ -126,16 +126,14 @@ async fn write_rollups(tx: &Transaction<'_>, change: &Change) -> StoreResult<()>
             )
         })
         .collect();
+    let keyed: Vec<(&str, &[&str])> = tables.iter().map(|(t, k)| (t.as_str(), &k[..])).collect();
+    let adders = super::rollup::prepare_adds(tx, &keyed, conversion_rollup::metric_columns())
+        .await
+        .map_err(pg_error)?;
     // every table's statement at once: the connection pipelines them (one
     // round trip for the batch's 85, not one each), run in this order
-    let adds = writes.values().zip(&tables).map(|(rows, (table, keys))| {
-        super::rollup::add_rows(
-            tx,
-            table,
-            keys,
-            conversion_rollup::metric_columns(),
-            rows.iter().map(|((b, k), m)| (*b, &k[..], &m[..])),
-        )
+    let adds = writes.values().zip(&adders).map(|(rows, to)| {
+        super::rollup::add_rows(tx, to, rows.iter().map(|((b, k), m)| (*b, &k[..], &m[..])))
     });
     futures_util::future::try_join_all(adds)
         .await

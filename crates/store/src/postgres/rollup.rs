@@ -5,20 +5,25 @@
 //! rows they share in the same order and never wait in a circle.
 
 use tokio_postgres::types::ToSql;
-use tokio_postgres::Transaction;
+use tokio_postgres::{Statement, Transaction};
 
-/// Adds `rows` (bucket, key values in `keys` order, figures in `metrics`
-/// order) to `table`.
+/// An `add_rows` statement, prepared for its table (`prepare_adds`).
+pub struct Adder {
+    statement: Statement,
+    keys: usize,
+    metrics: usize,
+}
+
+/// Adds `rows` (bucket, key values in the table's key order, figures in
+/// its metric order) to the table of `to`.
 pub async fn add_rows<'a, K: AsRef<str> + 'a>(
     tx: &Transaction<'_>,
-    table: &str,
-    keys: &[&str],
-    metrics: &[impl AsRef<str>],
+    to: &Adder,
     rows: impl Iterator<Item = (i64, &'a [K], &'a [i64])>,
 ) -> Result<(), tokio_postgres::Error> {
     let mut buckets: Vec<i64> = Vec::new();
-    let mut key_values: Vec<Vec<&str>> = vec![Vec::new(); keys.len()];
-    let mut figures: Vec<Vec<i64>> = vec![Vec::new(); metrics.len()];
+    let mut key_values: Vec<Vec<&str>> = vec![Vec::new(); to.keys];
+    let mut figures: Vec<Vec<i64>> = vec![Vec::new(); to.metrics];
     for (bucket, key, m) in rows {
         buckets.push(bucket);
         for (column, v) in key_values.iter_mut().zip(key) {
@@ -31,6 +36,18 @@ pub async fn add_rows<'a, K: AsRef<str> + 'a>(
     if buckets.is_empty() {
         return Ok(());
     }
+    let mut args: Vec<&(dyn ToSql + Sync)> = vec![&buckets];
+    for k in &key_values {
+        args.push(k);
+    }
+    for f in &figures {
+        args.push(f);
+    }
+    tx.execute(&to.statement, &args).await.map(drop)
+}
+
+/// The statement of `add_rows` for `table`.
+fn add_sql(table: &str, keys: &[&str], metrics: &[impl AsRef<str>]) -> String {
     let metrics: Vec<&str> = metrics.iter().map(AsRef::as_ref).collect();
     let arrays: Vec<String> = std::iter::once("$1::bigint[]".to_string())
         .chain((0..keys.len()).map(|i| format!("${}::text[]", i + 2)))
@@ -41,23 +58,36 @@ pub async fn add_rows<'a, K: AsRef<str> + 'a>(
         .map(|m| format!("{m} = {table}.{m} + excluded.{m}"))
         .collect();
     let keys = keys.join(", ");
-    let sql = format!(
+    format!(
         "INSERT INTO {table} (bucket_ms, {keys}, {})
          SELECT * FROM UNNEST({})
          ON CONFLICT (bucket_ms, {keys}) DO UPDATE SET {}",
         metrics.join(", "),
         arrays.join(", "),
         sets.join(", ")
-    );
-    let mut args: Vec<&(dyn ToSql + Sync)> = vec![&buckets];
-    for k in &key_values {
-        args.push(k);
+    )
+}
+
+/// `add_rows`' statement for each of `tables` (table, key columns),
+/// prepared before any is sent. The callers send theirs together, and the
+/// connection pipelines them (one round trip, not one per table) in the
+/// order sent; were a statement still being prepared, it would go out
+/// after later tables' and two nodes could lock rows in different orders.
+/// On a lane each is prepared once per connection.
+pub async fn prepare_adds(
+    tx: &Transaction<'_>,
+    tables: &[(&str, &[&str])],
+    metrics: &[impl AsRef<str>],
+) -> Result<Vec<Adder>, tokio_postgres::Error> {
+    let mut out = Vec::with_capacity(tables.len());
+    for (table, keys) in tables {
+        out.push(Adder {
+            statement: super::lane::prepared(tx, &add_sql(table, keys, metrics)).await?,
+            keys: keys.len(),
+            metrics: metrics.len(),
+        });
     }
-    for f in &figures {
-        args.push(f);
-    }
-    let st = super::lane::prepared(tx, &sql).await?;
-    tx.execute(&st, &args).await.map(drop)
+    Ok(out)
 }
 
 /// The local-day phases the rollups keep (`LocalDays`), read in the
