@@ -89,7 +89,9 @@ pub async fn run(
     rate: Option<f64>,
     make: RequestFn,
 ) -> Outcome {
-    run_until(addrs, connections, rate, make, tokio::time::sleep(duration)).await
+    // the sleep starts when first polled, once every connection is open
+    let done = async move { tokio::time::sleep(duration).await };
+    run_until(addrs, connections, rate, make, done).await
 }
 
 /// As `run`, until `done` completes rather than for a set time.

@@ -250,11 +250,15 @@ pub async fn create_admin_key(
     JsonBody(b): JsonBody<NewAdminKey>,
 ) -> ApiResult {
     let name = b.name.unwrap_or_else(|| "admin key".into());
+    // reloaded under the lock, as every change is: the config watcher
+    // skips a stamp already seen, so an older snapshot must never land
+    // after a newer one
     let (key, record) = {
         let _guard = app.admin_lock.lock().await;
-        create(app.store.as_ref(), &name, &by.id).await?
+        let made = create(app.store.as_ref(), &name, &by.id).await?;
+        app.reload().await?;
+        made
     };
-    app.reload().await?;
     let mut v = view(&record);
     v["key"] = json!(key);
     ok(StatusCode::CREATED, v)
@@ -267,8 +271,9 @@ pub async fn revoke_admin_key(
 ) -> ApiResult {
     let key = {
         let _guard = app.admin_lock.lock().await;
-        revoke(app.store.as_ref(), &id, Some(&by.id)).await?
+        let revoked = revoke(app.store.as_ref(), &id, Some(&by.id)).await?;
+        app.reload().await?;
+        revoked
     };
-    app.reload().await?;
     ok(StatusCode::OK, view(&key))
 }

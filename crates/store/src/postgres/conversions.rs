@@ -116,7 +116,9 @@ async fn write_rollups(tx: &Transaction<'_>, change: &Change) -> StoreResult<()>
         return Ok(());
     }
     let phases = super::rollup::local_phases(tx).await.map_err(pg_error)?;
-    let writes = conversion_rollup::writes(change, &phases);
+    let mut writes = conversion_rollup::writes(change, &phases);
+    // a change can leave a table with no rows: no statement for it
+    writes.retain(|_, rows| !rows.is_empty());
     let tables: Vec<(String, Vec<&str>)> = writes
         .keys()
         .map(|(which, grain)| {
