@@ -330,32 +330,25 @@ async fn fold<'a>(
     // every table's statement at once: the connection pipelines them
     // (one round trip, not 112), and PostgreSQL runs them in this order
     const FIGURES: [&str; 4] = ["clicks", "unique_clicks", "bot_clicks", "suspicious_clicks"];
-    let names: Vec<Vec<String>> = ROLLUPS
-        .iter()
-        .map(|r| {
-            Grain::ALL
-                .map(|g| format!("{}_{}", r.stem, g.suffix()))
-                .to_vec()
-        })
-        .collect();
-    let mut written: Vec<(&str, &[&str])> = Vec::new();
+    let mut written: Vec<(String, &[&str])> = Vec::new();
     let mut rows_of = Vec::new();
-    for (which, grains) in tables.iter().enumerate() {
-        let columns = ROLLUPS[which].columns;
-        for (grain, rows) in grains.iter().enumerate() {
+    for (rollup, grains) in ROLLUPS.iter().zip(&tables) {
+        for (grain, rows) in Grain::ALL.iter().zip(grains) {
             if !rows.is_empty() {
-                written.push((&names[which][grain], columns));
-                rows_of.push((rows, columns.len()));
+                written.push((
+                    format!("{}_{}", rollup.stem, grain.suffix()),
+                    rollup.columns,
+                ));
+                rows_of.push(rows);
             }
         }
     }
     let adders = super::rollup::prepare_adds(tx, &written, &FIGURES)
         .await
         .map_err(pg_error)?;
-    let writes = adders.iter().zip(rows_of).map(|(to, (rows, width))| {
-        let rows = rows
-            .iter()
-            .map(move |((b, k), c)| (*b, &k[..width], &c[..]));
+    // a key holds `KEY_WIDTH` values: `add_rows` takes the table's own
+    let writes = adders.iter().zip(rows_of).map(|(to, rows)| {
+        let rows = rows.iter().map(|((b, k), c)| (*b, &k[..], &c[..]));
         super::rollup::add_rows(tx, to, rows)
     });
     futures_util::future::try_join_all(writes)

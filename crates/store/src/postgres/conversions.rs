@@ -128,8 +128,7 @@ async fn write_rollups(tx: &Transaction<'_>, change: &Change) -> StoreResult<()>
             )
         })
         .collect();
-    let keyed: Vec<(&str, &[&str])> = tables.iter().map(|(t, k)| (t.as_str(), &k[..])).collect();
-    let adders = super::rollup::prepare_adds(tx, &keyed, conversion_rollup::metric_columns())
+    let adders = super::rollup::prepare_adds(tx, &tables, conversion_rollup::metric_columns())
         .await
         .map_err(pg_error)?;
     // every table's statement at once: the connection pipelines them (one

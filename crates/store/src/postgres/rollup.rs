@@ -15,7 +15,8 @@ pub struct Adder {
 }
 
 /// Adds `rows` (bucket, key values in the table's key order, figures in
-/// its metric order) to the table of `to`.
+/// its metric order) to the table of `to`; key values past the table's
+/// own columns are left out.
 pub async fn add_rows<'a, K: AsRef<str> + 'a>(
     tx: &Transaction<'_>,
     to: &Adder,
@@ -74,13 +75,14 @@ fn add_sql(table: &str, keys: &[&str], metrics: &[impl AsRef<str>]) -> String {
 /// order sent; were a statement still being prepared, it would go out
 /// after later tables' and two nodes could lock rows in different orders.
 /// On a lane each is prepared once per connection.
-pub async fn prepare_adds(
+pub async fn prepare_adds<K: AsRef<[&'static str]> + Sync>(
     tx: &Transaction<'_>,
-    tables: &[(&str, &[&str])],
+    tables: &[(String, K)],
     metrics: &[impl AsRef<str>],
 ) -> Result<Vec<Adder>, tokio_postgres::Error> {
     let mut out = Vec::with_capacity(tables.len());
     for (table, keys) in tables {
+        let keys = keys.as_ref();
         out.push(Adder {
             statement: super::lane::prepared(tx, &add_sql(table, keys, metrics)).await?,
             keys: keys.len(),
