@@ -79,6 +79,48 @@ fn random_click(s: &Setup, rng: &mut rand::rngs::StdRng, i: u128, ts: i64) -> Cl
     }
 }
 
+/// A report of clicks by `group` (a time grouping, or '' for none) and
+/// `dim` over whole days: its rows by (time label, `dim`'s value), each
+/// the figures `fields` names, after checking the totals' first figure
+/// is the sum of the rows'.
+async fn rows_by(
+    app: &TestApp,
+    (group, dim): (&str, &str),
+    query: &str,
+    fields: &[&str],
+) -> BTreeMap<(String, String), Vec<i64>> {
+    let group_by = [group, dim].join(",");
+    let path = format!(
+        "/api/v1/reports?group_by={}&{query}&limit=100000",
+        group_by.trim_start_matches(',')
+    );
+    let (st, r) = app.get(&path).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    let rows: BTreeMap<(String, String), Vec<i64>> = r["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            let key = (
+                row[group].as_str().unwrap_or_default().to_string(),
+                row[dim].as_str().unwrap().to_string(),
+            );
+            (
+                key,
+                fields.iter().map(|f| row[f].as_i64().unwrap()).collect(),
+            )
+        })
+        .collect();
+    let total: i64 = rows.values().map(|v| v[0]).sum();
+    assert_eq!(r["totals"][fields[0]], total, "{path}");
+    rows
+}
+
+/// Midnight UTC starting `day` (`2026-08-10`).
+fn at(day: &str) -> i64 {
+    clickledger_domain::time::parse_rfc3339_ms(&format!("{day}T00:00:00.000Z")).unwrap()
+}
+
 /// The first instant of the local day holding `ms`.
 fn first_instant(ms: i64, tz: &TimeZone) -> i64 {
     Timestamp::from_millisecond(ms)
@@ -290,9 +332,6 @@ async fn month_rows_and_their_corrections_equal_a_recount() {
     let app = TestApp::spawn().await;
     let s = app.setup().await;
     let mut rng = rand::rngs::StdRng::seed_from_u64(11);
-    let at = |day: &str| {
-        clickledger_domain::time::parse_rfc3339_ms(&format!("{day}T00:00:00.000Z")).unwrap()
-    };
     let (first, last) = (at("2026-06-20"), at("2026-11-10"));
     let clicks: Vec<Click> = (0..4000u128)
         .map(|i| {
@@ -318,14 +357,7 @@ async fn month_rows_and_their_corrections_equal_a_recount() {
             first_instant(at(to) + DAY + DAY / 2, &tz),
         );
         for dim in ["sub1", "country"] {
-            let group_by = [group, dim].join(",");
-            let path = format!(
-                "/api/v1/reports?group_by={}&tz={tz_name}&from={from}&to={to}&limit=100000",
-                group_by.trim_start_matches(',')
-            );
-            let (st, r) = app.get(&path).await;
-            assert_eq!(st, StatusCode::OK, "{r}");
-            let mut expect: BTreeMap<(String, String), (i64, i64, i64)> = BTreeMap::new();
+            let mut expect: BTreeMap<(String, String), Vec<i64>> = BTreeMap::new();
             for c in clicks
                 .iter()
                 .filter(|c| !c.test && from_ms <= c.ts_ms && c.ts_ms < to_ms)
@@ -335,28 +367,139 @@ async fn month_rows_and_their_corrections_equal_a_recount() {
                 } else {
                     c.country.clone()
                 };
-                let e = expect.entry((label(c.ts_ms, &tz, group), v)).or_default();
-                e.0 += 1;
-                e.1 += c.unique as i64;
-                e.2 += c.bot as i64;
+                let e = expect
+                    .entry((label(c.ts_ms, &tz, group), v))
+                    .or_insert(vec![0; 3]);
+                e[0] += 1;
+                e[1] += c.unique as i64;
+                e[2] += c.bot as i64;
             }
-            let got: BTreeMap<(String, String), (i64, i64, i64)> = r["rows"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|row| {
-                    let key = (
-                        row[group].as_str().unwrap_or_default().to_string(),
-                        row[dim].as_str().unwrap().to_string(),
-                    );
-                    let n = |f: &str| row[f].as_i64().unwrap();
-                    (key, (n("clicks"), n("unique_clicks"), n("bot_clicks")))
-                })
-                .collect();
+            let query = format!("tz={tz_name}&from={from}&to={to}");
+            let fields = ["clicks", "unique_clicks", "bot_clicks"];
+            let got = rows_by(&app, (group, dim), &query, &fields).await;
             assert_eq!(got, expect, "{tz_name} {group} {dim} {from}..{to}");
-            let total: i64 = expect.values().map(|e| e.0).sum();
-            assert_eq!(r["totals"]["clicks"], total, "{tz_name} {group} {dim}");
         }
+    }
+}
+
+/// A sub1 per click (an affiliate's own click id there) fills a day's cap
+/// of sub1 values in the rollups; the rest are counted as '(other)', the
+/// day is recorded, and reports by sub1 over it read raw clicks: every
+/// value, exact. Other reports, and other days, read the rollups, and
+/// their totals hold the '(other)' clicks.
+#[tokio::test]
+async fn a_sub1_per_click_past_the_days_cap_is_reported_exactly_from_raw_clicks() {
+    use clickledger_store::sub_guard::{DISTINCT_PER_DAY, OTHER};
+    let app = TestApp::spawn().await;
+    let s = app.setup().await;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(19);
+    let (capped, calm) = (at("2026-08-10"), at("2026-09-15"));
+    let over = 40;
+    let mut clicks: Vec<Click> = Vec::new();
+    // 'spring' and the click ids: 40 values more than the cap
+    for i in 0..(30 + DISTINCT_PER_DAY - 1 + over) as u128 {
+        let ts = capped + rng.random_range(0..DAY);
+        let mut c = random_click(&s, &mut rng, i, ts);
+        c.test = false;
+        // 30 clicks of a campaign first, kept as itself; then a click id
+        c.sub1 = Some(if i < 30 {
+            "spring".into()
+        } else {
+            format!("k{i}")
+        });
+        clicks.push(c);
+    }
+    for i in 0..300u128 {
+        let ts = calm + rng.random_range(0..DAY);
+        clicks.push(random_click(&s, &mut rng, 1_000_000 + i, ts));
+    }
+    for chunk in clicks.chunks(500) {
+        app.store.insert_clicks(chunk).unwrap();
+    }
+    app.store.flush_rollups().await.unwrap();
+
+    // the rollup kept the cap of values and '(other)'; the day is recorded
+    let scalar = async |sql: &str| -> i64 {
+        match app.dir.postgres() {
+            None => rusqlite::Connection::open(app.dir.0.join("test.db"))
+                .unwrap()
+                .query_row(sql, [], |r| r.get(0))
+                .unwrap(),
+            Some(db) => db
+                .client()
+                .await
+                .unwrap()
+                .query_one(sql, &[])
+                .await
+                .unwrap()
+                .get(0),
+        }
+    };
+    let kept = scalar(&format!(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM rollup_sub1_alone_d WHERE bucket_ms = {capped}"
+    ))
+    .await;
+    assert_eq!(
+        kept,
+        DISTINCT_PER_DAY as i64 + 1,
+        "the cap's values and '(other)'"
+    );
+    let others = scalar(&format!(
+        "SELECT CAST(COALESCE(SUM(clicks), 0) AS BIGINT) FROM rollup_sub1_alone_d \
+         WHERE bucket_ms = {capped} AND sub1 = '{OTHER}'"
+    ))
+    .await;
+    assert_eq!(others, over as i64);
+    let recorded = scalar(&format!(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM sub_value_overflows WHERE slot = 1 AND day_ms = {capped}"
+    ))
+    .await;
+    assert_eq!(recorded, 1);
+
+    // each report against a recount of the raw clicks
+    let recount = |from: &str, to: &str, (group, dim): (&str, &str), sub1: &[&str]| {
+        let (from, to) = (at(from), at(to) + DAY);
+        let mut expect: BTreeMap<(String, String), Vec<i64>> = BTreeMap::new();
+        for c in clicks.iter().filter(|c| {
+            !c.test
+                && from <= c.ts_ms
+                && c.ts_ms < to
+                && (sub1.is_empty() || sub1.contains(&c.sub1.as_deref().unwrap_or_default()))
+        }) {
+            let v = match dim {
+                "sub1" => c.sub1.clone().unwrap_or_default(),
+                "sub2" => c.sub2.clone().unwrap_or_default(),
+                _ => c.offer_id.clone(),
+            };
+            let label = label(c.ts_ms, &TimeZone::UTC, group);
+            expect.entry((label, v)).or_insert(vec![0])[0] += 1;
+        }
+        expect
+    };
+    for (shape, from, to, sub1) in [
+        (("", "sub1"), "2026-08-10", "2026-08-10", &[][..]),
+        (("day", "sub1"), "2026-08-01", "2026-09-30", &[]),
+        (("month", "sub1"), "2026-07-01", "2026-09-30", &[]),
+        // a filter by the slot reads raw clicks too
+        (
+            ("", "offer"),
+            "2026-08-01",
+            "2026-08-31",
+            &["k77", "spring"],
+        ),
+        // other slots, and the slot over other days, read the rollups
+        (("", "sub2"), "2026-08-10", "2026-08-10", &[]),
+        (("day", "offer"), "2026-08-01", "2026-09-30", &[]),
+        (("", "sub1"), "2026-09-15", "2026-09-30", &[]),
+    ] {
+        let mut query = format!("tz=UTC&from={from}&to={to}");
+        if !sub1.is_empty() {
+            query.push_str(&format!("&sub1={}", sub1.join(",")));
+        }
+        let got = rows_by(&app, shape, &query, &["clicks"]).await;
+        let expect = recount(from, to, shape, sub1);
+        assert_eq!(got.len(), expect.len(), "{shape:?} {query}");
+        assert_eq!(got, expect, "{shape:?} {query}");
     }
 }
 
@@ -1135,6 +1278,7 @@ async fn a_timezone_kept_after_rollups_counts_from_its_next_local_day() {
         })
         .collect();
     kolkata.store.insert_clicks(&later).unwrap();
+    kolkata.store.flush_rollups().await.unwrap();
     clicks.extend(later);
     // the local day from `since` holds every click in it
     let q = clickledger_store::ReportQuery {
@@ -1147,6 +1291,7 @@ async fn a_timezone_kept_after_rollups_counts_from_its_next_local_day() {
         grain: clickledger_store::Grain::Day,
         ranges: vec![(since, since + DAY)],
         whole: false,
+        raw: false,
     };
     let rows = kolkata.store.click_buckets(&q).await.unwrap();
     let in_day = clicks

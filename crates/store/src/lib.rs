@@ -14,6 +14,7 @@ pub(crate) mod query;
 mod record;
 mod rollup;
 pub mod sqlite;
+pub mod sub_guard;
 pub mod users;
 
 // The conversions table's columns, as the PostgreSQL backend imports them
@@ -134,8 +135,10 @@ pub trait Store: Send + Sync + 'static {
     /// the calling thread: the click writer calls it from a thread of its
     /// own, so the hot path has no hop through an async task.
     fn insert_clicks(&self, clicks: &[Click]) -> StoreResult<()>;
-    /// Folds click counts held in memory into the rollup tables (reports
-    /// do this themselves; called at shutdown).
+    /// Folds click counts held in memory into the rollup tables (and on
+    /// PostgreSQL repairs what a node that died left unfolded). A report
+    /// calls it once before its reads, so it counts every committed click;
+    /// called at shutdown too.
     async fn flush_rollups(&self) -> StoreResult<()>;
     /// Keeps day rows for local days that start `phases` after UTC
     /// midnight (`LocalDays`), beside the UTC day's, from the next such
@@ -245,12 +248,18 @@ pub trait Store: Send + Sync + 'static {
 
     /// Clicks per 15-minute UTC bucket and the requested dimensions, from
     /// the rollup when it has them all, else from raw clicks. Test clicks
-    /// never count.
+    /// never count. Reads what is folded: clicks still summed in memory
+    /// count once `flush_rollups` has run (a report reads eight times or
+    /// more, and a fold per read kept the click writer folding).
     async fn click_buckets(&self, query: &ReportQuery) -> StoreResult<Vec<BucketRow>>;
     /// Conversion figures per bucket, dimensions, event and status, from
     /// the conversion rollups (else from raw conversions: one per row).
     /// Test conversions never count.
     async fn conversion_buckets(&self, query: &ReportQuery) -> StoreResult<Vec<ConversionBucket>>;
+    /// The sub slots (1 to 5) that went over their distinct-value cap
+    /// (`sub_guard`) on some UTC day overlapping `from_ms..to_ms`: a report
+    /// that groups or filters by such a slot there reads raw rows.
+    async fn sub_overflows(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<u8>>;
     /// Refused postbacks per 15-minute bucket and offer.
     async fn failed_postbacks(
         &self,

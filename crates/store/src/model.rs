@@ -944,6 +944,11 @@ pub struct ReportQuery {
     /// without time, whose month, week and day rows all go to one label. A row
     /// per bucket costs as much again in aggregation as reading it.
     pub whole: bool,
+    /// Raw rows even where a rollup has the dimensions: a sub slot the
+    /// report uses went over its distinct-value cap in the range
+    /// (`crate::sub_guard`), and the slot's rollups count some clicks
+    /// under '(other)'.
+    pub raw: bool,
 }
 
 /// The bucket sizes every rollup is kept at. Every real UTC offset is a

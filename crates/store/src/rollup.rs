@@ -9,6 +9,7 @@ use rustc_hash::FxHashMap;
 
 use crate::key_values::KeyValues;
 use crate::model::{local_day_start, Click, Conversion, Dimension, Grain};
+use crate::sub_guard::SubGuard;
 
 pub(crate) const QUARTER: i64 = 900_000;
 
@@ -415,15 +416,21 @@ pub(crate) type Key = (usize, i64, [u32; KEY_WIDTH]);
 pub(crate) type Sums = FxHashMap<Key, [i64; 4]>;
 
 /// A batch's contribution to the rollups (test clicks count nowhere), its
-/// key values numbered in `values`.
-pub(crate) fn sums_of(clicks: &[Click], values: &mut KeyValues) -> Sums {
+/// key values numbered in `values`, its sub values past their day's cap
+/// counted as `sub_guard::OTHER` (`guard.overflows()` says where).
+pub(crate) fn sums_of(clicks: &[Click], values: &mut KeyValues, guard: &mut SubGuard) -> Sums {
     let (dims, places) = places();
     let mut numbers = vec![0; dims.len()];
     let mut sums = Sums::default();
+    guard.start_batch();
     for k in clicks.iter().filter(|k| !k.test) {
         // each of the click's values looked up once, not once per rollup
         for (n, d) in numbers.iter_mut().zip(dims) {
-            *n = values.number(of_click(*d, k));
+            let value = match d {
+                Dimension::Sub(slot) => guard.key(*slot, k.ts_ms, of_click(*d, k)),
+                _ => of_click(*d, k),
+            };
+            *n = values.number(value);
         }
         let bucket = k.ts_ms.div_euclid(QUARTER) * QUARTER;
         let counts = [1, k.unique as i64, k.bot as i64, k.suspicious as i64];

@@ -120,11 +120,13 @@ async fn figures(
         grain: Grain::Quarter,
         ranges: Vec::new(),
         whole: false,
+        raw: false,
     };
     // (rule, target) -> the arm, and its payout in base micros (exact, for
     // showing; the arm's f64 is only for sampling)
     let mut arms: HashMap<(String, String), (Arm, i64)> = HashMap::new();
     let key = |v: &[String]| (v[0].clone(), v[1].clone());
+    store.flush_rollups().await?;
     for b in store.click_buckets(&q).await? {
         arms.entry(key(&b.values)).or_default().0.clicks += b.clicks.max(0) as u64;
     }

@@ -558,7 +558,7 @@ pub struct Report {
 /// Runs a report: the rows (all of them, sorted) and the totals.
 pub async fn run(app: &AppState, spec: &Spec, scope: Scope) -> Result<Report, ApiError> {
     let cfg = app.cache.get();
-    let query = ReportQuery {
+    let mut query = ReportQuery {
         scope,
         from_ms: spec.from_ms,
         to_ms: spec.to_ms,
@@ -568,17 +568,55 @@ pub async fn run(app: &AppState, spec: &Spec, scope: Scope) -> Result<Report, Ap
         grain: Grain::Quarter,
         ranges: Vec::new(),
         whole: false,
+        raw: false,
     };
     let labels = time_labels(spec)?;
+    // every committed click counts: what the writer still sums in memory
+    // is folded once here, not once per read (eight or more reads queued
+    // eight folds between the click batches)
+    app.store.flush_rollups().await?;
     let on_quarters = labels
         .iter()
         .all(|(a, b, _)| a % QUARTER_MS == 0 && b % QUARTER_MS == 0);
-    let plan = if on_quarters && clickledger_store::rollup_serves(&query) {
+    let rolled = on_quarters && clickledger_store::rollup_serves(&query);
+    let mut plan = if rolled {
         let spans: Vec<(i64, i64)> = labels.iter().map(|(a, b, _)| (*a, *b)).collect();
         plan::plan(&spans, &app.local_days)
     } else {
         Plan::quarters(spec.from_ms, spec.to_ms)
     };
+    // a sub slot with more values a day than its rollups keep counts some
+    // clicks there under '(other)': over such a day (anywhere in a row
+    // the plan reads), a report by the slot reads raw rows. Unless some
+    // of them are past the click retention: the rollups then have more
+    // than what is left, and show the rest as '(other)'
+    let retained = match app.click_retention_days {
+        0 => i64::MIN,
+        days => crate::util::now_ms() - days as i64 * 86_400_000,
+    };
+    let span = plan.span().filter(|(from, _)| rolled && *from >= retained);
+    if let Some((from, to)) = span {
+        let slots: Vec<u8> = spec
+            .dims
+            .iter()
+            .chain(spec.filters.iter().map(|(d, _)| d))
+            .filter_map(|d| match d {
+                Dimension::Sub(n) => Some(*n),
+                _ => None,
+            })
+            .collect();
+        if !slots.is_empty()
+            && app
+                .store
+                .sub_overflows(from, to)
+                .await?
+                .iter()
+                .any(|n| slots.contains(n))
+        {
+            query.raw = true;
+            plan = Plan::quarters(spec.from_ms, spec.to_ms);
+        }
+    }
     // the label a time falls in (rows read raw carry their own time)
     let own = |ms: i64| labels.partition_point(|l| l.1 <= ms).min(labels.len() - 1);
     // where a row's figures go: a coarse row to the label the plan gave

@@ -61,6 +61,16 @@ impl Plan {
         p
     }
 
+    /// From the earliest to the latest time any row read covers (coarse
+    /// rows may reach past the labels, corrected by finer ones).
+    pub fn span(&self) -> Option<(i64, i64)> {
+        let corrections = self.correction_days();
+        let ranges = self.ranges.iter().flatten().chain(&corrections);
+        let from = ranges.clone().map(|r| r.0).min()?;
+        let to = ranges.map(|r| r.1).max()?;
+        Some((from, to))
+    }
+
     /// The label a coarse row goes to.
     pub fn coarse_label(&self, grain: Grain, bucket: i64) -> Option<usize> {
         self.coarse.get(&(grain, bucket)).copied()

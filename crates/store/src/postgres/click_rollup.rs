@@ -38,6 +38,7 @@ use crate::key_values::KeyValues;
 use crate::model::{Click, Grain};
 use crate::query::{first_click_id_at, Query, CLICK_SELECT};
 use crate::rollup::{add, coarse_buckets, key_text, sums_of, Key, Sums, KEY_WIDTH, ROLLUPS};
+use crate::sub_guard::SubGuard;
 use crate::StoreResult;
 
 /// Fold at least this often, or when this many distinct rows are pending.
@@ -59,6 +60,8 @@ pub struct Pending {
     sums: Sums,
     /// The strings of the sums' keys.
     values: KeyValues,
+    /// Distinct sub values kept per day (`crate::sub_guard`).
+    guard: SubGuard,
     generation: Option<Generation>,
     last_flush: Instant,
     /// A batch's commit failed and its generation was left to the repair:
@@ -71,6 +74,7 @@ impl Default for Pending {
         Pending {
             sums: Sums::default(),
             values: KeyValues::default(),
+            guard: SubGuard::default(),
             generation: None,
             last_flush: Instant::now(),
             abandoned: false,
@@ -94,8 +98,9 @@ impl Pending {
         let earliest = clicks.iter().filter(|k| !k.test).map(|k| k.ts_ms).min();
         loop {
             // (again after `forget`, which empties the values)
-            let batch = sums_of(clicks, &mut self.values);
+            let batch = sums_of(clicks, &mut self.values, &mut self.guard);
             let tx = c.transaction().await.map_err(pg_error)?;
+            record_overflows(&tx, &self.guard).await?;
             let generation = match earliest {
                 Some(at) => match self.enter(&tx, at).await? {
                     Some(g) => Some(g),
@@ -296,11 +301,27 @@ async fn repair_one(c: &mut Client, tag: i64) -> StoreResult<bool> {
         .iter()
         .map(super::clicks::click_from_row)
         .collect::<StoreResult<Vec<_>>>()?;
-    let mut values = KeyValues::default();
-    let sums = sums_of(&clicks, &mut values);
+    let (mut values, mut guard) = (KeyValues::default(), SubGuard::default());
+    let sums = sums_of(&clicks, &mut values, &mut guard);
+    record_overflows(&tx, &guard).await?;
     fold(&tx, &values, sums.iter()).await?;
     tx.commit().await.map_err(pg_error)?;
     Ok(true)
+}
+
+/// Records the days a batch counted sub values under '(other)', in its
+/// transaction: before any such row is folded (`crate::sub_guard`).
+async fn record_overflows(tx: &Transaction<'_>, guard: &SubGuard) -> StoreResult<()> {
+    for (slot, day) in guard.overflows() {
+        tx.execute(
+            "INSERT INTO sub_value_overflows (slot, day_ms) VALUES ($1, $2)
+             ON CONFLICT DO NOTHING",
+            &[&i16::from(slot), &day],
+        )
+        .await
+        .map_err(pg_error)?;
+    }
+    Ok(())
 }
 
 /// Adds sums to the quarter-hour rows and, summed again per UTC day, week

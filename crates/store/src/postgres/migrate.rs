@@ -107,6 +107,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "link_device_rollup",
         include_str!("migrations/0022_link_device_rollup.sql"),
     ),
+    (
+        23,
+        "sub_value_overflows",
+        include_str!("migrations/0023_sub_value_overflows.sql"),
+    ),
 ];
 
 /// The advisory lock key for migrations ("clickledger migrate").

@@ -367,13 +367,15 @@ impl Store for PgStore {
     }
 
     async fn click_buckets(&self, query: &ReportQuery) -> StoreResult<Vec<BucketRow>> {
-        // a report counts every click this node committed
-        self.flush_rollups().await?;
         reports::click_buckets(self, query).await
     }
     async fn conversion_buckets(&self, query: &ReportQuery) -> StoreResult<Vec<ConversionBucket>> {
         reports::conversion_buckets(self, query).await
     }
+    async fn sub_overflows(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<u8>> {
+        reports::sub_overflows(self, from_ms, to_ms).await
+    }
+
     async fn failed_postbacks(
         &self,
         from_ms: i64,

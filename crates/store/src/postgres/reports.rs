@@ -95,6 +95,15 @@ pub async fn conversion_buckets(
     }
 }
 
+pub async fn sub_overflows(s: &PgStore, from_ms: i64, to_ms: i64) -> StoreResult<Vec<u8>> {
+    let c = s.client().await?;
+    Ok(rows(&**c, &query::sub_overflows(from_ms, to_ms))
+        .await?
+        .iter()
+        .map(|r| r.get::<_, i64>(0) as u8)
+        .collect())
+}
+
 pub async fn failed_postbacks(
     s: &PgStore,
     from_ms: i64,

@@ -61,6 +61,9 @@ pub fn rollup_serves(q: &ReportQuery) -> bool {
 /// The smallest rollup shape with every dimension the report uses.
 fn shape(q: &ReportQuery) -> Option<usize> {
     use Dimension::*;
+    if q.raw {
+        return None;
+    }
     let used = used(q);
     let fits = |has: &[Dimension]| used.iter().all(|d| *d == Offer || has.contains(d));
     // a shape with no offer column: only when neither a dimension, a
@@ -527,6 +530,17 @@ pub(crate) fn failed_postbacks(from_ms: i64, to_ms: i64) -> Query {
     out.add("ts_ms >= ?", Some(from_ms));
     out.add("ts_ms < ?", Some(to_ms));
     out.tail = "GROUP BY 1, 2".into();
+    out
+}
+
+/// The sub slots over their distinct-value cap (`crate::sub_guard`) on a
+/// UTC day that overlaps `from_ms..to_ms`.
+pub(crate) fn sub_overflows(from_ms: i64, to_ms: i64) -> Query {
+    let mut out =
+        Query::new("SELECT DISTINCT CAST(slot AS BIGINT) FROM sub_value_overflows".to_string());
+    out.add("day_ms > ?", Some(from_ms - Grain::Day.end(0)));
+    out.add("day_ms < ?", Some(to_ms));
+    out.tail = "ORDER BY 1".into();
     out
 }
 

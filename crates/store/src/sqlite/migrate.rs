@@ -103,6 +103,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "link_device_rollup",
         include_str!("migrations/0020_link_device_rollup.sql"),
     ),
+    (
+        21,
+        "sub_value_overflows",
+        include_str!("migrations/0021_sub_value_overflows.sql"),
+    ),
 ];
 
 /// Brings the file to the newest schema, all in one IMMEDIATE transaction:

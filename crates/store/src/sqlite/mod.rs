@@ -489,17 +489,18 @@ impl Store for SqliteStore {
     }
 
     async fn click_buckets(&self, q: &ReportQuery) -> StoreResult<Vec<BucketRow>> {
-        // a report counts every committed click
-        self.flush_rollups().await?;
         let q = q.clone();
         self.read(move |c| reports::click_buckets(c, &q)).await
     }
 
     async fn conversion_buckets(&self, q: &ReportQuery) -> StoreResult<Vec<ConversionBucket>> {
-        // a report counts every committed conversion
-        self.flush_rollups().await?;
         let q = q.clone();
         self.read(move |c| reports::conversion_buckets(c, &q)).await
+    }
+
+    async fn sub_overflows(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<u8>> {
+        self.read(move |c| reports::sub_overflows(c, from_ms, to_ms))
+            .await
     }
 
     async fn failed_postbacks(

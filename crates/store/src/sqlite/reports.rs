@@ -185,6 +185,12 @@ pub(super) fn conversion_buckets(
 }
 
 /// Refused postbacks per 15-minute bucket and offer.
+pub(super) fn sub_overflows(c: &Connection, from_ms: i64, to_ms: i64) -> rusqlite::Result<Vec<u8>> {
+    rows(c, &query::sub_overflows(from_ms, to_ms), |r| {
+        Ok(r.get::<_, i64>(0)? as u8)
+    })
+}
+
 pub(super) fn failed_postbacks(
     c: &Connection,
     from_ms: i64,
