@@ -39,6 +39,11 @@ impl KeyValues {
         n
     }
 
+    /// The number of `value`, if it has one.
+    pub(crate) fn known(&self, value: &str) -> Option<u32> {
+        self.numbers.get(value).copied()
+    }
+
     /// The value numbered `n` (given by this table since it was emptied).
     pub(crate) fn value(&self, n: u32) -> &str {
         &self.strings[n as usize]

@@ -426,11 +426,15 @@ pub(crate) fn sums_of(clicks: &[Click], values: &mut KeyValues, guard: &mut SubG
     for k in clicks.iter().filter(|k| !k.test) {
         // each of the click's values looked up once, not once per rollup
         for (n, d) in numbers.iter_mut().zip(dims) {
-            let value = match d {
-                Dimension::Sub(slot) => guard.key(*slot, k.ts_ms, of_click(*d, k)),
-                _ => of_click(*d, k),
+            let value = of_click(*d, k);
+            *n = match (d, values.known(value)) {
+                (_, Some(n)) => n,
+                // a sub value new to the sums asks the guard: one already
+                // numbered was kept (or is another key's, such as a link
+                // id, and counted as itself: exact all the same)
+                (Dimension::Sub(slot), None) => values.number(guard.key(*slot, k.ts_ms, value)),
+                (_, None) => values.number(value),
             };
-            *n = values.number(value);
         }
         let bucket = k.ts_ms.div_euclid(QUARTER) * QUARTER;
         let counts = [1, k.unique as i64, k.bot as i64, k.suspicious as i64];
