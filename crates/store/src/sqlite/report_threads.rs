@@ -1,0 +1,128 @@
+//! Report reads run on threads of their own, at a lower CPU priority than
+//! the click path.
+//!
+//! A report's reads take every core for as long as they run (each is cut
+//! into a part per core). Beside 32 clicking connections on 2 cores, back
+//! to back reports left the clicks about 2,000 redirects a second; the
+//! folds were not the cost (docs/BENCHMARKS.md). A redirect waits for its
+//! batch's commit, so the click writer and the HTTP workers must not queue
+//! behind a report. These threads are `nice` 10: Linux then gives them
+//! about a tenth of a busy core's time beside a thread at the default, and
+//! all of an idle one, so a report alone is as fast as before.
+//!
+//! Only these threads are lowered, once, when they start: a thread of
+//! tokio's blocking pool also runs the writer's folds and could not be
+//! raised again without privileges.
+
+use std::sync::mpsc::{channel, Sender};
+use std::sync::{Arc, Mutex};
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// How much lower than the default these threads run (`nice` values
+/// go from -20 to 19; 0 is the default).
+const NICENESS: i32 = 10;
+
+pub(super) struct ReportThreads {
+    jobs: Mutex<Sender<Job>>,
+}
+
+impl ReportThreads {
+    /// `threads` threads, each taking the next job as it is free.
+    pub(super) fn start(threads: usize) -> ReportThreads {
+        let (tx, rx) = channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for n in 0..threads.max(1) {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("report-read-{n}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                        match job {
+                            Ok(job) => job(),
+                            // the store is gone
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .expect("a report read thread starts");
+        }
+        ReportThreads {
+            jobs: Mutex::new(tx),
+        }
+    }
+
+    /// Runs `f` on one of the threads; its answer comes back through the
+    /// future.
+    pub(super) async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = tx.send(f());
+        });
+        self.jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .send(job)
+            .ok()?;
+        rx.await.ok()
+    }
+}
+
+/// Lowers the calling thread's CPU priority (Linux: `setpriority` on a
+/// thread id applies to that thread alone). Where it fails, the reads
+/// run at the default priority, as they did before.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain system calls on this thread's own id
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        if libc::setpriority(libc::PRIO_PROCESS, tid, NICENESS) != 0 {
+            tracing::debug!("report read threads keep the default CPU priority");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The thread's own niceness, as Linux reports it.
+    #[cfg(target_os = "linux")]
+    fn niceness() -> i32 {
+        // SAFETY: plain system calls on this thread's own id
+        unsafe {
+            let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+            libc::getpriority(libc::PRIO_PROCESS, tid)
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn jobs_answer_from_threads_behind_the_callers_priority() {
+        let threads = ReportThreads::start(2);
+        let caller = niceness();
+        let answers: Vec<(i32, String)> = futures_util::future::join_all((0..4).map(|_| {
+            threads.run(|| {
+                let name = std::thread::current().name().unwrap_or("").to_string();
+                (niceness(), name)
+            })
+        }))
+        .await
+        .into_iter()
+        .map(Option::unwrap)
+        .collect();
+        assert_eq!(answers.len(), 4);
+        for (nice, name) in &answers {
+            assert!(name.starts_with("report-read-"), "{name}");
+            // lowered to 10 (or kept where the process already runs lower)
+            assert!(*nice >= NICENESS.max(caller), "{nice}");
+        }
+        // the caller's own thread is untouched
+        assert_eq!(niceness(), caller);
+    }
+}
