@@ -78,9 +78,9 @@ impl SubGuard {
     }
 
     /// (slot, UTC day) this batch counted under `OTHER`: the writer records
-    /// them in the batch's transaction (again each batch; the insert
-    /// ignores a day already recorded, and a batch rolled back leaves its
-    /// record to the next).
+    /// them in the batch's transaction, every batch (the insert ignores a
+    /// day already recorded; a batch rolled back takes its record and its
+    /// sums with it).
     pub(crate) fn overflows(&self) -> impl Iterator<Item = (u8, i64)> + '_ {
         self.over.iter().copied()
     }

@@ -557,9 +557,39 @@ pub struct Report {
 
 /// Runs a report: the rows (all of them, sorted) and the totals.
 pub async fn run(app: &AppState, spec: &Spec, scope: Scope) -> Result<Report, ApiError> {
+    run_reading(app, spec, scope, false).await
+}
+
+/// Whether a sub slot the report groups or filters by went over its
+/// distinct-value cap (`clickledger_store::sub_guard`) on a UTC day that
+/// overlaps `span`: its rollups count some clicks there as '(other)'.
+async fn over_cap(app: &AppState, spec: &Spec, (from, to): (i64, i64)) -> Result<bool, ApiError> {
+    let slots: Vec<u8> = spec
+        .dims
+        .iter()
+        .chain(spec.filters.iter().map(|(d, _)| d))
+        .filter_map(|d| match d {
+            Dimension::Sub(n) => Some(*n),
+            _ => None,
+        })
+        .collect();
+    if slots.is_empty() {
+        return Ok(false);
+    }
+    let over = app.store.sub_overflows(from, to).await?;
+    Ok(over.iter().any(|n| slots.contains(n)))
+}
+
+/// `run`, from raw rows alone when `raw`.
+async fn run_reading(
+    app: &AppState,
+    spec: &Spec,
+    scope: Scope,
+    raw: bool,
+) -> Result<Report, ApiError> {
     let cfg = app.cache.get();
-    let mut query = ReportQuery {
-        scope,
+    let query = ReportQuery {
+        scope: scope.clone(),
         from_ms: spec.from_ms,
         to_ms: spec.to_ms,
         dimensions: spec.dims.clone(),
@@ -568,7 +598,7 @@ pub async fn run(app: &AppState, spec: &Spec, scope: Scope) -> Result<Report, Ap
         grain: Grain::Quarter,
         ranges: Vec::new(),
         whole: false,
-        raw: false,
+        raw,
     };
     let labels = time_labels(spec)?;
     // every committed click counts: what the writer still sums in memory
@@ -579,7 +609,7 @@ pub async fn run(app: &AppState, spec: &Spec, scope: Scope) -> Result<Report, Ap
         .iter()
         .all(|(a, b, _)| a % QUARTER_MS == 0 && b % QUARTER_MS == 0);
     let rolled = on_quarters && clickledger_store::rollup_serves(&query);
-    let mut plan = if rolled {
+    let plan = if rolled {
         let spans: Vec<(i64, i64)> = labels.iter().map(|(a, b, _)| (*a, *b)).collect();
         plan::plan(&spans, &app.local_days)
     } else {
@@ -587,34 +617,17 @@ pub async fn run(app: &AppState, spec: &Spec, scope: Scope) -> Result<Report, Ap
     };
     // a sub slot with more values a day than its rollups keep counts some
     // clicks there under '(other)': over such a day (anywhere in a row
-    // the plan reads), a report by the slot reads raw rows. Unless some
-    // of them are past the click retention: the rollups then have more
-    // than what is left, and show the rest as '(other)'
+    // the plan reads), a report by the slot reads raw rows. Unless the
+    // click retention has deleted raw clicks in its range: the rollups
+    // then hold more, the rest under '(other)'
     let retained = match app.click_retention_days {
         0 => i64::MIN,
         days => crate::util::now_ms() - days as i64 * 86_400_000,
     };
-    let span = plan.span().filter(|(from, _)| rolled && *from >= retained);
-    if let Some((from, to)) = span {
-        let slots: Vec<u8> = spec
-            .dims
-            .iter()
-            .chain(spec.filters.iter().map(|(d, _)| d))
-            .filter_map(|d| match d {
-                Dimension::Sub(n) => Some(*n),
-                _ => None,
-            })
-            .collect();
-        if !slots.is_empty()
-            && app
-                .store
-                .sub_overflows(from, to)
-                .await?
-                .iter()
-                .any(|n| slots.contains(n))
-        {
-            query.raw = true;
-            plan = Plan::quarters(spec.from_ms, spec.to_ms);
+    let checked = plan.span().filter(|_| rolled && spec.from_ms >= retained);
+    if let Some(span) = checked {
+        if over_cap(app, spec, span).await? {
+            return Box::pin(run_reading(app, spec, scope, true)).await;
         }
     }
     // the label a time falls in (rows read raw carry their own time)
@@ -717,6 +730,14 @@ pub async fn run(app: &AppState, spec: &Spec, scope: Scope) -> Result<Report, Ap
                         .conversions(&b, spec.delayed_after_s, sign)
                 },
             );
+        }
+    }
+    // a day that went over its cap while the reads ran: its record is
+    // committed before any '(other)' row is folded, so a read that saw
+    // one is caught here
+    if let Some(span) = checked {
+        if over_cap(app, spec, span).await? {
+            return Box::pin(run_reading(app, spec, scope, true)).await;
         }
     }
     // refused postbacks are logged per offer: they fit rows grouped by time,

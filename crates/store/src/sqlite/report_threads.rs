@@ -29,7 +29,7 @@ pub(super) struct ReportThreads {
 
 impl ReportThreads {
     /// `threads` threads, each taking the next job as it is free.
-    pub(super) fn start(threads: usize) -> ReportThreads {
+    pub(super) fn start(threads: usize) -> std::io::Result<ReportThreads> {
         let (tx, rx) = channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         for n in 0..threads.max(1) {
@@ -41,17 +41,20 @@ impl ReportThreads {
                     loop {
                         let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
                         match job {
-                            Ok(job) => job(),
+                            // a job that panics loses its answer (the
+                            // caller gets an error), not the thread
+                            Ok(job) => {
+                                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                            }
                             // the store is gone
                             Err(_) => return,
                         }
                     }
-                })
-                .expect("a report read thread starts");
+                })?;
         }
-        ReportThreads {
+        Ok(ReportThreads {
             jobs: Mutex::new(tx),
-        }
+        })
     }
 
     /// Runs `f` on one of the threads; its answer comes back through the
@@ -62,7 +65,11 @@ impl ReportThreads {
     ) -> Option<T> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
-            let _ = tx.send(f());
+            // a report dropped meanwhile (its client gone, or another read
+            // failed) needs no answer: the queue only holds live reads
+            if !tx.is_closed() {
+                let _ = tx.send(f());
+            }
         });
         self.jobs
             .lock()
@@ -104,7 +111,7 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[tokio::test]
     async fn jobs_answer_from_threads_behind_the_callers_priority() {
-        let threads = ReportThreads::start(2);
+        let threads = ReportThreads::start(2).unwrap();
         let caller = niceness();
         let answers: Vec<(i32, String)> = futures_util::future::join_all((0..4).map(|_| {
             threads.run(|| {
@@ -124,5 +131,13 @@ mod tests {
         }
         // the caller's own thread is untouched
         assert_eq!(niceness(), caller);
+    }
+
+    #[tokio::test]
+    async fn a_job_that_panics_answers_nothing_and_its_thread_goes_on() {
+        let threads = ReportThreads::start(1).unwrap();
+        let lost = threads.run(|| -> i32 { panic!("a read that panics") });
+        assert_eq!(lost.await, None);
+        assert_eq!(threads.run(|| 7).await, Some(7));
     }
 }

@@ -184,13 +184,15 @@ pub(super) fn conversion_buckets(
     }
 }
 
-/// Refused postbacks per 15-minute bucket and offer.
+/// The sub slots over their distinct-value cap on a UTC day overlapping
+/// the span (`query::sub_overflows`).
 pub(super) fn sub_overflows(c: &Connection, from_ms: i64, to_ms: i64) -> rusqlite::Result<Vec<u8>> {
     rows(c, &query::sub_overflows(from_ms, to_ms), |r| {
         Ok(r.get::<_, i64>(0)? as u8)
     })
 }
 
+/// Refused postbacks per 15-minute bucket and offer.
 pub(super) fn failed_postbacks(
     c: &Connection,
     from_ms: i64,
