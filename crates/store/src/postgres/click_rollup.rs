@@ -312,14 +312,14 @@ async fn repair_one(c: &mut Client, tag: i64) -> StoreResult<bool> {
 /// Records the days a batch counted sub values under '(other)', in its
 /// transaction: before any such row is folded (`crate::sub_guard`).
 async fn record_overflows(tx: &Transaction<'_>, guard: &SubGuard) -> StoreResult<()> {
+    const RECORD: &str = "INSERT INTO sub_value_overflows (slot, day_ms) VALUES ($1, $2)
+                          ON CONFLICT DO NOTHING";
     for (slot, day) in guard.overflows() {
-        tx.execute(
-            "INSERT INTO sub_value_overflows (slot, day_ms) VALUES ($1, $2)
-             ON CONFLICT DO NOTHING",
-            &[&i16::from(slot), &day],
-        )
-        .await
-        .map_err(pg_error)?;
+        // with a value per click every batch records: prepared once a lane
+        let st = super::lane::prepared(tx, RECORD).await.map_err(pg_error)?;
+        tx.execute(&st, &[&i16::from(slot), &day])
+            .await
+            .map_err(pg_error)?;
     }
     Ok(())
 }

@@ -24,7 +24,7 @@ type Job = Box<dyn FnOnce() + Send>;
 const NICENESS: i32 = 10;
 
 pub(super) struct ReportThreads {
-    jobs: Mutex<Sender<Job>>,
+    jobs: Sender<Job>,
 }
 
 impl ReportThreads {
@@ -52,9 +52,7 @@ impl ReportThreads {
                     }
                 })?;
         }
-        Ok(ReportThreads {
-            jobs: Mutex::new(tx),
-        })
+        Ok(ReportThreads { jobs: tx })
     }
 
     /// Runs `f` on one of the threads; its answer comes back through the
@@ -71,11 +69,7 @@ impl ReportThreads {
                 let _ = tx.send(f());
             }
         });
-        self.jobs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .send(job)
-            .ok()?;
+        self.jobs.send(job).ok()?;
         rx.await.ok()
     }
 }
@@ -85,13 +79,17 @@ impl ReportThreads {
 /// run at the default priority, as they did before.
 fn lower_priority() {
     #[cfg(target_os = "linux")]
-    // SAFETY: plain system calls on this thread's own id
-    unsafe {
-        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        if libc::setpriority(libc::PRIO_PROCESS, tid, NICENESS) != 0 {
-            tracing::debug!("report read threads keep the default CPU priority");
-        }
+    // SAFETY: a plain system call on this thread's own id
+    if unsafe { libc::setpriority(libc::PRIO_PROCESS, thread_id(), NICENESS) } != 0 {
+        tracing::debug!("report read threads keep the default CPU priority");
     }
+}
+
+/// The calling thread's id (`setpriority` and `getpriority` take it).
+#[cfg(target_os = "linux")]
+fn thread_id() -> libc::id_t {
+    // SAFETY: gettid takes nothing and cannot fail
+    unsafe { libc::syscall(libc::SYS_gettid) as libc::id_t }
 }
 
 #[cfg(test)]
@@ -101,11 +99,8 @@ mod tests {
     /// The thread's own niceness, as Linux reports it.
     #[cfg(target_os = "linux")]
     fn niceness() -> i32 {
-        // SAFETY: plain system calls on this thread's own id
-        unsafe {
-            let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-            libc::getpriority(libc::PRIO_PROCESS, tid)
-        }
+        // SAFETY: a plain system call on this thread's own id
+        unsafe { libc::getpriority(libc::PRIO_PROCESS, thread_id()) }
     }
 
     #[cfg(target_os = "linux")]
