@@ -215,6 +215,9 @@ pub struct AppState {
     /// The dashboard's sessions policy and login limiters.
     pub ui: ui::UiState,
     pub alerts: alerts::evaluate::AlertSettings,
+    /// Where reports merge their rows, behind the click path
+    /// (`report::merge`).
+    pub report_threads: clickledger_store::report_threads::ReportThreads,
     /// Local days the rollups keep rows for, as the store said at start
     /// (a phase another node adds later is read as UTC days are).
     pub local_days: Vec<clickledger_store::LocalDays>,
@@ -910,6 +913,12 @@ pub async fn start(
     let redis = redis.as_ref();
     let local_days =
         report::local_days::keep(&*store, &settings.report_timezones, util::now_ms()).await?;
+    // one merge per core at once; a report's reads go on meanwhile
+    let report_threads = clickledger_store::report_threads::ReportThreads::start(
+        "report-merge",
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+    )
+    .map_err(|e| format!("starting the report threads: {e}"))?;
     let state = Arc::new(AppState {
         store: store.clone(),
         cache: ConfigCache::default(),
@@ -947,6 +956,7 @@ pub async fn start(
         ui: ui::UiState::new(&settings.ui, redis),
         alerts: settings.alerts.clone(),
         local_days,
+        report_threads,
         alert_outbox: tokio::sync::Notify::new(),
         alert_digest_day: std::sync::Mutex::new(i64::MIN),
         config_stamp: AtomicI64::new(i64::MIN),

@@ -12,6 +12,7 @@ pub mod model;
 pub mod postgres;
 pub(crate) mod query;
 mod record;
+pub mod report_threads;
 mod rollup;
 pub mod sqlite;
 pub mod sub_guard;

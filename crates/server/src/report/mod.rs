@@ -11,8 +11,7 @@
 //! Money is in the account's base currency, summed as integer micro-units:
 //! the totals are exactly the sum of the rows.
 
-use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -26,6 +25,7 @@ use clickledger_store::{BucketRow, ConversionBucket, Dimension, Grain, ReportQue
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan, Zoned};
+use merge::Merge;
 use plan::{Plan, QUARTER_MS};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
@@ -37,6 +37,7 @@ use crate::AppState;
 
 mod json;
 pub mod local_days;
+mod merge;
 mod plan;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,6 +141,7 @@ fn time_labels(spec: &Spec) -> Result<Vec<(i64, i64, String)>, ApiError> {
 const DIMENSION_NAMES: &str = "hour, day, week, month, offer, advertiser, affiliate, link, source, sub1..sub5, country, device, os, browser, rule, target, event, status";
 
 /// A parsed report request.
+#[derive(Clone)]
 pub struct Spec {
     /// group_by as given, in order.
     pub names: Vec<String>,
@@ -494,62 +496,6 @@ fn fixed(d: Decimal, dp: u32) -> String {
     r.to_string()
 }
 
-/// Figures per key, each `Agg` left where it was pushed: it is 300 bytes,
-/// and the maps that held them moved them on every insert and rehash.
-struct Groups<K> {
-    at: HashMap<K, usize>,
-    aggs: Vec<Agg>,
-}
-
-impl<K> Default for Groups<K> {
-    fn default() -> Self {
-        Groups {
-            at: HashMap::new(),
-            aggs: Vec::new(),
-        }
-    }
-}
-
-impl<K: std::hash::Hash + Eq> Groups<K> {
-    fn get(&mut self, k: K) -> &mut Agg {
-        let aggs = &mut self.aggs;
-        let at = *self.at.entry(k).or_insert_with(|| {
-            aggs.push(Agg::default());
-            aggs.len() - 1
-        });
-        &mut self.aggs[at]
-    }
-
-    /// Adds `a` to the key's figures; the key's first figures are moved in
-    /// (adding them to nothing would copy every event's name).
-    fn merge(&mut self, k: K, a: Agg) {
-        match self.at.entry(k) {
-            Entry::Occupied(e) => self.aggs[*e.get()].add(&a),
-            Entry::Vacant(e) => {
-                e.insert(self.aggs.len());
-                self.aggs.push(a);
-            }
-        }
-    }
-}
-
-/// Calls `add` for each of a row's targets (label, sign), handing it the
-/// row's values: moved to the last, cloned for one before it.
-fn for_targets(
-    targets: [Option<(usize, i64)>; 2],
-    values: Vec<String>,
-    mut add: impl FnMut(usize, Vec<String>, i64),
-) {
-    match targets {
-        [Some((a, sa)), Some((b, sb))] => {
-            add(a, values.clone(), sa);
-            add(b, values, sb);
-        }
-        [Some((l, sign)), None] | [None, Some((l, sign))] => add(l, values, sign),
-        [None, None] => {}
-    }
-}
-
 pub struct Report {
     pub rows: Vec<(Vec<String>, Agg)>,
     pub totals: Agg,
@@ -630,46 +576,15 @@ async fn run_reading(
             return Box::pin(run_reading(app, spec, scope, true)).await;
         }
     }
-    // the label a time falls in (rows read raw carry their own time)
-    let own = |ms: i64| labels.partition_point(|l| l.1 <= ms).min(labels.len() - 1);
-    // where a row's figures go: a coarse row to the label the plan gave
-    // it; a 15-minute row to its own label, unless it corrects a coarse one
-    // (as a correction day's row does): (label, sign), at most two per row
-    let targets = |grain: Grain, correction: bool, bucket: i64| -> [Option<(usize, i64)>; 2] {
-        if grain != Grain::Quarter && !correction {
-            let l = plan.coarse_label(grain, bucket);
-            debug_assert!(l.is_some(), "{grain:?} row {bucket} not in the plan");
-            return [Some((l.unwrap_or_else(|| own(bucket)), 1)), None];
-        }
-        match plan.misfit(grain, bucket) {
-            None => [Some((own(bucket), 1)), None],
-            Some(m) => [
-                Some((m.taken_from, -1)),
-                m.in_range.then(|| (own(bucket), 1)),
-            ],
-        }
-    };
-    let advertiser_of = |offer: &str| {
-        cfg.offers
-            .get(offer)
-            .map(|o| o.offer.advertiser_id.clone())
-            .unwrap_or_default()
-    };
-    let key = |label: usize, values: &[String]| -> Vec<String> {
-        let mut values = values.iter();
-        spec.names
-            .iter()
-            .map(|n| match n.as_str() {
-                "hour" | "day" | "week" | "month" => labels[label].2.clone(),
-                "advertiser" => advertiser_of(values.next().map(String::as_str).unwrap_or("")),
-                _ => values.next().cloned().unwrap_or_default(),
-            })
-            .collect()
-    };
-    // figures per label and the store's values (an offer for the
-    // advertiser): a row's values move into its group's key, and only a
-    // new group's key is kept (1.1 M conversion rows by link and country)
-    let mut groups: Groups<(usize, Vec<String>)> = Groups::default();
+    // the rows are merged on the report threads, behind the click path
+    let merge = Arc::new(Merge {
+        plan,
+        labels,
+        spec: Arc::new(spec.clone()),
+        cfg,
+        base: app.base_currency,
+    });
+    let plan = &merge.plan;
     // every read at once, each in as many parts as there are cores: a
     // report takes as long as its slowest read, and the store serves reads
     // side by side (SQLite's pooled readers, PostgreSQL's connections)
@@ -703,34 +618,22 @@ async fn run_reading(
                 let clicks = store.click_buckets(&q);
                 let conversions = store.conversion_buckets(&q);
                 let (clicks, conversions) = tokio::join!(clicks, conversions);
-                Ok::<_, ApiError>((grain, correction, clicks?, conversions?))
+                Ok::<merge::Read, ApiError>((grain, correction, clicks?, conversions?))
             });
         }
     }
+    // each read's rows are added as it answers, one read at a time
+    let mut groups = merge::Figures::default();
     while let Some(read) = reads.join_next().await {
-        let (grain, correction, clicks, conversions) = read.map_err(|e| {
+        let read = read.map_err(|e| {
             ApiError::new(ErrorCode::Internal, format!("a report read stopped: {e}"))
         })??;
-        for mut b in clicks {
-            let values = std::mem::take(&mut b.values);
-            for_targets(
-                targets(grain, correction, b.bucket_ms),
-                values,
-                |label, values, sign| groups.get((label, values)).clicks(&b, sign),
-            );
-        }
-        for mut b in conversions {
-            let values = std::mem::take(&mut b.values);
-            for_targets(
-                targets(grain, correction, b.bucket_ms),
-                values,
-                |label, values, sign| {
-                    groups
-                        .get((label, values))
-                        .conversions(&b, spec.delayed_after_s, sign)
-                },
-            );
-        }
+        let m = merge.clone();
+        groups = merging(app, move || {
+            m.add(&mut groups, read);
+            groups
+        })
+        .await?;
     }
     // a day that went over its cap while the reads ran: its record is
     // committed before any '(other)' row is folded, so a read that saw
@@ -748,98 +651,24 @@ async fn run_reading(
         .all(|n| ["hour", "day", "week", "month", "offer", "advertiser"].contains(&n.as_str()))
         && spec.filters.iter().all(|(d, _)| *d == Dimension::Offer)
         && query.scope == Scope::All;
-    // the report's rows: a group's key is its label and values, unless two
-    // offers of one advertiser make one row, or refused postbacks are added
-    // by key (a second map costs 2 µs a group: 45,000 by day and sub2)
-    let (mut order, mut aggs): (Vec<(Vec<String>, usize)>, Vec<Agg>) = if fits
-        || spec.names.iter().any(|n| n == "advertiser")
-    {
-        let mut rows: Groups<Vec<String>> = Groups::default();
-        for ((label, values), at) in groups.at {
-            rows.merge(key(label, &values), std::mem::take(&mut groups.aggs[at]));
-        }
-        if fits {
-            for (bucket, offer, n) in app.store.failed_postbacks(spec.from_ms, spec.to_ms).await? {
-                if !spec.filters.iter().all(|(_, v)| v.contains(&offer)) {
-                    continue;
-                }
-                let time = &labels[own(bucket)].2;
-                let k: Vec<String> = spec
-                    .names
-                    .iter()
-                    .map(|n| match n.as_str() {
-                        "offer" => offer.clone(),
-                        "advertiser" => advertiser_of(&offer),
-                        _ => time.clone(),
-                    })
-                    .collect();
-                let a = rows.get(k);
-                a.failed_postbacks = Some(a.failed_postbacks.unwrap_or(0) + n);
-            }
-            for a in &mut rows.aggs {
-                a.failed_postbacks.get_or_insert(0);
-            }
-        }
-        (rows.at.into_iter().collect(), rows.aggs)
-    } else {
-        let order = groups.at.into_iter();
-        (
-            order.map(|((l, v), at)| (key(l, &v), at)).collect(),
-            groups.aggs,
-        )
+    let failed = match fits {
+        true => Some(app.store.failed_postbacks(spec.from_ms, spec.to_ms).await?),
+        false => None,
     };
-    // in key order; a row that corrections took back to nothing was never
-    // there (unless postbacks were refused in it)
-    order.sort_unstable();
-    let mut totals = Agg::default();
-    let mut rows: Vec<(Vec<String>, Agg)> = Vec::with_capacity(order.len());
-    for (k, at) in order {
-        let mut a = std::mem::take(&mut aggs[at]);
-        a.by_event.retain(|_, n| *n != 0);
-        if a.is_empty() && a.failed_postbacks.unwrap_or(0) == 0 {
-            continue;
-        }
-        totals.add(&a);
-        rows.push((k, a));
-    }
-    if fits {
-        totals.failed_postbacks.get_or_insert(0);
-    }
-    if let Some((field, desc)) = &spec.sort {
-        let base = app.base_currency;
-        let pos = spec.names.iter().position(|n| n == field);
-        let sort_key = |r: &(Vec<String>, Agg)| -> (Option<Decimal>, String) {
-            match pos {
-                Some(i) => (None, r.0[i].clone()),
-                None => {
-                    let v =
-                        r.1.metrics(base)
-                            .into_iter()
-                            .find(|(k, _)| k == field)
-                            .map(|(_, v)| v)
-                            .unwrap_or(Value::Null);
-                    let num = match &v {
-                        Value::Number(n) => Decimal::from_str_exact(&n.to_string()).ok(),
-                        Value::String(s) => Decimal::from_str_exact(s).ok(),
-                        _ => None,
-                    };
-                    (num, String::new())
-                }
-            }
-        };
-        // each row's key once: a metric's is its row's metrics, written out
-        let mut keyed: Vec<_> = rows.into_iter().map(|r| (sort_key(&r), r)).collect();
-        keyed.sort_by(|a, b| {
-            let o = a.0.cmp(&b.0);
-            if *desc {
-                o.reverse()
-            } else {
-                o
-            }
-        });
-        rows = keyed.into_iter().map(|(_, r)| r).collect();
-    }
-    Ok(Report { rows, totals })
+    merging(app, move || merge.finish(groups, failed)).await
+}
+
+/// Runs a step of a report's merge on the report threads.
+async fn merging<T: Send + 'static>(
+    app: &AppState,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    app.report_threads.run(f).await.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::Internal,
+            "a report's merge stopped (see the server log)",
+        )
+    })
 }
 
 /// The report's parameters. Every dimension name is also a filter taking

@@ -18,7 +18,6 @@ pub(crate) mod conversions;
 mod deliveries;
 mod ledger;
 mod migrate;
-mod report_threads;
 mod reports;
 mod rollup;
 mod sql;
@@ -36,10 +35,10 @@ use rust_decimal::Decimal;
 
 use crate::corrupt::store_error;
 use crate::model::*;
+use crate::report_threads::ReportThreads;
 use crate::users::{OneTimeLink, Session, User};
 use crate::{ConversionAttempt, HealthPolicy, PostbackWrite, Recorded, Store, StoreResult};
 use clicks::ClickWriter;
-use report_threads::ReportThreads;
 use sql::err;
 
 pub struct SqliteStore {
@@ -81,9 +80,19 @@ struct Writer {
     conversions: conversion_rollup::Pending,
 }
 
+/// Prepared statements a connection keeps (rusqlite's LRU cache): more
+/// than the writer's distinct statements, about 250.
+const STATEMENTS_KEPT: usize = 1024;
+
 fn open(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    // every statement the writer repeats stays prepared: a fold upserts
+    // into 28 click rollups at four grains and a postback batch into 85
+    // conversion tables, and rusqlite's default of 16 made nearly every
+    // upserted row prepare its statement again (a third of the CPU beside
+    // back-to-back reports went to SQLite's parser)
+    conn.set_prepared_statement_cache_capacity(STATEMENTS_KEPT);
     write_ahead_log(&conn)?;
     // FULL: a committed batch survives power loss, not only a crash; group
     // commit makes the extra fsync per batch affordable.
@@ -206,6 +215,7 @@ impl SqliteStore {
             // a report holds two reads per core at once
             report_threads: Arc::new(
                 ReportThreads::start(
+                    "report-read",
                     2 * std::thread::available_parallelism().map_or(1, |n| n.get()),
                 )
                 .map_err(err)?,

@@ -1,5 +1,6 @@
-//! Report reads run on threads of their own, at a lower CPU priority than
-//! the click path.
+//! Reports run on threads of their own, at a lower CPU priority than the
+//! click path: SQLite's report reads (`SqliteStore`), and on every
+//! backend the merge of a report's rows (`clickledger_server::report`).
 //!
 //! A report's reads take every core for as long as they run (each is cut
 //! into a part per core). Beside 32 clicking connections on 2 cores, back
@@ -23,19 +24,20 @@ type Job = Box<dyn FnOnce() + Send>;
 /// go from -20 to 19; 0 is the default).
 const NICENESS: i32 = 10;
 
-pub(super) struct ReportThreads {
+pub struct ReportThreads {
     jobs: Sender<Job>,
 }
 
 impl ReportThreads {
-    /// `threads` threads, each taking the next job as it is free.
-    pub(super) fn start(threads: usize) -> std::io::Result<ReportThreads> {
+    /// `threads` threads named `{name}-{n}`, each taking the next job as
+    /// it is free.
+    pub fn start(name: &str, threads: usize) -> std::io::Result<ReportThreads> {
         let (tx, rx) = channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         for n in 0..threads.max(1) {
             let rx = rx.clone();
             std::thread::Builder::new()
-                .name(format!("report-read-{n}"))
+                .name(format!("{name}-{n}"))
                 .spawn(move || {
                     lower_priority();
                     loop {
@@ -56,8 +58,8 @@ impl ReportThreads {
     }
 
     /// Runs `f` on one of the threads; its answer comes back through the
-    /// future.
-    pub(super) async fn run<T: Send + 'static>(
+    /// future (none if `f` panicked).
+    pub async fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Option<T> {
@@ -106,7 +108,7 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[tokio::test]
     async fn jobs_answer_from_threads_behind_the_callers_priority() {
-        let threads = ReportThreads::start(2).unwrap();
+        let threads = ReportThreads::start("report-read", 2).unwrap();
         let caller = niceness();
         let answers: Vec<(i32, String)> = futures_util::future::join_all((0..4).map(|_| {
             threads.run(|| {
@@ -130,7 +132,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_job_that_panics_answers_nothing_and_its_thread_goes_on() {
-        let threads = ReportThreads::start(1).unwrap();
+        let threads = ReportThreads::start("report-read", 1).unwrap();
         let lost = threads.run(|| -> i32 { panic!("a read that panics") });
         assert_eq!(lost.await, None);
         assert_eq!(threads.run(|| 7).await, Some(7));
