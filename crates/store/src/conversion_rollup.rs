@@ -83,15 +83,32 @@ pub(crate) type Change = BTreeMap<(usize, &'static str), Rows>;
 
 /// Adds one change to another (a batch's conversions, in the order they
 /// were recorded); rows that come to nothing are dropped.
+/// Only the rows added to are looked at: the writer merges every batch
+/// into what it holds, tens of thousands of rows where each conversion
+/// brings keys of its own (a sub1 per click).
 pub(crate) fn merge(into: &mut Change, from: Change) {
+    use std::collections::btree_map::Entry;
     for (table, rows) in from {
         let to = into.entry(table).or_default();
         for (key, m) in rows {
-            add(to.entry(key).or_insert([0; METRICS]), &m, 1);
+            match to.entry(key) {
+                Entry::Vacant(e) => {
+                    if m.iter().any(|v| *v != 0) {
+                        e.insert(m);
+                    }
+                }
+                Entry::Occupied(mut e) => {
+                    add(e.get_mut(), &m, 1);
+                    if e.get().iter().all(|v| *v == 0) {
+                        e.remove();
+                    }
+                }
+            }
         }
-        to.retain(|_, m| m.iter().any(|v| *v != 0));
+        if to.is_empty() {
+            into.remove(&table);
+        }
     }
-    into.retain(|_, rows| !rows.is_empty());
 }
 
 /// The upsert adding one row's figures to a table, with the backend's
