@@ -80,19 +80,19 @@ struct Writer {
     conversions: conversion_rollup::Pending,
 }
 
-/// Prepared statements a connection keeps (rusqlite's LRU cache): more
-/// than the writer's distinct statements, about 250.
-const STATEMENTS_KEPT: usize = 1024;
+/// Prepared statements the writer keeps (rusqlite's LRU cache): more than
+/// its distinct statements, about 250. A fold upserts into 28 click
+/// rollups at four grains and a postback batch into 85 conversion tables;
+/// with rusqlite's default of 16 nearly every upserted row prepared its
+/// statement again (a third of the CPU beside back-to-back reports went to
+/// SQLite's parser). Readers keep the default: their statements are the
+/// reports' own, of as many texts as there are filters, and preparing one
+/// is little beside the read.
+const WRITER_STATEMENTS: usize = 1024;
 
 fn open(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    // every statement the writer repeats stays prepared: a fold upserts
-    // into 28 click rollups at four grains and a postback batch into 85
-    // conversion tables, and rusqlite's default of 16 made nearly every
-    // upserted row prepare its statement again (a third of the CPU beside
-    // back-to-back reports went to SQLite's parser)
-    conn.set_prepared_statement_cache_capacity(STATEMENTS_KEPT);
     write_ahead_log(&conn)?;
     // FULL: a committed batch survives power loss, not only a crash; group
     // commit makes the extra fsync per batch affordable.
@@ -181,6 +181,7 @@ impl SqliteStore {
     fn open_with(path: &Path, repair: bool) -> StoreResult<Self> {
         let path = path.to_path_buf();
         let mut conn = open(&path).map_err(err)?;
+        conn.set_prepared_statement_cache_capacity(WRITER_STATEMENTS);
         for version in migrate::migrate(&mut conn, now_ms()).map_err(err)? {
             tracing::info!(version, "applied schema migration");
         }
