@@ -83,7 +83,7 @@ fn lower_priority() {
     #[cfg(target_os = "linux")]
     // SAFETY: a plain system call on this thread's own id
     if unsafe { libc::setpriority(libc::PRIO_PROCESS, thread_id(), NICENESS) } != 0 {
-        tracing::debug!("report read threads keep the default CPU priority");
+        tracing::debug!("report threads keep the default CPU priority");
     }
 }
 
