@@ -914,11 +914,9 @@ pub async fn start(
     let local_days =
         report::local_days::keep(&*store, &settings.report_timezones, util::now_ms()).await?;
     // one merge per core at once; a report's reads go on meanwhile
-    let report_threads = clickledger_store::report_threads::ReportThreads::start(
-        "report-merge",
-        std::thread::available_parallelism().map_or(1, |n| n.get()),
-    )
-    .map_err(|e| format!("starting the report threads: {e}"))?;
+    let report_threads =
+        clickledger_store::report_threads::ReportThreads::per_core("report-merge", 1)
+            .map_err(|e| format!("starting the report threads: {e}"))?;
     let state = Arc::new(AppState {
         store: store.clone(),
         cache: ConfigCache::default(),

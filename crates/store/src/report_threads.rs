@@ -57,6 +57,12 @@ impl ReportThreads {
         Ok(ReportThreads { jobs: tx })
     }
 
+    /// `per_core` threads for each core this process may use.
+    pub fn per_core(name: &str, per_core: usize) -> std::io::Result<ReportThreads> {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        ReportThreads::start(name, per_core * cores)
+    }
+
     /// Runs `f` on one of the threads; its answer comes back through the
     /// future (none if `f` panicked).
     pub async fn run<T: Send + 'static>(

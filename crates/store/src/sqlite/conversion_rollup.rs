@@ -135,12 +135,10 @@ impl Pending {
             let slice = SLICE.max(2 * per_row * rows(&change));
             if rows(&self.queue) + per_row * rows(&self.change) <= slice {
                 if !(self.queue.is_empty() && self.change.is_empty() && change.is_empty()) {
-                    // upserts add, so these may go in apart (a key in two
-                    // of them is upserted twice)
-                    upsert(tx, &self.queue)?;
-                    upsert(tx, &conversion_rollup::writes(&self.change, &phases))?;
+                    // upserts add, so the batch's rows may go in apart
+                    // (a key also pending is upserted twice)
                     upsert(tx, &conversion_rollup::writes(&change, &phases))?;
-                    tx.execute("DELETE FROM meta WHERE k = ?1", [MARKER])?;
+                    self.write_all(tx, &phases)?;
                     return Ok(Step::Flushed);
                 }
             } else {
@@ -183,26 +181,27 @@ impl Pending {
         }
     }
 
+    /// Writes the queue and the pending rows and deletes the marker:
+    /// nothing is pending once the transaction commits.
+    fn write_all(&self, tx: &Connection, phases: &[i64]) -> rusqlite::Result<()> {
+        upsert(tx, &self.queue)?;
+        upsert(tx, &conversion_rollup::writes(&self.change, phases))?;
+        tx.execute("DELETE FROM meta WHERE k = ?1", [MARKER])?;
+        Ok(())
+    }
+
     /// A flush on its own (before a report reads the rollups, at stop).
     pub fn flush(&mut self, conn: &mut Connection) -> rusqlite::Result<()> {
         if self.change.is_empty() && self.queue.is_empty() {
             return Ok(());
         }
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        upsert(&tx, &self.queue)?;
-        write_rows(&tx, &self.change)?;
-        tx.execute("DELETE FROM meta WHERE k = ?1", [MARKER])?;
+        let phases = super::rollup::local_phases(&tx)?;
+        self.write_all(&tx, &phases)?;
         tx.commit()?;
         *self = Pending::default();
         Ok(())
     }
-}
-
-/// Adds what a change writes (`conversion_rollup::writes`) to the
-/// tables.
-fn write_rows(c: &Connection, change: &Change) -> rusqlite::Result<()> {
-    let phases = super::rollup::local_phases(c)?;
-    upsert(c, &conversion_rollup::writes(change, &phases))
 }
 
 /// Adds each row to its table: one upsert per row.
@@ -398,7 +397,7 @@ mod tests {
         let mut conn = migrated();
         keep_phases(&conn, phases);
         let tx = conn.transaction().unwrap();
-        write_rows(&tx, change).unwrap();
+        upsert(&tx, &conversion_rollup::writes(change, phases)).unwrap();
         tx.commit().unwrap();
         contents(&conn)
     }

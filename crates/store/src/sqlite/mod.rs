@@ -214,13 +214,7 @@ impl SqliteStore {
             readers: Arc::new(Mutex::new(Vec::new())),
             read_permits: Arc::new(tokio::sync::Semaphore::new(READERS)),
             // a report holds two reads per core at once
-            report_threads: Arc::new(
-                ReportThreads::start(
-                    "report-read",
-                    2 * std::thread::available_parallelism().map_or(1, |n| n.get()),
-                )
-                .map_err(err)?,
-            ),
+            report_threads: Arc::new(ReportThreads::per_core("report-read", 2).map_err(err)?),
         })
     }
 
