@@ -141,6 +141,14 @@ pub trait Store: Send + Sync + 'static {
     /// calls it once before its reads, so it counts every committed click;
     /// called at shutdown too.
     async fn flush_rollups(&self) -> StoreResult<()>;
+    /// What a report by `query` needs folded before it reads, so it counts
+    /// every committed click and conversion: on SQLite the sums of the one
+    /// rollup shape it reads (none for a report from raw rows); by default
+    /// everything (`flush_rollups`).
+    async fn flush_for(&self, query: &ReportQuery) -> StoreResult<()> {
+        let _ = query;
+        self.flush_rollups().await
+    }
     /// Keeps day rows for local days that start `phases` after UTC
     /// midnight (`LocalDays`), beside the UTC day's, from the next such
     /// day on (from the start when nothing is rolled up yet); phases
@@ -250,7 +258,7 @@ pub trait Store: Send + Sync + 'static {
     /// Clicks per 15-minute UTC bucket and the requested dimensions, from
     /// the rollup when it has them all, else from raw clicks. Test clicks
     /// never count. Reads what is folded: clicks still summed in memory
-    /// count once `flush_rollups` has run (a report reads eight times or
+    /// count once `flush_for` has run (a report reads eight times or
     /// more, and a fold per read kept the click writer folding).
     async fn click_buckets(&self, query: &ReportQuery) -> StoreResult<Vec<BucketRow>>;
     /// Conversion figures per bucket, dimensions, event and status, from

@@ -276,3 +276,80 @@ fn a_due_flush_folds_in_slices_and_a_crash_half_way_is_repaired() {
     }
     let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }
+
+/// The rollup tables of `stem`, each with its click total.
+fn totals_of(path: &std::path::Path, stem: &str) -> Vec<(String, [i64; 4])> {
+    rollup_totals(path)
+        .into_iter()
+        .filter(|(t, _)| t.starts_with(&format!("{stem}_")))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_report_folds_the_shape_it_reads_and_the_rest_stays_pending() {
+    use clickledger_store::{Dimension, ReportQuery};
+    let path = temp_db("shape");
+    let t0 = 1_750_000_000_000;
+    let store = open_with_links(&path);
+    let clicks: Vec<Click> = (0..500).map(|n| click(n, t0 + n * 1000)).collect();
+    for batch in clicks.chunks(50) {
+        store.insert_clicks(batch).unwrap();
+    }
+    let raw = raw_totals(&path);
+    // from raw rows: nothing to fold
+    let by_device = ReportQuery {
+        dimensions: vec![Dimension::Device],
+        raw: true,
+        ..ReportQuery::default()
+    };
+    store.flush_for(&by_device).await.unwrap();
+    assert!(rollup_totals(&path).iter().all(|(_, v)| v[0] == 0));
+    // by device: the geo shape's rows alone, at every grain
+    store
+        .flush_for(&ReportQuery {
+            raw: false,
+            ..by_device.clone()
+        })
+        .await
+        .unwrap();
+    for (t, v) in totals_of(&path, "rollup_geo") {
+        assert_eq!(v, raw, "{t}");
+    }
+    for stem in ["rollup_link", "rollup_sub", "rollup_offer"] {
+        for (t, v) in totals_of(&path, stem) {
+            assert_eq!(v, [0; 4], "{t}");
+        }
+    }
+    assert!(
+        marker(&path).is_some(),
+        "the other shapes are still pending"
+    );
+    // the whole flush after it writes the rest, the geo rows not again
+    store.flush_rollups().await.unwrap();
+    for (t, v) in rollup_totals(&path) {
+        assert_eq!(v, raw, "{t} after the whole flush");
+    }
+    assert_eq!(marker(&path), None);
+    // more clicks, the geo shape folded again
+    let more: Vec<Click> = (500..800).map(|n| click(n, t0 + n * 1000)).collect();
+    store.insert_clicks(&more).unwrap();
+    let by_device = ReportQuery {
+        raw: false,
+        ..by_device
+    };
+    store.flush_for(&by_device).await.unwrap();
+    let raw = raw_totals(&path);
+    for (t, v) in totals_of(&path, "rollup_geo") {
+        assert_eq!(v, raw, "{t} folded again");
+    }
+    assert!(totals_of(&path, "rollup_link")[0].1[0] < raw[0]);
+    // a crash now: the repair rebuilds every shape, the folded one too,
+    // and counts no click twice
+    std::mem::forget(store);
+    drop(SqliteStore::open(&path).unwrap());
+    for (t, v) in rollup_totals(&path) {
+        assert_eq!(v, raw, "{t} after the repair");
+    }
+    assert_eq!(marker(&path), None);
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+}

@@ -126,7 +126,7 @@ async fn figures(
     // showing; the arm's f64 is only for sampling)
     let mut arms: HashMap<(String, String), (Arm, i64)> = HashMap::new();
     let key = |v: &[String]| (v[0].clone(), v[1].clone());
-    store.flush_rollups().await?;
+    store.flush_for(&q).await?;
     for b in store.click_buckets(&q).await? {
         arms.entry(key(&b.values)).or_default().0.clicks += b.clicks.max(0) as u64;
     }

@@ -548,9 +548,10 @@ async fn run_reading(
     };
     let labels = time_labels(spec)?;
     // every committed click counts: what the writer still sums in memory
-    // is folded once here, not once per read (eight or more reads queued
-    // eight folds between the click batches)
-    app.store.flush_rollups().await?;
+    // for the rollup this report reads is folded once here, not once per
+    // read (eight or more reads queued eight folds between the click
+    // batches), and not the other shapes' sums
+    app.store.flush_for(&query).await?;
     let on_quarters = labels
         .iter()
         .all(|(a, b, _)| a % QUARTER_MS == 0 && b % QUARTER_MS == 0);

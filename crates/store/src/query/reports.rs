@@ -59,7 +59,7 @@ pub fn rollup_serves(q: &ReportQuery) -> bool {
 }
 
 /// The smallest rollup shape with every dimension the report uses.
-fn shape(q: &ReportQuery) -> Option<usize> {
+pub(crate) fn shape(q: &ReportQuery) -> Option<usize> {
     use Dimension::*;
     if q.raw {
         return None;

@@ -28,6 +28,15 @@ impl ClickWriter {
     pub(super) fn flush(&mut self, conn: &mut Connection) -> rusqlite::Result<()> {
         self.rollups.flush(conn)
     }
+
+    /// Folds one rollup shape's pending counts (`rollup::Pending::flush_shape`).
+    pub(super) fn flush_shape(
+        &mut self,
+        conn: &mut Connection,
+        which: usize,
+    ) -> rusqlite::Result<()> {
+        self.rollups.flush_shape(conn, which)
+    }
 }
 
 /// One group-commit batch: the clicks in one transaction; their rollup

@@ -202,6 +202,34 @@ impl Pending {
         *self = Pending::default();
         Ok(())
     }
+
+    /// Writes one shape's queued and pending rows alone (before a report
+    /// that reads only `ROLLUPS[which]`); the rest stays pending, and the
+    /// marker with it.
+    pub fn flush_shape(&mut self, conn: &mut Connection, which: usize) -> rusqlite::Result<()> {
+        let of = |change: &Change| -> Change {
+            change
+                .iter()
+                .filter(|((w, _), _)| *w == which)
+                .map(|(table, rows)| (*table, rows.clone()))
+                .collect()
+        };
+        let (queued, pending) = (of(&self.queue), of(&self.change));
+        if rows(&queued) == rows(&self.queue) && rows(&pending) == rows(&self.change) {
+            return self.flush(conn);
+        }
+        if queued.is_empty() && pending.is_empty() {
+            return Ok(());
+        }
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let phases = super::rollup::local_phases(&tx)?;
+        upsert(&tx, &queued)?;
+        upsert(&tx, &conversion_rollup::writes(&pending, &phases))?;
+        tx.commit()?;
+        self.queue.retain(|(w, _), _| *w != which);
+        self.change.retain(|(w, _), _| *w != which);
+        Ok(())
+    }
 }
 
 /// Adds each row to its table: one upsert per row.
@@ -328,7 +356,11 @@ mod tests {
     /// `n` quarter-hour rows of the first shape, each a key of its own (as
     /// a sub1 per click gives), numbered from `from`.
     fn change_of(from: usize, n: usize) -> Change {
-        let which = 0;
+        change_in(0, from, n)
+    }
+
+    /// As `change_of`, in the shape `ROLLUPS[which]`.
+    fn change_in(which: usize, from: usize, n: usize) -> Change {
         let mut rows = conversion_rollup::Rows::new();
         for i in from..from + n {
             let mut key: Vec<String> = key_columns(which).iter().map(|_| String::new()).collect();
@@ -459,6 +491,29 @@ mod tests {
         let expected = written_whole(&change_of(0, next), &[]);
         assert_eq!(expected.len(), 3 * next);
         assert_eq!(contents(&sliced), expected);
+    }
+
+    #[test]
+    fn a_reports_flush_of_one_shape_writes_its_rows_alone() {
+        let mut conn = migrated();
+        let mut pending = due();
+        // mid-drain: the first shape's rows queued, another's pending
+        let tx = conn.transaction().unwrap();
+        let step = pending.stage(&tx, change_in(1, 0, 300)).unwrap();
+        tx.commit().unwrap();
+        pending.apply(step);
+        assert!(rows(&pending.queue) > 0 && marked(&conn));
+        pending.flush_shape(&mut conn, 0).unwrap();
+        // the first shape as one fold writes it; the other not yet
+        assert_eq!(contents(&conn), written_whole(&change_of(0, 5_000), &[]));
+        assert_eq!((rows(&pending.queue), rows(&pending.change)), (0, 300));
+        assert!(marked(&conn), "a shape is still pending");
+        // what is left is all one shape's: a whole flush
+        pending.flush_shape(&mut conn, 1).unwrap();
+        let mut all = change_of(0, 5_000);
+        all.extend(change_in(1, 0, 300));
+        assert_eq!(contents(&conn), written_whole(&all, &[]));
+        assert!(!marked(&conn));
     }
 
     #[test]

@@ -397,6 +397,17 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn flush_for(&self, query: &ReportQuery) -> StoreResult<()> {
+        let Some(which) = crate::query::reports::shape(query) else {
+            return Ok(());
+        };
+        self.with_writer(move |w| {
+            w.clicks.flush_shape(&mut w.conn, which)?;
+            w.conversions.flush_shape(&mut w.conn, which)
+        })
+        .await
+    }
+
     async fn keep_local_days(&self, phases: &[i64], now_ms: i64) -> StoreResult<Vec<LocalDays>> {
         let phases = phases.to_vec();
         self.with_writer(move |w| rollup::keep_local_days(&mut w.conn, &phases, now_ms))
