@@ -7,7 +7,8 @@
 //! each committed batch's changes to sums in memory, where a second of
 //! conversions to the same offer, country or status collapse into one row,
 //! and folds them into the tables about once a second, in the transactions
-//! of later batches, a slice of rows in each (`SLICE`). Reads flush first.
+//! of later batches, a slice of rows in each (`SLICE`). A report first
+//! writes the rows of the shape it reads (`flush_shape`).
 //!
 //! A crash between flushes would lose the sums, so a batch that reaches
 //! further back than what is pending records the earliest bucket it changed

@@ -6,8 +6,9 @@
 //! the WAL once per batch). Instead the writer adds each committed batch to
 //! in-memory sums and folds them into the tables every 10 seconds, in the
 //! transactions of later batches: 256 rows per batch, so no click waits for
-//! all of them (that was an 8 ms stall, visible at p99). A report flushes
-//! everything first, so it always sees every committed click.
+//! all of them (that was an 8 ms stall, visible at p99). A report folds
+//! the rows of the shape it reads first (`flush_shape`), so it always sees
+//! every committed click.
 //!
 //! Why 10 seconds: a key that clicks every second is upserted at each
 //! grain (15 minutes, day, week, month, local days) once per fold, so the
