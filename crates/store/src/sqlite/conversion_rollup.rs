@@ -229,6 +229,9 @@ impl Pending {
         tx.commit()?;
         self.queue.retain(|(w, _), _| *w != which);
         self.change.retain(|(w, _), _| *w != which);
+        // no new flush for a second, as after a whole one (see the click
+        // side's `flush_shape`); a drain already begun goes on
+        self.last_flush = Instant::now();
         Ok(())
     }
 }
