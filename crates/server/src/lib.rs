@@ -129,8 +129,9 @@ pub struct Settings {
     /// The alert detectors' thresholds and the evaluator's schedule.
     pub alerts: alerts::evaluate::AlertSettings,
     /// IANA timezones reports by day are read in often: the rollups keep
-    /// day rows for their local days too (`report::local_days`), from the
-    /// next such day on in a tracker that has rollups already.
+    /// day rows for their local days too (`report::local_days`); in a
+    /// tracker that has rollups already, from the next such day on, and
+    /// on SQLite the days before are filled in behind.
     pub report_timezones: Vec<String>,
 }
 
@@ -218,9 +219,11 @@ pub struct AppState {
     /// Where reports merge their rows, behind the click path
     /// (`report::merge`).
     pub report_threads: clickledger_store::report_threads::ReportThreads,
-    /// Local days the rollups keep rows for, as the store said at start
-    /// (a phase another node adds later is read as UTC days are).
-    pub local_days: Vec<clickledger_store::LocalDays>,
+    /// Local days the rollups keep rows for, as the store said at start,
+    /// each `since_ms` moved back as its earlier days are filled in
+    /// (`report::local_days::fill_in`); a phase another node adds later
+    /// is read as UTC days are.
+    pub local_days: std::sync::RwLock<Vec<clickledger_store::LocalDays>>,
     /// Wakes the alert outbox's sender.
     pub alert_outbox: tokio::sync::Notify,
     /// The UTC day (days since the epoch) whose digest was queued last.
@@ -953,7 +956,7 @@ pub async fn start(
         serves_tls: settings.tls.is_some(),
         ui: ui::UiState::new(&settings.ui, redis),
         alerts: settings.alerts.clone(),
-        local_days,
+        local_days: std::sync::RwLock::new(local_days),
         report_threads,
         alert_outbox: tokio::sync::Notify::new(),
         alert_digest_day: std::sync::Mutex::new(i64::MIN),
@@ -966,6 +969,7 @@ pub async fn start(
     spawn_housekeeping(state.clone());
     flow::optimizer::spawn(&state);
     alerts::evaluate::spawn(&state);
+    report::local_days::fill_in(&state);
     let routed: Router = router
         .merge(ui::router())
         .fallback(fallback)

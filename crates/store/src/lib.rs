@@ -154,6 +154,17 @@ pub trait Store: Send + Sync + 'static {
     /// day on (from the start when nothing is rolled up yet); phases
     /// already kept stay as they are. Returns every phase kept.
     async fn keep_local_days(&self, phases: &[i64], now_ms: i64) -> StoreResult<Vec<LocalDays>>;
+    /// Fills in one more local day of a phase kept late (kept on rolled-up
+    /// data, it is complete only from a later day): every rollup's row
+    /// for the day before its `since_ms`, rebuilt from what is stored,
+    /// then `since_ms` moved back to it, or to 0 once no earlier day holds
+    /// data. Returns the phase as now kept; `None` when the phase is not
+    /// kept, or the backend does not fill days in (PostgreSQL: a phase
+    /// there counts from its next local day).
+    async fn backfill_local_day(&self, phase_ms: i64) -> StoreResult<Option<LocalDays>> {
+        let _ = phase_ms;
+        Ok(None)
+    }
     /// The click, if it exists and `scope` may see it.
     async fn click(&self, id: ClickId, scope: &Scope) -> StoreResult<Option<Click>>;
     /// Clicks matching the filter that `filter.scope` may see, newest first.

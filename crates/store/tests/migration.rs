@@ -293,8 +293,8 @@ fn recorded(path: &std::path::Path) -> Vec<(i64, String, i64)> {
 #[tokio::test]
 async fn migrations_are_numbered_and_applied_once() {
     // every migration file of the SQLite backend, by number
-    const VERSIONS: [i64; 21] = [
-        1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+    const VERSIONS: [i64; 22] = [
+        1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
     ];
     let dir = std::env::temp_dir().join(format!("clickledger-migrate-num-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

@@ -60,6 +60,54 @@ pub async fn keep(
         .map_err(|e| format!("keeping local days for {timezones:?}: {e}"))
 }
 
+/// Fills in, behind, the days before each phase kept late (on SQLite:
+/// `Store::backfill_local_day`), newest first, so a timezone named on a
+/// tracker with history reads local rows over it once filled in, not
+/// from its next day on only. Each day filled in is read from at once.
+pub fn fill_in(state: &std::sync::Arc<crate::AppState>) {
+    let late: Vec<i64> = state
+        .local_days
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .filter(|k| k.since_ms > 0)
+        .map(|k| k.phase_ms)
+        .collect();
+    if late.is_empty() {
+        return;
+    }
+    let state = std::sync::Arc::downgrade(state);
+    tokio::spawn(async move {
+        for phase in late {
+            let mut days = 0;
+            loop {
+                let Some(app) = state.upgrade() else { return };
+                match app.store.backfill_local_day(phase).await {
+                    Ok(Some(kept)) => {
+                        let mut all = app.local_days.write().unwrap_or_else(|p| p.into_inner());
+                        for k in all.iter_mut().filter(|k| k.phase_ms == phase) {
+                            // never later than what is kept: a day filled
+                            // in stays filled in
+                            k.since_ms = k.since_ms.min(kept.since_ms);
+                        }
+                        if kept.since_ms == 0 {
+                            tracing::info!(phase_ms = phase, days, "local days filled in");
+                            break;
+                        }
+                        days += 1;
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!(phase_ms = phase, error = %e, "filling in local days; tried again in a minute");
+                        drop(app);
+                        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+                    }
+                }
+            }
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -558,7 +558,12 @@ async fn run_reading(
     let rolled = on_quarters && clickledger_store::rollup_serves(&query);
     let plan = if rolled {
         let spans: Vec<(i64, i64)> = labels.iter().map(|(a, b, _)| (*a, *b)).collect();
-        plan::plan(&spans, &app.local_days)
+        let kept = app
+            .local_days
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        plan::plan(&spans, &kept)
     } else {
         Plan::quarters(spec.from_ms, spec.to_ms)
     };

@@ -112,6 +112,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "sub_value_overflows",
         include_str!("migrations/0023_sub_value_overflows.sql"),
     ),
+    (
+        24,
+        "conversions_click_time",
+        include_str!("migrations/0024_conversions_click_time.sql"),
+    ),
 ];
 
 /// The advisory lock key for migrations ("clickledger migrate").

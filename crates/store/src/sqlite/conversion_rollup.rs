@@ -260,9 +260,15 @@ fn time_of(basis: &str) -> &'static str {
 }
 
 /// The statement that rebuilds one table's rows of one basis from the
-/// conversions, from `?1` (ms) on, each in the bucket `start` gives for
-/// its time (`time`).
-fn rebuild_sql(which: usize, grain: Grain, basis: &str, start: &str) -> String {
+/// conversions, from `?1` (ms) on (and before `?2` when `until`), each in
+/// the bucket `start` gives for its time (`time`).
+pub(super) fn rebuild_sql(
+    which: usize,
+    grain: Grain,
+    basis: &str,
+    start: &str,
+    until: bool,
+) -> String {
     let time = time_of(basis);
     let keys: Vec<String> = ROLLUPS[which]
         .columns
@@ -298,13 +304,18 @@ fn rebuild_sql(which: usize, grain: Grain, basis: &str, start: &str) -> String {
     format!(
         "INSERT INTO {} (bucket_ms, {}, {})
          SELECT {}, '{basis}', {}, c.event, c.status, {}
-         FROM conversions c WHERE c.test = FALSE AND {time} >= ?1 GROUP BY {}",
+         FROM conversions c WHERE c.test = FALSE AND {time} >= ?1{} GROUP BY {}",
         table(which, grain.suffix()),
         key_columns(which).join(", "),
         metric_columns().join(", "),
         start,
         keys.join(", "),
         sums.join(", "),
+        if until {
+            format!(" AND {time} < ?2")
+        } else {
+            String::new()
+        },
         groups.join(", ")
     )
 }
@@ -337,7 +348,10 @@ pub(super) fn repair(conn: &mut Connection) -> rusqlite::Result<Option<i64>> {
                     ),
                     rusqlite::params![b.from, basis],
                 )?;
-                tx.execute(&rebuild_sql(which, b.grain, basis, &b.start_sql), [b.from])?;
+                tx.execute(
+                    &rebuild_sql(which, b.grain, basis, &b.start_sql, false),
+                    [b.from],
+                )?;
             }
         }
     }

@@ -108,6 +108,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "sub_value_overflows",
         include_str!("migrations/0021_sub_value_overflows.sql"),
     ),
+    (
+        22,
+        "conversions_click_time",
+        include_str!("migrations/0022_conversions_click_time.sql"),
+    ),
 ];
 
 /// Brings the file to the newest schema, all in one IMMEDIATE transaction:

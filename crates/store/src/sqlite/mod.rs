@@ -11,6 +11,7 @@
 //! which share only the helpers in `sql`.
 
 mod alerts;
+mod backfill;
 mod clicks;
 mod config;
 mod conversion_rollup;
@@ -412,6 +413,29 @@ impl Store for SqliteStore {
         let phases = phases.to_vec();
         self.with_writer(move |w| rollup::keep_local_days(&mut w.conn, &phases, now_ms))
             .await
+    }
+
+    async fn backfill_local_day(&self, phase_ms: i64) -> StoreResult<Option<LocalDays>> {
+        let next = self.write(move |c| backfill::next(c, phase_ms)).await?;
+        let (day, since) = match next {
+            backfill::Next::Unknown => return Ok(None),
+            backfill::Next::Done => {
+                return Ok(Some(LocalDays {
+                    phase_ms,
+                    since_ms: 0,
+                }))
+            }
+            backfill::Next::Day { day, since } => (day, since),
+        };
+        // a table at a time: clicks wait for one table's day at most
+        for which in 0..crate::rollup::ROLLUPS.len() {
+            self.write(move |c| backfill::clicks(c, which, day)).await?;
+            self.with_writer(move |w| backfill::conversions(w, which, day))
+                .await?;
+        }
+        self.write(move |c| backfill::moved(c, phase_ms, since, day))
+            .await
+            .map(Some)
     }
 
     async fn click(&self, id: ClickId, scope: &Scope) -> StoreResult<Option<Click>> {
