@@ -166,7 +166,8 @@ async fn nodes_starting_together_migrate_once() {
             (20, "country_and_affiliate_alone_rollups".to_string()),
             (21, "pair_rollups".to_string()),
             (22, "link_device_rollup".to_string()),
-            (23, "sub_value_overflows".to_string())
+            (23, "sub_value_overflows".to_string()),
+            (24, "conversions_click_time".to_string())
         ]
     );
 }
