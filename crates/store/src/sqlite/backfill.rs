@@ -13,9 +13,10 @@
 //! Each table is rebuilt in its own transaction on the writer, so clicks
 //! wait for one table's day at most. A row rebuilt from the 15-minute rows
 //! is exact at its commit: sums still in memory are in neither, and their
-//! fold adds to both. From the conversions, the shape's pending rows are
-//! written first (`conversion_rollup::Pending::flush_shape`), or their
-//! fold would count them again.
+//! fold adds to both. A conversion shape's pending rows are written first
+//! (`conversion_rollup::Pending::flush_shape`): rebuilt from the
+//! conversions, their fold would count them again, and a drain in
+//! progress writes day rows before 15-minute rows.
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
@@ -55,7 +56,8 @@ pub(super) fn next(c: &Connection, phase_ms: i64) -> rusqlite::Result<Next> {
     }
     let earliest: Option<i64> = c.query_row(
         "SELECT MIN(m) FROM (SELECT MIN(bucket_ms) AS m FROM rollup_offer_d
-                             UNION ALL SELECT MIN(bucket_ms) FROM conv_rollup_offer_d)",
+             UNION ALL SELECT MIN(bucket_ms) FROM conv_rollup_offer_d WHERE basis = 'click'
+             UNION ALL SELECT MIN(bucket_ms) FROM conv_rollup_offer_d WHERE basis = 'conversion')",
         [],
         |r| r.get(0),
     )?;
@@ -96,13 +98,17 @@ pub(super) fn clicks(conn: &mut Connection, which: usize, day: i64) -> rusqlite:
 /// from the conversions, its pending rows written first.
 pub(super) fn conversions(w: &mut Writer, which: usize, day: i64) -> rusqlite::Result<()> {
     let days = table(which, Grain::Day.suffix());
-    if !keeps_quarters(which) {
-        w.conversions.flush_shape(&mut w.conn, which)?;
-    }
+    // pending rows in neither table would do, but a drain in progress
+    // writes a shape's day rows before its 15-minute rows (table order)
+    w.conversions.flush_shape(&mut w.conn, which)?;
     let tx = w
         .conn
         .transaction_with_behavior(TransactionBehavior::Immediate)?;
-    tx.execute(&format!("DELETE FROM {days} WHERE bucket_ms = ?1"), [day])?;
+    // the basis leads the key
+    tx.execute(
+        &format!("DELETE FROM {days} WHERE basis IN ('click', 'conversion') AND bucket_ms = ?1"),
+        [day],
+    )?;
     if keeps_quarters(which) {
         let keys = key_columns(which).join(", ");
         let sums: Vec<String> = metric_columns()
@@ -112,7 +118,8 @@ pub(super) fn conversions(w: &mut Writer, which: usize, day: i64) -> rusqlite::R
         tx.execute(
             &format!(
                 "INSERT INTO {days} (bucket_ms, {keys}, {})
-                 SELECT ?1, {keys}, {} FROM {} WHERE bucket_ms >= ?1 AND bucket_ms < ?2
+                 SELECT ?1, {keys}, {} FROM {}
+                 WHERE basis IN ('click', 'conversion') AND bucket_ms >= ?1 AND bucket_ms < ?2
                  GROUP BY {keys}",
                 metric_columns().join(", "),
                 sums.join(", "),
