@@ -330,8 +330,9 @@ pub(crate) struct ServeArgs {
     /// An IANA timezone reports by day are read in often (comma-separated
     /// or repeated): the rollups keep day rows for its local days too, so
     /// such a report reads a row per key and day (from the next local day
-    /// on, where clicks were rolled up before). Every node should be given
-    /// the same; a timezone once kept stays kept.
+    /// on, where clicks were rolled up before; on SQLite the days before
+    /// are then filled in behind). Every node should be given the same; a
+    /// timezone once kept stays kept.
     #[arg(
         long = "report-timezone",
         env = "CLICKLEDGER_REPORT_TIMEZONES",
