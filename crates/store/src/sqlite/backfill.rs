@@ -18,7 +18,7 @@
 //! conversions, their fold would count them again, and a drain in
 //! progress writes day rows before 15-minute rows.
 
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, TransactionBehavior};
 
 use super::conversion_rollup::rebuild_sql;
 use super::Writer;
@@ -41,14 +41,7 @@ pub(super) enum Next {
 /// Where the phase stands: done once no day before `since_ms` holds a
 /// click or conversion (which then sets `since_ms` to 0).
 pub(super) fn next(c: &Connection, phase_ms: i64) -> rusqlite::Result<Next> {
-    let since: Option<i64> = c
-        .query_row(
-            "SELECT since_ms FROM local_days WHERE phase_ms = ?1",
-            [phase_ms],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let Some(since) = since else {
+    let Some(since) = kept(c, phase_ms)?.map(|k| k.since_ms) else {
         return Ok(Next::Unknown);
     };
     if since == 0 {
@@ -149,14 +142,12 @@ pub(super) fn moved(
         "UPDATE local_days SET since_ms = ?3 WHERE phase_ms = ?1 AND since_ms = ?2",
         params![phase_ms, since, day],
     )?;
-    c.query_row(
-        "SELECT phase_ms, since_ms FROM local_days WHERE phase_ms = ?1",
-        [phase_ms],
-        |r| {
-            Ok(LocalDays {
-                phase_ms: r.get(0)?,
-                since_ms: r.get(1)?,
-            })
-        },
-    )
+    kept(c, phase_ms)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
+}
+
+/// The phase as kept, if it is.
+fn kept(c: &Connection, phase_ms: i64) -> rusqlite::Result<Option<LocalDays>> {
+    Ok(super::rollup::kept(c)?
+        .into_iter()
+        .find(|k| k.phase_ms == phase_ms))
 }

@@ -208,6 +208,10 @@ impl Pending {
     /// that reads only `ROLLUPS[which]`); the rest stays pending, and the
     /// marker with it.
     pub fn flush_shape(&mut self, conn: &mut Connection, which: usize) -> rusqlite::Result<()> {
+        let mut tables = self.queue.keys().chain(self.change.keys());
+        if tables.all(|(w, _)| *w == which) {
+            return self.flush(conn);
+        }
         let of = |change: &Change| -> Change {
             change
                 .iter()
@@ -216,9 +220,6 @@ impl Pending {
                 .collect()
         };
         let (queued, pending) = (of(&self.queue), of(&self.change));
-        if rows(&queued) == rows(&self.queue) && rows(&pending) == rows(&self.change) {
-            return self.flush(conn);
-        }
         if queued.is_empty() && pending.is_empty() {
             return Ok(());
         }

@@ -281,20 +281,23 @@ pub(super) fn keep_local_days(
             [*p, local_days_since(*p, now_ms, rolled_up)],
         )?;
     }
-    let kept = {
-        let mut st = tx.prepare(crate::rollup::KEPT_SQL)?;
-        let kept = st
-            .query_map([], |r| {
-                Ok(LocalDays {
-                    phase_ms: r.get(0)?,
-                    since_ms: r.get(1)?,
-                })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        kept
-    };
+    let kept = kept(&tx)?;
     tx.commit()?;
     Ok(kept)
+}
+
+/// Every phase kept, with when its rows are complete from.
+pub(super) fn kept(c: &Connection) -> rusqlite::Result<Vec<LocalDays>> {
+    let mut st = c.prepare_cached(crate::rollup::KEPT_SQL)?;
+    let kept = st
+        .query_map([], |r| {
+            Ok(LocalDays {
+                phase_ms: r.get(0)?,
+                since_ms: r.get(1)?,
+            })
+        })?
+        .collect();
+    kept
 }
 
 /// The upsert adding counts to one row of a rollup's table, per rollup and
